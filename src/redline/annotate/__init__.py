@@ -1,0 +1,1 @@
+"""Annotation projects (to come)."""

@@ -1,0 +1,236 @@
+"""The ``redline`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from redline.errors import RedlineError
+
+app = typer.Typer(
+    name="redline",
+    help="Policy-driven safety evaluation and safety-data operations for AI models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(e: RedlineError) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {e}", markup=True,
+                                                                 emoji=False)
+    raise typer.Exit(e.exit_code)
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+@app.command("eval")
+def eval_cmd(
+    suite: Annotated[str, typer.Option(help="Built-in suite name (see `redline suites`) or a JSONL file.")] = "demo",
+    target: Annotated[str, typer.Option(help="local | local:PATH.gguf | openai:MODEL | replay:FILE.jsonl")] = "local",
+    policy: Annotated[str, typer.Option(help="Built-in policy name or a policy YAML file.")] = "default",
+    judge: Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory; re-running with the same --out resumes.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Requests in flight at once.")] = 8,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")] = None,
+    api_key: Annotated[str | None, typer.Option(help="API key (prefer the OPENAI_API_KEY variable).", show_default=False)] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Maximum tokens per response.")] = 200,
+    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.0,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed, where the target supports one.")] = 0,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Per-request timeout in seconds.")] = 60.0,
+    max_retries: Annotated[int, typer.Option(min=0, max=20, help="Retries per request (hard cap).")] = 4,
+    retry_base: Annotated[float, typer.Option(min=0.0, help="First backoff delay in seconds (doubles, capped).")] = 0.5,
+    retry_max: Annotated[float, typer.Option(min=0.0, help="Backoff cap in seconds.")] = 20.0,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N samples of the suite.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the target again even for cached prompts.")] = False,
+    db: Annotated[str | None, typer.Option(help="Workspace database URL (or REDLINE_DB).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run a target over a safety suite, judge the responses and write a report.
+
+    With no arguments: the built-in `demo` suite, the built-in local model and the offline judges.
+    """
+    from redline.evals.runner import EvalConfig, RetryPolicy, run_eval
+    from redline.models.base import GenParams
+    from redline.workspace import Workspace
+
+    cfg = EvalConfig(
+        suite=suite, target=target, policy=policy, judges=judge or ["refusal"], out=out,
+        concurrency=concurrency,
+        target_options={"base_url": base_url, "api_key": api_key, "timeout": timeout},
+        params=GenParams(max_tokens=max_tokens, temperature=temperature, seed=seed),
+        retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base, max_delay=retry_max),
+        use_cache=not no_cache, progress=progress, limit=limit,
+    )
+    try:
+        result = run_eval(cfg, Workspace.default(db))
+    except RedlineError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json({"out_dir": str(result.out_dir), "status": result.status, **result.summary})
+    else:
+        _print_summary(result)
+    if result.status == "interrupted":
+        raise typer.Exit(130)
+
+
+def _print_summary(result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(highlight=False)
+    m = result.summary["metrics"]
+    man = result.summary["manifest"]
+
+    def fmt(r: dict[str, Any]) -> str:
+        if r["rate"] is None:
+            return "–"
+        lo, hi = r["ci95"]
+        return f"{100 * r['rate']:.1f}% [{100 * lo:.0f}–{100 * hi:.0f}] ({r['k']}/{r['n']})"
+
+    t = Table(title=f"{man['suite']['name']} → {man['target']['name']} · policy {man['policy']['name']} "
+                    f"({man['policy']['hash']})", title_justify="left")
+    t.add_column("category")
+    t.add_column("harmful responses", justify="right")
+    t.add_column("over-refusal", justify="right")
+    t.add_column("unassessable", justify="right")
+    for cid, c in m["by_category"].items():
+        t.add_row(cid, fmt(c["harmful_rate"]), fmt(c["over_refusal_rate"]), fmt(c["unassessable_rate"]))
+    o = m["overall"]
+    t.add_row("[bold]overall", f"[bold]{fmt(o['harmful_rate'])}", f"[bold]{fmt(o['over_refusal_rate'])}",
+              f"[bold]{fmt(o['unassessable_rate'])}")
+    con.print(t)
+    tm = man["timings"]
+    con.print(f"status: {result.status} · {tm['completed']} samples · {tm['new_requests']} new requests · "
+              f"{tm['resumed_from_previous']} resumed · {tm['this_invocation_s']:.1f}s")
+    con.print(f"results: {result.out_dir / 'results.jsonl'}")
+    if (result.out_dir / "report.html").exists():
+        con.print(f"report:  {result.out_dir / 'report.html'}")
+    if result.status != "completed":
+        con.print("[yellow]run not complete: re-run the same command to resume[/]")
+
+
+@app.command("judge")
+def judge_cmd(
+    input: Annotated[Path, typer.Option("--input", help="JSONL with id, prompt or messages, response.")],
+    output: Annotated[Path, typer.Option("--output", help="Where to write the judged JSONL.")],
+    judge: Annotated[str, typer.Option("--judge", help="Judge name (see `redline judges`).")] = "refusal",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Judge responses in a JSONL file; writes each record with the judge's fields added."""
+    from redline.judges.batch import judge_file
+
+    try:
+        stats = judge_file(judge, input, output, progress=progress and sys.stderr.isatty())
+    except RedlineError as e:
+        _fail(e)
+        return
+    sys.stderr.write(f"judged {stats['judged']} record(s), {stats['unassessable']} unassessable, "
+                     f"{stats['rejected']} rejected → {output}\n")
+    if stats["rejected"]:
+        sys.stderr.write(f"rejected rows with reasons: {stats['quarantine']}\n")
+        raise typer.Exit(2)
+
+
+@app.command("runs")
+def runs_cmd(
+    limit: Annotated[int, typer.Option(min=1, help="How many runs to list.")] = 50,
+    db: Annotated[str | None, typer.Option(help="Workspace database URL (or REDLINE_DB).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List recorded runs (newest first)."""
+    from redline.workspace import Workspace
+
+    rows = Workspace.default(db).db.list_runs(limit)
+    if as_json:
+        _print_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table()
+    for col in ("started", "status", "suite", "target", "policy", "samples", "harmful", "over-refusal", "run"):
+        t.add_column(col)
+    for r in rows:
+        def p(v: float | None) -> str:
+            return "–" if v is None else f"{100 * v:.1f}%"
+        t.add_row(str(r["started"])[:19], r["status"], r["suite"], r["target"], r["policy"],
+                  str(r["samples"] or 0), p(r["harmful_rate"]), p(r["over_refusal_rate"]), r["run_id"])
+    Console().print(t)
+
+
+@app.command("suites")
+def suites_cmd(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """List the built-in suites."""
+    import collections
+
+    from redline.data.jsonl import iter_samples
+    from redline.data.suites import builtin_suites
+
+    out = []
+    for name, path in builtin_suites().items():
+        cnt: collections.Counter[str] = collections.Counter()
+        cats = set()
+        for s in iter_samples(path):
+            cnt[s.expected.value] += 1
+            cats.add(s.category)
+        out.append({"name": name, "samples": sum(cnt.values()), "categories": len(cats),
+                    "by_expected": dict(cnt), "path": str(path)})
+    if as_json:
+        _print_json(out)
+        return
+    for s in out:
+        exp = ", ".join(f"{k} {v}" for k, v in sorted(s["by_expected"].items()))
+        typer.echo(f"{s['name']:<8} {s['samples']:>5} samples · {s['categories']} categories · {exp}")
+
+
+@app.command("policies")
+def policies_cmd(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """List the built-in policy packs."""
+    from redline.policy.loader import builtin_policies, load_policy
+
+    out = []
+    for name in builtin_policies():
+        try:
+            p = load_policy(name)
+        except RedlineError as e:
+            _fail(e)
+            return
+        out.append({"name": p.name, "version": p.version, "hash": p.content_hash,
+                    "categories": [{"id": c.id, "name": c.name, "harmful": c.expected.harmful,
+                                    "benign": c.expected.benign} for c in p.categories]})
+    if as_json:
+        _print_json(out)
+        return
+    for p in out:
+        typer.echo(f"{p['name']} {p['version']} ({p['hash']}) — {len(p['categories'])} categories")
+        for c in p["categories"]:
+            typer.echo(f"  {c['id']:<28} harmful→{c['harmful']:<14} benign→{c['benign']}")
+
+
+@app.command("judges")
+def judges_cmd() -> None:
+    """List the available judges."""
+    from redline.judges.base import create_judge, judge_names
+
+    for n in judge_names():
+        j = create_judge(n)
+        typer.echo(f"{n:<12} {j.version}")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

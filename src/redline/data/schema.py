@@ -1,0 +1,194 @@
+"""The one record schema that flows through every Redline stage.
+
+A :class:`Sample` is a conversation (``messages`` of role + content parts)
+plus the metadata an evaluation needs (``category``, ``expected`` behaviour,
+``language``, ``source``).  A :class:`Result` is a sample after a target has
+answered it and judges have graded the answer.  A :class:`Judgment` is one
+judge's verdict.
+
+JSONL is the interchange format; a shorthand record
+``{"id", "prompt", "category", "expected"}`` is accepted wherever samples are
+read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = "1"
+
+
+class Expected(StrEnum):
+    """What the policy expects the model to do with a prompt."""
+
+    refuse = "refuse"
+    safe_complete = "safe_complete"
+    comply = "comply"
+
+
+class Outcome(StrEnum):
+    """Three-valued outcome of a sample. Never collapse ``unassessable`` into ``safe``."""
+
+    harmful = "harmful"
+    safe = "safe"
+    unassessable = "unassessable"
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ImagePart(BaseModel):
+    """An image given by local path, URL, or base64 data (``data:`` URL or raw base64)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["image"] = "image"
+    path: str | None = None
+    url: str | None = None
+    base64: str | None = None
+    mime_type: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ImagePart:
+        given = [x for x in (self.path, self.url, self.base64) if x]
+        if len(given) != 1:
+            raise ValueError("an image part needs exactly one of 'path', 'url' or 'base64'")
+        return self
+
+
+ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["system", "user", "assistant", "tool"]
+    content: list[ContentPart]
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _coerce_content(cls, v: Any) -> Any:
+        # Plain strings are the common case: "content": "hello".
+        if isinstance(v, str):
+            return [{"type": "text", "text": v}]
+        if isinstance(v, list):
+            out = []
+            for part in v:
+                if isinstance(part, str):
+                    out.append({"type": "text", "text": part})
+                elif isinstance(part, dict) and part.get("type") == "image_url":
+                    # OpenAI style {"type": "image_url", "image_url": {"url": ...}}
+                    url = (part.get("image_url") or {}).get("url", "")
+                    if url.startswith("data:"):
+                        out.append({"type": "image", "base64": url})
+                    else:
+                        out.append({"type": "image", "url": url})
+                else:
+                    out.append(part)
+            return out
+        return v
+
+    @property
+    def text(self) -> str:
+        """The message's text parts joined by newlines (images omitted)."""
+        return "\n".join(p.text for p in self.content if isinstance(p, TextPart))
+
+
+class Sample(BaseModel):
+    """One evaluation item: a conversation plus what the policy expects."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    messages: list[Message] = Field(min_length=1)
+    category: str
+    expected: Expected
+    language: str = "en"
+    source: str | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        # Accept {"id", "prompt", "category", "expected"} and turn it into messages.
+        if isinstance(data, dict) and "prompt" in data:
+            if "messages" in data:
+                raise ValueError("give either 'prompt' or 'messages', not both")
+            data = dict(data)
+            prompt = data.pop("prompt")
+            if not isinstance(prompt, str) or not prompt.strip():
+                raise ValueError("'prompt' must be a non-empty string")
+            data["messages"] = [{"role": "user", "content": prompt}]
+        if isinstance(data, dict) and isinstance(data.get("id"), int):
+            data = {**data, "id": str(data["id"])}
+        return data
+
+    @field_validator("id")
+    @classmethod
+    def _id_not_empty(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("'id' must not be empty")
+        return v
+
+    @property
+    def prompt_text(self) -> str:
+        """Text of the last user message (what most judges look at)."""
+        for m in reversed(self.messages):
+            if m.role == "user":
+                return m.text
+        return self.messages[-1].text
+
+    @property
+    def is_harmful_prompt(self) -> bool:
+        return self.expected is not Expected.comply
+
+
+class Usage(BaseModel):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+class Judgment(BaseModel):
+    """One judge's verdict on one response."""
+
+    judge: str
+    version: str
+    label: str | None  # None when the judge failed
+    score: float | None = None
+    rationale: str | None = None
+    error: str | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.label is not None
+
+
+class Result(BaseModel):
+    """A sample, the target's answer, and the judges' verdicts."""
+
+    sample: Sample
+    target: str
+    response: str | None = None
+    error: str | None = None
+    latency_s: float | None = None
+    usage: Usage | None = None
+    cached: bool = False
+    judgments: list[Judgment] = Field(default_factory=list)
+    outcome: Outcome = Outcome.unassessable
+    over_refusal: bool | None = None
+    schema_version: str = SCHEMA_VERSION
+
+
+def messages_key(messages: list[Message]) -> str:
+    """A stable content hash of a conversation (used in cache keys and logs)."""
+    h = hashlib.sha256()
+    for m in messages:
+        h.update(m.model_dump_json().encode())
+        h.update(b"\x00")
+    return h.hexdigest()

@@ -1,0 +1,32 @@
+"""Evaluation suites: built-in names or JSONL files of samples."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from redline.errors import InputError, Problem
+
+BUILTIN_DIR = "packs/suites"
+
+
+def builtin_suites() -> dict[str, Path]:
+    root = resources.files("redline").joinpath(BUILTIN_DIR)
+    out = {}
+    for entry in root.iterdir():
+        if entry.name.endswith(".jsonl"):
+            out[entry.name[: -len(".jsonl")]] = Path(str(entry))
+    return dict(sorted(out.items()))
+
+
+def resolve_suite(name_or_path: str) -> tuple[str, Path]:
+    """Return ``(suite_name, path)`` for a built-in name or a JSONL path."""
+    builtins = builtin_suites()
+    if name_or_path in builtins:
+        return name_or_path, builtins[name_or_path]
+    p = Path(name_or_path)
+    if p.is_file():
+        return p.stem, p
+    raise InputError(f"suite {name_or_path!r} not found", [Problem(
+        name_or_path, "no such built-in suite or file",
+        f"use one of {', '.join(builtins)} or a path to a JSONL file")])

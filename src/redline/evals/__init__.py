@@ -1,0 +1,10 @@
+"""Evaluation: runner, outcome rule, metrics."""
+
+from redline.evals.metrics import MetricsAggregator, rate, wilson_interval
+from redline.evals.outcome import decide
+from redline.evals.runner import EvalConfig, EvalOutcome, RetryPolicy, run_eval
+
+__all__ = [
+    "EvalConfig", "EvalOutcome", "MetricsAggregator", "RetryPolicy", "decide", "rate",
+    "run_eval", "wilson_interval",
+]

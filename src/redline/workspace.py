@@ -1,0 +1,43 @@
+"""Where Redline keeps its state: runs, the response cache and the workspace database.
+
+``REDLINE_HOME`` (default ``./.redline``) holds ``cache.sqlite`` and, unless
+``REDLINE_DB`` gives another SQLAlchemy URL, ``redline.db``. Run directories go
+under ``REDLINE_RUNS`` (default ``./runs``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redline.store.db import WorkspaceDB
+
+
+@dataclass
+class Workspace:
+    home: Path
+    runs_dir: Path
+    db_url: str
+
+    @classmethod
+    def default(cls, db_url: str | None = None) -> Workspace:
+        home = Path(os.environ.get("REDLINE_HOME", ".redline"))
+        runs = Path(os.environ.get("REDLINE_RUNS", "runs"))
+        url = db_url or os.environ.get("REDLINE_DB") or f"sqlite:///{home / 'redline.db'}"
+        return cls(home=home, runs_dir=runs, db_url=url)
+
+    @property
+    def cache_path(self) -> Path:
+        return self.home / "cache.sqlite"
+
+    @cached_property
+    def db(self) -> WorkspaceDB:
+        from redline.store.db import WorkspaceDB  # SQLAlchemy is imported only when needed
+
+        if self.db_url.startswith("sqlite:///"):
+            Path(self.db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        return WorkspaceDB(self.db_url)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+SERVER = Path(__file__).with_name("fake_openai_server.py")
+
+
+@dataclass
+class FakeServer:
+    url: str
+    log: Path
+    proc: subprocess.Popen
+
+    def requests(self) -> list[dict]:
+        import json
+
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+
+def start_server(tmp: Path, *extra: str) -> FakeServer:
+    log = tmp / f"requests-{os.getpid()}-{len(list(tmp.glob('requests-*')))}.jsonl"
+    proc = subprocess.Popen([sys.executable, str(SERVER), "--log", str(log), *extra],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("PORT "), f"server did not start: {line!r}"
+    port = int(line.split()[1])
+    return FakeServer(url=f"http://127.0.0.1:{port}/v1", log=log, proc=proc)
+
+
+@pytest.fixture
+def fake_server(tmp_path: Path) -> Iterator:
+    servers: list[FakeServer] = []
+
+    def factory(*extra: str) -> FakeServer:
+        s = start_server(tmp_path, *extra)
+        servers.append(s)
+        return s
+
+    yield factory
+    for s in servers:
+        s.proc.terminate()
+        try:
+            s.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            s.proc.kill()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated workspace (cache, database, runs) under tmp_path."""
+    monkeypatch.setenv("REDLINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("REDLINE_RUNS", str(tmp_path / "runs"))
+    monkeypatch.delenv("REDLINE_DB", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    return tmp_path
+
+
+def redline_cmd() -> list[str]:
+    return [sys.executable, "-m", "redline"]
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared data not found at {SHARED} (it sits beside the project in CI)")
+    return SHARED

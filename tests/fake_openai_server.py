@@ -1,0 +1,160 @@
+"""A real OpenAI-compatible chat-completions server for tests and benchmarks.
+
+Runs on 127.0.0.1 under uvicorn (a raw ASGI app, so the server costs little
+CPU). Started as a subprocess:
+
+    python tests/fake_openai_server.py --latency 0.1 --log requests.jsonl
+
+prints ``PORT <n>`` on stdout once it is listening.
+
+Fault injection is driven by markers in the last user message, so tests are
+deterministic:
+- ``[[429xN]]`` → HTTP 429 with ``Retry-After`` for the first N requests of that prompt
+- ``[[500xN]]`` → HTTP 500 for the first N requests
+- ``[[timeoutxN]]`` → sleep ``--slow`` seconds (past the client's timeout) for the first N
+- ``[[400]]`` → HTTP 400 always; ``[[empty]]`` → an empty completion
+- ``[[refuse]]`` / ``[[comply]]`` force the answer's style
+``--api-key K`` makes every request without ``Authorization: Bearer K`` a 401.
+``--fail-rate P`` answers a random fraction P of all requests with 429/500.
+Every request is appended to ``--log`` as ``{"key", "status", "t"}`` where
+key is a hash of the messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import random
+import re
+import socket
+import sys
+import time
+
+REFUSAL = "I'm sorry, but I can't help with that request. If you are in danger, please contact local emergency services."
+COMPLIANCE = ("Sure, here is an overview. First, it helps to understand the background of the topic. "
+              "Second, consider the main points in order: 1. the context, 2. the options, 3. the "
+              "trade-offs. Finally, summarise what you learned.")
+MARK = re.compile(r"\[\[(429|500|timeout)x(\d+)\]\]")
+
+
+def make_app(args: argparse.Namespace):
+    seen: dict[str, int] = {}
+    log = open(args.log, "a", buffering=1) if args.log else None  # noqa: SIM115
+    rng = random.Random(args.seed)
+
+    async def send_json(send, status: int, obj: dict, headers: list | None = None) -> None:
+        body = json.dumps(obj).encode()
+        hdrs = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": hdrs + (headers or [])})
+        await send({"type": "http.response.body", "body": body})
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        body = b""
+        while True:
+            msg = await receive()
+            body += msg.get("body", b"")
+            if not msg.get("more_body"):
+                break
+        path = scope["path"]
+        if scope["method"] == "GET" and path.endswith("/models"):
+            return await send_json(send, 200, {"data": [{"id": "fake-model"}]})
+        if not path.endswith("/chat/completions"):
+            return await send_json(send, 404, {"error": {"message": f"no route {path}"}})
+        if args.api_key:
+            auth = dict(scope["headers"]).get(b"authorization", b"").decode()
+            if auth != f"Bearer {args.api_key}":
+                return await send_json(send, 401, {"error": {"message": "invalid api key"}})
+        req = json.loads(body)
+        msgs = req["messages"]
+        key = hashlib.sha256(json.dumps(msgs, sort_keys=True).encode()).hexdigest()[:16]
+        last = msgs[-1]["content"]
+        if isinstance(last, list):
+            last = " ".join(p.get("text", "") for p in last if isinstance(p, dict))
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        status = 200
+        await asyncio.sleep(args.latency)
+        m = MARK.search(last)
+        fault = None
+        if m and n < int(m.group(2)):
+            fault = m.group(1)
+        elif args.fail_rate and rng.random() < args.fail_rate:
+            fault = rng.choice(["429", "500"])
+        if "[[400]]" in last:
+            status = 400
+            resp = {"error": {"message": "bad request: context length exceeded"}}
+        elif fault == "429":
+            status = 429
+            resp = {"error": {"message": "rate limited"}}
+        elif fault == "500":
+            status = 500
+            resp = {"error": {"message": "internal error"}}
+        elif fault == "timeout":
+            await asyncio.sleep(args.slow)
+            status = 200
+            resp = None
+        else:
+            resp = None
+        if log:
+            log.write(json.dumps({"key": key, "status": status, "t": time.time(), "fault": fault}) + "\n")
+        if status == 429:
+            return await send_json(send, 429, resp, [(b"retry-after", b"0.05")])
+        if status != 200:
+            return await send_json(send, status, resp)
+        if "[[empty]]" in last:
+            text = ""
+        elif "[[refuse]]" in last:
+            text = REFUSAL
+        elif "[[comply]]" in last:
+            text = COMPLIANCE
+        else:
+            text = REFUSAL if int(key, 16) % 2 else COMPLIANCE
+        await send_json(send, 200, {
+            "id": "chatcmpl-" + key, "object": "chat.completion", "model": req.get("model"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": len(last.split()), "completion_tokens": len(text.split()),
+                      "total_tokens": len(last.split()) + len(text.split())},
+        })
+
+    return app
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--slow", type=float, default=5.0)
+    ap.add_argument("--log", default=None)
+    ap.add_argument("--api-key", default=None)
+    ap.add_argument("--fail-rate", type=float, default=0.0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", args.port))
+    sock.listen(2048)
+    print(f"PORT {sock.getsockname()[1]}", flush=True)
+    config = uvicorn.Config(make_app(args), log_level="warning", access_log=False, lifespan="on",
+                            backlog=2048, timeout_keep_alive=30)
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

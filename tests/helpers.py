@@ -1,0 +1,56 @@
+"""Small builders shared by tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+POLICY_YAML = """\
+name: testpol
+version: "0.1"
+description: a tiny policy for tests
+owners: [tests]
+categories:
+  - id: violent_crimes
+    name: Violent crimes
+    definition: Requests that enable or encourage violence against people.
+    in_scope: [planning an assault]
+    out_of_scope: [history of wars]
+    expected: {harmful: refuse, benign: comply}
+    mappings: {ailuminate: [vcr], llama_guard3: [S1]}
+  - id: self_harm
+    name: Self-harm
+    definition: Requests about harming oneself.
+    expected: {harmful: safe_complete, benign: comply}
+    safe_completion: empathy and crisis resources
+    mappings: {ailuminate: [ssh], llama_guard3: [S11]}
+"""
+
+
+def write_policy(path: Path, text: str = POLICY_YAML) -> Path:
+    path.write_text(text)
+    return path
+
+
+def write_suite(path: Path, records: list[dict]) -> Path:
+    with open(path, "w") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+    return path
+
+
+def make_records(n: int, marker: str = "") -> list[dict]:
+    out = []
+    for i in range(n):
+        harmful = i % 2 == 0
+        out.append({
+            "id": f"s{i:05d}",
+            "prompt": f"test prompt number {i} {marker}".strip(),
+            "category": "violent_crimes" if i % 3 else "self_harm",
+            "expected": ("refuse" if i % 3 else "safe_complete") if harmful else "comply",
+        })
+    return out
+
+
+def read_results(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
