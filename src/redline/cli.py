@@ -89,26 +89,33 @@ def _print_summary(result: Any) -> None:
     from rich.table import Table
 
     con = Console(highlight=False)
+    if not con.is_terminal:
+        con = Console(highlight=False, width=110)
     m = result.summary["metrics"]
     man = result.summary["manifest"]
 
-    def fmt(r: dict[str, Any]) -> str:
-        if r["rate"] is None:
-            return "–"
-        lo, hi = r["ci95"]
-        return f"{100 * r['rate']:.1f}% [{100 * lo:.0f}–{100 * hi:.0f}] ({r['k']}/{r['n']})"
+    def k_n(r: dict[str, Any]) -> str:
+        return "–" if r["rate"] is None else f"{100 * r['rate']:.1f}% {r['k']}/{r['n']}"
+
+    def ci(r: dict[str, Any]) -> str:
+        return "" if r["rate"] is None else f"{100 * r['ci95'][0]:.0f}–{100 * r['ci95'][1]:.0f}"
 
     t = Table(title=f"{man['suite']['name']} → {man['target']['name']} · policy {man['policy']['name']} "
-                    f"({man['policy']['hash']})", title_justify="left")
-    t.add_column("category")
-    t.add_column("harmful responses", justify="right")
-    t.add_column("over-refusal", justify="right")
-    t.add_column("unassessable", justify="right")
+                    f"({man['policy']['hash']})", title_justify="left", caption="95% CI: Wilson interval, %",
+              caption_justify="left")
+    t.add_column("category", no_wrap=True)
+    t.add_column("harmful", justify="right", no_wrap=True)
+    t.add_column("95% CI", justify="right", no_wrap=True, style="dim")
+    t.add_column("over-refusal", justify="right", no_wrap=True)
+    t.add_column("95% CI", justify="right", no_wrap=True, style="dim")
+    t.add_column("unassessable", justify="right", no_wrap=True)
     for cid, c in m["by_category"].items():
-        t.add_row(cid, fmt(c["harmful_rate"]), fmt(c["over_refusal_rate"]), fmt(c["unassessable_rate"]))
+        t.add_row(cid, k_n(c["harmful_rate"]), ci(c["harmful_rate"]), k_n(c["over_refusal_rate"]),
+                  ci(c["over_refusal_rate"]), k_n(c["unassessable_rate"]))
     o = m["overall"]
-    t.add_row("[bold]overall", f"[bold]{fmt(o['harmful_rate'])}", f"[bold]{fmt(o['over_refusal_rate'])}",
-              f"[bold]{fmt(o['unassessable_rate'])}")
+    t.add_row("[bold]overall", f"[bold]{k_n(o['harmful_rate'])}", ci(o["harmful_rate"]),
+              f"[bold]{k_n(o['over_refusal_rate'])}", ci(o["over_refusal_rate"]),
+              f"[bold]{k_n(o['unassessable_rate'])}", end_section=True)
     con.print(t)
     tm = man["timings"]
     con.print(f"status: {result.status} · {tm['completed']} samples · {tm['new_requests']} new requests · "

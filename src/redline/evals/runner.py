@@ -329,7 +329,7 @@ class Runner:
                              min(resumed, self.n_samples), f"{self.suite_name} → {self.target.name}")
         try:
             with progress:
-                _run_loop(self._run_async(done, progress))
+                asyncio.run(self._run_async(done, progress))
         except KeyboardInterrupt:
             status = "interrupted"
         except FatalTargetError:
@@ -372,17 +372,6 @@ class Runner:
             "host": {"python": sys.version.split()[0], "cpus": os.cpu_count()},
         }
         return {"manifest": manifest, "metrics": m}
-
-
-def _run_loop(coro: Any) -> None:
-    """Run on uvloop where it is installed (about half the event-loop overhead of asyncio)."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(coro)
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(coro)
 
 
 def run_eval(cfg: EvalConfig, workspace: Workspace | None = None) -> EvalOutcome:
