@@ -13,9 +13,9 @@ from typing import Any
 
 ROW_H = 26
 BAR_H = 9
-LEFT = 230
-WIDTH = 760
-PLOT_W = WIDTH - LEFT - 30
+LEFT = 290
+WIDTH = 900
+PLOT_W = WIDTH - LEFT - 90  # room on the right for the value labels
 
 
 def category_bars(by_category: dict[str, Any], names: dict[str, str]) -> dict[str, Any] | None:
@@ -36,10 +36,13 @@ def category_bars(by_category: dict[str, Any], names: dict[str, str]) -> dict[st
             bars.append({"key": key, "y": y, "w": round(r["rate"] * PLOT_W, 1),
                          "lo": round(lo * PLOT_W, 1), "hi": round(hi * PLOT_W, 1),
                          "label": f"{100 * r['rate']:.0f}% ({r['k']}/{r['n']})", "na": False})
-        rows.append({"id": cid, "name": names.get(cid, cid), "y": len(rows) * ROW_H, "bars": bars})
+        name = names.get(cid, cid)
+        if len(name) > 44:
+            name = name[:43] + "…"
+        rows.append({"id": cid, "name": name, "y": len(rows) * ROW_H, "bars": bars})
     if not rows:
         return None
-    height = len(rows) * ROW_H + 50
+    height = len(rows) * ROW_H + 66
     ticks = [{"x": round(t / 100 * PLOT_W, 1), "label": f"{t}%"} for t in range(0, 101, 20)]
     return {"rows": rows, "width": WIDTH, "height": height, "left": LEFT, "plot_w": PLOT_W,
             "ticks": ticks, "bar_h": BAR_H, "axis_y": len(rows) * ROW_H + 4}
