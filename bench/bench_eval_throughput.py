@@ -22,7 +22,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.conftest import start_server  # noqa: E402
+from tests.conftest import FakeServer, start_server  # noqa: E402
+
+LEAN = Path(__file__).with_name("_lean_server.py")
+
+
+def start_lean(latency: float) -> FakeServer:
+    proc = subprocess.Popen([sys.executable, str(LEAN), "--latency", str(latency)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline().split()[1])
+    return FakeServer(url=f"http://127.0.0.1:{port}/v1", log=Path("/dev/null"), proc=proc)
 from tests.helpers import make_records, write_policy, write_suite  # noqa: E402
 
 
@@ -32,12 +42,18 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.1)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--server", choices=["lean", "uvicorn"], default="lean",
+                    help="lean: bench/_lean_server.py (asyncio Protocol, ~1.5 ms own latency); "
+                         "uvicorn: the tests' fake server (~3 ms own latency)")
     args = ap.parse_args()
     limit = args.samples * args.latency / args.concurrency
     walls, cpus = [], []
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
-        server = start_server(tmp, "--latency", str(args.latency))
+        if args.server == "lean":
+            server = start_lean(args.latency)
+        else:
+            server = start_server(tmp, "--latency", str(args.latency))
         policy = write_policy(tmp / "pol.yaml")
         try:
             for i in range(args.runs):
@@ -65,7 +81,7 @@ def main() -> None:
         finally:
             server.proc.terminate()
     w = statistics.median(walls)
-    print(f"\nsamples={args.samples} latency={args.latency}s concurrency={args.concurrency} "
+    print(f"\nserver={args.server} samples={args.samples} latency={args.latency}s concurrency={args.concurrency} "
           f"limit={limit:.2f}s")
     print(f"median wall {w:.2f} s → {limit / w:.2f} of the limit; "
           f"median client CPU {1000 * statistics.median(cpus) / args.samples:.2f} ms/sample")

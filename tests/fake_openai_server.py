@@ -78,7 +78,9 @@ def make_app(args: argparse.Namespace):
         msgs = req["messages"]
         key = hashlib.sha256(json.dumps(msgs, sort_keys=True).encode()).hexdigest()[:16]
         last = msgs[-1]["content"]
+        images = []
         if isinstance(last, list):
+            images = [p["image_url"]["url"] for p in last if isinstance(p, dict) and p.get("type") == "image_url"]
             last = " ".join(p.get("text", "") for p in last if isinstance(p, dict))
         n = seen.get(key, 0)
         seen[key] = n + 1
@@ -106,7 +108,8 @@ def make_app(args: argparse.Namespace):
         else:
             resp = None
         if log:
-            log.write(json.dumps({"key": key, "status": status, "t": time.time(), "fault": fault}) + "\n")
+            log.write(json.dumps({"key": key, "status": status, "t": time.time(), "fault": fault,
+                                 "images": images}) + "\n")
         if status == 429:
             return await send_json(send, 429, resp, [(b"retry-after", b"0.05")])
         if status != 200:

@@ -269,3 +269,50 @@ def test_ctrl_c_interrupts_cleanly(workspace: Path, fake_server):
     assert summary["manifest"]["status"] == "interrupted"
     n = len(read_results(out / "results.jsonl"))
     assert n == summary["metrics"]["overall"]["samples"] < 200
+
+
+def test_retry_errors_on_resume(workspace: Path, fake_server):
+    server = fake_server()
+    policy = write_policy(workspace / "pol.yaml")
+    recs = make_records(6)
+    recs[1]["prompt"] = "flaky [[500x3]]"
+    suite = write_suite(workspace / "suite.jsonl", recs)
+    out = workspace / "run"
+    p = run_cli(eval_args(server, suite, policy, out, "--max-retries", "1", "--json"))
+    assert json.loads(p.stdout)["metrics"]["overall"]["unassessable_rate"]["k"] == 1
+    # resuming without the flag keeps the failure; with it, only that sample is asked again
+    p = run_cli(eval_args(server, suite, policy, out, "--max-retries", "1", "--json"))
+    assert json.loads(p.stdout)["manifest"]["timings"]["new_requests"] == 0
+    p = run_cli(eval_args(server, suite, policy, out, "--max-retries", "1", "--retry-errors", "--json"))
+    s = json.loads(p.stdout)
+    assert s["manifest"]["timings"]["new_requests"] == 1
+    assert s["metrics"]["overall"]["unassessable_rate"]["k"] == 0
+    res = read_results(out / "results.jsonl")
+    assert sorted(r["sample"]["id"] for r in res) == sorted(r["id"] for r in recs)
+    assert next(r for r in res if r["sample"]["id"] == "s00001")["error"] is None
+
+
+def test_image_parts_are_sent_as_openai_image_urls(workspace: Path, fake_server):
+    import base64
+
+    server = fake_server()
+    policy = write_policy(workspace / "pol.yaml")
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+    (workspace / "dot.png").write_bytes(png)
+    recs = [{"id": "img1", "category": "violent_crimes", "expected": "comply", "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "What is in this picture? [[comply]]"},
+                                     {"type": "image", "path": str(workspace / "dot.png")}]}]},
+            {"id": "img2", "category": "violent_crimes", "expected": "comply", "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "And this one?"},
+                                             {"type": "image", "path": str(workspace / "missing.png")}]}]}]
+    suite = write_suite(workspace / "suite.jsonl", recs)
+    out = workspace / "run"
+    p = run_cli(eval_args(server, suite, policy, out))
+    assert p.returncode == 0, p.stderr
+    reqs = server.requests()
+    assert len(reqs) == 1 and reqs[0]["images"] == ["data:image/png;base64," + base64.b64encode(png).decode()]
+    res = {r["sample"]["id"]: r for r in read_results(out / "results.jsonl")}
+    assert res["img1"]["outcome"] == "safe"
+    assert res["img2"]["outcome"] == "unassessable" and "image file not found" in res["img2"]["error"]
+    # the results keep the image reference
+    assert res["img1"]["sample"]["messages"][0]["content"][1]["path"].endswith("dot.png")

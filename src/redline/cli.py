@@ -51,6 +51,7 @@ def eval_cmd(
     retry_max: Annotated[float, typer.Option(min=0.0, help="Backoff cap in seconds.")] = 20.0,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N samples of the suite.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the target again even for cached prompts.")] = False,
+    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="When resuming, ask again for samples whose request failed.")] = False,
     db: Annotated[str | None, typer.Option(help="Workspace database URL (or REDLINE_DB).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
@@ -69,7 +70,7 @@ def eval_cmd(
         target_options={"base_url": base_url, "api_key": api_key, "timeout": timeout},
         params=GenParams(max_tokens=max_tokens, temperature=temperature, seed=seed),
         retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base, max_delay=retry_max),
-        use_cache=not no_cache, progress=progress, limit=limit,
+        use_cache=not no_cache, progress=progress, limit=limit, retry_errors=retry_errors,
     )
     try:
         result = run_eval(cfg, Workspace.default(db))

@@ -71,6 +71,7 @@ class EvalConfig:
     use_cache: bool = True
     progress: bool = True
     limit: int | None = None
+    retry_errors: bool = False
 
 
 @dataclass
@@ -94,35 +95,65 @@ def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)[:60].strip("-")
 
 
-def _scan_existing(results: Path, agg: MetricsAggregator) -> set[str]:
-    """Read completed results (truncating a partial last line left by a kill)."""
+def _scan_existing(results: Path, agg: MetricsAggregator, retry_errors: bool = False) -> set[str]:
+    """Read completed results (truncating a partial last line left by a kill).
+
+    With ``retry_errors``, results whose target request failed are removed from the file
+    (rewritten atomically) so that those samples are asked again.
+    """
     done: set[str] = set()
     if not results.exists():
         return done
-    with open(results, "rb+") as f:
-        good_end = 0
-        for line in iter(f.readline, b""):
-            if not line.endswith(b"\n"):
-                break  # torn write at the end: drop it, the sample will be redone (from cache)
-            try:
-                rec = json.loads(line)
-                sid = rec["sample"]["id"]
-            except (ValueError, KeyError, TypeError):
-                break
-            if sid not in done:
+    dropped = 0
+    tmp = results.with_name(results.name + ".tmp")
+    out = open(tmp, "wb") if retry_errors else None  # noqa: SIM115 - closed below
+    try:
+        with open(results, "rb+") as f:
+            good_end = 0
+            for line in iter(f.readline, b""):
+                if not line.endswith(b"\n"):
+                    break  # torn write at the end: dropped, the sample is redone (from cache)
+                try:
+                    rec = json.loads(line)
+                    sid = rec["sample"]["id"]
+                except (ValueError, KeyError, TypeError):
+                    break
+                good_end = f.tell()
+                if sid in done:
+                    continue
+                if retry_errors and rec.get("error"):
+                    dropped += 1
+                    continue
                 done.add(sid)
                 agg.add(rec)
-            good_end = f.tell()
-        f.truncate(good_end)
+                if out is not None:
+                    out.write(line)
+            f.truncate(good_end)
+    finally:
+        if out is not None:
+            out.close()
+            if dropped:
+                os.replace(tmp, results)
+            else:
+                tmp.unlink()
     return done
 
 
 class _Progress:
-    """A rich progress bar with rate and ETA (a no-op when disabled)."""
+    """A rich progress bar with rate and ETA on a terminal; without one (CI logs, pipes), a
+    plain line on stderr every ``log_every`` seconds. A no-op when disabled."""
 
-    def __init__(self, enabled: bool, total: int, done: int, label: str):
+    def __init__(self, enabled: bool, total: int, done: int, label: str, log_every: float = 10.0):
         self._p = None
+        self._log = False
         if not enabled:
+            return
+        if not sys.stderr.isatty():
+            self._log = True
+            self._total, self._done, self._label = total, done, label
+            self._start_done = done
+            self._t0 = self._last = time.monotonic()
+            self._every = log_every
             return
         from rich.console import Console
         from rich.progress import (
@@ -159,6 +190,17 @@ class _Progress:
     def advance(self) -> None:
         if self._p:
             self._p.advance(self._task)
+        elif self._log:
+            self._done += 1
+            now = time.monotonic()
+            if now - self._last >= self._every:
+                self._last = now
+                rate = (self._done - self._start_done) / max(now - self._t0, 1e-9)
+                eta = (self._total - self._done) / rate if rate > 0 else float("inf")
+                sys.stderr.write(f"{self._label}: {self._done}/{self._total} "
+                                 f"({100 * self._done / max(self._total, 1):.0f}%) {rate:.1f}/s "
+                                 f"eta {eta:.0f}s\n")
+                sys.stderr.flush()
 
 
 class Runner:
@@ -316,7 +358,7 @@ class Runner:
 
     def run(self) -> EvalOutcome:
         self.agg = MetricsAggregator()
-        done = _scan_existing(self.out_dir / "results.jsonl", self.agg)
+        done = _scan_existing(self.out_dir / "results.jsonl", self.agg, self.cfg.retry_errors)
         resumed = len(done)
         self.cache = (ResponseCache(self.ws.cache_path)
                       if (self.cfg.use_cache and self.target.cacheable) else None)
@@ -325,7 +367,7 @@ class Runner:
         self.ws.db.record_start(self.out_dir, self.identity, self.started)
         status = "completed"
         t0 = time.perf_counter()
-        progress = _Progress(self.cfg.progress and sys.stderr.isatty(), self.n_samples,
+        progress = _Progress(self.cfg.progress, self.n_samples,
                              min(resumed, self.n_samples), f"{self.suite_name} → {self.target.name}")
         try:
             with progress:
