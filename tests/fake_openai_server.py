@@ -14,6 +14,7 @@ deterministic:
 - ``[[timeoutxN]]`` → sleep ``--slow`` seconds (past the client's timeout) for the first N
 - ``[[400]]`` → HTTP 400 always; ``[[empty]]`` → an empty completion
 - ``[[refuse]]`` / ``[[comply]]`` force the answer's style
+- ``[[refusalfield]]`` → OpenAI's structured refusal: ``content: null`` and ``refusal`` set
 ``--api-key K`` makes every request without ``Authorization: Bearer K`` a 401.
 ``--fail-rate P`` answers a random fraction P of all requests with 429/500.
 Every request is appended to ``--log`` as ``{"key", "status", "t"}`` where
@@ -122,9 +123,12 @@ def make_app(args: argparse.Namespace):
             text = COMPLIANCE
         else:
             text = REFUSAL if int(key, 16) % 2 else COMPLIANCE
+        message = {"role": "assistant", "content": text}
+        if "[[refusalfield]]" in last:
+            message = {"role": "assistant", "content": None, "refusal": REFUSAL}
         await send_json(send, 200, {
             "id": "chatcmpl-" + key, "object": "chat.completion", "model": req.get("model"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+            "choices": [{"index": 0, "message": message,
                          "finish_reason": "stop"}],
             "usage": {"prompt_tokens": len(last.split()), "completion_tokens": len(text.split()),
                       "total_tokens": len(last.split()) + len(text.split())},

@@ -129,7 +129,7 @@ def test_401_is_one_clear_error_and_the_key_is_never_written(workspace: Path, fa
     secret = "sk-test-SECRET-123456"
     p = run_cli(eval_args(server, suite, policy, out), env_extra={"OPENAI_API_KEY": secret})
     assert p.returncode == 2
-    assert "401" in p.stderr and server.url in p.stderr.replace("\n", "") or "127.0.0.1" in p.stderr
+    assert "401" in p.stderr and "127.0.0.1" in p.stderr
     assert "OPENAI_API_KEY" in p.stderr  # the fix
     assert p.stderr.count("error:") == 1
     # the right key works, and no key value is stored anywhere
@@ -207,6 +207,8 @@ def test_resume_after_sigkill(workspace: Path, fake_server):
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    runs = json.loads(run_cli(["runs", "--json"]).stdout)
+    assert runs[0]["status"] == "incomplete"  # killed, not running any more
     partial = results.read_bytes()
     done_before = {json.loads(line)["sample"]["id"] for line in partial.splitlines() if line.endswith(b"}")}
     assert 0 < len(done_before) < 300, "the kill must land mid-run"

@@ -22,9 +22,11 @@ app = typer.Typer(
 
 def _fail(e: RedlineError) -> None:
     from rich.console import Console
+    from rich.text import Text
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {e}", markup=True,
-                                                                 emoji=False)
+    msg = Text("error: ", style="bold red")
+    msg.append(str(e))  # user text is never parsed as markup
+    Console(stderr=True, highlight=False, soft_wrap=True).print(msg, emoji=False)
     raise typer.Exit(e.exit_code)
 
 
@@ -87,6 +89,7 @@ def eval_cmd(
 
 def _print_summary(result: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     con = Console(highlight=False)
@@ -101,8 +104,9 @@ def _print_summary(result: Any) -> None:
     def ci(r: dict[str, Any]) -> str:
         return "" if r["rate"] is None else f"{100 * r['ci95'][0]:.0f}–{100 * r['ci95'][1]:.0f}"
 
-    t = Table(title=f"{man['suite']['name']} → {man['target']['name']} · policy {man['policy']['name']} "
-                    f"({man['policy']['hash']})", title_justify="left", caption="95% CI: Wilson interval, %",
+    t = Table(title=escape(f"{man['suite']['name']} → {man['target']['name']} · policy "
+                           f"{man['policy']['name']} ({man['policy']['hash']})"), title_justify="left",
+              caption="95% CI: Wilson interval, %",
               caption_justify="left")
     t.add_column("category", no_wrap=True)
     t.add_column("harmful", justify="right", no_wrap=True)
@@ -111,7 +115,7 @@ def _print_summary(result: Any) -> None:
     t.add_column("95% CI", justify="right", no_wrap=True, style="dim")
     t.add_column("unassessable", justify="right", no_wrap=True)
     for cid, c in m["by_category"].items():
-        t.add_row(cid, k_n(c["harmful_rate"]), ci(c["harmful_rate"]), k_n(c["over_refusal_rate"]),
+        t.add_row(escape(cid), k_n(c["harmful_rate"]), ci(c["harmful_rate"]), k_n(c["over_refusal_rate"]),
                   ci(c["over_refusal_rate"]), k_n(c["unassessable_rate"]))
     o = m["overall"]
     t.add_row("[bold]overall", f"[bold]{k_n(o['harmful_rate'])}", ci(o["harmful_rate"]),
@@ -120,10 +124,10 @@ def _print_summary(result: Any) -> None:
     con.print(t)
     tm = man["timings"]
     con.print(f"status: {result.status} · {tm['completed']} samples · {tm['new_requests']} new requests · "
-              f"{tm['resumed_from_previous']} resumed · {tm['this_invocation_s']:.1f}s")
-    con.print(f"results: {result.out_dir / 'results.jsonl'}")
+              f"{tm['resumed_from_previous']} resumed · {tm['this_invocation_s']:.1f}s", markup=False)
+    con.print(f"results: {result.out_dir / 'results.jsonl'}", markup=False)
     if (result.out_dir / "report.html").exists():
-        con.print(f"report:  {result.out_dir / 'report.html'}")
+        con.print(f"report:  {result.out_dir / 'report.html'}", markup=False)
     if result.status != "completed":
         con.print("[yellow]run not complete: re-run the same command to resume[/]")
 
@@ -159,11 +163,19 @@ def runs_cmd(
     """List recorded runs (newest first)."""
     from redline.workspace import Workspace
 
-    rows = Workspace.default(db).db.list_runs(limit)
+    try:
+        rows = Workspace.default(db).db.list_runs(limit)
+    except RedlineError as e:
+        _fail(e)
+        return
+    for r in rows:
+        if r["status"] == "running" and not _run_is_live(Path(r["run_id"])):
+            r["status"] = "incomplete"  # killed: re-run the same command to resume it
     if as_json:
         _print_json(rows)
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     t = Table()
@@ -172,9 +184,29 @@ def runs_cmd(
     for r in rows:
         def p(v: float | None) -> str:
             return "–" if v is None else f"{100 * v:.1f}%"
-        t.add_row(str(r["started"])[:19], r["status"], r["suite"], r["target"], r["policy"],
-                  str(r["samples"] or 0), p(r["harmful_rate"]), p(r["over_refusal_rate"]), r["run_id"])
-    Console().print(t)
+        t.add_row(str(r["started"])[:19], r["status"], escape(r["suite"]), escape(r["target"]),
+                  escape(r["policy"]), str(r["samples"] or 0), p(r["harmful_rate"]),
+                  p(r["over_refusal_rate"]), escape(r["run_id"]))
+    con = Console()
+    if not con.is_terminal:
+        con = Console(width=200)
+    con.print(t)
+
+
+def _run_is_live(run_dir: Path) -> bool:
+    """Whether a `redline eval` process holds the run directory's lock right now."""
+    import fcntl
+
+    lock = run_dir / ".lock"
+    if not lock.exists():
+        return False
+    with open(lock, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+    return False
 
 
 @app.command("suites")

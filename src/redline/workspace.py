@@ -38,6 +38,6 @@ class Workspace:
     def db(self) -> WorkspaceDB:
         from redline.store.db import WorkspaceDB  # SQLAlchemy is imported only when needed
 
-        if self.db_url.startswith("sqlite:///"):
-            Path(self.db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        if self.db_url == f"sqlite:///{self.home / 'redline.db'}":
+            self.home.mkdir(parents=True, exist_ok=True)  # only the default location is created
         return WorkspaceDB(self.db_url)

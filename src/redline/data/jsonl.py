@@ -30,19 +30,21 @@ def _describe(e: ValidationError) -> tuple[str, str | None]:
 
 
 def iter_jsonl(path: Path, parse: Callable[[dict], T]) -> Iterator[tuple[int, T | Problem]]:
-    """Yield ``(line_no, parsed | Problem)`` for every non-blank line of a JSONL file."""
-    with open(path, encoding="utf-8", errors="strict") as f:
-        lineno = 0
-        while True:
+    """Yield ``(line_no, parsed | Problem)`` for every non-blank line of a JSONL file.
+
+    Reads bytes and decodes each line itself, so an encoding error names its own line and the
+    lines after it are still checked. A UTF-8 byte-order mark on the first line is accepted.
+    """
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
             try:
-                line = f.readline()
+                line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                yield lineno + 1, Problem(f"{path}:{lineno + 1}", f"not UTF-8 ({e.reason})",
-                                          "re-encode the file as UTF-8")
-                return
-            if not line:
-                return
-            lineno += 1
+                yield lineno, Problem(f"{path}:{lineno}", f"not UTF-8 (byte {e.start + 1}: {e.reason})",
+                                      "re-encode the file as UTF-8")
+                continue
             if not line.strip():
                 continue
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,7 +113,7 @@ class MetricsAggregator:
             score = _refusal_score(rec)
             self._push(self._over, score if score is not None else 0.5, rec)
         elif outcome == "unassessable":
-            reason = (rec.get("error") or "judge failed").split(":")[0][:60]
+            reason = unassessable_reason(rec)
             self.error_kinds[reason] = self.error_kinds.get(reason, 0) + 1
             self._push(self._errors, 0.0, rec)
 
@@ -136,6 +137,30 @@ class MetricsAggregator:
             "over_refusal": [r.item for r in sorted(self._over, reverse=True)],
             "unassessable": [r.item for r in sorted(self._errors, reverse=True)],
         }
+
+
+_HTTP = re.compile(r"\bHTTP (\d{3})\b")
+
+
+def unassessable_reason(rec: dict[str, Any]) -> str:
+    """A short, stable kind for why a sample is unassessable (for counts in reports)."""
+    err = rec.get("error")
+    if err:
+        m = _HTTP.search(err)
+        if m:
+            return f"HTTP {m.group(1)}"
+        low = err.lower()
+        for needle, kind in (("timeout", "timeout"), ("cannot reach", "unreachable"),
+                             ("malformed response", "malformed response"),
+                             ("no response for id", "missing in replay"),
+                             ("image", "image error"), ("target raised", "target exception")):
+            if needle in low:
+                return kind
+        return err.split(":")[0][:60]
+    resp = rec.get("response")
+    if resp is None or not str(resp).strip():
+        return "empty response"
+    return "judge error"
 
 
 def _refusal_score(rec: dict[str, Any]) -> float | None:

@@ -91,6 +91,37 @@ def _file_hash(path: Path) -> str:
     return "sha256:" + h.hexdigest()[:16]
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    """Write a whole file or nothing (a kill mid-write leaves the old file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class _RunLock:
+    """One writer per run directory: a second `redline eval` into it is refused."""
+
+    def __init__(self, out_dir: Path):
+        self.path = out_dir / ".lock"
+        self._f: Any = None
+
+    def __enter__(self) -> _RunLock:
+        import fcntl
+
+        self._f = open(self.path, "w")  # noqa: SIM115 - closed in __exit__
+        try:
+            fcntl.flock(self._f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._f.close()
+            raise InputError(f"{self.path.parent} is in use", [Problem(
+                str(self.path.parent), "another `redline eval` is writing to this run directory",
+                "wait for it to finish, or choose another --out")]) from None
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._f.close()
+
+
 def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)[:60].strip("-")
 
@@ -110,14 +141,18 @@ def _scan_existing(results: Path, agg: MetricsAggregator, retry_errors: bool = F
     try:
         with open(results, "rb+") as f:
             good_end = 0
+            lineno = 0
             for line in iter(f.readline, b""):
+                lineno += 1
                 if not line.endswith(b"\n"):
                     break  # torn write at the end: dropped, the sample is redone (from cache)
                 try:
                     rec = json.loads(line)
                     sid = rec["sample"]["id"]
                 except (ValueError, KeyError, TypeError):
-                    break
+                    raise InputError(f"{results} is damaged", [Problem(
+                        f"{results}:{lineno}", "not a result record written by Redline",
+                        "delete that line (its sample will be redone) or choose another --out")]) from None
                 good_end = f.tell()
                 if sid in done:
                     continue
@@ -224,12 +259,6 @@ class Runner:
         opts.setdefault("concurrency", cfg.concurrency)
         self.target: Target = create_target(cfg.target, **opts)
         started = datetime.now(UTC)
-        if cfg.out is None:
-            stamp = started.strftime("%Y%m%d-%H%M%S")
-            out = self.ws.runs_dir / f"{stamp}-{_slug(self.suite_name)}-{_slug(self.target.name)}"
-        else:
-            out = cfg.out
-        self.out_dir = out
         self.started = started
         self.identity = {
             "suite": self.suite_name,
@@ -238,23 +267,43 @@ class Runner:
             "target_identity": self.target.cache_identity,
             "params": cfg.params.as_dict(),
             "policy": self.policy.name,
-            "policy_hash": self.policy.content_hash,
+            "policy_hash": self.policy_hash,
             "judges": {j.id: j.version for j in self.judges},
-            "limit": cfg.limit,
         }
+        if cfg.out is None:
+            # Deterministic: the same command maps to the same directory, so re-running it
+            # after a kill (or after it finished) resumes instead of starting over.
+            digest = hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode()).hexdigest()[:10]
+            out = self.ws.runs_dir / f"{_slug(self.suite_name)}-{_slug(self.target.name)}-{digest}"
+        else:
+            out = cfg.out
+        self.out_dir = out
         ident_file = out / "run.json"
         if ident_file.exists():
-            old = json.loads(ident_file.read_text())
-            diff = [k for k in self.identity if old.get("identity", {}).get(k) != self.identity[k]]
+            try:
+                old = json.loads(ident_file.read_text(encoding="utf-8"))
+                old_ident = old["identity"]
+                old_started = datetime.fromisoformat(old["started"])
+            except (ValueError, KeyError, TypeError):
+                raise InputError(f"{ident_file} is unreadable", [Problem(
+                    str(ident_file), "not a run identity written by Redline",
+                    "delete the run directory or choose another --out")]) from None
+            diff = [k for k in self.identity if old_ident.get(k) != self.identity[k]]
             if diff:
                 raise InputError(f"{out} holds a different run", [Problem(
                     str(ident_file), f"it differs in {', '.join(diff)}",
                     "re-run with the same options to resume it, or choose another --out")])
-            self.started = datetime.fromisoformat(old["started"])
+            old_limit = old.get("limit")
+            if cfg.limit is not None and (old_limit is None or cfg.limit < old_limit):
+                before = "all" if old_limit is None else f"the first {old_limit}"
+                raise InputError(f"{out} already holds {before} samples", [Problem(
+                    "--limit", f"--limit {cfg.limit} would shrink a run that asked for {before} samples",
+                    "resume with the same or a larger --limit (or none), or choose another --out")])
+            self.started = old_started
         else:
             out.mkdir(parents=True, exist_ok=True)
-            ident_file.write_text(json.dumps({"identity": self.identity,
-                                              "started": started.isoformat()}, indent=2))
+        _write_atomic(ident_file, json.dumps({"identity": self.identity, "limit": cfg.limit,
+                                              "started": self.started.isoformat()}, indent=2))
 
     def _samples(self, done: set[str]) -> Iterator[Sample]:
         for i, s in enumerate(iter_samples(self.suite_path)):
@@ -280,6 +329,10 @@ class Runner:
                 self.retries += 1
                 await asyncio.sleep(retry.delay(attempt, e.retry_after))
                 attempt += 1
+            except (SampleError, FatalTargetError, asyncio.CancelledError):
+                raise
+            except Exception as e:  # a target bug fails this sample, visibly, not the run
+                raise SampleError(f"target raised {type(e).__name__}: {e}") from None
 
     def _judge(self, sample: Sample, response: str | None) -> list[Judgment]:
         if response is None:
@@ -351,12 +404,21 @@ class Runner:
                 async with asyncio.TaskGroup() as tg:
                     for _ in range(conc):
                         tg.create_task(worker())
-            except* FatalTargetError as eg:
-                raise eg.exceptions[0] from None
+            except BaseExceptionGroup as eg:
+                # surface the first real error (a fatal target error first) instead of a group
+                fatal = eg.subgroup(FatalTargetError)
+                first = (fatal or eg).exceptions[0]
+                while isinstance(first, BaseExceptionGroup):
+                    first = first.exceptions[0]
+                raise first from None
             finally:
                 await self.target.aclose()
 
     def run(self) -> EvalOutcome:
+        with _RunLock(self.out_dir):
+            return self._run_locked()
+
+    def _run_locked(self) -> EvalOutcome:
         self.agg = MetricsAggregator()
         done = _scan_existing(self.out_dir / "results.jsonl", self.agg, self.cfg.retry_errors)
         resumed = len(done)
@@ -365,13 +427,14 @@ class Runner:
         self.new_requests = 0
         self.retries = 0
         self.ws.db.record_start(self.out_dir, self.identity, self.started)
-        status = "completed"
+        status = "failed"  # until the loop ends normally
         t0 = time.perf_counter()
         progress = _Progress(self.cfg.progress, self.n_samples,
                              min(resumed, self.n_samples), f"{self.suite_name} → {self.target.name}")
         try:
             with progress:
                 asyncio.run(self._run_async(done, progress))
+            status = "completed"
         except KeyboardInterrupt:
             status = "interrupted"
         except FatalTargetError:
@@ -379,14 +442,16 @@ class Runner:
             raise
         finally:
             if self.cache is not None:
+                self.cache_errors = self.cache.errors
                 self.cache.close()
             elapsed = time.perf_counter() - t0
             summary = self._summary(status, elapsed, resumed)
-            (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+            _write_atomic(self.out_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
             if status == "completed":
-                from redline.report.html import write_report
+                from redline.report.html import render_report
 
-                write_report(self.out_dir / "report.html", summary, self.agg.worst(), self.policy)
+                _write_atomic(self.out_dir / "report.html",
+                              render_report(summary, self.agg.worst(), self.policy))
             self.ws.db.record_end(self.out_dir, status, summary)
         return EvalOutcome(self.out_dir, summary, status, self.new_requests, resumed)
 
@@ -410,7 +475,8 @@ class Runner:
             "timings": {"this_invocation_s": round(elapsed, 3), "new_requests": self.new_requests,
                         "retries": self.retries, "resumed_from_previous": resumed,
                         "completed": completed},
-            "cache": str(self.ws.cache_path) if self.cache is not None else None,
+            "cache": ({"path": str(self.ws.cache_path), "errors": getattr(self, "cache_errors", 0)}
+                      if self.cache is not None else None),
             "host": {"python": sys.version.split()[0], "cpus": os.cpu_count()},
         }
         return {"manifest": manifest, "metrics": m}

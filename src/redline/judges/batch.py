@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,11 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
     if not input_path.is_file():
         raise InputError(f"input {input_path} not found", [Problem(
             str(input_path), "no such file", "give a JSONL file with id, prompt/messages and response")])
+    if output_path.exists() and output_path.resolve() == input_path.resolve():
+        raise InputError("--output is the input file", [Problem(
+            str(output_path), "writing there would destroy the input", "choose another --output")])
     judge = create_judge(judge_name)
+    tmp_out = output_path.with_name(f".{output_path.name}.tmp")
     quarantine = output_path.with_name(output_path.name + ".rejected.jsonl")
     stats = {"judged": 0, "unassessable": 0, "rejected": 0, "quarantine": str(quarantine)}
     bar = None
@@ -44,10 +49,12 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
         task = bar.add_task(f"judge {judge_name}", total=total)
     qf = None
     try:
-        with open(input_path, "rb") as fin, open(output_path, "w", encoding="utf-8") as fout:
+        with open(input_path, "rb") as fin, open(tmp_out, "w", encoding="utf-8") as fout:
             for lineno, raw in enumerate(fin, 1):
                 if bar is not None:
                     bar.advance(task, len(raw))
+                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
                 if not raw.strip():
                     continue
                 reason = None
@@ -82,9 +89,12 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
                 rec[f"{judge.id}_judge_version"] = j.version
                 fout.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 stats["judged"] += 1
+        os.replace(tmp_out, output_path)  # the output appears whole, or not at all
     finally:
         if qf is not None:
             qf.close()
         if bar is not None:
             bar.stop()
+        if tmp_out.exists():
+            tmp_out.unlink()
     return stats

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import mimetypes
 import os
@@ -27,6 +28,10 @@ from redline.models.base import (
 def _safe_url(url: str) -> str:
     """The URL without user-info or query (which may hold credentials)."""
     p = urlsplit(url)
+    try:
+        p.port  # noqa: B018 - validates the port
+    except ValueError:
+        return f"{p.scheme}://<invalid address>"
     host = p.hostname or ""
     if p.port:
         host += f":{p.port}"
@@ -96,7 +101,9 @@ class OpenAITarget:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key  # never logged, never written
         self.name = f"openai:{model}"
-        self.cache_identity = f"openai|{_safe_url(self.base_url)}|{model}"
+        query = urlsplit(self.base_url).query  # e.g. ?api-version=…; hashed, never shown
+        qhash = hashlib.sha256(query.encode()).hexdigest()[:12] if query else ""
+        self.cache_identity = f"openai|{_safe_url(self.base_url)}|{qhash}|{model}"
         self._url = self.base_url + "/chat/completions"
         self._shown_url = _safe_url(self._url)
         self._headers = {"Content-Type": "application/json"}
@@ -147,6 +154,9 @@ class OpenAITarget:
                 status = r.status
                 raw = await r.read()
                 retry_after = r.headers.get("retry-after")
+        except aiohttp.ConnectionTimeoutError:
+            raise TransientError(f"cannot reach {self._shown_url}: connection timed out",
+                                 unreachable=True) from None
         except TimeoutError:
             raise TransientError(f"timeout calling {self._shown_url} (after {self._timeout:g} s)") from None
         except aiohttp.ClientConnectorError as e:
@@ -160,7 +170,10 @@ class OpenAITarget:
             try:
                 data = json.loads(raw)
                 choice = data["choices"][0]
-                content = choice["message"].get("content")
+                message = choice["message"]
+                content = message.get("content")
+                if not content and message.get("refusal"):
+                    content = message["refusal"]  # OpenAI's structured refusal field
             except (ValueError, KeyError, IndexError, TypeError, AttributeError):
                 raise SampleError(f"malformed response from {self._shown_url}: "
                                   f"{self._redact(text[:200])!r}") from None
@@ -200,8 +213,15 @@ def _factory(arg: str | None, base_url: str | None = None, api_key: str | None =
         raise InputError("the openai target needs a model name", [Problem(
             "--target", "no model given", "write --target openai:MODEL, e.g. openai:gpt-4o-mini")])
     base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-    if not base_url.startswith(("http://", "https://")):
-        raise InputError("bad base URL", [Problem("--base-url", f"{_safe_url(base_url)!r} is not an "
+    bad = not base_url.startswith(("http://", "https://"))
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 - raises for a port out of range
+        bad = bad or not parts.hostname
+    except ValueError:
+        bad = True
+    if bad:
+        raise InputError("bad base URL", [Problem("--base-url", f"{_safe_url(base_url)!r} is not a valid "
                                                   "http(s) URL", "e.g. http://127.0.0.1:8000/v1")])
     api_key = api_key or os.environ.get("OPENAI_API_KEY")
     return OpenAITarget(arg, base_url, api_key, timeout=timeout, concurrency=concurrency)

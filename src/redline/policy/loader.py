@@ -69,7 +69,15 @@ def load_policy(name_or_path: str | Path) -> Policy:
                 [Problem(str(name_or_path), "no such built-in policy or file",
                          f"use one of {sorted(builtins)} or a path to a policy YAML file")],
             )
-    text = path.read_text(encoding="utf-8")
+    if not path.is_file():
+        raise InputError(f"policy {path} is not a file", [Problem(
+            str(path), "a directory or special file", "give the path of a policy YAML file")])
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise InputError(f"policy {path} is not UTF-8", [Problem(
+            f"{path}:{line}", f"not UTF-8 ({e.reason})", "re-encode the file as UTF-8")]) from None
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)

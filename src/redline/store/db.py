@@ -20,7 +20,11 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from redline._sqlite import enable_wal
+from redline.errors import InputError, Problem
 
 metadata = MetaData()
 
@@ -46,20 +50,48 @@ runs = Table(
 )
 
 
+def _mask(url: str) -> str:
+    """The URL with any password replaced, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+    enable_wal(dbapi_conn)
 
 
 class WorkspaceDB:
     def __init__(self, url: str):
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        shown = _mask(url)
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except ArgumentError:
+            raise InputError("bad database URL", [Problem(
+                "--db / REDLINE_DB", f"{shown!r} is not a SQLAlchemy URL",
+                "e.g. sqlite:///path/redline.db or postgresql+psycopg://user@host/db")]) from None
+        except ModuleNotFoundError as e:
+            raise InputError("database driver missing", [Problem(
+                "--db / REDLINE_DB", f"{shown}: the driver module {e.name!r} is not installed",
+                f"pip install {e.name}")]) from None
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        try:
+            try:
+                metadata.create_all(self.engine)
+            except OperationalError as e:
+                if "already exists" not in str(e.orig):
+                    raise
+                metadata.create_all(self.engine)  # another process created it just now
+        except OperationalError as e:
+            raise InputError("cannot open the workspace database", [Problem(
+                shown, str(e.orig).splitlines()[0] if e.orig else "connection failed",
+                "check the URL and that the database (or the SQLite file's folder) exists")]) from None
 
     def record_start(self, out_dir: Path, identity: dict[str, Any], started: datetime) -> None:
         rid = str(Path(out_dir).resolve())
