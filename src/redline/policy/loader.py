@@ -13,6 +13,7 @@ from redline.errors import InputError, Problem
 from redline.policy.model import Policy
 
 BUILTIN_DIR = "packs/policies"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
 
 
 def builtin_policies() -> dict[str, Path]:
@@ -79,20 +80,20 @@ def load_policy(name_or_path: str | Path) -> Policy:
         raise InputError(f"policy {path} is not UTF-8", [Problem(
             f"{path}:{line}", f"not UTF-8 ({e.reason})", "re-encode the file as UTF-8")]) from None
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise InputError(f"policy {path} is not valid YAML",
                          [Problem(where, str(getattr(e, "problem", e)), "fix the YAML syntax")]) from None
-    if not isinstance(data, dict) or root is None:
+    if not isinstance(data, dict):
         raise InputError(f"policy {path} is invalid",
                          [Problem(f"{path}:1", "the file must be a YAML mapping with 'name', "
                                   "'version' and 'categories'", None)])
     try:
         return Policy.model_validate(data)
     except ValidationError as e:
+        root = yaml.compose(text, Loader=_Loader)  # node tree with line marks, only when needed
         problems = []
         for err in e.errors():
             loc = tuple(err["loc"])
