@@ -43,6 +43,18 @@ def test_local_target_generates_with_the_gguf_chat_template():
     assert gen2.text == gen.text
 
 
+def test_local_generation_respects_the_timeout():
+    import asyncio
+
+    from redline.data.schema import Message
+    from redline.models import GenParams, SampleError, create_target
+
+    t = create_target("local", timeout=0.05)
+    msgs = [Message(role="user", content="Write a long story about a lighthouse keeper.")]
+    with pytest.raises(SampleError, match="timeout"):
+        asyncio.run(t.generate(msgs, GenParams(max_tokens=400), "x"))
+
+
 def test_plain_prompt_fallback_format():
     from redline.data.schema import Message
     from redline.models.local import plain_prompt

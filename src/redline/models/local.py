@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import os
 import threading
+import time
 from importlib import util as importlib_util
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ class LocalTarget:
     cacheable = True
     max_concurrency = 1
 
-    def __init__(self, path: Path, n_ctx: int = 2048, n_threads: int | None = None):
+    def __init__(self, path: Path, n_ctx: int = 2048, n_threads: int | None = None,
+                 timeout: float = 600.0):
         try:
             import llama_cpp  # noqa: F401
         except ImportError:
@@ -81,6 +83,8 @@ class LocalTarget:
         self.cache_identity = f"local|{self._identity}"
         self._llm: Any = None
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._timeout = timeout
         self.chat_format = "unknown"
 
     def _load(self) -> Any:
@@ -106,28 +110,43 @@ class LocalTarget:
                 raise SampleError("the local llama.cpp target is text-only; this sample has images")
         with self._lock:
             llm = self._load()
-            kwargs: dict[str, Any] = {"max_tokens": params.max_tokens, "temperature": params.temperature}
+            kwargs: dict[str, Any] = {"max_tokens": params.max_tokens, "temperature": params.temperature,
+                                      "stream": True}
             if params.seed is not None:
                 kwargs["seed"] = params.seed
+            # Streamed token by token so that a deadline (--timeout) or a stop request
+            # (Ctrl-C, a fatal error elsewhere) ends generation at the next token.
+            deadline = time.monotonic() + self._timeout
+            pieces: list[str] = []
+            finish = None
             try:
                 if self.chat_format == "gguf-chat-template":
-                    out = llm.create_chat_completion(
+                    stream = llm.create_chat_completion(
                         messages=[{"role": m.role, "content": m.text} for m in messages], **kwargs)
-                    choice = out["choices"][0]
-                    text = choice["message"].get("content") or ""
                 else:
-                    out = llm.create_completion(plain_prompt(messages), stop=["\nUser:"], **kwargs)
-                    choice = out["choices"][0]
-                    text = choice.get("text") or ""
+                    stream = llm.create_completion(plain_prompt(messages), stop=["\nUser:"], **kwargs)
+                for chunk in stream:
+                    choice = chunk["choices"][0]
+                    piece = (choice.get("delta") or {}).get("content") if "delta" in choice else choice.get("text")
+                    if piece:
+                        pieces.append(piece)
+                    finish = choice.get("finish_reason") or finish
+                    if self._stop.is_set():
+                        raise SampleError("generation stopped: the run is shutting down")
+                    if time.monotonic() > deadline:
+                        raise SampleError(f"timeout: no complete response within {self._timeout:g} s "
+                                          f"({len(pieces)} tokens generated)")
             except ValueError as e:  # e.g. prompt longer than the context
                 raise SampleError(f"llama.cpp: {e}") from None
-        usage = out.get("usage") or {}
-        return Generation(text=text.strip(), usage=dict(usage), finish_reason=choice.get("finish_reason"))
+        text = "".join(pieces)
+        return Generation(text=text.strip(), usage={"completion_tokens": len(pieces)},
+                          finish_reason=finish)
 
     async def generate(self, messages: list[Message], params: GenParams, sample_id: str) -> Generation:
         return await asyncio.to_thread(self._generate_sync, messages, params)
 
     async def aclose(self) -> None:
+        self._stop.set()  # a generation still running in its thread ends at the next token
         self._llm = None
 
 
@@ -139,6 +158,7 @@ def _maybe_default() -> Path | None:
 
 
 @register_target("local")
-def _factory(arg: str | None, n_ctx: int = 2048, threads: int | None = None, **_: Any) -> LocalTarget:
+def _factory(arg: str | None, n_ctx: int = 2048, threads: int | None = None,
+             timeout: float = 600.0, **_: Any) -> LocalTarget:
     path = Path(arg).expanduser() if arg else default_model_path()
-    return LocalTarget(path, n_ctx=n_ctx, n_threads=threads)
+    return LocalTarget(path, n_ctx=n_ctx, n_threads=threads, timeout=timeout)
