@@ -44,7 +44,7 @@ def eval_cmd(
     concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Requests in flight at once.")] = 8,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key (prefer the OPENAI_API_KEY variable).", show_default=False)] = None,
-    max_tokens: Annotated[int, typer.Option(min=1, help="Maximum tokens per response.")] = 200,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="Maximum tokens per response [default: 200 for local models, 512 otherwise].", show_default=False)] = None,
     temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.0,
     seed: Annotated[int | None, typer.Option(help="Sampling seed, where the target supports one.")] = 0,
     timeout: Annotated[float, typer.Option(min=0.1, help="Per-request timeout in seconds.")] = 60.0,
@@ -70,7 +70,8 @@ def eval_cmd(
         suite=suite, target=target, policy=policy, judges=judge or ["refusal"], out=out,
         concurrency=concurrency,
         target_options={"base_url": base_url, "api_key": api_key, "timeout": timeout},
-        params=GenParams(max_tokens=max_tokens, temperature=temperature, seed=seed),
+        params=GenParams(max_tokens=max_tokens or (200 if target.split(":")[0] == "local" else 512),
+                         temperature=temperature, seed=seed),
         retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base, max_delay=retry_max),
         use_cache=not no_cache, progress=progress, limit=limit, retry_errors=retry_errors,
     )
