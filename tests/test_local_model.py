@@ -83,3 +83,48 @@ def test_missing_gguf_path_is_a_clear_error(workspace: Path):
     p = subprocess.run(redline_cmd() + ["eval", "--suite", "smoke", "--target", "local:/nope/model.gguf",
                                         "--no-progress"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "/nope/model.gguf" in p.stderr and ".gguf" in p.stderr
+
+
+def test_openai_target_against_llama_cpp_server(workspace: Path):
+    """The openai target against a third-party OpenAI-compatible server: llama-cpp-python's
+    own server, serving the built-in GGUF on 127.0.0.1."""
+    import socket
+    import sys
+    import time
+    import urllib.request
+
+    pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] not installed")
+    from redline.models.local import default_model_path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()),
+                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+                             "--model_alias", "smollm2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    pytest.fail("llama.cpp server did not start")
+                time.sleep(0.3)
+        out = workspace / "run"
+        p = subprocess.run(redline_cmd() + ["eval", "--target", "openai:smollm2", "--base-url",
+                                            f"http://127.0.0.1:{port}/v1", "--suite", "smoke", "--limit", "6",
+                                            "--max-tokens", "32", "--concurrency", "2", "--out", str(out),
+                                            "--no-progress", "--json"],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        s = json.loads(p.stdout)
+        assert s["metrics"]["overall"]["samples"] == 6
+        res = read_results(out / "results.jsonl")
+        assert all(r["error"] is None and r["response"] for r in res)
+        assert all(r["usage"]["completion_tokens"] <= 32 for r in res)
+    finally:
+        proc.terminate()
+        proc.wait(10)
