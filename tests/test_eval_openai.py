@@ -263,7 +263,10 @@ def test_ctrl_c_interrupts_cleanly(workspace: Path, fake_server):
     out = workspace / "run"
     proc = subprocess.Popen(redline_cmd() + eval_args(server, suite, policy, out, "--concurrency", "4"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)
+    results = out / "results.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (results.exists() and results.read_bytes().count(b"\n") >= 4):
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err

@@ -80,6 +80,9 @@ def eval_cmd(
     except RedlineError as e:
         _fail(e)
         return
+    except KeyboardInterrupt:  # before the run started: nothing to resume yet
+        sys.stderr.write("interrupted\n")
+        raise typer.Exit(130) from None
     if as_json:
         _print_json({"out_dir": str(result.out_dir), "status": result.status, **result.summary})
     else:
