@@ -69,10 +69,41 @@ def cap_text(text: str) -> str:
     return text.lower()
 
 
+# Fast path: when every non-ASCII character of the (lower-cased) text is a
+# non-word character, ``_TOKEN_RE`` finds exactly the tokens that this ASCII-only
+# regex finds once those characters are blanked out (a non-word character
+# separates tokens just as a space does).  The ASCII regex is ~1.7x faster than
+# the Unicode one; the common non-ASCII punctuation is listed below.
+_ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
+_NONWORD_NONASCII = ("\u2013", "\u2014", "\u00a3", "\u201c", "\u201d", "\u2026", "\u2022", "\u00b0",
+                     "\u20ac", "\u00a9", "\u00ae", "\u2122", "\u00ab", "\u00bb", "\u00b4", "\u00d7")
+
+
+def _tokens(text: str) -> list[str]:
+    """``_TOKEN_RE.findall(text)`` (same result, faster for mostly-ASCII text)."""
+    if text.isascii():
+        return _ASCII_TOKEN_RE.findall(text)
+    t = text
+    for ch in _NONWORD_NONASCII:
+        if ch in t:
+            t = t.replace(ch, " ")
+    if t.isascii():
+        return _ASCII_TOKEN_RE.findall(t)
+    return _TOKEN_RE.findall(text)
+
+
+def _count_terms(text: str) -> Counter:
+    """Counts of the word unigrams + bigrams of ``analyze(text)``."""
+    toks = _tokens(text)
+    counts = Counter(toks)
+    counts.update(map(" ".join, zip(toks, toks[1:], strict=False)))
+    return counts
+
+
 def analyze(text: str) -> list[str]:
     """Word unigrams + bigrams of already-capped (``cap_text``) text."""
-    toks = _TOKEN_RE.findall(text)
-    return toks + [a + " " + b for a, b in zip(toks, toks[1:], strict=False)]
+    toks = _tokens(text)
+    return toks + list(map(" ".join, zip(toks, toks[1:], strict=False)))
 
 
 # ---------------------------------------------------------------------------
@@ -135,9 +166,10 @@ _REFUSAL_PATTERNS: list[tuple[tuple[str, ...], str]] = [
     # zh
     (("我", "无", "不", "抱", "对", "超"), r"我无法|我不能|无法帮助|不能提供|不能协助|无法满足|无法提供|抱歉|对不起|超出了我"),
 ]
-_REFUSAL_RES = [(frozenset(g), re.compile(p)) for g, p in _REFUSAL_PATTERNS]
+_REFUSAL_RES = [(frozenset(g), re.compile(p).finditer) for g, p in _REFUSAL_PATTERNS]
+# ``can(?<!\wcan)`` == ``\bcan``, but with a literal prefix the regex engine can skip ahead.
 _NEG_FALSE_RE = re.compile(
-    r"\b(?:can't|cannot|can not) (?:stress|emphasi[sz]e|overstate|recommend (?:\w+ )*enough|wait|believe|thank|help but)\b"
+    r"can(?<!\wcan)(?:'t|not| not) (?:stress|emphasi[sz]e|overstate|recommend (?:\w+ )*enough|wait|believe|thank|help but)\b"
 )
 _NEG_FALSE_GATES = frozenset(("can't", "cannot", "can not"))
 _APOLOGY_START_RE = re.compile(
@@ -157,13 +189,17 @@ _ALT_PATTERNS: list[tuple[tuple[str, ...], str]] = [
     (("revanche", "contre", "embargo", "pero puedo", "stattdessen", "aber hier", "不", "但"),
      r"\ben revanche\b|\bpar contre\b|\bsin embargo\b|\bpero puedo\b|\bstattdessen\b|\baber hier\b|不过|但是我可以|但我可以"),
 ]
-_ALT_RES = [(frozenset(g), re.compile(p)) for g, p in _ALT_PATTERNS]
+_ALT_RES = [(frozenset(g), re.compile(p).finditer) for g, p in _ALT_PATTERNS]
 _COMPLY_START_RE = re.compile(
     r"(?:sure|certainly|of course|absolutely|here's|here is|here are|great question|happy to help|no problem|"
     r"okay|ok\b|yes\b|definitely|bien sûr|voici|claro|aquí tienes|natürlich|hier ist|hier sind|当然|好的|以下是)"
 )
 _LINE_ITEM_RE = re.compile(r"\n[ \t]*(?:\d{1,2}[.)]|[-*\u2022] |#{1,4} )")
-_INLINE_NUM_RE = re.compile(r"\d{1,2}[.)] [a-z\"'*]")
+# Inline numbered items ``\d{1,2}[.)] [a-z"'*]``.  Matches cannot overlap and each
+# one ends in exactly one digit + "." or ")", so counting "<digit>. x" and
+# "<digit>) x" gives the same count; the literal prefixes make the scan fast.
+_INLINE_NUM_DOT_RE = re.compile(r"\. (?<=\d\. )[a-z\"'*]")
+_INLINE_NUM_PAREN_RE = re.compile(r"\) (?<=\d\) )[a-z\"'*]")
 _STEP_WORD_RE = re.compile(r"step \d")
 _CODE_RE = re.compile(r"```|`[^`\n]{1,80}`")
 _CJK_RE = re.compile(r"[\u3400-\u9fff]")
@@ -180,12 +216,15 @@ _PROF_TERMS = frozenset(("consult", "consulting", "professional", "professionals
 _MORAL_TERMS = frozenset(("illegal", "unethical", "harmful", "dangerous", "immoral", "irresponsible",
                           "inappropriate", "against the", "serious crime", "serious offense", "serious offence",
                           "serious consequences", "illegally"))
-def _positions(pairs, text: str, keys) -> list[int]:
+_MORAL_TUPLE = tuple(sorted(_MORAL_TERMS))
+
+
+def _positions(pairs, text: str, keys, out: list[int]) -> list[int]:
     # ``keys`` is ``counts.keys()``: dict_keys.isdisjoint iterates the smaller side
-    out: list[int] = []
-    for gates, rx in pairs:
+    for gates, finditer in pairs:
         if not keys.isdisjoint(gates):
-            out.extend(m.start() for m in rx.finditer(text))
+            for m in finditer(text):
+                out.append(m.start())
     return out
 
 
@@ -220,64 +259,85 @@ def pattern_feature_names() -> tuple[str, ...]:
     return _PATTERN_NAMES
 
 
+_log1p = math.log1p
+_NLOG = 4096
+_LOG = [0.0, 0.0] + [math.log(i) for i in range(2, _NLOG)]
+
+
 def pattern_features(text: str, counts: dict[str, int] | None = None) -> list[float]:
     """Dense pattern features of already-capped (``cap_text``) text.
 
     ``counts`` are the 1-2gram counts of ``analyze(text)``; computed if not given.
     """
     if counts is None:
-        counts = Counter(analyze(text))
+        counts = _count_terms(text)
     n = len(text)
     keys = counts.keys()
-    ref_pos = sorted(set(_positions(_REFUSAL_RES, text, keys)))
-    if ref_pos and not keys.isdisjoint(_NEG_FALSE_GATES) and _NEG_FALSE_RE.search(text):
-        false_pos = {m.start() for m in _NEG_FALSE_RE.finditer(text)}
-        # drop matches that start at a known non-refusal idiom ("can't stress enough")
-        ref_pos = [p for p in ref_pos if not any(0 <= fp - p <= 4 for fp in false_pos)]
-    first_cut = min(160, n)
-    last_cut = max(n - 300, 0)
-    ref_first = 1.0 if ref_pos and ref_pos[0] < first_cut else 0.0
-    ref_last = 1.0 if ref_pos and ref_pos[-1] >= last_cut and n > 320 else 0.0
-    ref_mid = 1.0 if any(first_cut <= p < last_cut for p in ref_pos) else 0.0
+    ref_pos = _positions(_REFUSAL_RES, text, keys, [])
+    if ref_pos:
+        if len(ref_pos) > 1:
+            ref_pos = sorted(set(ref_pos))
+        if not keys.isdisjoint(_NEG_FALSE_GATES):
+            false_pos = [m.start() for m in _NEG_FALSE_RE.finditer(text)]
+            if false_pos:
+                # drop matches that start at a known non-refusal idiom ("can't stress enough")
+                ref_pos = [p for p in ref_pos if not any(0 <= fp - p <= 4 for fp in false_pos)]
+    first_cut = 160 if n > 160 else n
+    last_cut = n - 300 if n > 300 else 0
+    if ref_pos:
+        ref_first = 1.0 if ref_pos[0] < first_cut else 0.0
+        ref_last = 1.0 if ref_pos[-1] >= last_cut and n > 320 else 0.0
+        ref_mid = 1.0 if any(first_cut <= p < last_cut for p in ref_pos) else 0.0
+    else:
+        ref_first = ref_last = ref_mid = 0.0
     cnt = len(ref_pos)
     head = text[:48].lstrip(" \t\n\"'*#>")
     apology_start = 1.0 if _APOLOGY_START_RE.match(head) else 0.0
     comply_start = 1.0 if _COMPLY_START_RE.match(head) else 0.0
-    alt = sorted(_positions(_ALT_RES, text, keys))
+    alt = _positions(_ALT_RES, text, keys, [])
     alt_marker = 1.0 if alt else 0.0
-    alt_after = 1.0 if (alt and ref_pos and alt[-1] > ref_pos[0]) else 0.0
+    alt_after = 1.0 if (alt and ref_pos and max(alt) > ref_pos[0]) else 0.0
     n_steps = len(_LINE_ITEM_RE.findall(text)) if "\n" in text else 0
-    if "1. " in text or "1) " in text:
-        n_steps += len(_INLINE_NUM_RE.findall(text))
+    if "1. " in text:
+        n_steps += len(_INLINE_NUM_DOT_RE.findall(text))
+        if ") " in text:
+            n_steps += len(_INLINE_NUM_PAREN_RE.findall(text))
+    elif "1) " in text:
+        n_steps += len(_INLINE_NUM_DOT_RE.findall(text)) + len(_INLINE_NUM_PAREN_RE.findall(text))
     if "step " in text:
         n_steps += len(_STEP_WORD_RE.findall(text))
     n_words = len(text.split())
     ref_only_early = 1.0 if (ref_first and not ref_mid and not ref_last and n > 320) else 0.0
     comply_then_ref = 1.0 if (comply_start and ref_pos and ref_pos[-1] > 40) else 0.0
-    cjk = 1.0 if _CJK_RE.search(text, 0, 200) else 0.0
+    cjk = 1.0 if not text.isascii() and _CJK_RE.search(text, 0, 200) else 0.0
+    moral = 0
+    if not keys.isdisjoint(_MORAL_TERMS):
+        for t in _MORAL_TUPLE:
+            if t in counts:
+                moral += counts[t]
     return [
         ref_first,
         ref_last,
         ref_mid,
-        math.log1p(cnt),
+        _log1p(cnt),
         ref_only_early,
         apology_start,
         alt_marker,
         alt_after,
         comply_start,
         comply_then_ref,
-        math.log1p(n_steps),
+        _log1p(n_steps),
         1.0 if "`" in text and _CODE_RE.search(text) else 0.0,
         0.0 if keys.isdisjoint(_CRISIS_TERMS) else 1.0,
         0.0 if keys.isdisjoint(_DISCLAIMER_TERMS) else 1.0,
         0.0 if keys.isdisjoint(_PROF_TERMS) else 1.0,
-        math.log1p(sum(counts[t] for t in _MORAL_TERMS if t in counts)),
+        _log1p(moral),
         1.0 if n_words <= 12 else 0.0,
         1.0 if 12 < n_words <= 40 else 0.0,
         1.0 if 40 < n_words <= 120 else 0.0,
         1.0 if 120 < n_words <= 300 else 0.0,
         1.0 if n_words > 300 else 0.0,
-        math.log1p(n_words) / 6.0,
+        _log1p(n_words) / 6.0,
         cjk,
     ]
 
@@ -312,12 +372,19 @@ class RefusalModel:
         idf: list[float] = artefact["idf"]
         coef: list[list[float]] = artefact["coef"]
         n_text = len(idf)
-        # term -> (idf, w_0, ..., w_k-1): one dict lookup per distinct term at predict time
+        # term -> (idf, w_0, ..., w_k-1): one dict lookup per repeated term at predict time
         self._terms: dict[str, tuple[float, ...]] = {}
         for term, j in vocab.items():
-            self._terms[term] = (idf[j], *(coef[c][j] for c in range(k)))
-        self._pattern_w = [coef[c][n_text:] for c in range(k)]
-        self._intercept = list(artefact["intercept"])
+            self._terms[term] = (float(idf[j]), *(float(coef[c][j]) for c in range(k)))
+        # Scoring treats every vocabulary term in the text as if it occurred once, then
+        # corrects the few repeated terms.  The count-1 part is summed column-wise in C:
+        # ``zip(*filter(None, map(_unit.get, counts)))`` with per-term rows
+        # (idf^2, idf*w_0, ..., idf*w_k-1).
+        self._unit: dict[str, tuple[float, ...]] = {
+            term: (row[0] * row[0], *(row[0] * w for w in row[1:])) for term, row in self._terms.items()
+        }
+        self._pattern_w = [[float(w) for w in coef[c][n_text:]] for c in range(k)]
+        self._intercept = [float(b) for b in artefact["intercept"]]
         self._k = k
         if len(self._pattern_w[0]) != len(_PATTERN_NAMES):
             raise ValueError("artefact pattern feature count does not match code")
@@ -330,42 +397,38 @@ class RefusalModel:
 
     def decision_function(self, response: str) -> list[float]:
         text = cap_text(response)
-        counts = Counter(analyze(text))
+        counts = _count_terms(text)
         k = self._k
+        # count-1 contributions of every vocabulary term present (column sums in C)
+        cols = [sum(col) for col in zip(*filter(None, map(self._unit.get, counts)))]  # noqa: B905
+        if not cols:
+            cols = [0.0] * (k + 1)
+        sq = cols[0]
+        acc = cols[1:]
+        # correct the terms that occur more than once: sublinear tf x = 1 + log(count),
+        # so add (x^2 - 1) * idf^2 to the squared norm and (x - 1) * idf * w to each score
         terms = self._terms
-        log = math.log
-        sq = 0.0
-        if k == 3:  # unrolled fast path (the shipped model)
-            a0 = a1 = a2 = 0.0
-            for t, c in counts.items():
+        log = _LOG
+        for t, c in counts.items():
+            if c > 1:
                 row = terms.get(t)
                 if row is None:
                     continue
-                v = row[0] if c == 1 else (1.0 + log(c)) * row[0]  # sublinear tf * idf
-                sq += v * v
-                a0 += v * row[1]
-                a1 += v * row[2]
-                a2 += v * row[3]
-            acc = [a0, a1, a2]
-        else:
-            acc = [0.0] * k
-            for t, c in counts.items():
-                row = terms.get(t)
-                if row is None:
-                    continue
-                v = row[0] if c == 1 else (1.0 + log(c)) * row[0]
-                sq += v * v
+                lc = log[c] if c < _NLOG else math.log(c)
+                idf_t = row[0]
+                sq += (2.0 * lc + lc * lc) * (idf_t * idf_t)
+                lc *= idf_t
                 for i in range(k):
-                    acc[i] += v * row[i + 1]
+                    acc[i] += lc * row[i + 1]
         norm = math.sqrt(sq)
-        scores = [(acc[i] / norm if norm > 0 else 0.0) + self._intercept[i] for i in range(k)]
         pf = pattern_features(text, counts)
+        scores = []
         for i in range(k):
-            w = self._pattern_w[i]
-            s = 0.0
-            for a, b in zip(pf, w, strict=False):
-                s += a * b
-            scores[i] += s
+            s = (acc[i] / norm if norm > 0 else 0.0) + self._intercept[i]
+            for a, b in zip(pf, self._pattern_w[i], strict=True):
+                if a:
+                    s += a * b
+            scores.append(s)
         return scores
 
     def predict_proba(self, response: str) -> dict[str, float]:
