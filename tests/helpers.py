@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 POLICY_YAML = """\
@@ -54,3 +57,25 @@ def make_records(n: int, marker: str = "") -> list[dict]:
 
 def read_results(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def cli(*args: str, env_extra: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the `redline` command in a subprocess (the real CLI, as a user runs it)."""
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "redline", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def eval_args(server, suite: Path, policy: Path, *extra: str) -> list[str]:
+    """`redline eval` against a fake server, with fast retries and no progress bar."""
+    return ["eval", "--target", "openai:fake-model", "--base-url", server.url, "--suite", str(suite),
+            "--policy", str(policy), "--retry-base", "0.01", "--retry-max", "0.05", "--no-progress", *extra]
+
+
+def fake_run_setup(workspace: Path, fake_server, n: int, *server_args: str):
+    """A started fake server, the test policy, and a suite of ``n`` records."""
+    server = fake_server(*server_args)
+    policy = write_policy(workspace / "pol.yaml")
+    suite = write_suite(workspace / "suite.jsonl", make_records(n))
+    return server, policy, suite

@@ -9,12 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import redline_cmd
-from tests.helpers import make_records, read_results, write_policy, write_suite
-
-
-def cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(redline_cmd() + list(args), capture_output=True, text=True, timeout=120, **kw)
+from tests.helpers import cli, make_records, read_results, write_policy, write_suite
 
 
 def test_judge_command_adds_refusal_fields_and_quarantines_bad_rows(tmp_path: Path):

@@ -12,22 +12,19 @@ import pytest
 
 from redline.errors import InputError
 from tests.conftest import redline_cmd
-from tests.helpers import make_records, read_results, write_policy, write_suite
-
-
-def cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(redline_cmd() + list(args), capture_output=True, text=True, timeout=120, **kw)
-
-
-def eval_args(server, suite, policy, *extra):
-    return ["eval", "--target", "openai:fake-model", "--base-url", server.url, "--suite", str(suite),
-            "--policy", str(policy), "--retry-base", "0.01", "--retry-max", "0.05", "--no-progress", *extra]
+from tests.helpers import (
+    cli,
+    eval_args,
+    fake_run_setup,
+    make_records,
+    read_results,
+    write_policy,
+    write_suite,
+)
 
 
 def test_same_command_without_out_resumes_the_same_directory(workspace: Path, fake_server):
-    server = fake_server()
-    policy = write_policy(workspace / "pol.yaml")
-    suite = write_suite(workspace / "suite.jsonl", make_records(10))
+    server, policy, suite = fake_run_setup(workspace, fake_server, 10)
     a = json.loads(cli(*eval_args(server, suite, policy, "--json")).stdout)
     b = json.loads(cli(*eval_args(server, suite, policy, "--json")).stdout)
     assert a["out_dir"] == b["out_dir"] and Path(a["out_dir"]).parent == workspace / "runs"
@@ -40,9 +37,7 @@ def test_same_command_without_out_resumes_the_same_directory(workspace: Path, fa
 
 
 def test_limit_can_grow_on_resume_but_not_shrink(workspace: Path, fake_server):
-    server = fake_server()
-    policy = write_policy(workspace / "pol.yaml")
-    suite = write_suite(workspace / "suite.jsonl", make_records(10))
+    server, policy, suite = fake_run_setup(workspace, fake_server, 10)
     out = str(workspace / "r")
     s = json.loads(cli(*eval_args(server, suite, policy, "--out", out, "--limit", "4", "--json")).stdout)
     assert s["metrics"]["overall"]["samples"] == 4
@@ -55,9 +50,7 @@ def test_limit_can_grow_on_resume_but_not_shrink(workspace: Path, fake_server):
 
 
 def test_a_second_writer_to_the_same_run_directory_is_refused(workspace: Path, fake_server):
-    server = fake_server()
-    policy = write_policy(workspace / "pol.yaml")
-    suite = write_suite(workspace / "suite.jsonl", make_records(3))
+    server, policy, suite = fake_run_setup(workspace, fake_server, 3)
     out = workspace / "r"
     out.mkdir()
     with open(out / ".lock", "w") as f:
@@ -68,9 +61,7 @@ def test_a_second_writer_to_the_same_run_directory_is_refused(workspace: Path, f
 
 
 def test_damaged_run_files_are_clear_errors(workspace: Path, fake_server):
-    server = fake_server()
-    policy = write_policy(workspace / "pol.yaml")
-    suite = write_suite(workspace / "suite.jsonl", make_records(3))
+    server, policy, suite = fake_run_setup(workspace, fake_server, 3)
     out = workspace / "r"
     out.mkdir()
     (out / "run.json").write_text("")
@@ -87,9 +78,7 @@ def test_damaged_run_files_are_clear_errors(workspace: Path, fake_server):
 def test_markup_like_text_is_printed_literally(workspace: Path, fake_server):
     p = cli("eval", "--policy", str(workspace / "nope[/b].yaml"), "--no-progress")
     assert p.returncode == 2 and "nope[/b].yaml" in p.stderr and "Traceback" not in p.stderr
-    server = fake_server()
-    policy = write_policy(workspace / "pol.yaml")
-    suite = write_suite(workspace / "suite.jsonl", make_records(2))
+    server, policy, suite = fake_run_setup(workspace, fake_server, 2)
     out = workspace / "a[red]b"
     p = cli(*eval_args(server, suite, policy, "--out", str(out)))
     assert p.returncode == 0, p.stderr

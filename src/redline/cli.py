@@ -172,8 +172,10 @@ def runs_cmd(
     except RedlineError as e:
         _fail(e)
         return
+    from redline.evals.runner import run_in_progress
+
     for r in rows:
-        if r["status"] == "running" and not _run_is_live(Path(r["run_id"])):
+        if r["status"] == "running" and not run_in_progress(Path(r["run_id"])):
             r["status"] = "incomplete"  # killed: re-run the same command to resume it
     if as_json:
         _print_json(rows)
@@ -195,22 +197,6 @@ def runs_cmd(
     if not con.is_terminal:
         con = Console(width=200)
     con.print(t)
-
-
-def _run_is_live(run_dir: Path) -> bool:
-    """Whether a `redline eval` process holds the run directory's lock right now."""
-    import fcntl
-
-    lock = run_dir / ".lock"
-    if not lock.exists():
-        return False
-    with open(lock, "a") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.flock(f, fcntl.LOCK_UN)
-    return False
 
 
 @app.command("suites")

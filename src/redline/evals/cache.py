@@ -14,7 +14,6 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
 
 from redline._sqlite import enable_wal
 from redline.data.schema import ImagePart, Message
@@ -117,10 +116,6 @@ class ResponseCache:
                 self._rollback()
             self._in_tx = False
         self._last_commit = time.monotonic()
-
-    def stats(self) -> dict[str, Any]:
-        (n,) = self._db.execute("SELECT COUNT(*) FROM responses").fetchone()
-        return {"path": str(self.path), "entries": n}
 
     def close(self) -> None:
         self.commit()

@@ -105,21 +105,40 @@ class _RunLock:
         self.path = out_dir / ".lock"
         self._f: Any = None
 
-    def __enter__(self) -> _RunLock:
+    def acquire(self) -> bool:
         import fcntl
 
-        self._f = open(self.path, "w")  # noqa: SIM115 - closed in __exit__
+        self._f = open(self.path, "a")  # noqa: SIM115 - closed in release
         try:
             fcntl.flock(self._f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             self._f.close()
+            return False
+        return True
+
+    def release(self) -> None:
+        self._f.close()  # closing drops the lock
+
+    def __enter__(self) -> _RunLock:
+        if not self.acquire():
             raise InputError(f"{self.path.parent} is in use", [Problem(
                 str(self.path.parent), "another `redline eval` is writing to this run directory",
-                "wait for it to finish, or choose another --out")]) from None
+                "wait for it to finish, or choose another --out")])
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._f.close()
+        self.release()
+
+
+def run_in_progress(out_dir: Path) -> bool:
+    """Whether a `redline eval` process is writing to ``out_dir`` right now."""
+    if not (out_dir / ".lock").exists():
+        return False
+    lock = _RunLock(out_dir)
+    if lock.acquire():
+        lock.release()
+        return False
+    return True
 
 
 def _slug(text: str) -> str:
@@ -442,7 +461,6 @@ class Runner:
             raise
         finally:
             if self.cache is not None:
-                self.cache_errors = self.cache.errors
                 self.cache.close()
             elapsed = time.perf_counter() - t0
             summary = self._summary(status, elapsed, resumed)
@@ -475,7 +493,7 @@ class Runner:
             "timings": {"this_invocation_s": round(elapsed, 3), "new_requests": self.new_requests,
                         "retries": self.retries, "resumed_from_previous": resumed,
                         "completed": completed},
-            "cache": ({"path": str(self.ws.cache_path), "errors": getattr(self, "cache_errors", 0)}
+            "cache": ({"path": str(self.ws.cache_path), "errors": self.cache.errors}
                       if self.cache is not None else None),
             "host": {"python": sys.version.split()[0], "cpus": os.cpu_count()},
         }

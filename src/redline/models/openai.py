@@ -1,4 +1,4 @@
-"""Any OpenAI-compatible chat-completions endpoint, over httpx."""
+"""Any OpenAI-compatible chat-completions endpoint, over aiohttp."""
 
 from __future__ import annotations
 

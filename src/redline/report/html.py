@@ -16,11 +16,6 @@ _MAX_TEXT = 1500
 _ENV: Environment | None = None
 
 
-def prewarm() -> None:
-    """Build the jinja environment and compile the template ahead of time."""
-    _env().get_template("report.html.j2")
-
-
 def _env() -> Environment:
     global _ENV
     if _ENV is not None:
