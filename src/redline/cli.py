@@ -20,18 +20,8 @@ app = typer.Typer(
 )
 
 
-def _fail(e: RedlineError) -> None:
-    from rich.console import Console
-    from rich.text import Text
-
-    msg = Text("error: ", style="bold red")
-    msg.append(str(e))  # user text is never parsed as markup
-    Console(stderr=True, highlight=False, soft_wrap=True).print(msg, emoji=False)
-    raise typer.Exit(e.exit_code)
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n")
+from redline.commands._common import fail as _fail  # noqa: E402
+from redline.commands._common import print_json as _print_json  # noqa: E402
 
 
 @app.command("eval")
@@ -136,28 +126,6 @@ def _print_summary(result: Any) -> None:
         con.print("[yellow]run not complete: re-run the same command to resume[/]")
 
 
-@app.command("judge")
-def judge_cmd(
-    input: Annotated[Path, typer.Option("--input", help="JSONL with id, prompt or messages, response.")],
-    output: Annotated[Path, typer.Option("--output", help="Where to write the judged JSONL.")],
-    judge: Annotated[str, typer.Option("--judge", help="Judge name (see `redline judges`).")] = "refusal",
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
-) -> None:
-    """Judge responses in a JSONL file; writes each record with the judge's fields added."""
-    from redline.judges.batch import judge_file
-
-    try:
-        stats = judge_file(judge, input, output, progress=progress and sys.stderr.isatty())
-    except RedlineError as e:
-        _fail(e)
-        return
-    sys.stderr.write(f"judged {stats['judged']} record(s), {stats['unassessable']} unassessable, "
-                     f"{stats['rejected']} rejected → {output}\n")
-    if stats["rejected"]:
-        sys.stderr.write(f"rejected rows with reasons: {stats['quarantine']}\n")
-        raise typer.Exit(2)
-
-
 @app.command("runs")
 def runs_cmd(
     limit: Annotated[int, typer.Option(min=1, help="How many runs to list.")] = 50,
@@ -248,14 +216,14 @@ def policies_cmd(as_json: Annotated[bool, typer.Option("--json", help="Machine-r
             typer.echo(f"  {c['id']:<28} harmful→{c['harmful']:<14} benign→{c['benign']}")
 
 
-@app.command("judges")
-def judges_cmd() -> None:
-    """List the available judges."""
-    from redline.judges.base import create_judge, judge_names
+def _register_commands() -> None:
+    from redline.commands import calibration, data, judging, policy
 
-    for n in judge_names():
-        j = create_judge(n)
-        typer.echo(f"{n:<12} {j.version}")
+    for mod in (judging, calibration, policy, data):
+        mod.register(app)
+
+
+_register_commands()
 
 
 def main() -> None:  # pragma: no cover

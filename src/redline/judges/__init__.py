@@ -1,5 +1,14 @@
 """Judges: grade responses (refusal detector; harm, guard and policy LLM judges to come)."""
 
-from redline.judges.base import Judge, create_judge, judge_names, register_judge
+from redline.judges.base import (
+    HARM_FIELDS,
+    Judge,
+    create_judge,
+    harm_judgment,
+    harm_output_fields,
+    judge_names,
+    register_judge,
+)
 
-__all__ = ["Judge", "create_judge", "judge_names", "register_judge"]
+__all__ = ["HARM_FIELDS", "Judge", "create_judge", "harm_judgment", "harm_output_fields", "judge_names",
+           "register_judge"]
