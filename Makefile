@@ -22,6 +22,7 @@ demo: $(VENV)/.installed-demo
 	$(BIN)/redline eval
 
 test: $(VENV)/.installed-dev
+	@bash scripts/ensure_system_deps.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev

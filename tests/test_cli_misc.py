@@ -57,18 +57,21 @@ def test_listing_commands_json():
 def test_builtin_suites_meet_the_contract():
     from redline.data.jsonl import iter_samples, validate_samples
     from redline.data.suites import builtin_suites
-    from redline.policy import load_policy
+    from redline.policy import builtin_policies, load_policy
 
-    pol = load_policy("default")
-    cats = set(pol.category_ids)
-    for _name, path in builtin_suites().items():
-        validate_samples(path, cats)
+    packs = {name: load_policy(name) for name in builtin_policies()}
+    by_suite = {p.suite: p for p in packs.values() if p.suite}
+    assert by_suite["teen_safety"].name == "teen-safety" and by_suite["mental_health"].name == "mental-health"
+    for name, path in builtin_suites().items():
+        # each suite is valid against the pack that names it (or `default`)
+        validate_samples(path, set(by_suite.get(name, packs["default"]).category_ids))
+    pol = packs["default"]
     counts: dict[tuple[str, bool], int] = {}
     for s in iter_samples(builtin_suites()["core"]):
         counts[(s.category, s.is_harmful_prompt)] = counts.get((s.category, s.is_harmful_prompt), 0) + 1
         if s.is_harmful_prompt:
             assert s.expected.value == pol.category(s.category).expected.harmful
-    for c in cats:
+    for c in pol.top_level_ids:
         assert counts.get((c, True), 0) >= 10 and counts.get((c, False), 0) >= 10, c
 
 

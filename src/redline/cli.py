@@ -26,10 +26,11 @@ from redline.commands._common import print_json as _print_json  # noqa: E402
 
 @app.command("eval")
 def eval_cmd(
-    suite: Annotated[str, typer.Option(help="Built-in suite name (see `redline suites`) or a JSONL file.")] = "demo",
+    suite: Annotated[str | None, typer.Option(help="Built-in suite name (see `redline suites`) or a JSONL file [default: the policy's own suite; `demo` for the default policy].", show_default=False)] = None,
     target: Annotated[str, typer.Option(help="local | local:PATH.gguf | openai:MODEL | replay:FILE.jsonl")] = "local",
     policy: Annotated[str, typer.Option(help="Built-in policy name or a policy YAML file.")] = "default",
-    judge: Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable).")] = None,
+    judge: Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable) [default: refusal]; the first harm judge decides harmful prompts.", show_default=False)] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", help="Judge option KEY=VALUE (repeatable; NAME.KEY scopes it to one judge). Keys come from env vars: api_key_env=VAR.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory; re-running with the same --out resumes.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Requests in flight at once.")] = 8,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")] = None,
@@ -52,13 +53,25 @@ def eval_cmd(
 
     With no arguments: the built-in `demo` suite, the built-in local model and the offline judges.
     """
-    from redline.evals.runner import EvalConfig, RetryPolicy, run_eval
+    from redline.evals.runner import DEFAULT_JUDGES, EvalConfig, RetryPolicy, run_eval
+    from redline.judges.base import parse_options
     from redline.models.base import GenParams
     from redline.workspace import Workspace
 
+    try:
+        judge_options = parse_options(option)
+    except RedlineError as e:
+        _fail(e)
+    if suite is None:
+        try:
+            from redline.policy.loader import load_policy
+
+            suite = load_policy(policy).suite or "demo"
+        except RedlineError as e:
+            _fail(e)
     cfg = EvalConfig(
-        suite=suite, target=target, policy=policy, judges=judge or ["refusal"], out=out,
-        concurrency=concurrency,
+        suite=suite, target=target, policy=policy, judges=judge or list(DEFAULT_JUDGES), out=out,
+        judge_options=judge_options, concurrency=concurrency,
         target_options={"base_url": base_url, "api_key": api_key, "timeout": timeout},
         params=GenParams(max_tokens=max_tokens or (200 if target.split(":")[0] == "local" else 512),
                          temperature=temperature, seed=seed),

@@ -2,12 +2,210 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from redline.commands._common import fail as _fail
+from redline.commands._common import print_json as _print_json
+from redline.errors import InputError, Problem, RedlineError
 
 policy_app = typer.Typer(
     name="policy", no_args_is_help=True,
     help="Author, lint, diff, render, compile and import policy packs.",
 )
+
+_PACK_HELP = "A built-in pack name (`redline policies`), a policy YAML file or a pack folder."
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        _fail(InputError(f"cannot write {output}", [Problem(str(output), e.strerror or str(e),
+                                                            "choose a writable path")]))
+    sys.stderr.write(f"wrote {output}\n")
+
+
+@policy_app.command("lint")
+def lint_cmd(
+    pack: Annotated[str, typer.Argument(help=_PACK_HELP)],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
+) -> None:
+    """Check a pack: schema errors with file:line, and quality checks (definitions, examples,
+    overlaps, conflicting examples, severity criteria, mappings, casebook references).
+
+    Exit 0 when clean (warnings allowed), 1 when quality errors are found (or warnings with
+    --strict), 2 when the pack does not load.
+    """
+    from redline.policy.lint import lint
+
+    report = lint(pack)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        p = report.policy
+        head = (f"{p.name} {p.version} ({p.content_hash}): {len(p.category_ids)} nodes, "
+                f"{len(p.casebook)} cases" if p else f"{pack}: does not load")
+        lines = [head]
+        lines += [f"  {f}" for f in report.findings]
+        lines.append(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+        sys.stdout.write("\n".join(lines) + "\n")
+    if not report.loaded:
+        raise typer.Exit(2)
+    if report.errors or (strict and report.warnings):
+        raise typer.Exit(1)
+
+
+@policy_app.command("diff")
+def diff_cmd(
+    old: Annotated[str, typer.Argument(help="The old pack. " + _PACK_HELP)],
+    new: Annotated[str, typer.Argument(help="The new pack. " + _PACK_HELP)],
+    impact: Annotated[Path | None, typer.Option(
+        "--impact", help="A run directory (results.jsonl) or a labels JSONL: list the records the "
+                         "change affects, with counts.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show what changes between two packs: nodes added/removed/renamed/moved, word-level
+    definition and behaviour changes, severity and mapping changes, casebook changes."""
+    from redline.policy.diff import diff_policies, format_diff, format_impact
+    from redline.policy.diff import impact as impact_of
+    from redline.policy.loader import load_policy
+
+    try:
+        d = diff_policies(load_policy(old), load_policy(new))
+        imp = impact_of(d, impact) if impact is not None else None
+    except RedlineError as e:
+        _fail(e)
+        return
+    if as_json:
+        out = d.to_dict()
+        if imp is not None:
+            out["impact"] = imp
+        _print_json(out)
+        return
+    text = format_diff(d)
+    if imp is not None:
+        text += "\n" + format_impact(imp)
+    sys.stdout.write(text + "\n")
+
+
+@policy_app.command("render")
+def render_cmd(
+    pack: Annotated[str, typer.Argument(help=_PACK_HELP)],
+    fmt: Annotated[str, typer.Option("--format", help="html or md.")] = "html",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Render annotator guidelines: the tree, definitions, severity rubric, expected behaviours
+    and the casebook per node, with content warnings on sensitive sections."""
+    from redline.policy.loader import load_policy
+    from redline.policy.render import render_guidelines
+
+    if fmt not in ("html", "md"):
+        _fail(InputError(f"unknown format {fmt!r}", [Problem("--format", f"{fmt!r}", "use html or md")]))
+    try:
+        policy = load_policy(pack)
+    except RedlineError as e:
+        _fail(e)
+        return
+    _write(render_guidelines(policy, fmt), output)  # type: ignore[arg-type]
+
+
+@policy_app.command("compile")
+def compile_cmd(
+    pack: Annotated[str, typer.Argument(help=_PACK_HELP)],
+    target: Annotated[str, typer.Option("--for", help="judge (the LLM-judge system prompt) or "
+                                                      "annotation (the label schema, JSON).")] = "judge",
+    category: Annotated[str | None, typer.Option(
+        "--category", help="For --for judge: the node to grade against (default: all top-level "
+                           "categories, short form).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Compile a pack into the judge prompt for a category, or the annotation label schema."""
+    import json
+
+    from redline.policy.compile import annotation_schema, judge_prompt
+    from redline.policy.loader import load_policy
+
+    if target not in ("judge", "annotation"):
+        _fail(InputError(f"unknown target {target!r}", [Problem("--for", f"{target!r}", "use judge or annotation")]))
+    try:
+        policy = load_policy(pack)
+        if target == "judge":
+            if category is not None and category not in policy.category_ids:
+                import difflib
+
+                close = difflib.get_close_matches(category, policy.category_ids, n=1)
+                raise InputError(f"unknown category {category!r}", [Problem(
+                    "--category", f"{category!r} is not a node of {policy.name}",
+                    f"did you mean {close[0]!r}?" if close else f"use one of {policy.category_ids}")])
+            text = judge_prompt(policy, category)
+        else:
+            text = json.dumps(annotation_schema(policy), indent=2, ensure_ascii=False)
+    except RedlineError as e:
+        _fail(e)
+        return
+    _write(text, output)
+
+
+@policy_app.command("import")
+def import_cmd(
+    source: Annotated[str, typer.Option("--from", help="ailuminate, llama-guard3 or csv.")],
+    csv_path: Annotated[Path | None, typer.Option(
+        "--csv", help="For --from csv: a CSV with columns id,name,definition,parent.")] = None,
+    name: Annotated[str | None, typer.Option(help="The new pack's name.")] = None,
+    version: Annotated[str, typer.Option(help="The new pack's version.")] = "0.1.0",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the YAML here instead of stdout.")] = None,
+) -> None:
+    """Build a pack skeleton from AILuminate's hazard list, Llama Guard 3's categories, or a CSV."""
+    from redline.policy.importers import dump_pack, import_pack
+
+    try:
+        pack = import_pack(source, csv_path=csv_path, name=name, version=version)
+    except RedlineError as e:
+        _fail(e)
+        return
+    _write(dump_pack(pack), output)
+
+
+@policy_app.command("show")
+def show_cmd(
+    pack: Annotated[str, typer.Argument(help=_PACK_HELP)],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Print a pack's tree with expected behaviours and case counts."""
+    from redline.policy.loader import load_policy
+
+    try:
+        p = load_policy(pack)
+    except RedlineError as e:
+        _fail(e)
+        return
+    rows = []
+    for depth, n in p.walk():
+        exp = n.expected
+        rows.append({"id": n.id, "name": n.name, "depth": depth, "parent": (p.path(n.id)[-2:-1] or [None])[0],
+                     "harmful": exp.harmful if exp else None, "benign": exp.benign if exp else None,
+                     "ambiguous": exp.for_intent("ambiguous") if exp else None,
+                     "cases": len(p.cases_for(n.id))})
+    if as_json:
+        _print_json({"name": p.name, "version": p.version, "hash": p.content_hash, "extends": p.extends,
+                     "suite": p.suite, "nodes": rows})
+        return
+    lines = [f"{p.name} {p.version} ({p.content_hash})" + (f" extends {p.extends}" if p.extends else "")
+             + (f" · suite {p.suite}" if p.suite else "")]
+    for r in rows:
+        label = "  " * r["depth"] + r["id"]
+        lines.append(f"  {label:<34} harmful→{r['harmful']:<14} ambiguous→{r['ambiguous']:<14} "
+                     f"cases {r['cases']}")
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def register(app: typer.Typer) -> None:

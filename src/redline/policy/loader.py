@@ -1,7 +1,24 @@
-"""Load policy packs from YAML, reporting every error with file and line."""
+"""Load policy packs from YAML, reporting every error with file and line.
+
+A pack is one YAML file, or a folder holding ``pack.yaml`` (name, version, …)
+plus any number of other ``*.yaml`` files that contribute ``categories`` and/or
+``casebook`` entries (read in sorted path order).
+
+``extends: NAME_OR_PATH`` merges the pack over a base pack:
+
+* a category whose ``id`` exists anywhere in the base tree overrides the fields
+  it gives (its ``subcategories`` are merged the same way, recursively);
+* a new category is added at top level, or under ``parent: ID`` when it says so;
+* ``remove: [ID, …]`` drops base nodes (and their cases);
+* casebook cases are added, a case with an existing ``id`` replaces it;
+* ``severity_levels`` replaces the base scale when given; name, version, owners,
+  changelog, description, suite and audience are the pack's own.
+"""
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,21 +30,77 @@ from redline.errors import InputError, Problem
 from redline.policy.model import Policy
 
 BUILTIN_DIR = "packs/policies"
+PACK_FILE = "pack.yaml"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
+_O = "\x00origin"  # provenance key attached to raw dicts while merging
+_INHERITED_META = {"severity_levels"}
+_OWN_META = {"name", "version", "description", "owners", "changelog", "extends", "suite", "audience"}
 
 
 def builtin_policies() -> dict[str, Path]:
-    """Names of the built-in policy packs → their files."""
+    """Names of the built-in policy packs → their files (or folders)."""
     root = resources.files("redline").joinpath(BUILTIN_DIR)
     out: dict[str, Path] = {}
     for entry in root.iterdir():
         if entry.name.endswith((".yaml", ".yml")):
             out[entry.name.rsplit(".", 1)[0]] = Path(str(entry))
+        elif entry.is_dir() and entry.joinpath(PACK_FILE).is_file():
+            out[entry.name] = Path(str(entry))
     return dict(sorted(out.items()))
 
 
+# -- provenance ---------------------------------------------------------------------------------
+@dataclass
+class _Doc:
+    path: Path
+    text: str
+    _root: yaml.Node | None = None
+
+    @property
+    def root(self) -> yaml.Node | None:
+        if self._root is None:
+            try:
+                self._root = yaml.compose(self.text, Loader=_Loader)
+            except yaml.YAMLError:  # pragma: no cover - already parsed once
+                return None
+        return self._root
+
+    def line(self, loc: tuple[Any, ...]) -> int:
+        root = self.root
+        if root is None:
+            return 1
+        return _node_at(root, loc).start_mark.line + 1
+
+
+Origin = tuple[_Doc, tuple[Any, ...]]
+
+
+@dataclass
+class PackSource:
+    """Where every part of a resolved pack came from (for ``file:line`` messages)."""
+
+    files: list[Path] = field(default_factory=list)
+    origins: dict[tuple[Any, ...], Origin] = field(default_factory=dict)
+    node_locs: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # node id → merged loc
+
+    def where(self, loc: tuple[Any, ...]) -> str:
+        """``file:line`` for a location in the resolved pack."""
+        for cut in range(len(loc), -1, -1):
+            got = self.origins.get(tuple(loc[:cut]))
+            if got is not None:
+                doc, dloc = got
+                return f"{doc.path}:{doc.line(dloc + tuple(loc[cut:]))}"
+        return str(self.files[0]) if self.files else "<policy>"
+
+    def where_node(self, node_id: str, field_name: str | None = None) -> str:
+        loc = self.node_locs.get(node_id)
+        if loc is None:
+            return self.where(())
+        return self.where(loc + ((field_name,) if field_name else ()))
+
+
 def _node_at(node: yaml.Node, loc: tuple[Any, ...]) -> yaml.Node:
-    """Follow a pydantic error location through the YAML node tree (best effort)."""
+    """Follow a location through the YAML node tree (best effort)."""
     for key in loc:
         if isinstance(node, yaml.MappingNode):
             nxt = None
@@ -54,25 +127,40 @@ def _fmt_loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def load_policy(name_or_path: str | Path) -> Policy:
-    """Load a built-in policy by name, or a YAML file by path.
+def _annotate(obj: Any, doc: _Doc, loc: tuple[Any, ...]) -> None:
+    """Attach provenance to every dict of the pack tree (policy, nodes, cases)."""
+    if not isinstance(obj, dict):
+        return
+    obj[_O] = {"": (doc, loc), **{k: (doc, (*loc, k)) for k in obj if k != _O}}
+    for key in ("categories", "subcategories", "casebook"):
+        items = obj.get(key)
+        if isinstance(items, list):
+            for i, item in enumerate(items):
+                _annotate(item, doc, (*loc, key, i))
 
-    Raises :class:`InputError` listing every problem with ``file:line (field)``.
-    """
-    builtins = builtin_policies()
-    if isinstance(name_or_path, str) and name_or_path in builtins:
-        path = builtins[name_or_path]
-    else:
-        path = Path(name_or_path)
-        if not path.exists():
-            raise InputError(
-                f"policy {str(name_or_path)!r} not found",
-                [Problem(str(name_or_path), "no such built-in policy or file",
-                         f"use one of {sorted(builtins)} or a path to a policy YAML file")],
-            )
-    if not path.is_file():
-        raise InputError(f"policy {path} is not a file", [Problem(
-            str(path), "a directory or special file", "give the path of a policy YAML file")])
+
+def _collect_origins(obj: Any, loc: tuple[Any, ...], src: PackSource) -> None:
+    if not isinstance(obj, dict):
+        return
+    orig = obj.pop(_O, None)
+    if orig:
+        for k, v in orig.items():
+            src.origins[loc if k == "" else (*loc, k)] = v
+    for key in ("categories", "subcategories"):
+        items = obj.get(key)
+        if isinstance(items, list):
+            for i, item in enumerate(items):
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    src.node_locs.setdefault(item["id"], (*loc, key, i))
+                _collect_origins(item, (*loc, key, i), src)
+    cases = obj.get("casebook")
+    if isinstance(cases, list):
+        for i, item in enumerate(cases):
+            _collect_origins(item, (*loc, "casebook", i), src)
+
+
+# -- reading ------------------------------------------------------------------------------------
+def _read_yaml(path: Path) -> tuple[Any, _Doc]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
@@ -86,20 +174,276 @@ def load_policy(name_or_path: str | Path) -> Policy:
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise InputError(f"policy {path} is not valid YAML",
                          [Problem(where, str(getattr(e, "problem", e)), "fix the YAML syntax")]) from None
+    return data, _Doc(path, text)
+
+
+def _resolve_path(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
+    builtins = builtin_policies()
+    if isinstance(name_or_path, str) and name_or_path in builtins:
+        return builtins[name_or_path]
+    path = Path(name_or_path)
+    if relative_to is not None and not path.is_absolute() and (relative_to / path).exists():
+        path = relative_to / path  # `extends` paths are relative to the extending pack first
+    if not path.exists():
+        raise InputError(
+            f"policy {str(name_or_path)!r} not found",
+            [Problem(str(name_or_path), "no such built-in policy or file",
+                     f"use one of {sorted(builtins)} or a path to a policy YAML file or pack folder")],
+        )
+    if path.is_dir() and not (path / PACK_FILE).is_file():
+        raise InputError(f"policy {path} is a folder without {PACK_FILE}", [Problem(
+            str(path), f"a pack folder needs a {PACK_FILE} with name and version",
+            f"add {path / PACK_FILE} or give the path of a policy YAML file")])
+    if not path.is_dir() and not path.is_file():
+        raise InputError(f"policy {path} is not a file", [Problem(
+            str(path), "a special file", "give the path of a policy YAML file")])
+    return path
+
+
+def _not_mapping(doc: _Doc, what: str) -> InputError:
+    return InputError(f"policy {doc.path} is invalid", [Problem(
+        f"{doc.path}:1", f"the file must be a YAML mapping with {what}", None)])
+
+
+def _read_pack(path: Path, src: PackSource) -> dict[str, Any]:
+    """The raw (annotated) dict of one file or folder pack, before ``extends``."""
+    if path.is_file():
+        data, doc = _read_yaml(path)
+        src.files.append(path)
+        if not isinstance(data, dict):
+            raise _not_mapping(doc, "'name', 'version' and 'categories'")
+        _annotate(data, doc, ())
+        return data
+    data, doc = _read_yaml(path / PACK_FILE)
+    src.files.append(path / PACK_FILE)
     if not isinstance(data, dict):
-        raise InputError(f"policy {path} is invalid",
-                         [Problem(f"{path}:1", "the file must be a YAML mapping with 'name', "
-                                  "'version' and 'categories'", None)])
+        raise _not_mapping(doc, "'name' and 'version'")
+    _annotate(data, doc, ())
+    for part in sorted(p for p in path.rglob("*.y*ml") if p.name != PACK_FILE and p.is_file()):
+        pdata, pdoc = _read_yaml(part)
+        src.files.append(part)
+        if not isinstance(pdata, dict) or not ({"categories", "casebook"} & set(pdata)):
+            raise _not_mapping(pdoc, "'categories' and/or 'casebook' lists")
+        extra = sorted(set(pdata) - {"categories", "casebook"})
+        if extra:
+            raise InputError(f"policy part {part} has unexpected keys", [Problem(
+                f"{part}:{pdoc.line((extra[0],))}", f"unexpected key(s) {extra}",
+                f"put pack metadata in {PACK_FILE}; parts hold only 'categories' and 'casebook'")])
+        _annotate(pdata, pdoc, ())
+        for key in ("categories", "casebook"):
+            items = pdata.get(key)
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                raise InputError(f"policy part {part} is invalid", [Problem(
+                    f"{part}:{pdoc.line((key,))}", f"'{key}' must be a list", None)])
+            existing = data.setdefault(key, [])
+            if not isinstance(existing, list):
+                raise InputError(f"policy {path / PACK_FILE} is invalid", [Problem(
+                    f"{path / PACK_FILE}:{doc.line((key,))}", f"'{key}' must be a list", None)])
+            existing.extend(items)
+    return data
+
+
+def _find(nodes: list[Any], nid: str) -> dict[str, Any] | None:
+    for n in nodes:
+        if not isinstance(n, dict):
+            continue
+        if n.get("id") == nid:
+            return n
+        sub = n.get("subcategories")
+        if isinstance(sub, list):
+            got = _find(sub, nid)
+            if got is not None:
+                return got
+    return None
+
+
+def _remove(nodes: list[Any], nid: str) -> list[str] | None:
+    """Remove node ``nid``; return the ids removed (it and its descendants)."""
+    for i, n in enumerate(nodes):
+        if not isinstance(n, dict):
+            continue
+        if n.get("id") == nid:
+            gone: list[str] = []
+            stack = [n]
+            while stack:
+                cur = stack.pop()
+                gone.append(str(cur.get("id")))
+                stack.extend(x for x in cur.get("subcategories") or [] if isinstance(x, dict))
+            del nodes[i]
+            return gone
+        sub = n.get("subcategories")
+        if isinstance(sub, list):
+            got = _remove(sub, nid)
+            if got is not None:
+                return got
+    return None
+
+
+def _where_raw(d: dict[str, Any], key: str | None = None) -> str:
+    orig = d.get(_O) or {}
+    got = orig.get(key or "") or orig.get("")
+    if not got:
+        return "<policy>"
+    doc, loc = got
+    return f"{doc.path}:{doc.line(loc)}"
+
+
+def _merge_node(base: dict[str, Any], over: dict[str, Any], root: list[Any], problems: list[Problem]) -> None:
+    borig = base.setdefault(_O, {})
+    oorig = over.get(_O) or {}
+    for key, value in over.items():
+        if key in (_O, "id", "parent", "subcategories"):
+            continue
+        base[key] = value
+        if key in oorig:
+            borig[key] = oorig[key]
+    subs = over.get("subcategories")
+    if isinstance(subs, list):
+        target = base.setdefault("subcategories", [])
+        if not isinstance(target, list):
+            target = base["subcategories"] = []
+        _merge_list(target, subs, root, problems)
+
+
+def _merge_list(target: list[Any], overlay: list[Any], root: list[Any], problems: list[Problem]) -> None:
+    for item in overlay:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            target.append(item)  # let validation report it with its location
+            continue
+        existing = _find(root, item["id"])
+        if existing is not None:
+            _merge_node(existing, item, root, problems)
+            continue
+        parent = item.get("parent")
+        if parent is not None:
+            pnode = _find(root, str(parent))
+            if pnode is None:
+                problems.append(Problem(_where_raw(item, "parent"), f"parent {parent!r} is not a node "
+                                        "of the base pack or this pack", "use an existing node id"))
+                continue
+            item = {k: v for k, v in item.items() if k != "parent"}
+            subs = pnode.setdefault("subcategories", [])
+            subs.append(item)
+        else:
+            target.append(item)
+
+
+def _resolve(path: Path, src: PackSource, stack: tuple[Path, ...]) -> dict[str, Any]:
+    real = path.resolve()
+    if real in stack:
+        chain = " → ".join(str(p) for p in (*stack, real))
+        raise InputError("policy packs extend each other in a cycle", [Problem(
+            str(path), f"extends cycle: {chain}", "remove one of the 'extends' fields")])
+    data = _read_pack(path, src)
+    base_ref = data.get("extends")
+    if base_ref is None:
+        return data
+    if not isinstance(base_ref, str):
+        raise InputError(f"policy {path} is invalid", [Problem(
+            _where_raw(data, "extends"), "'extends' must be a pack name or path", None)])
+    base_path = _resolve_path(base_ref, relative_to=path if path.is_dir() else path.parent)
+    base = _resolve(base_path, src, (*stack, real))
+    problems: list[Problem] = []
+    merged = copy.copy(base)
+    merged[_O] = dict(base.get(_O) or {})
+    for key in _OWN_META:
+        merged.pop(key, None)
+        merged[_O].pop(key, None)
+    for key, value in data.items():
+        if key in (_O, "categories", "casebook", "remove"):
+            continue
+        merged[key] = value
+        merged[_O][key] = (data.get(_O) or {}).get(key)
+    cats = merged.get("categories")
+    cats = list(cats) if isinstance(cats, list) else []
+    removed: set[str] = set()
+    for nid in data.get("remove") or []:
+        gone = _remove(cats, str(nid))
+        if gone is None:
+            problems.append(Problem(_where_raw(data, "remove"), f"cannot remove {nid!r}: not a node "
+                                    f"of the base pack", "use an existing node id"))
+        else:
+            removed.update(gone)
+    over_cats = data.get("categories") or []
+    if not isinstance(over_cats, list):
+        problems.append(Problem(_where_raw(data, "categories"), "'categories' must be a list", None))
+        over_cats = []
+    _merge_list(cats, over_cats, cats, problems)
+    merged["categories"] = cats
+    cases = [c for c in merged.get("casebook") or []
+             if not (isinstance(c, dict) and c.get("node") in removed)]
+    over_cases = data.get("casebook") or []
+    if not isinstance(over_cases, list):
+        problems.append(Problem(_where_raw(data, "casebook"), "'casebook' must be a list", None))
+        over_cases = []
+    for case in over_cases:
+        idx = next((i for i, c in enumerate(cases) if isinstance(c, dict) and isinstance(case, dict)
+                    and c.get("id") == case.get("id")), None)
+        if idx is None:
+            cases.append(case)
+        else:
+            cases[idx] = case
+    merged["casebook"] = cases
+    if problems:
+        raise InputError(f"policy {path} cannot extend {base_ref!r}: {len(problems)} error(s)", problems)
+    return merged
+
+
+def _strip(obj: Any) -> Any:
+    """A deep copy of the raw tree without provenance keys."""
+    if isinstance(obj, dict):
+        return {k: _strip(v) for k, v in obj.items() if k != _O}
+    if isinstance(obj, list):
+        return [_strip(v) for v in obj]
+    return obj
+
+
+def _duplicate_ids(data: dict[str, Any], src: PackSource) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: dict[str, tuple[Any, ...]] = {}
+
+    def visit(items: Any, loc: tuple[Any, ...], top: bool) -> None:
+        if not isinstance(items, list):
+            return
+        for i, n in enumerate(items):
+            if not isinstance(n, dict):
+                continue
+            nloc = (*loc, i)
+            nid = n.get("id")
+            if isinstance(nid, str):
+                if nid in seen:
+                    kind = "category" if top else "node"
+                    problems.append(Problem(f"{src.where((*nloc, 'id'))} ({_fmt_loc((*nloc, 'id'))})",
+                                            f"duplicate {kind} id {nid!r} (first at {src.where(seen[nid])})",
+                                            "give every node a unique id"))
+                else:
+                    seen[nid] = (*nloc, "id")
+            visit(n.get("subcategories"), (*nloc, "subcategories"), False)
+
+    visit(data.get("categories"), ("categories",), True)
+    return problems
+
+
+def load_policy_source(name_or_path: str | Path) -> tuple[Policy, PackSource]:
+    """Load a pack and also return where each part came from (used by ``policy lint``)."""
+    path = _resolve_path(name_or_path)
+    src = PackSource()
+    raw = _resolve(path, src, ())
+    _collect_origins(raw, (), src)
+    data = _strip(raw)
+    dups = _duplicate_ids(data, src)
+    if dups:
+        raise InputError(f"policy {path} has {len(dups)} error(s)", dups)
     try:
-        return Policy.model_validate(data)
+        return Policy.model_validate(data), src
     except ValidationError as e:
-        root = yaml.compose(text, Loader=_Loader)  # node tree with line marks, only when needed
         problems = []
         for err in e.errors():
             loc = tuple(err["loc"])
-            node = _node_at(root, loc)
-            line = node.start_mark.line + 1
-            field = _fmt_loc(loc)
+            loc = tuple(k for k in loc if k != "TopCategory")
+            fld = _fmt_loc(loc)
             msg = err["msg"]
             fix = None
             if err["type"] == "literal_error":
@@ -108,6 +452,14 @@ def load_policy(name_or_path: str | Path) -> Policy:
                 fix = f"add the field '{loc[-1]}'"
             elif err["type"] == "extra_forbidden":
                 fix = f"remove or rename '{loc[-1]}'"
-            problems.append(Problem(f"{path}:{line} ({field})" if field else f"{path}:{line}",
-                                    msg, fix))
+            where = src.where(loc)
+            problems.append(Problem(f"{where} ({fld})" if fld else where, msg, fix))
         raise InputError(f"policy {path} has {len(problems)} error(s)", problems) from None
+
+
+def load_policy(name_or_path: str | Path) -> Policy:
+    """Load a built-in policy by name, or a pack (YAML file or folder) by path.
+
+    Raises :class:`InputError` listing every problem with ``file:line (field)``.
+    """
+    return load_policy_source(name_or_path)[0]

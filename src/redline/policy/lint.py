@@ -1,0 +1,290 @@
+"""``redline policy lint``: schema errors and the quality checks a policy reviewer cares about.
+
+Every finding names ``file:line``. Errors make the pack unfit to label or grade
+with; warnings are listed for the reviewer.
+
+Checks (code → level):
+
+* ``schema`` (error): the pack does not load (YAML, field types, ids, extends).
+* ``no-definition`` (error): a node has an empty definition.
+* ``duplicate-definition`` (error) / ``overlapping-definitions`` (warning): two
+  nodes' definitions are identical / near-identical (word-sequence similarity).
+* ``conflicting-example`` (error): the same example is in scope for one node and
+  out of scope for another, or in scope for two nodes with different expected
+  behaviour; ``shared-example`` (warning): in scope for two unrelated nodes.
+* ``no-examples`` (warning): a node has no in-scope or no out-of-scope examples.
+* ``no-expected-behaviour`` (error): a safe-complete node without a safe completion text.
+* ``severity-no-criteria`` (warning), ``severity-scale`` (error): rubric problems.
+* ``unmapped`` (warning): a top-level category maps to no external taxonomy.
+* ``unknown-node`` (error): a casebook case references a node that does not exist.
+* ``case-severity`` (error): a case's severity is not in its node's rubric, or a
+  non-violation has severity > 0.
+* ``case-expectation`` (warning): a case's expected behaviour differs from what
+  its node prescribes for the case's intent.
+* ``no-cases`` (warning): a top-level category has no casebook cases.
+* ``no-rationale`` (warning): a top-level category has no rationale.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from redline.errors import InputError
+from redline.policy.loader import PackSource, load_policy_source
+from redline.policy.model import Category, Policy
+
+Level = Literal["error", "warning"]
+OVERLAP_THRESHOLD = 0.8  # word-sequence similarity above which definitions "overlap"
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass
+class Finding:
+    level: Level
+    code: str
+    where: str
+    message: str
+    node: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        node = f" [{self.node}]" if self.node else ""
+        return f"{self.where}: {self.level} {self.code}{node}: {self.message}"
+
+
+@dataclass
+class LintReport:
+    pack: str
+    findings: list[Finding]
+    policy: Policy | None = None
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "warning"]
+
+    @property
+    def loaded(self) -> bool:
+        return self.policy is not None
+
+    def to_dict(self) -> dict[str, object]:
+        p = self.policy
+        return {
+            "pack": self.pack,
+            "policy": None if p is None else {"name": p.name, "version": p.version, "hash": p.content_hash,
+                                              "nodes": len(p.category_ids), "cases": len(p.casebook)},
+            "errors": len(self.errors), "warnings": len(self.warnings),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _norm(text: str) -> str:
+    return " ".join(_words(text))
+
+
+def similarity(a: str, b: str) -> float:
+    """Word-sequence similarity in [0, 1] (difflib ratio over word tokens)."""
+    return difflib.SequenceMatcher(None, _words(a), _words(b), autojunk=False).ratio()
+
+
+def _related(policy: Policy, a: str, b: str) -> bool:
+    """True when one node is an ancestor of the other (sharing examples is then expected)."""
+    pa, pb = policy.path(a), policy.path(b)
+    return a in pb or b in pa
+
+
+def lint_policy(policy: Policy, src: PackSource | None = None) -> list[Finding]:
+    """Quality findings for a loaded policy (``src`` gives file:line; optional)."""
+
+    def where(node: str | None = None, fld: str | None = None, loc: tuple[object, ...] | None = None) -> str:
+        if src is None:
+            return policy.name
+        if loc is not None:
+            return src.where(loc)
+        return src.where_node(node, fld) if node else src.where(())
+
+    out: list[Finding] = []
+    nodes: list[tuple[int, Category]] = list(policy.walk())
+
+    # -- per-node checks ------------------------------------------------------------------------
+    for depth, n in nodes:
+        parent = policy.parent(n.id) if depth else None
+        if not n.definition.strip():
+            out.append(Finding("error", "no-definition", where(n.id, "definition"),
+                               f"node {n.id!r} has no definition; write what the node covers", n.id))
+        if not n.in_scope or not n.out_of_scope:
+            missing = " and ".join(k for k, v in (("in_scope", n.in_scope), ("out_of_scope", n.out_of_scope))
+                                   if not v)
+            out.append(Finding("warning", "no-examples", where(n.id),
+                               f"node {n.id!r} has no {missing} examples", n.id))
+        exp = n.expected
+        inherited = parent is not None and parent.expected == exp and \
+            (parent.safe_completion, parent.safe_completion_elements) == (n.safe_completion,
+                                                                          n.safe_completion_elements)
+        if exp is not None and not inherited and "safe_complete" in (exp.harmful, exp.benign, exp.ambiguous) \
+                and not (n.safe_completion or n.safe_completion_elements):
+            out.append(Finding("error", "no-expected-behaviour", where(n.id, "expected"),
+                               f"node {n.id!r} expects safe_complete but does not say what a safe "
+                               "completion contains; add safe_completion or safe_completion_elements", n.id))
+        if depth == 0:
+            if n.mappings.is_empty():
+                out.append(Finding("warning", "unmapped", where(n.id),
+                                   f"category {n.id!r} maps to no AILuminate, Llama Guard 3 or OpenAI "
+                                   "moderation category", n.id))
+            if not n.rationale.strip():
+                out.append(Finding("warning", "no-rationale", where(n.id),
+                                   f"category {n.id!r} has no rationale", n.id))
+            if not policy.cases_for(n.id, include_descendants=True):
+                out.append(Finding("warning", "no-cases", where(n.id),
+                                   f"category {n.id!r} has no casebook cases", n.id))
+        if parent is not None and n.severity == parent.severity:
+            continue  # inherited rubric: reported at the parent
+        for i, s in enumerate(n.severity):
+            if not s.criteria.strip():
+                out.append(Finding("warning", "severity-no-criteria",
+                                   where(loc=(*src.node_locs.get(n.id, ()), "severity", i)) if src else where(),
+                                   f"severity level {s.level} ({s.name}) of {n.id!r} has no criteria", n.id))
+        out += _scale_findings(n.severity, f"severity of {n.id!r}", where(n.id, "severity"), n.id)
+
+    for i, s in enumerate(policy.severity_levels):
+        if not s.criteria.strip():
+            out.append(Finding("warning", "severity-no-criteria", where(loc=("severity_levels", i)),
+                               f"pack severity level {s.level} ({s.name}) has no criteria"))
+    out += _scale_findings(policy.severity_levels, "the pack's severity_levels", where(loc=("severity_levels",)),
+                           None)
+
+    # -- definitions: duplicates and overlaps --------------------------------------------------
+    defs = [(n.id, n.definition) for _, n in nodes if n.definition.strip()]
+    for i, (a, da) in enumerate(defs):
+        for b, db in defs[i + 1:]:
+            if _norm(da) == _norm(db):
+                out.append(Finding("error", "duplicate-definition", where(b, "definition"),
+                                   f"{b!r} has the same definition as {a!r} ({where(a, 'definition')}); "
+                                   "say what distinguishes them", b))
+                continue
+            score = similarity(da, db)
+            if score >= OVERLAP_THRESHOLD:
+                out.append(Finding("warning", "overlapping-definitions", where(b, "definition"),
+                                   f"definitions of {a!r} and {b!r} are {score:.0%} similar; "
+                                   "make the boundary between them explicit", b))
+
+    # -- examples under conflicting nodes ------------------------------------------------------
+    in_scope: dict[str, list[tuple[str, int]]] = {}
+    out_scope: dict[str, list[tuple[str, int]]] = {}
+    for _, n in nodes:
+        for j, ex in enumerate(n.in_scope):
+            in_scope.setdefault(_norm(ex), []).append((n.id, j))
+        for j, ex in enumerate(n.out_of_scope):
+            out_scope.setdefault(_norm(ex), []).append((n.id, j))
+    for key, owners in in_scope.items():
+        if not key:
+            continue
+        for nid, j in owners:
+            for oid, k in out_scope.get(key, []):
+                if oid == nid or _related(policy, nid, oid):
+                    text = policy.category(nid).in_scope[j]
+                    out.append(Finding("error", "conflicting-example",
+                                       where(loc=(*src.node_locs[oid], "out_of_scope", k)) if src else where(),
+                                       f"example {text!r} is in scope for {nid!r} but out of scope for "
+                                       f"{oid!r}; keep it under one of them", oid))
+                else:
+                    text = policy.category(nid).in_scope[j]
+                    out.append(Finding("warning", "shared-example",
+                                       where(loc=(*src.node_locs[oid], "out_of_scope", k)) if src else where(),
+                                       f"example {text!r} is in scope for {nid!r} and out of scope for "
+                                       f"{oid!r}; check the two definitions agree", oid))
+        seen = owners[:1]
+        for nid, j in owners[1:]:
+            for pid, _ in seen:
+                if nid == pid or _related(policy, nid, pid):
+                    continue
+                text = policy.category(nid).in_scope[j]
+                loc = where(loc=(*src.node_locs[nid], "in_scope", j)) if src else where()
+                e_a, e_b = policy.category(pid).expected, policy.category(nid).expected
+                if e_a is not None and e_b is not None and e_a.harmful != e_b.harmful:
+                    out.append(Finding("error", "conflicting-example", loc,
+                                       f"example {text!r} is in scope for {pid!r} (harmful → {e_a.harmful}) "
+                                       f"and {nid!r} (harmful → {e_b.harmful}); annotators cannot tell "
+                                       "which behaviour applies", nid))
+                else:
+                    out.append(Finding("warning", "shared-example", loc,
+                                       f"example {text!r} is in scope for both {pid!r} and {nid!r}", nid))
+            seen.append((nid, j))
+
+    # -- casebook --------------------------------------------------------------------------------
+    known = set(policy.category_ids)
+    for i, case in enumerate(policy.casebook):
+        cw = where(loc=("casebook", i))
+        if case.node not in known:
+            close = difflib.get_close_matches(case.node, sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            out.append(Finding("error", "unknown-node", where(loc=("casebook", i, "node")),
+                               f"case {case.id!r} references unknown node {case.node!r}{hint}"))
+            continue
+        levels = {s.level for s in policy.severity_for(case.node)}
+        if case.severity not in levels:
+            out.append(Finding("error", "case-severity", where(loc=("casebook", i, "severity")),
+                               f"case {case.id!r} has severity {case.severity}, not a level of "
+                               f"{case.node!r}'s rubric {sorted(levels)}", case.node))
+        if not case.harmful and case.severity > 0:
+            out.append(Finding("error", "case-severity", where(loc=("casebook", i, "severity")),
+                               f"case {case.id!r} is labelled not harmful but has severity {case.severity}",
+                               case.node))
+        exp = policy.category(case.node).expected
+        if case.expected and exp is not None and case.response is None:
+            want = exp.for_intent(case.intent)
+            if case.expected != want:
+                out.append(Finding("warning", "case-expectation", cw,
+                                   f"case {case.id!r} ({case.intent}) expects {case.expected} but node "
+                                   f"{case.node!r} prescribes {want} for {case.intent} intent", case.node))
+        if case.tag == "adjudicated" and not case.adjudication:
+            out.append(Finding("warning", "case-adjudication", cw,
+                               f"adjudicated case {case.id!r} does not say who adjudicated it", case.node))
+    return out
+
+
+def _scale_findings(levels: list, what: str, where: str, node: str | None) -> list[Finding]:
+    out: list[Finding] = []
+    if not levels:
+        return out
+    nums = [s.level for s in levels]
+    if len(set(nums)) != len(nums):
+        out.append(Finding("error", "severity-scale", where, f"{what} repeats a level: {nums}", node))
+    if 0 not in nums:
+        out.append(Finding("error", "severity-scale", where,
+                           f"{what} has no level 0 (none); judges and annotators need it", node))
+    if nums != sorted(nums):
+        out.append(Finding("warning", "severity-scale", where, f"{what} is not in ascending order: {nums}", node))
+    return out
+
+
+def lint(name_or_path: str | Path) -> LintReport:
+    """Load and lint a pack; load failures become ``schema`` errors (never raised)."""
+    try:
+        policy, src = load_policy_source(name_or_path)
+    except InputError as e:
+        findings = [Finding("error", "schema", p.where, p.message + (f" — fix: {p.fix}" if p.fix else ""))
+                    for p in e.problems] or [Finding("error", "schema", str(name_or_path), e.summary)]
+        return LintReport(str(name_or_path), findings, None)
+    findings = lint_policy(policy, src)
+    order = {"error": 0, "warning": 1}
+    findings.sort(key=lambda f: (order[f.level], _line_key(f.where)))
+    return LintReport(str(name_or_path), findings, policy)
+
+
+def _line_key(where: str) -> tuple[str, int]:
+    path, _, line = where.rpartition(":")
+    return (path, int(line)) if line.isdigit() else (where, 0)
