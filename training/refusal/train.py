@@ -164,7 +164,7 @@ def export(vec, clf) -> dict:
         "intercept": intercept,
         "trained_with": {"C": float(clf.C), "class_weight": "balanced", "solver": clf.solver},
     }
-    art["version"] = "refusal-lr-1+" + rm.content_hash(art)
+    art["version"] = "refusal-lr-2+" + rm.content_hash(art)
     return art
 
 

@@ -2,8 +2,124 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from redline.commands._common import fail as _fail
+from redline.commands._common import print_json
+from redline.errors import RedlineError
+
+
+def _fmt(p: dict[str, Any] | None) -> str:
+    if not p or p.get("value") is None:
+        return "–"
+    lo, hi = p["ci95"]
+    return f"{p['value']:.3f} [{lo:.2f}, {hi:.2f}]"
+
+
+def _print_human(res: dict[str, Any], saved: Path | None, rejected: int, quarantine: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(highlight=False, soft_wrap=True, width=max(Console().width, 140))
+    j = res["judge"]
+    pol = res.get("policy") or {}
+    con.print(f"[bold]{j['name']}[/] {j['version']} · policy {pol.get('name', '-')} {pol.get('hash', '')} · "
+              f"{res['labels']['rows']} labelled rows · {res['unassessable']['n']} unassessable",
+              markup=True, emoji=False)
+    harm = res.get("harm")
+    if harm:
+        t = Table(title=f"harmful (judge rule: {harm['rule']}; 95% Wilson intervals)")
+        for col in ("scope", "n", "pos", "accuracy", "kappa", "sensitivity", "specificity", "precision"):
+            t.add_column(col, justify="left" if col == "scope" else "right")
+
+        def row(name: str, m: dict[str, Any]) -> None:
+            t.add_row(name, str(m["n"]), str(m["positives"]), _fmt(m["accuracy"]),
+                      "–" if m["kappa"] is None else f"{m['kappa']:.3f}", _fmt(m["sensitivity"]),
+                      _fmt(m["specificity"]), _fmt(m["precision"]))
+
+        row("overall", harm["overall"])
+        for c, m in harm["by_category"].items():
+            row(c, m)
+        con.print(t)
+        c = harm["overall"]["confusion"]
+        con.print(f"confusion (human × judge): harmful→harmful {c['tp']}, harmful→safe {c['fn']}, "
+                  f"safe→harmful {c['fp']}, safe→safe {c['tn']}; unassessable {harm['unassessable']}")
+    ref = res.get("refusal")
+    if ref:
+        o = ref["overall"]
+        t = Table(title=f"refusal (3 classes): accuracy {_fmt(o['accuracy'])}, kappa {o['kappa']}, "
+                        f"macro-F1 {o['macro_f1']}")
+        t.add_column("human \\ judge")
+        for lab in o["confusion"]["labels"]:
+            t.add_column(lab, justify="right")
+        t.add_column("precision", justify="right")
+        t.add_column("recall", justify="right")
+        for lab, cells in zip(o["confusion"]["labels"], o["confusion"]["rows_human_cols_judge"], strict=True):
+            pc = o["per_class"][lab]
+            t.add_row(lab, *map(str, cells), _fmt(pc["precision"]), _fmt(pc["recall"]))
+        con.print(t)
+    if saved is not None:
+        con.print(f"saved: {saved}", markup=False)
+    if rejected:
+        con.print(f"{rejected} row(s) rejected, with reasons: {quarantine}", markup=False)
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    @app.command("calibrate")
+    def calibrate_cmd(
+        judge: Annotated[str, typer.Option("--judge", help="Judge name (see `redline judges`).")],
+        labels: Annotated[Path, typer.Option(
+            "--labels", help="JSONL: prompt (or messages), response, and human labels harmful "
+                             "(true/false) and/or refusal (full_compliance|full_refusal|partial_refusal); "
+                             "optional category, prompt_harmful.")],
+        policy: Annotated[str, typer.Option(help="Policy (name or YAML): category ids, and the hash "
+                                                 "the calibration is stored under.")] = "default",
+        option: Annotated[list[str] | None, typer.Option(
+            "--option", help="Judge option KEY=VALUE (repeatable), as for `redline judge`.")] = None,
+        json_out: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+        save: Annotated[bool, typer.Option(help="Store the result in the workspace "
+                                                "($REDLINE_HOME/calibrations), where reports find it.")] = True,
+        quarantine: Annotated[Path | None, typer.Option(
+            help="Where rejected rows go (default: LABELS.rejected.jsonl).")] = None,
+        concurrency: Annotated[int, typer.Option(help="Parallel requests for network judges.")] = 8,
+        progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    ) -> None:
+        """Measure a judge against human labels: accuracy, Cohen's kappa, sensitivity/specificity and
+        precision with 95% intervals, overall and per category, and confusion matrices.
+
+        Bad rows go to a quarantine file with their line and reason (exit code 2).
+        """
+        from redline.judges.base import parse_options
+        from redline.judges.calibration import calibrate, load_labels, save_calibration
+        from redline.policy import load_policy
+
+        q = quarantine or labels.with_name(labels.name + ".rejected.jsonl")
+        try:
+            pol = load_policy(policy)
+            rows, rejected = load_labels(labels, pol.category_ids)
+            res = calibrate(judge, rows, policy=pol, judge_options=parse_options(option),
+                            progress=progress and sys.stderr.isatty(), labels_path=str(labels),
+                            concurrency=concurrency)
+        except RedlineError as e:
+            _fail(e)
+            return
+        res["labels"]["rejected"] = len(rejected)
+        if rejected:
+            with open(q, "w", encoding="utf-8") as f:
+                for r in rejected:
+                    f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            res["labels"]["quarantine"] = str(q)
+        saved = save_calibration(res) if save else None
+        if saved is not None:
+            res["saved"] = str(saved)
+        if json_out:
+            print_json(res)
+        else:
+            _print_human(res, saved, len(rejected), q)
+        if rejected:
+            raise typer.Exit(2)

@@ -39,7 +39,12 @@ def _env() -> Environment:
             return ""
         return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + f" … [{len(text) - _MAX_TEXT} more characters]"
 
-    env.filters.update(pct=pct, ci=ci, clip=clip)
+    def pct3(p: dict[str, Any] | None) -> str:
+        if not p or p.get("value") is None:
+            return "–"
+        return f"{100 * p['value']:.1f}%"
+
+    env.filters.update(pct=pct, ci=ci, clip=clip, pct3=pct3)
     _ENV = env
     return env
 
@@ -73,7 +78,7 @@ def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]
             for k, v in worst.items()}
     tmpl = _env().get_template("report.html.j2")
     return tmpl.render(s=summary, m=summary["metrics"], man=summary["manifest"], names=names,
-                       chart=chart, worst=rows)
+                       chart=chart, worst=rows, cal=summary.get("calibrated"))
 
 
 def write_report(path: Path, summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]],
