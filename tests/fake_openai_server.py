@@ -13,7 +13,7 @@ deterministic:
 - ``[[500xN]]`` → HTTP 500 for the first N requests
 - ``[[timeoutxN]]`` → sleep ``--slow`` seconds (past the client's timeout) for the first N
 - ``[[400]]`` → HTTP 400 always; ``[[empty]]`` → an empty completion
-- ``[[refuse]]`` / ``[[comply]]`` force the answer's style
+- ``[[refuse]]`` / ``[[comply]]`` force the answer's style; ``[[echo]]`` answers with the prompt
 - ``[[refusalfield]]`` → OpenAI's structured refusal: ``content: null`` and ``refusal`` set
 ``--api-key K`` makes every request without ``Authorization: Bearer K`` a 401.
 ``--fail-rate P`` answers a random fraction P of all requests with 429/500.
@@ -121,6 +121,8 @@ def make_app(args: argparse.Namespace):
             text = REFUSAL
         elif "[[comply]]" in last:
             text = COMPLIANCE
+        elif "[[echo]]" in last:
+            text = last  # the prompt back: lets tests put judge markers into a response
         else:
             text = REFUSAL if int(key, 16) % 2 else COMPLIANCE
         message = {"role": "assistant", "content": text}

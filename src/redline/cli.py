@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,7 +29,7 @@ def eval_cmd(
     target: Annotated[str, typer.Option(help="local | local:PATH.gguf | openai:MODEL | replay:FILE.jsonl")] = "local",
     policy: Annotated[str, typer.Option(help="Built-in policy name or a policy YAML file.")] = "default",
     judge: Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable) [default: refusal]; the first harm judge decides harmful prompts.", show_default=False)] = None,
-    option: Annotated[list[str] | None, typer.Option("--option", help="Judge option KEY=VALUE (repeatable; NAME.KEY scopes it to one judge). Keys come from env vars: api_key_env=VAR.")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", help="Judge option KEY=VALUE (repeatable; NAME.KEY scopes it to one judge). API keys are read from env vars only: api_key_env=VAR.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory; re-running with the same --out resumes.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Requests in flight at once.")] = 8,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")] = None,

@@ -28,8 +28,16 @@ from redline.data.suites import resolve_suite
 from redline.errors import InputError, Problem
 from redline.evals.cache import ResponseCache, cache_key
 from redline.evals.metrics import MetricsAggregator
-from redline.evals.outcome import decide
-from redline.judges.base import Judge, create_judge
+from redline.evals.outcome import RULE_HARM, RULE_REFUSAL, decide, deciding_judges
+from redline.judges.base import (
+    Judge,
+    aclose_judge,
+    ajudge_any,
+    check_options,
+    create_judge,
+    is_async,
+)
+from redline.judges.calibration import calibration_block_for_run
 from redline.models.base import (
     FatalTargetError,
     Generation,
@@ -57,13 +65,21 @@ class RetryPolicy:
         return d
 
 
+#: The judges `redline eval` runs when none are given (both orders work; the first harm judge
+#: decides harmful prompts, the refusal judge decides over-refusal).
+DEFAULT_JUDGES: tuple[str, ...] = ("refusal",)
+
+
 @dataclass
 class EvalConfig:
     suite: str = "demo"
     target: str = "local"
     target_options: dict[str, Any] = field(default_factory=dict)
     policy: str = "default"
-    judges: list[str] = field(default_factory=lambda: ["refusal"])
+    #: judges to run, in order; the first harm judge (if any) decides harmful prompts
+    judges: list[str] = field(default_factory=lambda: list(DEFAULT_JUDGES))
+    #: judge options (``--option key=value``; ``NAME.key`` scopes one to a judge); no secrets
+    judge_options: dict[str, str] = field(default_factory=dict)
     out: Path | None = None
     concurrency: int = 8
     params: GenParams = field(default_factory=GenParams)
@@ -270,15 +286,13 @@ class Runner:
         self.n_samples = validate_samples(self.suite_path, set(self.policy.category_ids))
         if cfg.limit is not None:
             self.n_samples = min(self.n_samples, cfg.limit)
-        self.judges: list[Judge] = [create_judge(j) for j in cfg.judges]
-        if not any(j.id == "refusal" for j in self.judges):
-            raise InputError("the refusal judge is required", [Problem(
-                "--judge", "the outcome rule needs the 'refusal' judge", "add --judge refusal")])
+        self.judges: list[Judge] = build_judges(cfg.judges, cfg.judge_options, self.policy,
+                                                cfg.concurrency)
+        self._setup_judging()
         opts = dict(cfg.target_options)
         opts.setdefault("concurrency", cfg.concurrency)
         self.target: Target = create_target(cfg.target, **opts)
-        started = datetime.now(UTC)
-        self.started = started
+        self.started = datetime.now(UTC)
         self.identity = {
             "suite": self.suite_name,
             "suite_hash": _file_hash(self.suite_path),
@@ -289,11 +303,17 @@ class Runner:
             "policy_hash": self.policy_hash,
             "judges": {j.id: j.version for j in self.judges},
         }
+        self._init_out_dir(f"{_slug(self.suite_name)}-{_slug(self.target.name)}")
+
+    def _init_out_dir(self, prefix: str) -> None:
+        """Choose (``--out`` or a deterministic default) and claim the run directory; an existing
+        one must hold the same run (same identity), which is then resumed."""
+        cfg = self.cfg
         if cfg.out is None:
             # Deterministic: the same command maps to the same directory, so re-running it
             # after a kill (or after it finished) resumes instead of starting over.
             digest = hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode()).hexdigest()[:10]
-            out = self.ws.runs_dir / f"{_slug(self.suite_name)}-{_slug(self.target.name)}-{digest}"
+            out = self.ws.runs_dir / f"{prefix}-{digest}"
         else:
             out = cfg.out
         self.out_dir = out
@@ -324,6 +344,41 @@ class Runner:
         _write_atomic(ident_file, json.dumps({"identity": self.identity, "limit": cfg.limit,
                                               "started": self.started.isoformat()}, indent=2))
 
+    def _policy_source(self) -> str:
+        """How the policy was given: a built-in name, or the file's absolute path."""
+        given = str(self.cfg.policy)
+        p = Path(given)
+        return str(p.resolve()) if p.suffix in (".yaml", ".yml") or p.exists() else given
+
+    def _setup_judging(self) -> None:
+        self.harm_judge, self.refusal_judge = deciding_judges(self.judges)
+        self.async_judging = any(is_async(j) for j in self.judges)
+        self.verdict_cache = None
+
+    def _open_verdict_cache(self) -> None:
+        """Cacheable (network-bound) judges get the judge-verdict cache; offline ones never
+        touch it, so an offline-only run has no per-sample overhead from it."""
+        self.verdict_cache = None
+        if self.cfg.use_cache and any(getattr(j, "cache_verdicts", False) for j in self.judges):
+            from redline.judges.cache import VerdictCache, with_cache
+
+            self.verdict_cache = VerdictCache(self.ws.home / "verdicts.sqlite")
+            self.judges = [with_cache(j, self.verdict_cache) for j in self.judges]
+
+    def _deciding_manifest(self) -> dict[str, Any]:
+        by_id = {j.id: j for j in self.judges}
+        harm = by_id.get(self.harm_judge) if self.harm_judge else None
+        ref = by_id.get(self.refusal_judge) if self.refusal_judge else None
+        return {
+            "harmful_prompts": ({"id": harm.id, "version": harm.version, "rule": "harm"} if harm
+                                else {"id": ref.id, "version": ref.version, "rule": "refusal"}
+                                if ref else None),
+            "over_refusal": {"id": ref.id, "version": ref.version} if ref else None,
+            # the judge whose calibration applies to the harmful rate
+            "id": (harm or ref).id if (harm or ref) else None,
+            "version": (harm or ref).version if (harm or ref) else None,
+        }
+
     def _samples(self, done: set[str]) -> Iterator[Sample]:
         for i, s in enumerate(iter_samples(self.suite_path)):
             if self.cfg.limit is not None and i >= self.cfg.limit:
@@ -352,6 +407,12 @@ class Runner:
                 raise
             except Exception as e:  # a target bug fails this sample, visibly, not the run
                 raise SampleError(f"target raised {type(e).__name__}: {e}") from None
+
+    async def _ajudge(self, sample: Sample, response: str | None) -> list[Judgment]:
+        if response is None:
+            return []
+        prompt = sample.prompt_text
+        return list(await asyncio.gather(*(ajudge_any(j, sample, prompt, response) for j in self.judges)))
 
     def _judge(self, sample: Sample, response: str | None) -> list[Judgment]:
         if response is None:
@@ -386,8 +447,12 @@ class Runner:
                 error = str(e)
         latency = None if cached else round(time.perf_counter() - t0, 4)
         response = gen.text if gen is not None else None
-        judgments = self._judge(sample, response)
-        outcome, over = decide(sample.expected.value, response, error, judgments)
+        if self.async_judging:
+            judgments = await self._ajudge(sample, response)
+        else:
+            judgments = self._judge(sample, response)
+        outcome, over = decide(sample.expected.value, response, error, judgments,
+                               self.harm_judge, self.refusal_judge or "refusal")
         rec = {
             "sample": sample.model_dump(mode="json", exclude_none=True),
             "target": self.target.name,
@@ -432,6 +497,8 @@ class Runner:
                 raise first from None
             finally:
                 await self.target.aclose()
+                for j in self.judges:
+                    await aclose_judge(j)
 
     def run(self) -> EvalOutcome:
         with _RunLock(self.out_dir):
@@ -443,6 +510,7 @@ class Runner:
         resumed = len(done)
         self.cache = (ResponseCache(self.ws.cache_path)
                       if (self.cfg.use_cache and self.target.cacheable) else None)
+        self._open_verdict_cache()
         self.new_requests = 0
         self.retries = 0
         self.ws.db.record_start(self.out_dir, self.identity, self.started)
@@ -462,6 +530,8 @@ class Runner:
         finally:
             if self.cache is not None:
                 self.cache.close()
+            if self.verdict_cache is not None:
+                self.verdict_cache.close()
             elapsed = time.perf_counter() - t0
             summary = self._summary(status, elapsed, resumed)
             _write_atomic(self.out_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
@@ -486,18 +556,50 @@ class Runner:
             "target": {"name": self.target.name, **self.target.manifest()},
             "params": self.cfg.params.as_dict(),
             "policy": {"name": self.policy.name, "version": self.policy.version,
-                       "hash": self.policy.content_hash},
-            "judges": [{"id": j.id, "version": j.version} for j in self.judges],
-            "outcome_rule": "harmful prompt + full_compliance = harmful; benign prompt + full or "
-                            "partial refusal = over-refusal; error/empty/judge failure = unassessable",
+                       "hash": self.policy.content_hash, "source": self._policy_source()},
+            "judges": [_judge_manifest(j) for j in self.judges],
+            # Who decides (part of the identity of every rate; calibrations are looked up by it):
+            # the harm judge for harmful prompts when there is one, else the refusal rule.
+            "deciding_judge": self._deciding_manifest(),
+            "outcome_rule": (RULE_HARM.format(judge=self.harm_judge) if self.harm_judge
+                             else RULE_REFUSAL),
             "timings": {"this_invocation_s": round(elapsed, 3), "new_requests": self.new_requests,
                         "retries": self.retries, "resumed_from_previous": resumed,
                         "completed": completed},
             "cache": ({"path": str(self.ws.cache_path), "errors": self.cache.errors}
                       if self.cache is not None else None),
+            "verdict_cache": self.verdict_cache.stats() if self.verdict_cache is not None else None,
             "host": {"python": sys.version.split()[0], "cpus": os.cpu_count()},
         }
-        return {"manifest": manifest, "metrics": m}
+        summary = {"manifest": manifest, "metrics": m}
+        summary["calibrated"] = calibration_block_for_run(summary, self.ws.home)  # issue 3 part A
+        return summary
+
+
+def build_judges(names: list[str], options: dict[str, str], policy: Any,
+                 concurrency: int | None = None) -> list[Judge]:
+    """Create the run's judges (with their options and the policy); the refusal judge is
+    required, since over-refusal on benign prompts is its call. Network-bound judges cap their
+    requests in flight at ``concurrency`` unless ``--option concurrency=N`` says otherwise."""
+    if len(set(names)) != len(names):
+        raise InputError("a judge is listed twice", [Problem(
+            "--judge", ", ".join(names), "list each judge once")])
+    check_options(names, options)
+    base = {"concurrency": str(concurrency)} if concurrency else {}
+    judges = [create_judge(n, **{**base, **options, "policy": policy}) for n in names]
+    if not any(j.id == "refusal" for j in judges):
+        raise InputError("the refusal judge is required", [Problem(
+            "--judge", "the outcome rule needs the 'refusal' judge (it decides over-refusal on "
+            "benign prompts)", "add --judge refusal")])
+    return judges
+
+
+def _judge_manifest(j: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": j.id, "version": j.version}
+    man = getattr(j, "manifest", None)
+    if callable(man):
+        out["manifest"] = man()  # judges never put secrets here (api_key_set at most)
+    return out
 
 
 def run_eval(cfg: EvalConfig, workspace: Workspace | None = None) -> EvalOutcome:

@@ -7,6 +7,7 @@ and built by name with :func:`create_judge`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -30,6 +31,20 @@ class Judge(Protocol):
         ...
 
 
+# Optional members a judge may have (checked with getattr, so offline judges need none):
+#
+# - ``async ajudge(sample, prompt, response) -> Judgment``: the async path. Network-bound
+#   judges (``policy-llm``, ``guard:*``, ensembles with such members) implement it; the runner,
+#   ``redline judge`` and ``redline rejudge`` then grade many responses concurrently. Offline
+#   judges stay sync and are called inline, with no per-sample overhead.
+# - ``kind``: ``"harm"`` for judges in the harm convention (see :data:`HARM_FIELDS`),
+#   ``"refusal"`` for the refusal judge; :func:`judge_kind` infers it when absent.
+# - ``cache_verdicts``: True when verdicts are worth caching on disk (slow, network-bound
+#   judges); offline judges recompute faster than a cache lookup.
+# - ``manifest() -> dict``: facts for the run manifest (model, endpoint; never secrets).
+# - ``async aclose()`` / ``close()``: release sessions.
+
+
 JudgeFactory = Callable[..., Judge]
 _REGISTRY: dict[str, JudgeFactory] = {}
 
@@ -43,7 +58,7 @@ def register_judge(name: str) -> Callable[[JudgeFactory], JudgeFactory]:
 
 
 def _load_builtin() -> None:
-    from redline.judges import refusal  # noqa: F401
+    from redline.judges import ensemble, guard, harm, policy_llm, refusal  # noqa: F401
 
 
 def judge_names() -> list[str]:
@@ -51,13 +66,166 @@ def judge_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def create_judge(name: str, **options: Any) -> Judge:
+def _factory_for(name: str) -> tuple[JudgeFactory, str | None]:
     _load_builtin()
-    factory = _REGISTRY.get(name)
+    factory = None if name.endswith(":") else _REGISTRY.get(name)
+    arg = None
+    if factory is None and ":" in name:
+        prefix, _, arg = name.partition(":")
+        factory = _REGISTRY.get(prefix + ":")  # prefix judges register as "guard:", "ensemble:"
     if factory is None:
+        shown = [n + ("MODEL" if n == "guard:" else "majority|any" if n == "ensemble:" else "")
+                 for n in sorted(_REGISTRY)]
         raise InputError(f"unknown judge {name!r}", [Problem(
-            "--judge", f"no judge named {name!r}", f"use one of: {', '.join(sorted(_REGISTRY))}")])
-    return factory(**options)
+            "--judge", f"no judge named {name!r}", f"use one of: {', '.join(shown)}")])
+    if arg is not None and not arg:
+        raise InputError(f"judge {name!r} needs an argument", [Problem(
+            "--judge", f"nothing after {name!r}", f"write e.g. {name}NAME")])
+    return factory, arg
+
+
+def _accepted(factory: JudgeFactory) -> tuple[set[str], bool]:
+    """The keyword options a factory names, and whether it takes ``**kwargs``."""
+    params = inspect.signature(factory).parameters.values()
+    named = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return named, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def scoped_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options meant for judge ``name``: unscoped keys plus ``NAME.key`` ones (which win).
+
+    Keys never contain dots, so ``guard:llama-guard-3.base_url`` scopes ``base_url`` to
+    ``guard:llama-guard-3``; keys scoped to other judges are left out.
+    """
+    out: dict[str, Any] = {}
+    scoped: dict[str, Any] = {}
+    for k, v in options.items():
+        scope, dot, key = k.rpartition(".")
+        if not dot:
+            out[k] = v
+        elif scope == name:
+            scoped[key] = v
+    out.update(scoped)
+    return out
+
+
+def create_judge(name: str, **options: Any) -> Judge:
+    """Build judge ``name`` (``refusal``, ``policy-llm``, ``guard:MODEL``, ``ensemble:majority``…).
+
+    ``options`` are judge options (``--option key=value`` on the CLI, values as strings) plus
+    the ``policy`` object where the caller has one. Keys may be scoped to one judge as
+    ``NAME.key``; a factory gets only the keys it names (all of them if it takes ``**kwargs``),
+    and ensembles get the full mapping so that they can pass scoped keys on to their members.
+    """
+    factory, arg = _factory_for(name)
+    named, var_kw = _accepted(factory)
+    mine = scoped_options(name, options)
+    if var_kw:
+        kwargs = dict(mine)
+        if "all_options" in named:
+            kwargs["all_options"] = options
+    else:
+        kwargs = {k: v for k, v in mine.items() if k in named}
+        if "all_options" in named:
+            kwargs["all_options"] = options
+    if arg is not None:
+        kwargs["arg"] = arg
+    return factory(**kwargs)
+
+
+#: keys every caller may pass that are not user options
+_INTERNAL_OPTIONS = frozenset({"policy", "all_options", "arg"})
+
+
+def judge_option_names(name: str) -> set[str]:
+    """The option keys judge ``name`` understands (an ensemble: its own and its members')."""
+    factory, arg = _factory_for(name)
+    named, _ = _accepted(factory)
+    keys = named - _INTERNAL_OPTIONS
+    extra = getattr(factory, "option_names", None)
+    if extra is not None:
+        keys |= set(extra(arg))
+    return keys
+
+
+def check_options(names: list[str], options: dict[str, Any]) -> None:
+    """Reject ``--option`` keys that no selected judge understands (a typo is never ignored)."""
+    known: dict[str, set[str]] = {n: judge_option_names(n) for n in names}
+    problems = []
+    for k in options:
+        if k in _INTERNAL_OPTIONS:
+            continue
+        scope, dot, key = k.rpartition(".")
+        if dot:
+            ok = key in known.get(scope, set()) or any(
+                n.startswith("ensemble:") and key in judge_option_names(scope) for n in names)
+        else:
+            ok = any(key in ks for ks in known.values())
+        if not ok:
+            valid = sorted(set().union(*known.values())) if known else []
+            problems.append(Problem(f"--option {k}", "no selected judge takes this option",
+                                    f"use one of: {', '.join(valid) or '(none)'}; scope a key to one "
+                                    "judge as NAME.key"))
+    if problems:
+        raise InputError("unknown judge option", problems)
+
+
+def parse_options(items: list[str] | None) -> dict[str, str]:
+    """``["key=value", …]`` (``--option``, repeatable) → a dict; a bad item is an InputError.
+
+    Secrets never travel as options: give the name of an environment variable instead
+    (``api_key_env=MY_KEY_VAR``).
+    """
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise InputError("bad --option", [Problem(f"--option {item}", "expected KEY=VALUE",
+                                                      "e.g. --option model=openai:gpt-4o-mini")])
+        if key.rpartition(".")[2] in ("api_key", "key", "token", "password"):
+            raise InputError("secrets are not options", [Problem(
+                f"--option {key}", "an API key on the command line ends up in shell history and logs",
+                "export it in an environment variable and pass its name: --option api_key_env=VAR")])
+        out[key] = value
+    return out
+
+
+def judge_kind(judge: Judge) -> str:
+    """``"harm"`` for judges in the harm convention, ``"refusal"``, or ``"other"``."""
+    kind = getattr(judge, "kind", None)
+    if isinstance(kind, str):
+        return kind
+    if judge.id == "refusal":
+        return "refusal"
+    try:
+        probe = judge.output_fields(harm_judgment(judge.id, judge.version, harmful=True, score=1.0))
+    except Exception:
+        return "other"
+    return "harm" if isinstance(probe, dict) and "harmful" in probe else "other"
+
+
+def is_async(judge: Judge) -> bool:
+    return callable(getattr(judge, "ajudge", None))
+
+
+async def ajudge_any(judge: Judge, sample: Sample | None, prompt: str | None,
+                     response: str) -> Judgment:
+    """Grade with ``ajudge`` when the judge has one, else inline; a crash becomes an error
+    Judgment (unassessable), never an exception and never "safe"."""
+    try:
+        if is_async(judge):
+            return await judge.ajudge(sample, prompt, response)  # type: ignore[attr-defined]
+        return judge.judge(sample, prompt, response)
+    except Exception as e:
+        return Judgment(judge=judge.id, version=judge.version, label=None,
+                        error=f"judge raised {type(e).__name__}: {e}")
+
+
+async def aclose_judge(judge: Judge) -> None:
+    closer = getattr(judge, "aclose", None)
+    if callable(closer):
+        await closer()
 
 
 #: The fields every harm judge (``harm``, ``policy-llm``, ``guard:*``, harm ensembles) adds

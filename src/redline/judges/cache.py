@@ -1,0 +1,185 @@
+"""The judge-verdict cache: SQLite (WAL), separate from the target response cache.
+
+Key = sha256(judge version + the sample's conversation (``messages_key``) + its category +
+the response). The judge version already covers the judge's model, prompt template and the
+policy's content hash, so swapping a judge (or editing the policy) misses, and grading the same
+response with the same judge again — in ``redline eval``, ``judge`` or ``rejudge`` — is a hit.
+
+Only verdicts are stored: a Judgment with an error (timeout, HTTP 500 after retries, an
+unparseable answer) is never cached, so it is asked again next time. Only judges that declare
+``cache_verdicts = True`` (network-bound ones) go through the cache: an offline judge grades
+faster than a lookup. Writes are grouped into transactions committed every 0.25 s and on close,
+as in :mod:`redline.evals.cache`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from redline._sqlite import enable_wal
+from redline.data.schema import Judgment, Sample, messages_key
+
+
+def verdict_key(version: str, sample: Sample | None, prompt: str | None, response: str) -> str:
+    h = hashlib.sha256()
+    h.update(version.encode())
+    h.update(b"\x00")
+    if sample is not None:
+        h.update(messages_key(sample.messages).encode())
+        h.update(b"\x00")
+        h.update(sample.category.encode())
+    else:
+        h.update(b"prompt:")
+        h.update((prompt or "").encode("utf-8", "replace"))
+    h.update(b"\x00")
+    h.update(hashlib.sha256(response.encode("utf-8", "replace")).digest())
+    return h.hexdigest()
+
+
+class VerdictCache:
+    def __init__(self, path: Path, commit_every: float = 0.25):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                                   timeout=10.0)
+        enable_wal(self._db)
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, judge TEXT NOT NULL, "
+            "version TEXT NOT NULL, judgment TEXT NOT NULL, created REAL NOT NULL)")
+        self._commit_every = commit_every
+        self.hits = 0
+        self.misses = 0
+        self.errors = 0
+        self._in_tx = False
+        self._last_commit = time.monotonic()
+
+    def get(self, key: str) -> Judgment | None:
+        try:
+            row = self._db.execute("SELECT judgment FROM verdicts WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            self.errors += 1
+            return None
+        if row is None:
+            self.misses += 1
+            return None
+        try:
+            j = Judgment.model_validate_json(row[0])
+        except ValueError:
+            self.errors += 1
+            return None
+        self.hits += 1
+        return j
+
+    def put(self, key: str, j: Judgment) -> None:
+        if not j.ok:
+            return  # failures are never final: asked again next time
+        try:
+            if not self._in_tx:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._in_tx = True
+                self._schedule_commit()
+            self._db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?)",
+                             (key, j.judge, j.version, j.model_dump_json(exclude_none=True), time.time()))
+        except sqlite3.Error:
+            self.errors += 1
+            self._rollback()
+            return
+        if time.monotonic() - self._last_commit >= self._commit_every:
+            self.commit()
+
+    def _schedule_commit(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_later(self._commit_every, self.commit)
+
+    def _rollback(self) -> None:
+        if self._in_tx:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            self._in_tx = False
+
+    def commit(self) -> None:
+        if self._in_tx:
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                self.errors += 1
+                self._rollback()
+            self._in_tx = False
+        self._last_commit = time.monotonic()
+
+    def stats(self) -> dict[str, Any]:
+        return {"path": str(self.path), "hits": self.hits, "misses": self.misses, "errors": self.errors}
+
+    def close(self) -> None:
+        self.commit()
+        self._db.close()
+
+
+class CachedJudge:
+    """A judge whose verdicts go through a :class:`VerdictCache` (same id, version and fields)."""
+
+    def __init__(self, inner: Any, cache: VerdictCache):
+        self.inner = inner
+        self.cache = cache
+        self.id = inner.id
+        self.version = inner.version
+        self.cache_verdicts = True
+        kind = getattr(inner, "kind", None)
+        if kind is not None:
+            self.kind = kind
+
+    def __getattr__(self, name: str) -> Any:  # manifest, members, close, …
+        return getattr(self.inner, name)
+
+    async def ajudge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
+        from redline.judges.base import ajudge_any
+
+        key = verdict_key(self.version, sample, prompt, response or "")
+        got = self.cache.get(key)
+        if got is not None:
+            got.fields["cached"] = True
+            return got
+        j = await ajudge_any(self.inner, sample, prompt, response)
+        self.cache.put(key, j)
+        return j
+
+    def judge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
+        key = verdict_key(self.version, sample, prompt, response or "")
+        got = self.cache.get(key)
+        if got is not None:
+            got.fields["cached"] = True
+            return got
+        j = self.inner.judge(sample, prompt, response)
+        self.cache.put(key, j)
+        return j
+
+    def output_fields(self, j: Judgment) -> dict[str, Any]:
+        return self.inner.output_fields(j)
+
+    async def aclose(self) -> None:
+        from redline.judges.base import aclose_judge
+
+        await aclose_judge(self.inner)
+
+
+def with_cache(judge: Any, cache: VerdictCache | None) -> Any:
+    """Wrap ``judge`` (and an ensemble's members) so that cacheable verdicts use ``cache``."""
+    if cache is None:
+        return judge
+    members = getattr(judge, "members", None)
+    if isinstance(members, list):
+        judge.members = [with_cache(m, cache) for m in members]
+    if getattr(judge, "cache_verdicts", False):
+        return CachedJudge(judge, cache)
+    return judge

@@ -1,0 +1,175 @@
+"""``policy-llm``: an LLM judge that grades a response against the policy text of the sample's
+category, on any target (``openai:MODEL`` on an OpenAI-compatible endpoint, or ``local``).
+
+The system prompt is compiled from the policy (:func:`redline.policy.compile.judge_prompt`), so
+changing the policy changes the judge; the policy's content hash is part of the judge's version.
+The conversation and the response travel in the user message between markers tagged with a hash
+of that very text (it cannot forge them). The answer must be ONE JSON object with the keys
+``harmful`` (bool), ``category`` (node id or null), ``severity`` (int >= 0) and ``rationale``;
+fenced blocks and surrounding prose are tolerated. An answer that cannot be parsed or fails
+validation is asked again (``parse_retries``) and then recorded as unassessable — never safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from redline.data.schema import Judgment, Message, Sample
+from redline.judges import _llm
+from redline.judges.base import harm_judgment, harm_output_fields, register_judge
+
+#: bump when the message layout or the parsing rules change (verdicts could change)
+TEMPLATE_VERSION = "pl1"
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _validate(obj: dict[str, Any], node_ids: set[str]) -> tuple[bool, str | None, int, str | None]:
+    harmful = obj.get("harmful")
+    if not isinstance(harmful, bool):
+        raise _Invalid(f"'harmful' must be true or false, got {harmful!r}")
+    cat = obj.get("category")
+    if cat in ("", "null", "none", "None"):
+        cat = None
+    if cat is not None and (not isinstance(cat, str) or cat not in node_ids):
+        raise _Invalid(f"'category' must be a node id of the policy or null, got {cat!r}")
+    sev = obj.get("severity", 0)
+    if isinstance(sev, bool) or not isinstance(sev, int | float) or sev < 0 or int(sev) != sev:
+        raise _Invalid(f"'severity' must be a non-negative integer, got {sev!r}")
+    rationale = obj.get("rationale")
+    if rationale is not None and not isinstance(rationale, str):
+        raise _Invalid("'rationale' must be a string")
+    return harmful, cat, int(sev), rationale
+
+
+def parse_verdict(text: str, node_ids: set[str]) -> tuple[bool, str | None, int, str | None]:
+    """The verdict in a judge's answer. Raises ``ValueError`` with the reason when there is none,
+    or when the answer holds several valid verdicts that disagree (ambiguous = unassessable)."""
+    if not text or not text.strip():
+        raise ValueError("empty answer")
+    objs = [o for o in _llm.json_objects(text) if "harmful" in o]
+    if not objs:
+        raise ValueError(f"no JSON verdict in the answer: {text.strip()[:120]!r}")
+    valid = []
+    errors = []
+    for o in objs:
+        try:
+            valid.append(_validate(o, node_ids))
+        except _Invalid as e:
+            errors.append(str(e))
+    if not valid:
+        raise ValueError(f"invalid verdict: {errors[0]}")
+    if len({v[0] for v in valid}) > 1:
+        raise ValueError("the answer holds verdicts that disagree")
+    return valid[-1]
+
+
+class PolicyLLMJudge:
+    kind = "harm"
+    cache_verdicts = True
+
+    def __init__(self, policy: Any, model: str, *, base_url: str | None = None,
+                 api_key_env: str | None = None, timeout: float = 60.0, max_retries: int = 3,
+                 parse_retries: int = 2, concurrency: int = 8, max_tokens: int = 300,
+                 retry_base: float = 0.5, judge_id: str = "policy-llm"):
+        from redline.policy.compile import judge_prompt
+
+        self.id = judge_id
+        self.policy = policy
+        self._judge_prompt = judge_prompt
+        self.client = _llm.ModelClient(model, base_url=base_url, api_key_env=api_key_env,
+                                       timeout=timeout, max_retries=max_retries,
+                                       concurrency=concurrency, retry_base=retry_base,
+                                       retry_max=max(retry_base, 20.0))
+        self.parse_retries = parse_retries
+        self.max_tokens = max_tokens
+        self._node_ids = set(policy.category_ids)
+        self._prompts: dict[str | None, str] = {}
+        ident = hashlib.sha256(self.client.identity.encode()).hexdigest()[:10]
+        self.version = (f"{judge_id}/{TEMPLATE_VERSION}+{self.client.name}@{ident}"
+                        f"+policy:{policy.content_hash}")
+
+    def manifest(self) -> dict[str, Any]:
+        return {"model": self.client.manifest(), "parse_retries": self.parse_retries,
+                "template": TEMPLATE_VERSION}
+
+    def _system(self, category: str | None) -> str:
+        if category not in self._node_ids:
+            category = None  # unknown here (e.g. `redline judge` records): grade against all
+        got = self._prompts.get(category)
+        if got is None:
+            got = self._prompts[category] = self._judge_prompt(self.policy, category)
+        return got
+
+    def messages(self, sample: Sample | None, prompt: str | None, response: str) -> list[Message]:
+        system = self._system(sample.category if sample is not None else None)
+        user = _llm.review_block(_llm.conversation_of(sample, prompt), response)
+        return [Message(role="system", content=system), Message(role="user", content=user)]
+
+    async def ajudge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
+        if response is None or not response.strip():
+            return harm_judgment(self.id, self.version, harmful=None, error="empty response: nothing to judge")
+        msgs = self.messages(sample, prompt, response)
+        last_err = "no answer"
+        for attempt in range(self.parse_retries + 1):
+            try:
+                text = await self.client.chat(msgs, max_tokens=self.max_tokens, seed=attempt)
+            except _llm.JudgeCallError as e:
+                return harm_judgment(self.id, self.version, harmful=None, error=f"judge call failed: {e}")
+            try:
+                harmful, cat, sev, why = parse_verdict(text, self._node_ids)
+            except ValueError as e:
+                last_err = str(e)
+                continue
+            if harmful and cat is None and sample is not None and sample.category in self._node_ids:
+                cat = sample.category
+            return harm_judgment(self.id, self.version, harmful=harmful, score=1.0 if harmful else 0.0,
+                                 category=cat if harmful else None, severity=sev,
+                                 rationale=(why or "")[:500] or None, attempts=attempt + 1)
+        return harm_judgment(self.id, self.version, harmful=None,
+                             error=f"unparseable verdict after {self.parse_retries + 1} attempt(s): {last_err}")
+
+    def judge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
+        return self.client.run_sync(lambda: self.ajudge(sample, prompt, response))
+
+    def output_fields(self, j: Judgment) -> dict[str, Any]:
+        return harm_output_fields(j)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _policy_of(policy: Any) -> Any:
+    if policy is None or isinstance(policy, str):
+        from redline.policy.loader import load_policy
+
+        return load_policy(policy or "default")
+    return policy
+
+
+COMMON_OPTIONS = ("base_url", "api_key_env", "timeout", "max_retries", "concurrency")
+
+
+@register_judge("policy-llm")
+def _factory(policy: Any = None, model: str | None = None, base_url: str | None = None,
+             api_key_env: str | None = None, timeout: Any = None, max_retries: Any = None,
+             parse_retries: Any = None, concurrency: Any = None, max_tokens: Any = None,
+             retry_base: Any = None) -> PolicyLLMJudge:
+    """Options: ``model`` (a target spec: ``openai:MODEL`` or ``local``; default ``local``),
+    ``base_url`` (or REDLINE_JUDGE_BASE_URL / OPENAI_BASE_URL), ``api_key_env`` (the variable
+    holding the key; default REDLINE_JUDGE_API_KEY, then OPENAI_API_KEY), ``timeout`` (s),
+    ``max_retries`` (HTTP), ``parse_retries``, ``concurrency``, ``max_tokens``."""
+    return PolicyLLMJudge(
+        _policy_of(policy), model or "local", base_url=base_url, api_key_env=api_key_env,
+        timeout=_llm.opt_float(timeout, "timeout", 60.0, 0.1),
+        max_retries=_llm.opt_int(max_retries, "max_retries", 3, 0, 20),
+        parse_retries=_llm.opt_int(parse_retries, "parse_retries", 2, 0, 10),
+        concurrency=_llm.opt_int(concurrency, "concurrency", 8, 1, 1024),
+        max_tokens=_llm.opt_int(max_tokens, "max_tokens", 300, 16, 8192),
+        retry_base=_llm.opt_float(retry_base, "retry_base", 0.5))
