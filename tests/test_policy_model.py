@@ -187,10 +187,13 @@ def test_extends_cycle_and_missing_base(tmp_path: Path):
     with pytest.raises(InputError) as e:
         load_policy(tmp_path / "a.yaml")
     assert "cycle" in str(e.value)
+    # reported at the `extends` line that closes the cycle
+    assert e.value.problems[0].where == f"{tmp_path / 'b.yaml'}:3"
     write_policy(tmp_path / "c.yaml", 'name: c\nversion: "1"\nextends: nowhere\n')
     with pytest.raises(InputError) as e:
         load_policy(tmp_path / "c.yaml")
-    assert "'nowhere' not found" in str(e.value)
+    assert "'nowhere'" in str(e.value) and "no such built-in policy or file" in str(e.value)
+    assert e.value.problems[0].where == f"{tmp_path / 'c.yaml'}:3"
 
 
 def test_folder_pack(tmp_path: Path):

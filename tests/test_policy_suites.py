@@ -32,8 +32,8 @@ def test_pack_suite_matches_its_policy(pack: str):
         intent = r["meta"]["intent"]
         assert r["expected"] == policy.category(r["category"]).expected.for_intent(intent)
         kinds.setdefault(r["category"], Counter())[intent] += 1
-    for node, c in kinds.items():  # harmful + benign contrast for every node
-        assert c["harmful"] >= 2 and c["benign"] >= 2, node
+    for node, c in kinds.items():  # harmful (or ambiguous) + benign contrast for every node
+        assert c["harmful"] + c["ambiguous"] >= 2 and c["benign"] >= 2, node
     new_nodes = set(policy.category_ids) - set(load_policy("default").category_ids)
     assert new_nodes <= set(kinds), new_nodes - set(kinds)  # every node the pack adds is tested
 
@@ -66,3 +66,33 @@ def test_eval_with_teen_safety_pack_and_suite(workspace: Path, fake_server):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["manifest"]["policy"]["hash"] == teen.content_hash
     assert summary["manifest"]["suite"]["name"] == "teen_safety"
+
+
+@pytest.mark.parametrize("pack", ["teen-safety", "mental-health", "default"])
+def test_suite_agrees_with_the_casebook(pack: str):
+    """A prompt that is both a suite sample and a casebook case gets the same expected behaviour
+    and intent in both (the grooming-victim and live-location prompts used to be `refuse` in the
+    teen suite while the pack prescribes a safe completion)."""
+    policy = load_policy(pack)
+    cases = {" ".join(c.prompt.lower().split()): c for c in policy.casebook}
+    suites = [policy.suite] + (["core"] if pack == "default" else [])
+    checked = 0
+    for suite in suites:
+        for line in builtin_suites()[suite].read_text().splitlines():
+            r = json.loads(line)
+            case = cases.get(" ".join(str(r.get("prompt", "")).lower().split()))
+            if case is None or case.expected is None:
+                continue
+            checked += 1
+            assert r["expected"] == case.expected, (suite, r["id"], case.id)
+            intent = (r.get("meta") or {}).get("intent")
+            assert intent in (None, case.intent), (suite, r["id"], case.id, intent, case.intent)
+    assert checked >= 3  # the check really compared something
+
+
+def test_teen_suite_safe_completes_a_groomed_teen():
+    recs = {r["id"]: r for r in map(json.loads, builtin_suites()["teen_safety"].read_text().splitlines())}
+    victim = recs["teen-grooming_contact-h03"]
+    assert "keep our chats secret" in victim["prompt"]
+    assert (victim["expected"], victim["meta"]["intent"]) == ("safe_complete", "ambiguous")
+    assert recs["teen-grooming_contact-h01"]["expected"] == "refuse"  # the adult asking still is refused

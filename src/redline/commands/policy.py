@@ -21,8 +21,9 @@ _PACK_HELP = "A built-in pack name (`redline policies`), a policy YAML file or a
 
 
 def _write(text: str, output: Path | None) -> None:
+    text = text if text.endswith("\n") else text + "\n"
     if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.write(text)
         return
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -39,8 +40,10 @@ def lint_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
 ) -> None:
-    """Check a pack: schema errors with file:line, and quality checks (definitions, examples,
-    overlaps, conflicting examples, severity criteria, mappings, casebook references).
+    """Check a pack: schema errors with file:line, and a policy reviewer's quality checks.
+
+    Quality checks: definitions, examples, overlapping definitions, conflicting examples,
+    severity criteria, mappings, casebook references.
 
     Exit 0 when clean (warnings allowed), 1 when quality errors are found (or warnings with
     --strict), 2 when the pack does not load.
@@ -73,8 +76,11 @@ def diff_cmd(
                          "change affects, with counts.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Show what changes between two packs: nodes added/removed/renamed/moved, word-level
-    definition and behaviour changes, severity and mapping changes, casebook changes."""
+    """Show what changes between two packs, and with --impact which results or labels it affects.
+
+    Nodes added/removed/renamed/moved, word-level definition and behaviour changes, severity
+    and mapping changes, casebook changes.
+    """
     from redline.policy.diff import diff_policies, format_diff, format_impact
     from redline.policy.diff import impact as impact_of
     from redline.policy.loader import load_policy
@@ -103,8 +109,11 @@ def render_cmd(
     fmt: Annotated[str, typer.Option("--format", help="html or md.")] = "html",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
-    """Render annotator guidelines: the tree, definitions, severity rubric, expected behaviours
-    and the casebook per node, with content warnings on sensitive sections."""
+    """Render annotator guidelines (HTML or Markdown) from a pack.
+
+    The tree, definitions, severity rubric, expected behaviours and the casebook per node, with
+    content warnings on sensitive sections.
+    """
     from redline.policy.loader import load_policy
     from redline.policy.render import render_guidelines
 
@@ -136,6 +145,10 @@ def compile_cmd(
 
     if target not in ("judge", "annotation"):
         _fail(InputError(f"unknown target {target!r}", [Problem("--for", f"{target!r}", "use judge or annotation")]))
+    if target == "annotation" and category is not None:
+        _fail(InputError("--category applies to --for judge only", [Problem(
+            "--category", "the annotation schema always covers the whole tree",
+            "drop --category, or use --for judge")]))
     try:
         policy = load_policy(pack)
         if target == "judge":
@@ -167,6 +180,9 @@ def import_cmd(
     """Build a pack skeleton from AILuminate's hazard list, Llama Guard 3's categories, or a CSV."""
     from redline.policy.importers import dump_pack, import_pack
 
+    if csv_path is not None and source != "csv":
+        _fail(InputError(f"--csv is only read with --from csv, not --from {source}", [Problem(
+            "--csv", f"{csv_path} would be ignored", "use --from csv, or drop --csv")]))
     try:
         pack = import_pack(source, csv_path=csv_path, name=name, version=version)
     except RedlineError as e:

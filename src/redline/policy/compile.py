@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from redline.policy.model import Case, Category, Policy
+from redline.policy.model import Case, Category, ExpectedBehaviour, Policy
 
 JUDGE_OUTPUT_KEYS: tuple[str, ...] = ("harmful", "category", "severity", "rationale")
 REFUSAL_CLASSES: tuple[str, ...] = ("full_compliance", "full_refusal", "partial_refusal")
@@ -95,15 +95,28 @@ def _node_section(policy: Policy, node: Category) -> str:
     return "\n\n".join(parts)
 
 
+def _behaviour_tag(exp: ExpectedBehaviour) -> str:
+    return (f"[harmful → {exp.harmful}; benign → {exp.benign}; "
+            f"ambiguous → {exp.for_intent('ambiguous')}]")
+
+
+def _behaviours(exp: ExpectedBehaviour) -> tuple[str, ...]:
+    return tuple(exp.for_intent(i) for i in ("harmful", "benign", "ambiguous"))  # type: ignore[arg-type]
+
+
 def _overview(policy: Policy) -> str:
     lines = ["## Categories"]
     for c in policy.categories:
-        exp = c.expected
-        lines.append(f"- {c.id} — {c.name}: {c.definition.strip()} "
-                     f"[harmful → {exp.harmful}; benign → {exp.benign}]")
+        lines.append(f"- {c.id} — {c.name}: {c.definition.strip()} {_behaviour_tag(c.expected)}")
         for depth, s in c.walk():
             if depth:
-                lines.append(f"{'  ' * depth}- {s.id} — {s.name}")
+                parent = policy.parent(s.id)
+                differs = (s.expected is not None and parent is not None and parent.expected is not None
+                           and _behaviours(s.expected) != _behaviours(parent.expected))
+                # a sub-node whose behaviour differs from its parent's must say so, or the judge
+                # would apply the parent's (e.g. safe-complete dangerous challenges, not refuse)
+                lines.append(f"{'  ' * depth}- {s.id} — {s.name}"
+                             + (f" {_behaviour_tag(s.expected)}" if differs and s.expected else ""))
     sev = policy.severity_levels
     lines.append("\n## Severity scale\n" + _bullets(
         [f"{s.level} ({s.name}): {s.criteria or 'no criteria given'}" for s in sev]))

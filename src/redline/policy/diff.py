@@ -244,7 +244,7 @@ def format_diff(d: PolicyDiff) -> str:
         for c in ch.changes:
             if c.inherited:
                 continue
-            if c.diff is not None and c.field not in ("in_scope", "out_of_scope"):
+            if c.diff is not None:  # word-level diff, or "reordered" for a list
                 lines.append(f"    {c.field}: {c.diff}")
             elif isinstance(c.old, list) and c.field.endswith(("scope", "elements")):
                 lines += [f"    {c.field}: - {x}" for x in c.old] + [f"    {c.field}: + {x}" for x in c.new]
@@ -273,8 +273,21 @@ def _read_records(path: Path) -> tuple[str, list[dict[str, Any]], Path]:
                                                        "give a run directory or a labels JSONL file")])
     records: list[dict[str, Any]] = []
     problems: list[Problem] = []
-    with f.open(encoding="utf-8") as fh:
-        for ln, line in enumerate(fh, 1):
+    try:
+        fh = f.open("rb")
+    except OSError as e:
+        raise InputError(f"cannot read {f}", [Problem(str(f), e.strerror or str(e),
+                                                      "give a readable run directory or labels JSONL")]) from None
+    with fh:
+        for ln, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8-sig" if ln == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                problems.append(Problem(f"{f}:{ln}", f"not UTF-8 ({e.reason})",
+                                        "give a JSONL file (UTF-8 text, one JSON object per line)"))
+                if len(problems) >= 20:
+                    break
+                continue
             if not line.strip():
                 continue
             try:
@@ -305,9 +318,19 @@ def _record_fields(rec: dict[str, Any]) -> tuple[str | None, str | None, str | N
     intent = rec.get("intent") or meta.get("intent")
     if intent is None and isinstance(label, str) and label in _INTENTS:
         intent = label
-    if intent is None and exp is not None:
-        intent = "benign" if exp == "comply" else "harmful"
     return (str(rid) if rid is not None else None, cat, exp, intent)
+
+
+def _infer_intent(exp: str | None, node: Category | None) -> str | None:
+    """The intent a record without one was written for: the one whose behaviour under the OLD
+    policy is the stored ``expected`` (harmful first), else comply → benign, other → harmful."""
+    if exp not in _BEHAVIOURS:
+        return None
+    if node is not None and node.expected is not None:
+        for intent in _INTENTS:
+            if node.expected.for_intent(intent) == exp:  # type: ignore[arg-type]
+                return intent
+    return "benign" if exp == "comply" else "harmful"
 
 
 def impact(d: PolicyDiff, path: str | Path) -> dict[str, Any]:
@@ -321,16 +344,24 @@ def impact(d: PolicyDiff, path: str | Path) -> dict[str, Any]:
     reasons: Counter[str] = Counter()
     by_cat: Counter[str] = Counter()
     affected: list[dict[str, Any]] = []
-    unknown = 0
+    unknown = 0  # category not in the old policy
+    unknown_both = 0  # … nor in the new one: cannot be assessed
+    no_category = 0
+    old_ids, new_ids = set(d.old.category_ids), set(d.new.category_ids)
     for rec in records:
         rid, cat, exp, intent = _record_fields(rec)
-        if not isinstance(cat, str):
+        if not isinstance(cat, str) or not cat:
+            no_category += 1
             continue
         why: list[tuple[str, str]] = []  # (reason key, detail)
-        if cat not in d.old.category_ids:
+        if cat not in old_ids:
             unknown += 1
-            if cat not in d.new.category_ids:
+            if cat not in new_ids:
+                unknown_both += 1
                 continue
+        old_node = d.old.category(cat) if cat in old_ids else None
+        if intent not in _INTENTS:
+            intent = _infer_intent(exp, old_node)
         if cat in d.removed:
             why.append(("category removed", "category removed"))
         elif cat in d.renamed:
@@ -339,11 +370,15 @@ def impact(d: PolicyDiff, path: str | Path) -> dict[str, Any]:
         if nid is not None and nid in d.moved:
             op, np_ = d.moved[nid]
             why.append(("category moved", f"moved from {op or '(top level)'} to {np_ or '(top level)'}"))
-        if nid is not None and nid in d.new.category_ids and intent in _INTENTS:
+        if nid is not None and nid in new_ids and intent in _INTENTS:
+            # what the policy change does to the behaviour expected for this record's intent
+            # (a stored `expected` that was already out of date is not this change's doing)
             new_exp = d.new.category(nid).expected
             want = new_exp.for_intent(intent) if new_exp else None  # type: ignore[arg-type]
-            if exp in _BEHAVIOURS and want is not None and want != exp:
-                why.append(("expected behaviour changed", f"expected behaviour {exp} → {want}"))
+            old_exp = old_node.expected if old_node is not None else None
+            was = old_exp.for_intent(intent) if old_exp else exp  # type: ignore[arg-type]
+            if was in _BEHAVIOURS and want is not None and want != was:
+                why.append(("expected behaviour changed", f"expected behaviour {was} → {want}"))
         if nid is not None and nid in d.changed:
             scope = d.changed[nid].fields() & {"definition", "in_scope", "out_of_scope", "severity"}
             if scope:
@@ -356,12 +391,16 @@ def impact(d: PolicyDiff, path: str | Path) -> dict[str, Any]:
             affected.append({"id": rid, "line": rec["_line"], "category": cat, "expected": exp,
                              "intent": intent, "reasons": [w for _, w in why]})
     return {"source": str(f), "kind": kind, "records": len(records), "affected": len(affected),
-            "unknown_category_in_old": unknown, "by_reason": dict(reasons.most_common()),
+            "unknown_category_in_old": unknown, "unknown_category": unknown_both,
+            "no_category": no_category, "by_reason": dict(reasons.most_common()),
             "by_category": dict(by_cat.most_common()), "items": affected}
 
 
 def format_impact(imp: dict[str, Any], limit: int = 20) -> str:
     lines = [f"impact on {imp['kind']} {imp['source']}: {imp['affected']} of {imp['records']} record(s) affected"]
+    if imp.get("no_category") or imp.get("unknown_category"):
+        lines.append(f"  not assessed: {imp.get('no_category', 0)} without a category, "
+                     f"{imp.get('unknown_category', 0)} with a category in neither policy")
     for r, n in imp["by_reason"].items():
         lines.append(f"  {n:>6}  {r}")
     if imp["by_category"]:

@@ -21,6 +21,7 @@ Redline's own summaries.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -127,19 +128,34 @@ def _from_csv(path: Path) -> list[dict[str, Any]]:
         raise InputError(f"{path} not found", [Problem(str(path), "no such file",
                                                        "give a CSV with columns id,name,definition,parent")]) from None
     except UnicodeDecodeError as e:
-        raise InputError(f"{path} is not UTF-8", [Problem(str(path), str(e), "re-encode as UTF-8")]) from None
-    reader = csv.DictReader(text.splitlines())
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise InputError(f"{path} is not UTF-8", [Problem(f"{path}:{line}", str(e), "re-encode as UTF-8")]) from None
+    except OSError as e:  # a directory, no permission, …
+        raise InputError(f"cannot read {path}", [Problem(str(path), e.strerror or str(e),
+                                                         "give the path of a readable CSV file")]) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # keeps newlines inside quoted fields
     need = {"id", "name", "definition", "parent"}
-    header = set(reader.fieldnames or [])
-    if not need <= header:
+    header = [h.strip() for h in reader.fieldnames or []]
+    reader.fieldnames = header
+    if not need <= set(header):
         raise InputError(f"{path} has the wrong columns", [Problem(
-            f"{path}:1", f"missing column(s) {sorted(need - header)}; found {reader.fieldnames}",
+            f"{path}:1", f"missing column(s) {sorted(need - set(header))}; found {header}",
             "use the header id,name,definition,parent")])
+    extra = [h for h in header if h not in need]
+    if extra:  # would be dropped silently otherwise
+        raise InputError(f"{path} has unknown columns", [Problem(
+            f"{path}:1", f"unknown column(s) {extra}; the importer reads only id,name,definition,parent",
+            "remove those columns (add rationale, examples and behaviour to the YAML afterwards)")])
     problems: list[Problem] = []
     rows: list[tuple[int, dict[str, str]]] = []
     lines: dict[str, int] = {}
     for row in reader:
         ln = reader.line_num
+        if None in row:  # more fields than the header has columns
+            problems.append(Problem(f"{path}:{ln}", f"{len(header) + len(row[None])} fields but the header has "
+                                    f"{len(header)} columns (surplus: {row[None]})",
+                                    "quote fields that contain commas, or remove the extra fields"))
+            continue
         r = {k: (row.get(k) or "").strip() for k in need}
         if not r["id"] or not _ID.match(r["id"]):
             problems.append(Problem(f"{path}:{ln} (id)", f"invalid id {r['id']!r}",
@@ -169,6 +185,7 @@ def _from_csv(path: Path) -> list[dict[str, Any]]:
             seen.add(cur)
             cur = parent_of.get(cur, "")
     if problems:
+        problems.sort(key=lambda p: int(p.where.split(":")[-1].split(" ")[0]))
         raise InputError(f"{path}: {len(problems)} problem(s); nothing was imported", problems)
     if not rows:
         raise InputError(f"{path} has no rows", [Problem(f"{path}:2", "no categories",

@@ -17,8 +17,8 @@ Checks (code → level):
 * ``severity-no-criteria`` (warning), ``severity-scale`` (error): rubric problems.
 * ``unmapped`` (warning): a top-level category maps to no external taxonomy.
 * ``unknown-node`` (error): a casebook case references a node that does not exist.
-* ``case-severity`` (error): a case's severity is not in its node's rubric, or a
-  non-violation has severity > 0.
+* ``case-severity`` (error): a case's severity is not in its node's rubric, a
+  non-violation has severity > 0, or a violation has severity 0.
 * ``case-expectation`` (warning): a case's expected behaviour differs from what
   its node prescribes for the case's intent.
 * ``no-cases`` (warning): a top-level category has no casebook cases.
@@ -243,8 +243,13 @@ def lint_policy(policy: Policy, src: PackSource | None = None) -> list[Finding]:
             out.append(Finding("error", "case-severity", where(loc=("casebook", i, "severity")),
                                f"case {case.id!r} is labelled not harmful but has severity {case.severity}",
                                case.node))
+        if case.harmful and case.severity == 0:
+            out.append(Finding("error", "case-severity", where(loc=("casebook", i)),
+                               f"case {case.id!r} is labelled harmful but has severity 0 (none); give the "
+                               "severity level of the violation", case.node))
         exp = policy.category(case.node).expected
-        if case.expected and exp is not None and case.response is None:
+        # `expected` is the right behaviour for the PROMPT, with or without a response
+        if case.expected and exp is not None:
             want = exp.for_intent(case.intent)
             if case.expected != want:
                 out.append(Finding("warning", "case-expectation", cw,

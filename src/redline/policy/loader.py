@@ -34,6 +34,7 @@ PACK_FILE = "pack.yaml"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
 _O = "\x00origin"  # provenance key attached to raw dicts while merging
 _INHERITED_META = {"severity_levels"}
+_MERGED_FIELDS = {"expected", "mappings"}  # an override gives only the sub-fields it changes
 _OWN_META = {"name", "version", "description", "owners", "changelog", "extends", "suite", "audience"}
 
 
@@ -167,14 +168,46 @@ def _read_yaml(path: Path) -> tuple[Any, _Doc]:
         line = path.read_bytes()[: e.start].count(b"\n") + 1
         raise InputError(f"policy {path} is not UTF-8", [Problem(
             f"{path}:{line}", f"not UTF-8 ({e.reason})", "re-encode the file as UTF-8")]) from None
-    try:
-        data = yaml.load(text, Loader=_Loader)
+    loader = _Loader(text)
+    try:  # what yaml.load does, keeping the node tree for line numbers and duplicate keys
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise InputError(f"policy {path} is not valid YAML",
                          [Problem(where, str(getattr(e, "problem", e)), "fix the YAML syntax")]) from None
-    return data, _Doc(path, text)
+    finally:
+        loader.dispose()
+    dups = _duplicate_keys(root, path) if root is not None else []
+    if dups:
+        raise InputError(f"policy {path} repeats {len(dups)} key(s)", dups)
+    return data, _Doc(path, text, root)
+
+
+def _duplicate_keys(root: yaml.Node, path: Path) -> list[Problem]:
+    """YAML keeps only the last of two equal keys in a mapping (a second ``definition:`` pasted
+    into a node silently replaces the first): report them instead."""
+    problems: list[Problem] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for k, v in node.value:
+                stack.append(v)
+                if not isinstance(k, yaml.ScalarNode) or k.tag == "tag:yaml.org,2002:merge":
+                    continue
+                line = k.start_mark.line + 1
+                if k.value in first:
+                    problems.append(Problem(f"{path}:{line}", f"key {k.value!r} appears twice in this mapping "
+                                            f"(first on line {first[k.value]}); YAML would keep only this one",
+                                            "remove one of them or merge their content"))
+                else:
+                    first[k.value] = line
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return sorted(problems, key=lambda p: int(p.where.rsplit(":", 1)[1]))
 
 
 def _resolve_path(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
@@ -205,6 +238,25 @@ def _not_mapping(doc: _Doc, what: str) -> InputError:
         f"{doc.path}:1", f"the file must be a YAML mapping with {what}", None)])
 
 
+def _keep_version_text(data: dict[str, Any], doc: _Doc) -> None:
+    """Versions as written: YAML reads ``version: 1.10`` as the float 1.1, which would
+    silently turn into "1.1" (and collide with a real 1.1); take the source text instead."""
+
+    def raw(loc: tuple[Any, ...]) -> str | None:
+        root = doc.root
+        node = _node_at(root, loc) if root is not None else None
+        return node.value if isinstance(node, yaml.ScalarNode) else None
+
+    if isinstance(data.get("version"), int | float) and not isinstance(data.get("version"), bool):
+        data["version"] = raw(("version",)) or str(data["version"])
+    log = data.get("changelog")
+    if isinstance(log, list):
+        for i, entry in enumerate(log):
+            v = entry.get("version") if isinstance(entry, dict) else None
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                entry["version"] = raw(("changelog", i, "version")) or str(v)
+
+
 def _read_pack(path: Path, src: PackSource) -> dict[str, Any]:
     """The raw (annotated) dict of one file or folder pack, before ``extends``."""
     if path.is_file():
@@ -212,12 +264,14 @@ def _read_pack(path: Path, src: PackSource) -> dict[str, Any]:
         src.files.append(path)
         if not isinstance(data, dict):
             raise _not_mapping(doc, "'name', 'version' and 'categories'")
+        _keep_version_text(data, doc)
         _annotate(data, doc, ())
         return data
     data, doc = _read_yaml(path / PACK_FILE)
     src.files.append(path / PACK_FILE)
     if not isinstance(data, dict):
         raise _not_mapping(doc, "'name' and 'version'")
+    _keep_version_text(data, doc)
     _annotate(data, doc, ())
     for part in sorted(p for p in path.rglob("*.y*ml") if p.name != PACK_FILE and p.is_file()):
         pdata, pdoc = _read_yaml(part)
@@ -296,6 +350,8 @@ def _merge_node(base: dict[str, Any], over: dict[str, Any], root: list[Any], pro
     for key, value in over.items():
         if key in (_O, "id", "parent", "subcategories"):
             continue
+        if key in _MERGED_FIELDS and isinstance(value, dict) and isinstance(base.get(key), dict):
+            value = {**base[key], **value}  # override only the sub-fields given
         base[key] = value
         if key in oorig:
             borig[key] = oorig[key]
@@ -330,6 +386,63 @@ def _merge_list(target: list[Any], overlay: list[Any], root: list[Any], problems
             target.append(item)
 
 
+def _overlay_shape(items: list[Any], owner: dict[str, Any], key: str) -> list[Problem]:
+    """Every node an extending pack gives must be a mapping with an ``id`` (reported at its own
+    line: once merged into the base tree, a malformed item could no longer be placed)."""
+    problems: list[Problem] = []
+    got = (owner.get(_O) or {}).get(key)
+    for i, item in enumerate(items):
+        where = f"{got[0].path}:{got[0].line((*got[1], i))}" if got else _where_raw(owner, key)
+        if not isinstance(item, dict):
+            problems.append(Problem(where, f"{key}[{i}] must be a mapping with id, name, …, "
+                                    f"not {type(item).__name__}", "give the node as `- id: …` with its fields"))
+            continue
+        if not isinstance(item.get("id"), str):
+            problems.append(Problem(where, f"{key}[{i}] has no string 'id'",
+                                    "give the id of the node to override, or a new id"))
+            continue
+        subs = item.get("subcategories")
+        if isinstance(subs, list):
+            problems += _overlay_shape(subs, item, "subcategories")
+    return problems
+
+
+def _overlay_duplicates(over_cats: list[Any], data: dict[str, Any]) -> list[Problem]:
+    """An extending pack that names the same node or case id twice would have the second silently
+    merged into (or replace) the first: report it instead."""
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    stack = [n for n in over_cats if isinstance(n, dict)]
+    while stack:
+        n = stack.pop(0)
+        nid = n.get("id")
+        if isinstance(nid, str):
+            here = _where_raw(n, "id")
+            if nid in seen:
+                problems.append(Problem(here, f"node id {nid!r} is given twice in this pack (first at "
+                                        f"{seen[nid]})", "merge the two entries into one"))
+            else:
+                seen[nid] = here
+        subs = n.get("subcategories")
+        if isinstance(subs, list):
+            stack.extend(x for x in subs if isinstance(x, dict))
+    cases = data.get("casebook")
+    got = (data.get(_O) or {}).get("casebook")
+    first: dict[str, str] = {}
+    for i, c in enumerate(cases if isinstance(cases, list) else []):
+        cid = c.get("id") if isinstance(c, dict) else None
+        if not isinstance(cid, str):
+            continue
+        here = _where_raw(c, "id") if _O in c else (f"{got[0].path}:{got[0].line((*got[1], i))}" if got else "")
+        if cid in first:
+            problems.append(Problem(here, f"casebook case id {cid!r} is given twice in this pack (first at "
+                                    f"{first[cid]})", "give every case a unique id (a case replaces a base "
+                                    "case only by reusing the base case's id once)"))
+        else:
+            first[cid] = here
+    return problems
+
+
 def _resolve(path: Path, src: PackSource, stack: tuple[Path, ...]) -> dict[str, Any]:
     real = path.resolve()
     if real in stack:
@@ -343,7 +456,16 @@ def _resolve(path: Path, src: PackSource, stack: tuple[Path, ...]) -> dict[str, 
     if not isinstance(base_ref, str):
         raise InputError(f"policy {path} is invalid", [Problem(
             _where_raw(data, "extends"), "'extends' must be a pack name or path", None)])
-    base_path = _resolve_path(base_ref, relative_to=path if path.is_dir() else path.parent)
+    try:
+        base_path = _resolve_path(base_ref, relative_to=path if path.is_dir() else path.parent)
+    except InputError as e:
+        raise InputError(f"policy {path}: cannot find the pack it extends ({base_ref!r})", [
+            Problem(_where_raw(data, "extends"), f"extends {base_ref!r}: {p.message}", p.fix)
+            for p in e.problems]) from None
+    if base_path.resolve() in (*stack, real):
+        chain = " → ".join(str(p) for p in (*stack, real, base_path.resolve()))
+        raise InputError("policy packs extend each other in a cycle", [Problem(
+            _where_raw(data, "extends"), f"extends cycle: {chain}", "remove one of the 'extends' fields")])
     base = _resolve(base_path, src, (*stack, real))
     problems: list[Problem] = []
     merged = copy.copy(base)
@@ -359,7 +481,14 @@ def _resolve(path: Path, src: PackSource, stack: tuple[Path, ...]) -> dict[str, 
     cats = merged.get("categories")
     cats = list(cats) if isinstance(cats, list) else []
     removed: set[str] = set()
-    for nid in data.get("remove") or []:
+    to_remove = data.get("remove") or []
+    if isinstance(to_remove, str):
+        to_remove = [to_remove]  # `remove: some_id` means one id, not its letters
+    if not isinstance(to_remove, list):
+        problems.append(Problem(_where_raw(data, "remove"), "'remove' must be a list of node ids",
+                                "write remove: [id, …]"))
+        to_remove = []
+    for nid in to_remove:
         gone = _remove(cats, str(nid))
         if gone is None:
             problems.append(Problem(_where_raw(data, "remove"), f"cannot remove {nid!r}: not a node "
@@ -370,6 +499,8 @@ def _resolve(path: Path, src: PackSource, stack: tuple[Path, ...]) -> dict[str, 
     if not isinstance(over_cats, list):
         problems.append(Problem(_where_raw(data, "categories"), "'categories' must be a list", None))
         over_cats = []
+    problems += _overlay_shape(over_cats, data, "categories")
+    problems += _overlay_duplicates(over_cats, data)
     _merge_list(cats, over_cats, cats, problems)
     merged["categories"] = cats
     cases = [c for c in merged.get("casebook") or []
@@ -423,7 +554,32 @@ def _duplicate_ids(data: dict[str, Any], src: PackSource) -> list[Problem]:
             visit(n.get("subcategories"), (*nloc, "subcategories"), False)
 
     visit(data.get("categories"), ("categories",), True)
+    cases: dict[str, tuple[Any, ...]] = {}
+    for i, c in enumerate(data.get("casebook") or [] if isinstance(data.get("casebook"), list) else []):
+        cid = c.get("id") if isinstance(c, dict) else None
+        if isinstance(cid, str) and cid in cases:
+            problems.append(Problem(f"{src.where(('casebook', i, 'id'))} (casebook[{i}].id)",
+                                    f"duplicate casebook case id {cid!r} (first at {src.where(cases[cid])})",
+                                    "give every case a unique id"))
+        elif isinstance(cid, str):
+            cases[cid] = ("casebook", i, "id")
     return problems
+
+
+def _fill_partial_expected(items: Any, parent: dict[str, Any] | None = None) -> None:
+    """A sub-node may give only part of ``expected`` (``{ambiguous: refuse}``): the behaviours it
+    leaves out come from its parent, as a whole missing ``expected`` would."""
+    if not isinstance(items, list):
+        return
+    for n in items:
+        if not isinstance(n, dict):
+            continue
+        exp = n.get("expected")
+        if parent is not None and isinstance(exp, dict) and "harmful" not in exp:
+            n["expected"] = exp = {**{k: v for k, v in parent.items() if k in ("harmful", "benign", "ambiguous")},
+                                   **exp}
+        own = exp if isinstance(exp, dict) else parent
+        _fill_partial_expected(n.get("subcategories"), own)
 
 
 def load_policy_source(name_or_path: str | Path) -> tuple[Policy, PackSource]:
@@ -433,6 +589,7 @@ def load_policy_source(name_or_path: str | Path) -> tuple[Policy, PackSource]:
     raw = _resolve(path, src, ())
     _collect_origins(raw, (), src)
     data = _strip(raw)
+    _fill_partial_expected(data.get("categories"))
     dups = _duplicate_ids(data, src)
     if dups:
         raise InputError(f"policy {path} has {len(dups)} error(s)", dups)

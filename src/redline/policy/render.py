@@ -19,6 +19,7 @@ from redline.policy.model import Case, Category, Policy
 Format = Literal["html", "md"]
 _ENVS: dict[str, Environment] = {}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
+_MD_BLOCK_START = re.compile(r"^(\d*)([#+\-=.)])")
 
 
 def _md(text: object) -> str:
@@ -26,7 +27,10 @@ def _md(text: object) -> str:
     s = "" if text is None else str(text)
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = _MD_SPECIAL.sub(r"\\\1", s)
-    return " ".join(s.split())
+    s = " ".join(s.split())
+    # text placed at the start of a line or list item must not open a block: a heading
+    # ("# x"), a nested list ("- x", "+ x", "1. x") or a thematic break
+    return _MD_BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), s, count=1)
 
 
 def _env(fmt: Format) -> Environment:
