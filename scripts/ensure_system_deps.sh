@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Install the system packages that optional tests use (Debian's chromium for the browser tests),
+# Install the system packages that optional tests use (Debian's chromium for the browser tests,
+# PostgreSQL's server binaries for the Postgres tests),
 # where this machine can: as root with apt. Elsewhere the tests that need them skip with a reason.
 set -u
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "note: cannot install ${need[*]} (needs root + apt); the tests that need it will be skipped" >&2

@@ -1,15 +1,509 @@
-"""``redline data …`` (convert, check, profile, coverage) and ``redline sql``."""
+"""``redline data …`` (convert, check, profile, coverage, register, formats) and ``redline sql``."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from redline.commands._common import fail, print_json
+from redline.errors import RedlineError
 
 data_app = typer.Typer(
     name="data", no_args_is_help=True,
     help="Convert, check, profile and cover safety data sets.",
 )
 
+_FROM = typer.Option("--from", help="Input format (default: by extension; see `redline data formats`).")
+_MAP = typer.Option("--map", help="Field mapping FIELD=COLUMN, e.g. --map prompt=question (repeatable).")
+_SET = typer.Option("--set", help="Constant FIELD=VALUE for every row, e.g. --set source=vendor-a (repeatable).")
+_MAPFILE = typer.Option("--map-file", help="YAML mapping file: {map: {prompt: question}, set: {...}}.")
+_JSONKEY = typer.Option("--json-key", help="JSON: the key of the list that holds the rows; Excel: the sheet.")
+_DB = typer.Option(help="Workspace database URL (or REDLINE_DB).")
+_PROGRESS = typer.Option(help="Show a progress bar.")
+
+
+def _fieldmap(maps: list[str] | None, sets: list[str] | None, map_file: Path | None, json_key: str | None) -> Any:
+    from redline.data.formats import FieldMap
+
+    return FieldMap.parse(maps, sets, map_file, json_key)
+
+
+@contextmanager
+def _progress(enabled: bool, what: str) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress display counting rows (total unknown while streaming)."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as prog:
+        task = prog.add_task(what)
+        pending = [0]
+
+        def tick(n: int) -> None:
+            pending[0] += n
+            if pending[0] >= 2000:
+                prog.advance(task, pending[0])
+                pending[0] = 0
+
+        yield tick
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    con = Console(highlight=False)
+    return con if con.is_terminal else Console(highlight=False, width=120)
+
+
+def _register(db: str | None, path: Path, fmt: str, rows: int, rejected: int, content_hash: str,
+              labels: Any = ()) -> None:
+    """Record a data set and its labels ``(record_id, name, value, annotator)`` in the workspace."""
+    from redline.workspace import Workspace
+
+    Workspace.default(db).db.register_dataset(path, path.name, fmt, rows, rejected, content_hash, labels)
+
+
+@data_app.command("formats")
+def formats_cmd(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """List the data formats (read/write)."""
+    from redline.data.formats import formats
+
+    out = [{"name": n, "extensions": list(f.extensions), "description": f.description,
+            "write": n != "excel"} for n, f in sorted(formats().items())]
+    if as_json:
+        print_json(out)
+        return
+    for f in out:
+        ext = " ".join(f["extensions"]) or "(--from/--to)"
+        typer.echo(f"{f['name']:<13} {'rw' if f['write'] else 'r ':<3} {ext:<18} {f['description']}")
+
+
+@data_app.command("convert")
+def convert_cmd(
+    src: Annotated[Path, typer.Argument(help="Input file (or datasets folder).")],
+    out: Annotated[Path, typer.Argument(help="Output file (or folder for --to hf).")],
+    to: Annotated[str | None, typer.Option("--to", help="Output format (default: by extension).")] = None,
+    frm: Annotated[str | None, _FROM] = None,
+    maps: Annotated[list[str] | None, _MAP] = None,
+    sets: Annotated[list[str] | None, _SET] = None,
+    map_file: Annotated[Path | None, _MAPFILE] = None,
+    json_key: Annotated[str | None, _JSONKEY] = None,
+    register: Annotated[bool, typer.Option(help="Register the output in the workspace (datasets, labels).")] = True,
+    db: Annotated[str | None, _DB] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    progress: Annotated[bool, _PROGRESS] = True,
+) -> None:
+    """Convert a data set between formats. Unreadable rows go to OUT.rejected.jsonl (exit 2)."""
+    from redline.data.formats import detect_format
+    from redline.data.io import convert
+
+    try:
+        fmap = _fieldmap(maps, sets, map_file, json_key)
+        to_fmt = to or detect_format(out)
+        with _progress(progress, f"converting {src.name}") as tick:
+            res = convert(src, out, to=to_fmt, frm=frm, fmap=fmap, on_progress=tick, collect_labels=register)
+        if register:
+            _register(db, out, to_fmt, res.written, res.rejected, res.content_hash, res.iter_labels())
+    except RedlineError as e:
+        fail(e)
+        return
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted (no output written)\n")
+        raise typer.Exit(130) from None
+    summary = res.to_json()
+    if as_json:
+        print_json(summary)
+    else:
+        typer.echo(f"{src} → {out} ({to_fmt}): {res.read} read, {res.written} written, {res.rejected} rejected")
+        if res.rejected:
+            for k, v in sorted(res.reasons.items(), key=lambda kv: -kv[1]):
+                typer.echo(f"  {v} × {k}")
+            typer.echo(f"rejected rows: {res.quarantine}")
+    if res.rejected:
+        raise typer.Exit(2)
+
+
+@data_app.command("register")
+def register_cmd(
+    path: Annotated[Path, typer.Argument(help="Data file (or datasets folder).")],
+    frm: Annotated[str | None, _FROM] = None,
+    maps: Annotated[list[str] | None, _MAP] = None,
+    sets: Annotated[list[str] | None, _SET] = None,
+    map_file: Annotated[Path | None, _MAPFILE] = None,
+    json_key: Annotated[str | None, _JSONKEY] = None,
+    db: Annotated[str | None, _DB] = None,
+) -> None:
+    """Register a data set in the workspace: content hash, row count, labels (for `redline sql`)."""
+    import hashlib
+
+    from redline.data.formats import Rejected, detect_format
+    from redline.data.io import label_rows, open_input
+
+    try:
+        fmap = _fieldmap(maps, sets, map_file, json_key)
+        fmt = frm or detect_format(path)
+        h = hashlib.sha256()
+        rows = rejected = 0
+        labels = []
+        for item in open_input(path, fmt, fmap):
+            if isinstance(item, Rejected):
+                rejected += 1
+                continue
+            rows += 1
+            h.update(item.canonical_json().encode())
+            h.update(b"\n")
+            labels.extend(label_rows(item))
+        _register(db, path, fmt, rows, rejected, "sha256:" + h.hexdigest(), labels)
+    except RedlineError as e:
+        fail(e)
+        return
+    typer.echo(f"registered {path}: {rows} rows, {rejected} unreadable, sha256:{h.hexdigest()[:16]}…")
+    if rejected:
+        raise typer.Exit(2)
+
+
+@data_app.command("check")
+def check_cmd(
+    path: Annotated[Path, typer.Argument(help="Data file to check.")],
+    standard: Annotated[Path, typer.Option("--standard", help="Standards YAML (see docs/data.md).")],
+    frm: Annotated[str | None, _FROM] = None,
+    maps: Annotated[list[str] | None, _MAP] = None,
+    sets: Annotated[list[str] | None, _SET] = None,
+    map_file: Annotated[Path | None, _MAPFILE] = None,
+    json_key: Annotated[str | None, _JSONKEY] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the JSON report here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    progress: Annotated[bool, _PROGRESS] = True,
+) -> None:
+    """Check a delivery against a dataset standard; exit 1 on violations, 2 on unreadable rows."""
+    import json
+
+    from redline.data.standards import check_file, load_standard
+
+    try:
+        std = load_standard(standard)
+        fmap = _fieldmap(maps, sets, map_file, json_key)
+        with _progress(progress, f"checking {path.name}") as tick:
+            rep = check_file(path, std, frm, fmap, tick)
+    except RedlineError as e:
+        fail(e)
+        return
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise typer.Exit(130) from None
+    if out is not None:
+        out.write_text(json.dumps(rep, indent=2, ensure_ascii=False))
+    if as_json:
+        print_json(rep)
+    else:
+        from rich.markup import escape
+        from rich.table import Table
+
+        con = _console()
+        verdict = "[green]PASSED[/]" if rep["passed"] else f"[red]FAILED[/] — {rep['violations']} violation(s)"
+        con.print(f"{escape(str(path))}: {rep['records']} records · standard {escape(rep['standard'])} · {verdict}")
+        if rep["rules"]:
+            t = Table()
+            for c in ("rule", "count", "message", "rows (first 10)"):
+                t.add_column(c)
+            for v in rep["rules"]:
+                t.add_row(escape(v["rule"]), str(v["count"]), escape(v["message"]),
+                          escape(", ".join(v["ids"][:10]) + (" …" if len(v["ids"]) > 10 else "")))
+            con.print(t)
+    if any(v["rule"] == "readable" for v in rep["rules"]):
+        raise typer.Exit(2)
+    if not rep["passed"]:
+        raise typer.Exit(1)
+
+
+@data_app.command("profile")
+def profile_cmd(
+    path: Annotated[Path, typer.Argument(help="Data file to profile.")],
+    frm: Annotated[str | None, _FROM] = None,
+    maps: Annotated[list[str] | None, _MAP] = None,
+    sets: Annotated[list[str] | None, _SET] = None,
+    map_file: Annotated[Path | None, _MAPFILE] = None,
+    json_key: Annotated[str | None, _JSONKEY] = None,
+    against: Annotated[list[str] | None, typer.Option(
+        "--against", help="Eval set to check for leakage: built-in suite name or file (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the JSON report here.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write an HTML page with plots here.")] = None,
+    redact: Annotated[Path | None, typer.Option("--redact", help="Write a PII-redacted copy (JSONL) here.")] = None,
+    threshold: Annotated[float, typer.Option(min=0.05, max=1.0, help="Near-duplicate Jaccard threshold.")] = 0.7,
+    num_perm: Annotated[int, typer.Option(min=16, max=1024, help="MinHash permutations.")] = 128,
+    shingle: Annotated[int, typer.Option(min=1, max=32, help="Character shingle size.")] = 5,
+    near: Annotated[bool, typer.Option(help="Near-duplicate detection.")] = True,
+    language: Annotated[bool, typer.Option(help="Language identification.")] = True,
+    pii: Annotated[bool, typer.Option(help="PII detection.")] = True,
+    phone_region: Annotated[str, typer.Option(help="Region for national phone numbers.")] = "US",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    progress: Annotated[bool, _PROGRESS] = True,
+) -> None:
+    """Health checks: duplicates, leakage, PII, language, lengths, encoding, labels."""
+    import json
+
+    from redline.data.dedup import NearDupConfig
+    from redline.data.profile import ProfileOptions, profile_file
+    from redline.data.standards import load_eval_set
+
+    try:
+        fmap = _fieldmap(maps, sets, map_file, json_key)
+        opts = ProfileOptions(near=NearDupConfig(threshold=threshold, num_perm=num_perm, shingle=shingle),
+                              near_dups=near, language=language, pii=pii, pii_region=phone_region,
+                              against=[load_eval_set(a) for a in against or []], redact_to=redact)
+        with _progress(progress, f"profiling {path.name}") as tick:
+            rep = profile_file(path, frm, fmap, opts, tick)
+        if html is not None:
+            from redline.data.profile_html import write_profile_html
+
+            write_profile_html(rep, html)
+    except RedlineError as e:
+        fail(e)
+        return
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise typer.Exit(130) from None
+    if out is not None:
+        out.write_text(json.dumps(rep, indent=2, ensure_ascii=False))
+    if as_json:
+        print_json(rep)
+    else:
+        _print_profile(rep)
+        for what, p in (("report", out), ("html", html), ("redacted", redact)):
+            if p is not None:
+                typer.echo(f"{what}: {p}")
+    if rep["rejected"]["count"]:
+        raise typer.Exit(2)
+
+
+def _print_profile(rep: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = _console()
+    con.print(f"[bold]{escape(rep['file'])}[/] ({rep['format']}): {rep['records']:,} records, "
+              f"{rep['rejected']['count']} unreadable")
+    t = Table(show_header=False, box=None)
+    t.add_column(style="bold")
+    t.add_column()
+
+    def top(d: dict[str, int], k: int = 8) -> str:
+        items = list(d.items())
+        s = ", ".join(f"{escape(str(a))} {b:,}" for a, b in items[:k])
+        return s + (f", … ({len(items)} values)" if len(items) > k else "")
+
+    c = rep["counts"]
+    t.add_row("categories", top(c.get("category", {})))
+    t.add_row("expected", top(c.get("expected", {})))
+    t.add_row("language (declared)", top(c.get("language_declared", {})))
+    if "language" in rep:
+        lg = rep["language"]
+        t.add_row("language (detected)", top(lg["detected"]))
+        t.add_row("language mismatches", f"{lg['mismatch_with_declared']['count']:,}")
+    t.add_row("scripts", top(rep["scripts"]["main"]) + f" · mixed {rep['scripts']['mixed']['count']:,}")
+    pl = rep["lengths"]["prompt_chars"]
+    if pl.get("n"):
+        t.add_row("prompt chars", f"min {pl['min']} · median {pl['p50']:.0f} · p90 {pl['p90']:.0f} · max {pl['max']}")
+    rl = rep["lengths"]["response_chars"]
+    if rl.get("n"):
+        t.add_row("response chars", f"min {rl['min']} · median {rl['p50']:.0f} · p90 {rl['p90']:.0f} · max {rl['max']}")
+    t.add_row("user turns", f"max {rep['lengths']['user_turns'].get('max', 0)}")
+    e = rep["empty"]
+    t.add_row("empty / whitespace", f"{e['empty_prompt']['count']} / {e['whitespace_only']['count']}")
+    enc = rep["encoding"]
+    t.add_row("encoding", " · ".join(f"{k} {v['count']}" for k, v in enc.items()))
+    t.add_row("duplicate ids", str(rep["duplicate_ids"]["count"]))
+    d = rep["duplicates"]
+    t.add_row("exact duplicates", f"{d['exact']['clusters']} clusters, {d['exact']['extra_copies']} extra copies")
+    if "near" in d:
+        n = d["near"]
+        t.add_row("near duplicates", f"{n['clusters']} clusters, {n['rows']} rows (Jaccard ≥ {n['threshold']}, "
+                  f"{n['num_perm']} perms, {n['shingle']}-char shingles)")
+    if "pii" in rep:
+        kinds = ", ".join(f"{k} {v['count']}" for k, v in rep["pii"]["by_kind"].items()) or "none"
+        t.add_row("PII rows", f"{rep['pii']['rows']['count']} ({kinds})")
+    for lab, info in rep["labels"].items():
+        t.add_row(f"label {escape(lab)}", top(info.get("counts", {})) + f" · imbalance {info.get('imbalance_ratio')}")
+    for lk in rep.get("leakage", []):
+        near = lk.get("near", {}).get("rows", "–")
+        t.add_row(f"leakage vs {escape(lk['against'])}", f"exact {lk['exact']['rows']} rows · near {near} rows")
+    con.print(t)
+    if d["exact"]["examples"]:
+        con.print("exact duplicate clusters (first 5): " + escape(
+            " | ".join(", ".join(cl[:6]) for cl in d["exact"]["examples"][:5])))
+    if "near" in d and d["near"]["examples"]:
+        con.print("near-duplicate clusters (first 5): " + escape(
+            " | ".join(", ".join(cl[:6]) for cl in d["near"]["examples"][:5])))
+    for r in rep["rejected"]["rows"][:10]:
+        con.print(f"[red]unreadable[/] {escape(r['where'])}: {escape(r['reason'])}")
+
+
+@data_app.command("coverage")
+def coverage_cmd(
+    path: Annotated[Path, typer.Argument(help="Data file.")],
+    policy: Annotated[str, typer.Option("--policy", help="Built-in policy name or policy YAML.")] = "default",
+    quota: Annotated[Path | None, typer.Option("--quota", help="Quota YAML (see docs/data.md).")] = None,
+    requests: Annotated[Path | None, typer.Option("--requests", help="Write the data requests (JSONL) here.")] = None,
+    thin: Annotated[int, typer.Option(min=1, help="Cells with fewer rows than this are thin.")] = 5,
+    frm: Annotated[str | None, _FROM] = None,
+    maps: Annotated[list[str] | None, _MAP] = None,
+    sets: Annotated[list[str] | None, _SET] = None,
+    map_file: Annotated[Path | None, _MAPFILE] = None,
+    json_key: Annotated[str | None, _JSONKEY] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the JSON report here.")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when there are gaps or rows outside the policy.")] = False,
+    assume_harmful: Annotated[bool, typer.Option(
+        "--assume-harmful", help="Rows without 'expected' are harmful prompts (the policy's behaviour).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    progress: Annotated[bool, _PROGRESS] = True,
+) -> None:
+    """Coverage matrix against a policy (category × language × expected), gaps as data requests."""
+    import json
+
+    from redline.data.coverage import coverage_records, load_quota
+    from redline.data.io import open_input
+    from redline.policy import load_policy
+
+    try:
+        pol = load_policy(policy)
+        q = load_quota(quota) if quota else None
+        fmap = _fieldmap(maps, sets, map_file, json_key)
+        with _progress(progress, f"reading {path.name}") as tick:
+            rep = coverage_records(open_input(path, frm, fmap), pol, q, thin, tick, assume_harmful)
+    except RedlineError as e:
+        fail(e)
+        return
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise typer.Exit(130) from None
+    rep = {"file": str(path), **rep}
+    if requests is not None:
+        with open(requests, "w", encoding="utf-8") as f:
+            for r in rep["requests"]:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    if out is not None:
+        out.write_text(json.dumps(rep, indent=2, ensure_ascii=False))
+    if as_json:
+        print_json(rep)
+    else:
+        _print_coverage(rep, pol)
+        if requests is not None:
+            typer.echo(f"data requests: {requests}")
+    if rep["rejected"]["count"]:
+        raise typer.Exit(2)
+    if strict and (rep["requests"] or rep["outside_policy"]):
+        raise typer.Exit(1)
+
+
+def _print_coverage(rep: dict[str, Any], pol: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = _console()
+    cols: list[tuple[str, str]] = []
+    for c in rep["cells"]:
+        key = (c["language"], "H" if c["kind"] == "harmful" else "B")
+        if key not in cols and c["expected"] != "(none)":
+            cols.append(key)
+    cols.sort()
+    t = Table(title=f"coverage vs policy {escape(rep['policy'])} · {rep['records']} records · "
+              f"H = harmful, B = benign-contrast", title_justify="left",
+              caption=f"[red]red[/] empty · [yellow]yellow[/] thin (< {rep['thin_below']} or under quota)",
+              caption_justify="left")
+    t.add_column("category", no_wrap=True)
+    for lang, k in cols:
+        t.add_column(f"{escape(lang)} {k}", justify="right")
+    by: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for c in rep["cells"]:
+        by.setdefault((c["category"], c["language"], "H" if c["kind"] == "harmful" else "B"), []).append(c)
+    for cid in pol.category_ids:
+        row = [escape(cid)]
+        for lang, k in cols:
+            cells = by.get((cid, lang, k), [])
+            n = sum(c["count"] for c in cells)
+            q = sum(c["quota"] or 0 for c in cells)
+            status = "empty" if n == 0 else ("thin" if any(c["status"] == "thin" for c in cells) else "ok")
+            style = {"empty": "red", "thin": "yellow", "ok": ""}[status]
+            txt = f"{n}" + (f"/{q}" if q else "")
+            row.append(f"[{style}]{txt}[/]" if style else txt)
+        t.add_row(*row)
+    con.print(t)
+    con.print(f"{rep['empty_cells']} empty and {rep['thin_cells']} thin cells; "
+              f"{rep['without_expected']['count']} rows without 'expected'")
+    for cat, o in rep["outside_policy"].items():
+        con.print(f"[red]outside the policy[/]: category {escape(cat)!r} × {o['count']} "
+                  f"(e.g. {escape(', '.join(o['ids'][:5]))})")
+    for r in rep["requests"][:30]:
+        con.print(f"• {escape(r['text'])}")
+    if len(rep["requests"]) > 30:
+        con.print(f"… and {len(rep['requests']) - 30} more data requests")
+
+
+def sql_cmd(
+    query: Annotated[str, typer.Argument(help="One read-only SQL statement, e.g. \"SELECT * FROM runs\".")],
+    db: Annotated[str | None, _DB] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the result to this file.")] = None,
+    sync: Annotated[bool, typer.Option(help="Load new/changed run results into `results` first.")] = True,
+    max_rows: Annotated[int | None, typer.Option(min=1, help="Stop after this many rows.")] = None,
+) -> None:
+    """Read-only SQL over the workspace: runs, results, datasets, labels (docs/data.md)."""
+    import csv
+    import io
+    import json
+
+    from redline.errors import InputError, Problem
+    from redline.workspace import Workspace
+
+    try:
+        if fmt not in ("table", "csv", "json"):
+            raise InputError("bad --format", [Problem("--format", f"{fmt!r}", "use table, csv or json")])
+        wdb = Workspace.default(db).db
+        if sync:
+            wdb.sync_results()
+        cols, rows = wdb.query_readonly(query, max_rows)
+    except RedlineError as e:
+        fail(e)
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(cols)
+        w.writerows(rows)
+        text = buf.getvalue()
+    elif fmt == "json":
+        text = json.dumps([dict(zip(cols, r, strict=True)) for r in rows], indent=2, default=str,
+                          ensure_ascii=False) + "\n"
+    else:
+        if out is None:
+            from rich.markup import escape
+            from rich.table import Table
+
+            t = Table(caption=f"{len(rows)} row(s)", caption_justify="left")
+            for c in cols:
+                t.add_column(escape(c))
+            for r in rows:
+                t.add_row(*("" if v is None else escape(str(v)) for v in r))
+            _console().print(t)
+            return
+        text = "\t".join(cols) + "\n" + "".join("\t".join("" if v is None else str(v) for v in r) + "\n"
+                                                for r in rows)
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"{len(rows)} row(s) → {out}")
+    else:
+        sys.stdout.write(text)
+
 
 def register(app: typer.Typer) -> None:
     if data_app.registered_commands:
         app.add_typer(data_app, name="data")
+    app.command("sql")(sql_cmd)

@@ -1,5 +1,5 @@
 """The workspace database."""
 
-from redline.store.db import WorkspaceDB, runs
+from redline.store.db import SQL_TABLES, WorkspaceDB, datasets, labels, results, runs
 
-__all__ = ["WorkspaceDB", "runs"]
+__all__ = ["SQL_TABLES", "WorkspaceDB", "datasets", "labels", "results", "runs"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
     select,
 )
@@ -48,6 +51,58 @@ runs = Table(
     Column("redline_version", String(32)),
     Column("summary", Text),
 )
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("path", String(1024), primary_key=True),  # absolute path of the data file / folder
+    Column("name", String(256), nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("content_hash", String(80), nullable=False),  # sha256 of the canonical records
+    Column("registered", DateTime(timezone=True), nullable=False),
+)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset", String(1024), nullable=False, index=True),  # datasets.path
+    Column("record_id", String(512), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("value", Text),
+    Column("annotator", String(256)),
+)
+
+results = Table(
+    "results",
+    metadata,
+    Column("run_id", String(512), primary_key=True),  # runs.run_id
+    Column("sample_id", String(512), primary_key=True),
+    Column("category", String(128)),
+    Column("expected", String(32)),
+    Column("language", String(32)),
+    Column("target", String(256)),
+    Column("outcome", String(32)),
+    Column("over_refusal", Boolean),
+    Column("error", Text),
+    Column("latency_s", Float),
+    Column("cached", Boolean),
+    Column("judgments", Text),  # JSON list of {judge, version, label, score, error}
+    Column("prompt", Text),
+    Column("response", Text),
+)
+
+results_loaded = Table(
+    "results_loaded",
+    metadata,
+    Column("run_id", String(512), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("mtime_ns", String(32), nullable=False),
+)
+
+SQL_TABLES = ("runs", "results", "datasets", "labels")
 
 
 def _mask(url: str) -> str:
@@ -124,3 +179,148 @@ class WorkspaceDB:
         with self.engine.connect() as conn:
             rows = conn.execute(select(*cols).order_by(runs.c.started.desc()).limit(limit)).mappings()
             return [dict(r) for r in rows]
+
+    # -- datasets and labels -----------------------------------------------------------------
+
+    def register_dataset(self, path: Path, name: str, fmt: str, rows: int, rejected: int, content_hash: str,
+                         record_labels: Iterable[tuple[str, str, Any, str | None]] = ()) -> None:
+        """Record (or update) a data set and replace its labels ``(record_id, name, value, annotator)``."""
+        key = str(Path(path).resolve())
+        row = {"path": key, "name": name, "format": fmt, "rows": rows, "rejected": rejected,
+               "content_hash": content_hash, "registered": datetime.now(UTC)}
+        with self.engine.begin() as conn:
+            conn.execute(delete(datasets).where(datasets.c.path == key))
+            conn.execute(datasets.insert().values(**row))
+            conn.execute(delete(labels).where(labels.c.dataset == key))
+            batch: list[dict[str, Any]] = []
+            for rid, lname, value, annotator in record_labels:
+                batch.append({"dataset": key, "record_id": rid, "name": lname,
+                              "value": json.dumps(value) if isinstance(value, bool) else str(value),
+                              "annotator": annotator})
+                if len(batch) >= 1000:
+                    conn.execute(labels.insert(), batch)
+                    batch = []
+            if batch:
+                conn.execute(labels.insert(), batch)
+
+    def list_datasets(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(datasets).order_by(datasets.c.registered.desc())).mappings()]
+
+    # -- results (loaded from run directories on demand) --------------------------------------
+
+    def sync_results(self) -> int:
+        """Load ``results.jsonl`` of every recorded run into ``results`` when it changed since the
+        last load (size or mtime). Returns the number of runs (re)loaded."""
+        with self.engine.connect() as conn:
+            run_ids = [r[0] for r in conn.execute(select(runs.c.run_id))]
+            loaded = {r.run_id: (r.size, r.mtime_ns) for r in conn.execute(select(results_loaded))}
+        n = 0
+        for rid in run_ids:
+            f = Path(rid) / "results.jsonl"
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            state = (st.st_size, str(st.st_mtime_ns))
+            if loaded.get(rid) == state:
+                continue
+            rows = _read_results(f, rid)
+            with self.engine.begin() as conn:
+                conn.execute(delete(results).where(results.c.run_id == rid))
+                for i in range(0, len(rows), 1000):
+                    conn.execute(results.insert(), rows[i:i + 1000])
+                conn.execute(delete(results_loaded).where(results_loaded.c.run_id == rid))
+                conn.execute(results_loaded.insert().values(run_id=rid, size=state[0], mtime_ns=state[1]))
+            n += 1
+        return n
+
+    # -- read-only SQL ------------------------------------------------------------------------
+
+    def query_readonly(self, sql: str, max_rows: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one SQL statement read-only: SQLite opened with ``mode=ro``, ``PRAGMA query_only`` and an
+        authorizer that allows only reads (no ATTACH/PRAGMA); other databases inside a ``READ ONLY``
+        transaction that is rolled back."""
+        url = make_url(self.url)
+        if url.get_backend_name() == "sqlite":
+            import sqlite3
+
+            dbpath = url.database or ""
+            if dbpath in ("", ":memory:"):
+                raise InputError("cannot query an in-memory database", [Problem(
+                    "--db", "the workspace database is in memory", "use a file database")])
+            uri = f"file:{Path(dbpath).resolve()}?mode=ro"
+            con = sqlite3.connect(uri, uri=True)
+            try:
+                con.execute("PRAGMA query_only = ON")
+                allowed = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
+                           getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
+                # only reading statements: no ATTACH, PRAGMA, or anything that writes
+                con.set_authorizer(lambda action, *_: sqlite3.SQLITE_OK if action in allowed else sqlite3.SQLITE_DENY)
+                try:
+                    cur = con.execute(sql)
+                except sqlite3.Error as e:
+                    raise InputError("SQL error", [Problem("query", str(e), _sql_fix(str(e)))]) from None
+                cols = [d[0] for d in cur.description or []]
+                rows = cur.fetchmany(max_rows) if max_rows else cur.fetchall()
+                return cols, [tuple(r) for r in rows]
+            finally:
+                con.close()
+        # the DB-API cursor directly: no parameter parsing, so '%' in LIKE patterns is literal
+        raw = self.engine.raw_connection()
+        dbapi_error = getattr(self.engine.dialect.dbapi, "Error", Exception)
+        try:
+            cur = raw.cursor()
+            cur.execute("SET TRANSACTION READ ONLY")  # the driver has begun a transaction
+            try:
+                cur.execute(sql)
+            except dbapi_error as e:
+                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                raise InputError("SQL error", [Problem("query", msg, _sql_fix(msg))]) from None
+            cols = [d[0] for d in cur.description or []]
+            rows = cur.fetchmany(max_rows) if max_rows else cur.fetchall()
+            return cols, [tuple(r) for r in rows]
+        finally:
+            raw.rollback()
+            raw.close()
+
+
+def _sql_fix(msg: str) -> str:
+    low = msg.lower()
+    if any(w in low for w in ("readonly", "read-only", "read only", "query_only", "not authorized")):
+        return "`redline sql` is read-only: use SELECT (or WITH … SELECT)"
+    if "no such table" in low or "does not exist" in low:
+        return f"tables: {', '.join(SQL_TABLES)} (see docs/data.md)"
+    if "no such column" in low:
+        return "see the table columns in docs/data.md"
+    return "check the SQL"
+
+
+def _read_results(path: Path, run_id: str) -> list[dict[str, Any]]:
+    """Rows for ``results`` from a run's results.jsonl (the last line per sample wins)."""
+    out: dict[str, dict[str, Any]] = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                r = json.loads(line)
+                s = r["sample"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue  # a torn last line of an interrupted run
+            msgs = s.get("messages") or []
+            prompt = None
+            for m in reversed(msgs):
+                if m.get("role") == "user":
+                    c = m.get("content")
+                    prompt = c if isinstance(c, str) else "\n".join(
+                        p.get("text", "") for p in c or [] if isinstance(p, dict) and p.get("type") == "text")
+                    break
+            out[str(s.get("id"))] = {
+                "run_id": run_id, "sample_id": str(s.get("id")), "category": s.get("category"),
+                "expected": s.get("expected"), "language": s.get("language"), "target": r.get("target"),
+                "outcome": r.get("outcome"), "over_refusal": r.get("over_refusal"), "error": r.get("error"),
+                "latency_s": r.get("latency_s"), "cached": r.get("cached"),
+                "judgments": json.dumps([{k: j.get(k) for k in ("judge", "version", "label", "score", "error")}
+                                         for j in r.get("judgments") or []], ensure_ascii=False),
+                "prompt": prompt, "response": r.get("response"),
+            }
+    return list(out.values())

@@ -1,0 +1,113 @@
+"""Message conversions shared by the chat-shaped formats (private)."""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from redline.data.records import Record, dump_messages
+from redline.data.schema import ImagePart, Message, TextPart
+
+_MESSAGE_KEYS = {"role", "content"}
+
+
+def parse_messages(raw: Any, field: str = "messages") -> tuple[list[Message], list[dict[str, Any]]]:
+    """OpenAI/TRL-style messages → Messages, and the per-message extra keys (``weight``, ``name``…)."""
+    if not isinstance(raw, list) or not raw:
+        raise ValueError(f"field '{field}': expected a non-empty list of {{role, content}} messages")
+    msgs, extras = [], []
+    for i, m in enumerate(raw):
+        if not isinstance(m, dict):
+            raise ValueError(f"field '{field}[{i}]': expected an object with 'role' and 'content'")
+        if m.get("tool_calls") or m.get("role") == "function":
+            raise ValueError(f"field '{field}[{i}]': tool/function calls are not supported")
+        content = m.get("content")
+        if isinstance(content, list):
+            content = [_inspect_part(p) for p in content]
+        msgs.append(Message.model_validate({"role": m.get("role"), "content": content}))
+        extras.append({k: v for k, v in m.items() if k not in _MESSAGE_KEYS})
+    return msgs, extras
+
+
+def _inspect_part(p: Any) -> Any:
+    # Inspect AI: {"type": "image", "image": "path | url | data:…"}
+    if isinstance(p, dict) and p.get("type") == "image" and "image" in p:
+        src = str(p["image"])
+        if src.startswith("data:"):
+            return {"type": "image", "base64": src}
+        if src.startswith(("http://", "https://")):
+            return {"type": "image", "url": src}
+        return {"type": "image", "path": src}
+    return p
+
+
+def image_data_url(p: ImagePart) -> str:
+    """A URL an API accepts: the URL, a ``data:`` URL, or the local file read as a ``data:`` URL."""
+    if p.url:
+        return p.url
+    if p.base64:
+        if p.base64.startswith("data:"):
+            return p.base64
+        return f"data:{p.mime_type or 'image/png'};base64,{p.base64}"
+    path = Path(p.path or "")
+    if not path.is_file():
+        raise ValueError(f"image file {p.path!r} not found (needed to embed it as base64)")
+    mime = p.mime_type or mimetypes.guess_type(path.name)[0] or "image/png"
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def openai_messages(msgs: list[Message], extras: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    out = []
+    for i, m in enumerate(msgs):
+        if len(m.content) == 1 and isinstance(m.content[0], TextPart):
+            d: dict[str, Any] = {"role": m.role, "content": m.content[0].text}
+        else:
+            parts: list[dict[str, Any]] = []
+            for p in m.content:
+                if isinstance(p, TextPart):
+                    parts.append({"type": "text", "text": p.text})
+                else:
+                    parts.append({"type": "image_url", "image_url": {"url": image_data_url(p)}})
+            d = {"role": m.role, "content": parts}
+        if extras and i < len(extras):
+            d.update(extras[i])
+        out.append(d)
+    return out
+
+
+def inspect_messages(msgs: list[Message]) -> list[dict[str, Any]]:
+    out = []
+    for m in msgs:
+        if len(m.content) == 1 and isinstance(m.content[0], TextPart):
+            out.append({"role": m.role, "content": m.content[0].text})
+            continue
+        parts: list[dict[str, Any]] = []
+        for p in m.content:
+            if isinstance(p, TextPart):
+                parts.append({"type": "text", "text": p.text})
+            else:
+                src = p.path or p.url or (p.base64 if (p.base64 or "").startswith("data:")
+                                          else f"data:{p.mime_type or 'image/png'};base64,{p.base64}")
+                parts.append({"type": "image", "image": src})
+        out.append({"role": m.role, "content": parts})
+    return out
+
+
+def training_messages(r: Record) -> list[Message]:
+    """The conversation to train on: the prompt plus the chosen completion for preference pairs."""
+    msgs = [*r.prompt_messages, *r.chosen] if r.chosen is not None else list(r.messages)
+    if msgs[-1].role != "assistant":
+        raise ValueError("no assistant turn (response) to train on")
+    return msgs
+
+
+def plain(msgs: list[Message]) -> list[dict[str, Any]]:
+    return dump_messages(msgs)
+
+
+def text_only(m: Message, what: str) -> str:
+    if any(not isinstance(p, TextPart) for p in m.content):
+        raise ValueError(f"{what} has images; this format carries text only")
+    return m.text

@@ -1,0 +1,417 @@
+"""The format plug-in point: a small Protocol, a registry, field mapping and shared helpers.
+
+A format reads a file into :class:`Record` objects — or :class:`Rejected` rows that say where and
+why — and writes records. Adding a format is one new file in this package::
+
+    @register_format("myformat")
+    class MyFormat:
+        extensions = (".my",)
+        description = "…"
+        def read(self, path, fmap): ...        # yields Record | Rejected, streaming
+        def open_writer(self, path): ...       # an object with write(record) and close()
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import ValidationError
+
+from redline.data.records import Record, dump_messages
+from redline.errors import InputError, Problem
+
+
+@dataclass
+class Rejected:
+    """A row that could not be read or mapped (it goes to the quarantine file)."""
+
+    where: str  # "file.csv:row 12" / "file.jsonl:7"
+    line: int | None  # line (JSONL) or data-row number (CSV, Parquet, Excel, JSON array item)
+    reason: str
+    raw: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        raw = self.raw
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", errors="replace")
+        return {"where": self.where, "line": self.line, "reason": self.reason, "raw": raw}
+
+
+Item = Record | Rejected
+
+
+class RecordWriter(Protocol):
+    def write(self, record: Record) -> None:
+        """Write one record; raise ValueError when the format cannot express it."""
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Format(Protocol):
+    name: str
+    extensions: tuple[str, ...]
+    description: str
+
+    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]: ...
+
+    def open_writer(self, path: Path) -> RecordWriter: ...
+
+
+_FORMATS: dict[str, Format] = {}
+
+
+def register_format(name: str) -> Callable[[type], type]:
+    """Class decorator: register a format under ``name``."""
+
+    def deco(cls: type) -> type:
+        inst = cls()
+        inst.name = name
+        _FORMATS[name] = inst
+        return cls
+
+    return deco
+
+
+def formats() -> dict[str, Format]:
+    return dict(_FORMATS)
+
+
+def get_format(name: str) -> Format:
+    if name not in _FORMATS:
+        raise InputError(f"unknown format {name!r}", [Problem(
+            "--from/--to", f"no format named {name!r}", f"use one of {', '.join(sorted(_FORMATS))}")])
+    return _FORMATS[name]
+
+
+def detect_format(path: Path) -> str:
+    """The format for a path by its extension (a folder is a Hugging Face ``save_to_disk`` folder)."""
+    if path.is_dir():
+        return "hf"
+    name = path.name.lower()
+    for fname, f in _FORMATS.items():
+        if any(name.endswith(ext) for ext in f.extensions):
+            return fname
+    raise InputError(f"{path}: cannot tell the format", [Problem(
+        str(path), f"unknown extension {path.suffix!r}",
+        f"pass --from/--to with one of {', '.join(sorted(_FORMATS))}")])
+
+
+# -- field mapping ---------------------------------------------------------------------------
+
+
+@dataclass
+class FieldMap:
+    """``renames``: record field ← source column (``--map prompt=question``);
+    ``constants``: record field → fixed value for every row (``--set source=vendor-a``);
+    ``values``: per field, old value → new value (mapping file only, e.g. vendor category names
+    → policy category ids); ``json_key``: which list of a JSON file holds the rows."""
+
+    renames: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, Any] = field(default_factory=dict)
+    json_key: str | None = None
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def apply(self, row: dict[str, Any]) -> dict[str, Any]:
+        if not self.renames and not self.constants and not self.values:
+            return row
+        row = dict(row)
+        for target, source in self.renames.items():
+            if source in row:
+                row[target] = row.pop(source)
+        for target, value in self.constants.items():
+            row[target] = value
+        for target, table in self.values.items():
+            v = row.get(target)
+            if isinstance(v, str | int | float) and str(v) in table:
+                row[target] = table[str(v)]
+        return row
+
+    @classmethod
+    def parse(cls, maps: list[str] | None = None, sets: list[str] | None = None,
+              map_file: Path | None = None, json_key: str | None = None) -> FieldMap:
+        """From ``--map a=b`` / ``--set a=v`` flags and a YAML mapping file (``{map: {}, set: {}}``)."""
+        fm = cls(json_key=json_key)
+        problems: list[Problem] = []
+        if map_file is not None:
+            import yaml
+
+            try:
+                doc = yaml.safe_load(map_file.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError) as e:
+                raise InputError(f"{map_file}: cannot read the mapping file", [Problem(
+                    str(map_file), str(e).splitlines()[0], "write YAML: {map: {prompt: question}, set: {}}")]) from None
+            if not isinstance(doc, dict) or set(doc) - {"map", "set", "values", "json_key"}:
+                problems.append(Problem(str(map_file), "expected the keys 'map', 'set', 'values', 'json_key'",
+                                        "write e.g. {map: {prompt: question, category: hazard}}"))
+            elif not all(isinstance(t, dict) for t in (doc.get("values") or {}).values()):
+                problems.append(Problem(f"{map_file} (values)", "each entry must map old value → new value",
+                                        "write e.g. {values: {category: {vcr: violent_crimes}}}"))
+            else:
+                fm.renames.update({str(k): str(v) for k, v in (doc.get("map") or {}).items()})
+                fm.constants.update({str(k): v for k, v in (doc.get("set") or {}).items()})
+                fm.values.update({str(k): {str(a): b for a, b in t.items()}
+                                  for k, t in (doc.get("values") or {}).items()})
+                fm.json_key = fm.json_key or doc.get("json_key")
+        for flag, items, target in (("--map", maps, fm.renames), ("--set", sets, fm.constants)):
+            for item in items or []:
+                k, sep, v = item.partition("=")
+                if not sep or not k.strip() or not v.strip():
+                    problems.append(Problem(f"{flag} {item}", "expected FIELD=VALUE",
+                                            f"e.g. {flag} prompt=question" if flag == "--map"
+                                            else f"e.g. {flag} source=vendor-a"))
+                    continue
+                target[k.strip()] = v.strip()
+        if problems:
+            raise InputError("bad field mapping", problems)
+        return fm
+
+
+# -- flat rows (JSONL native, CSV, Parquet, Excel, HF) ----------------------------------------
+
+NATIVE_FIELDS = ("id", "messages", "prompt", "response", "system", "chosen", "rejected", "labels",
+                 "category", "expected", "language", "source", "meta")
+FLAT_COLUMNS = ("id", "system", "prompt", "response", "messages", "chosen", "rejected", "category",
+                "expected", "language", "source", "labels", "meta")
+
+
+def _maybe_json(v: Any, want: type, name: str) -> Any:
+    if isinstance(v, str):
+        s = v.strip()
+        if (want is list and s.startswith("[")) or (want is dict and s.startswith("{")):
+            try:
+                return json.loads(s)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"field '{name}': not valid JSON ({e.msg})") from None
+        if want is dict:
+            raise ValueError(f"field '{name}': expected a JSON object")
+    return v
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, str) and v == "":
+        return True
+    try:  # NaN from spreadsheets / pandas
+        return isinstance(v, float) and v != v
+    except TypeError:
+        return False
+
+
+def row_to_record(row: dict[str, Any], n: int) -> Record:
+    """A flat row (already field-mapped) → Record. Unknown columns go to ``meta``;
+    ``labels.X`` / ``meta.X`` columns go into ``labels`` / ``meta``. Raises ValueError."""
+    data: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    labels: dict[str, Any] = {}
+    for k, v in row.items():
+        if _is_missing(v):
+            continue
+        k = str(k)
+        if k in NATIVE_FIELDS:
+            data[k] = v
+        elif k.startswith("labels."):
+            labels[k[7:]] = v
+        elif k.startswith("meta."):
+            meta[k[5:]] = v
+        else:
+            meta[k] = v
+    for name in ("messages",):
+        if name in data:
+            data[name] = _maybe_json(data[name], list, name)
+    for name in ("chosen", "rejected"):
+        if name in data and isinstance(data[name], str) and data[name].lstrip().startswith("[{"):
+            try:
+                data[name] = json.loads(data[name])
+            except json.JSONDecodeError:
+                pass  # a text completion that happens to start with "[{"
+    for name in ("labels", "meta"):
+        if name in data:
+            data[name] = _maybe_json(data[name], dict, name)
+            if not isinstance(data[name], dict):
+                raise ValueError(f"field '{name}': expected an object")
+    if labels:
+        data["labels"] = {**data.get("labels", {}), **labels}
+    if meta:
+        data["meta"] = {**data.get("meta", {}), **meta}
+    if not any(k in data for k in ("messages", "prompt", "system", "response")):
+        raise ValueError("no prompt: give 'prompt' or 'messages' (or map a column: --map prompt=COLUMN)")
+    if "id" not in data:
+        data["id"] = str(n)
+    elif not isinstance(data["id"], str):
+        v = data["id"]
+        data["id"] = str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+    return Record.model_validate(data)
+
+
+def record_to_flat(r: Record) -> dict[str, str | None]:
+    """Record → the flat string columns of :data:`FLAT_COLUMNS` (structured values as JSON)."""
+    out: dict[str, str | None] = dict.fromkeys(FLAT_COLUMNS)
+    out["id"] = r.id
+    if r.is_simple():
+        out["system"] = r.system
+        out["prompt"] = r.prompt
+        out["response"] = r.response
+        if r.chosen is not None and r.rejected is not None:
+            out["chosen"] = r.chosen[0].text
+            out["rejected"] = r.rejected[0].text
+    else:
+        out["messages"] = json.dumps(dump_messages(r.messages), ensure_ascii=False)
+        if r.chosen is not None and r.rejected is not None:
+            out["chosen"] = json.dumps(dump_messages(r.chosen), ensure_ascii=False)
+            out["rejected"] = json.dumps(dump_messages(r.rejected), ensure_ascii=False)
+    out["category"] = r.category
+    out["expected"] = r.expected.value if r.expected is not None else None
+    out["language"] = r.language
+    out["source"] = r.source
+    out["labels"] = json.dumps(r.labels, ensure_ascii=False, sort_keys=True) if r.labels else None
+    out["meta"] = json.dumps(r.meta, ensure_ascii=False, sort_keys=True) if r.meta else None
+    return out
+
+
+def describe_error(e: Exception) -> str:
+    """One line for a validation error."""
+    if isinstance(e, ValidationError):
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"]) or "(record)"
+        more = f" (+{len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        return f"field '{loc}': {msg}{more}"
+    return str(e)
+
+
+def parse_rows(path: Path, rows: Iterator[tuple[int, dict[str, Any] | Rejected]], fmap: FieldMap,
+               parse: Callable[[dict[str, Any], int], Record], unit: str = "") -> Iterator[Item]:
+    """Apply the field map and ``parse`` to each row; a failure becomes a :class:`Rejected`."""
+    for n, row in rows:
+        if isinstance(row, Rejected):
+            yield row
+            continue
+        try:
+            yield parse(fmap.apply(row), n)
+        except (ValidationError, ValueError, TypeError, KeyError, AttributeError) as e:
+            reason = describe_error(e) if not isinstance(e, KeyError) else f"missing field {e}"
+            yield Rejected(f"{path}:{unit}{n}", n, reason, row)
+
+
+# -- containers: JSONL and JSON ---------------------------------------------------------------
+
+
+def iter_jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+    """``(line_no, dict | Rejected)`` for every non-blank line; BOM on line 1 accepted."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield lineno, Rejected(f"{path}:{lineno}", lineno,
+                                       f"not UTF-8 (byte {e.start + 1}: {e.reason}); re-encode the file as UTF-8",
+                                       raw.decode("utf-8", errors="replace").rstrip("\n"))
+                continue
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield lineno, Rejected(f"{path}:{lineno}", lineno,
+                                       f"invalid JSON ({e.msg} at column {e.colno})", line.rstrip("\n"))
+                continue
+            if not isinstance(obj, dict):
+                yield lineno, Rejected(f"{path}:{lineno}", lineno, "a line must be a JSON object", obj)
+                continue
+            yield lineno, obj
+
+
+def iter_json_rows(path: Path, key: str | None = None) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+    """Items of a JSON array — the file itself, or the list under ``key`` (or the only list of
+    objects in a top-level object). JSON is not a streaming format: the file is loaded whole."""
+    try:
+        with open(path, "rb") as f:
+            doc = json.loads(f.read().decode("utf-8-sig"))
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8", [Problem(str(path), f"byte {e.start + 1}: {e.reason}",
+                                                        "re-encode the file as UTF-8")]) from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: invalid JSON", [Problem(f"{path}:{e.lineno}", f"{e.msg} at column {e.colno}",
+                                                           "fix the JSON (or use JSONL: one object per line)")]) from None
+    items: Any = doc
+    if isinstance(doc, dict):
+        lists = [k for k, v in doc.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+        if key is not None:
+            if key not in doc or not isinstance(doc[key], list):
+                raise InputError(f"{path}: no list {key!r}", [Problem(
+                    str(path), f"the top-level object has no list {key!r}", f"use one of {lists or list(doc)}")])
+            items = doc[key]
+        elif len(lists) == 1:
+            items = doc[lists[0]]
+        else:
+            raise InputError(f"{path}: which list holds the rows?", [Problem(
+                str(path), f"the top-level object has {len(lists)} lists of objects: {lists}",
+                "pass --json-key NAME")])
+    if not isinstance(items, list):
+        raise InputError(f"{path}: expected a JSON array", [Problem(str(path), "the file is not an array of objects",
+                                                                    "write [ {...}, {...} ] or use JSONL")])
+    for i, obj in enumerate(items, 1):
+        if isinstance(obj, dict):
+            yield i, obj
+        else:
+            yield i, Rejected(f"{path}:item {i}", i, "an item must be a JSON object", obj)
+
+
+def sniff_json_array(path: Path) -> bool:
+    """True when the file is a JSON document (array/object) rather than JSON Lines."""
+    if path.suffix.lower() == ".json":
+        return True
+    if path.suffix.lower() == ".jsonl":
+        return False
+    with open(path, "rb") as f:
+        head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"[")
+
+
+def iter_json_or_jsonl(path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+    return iter_json_rows(path, fmap.json_key) if sniff_json_array(path) else iter_jsonl_rows(path)
+
+
+class JsonlWriter:
+    """Writes one JSON object per line; ``to_obj`` maps a record to the object (or a list of them)."""
+
+    def __init__(self, path: Path, to_obj: Callable[[Record], Any]):
+        self._f = open(path, "w", encoding="utf-8", newline="\n")
+        self._to_obj = to_obj
+
+    def write(self, record: Record) -> None:
+        obj = self._to_obj(record)
+        for o in obj if isinstance(obj, list) else [obj]:
+            self._f.write(json.dumps(o, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class JsonArrayWriter:
+    """Writes a JSON array, one item per line, without holding the items in memory."""
+
+    def __init__(self, path: Path, to_obj: Callable[[Record], Any]):
+        self._f: io.TextIOWrapper = open(path, "w", encoding="utf-8", newline="\n")
+        self._to_obj = to_obj
+        self._n = 0
+        self._f.write("[")
+
+    def write(self, record: Record) -> None:
+        obj = self._to_obj(record)
+        for o in obj if isinstance(obj, list) else [obj]:
+            self._f.write(("\n" if self._n == 0 else ",\n") + json.dumps(o, ensure_ascii=False))
+            self._n += 1
+
+    def close(self) -> None:
+        self._f.write("\n]\n")
+        self._f.close()

@@ -1,0 +1,111 @@
+"""``csv`` and ``tsv``: one row per record, streaming with the csv module.
+
+Reading: a header row; the columns of the native record (``id, prompt, response, system,
+messages, chosen, rejected, category, expected, language, source, labels, meta``) map to record
+fields (``messages``/``labels``/``meta`` as JSON text); ``labels.X`` / ``meta.X`` columns go into
+labels / meta; any other column goes to ``meta``. An empty cell is a missing value. A UTF-8 BOM is
+accepted. Writing: the fixed columns of :data:`~redline.data.formats.base.FLAT_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from redline.data.formats.base import (
+    FLAT_COLUMNS,
+    FieldMap,
+    Item,
+    Rejected,
+    parse_rows,
+    record_to_flat,
+    register_format,
+    row_to_record,
+)
+from redline.data.records import Record
+from redline.errors import InputError, Problem
+
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+def _iter_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+    try:
+        f = open(path, encoding="utf-8-sig", newline="")
+        reader = csv.reader(f, delimiter=delimiter)
+        header = next(reader, None)
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8", [Problem(f"{path}:1", f"byte {e.start + 1}: {e.reason}",
+                                                        "re-encode the file as UTF-8")]) from None
+    if header is None:
+        f.close()
+        return
+    header = [h.strip() for h in header]
+    dupes = {h for h in header if header.count(h) > 1}
+    if dupes:
+        f.close()
+        raise InputError(f"{path}: duplicate column names", [Problem(
+            f"{path}:1", f"columns {sorted(dupes)} appear more than once", "give every column a unique name")])
+    n = 0
+    with f:
+        while True:
+            start = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as e:
+                n += 1
+                yield n, Rejected(f"{path}:row {n} (line {start})", n,
+                                  f"not UTF-8 ({e.reason}); re-encode the file as UTF-8", None)
+                return  # the decoder cannot resynchronise inside a text stream
+            except csv.Error as e:
+                n += 1
+                yield n, Rejected(f"{path}:row {n} (line {start})", n, f"malformed CSV: {e}", None)
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            n += 1
+            if len(cells) != len(header):
+                yield n, Rejected(f"{path}:row {n} (line {start})", n,
+                                  f"{len(cells)} cells but the header has {len(header)} columns "
+                                  "(a missing quote or delimiter?)", cells)
+                continue
+            yield n, dict(zip(header, cells, strict=True))
+
+
+class _CsvWriter:
+    def __init__(self, path: Path, delimiter: str):
+        self._f = open(path, "w", encoding="utf-8", newline="")
+        self._w = csv.DictWriter(self._f, fieldnames=list(FLAT_COLUMNS), delimiter=delimiter)
+        self._w.writeheader()
+
+    def write(self, record: Record) -> None:
+        self._w.writerow({k: ("" if v is None else v) for k, v in record_to_flat(record).items()})
+
+    def close(self) -> None:
+        self._f.close()
+
+
+@register_format("csv")
+class CsvFormat:
+    name = "csv"
+    extensions = (".csv",)
+    description = "comma-separated values with a header row"
+    delimiter = ","
+
+    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
+        return parse_rows(path, _iter_rows(path, self.delimiter), fmap, row_to_record, "row ")
+
+    def open_writer(self, path: Path) -> _CsvWriter:
+        return _CsvWriter(path, self.delimiter)
+
+
+@register_format("tsv")
+class TsvFormat(CsvFormat):
+    name = "tsv"
+    extensions = (".tsv", ".tab")
+    description = "tab-separated values with a header row"
+    delimiter = "\t"

@@ -1,0 +1,64 @@
+"""``trl_dpo``: TRL preference data — ``{"prompt", "chosen", "rejected"}``, standard (strings) or
+conversational (message lists); the implicit-prompt form (only ``chosen``/``rejected``, whole
+conversations sharing a prefix) is read too. Writes strings when the pair is plain text with one
+user turn, message lists otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from redline.data.formats._chat import plain
+from redline.data.formats.base import (
+    FieldMap,
+    Item,
+    JsonlWriter,
+    iter_json_or_jsonl,
+    parse_rows,
+    register_format,
+)
+from redline.data.formats.trl_sft import side
+from redline.data.records import Record
+
+
+def _parse(row: dict[str, Any], n: int) -> Record:
+    row = dict(row)
+    rid = str(row.pop("id", n))
+    for k in ("chosen", "rejected"):
+        if k not in row:
+            raise ValueError(f"field '{k}': missing (preference rows need prompt, chosen, rejected)")
+    chosen = side(row.pop("chosen"), "assistant", "chosen")
+    rejected = side(row.pop("rejected"), "assistant", "rejected")
+    if "prompt" in row:
+        prompt = side(row.pop("prompt"), "user", "prompt")
+    else:  # implicit prompt: the shared prefix
+        k = 0
+        while k < min(len(chosen), len(rejected)) - 1 and chosen[k] == rejected[k]:
+            k += 1
+        if k == 0:
+            raise ValueError("field 'prompt': missing, and chosen/rejected share no prompt prefix")
+        prompt, chosen, rejected = chosen[:k], chosen[k:], rejected[k:]
+    return Record(id=rid, messages=prompt, chosen=chosen, rejected=rejected, meta=row)
+
+
+def _dump(r: Record) -> dict[str, Any]:
+    if r.chosen is None or r.rejected is None:
+        raise ValueError("not a preference pair (no 'chosen'/'rejected')")
+    prompt = r.prompt_messages
+    if r.is_simple() and r.system is None:
+        return {"prompt": prompt[-1].text, "chosen": r.chosen[0].text, "rejected": r.rejected[0].text}
+    return {"prompt": plain(prompt), "chosen": plain(r.chosen), "rejected": plain(r.rejected)}
+
+
+@register_format("trl_dpo")
+class TrlDpoFormat:
+    name = "trl_dpo"
+    extensions = ()
+    description = "TRL DPO preference data ({prompt, chosen, rejected})"
+
+    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
+        return parse_rows(path, iter_json_or_jsonl(path, fmap), fmap, _parse)
+
+    def open_writer(self, path: Path) -> JsonlWriter:
+        return JsonlWriter(path, _dump)

@@ -1,0 +1,181 @@
+"""Reading any format into records, converting between formats, and the quarantine file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redline.data.formats import FieldMap, Item, Rejected, detect_format, get_format
+from redline.data.records import Record
+from redline.errors import InputError, Problem
+
+
+def quarantine_path(out: Path) -> Path:
+    """``OUT.rejected.jsonl`` next to the output."""
+    return out.with_name(out.name + ".rejected.jsonl")
+
+
+class Quarantine:
+    """Appends rejected rows (where, line, reason, raw row) to a JSONL file, opened on first use."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.count = 0
+        self._f: Any = None
+        if path.exists():
+            path.unlink()
+
+    def add(self, rej: Rejected) -> None:
+        if self._f is None:
+            self._f = open(self.path, "w", encoding="utf-8")
+        self._f.write(json.dumps(rej.to_json(), ensure_ascii=False, default=str) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+
+
+def open_input(path: str | Path, fmt: str | None = None, fmap: FieldMap | None = None) -> Iterator[Item]:
+    """Records (and :class:`Rejected` rows) of a file in any registered format, streaming.
+
+    Duplicate ids are not an error here (checks report them); a missing file is.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file", [Problem(str(p), "the file does not exist", "check the path")])
+    f = get_format(fmt or detect_format(p))
+    return f.read(p, fmap or FieldMap())
+
+
+def read_records(path: str | Path, fmt: str | None = None, fmap: FieldMap | None = None) -> list[Record]:
+    """All records of a file; raises :class:`InputError` listing every row that cannot be read."""
+    out: list[Record] = []
+    problems: list[Problem] = []
+    for item in open_input(path, fmt, fmap):
+        if isinstance(item, Rejected):
+            problems.append(Problem(item.where, item.reason))
+        else:
+            out.append(item)
+    if problems:
+        raise InputError(f"{path}: {len(problems)} row(s) cannot be read", problems)
+    return out
+
+
+@dataclass
+class ConvertResult:
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+    out: Path | None = None
+    quarantine: Path | None = None
+    content_hash: str = ""
+    reasons: dict[str, int] = field(default_factory=dict)
+    _labels: Any = None  # a temporary file of label rows (JSON lines), when collected
+
+    def iter_labels(self) -> Iterator[tuple[str, str, Any, str | None]]:
+        """The written records' label rows (see :func:`label_rows`), streamed from a spool file."""
+        if self._labels is None:
+            return
+        self._labels.seek(0)
+        for line in self._labels:
+            rid, name, value, annotator = json.loads(line)
+            yield rid, name, value, annotator
+        self._labels.close()
+        self._labels = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"read": self.read, "written": self.written, "rejected": self.rejected,
+                "quarantine": str(self.quarantine) if self.rejected else None,
+                "content_hash": self.content_hash, "rejected_by_reason": self.reasons}
+
+
+def label_rows(r: Record) -> list[tuple[str, str, Any, str | None]]:
+    """``(record_id, label name, value, annotator)`` for the workspace ``labels`` table: one row per
+    annotator when ``meta['annotations']`` lists several (Label Studio), else the record's labels."""
+    anns = r.meta.get("annotations") if isinstance(r.meta.get("annotations"), list) else None
+    if anns:
+        return [(r.id, str(k), v, None if a.get("annotator") is None else str(a["annotator"]))
+                for a in anns if isinstance(a, dict) for k, v in (a.get("labels") or {}).items()]
+    return [(r.id, k, v, None) for k, v in r.labels.items()]
+
+
+def _reason_kind(reason: str) -> str:
+    return reason.split(":")[0].split("(")[0].strip()[:80]
+
+
+def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | None = None,
+            fmap: FieldMap | None = None, on_progress: Callable[[int], None] | None = None,
+            collect_labels: bool = False) -> ConvertResult:
+    """Convert ``src`` to ``out`` in format ``to``; rows that cannot be read or written go to
+    ``OUT.rejected.jsonl``. Writes to a temporary path and renames it on success, so an
+    interrupted conversion leaves no half-written output. With ``collect_labels`` the written
+    records' labels are spooled to a temporary file (memory stays flat) for ``iter_labels()``."""
+    src, out = Path(src), Path(out)
+    to = to or detect_format(out)
+    writer_fmt = get_format(to)
+    items = open_input(src, frm, fmap)
+    if out.resolve() == src.resolve():
+        raise InputError("output would overwrite the input", [Problem(str(out), "same path as the input",
+                                                                      "write to another file")])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    res = ConvertResult(out=out, quarantine=quarantine_path(out))
+    if collect_labels:
+        res._labels = tempfile.TemporaryFile("w+", encoding="utf-8")
+    q = Quarantine(res.quarantine)
+    h = hashlib.sha256()
+    writer = None
+    ok = False
+    try:
+        writer = writer_fmt.open_writer(tmp)
+        for item in items:
+            if isinstance(item, Rejected):
+                q.add(item)
+                res.reasons[_reason_kind(item.reason)] = res.reasons.get(_reason_kind(item.reason), 0) + 1
+            else:
+                res.read += 1
+                try:
+                    writer.write(item)
+                except ValueError as e:
+                    reason = f"cannot be written as {to}: {e}"
+                    q.add(Rejected(f"{src}:{item.id}", None, reason, item.model_dump(mode="json")))
+                    res.reasons[_reason_kind(reason)] = res.reasons.get(_reason_kind(reason), 0) + 1
+                else:
+                    res.written += 1
+                    if res._labels is not None and (item.labels or item.meta.get("annotations")):
+                        for row in label_rows(item):
+                            res._labels.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+                    h.update(item.canonical_json().encode())
+                    h.update(b"\n")
+            if on_progress is not None:
+                on_progress(1)
+        writer.close()
+        ok = True
+    finally:
+        q.close()
+        if not ok:
+            try:
+                if writer is not None:
+                    writer.close()
+            except Exception:  # noqa: BLE001 - best effort on the error path
+                pass
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+    if out.is_dir() and not tmp.is_dir():
+        shutil.rmtree(out)
+    if tmp.is_dir() and out.exists():
+        shutil.rmtree(out) if out.is_dir() else out.unlink()
+    os.replace(tmp, out)
+    res.rejected = q.count
+    res.content_hash = "sha256:" + h.hexdigest()
+    return res
