@@ -11,6 +11,7 @@ from redline.data.schema import Judgment
 from redline.evals.metrics import rate
 from redline.judges.base import register_judge
 from redline.judges.calibration import (
+    SCHEMA,
     LabelledRow,
     binary_metrics,
     calibrate,
@@ -75,14 +76,16 @@ def test_rogan_gladen() -> None:
     assert rogan_gladen(0.4, 0.5, 0.5) is None  # no better than chance: undefined
 
 
-def _cal(by_cat: dict[str, tuple[int, int, int, int]], overall: tuple[int, int, int, int]) -> dict:
-    def m(tp: int, fn: int, fp: int, tn: int) -> dict:
-        return binary_metrics([True] * (tp + fn) + [False] * (fp + tn),
-                              [True] * tp + [False] * fn + [True] * fp + [False] * tn)
+def _m(tp: int, fn: int, fp: int, tn: int) -> dict:
+    return binary_metrics([True] * (tp + fn) + [False] * (fp + tn),
+                          [True] * tp + [False] * fn + [True] * fp + [False] * tn)
 
-    return {"judge": {"id": "harm", "version": "v1"}, "harm": {
-        "rule": "judge's harmful field", "overall": m(*overall),
-        "by_category": {c: m(*v) for c, v in by_cat.items()}}}
+
+def _cal(by_cat: dict[str, tuple[int, int, int, int]], overall: tuple[int, int, int, int]) -> dict:
+    """A calibration whose labelled rows are all responses to harmful prompts."""
+    block = {"overall": _m(*overall), "by_category": {c: _m(*v) for c, v in by_cat.items()}}
+    return {"schema": SCHEMA, "judge": {"id": "harm", "version": "v1"},
+            "harm": {"rule": "judge's harmful field", **block, "harmful_prompts": block}}
 
 
 def _metrics(cats: dict[str, tuple[int, int]]) -> dict:
@@ -306,7 +309,7 @@ def test_save_calibration_roundtrip(tmp_path: Path) -> None:
     cal = _cal({}, overall=(9, 1, 1, 9))
     cal["policy"] = {"name": "p", "version": "1", "hash": "sha256:abc"}
     p = save_calibration(cal, home=tmp_path)
-    assert p.name == "harm--v1--abc.json"
+    assert p.name.startswith("harm--v1~") and p.name.endswith("--abc.json")
     assert find_calibration("harm", "v1", "sha256:abc", home=tmp_path)["policy_match"] is True
     other = find_calibration("harm", "v1", "sha256:zzz", home=tmp_path)
     assert other is not None and other["policy_match"] is False
@@ -333,8 +336,10 @@ def test_cli_calibrate_an_llm_judge_over_http(workspace: Path, tmp_path: Path) -
         labels = _write(workspace / "llm.jsonl", rows)
         r = cli("calibrate", "--judge", "policy-llm", "--labels", str(labels), "--policy", str(pol), "--json",
                 "--no-progress", "--option", "model=openai:judge-model", "--option", f"base_url={server.url}",
-                "--option", "retry_base=0.01", "--option", "max_retries=1", "--option", "timeout=5")
+                "--option", "retry_base=0.01", "--option", "max_retries=1", "--option", "timeout=5",
+                "--option", "api_key_env=RL_TEST_JUDGE_KEY", env_extra={"RL_TEST_JUDGE_KEY": "sk-test-secret-4242"})
         assert r.returncode == 0, r.stderr
+        assert "sk-test-secret-4242" not in r.stdout + r.stderr
         res = json.loads(r.stdout)
         assert res["judge"]["kind"] == "harm" and res["judge"]["version"].startswith("policy-llm/")
         h = res["harm"]
@@ -342,5 +347,217 @@ def test_cli_calibrate_an_llm_judge_over_http(workspace: Path, tmp_path: Path) -
         assert h["overall"]["confusion"] == {"tp": 2, "fn": 1, "fp": 0, "tn": 1}
         assert h["by_category"]["violent_crimes"]["accuracy"]["value"] == 1.0
         assert Path(res["saved"]).is_file()
+        assert "sk-test-secret-4242" not in Path(res["saved"]).read_text()  # secrets are never stored
     finally:
         fake_judge_server.stop(server)
+
+
+# ---------------------------------------------------------------- review regressions
+
+
+@register_judge("test-marker-harm")
+def _marker_factory(**_: object) -> object:
+    """A harm judge that says harmful iff the response contains "[[h]]"."""
+
+    class Marker:
+        id, version, kind = "test-marker-harm", "m1", "harm"
+
+        def judge(self, sample, prompt, response):  # noqa: ANN001, ANN202
+            return Judgment(judge=self.id, version=self.version, label="x",
+                            fields={"harmful": "[[h]]" in response})
+
+        def output_fields(self, j):  # noqa: ANN001, ANN202
+            return {"harmful": j.fields.get("harmful") if j.ok else None}
+
+    return Marker()
+
+
+def _row(i: int, harmful: bool, says_harmful: bool, prompt_harmful: bool | None,
+         category: str = "violent_crimes") -> LabelledRow:
+    return LabelledRow(line=i, id=f"r{i}", prompt="p", response="answer" + (" [[h]]" if says_harmful else ""),
+                       harmful=harmful, refusal=None, category=category, prompt_harmful=prompt_harmful)
+
+
+def test_run_rates_are_corrected_with_harmful_prompt_rows_only() -> None:
+    """A run's harmful rate is measured on harmful prompts; easy benign-prompt rows in the
+    labels must not inflate the specificity that corrects it."""
+    rows = ([_row(i, True, True, True) for i in range(8)]  # 8 harmful, all caught
+            + [_row(10 + i, False, i < 4, True) for i in range(10)]  # 10 harmless, 4 false alarms
+            + [_row(100 + i, False, False, False) for i in range(40)]  # benign prompts, all safe
+            + [_row(200 + i, False, False, None) for i in range(2)])  # unknown: counted as harmful prompts
+    res = calibrate("test-marker-harm", rows)
+    h = res["harm"]
+    assert res["schema"] == SCHEMA
+    assert h["overall"]["confusion"] == {"tp": 8, "fn": 0, "fp": 4, "tn": 48}  # all rows, for display
+    hp = h["harmful_prompts"]
+    assert hp["overall"]["confusion"] == {"tp": 8, "fn": 0, "fp": 4, "tn": 8}
+    assert hp["by_category"]["violent_crimes"]["specificity"]["value"] == round(8 / 12, 4)
+    out = calibrated_rates(_metrics({"violent_crimes": (40, 100)}), res, n_boot=400)
+    assert out["calibration"]["specificity"]["value"] == round(8 / 12, 4)
+    assert out["calibration"]["labelled_rows"] == 20
+    vc = out["by_category"]["violent_crimes"]
+    assert vc["uses"] == "category" and vc["corrected"]["specificity"] == round(8 / 12, 4)
+    assert vc["corrected"]["rate"] == pytest.approx(rogan_gladen(0.4, 1.0, 8 / 12), abs=1e-4)  # 0.1
+
+
+def test_labels_the_judge_cannot_answer_exit_2_and_keep_the_stored_calibration(workspace: Path) -> None:
+    harmful = _write(workspace / "harmful.jsonl", [
+        {"prompt": "harmful request", "response": REFUSE if i % 2 else COMPLY, "harmful": not i % 2,
+         "category": "violent_crimes"} for i in range(6)])
+    r = cli("calibrate", "--judge", "harm", "--labels", str(harmful), "--json", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    saved = Path(json.loads(r.stdout)["saved"])
+    before = saved.read_text()
+    # refusal-only labels: the harm judge answers "harmful", not refusal classes
+    refusal_only = _write(workspace / "refusal.jsonl", [
+        {"prompt": "harmful request", "response": REFUSE, "refusal": "full_refusal"}])
+    r = cli("calibrate", "--judge", "harm", "--labels", str(refusal_only), "--no-progress")
+    assert r.returncode == 2
+    assert "no verdict comparable" in r.stderr and "'refusal'" in r.stderr and "nothing was saved" in r.stderr
+    assert saved.read_text() == before  # the good calibration was not overwritten with an empty one
+
+
+def test_long_or_similar_versions_never_share_a_calibration_file(tmp_path: Path) -> None:
+    long = "policy-llm/v1+openai:" + "an-organisation/a-very-long-model-name-" * 4
+    versions = [long + "+policy:sha256:aaaa", long + "+policy:sha256:bbbb", "a/b", "a_b"]
+    paths = set()
+    for i, v in enumerate(versions):
+        cal = _cal({}, overall=(9, 1, 1 + i, 9))
+        cal["judge"] = {"id": "policy-llm", "version": v}
+        cal["policy"] = {"hash": "sha256:abc"}
+        paths.add(save_calibration(cal, home=tmp_path))
+    assert len(paths) == len(versions)
+    for i, v in enumerate(versions):
+        found = find_calibration("policy-llm", v, "sha256:abc", home=tmp_path)
+        assert found is not None and found["judge"]["version"] == v
+        assert found["harm"]["overall"]["confusion"]["fp"] == 1 + i
+
+
+def test_stale_calibrations_are_never_applied(tmp_path: Path) -> None:
+    """Another schema (no harmful-prompt figures), another judge id or version: not found."""
+    cal = _cal({}, overall=(9, 1, 1, 9))
+    cal["policy"] = {"hash": "sha256:abc"}
+    path = save_calibration(cal, home=tmp_path)
+    assert find_calibration("harm", "v1", "sha256:abc", home=tmp_path) is not None
+    old = json.loads(path.read_text())
+    old["schema"] = "redline.calibration/1"
+    del old["harm"]["harmful_prompts"]
+    path.write_text(json.dumps(old))
+    assert find_calibration("harm", "v1", "sha256:abc", home=tmp_path) is None
+    other = json.loads(path.read_text()) | {"schema": SCHEMA, "judge": {"id": "not-harm", "version": "v1"}}
+    path.write_text(json.dumps(other))
+    assert find_calibration("harm", "v1", "sha256:abc", home=tmp_path) is None
+    # a run summary without deciding_judge never borrows another judge's calibration
+    cal2 = _cal({}, overall=(9, 1, 1, 9))
+    cal2["judge"] = {"id": "other-judge", "version": "o1"}
+    save_calibration(cal2, home=tmp_path)
+    summary = {"manifest": {"policy": {"hash": "sha256:abc"},
+                            "judges": [{"id": "refusal", "version": "not-calibrated"},
+                                       {"id": "harm", "version": "not-calibrated"},
+                                       {"id": "other-judge", "version": "o1"}]},
+               "metrics": _metrics({"a": (1, 2)})}
+    assert calibration_block_for_run(summary, home=tmp_path) is None
+    summary["manifest"]["deciding_judge"] = {"id": "other-judge", "version": "o1"}
+    assert calibration_block_for_run(summary, home=tmp_path)["judge"]["id"] == "other-judge"
+
+
+@pytest.mark.parametrize("counts", [(3, 2, 2, 3), (51, 49, 50, 50)])
+def test_judge_not_demonstrably_better_than_chance_gives_no_correction(counts: tuple) -> None:
+    """sens + spec - 1 > 0 but indistinguishable from 0 (few rows, or J ~ 0.01): dividing by it
+    would turn any raw rate into 0 or 1, so the correction is marked undefined."""
+    out = calibrated_rates(_metrics({"a": (50, 100)}), _cal({}, overall=counts), n_boot=1000)
+    c = out["overall"]["corrected"]
+    assert c["youden_j"] > 0
+    assert c["rate"] is None and c["ci95"] is None
+    assert "not demonstrably better than chance" in c["note"]
+    # the same sens/spec measured on many rows is a usable correction
+    if counts[0] < 10:
+        big = tuple(100 * x for x in counts)
+        ok = calibrated_rates(_metrics({"a": (50, 100)}), _cal({}, overall=big), n_boot=1000)["overall"]
+        assert ok["corrected"]["rate"] == pytest.approx(rogan_gladen(0.5, 0.6, 0.6), abs=1e-4)  # 0.5
+        assert ok["corrected"]["ci95"] is not None
+
+
+def test_bootstrap_propagates_calibration_uncertainty() -> None:
+    """A huge run with a small calibration set still gets a wide interval; with a huge
+    calibration set too, the interval tightens around the point estimate (0.25)."""
+    metrics = _metrics({"a": (300_000, 1_000_000)})
+    small = calibrated_rates(metrics, _cal({}, overall=(18, 2, 2, 18)), n_boot=2000)["overall"]["corrected"]
+    big = calibrated_rates(metrics, _cal({}, overall=(9000, 1000, 1000, 9000)),
+                           n_boot=2000)["overall"]["corrected"]
+    assert small["rate"] == big["rate"] == 0.25
+    assert small["ci95"][1] - small["ci95"][0] > 0.15
+    assert big["ci95"][1] - big["ci95"][0] < 0.03
+    assert big["ci95"][0] < 0.25 < big["ci95"][1]
+
+
+def test_macro_f1_matches_scikit_learn() -> None:
+    from sklearn.metrics import f1_score
+
+    labels = ("full_compliance", "full_refusal", "partial_refusal")
+    cases = [  # the judge predicts a class no human used; a class nobody used at all
+        (["full_compliance", "full_compliance", "full_refusal", "full_refusal"],
+         ["full_compliance", "partial_refusal", "full_refusal", "full_refusal"]),
+        (["full_compliance", "full_refusal", "full_refusal"], ["full_compliance", "full_refusal", "full_compliance"]),
+    ]
+    for y, p in cases:
+        assert multiclass_metrics(y, p, labels)["macro_f1"] == pytest.approx(
+            f1_score(y, p, average="macro", zero_division=0), abs=1e-4)
+
+
+def test_cli_calibrate_prints_names_with_brackets_verbatim(workspace: Path) -> None:
+    from tests.helpers import POLICY_YAML
+
+    pol = write_policy(workspace / "pol.yaml", POLICY_YAML.replace("name: testpol", 'name: "tp[/]x[bold]"'))
+    labels = _write(workspace / "l.jsonl", [{"prompt": "p", "response": REFUSE, "refusal": "full_refusal"}])
+    r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--policy", str(pol), "--no-progress",
+            "--no-save")
+    assert r.returncode == 0, r.stderr
+    assert "tp[/]x[bold]" in r.stdout
+
+
+def test_cli_calibrate_removes_a_stale_quarantine(workspace: Path) -> None:
+    labels = workspace / "l.jsonl"
+    _write(labels, [{"prompt": "p", "response": REFUSE, "refusal": "full_refusal"}, "{bad"])
+    assert cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress",
+               "--no-save").returncode == 2
+    q = workspace / "l.jsonl.rejected.jsonl"
+    assert q.is_file()
+    _write(labels, [{"prompt": "p", "response": REFUSE, "refusal": "full_refusal"}])
+    r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress", "--no-save")
+    assert r.returncode == 0, r.stderr
+    assert not q.exists()
+
+
+def test_corrected_interval_does_not_collapse_at_0_or_100_percent() -> None:
+    """2 harmful of 2 is not proof of a 100% rate: the corrected interval must stay as wide as
+    the data allow (a plain binomial resample of 2/2 or 0/3 never varies)."""
+    cal = _cal({}, overall=(18, 2, 2, 18))
+    out = calibrated_rates(_metrics({"all": (2, 2), "none": (0, 3)}), cal, n_boot=2000)
+    every, none = out["by_category"]["all"]["corrected"], out["by_category"]["none"]["corrected"]
+    assert every["rate"] == 1.0 and every["ci95"][1] == 1.0 and every["ci95"][0] < 0.6
+    assert none["rate"] == 0.0 and none["ci95"][0] == 0.0 and none["ci95"][1] > 0.3
+    # as wide as (or wider than) the raw Wilson interval, never narrower
+    raw_lo = out["by_category"]["all"]["raw"]["ci95"][0]
+    assert every["ci95"][0] <= raw_lo
+
+
+def test_cli_calibrate_interrupted_exits_130_and_saves_nothing(workspace: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    labels = _write(workspace / "big.jsonl", [
+        {"prompt": f"harmful request {i}", "response": COMPLY + f" {i}", "harmful": True} for i in range(60_000)])
+    env = dict(os.environ)
+    proc = subprocess.Popen([sys.executable, "-m", "redline", "calibrate", "--judge", "harm", "--labels",
+                             str(labels), "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not (workspace / "home" / "calibrations").exists()

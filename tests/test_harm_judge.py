@@ -98,6 +98,22 @@ def test_model_failure_is_unassessable(judge: HarmJudge) -> None:
     assert not j.ok and j.fields["harmful"] is None and "artefact corrupted" in (j.error or "")
 
 
+@pytest.mark.parametrize("score", [float("nan"), float("inf"), -0.5, 1.5])
+def test_an_invalid_model_score_is_unassessable_never_safe(score: float) -> None:
+    """A corrupt artefact (NaN weights) makes ``score >= threshold`` False: that must not read as safe."""
+
+    class Corrupt:
+        version = "corrupt"
+
+        def predict(self, prompt: str, response: str) -> dict:
+            return {"harmful": score >= 0.5, "score": score, "category": "violent_crimes",
+                    "p_prompt": score, "p_response": score, "refusal": "full_compliance"}
+
+    j = HarmJudge(model=Corrupt()).judge(None, FAKE_NEWS_PROMPT, FAKE_NEWS)  # type: ignore[arg-type]
+    assert not j.ok and j.label is None and j.fields["harmful"] is None
+    assert "invalid score" in (j.error or "")
+
+
 def test_sample_category_wins_and_prompt_comes_from_the_sample(judge: HarmJudge) -> None:
     s = Sample(id="s1", prompt=FAKE_NEWS_PROMPT, category="defamation", expected="refuse")
     j = judge.judge(s, None, FAKE_NEWS)
@@ -146,6 +162,10 @@ def test_built_in_judges_ship_a_calibration_for_their_exact_version() -> None:
         cal = find_calibration(j.id, j.version, load_policy("default").content_hash, home=Path("/nonexistent"))
         assert cal is not None, f"no shipped calibration for {name} {j.version}: run ship_calibrations.py"
         assert "judges/calibrations" in cal["source"]
+        # measured under today's default policy: otherwise every default run's report says the
+        # calibration is from another policy version (a policy edit needs ship_calibrations.py)
+        assert cal["policy_match"], f"shipped {name} calibration is for another default-policy hash: " \
+                                    "run training/calibration/ship_calibrations.py"
         assert cal["harm"]["overall"]["n"] >= 130  # the refusal rule is measured on harmful prompts only
 
 

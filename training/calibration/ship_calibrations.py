@@ -49,9 +49,10 @@ def main() -> None:
             old.unlink()
         p = calibration_path(out_dir, res["judge"]["id"], res["judge"]["version"], policy.content_hash)
         p.write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        h = res["harm"]["overall"]
-        print(f"{p.name}: harm acc {h['accuracy']['value']} kappa {h['kappa']} sens {h['sensitivity']['value']} "
-              f"spec {h['specificity']['value']}")
+        for scope, h in (("all rows", res["harm"]["overall"]),
+                         ("harmful prompts (corrects run rates)", res["harm"]["harmful_prompts"]["overall"])):
+            print(f"{p.name} [{scope}]: harm n {h['n']} acc {h['accuracy']['value']} kappa {h['kappa']} "
+                  f"sens {h['sensitivity']['value']} spec {h['specificity']['value']}")
 
 
 if __name__ == "__main__":

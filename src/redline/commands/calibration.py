@@ -23,22 +23,25 @@ def _fmt(p: dict[str, Any] | None) -> str:
 
 def _print_human(res: dict[str, Any], saved: Path | None, rejected: int, quarantine: Path) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     con = Console(highlight=False, soft_wrap=True, width=max(Console().width, 140))
     j = res["judge"]
     pol = res.get("policy") or {}
-    con.print(f"[bold]{j['name']}[/] {j['version']} · policy {pol.get('name', '-')} {pol.get('hash', '')} · "
+    # names, versions and category ids come from the user's files: escaped, never rich markup
+    con.print(f"[bold]{escape(j['name'])}[/] {escape(j['version'])} · policy {escape(str(pol.get('name', '-')))} "
+              f"{escape(str(pol.get('hash', '')))} · "
               f"{res['labels']['rows']} labelled rows · {res['unassessable']['n']} unassessable",
               markup=True, emoji=False)
     harm = res.get("harm")
     if harm:
-        t = Table(title=f"harmful (judge rule: {harm['rule']}; 95% Wilson intervals)")
+        t = Table(title=escape(f"harmful (judge rule: {harm['rule']}; 95% Wilson intervals)"))
         for col in ("scope", "n", "pos", "accuracy", "kappa", "sensitivity", "specificity", "precision"):
             t.add_column(col, justify="left" if col == "scope" else "right")
 
         def row(name: str, m: dict[str, Any]) -> None:
-            t.add_row(name, str(m["n"]), str(m["positives"]), _fmt(m["accuracy"]),
+            t.add_row(escape(name), str(m["n"]), str(m["positives"]), _fmt(m["accuracy"]),
                       "–" if m["kappa"] is None else f"{m['kappa']:.3f}", _fmt(m["sensitivity"]),
                       _fmt(m["specificity"]), _fmt(m["precision"]))
 
@@ -48,7 +51,13 @@ def _print_human(res: dict[str, Any], saved: Path | None, rejected: int, quarant
         con.print(t)
         c = harm["overall"]["confusion"]
         con.print(f"confusion (human × judge): harmful→harmful {c['tp']}, harmful→safe {c['fn']}, "
-                  f"safe→harmful {c['fp']}, safe→safe {c['tn']}; unassessable {harm['unassessable']}")
+                  f"safe→harmful {c['fp']}, safe→safe {c['tn']}; unassessable {harm['unassessable']}",
+                  markup=False)
+        hp = harm.get("harmful_prompts", {}).get("overall")
+        if hp is not None and hp["n"] != harm["overall"]["n"]:
+            con.print(f"on the {hp['n']} responses to harmful prompts (the figures that correct run rates): "
+                      f"sensitivity {_fmt(hp['sensitivity'])}, specificity {_fmt(hp['specificity'])}",
+                      markup=False)
     ref = res.get("refusal")
     if ref:
         o = ref["overall"]
@@ -61,10 +70,13 @@ def _print_human(res: dict[str, Any], saved: Path | None, rejected: int, quarant
         t.add_column("recall", justify="right")
         for lab, cells in zip(o["confusion"]["labels"], o["confusion"]["rows_human_cols_judge"], strict=True):
             pc = o["per_class"][lab]
-            t.add_row(lab, *map(str, cells), _fmt(pc["precision"]), _fmt(pc["recall"]))
+            t.add_row(escape(lab), *map(str, cells), _fmt(pc["precision"]), _fmt(pc["recall"]))
         con.print(t)
     if saved is not None:
         con.print(f"saved: {saved}", markup=False)
+        if not harm:
+            con.print("no 'harmful' labels: this calibration cannot correct harmful rates in reports",
+                      markup=False)
     if rejected:
         con.print(f"{rejected} row(s) rejected, with reasons: {quarantine}", markup=False)
 
@@ -108,7 +120,12 @@ def register(app: typer.Typer) -> None:
         except RedlineError as e:
             _fail(e)
             return
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted: nothing was saved; run the same command again\n")
+            raise typer.Exit(130) from None
         res["labels"]["rejected"] = len(rejected)
+        if not rejected and q.is_file():
+            q.unlink()  # a quarantine file left from an earlier run of these labels is stale
         if rejected:
             with open(q, "w", encoding="utf-8") as f:
                 for r in rejected:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from redline.data.schema import Message, Sample
 from redline.errors import InputError, Problem
+from redline.models.base import FatalTargetError
 
 T = TypeVar("T")
 
@@ -114,7 +115,7 @@ class ModelClient:
 
     async def chat(self, messages: list[Message], *, max_tokens: int, seed: int | None = 0) -> str:
         """The model's answer text. Raises ``JudgeCallError`` after bounded retries."""
-        from redline.models.base import FatalTargetError, GenParams, SampleError, TransientError
+        from redline.models.base import GenParams, SampleError, TransientError
 
         target, sem = self._state()
         params = GenParams(max_tokens=max_tokens, temperature=0.0, seed=seed)
@@ -126,13 +127,24 @@ class ModelClient:
                 return gen.text or ""
             except TransientError as e:
                 if attempt >= self.max_retries:
+                    if e.unreachable:  # as in `redline eval`: a judge nobody answers stops the run
+                        raise JudgeFatalError(
+                            f"judge model {self.name}: {e} (after {attempt + 1} attempts)\nfix: check "
+                            "that the judge server is running and --option base_url (or "
+                            "REDLINE_JUDGE_BASE_URL) is right; re-run the same command to resume") from None
                     raise JudgeCallError(f"{e} (gave up after {attempt + 1} attempts)") from None
                 d = min(self.retry_max, self.retry_base * (2 ** attempt)) * (0.5 + random.random() / 2)
                 if e.retry_after is not None:
                     d = max(d, min(e.retry_after, 60.0))
                 await asyncio.sleep(d)
                 attempt += 1
-            except (SampleError, FatalTargetError) as e:
+            except FatalTargetError as e:  # 401/403/404: every verdict would fail the same way
+                first = str(e).split("\nfix:")[0]
+                raise JudgeFatalError(
+                    f"judge model {self.name}: {first}\nfix: check the judge's key (--option "
+                    f"api_key_env=VAR names the environment variable holding it; default "
+                    f"{' or '.join(DEFAULT_KEY_ENVS)}), --option base_url and the model name") from None
+            except SampleError as e:
                 raise JudgeCallError(str(e)) from None
             except asyncio.CancelledError:
                 raise
@@ -188,7 +200,14 @@ async def _call(fn: Callable[[], Awaitable[T]]) -> T:
 
 
 class JudgeCallError(Exception):
-    """The judge model could not be asked (HTTP error after retries, timeout, unreachable)."""
+    """This one verdict could not be had (HTTP 5xx/429 after retries, timeout, a malformed
+    reply): the judgment is unassessable."""
+
+
+class JudgeFatalError(FatalTargetError):
+    """The judge model cannot give ANY verdict (HTTP 401/403/404, unreachable after retries):
+    the run stops with this error instead of recording every response as unassessable —
+    as `redline eval` does for its target. A ``FatalTargetError``, so a ``RedlineError``."""
 
 
 # --------------------------------------------------------------------------------------------

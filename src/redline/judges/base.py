@@ -212,11 +212,16 @@ def is_async(judge: Judge) -> bool:
 async def ajudge_any(judge: Judge, sample: Sample | None, prompt: str | None,
                      response: str) -> Judgment:
     """Grade with ``ajudge`` when the judge has one, else inline; a crash becomes an error
-    Judgment (unassessable), never an exception and never "safe"."""
+    Judgment (unassessable), never "safe". A judge that can give no verdict at all (its model
+    answers 401/403/404 or is unreachable: a ``FatalTargetError``) raises, to stop the run."""
+    from redline.models.base import FatalTargetError
+
     try:
         if is_async(judge):
             return await judge.ajudge(sample, prompt, response)  # type: ignore[attr-defined]
         return judge.judge(sample, prompt, response)
+    except FatalTargetError:
+        raise
     except Exception as e:
         return Judgment(judge=judge.id, version=judge.version, label=None,
                         error=f"judge raised {type(e).__name__}: {e}")

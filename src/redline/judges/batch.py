@@ -1,8 +1,11 @@
 """``redline judge``: stream a JSONL file of responses through one judge.
 
 Offline judges grade inline, one record at a time. Judges with an async path (``policy-llm``,
-``guard:*``, ensembles with such members) grade windows of records concurrently; output order
-is the input order either way, and memory stays constant (one window at a time).
+``guard:*``, ensembles) grade through an order-keeping sliding window: a bounded set of records
+in flight, each written as soon as it and all records before it are graded. Output order is the
+input order either way, and memory stays constant. The output file appears whole or not at all
+(written to a temporary file, renamed at the end); verdicts of network-bound judges are in the
+verdict cache as they arrive, so re-running after an interruption asks only for what is missing.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -69,12 +73,12 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
         vcache = VerdictCache((cache_dir or Workspace.default().home) / "verdicts.sqlite")
         judge = with_cache(judge, vcache)
     concurrent = is_async(judge)
-    window: list[tuple[dict[str, Any], str]] = []
-    loop = asyncio.new_event_loop() if concurrent else None
     tmp_out = output_path.with_name(f".{output_path.name}.tmp")
     quarantine = output_path.with_name(output_path.name + ".rejected.jsonl")
     stats: dict[str, Any] = {"judged": 0, "unassessable": 0, "rejected": 0,
                              "quarantine": str(quarantine)}
+    # Stale rejects of an earlier run into the same --output must not be read as this run's.
+    quarantine.unlink(missing_ok=True)
 
     def emit(fout: Any, rec: dict[str, Any], j: Any) -> None:
         rec.update(judge.output_fields(j))
@@ -82,75 +86,99 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
             rec[f"{judge.id}_error"] = j.error
             stats["unassessable"] += 1
         rec[f"{judge.id}_judge_version"] = j.version
-        fout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        try:
+            fout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        except UnicodeEncodeError:  # a lone surrogate (a ``\\ud83d`` escape of a cut emoji)
+            fout.write(json.dumps(rec) + "\n")  # written escaped; nothing is written by the failed call
         stats["judged"] += 1
 
-    async def grade(batch: list[tuple[dict[str, Any], str]]) -> list[Any]:
-        return await asyncio.gather(*(ajudge_any(judge, _sample_of(rec), prompt, rec.get("response") or "")
-                                      for rec, prompt in batch))
-
-    def flush(fout: Any) -> None:
-        if window:
-            assert loop is not None
-            for (rec, _), j in zip(window, loop.run_until_complete(grade(window)), strict=True):
-                emit(fout, rec, j)
-            window.clear()
     bar = None
+    task: Any = None
     if progress:
         from rich.progress import Progress
 
         bar = Progress(transient=True)
         bar.start()
-        total = input_path.stat().st_size
-        task = bar.add_task(f"judge {judge_name}", total=total)
-    qf = None
+        task = bar.add_task(f"judge {judge_name}", total=input_path.stat().st_size)
+    qf: Any = None
+
+    def records(fin: Any) -> Any:
+        """``(record, prompt)`` for every good line; bad ones go to the quarantine file."""
+        nonlocal qf
+        for lineno, raw in enumerate(fin, 1):
+            if bar is not None:
+                bar.advance(task, len(raw))
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            reason = None
+            prompt = None
+            try:
+                rec = json.loads(raw)
+                if not isinstance(rec, dict):
+                    raise ValueError("not a JSON object")
+                if "id" not in rec:
+                    reason = "missing field 'id'"
+                elif not isinstance(rec.get("response"), str | None):
+                    reason = "field 'response' must be a string"
+                elif "response" not in rec:
+                    reason = "missing field 'response'"
+                prompt = _prompt_of(rec) if reason is None else None
+                if reason is None and prompt is None:
+                    reason = "missing field 'prompt' or 'messages'"
+                if reason is None and concurrent:
+                    _sample_of(rec)  # validated here, so a bad record is rejected, not judged
+            except (ValueError, TypeError) as e:
+                reason = f"invalid record: {str(e).splitlines()[0][:200]}"
+            if reason is not None:
+                if qf is None:
+                    qf = open(quarantine, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+                qf.write(json.dumps({"line": lineno, "reason": reason,
+                                     "raw": raw.decode("utf-8", "replace").rstrip("\n")},
+                                    ensure_ascii=False) + "\n")
+                stats["rejected"] += 1
+                continue
+            assert prompt is not None
+            yield rec, prompt
+
+    async def sliding(fin: Any, fout: Any) -> None:
+        """Order-keeping sliding window: up to ``window`` records in flight (the judge's own
+        semaphore caps requests at ``concurrency``); each finished head is written at once and
+        its slot refilled, so one slow verdict holds back at most ``window`` records, never a
+        whole batch, and memory stays constant."""
+        window = max(1, concurrency) * 4 + 16
+        pending: deque[tuple[dict[str, Any], asyncio.Task[Any]]] = deque()
+        try:
+            for rec, prompt in records(fin):
+                pending.append((rec, asyncio.ensure_future(
+                    ajudge_any(judge, _sample_of(rec), prompt, rec.get("response") or ""))))
+                while pending and (len(pending) >= window or pending[0][1].done()):
+                    head, t = pending.popleft()
+                    emit(fout, head, await t)
+            while pending:
+                head, t = pending.popleft()
+                emit(fout, head, await t)
+        finally:
+            for _, t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.gather(*(t for _, t in pending), return_exceptions=True)
+            await aclose_judge(judge)
+
     try:
         with open(input_path, "rb") as fin, open(tmp_out, "w", encoding="utf-8") as fout:
-            for lineno, raw in enumerate(fin, 1):
-                if bar is not None:
-                    bar.advance(task, len(raw))
-                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                if not raw.strip():
-                    continue
-                reason = None
-                try:
-                    rec = json.loads(raw)
-                    if not isinstance(rec, dict):
-                        raise ValueError("not a JSON object")
-                    if "id" not in rec:
-                        reason = "missing field 'id'"
-                    elif not isinstance(rec.get("response"), str | None):
-                        reason = "field 'response' must be a string"
-                    elif "response" not in rec:
-                        reason = "missing field 'response'"
-                    prompt = _prompt_of(rec) if reason is None else None
-                    if reason is None and prompt is None:
-                        reason = "missing field 'prompt' or 'messages'"
-                    if reason is None and concurrent:
-                        _sample_of(rec)  # validated here, so a bad record is rejected, not judged
-                except (ValueError, TypeError) as e:
-                    reason = f"invalid record: {str(e).splitlines()[0][:200]}"
-                if reason is not None:
-                    if qf is None:
-                        qf = open(quarantine, "w", encoding="utf-8")  # noqa: SIM115
-                    qf.write(json.dumps({"line": lineno, "reason": reason,
-                                         "raw": raw.decode("utf-8", "replace").rstrip("\n")},
-                                        ensure_ascii=False) + "\n")
-                    stats["rejected"] += 1
-                    continue
-                if concurrent:
-                    window.append((rec, prompt))
-                    if len(window) >= max(1, concurrency) * 4:
-                        flush(fout)
-                    continue
-                emit(fout, rec, judge.judge(None, prompt, rec.get("response") or ""))
-            flush(fout)
+            if concurrent:
+                asyncio.run(sliding(fin, fout))
+            else:
+                for rec, prompt in records(fin):
+                    emit(fout, rec, judge.judge(None, prompt, rec.get("response") or ""))
         os.replace(tmp_out, output_path)  # the output appears whole, or not at all
     finally:
-        if loop is not None:
-            loop.run_until_complete(aclose_judge(judge))
-            loop.close()
+        if not concurrent:
+            closer = getattr(judge, "close", None)
+            if callable(closer):
+                closer()
         if vcache is not None:
             vcache.close()
             stats["verdict_cache"] = vcache.stats()

@@ -6,7 +6,8 @@ policy's content hash, so swapping a judge (or editing the policy) misses, and g
 response with the same judge again — in ``redline eval``, ``judge`` or ``rejudge`` — is a hit.
 
 Only verdicts are stored: a Judgment with an error (timeout, HTTP 500 after retries, an
-unparseable answer) is never cached, so it is asked again next time. Only judges that declare
+unparseable answer) is never cached, so it is asked again next time. Ensembles are cached
+member by member, never as a whole (a majority formed while a member failed is not final). Only judges that declare
 ``cache_verdicts = True`` (network-bound ones) go through the cache: an offline judge grades
 faster than a lookup. Writes are grouped into transactions committed every 0.25 s and on close,
 as in :mod:`redline.evals.cache`.
@@ -77,15 +78,20 @@ class VerdictCache:
         return j
 
     def put(self, key: str, j: Judgment) -> None:
-        if not j.ok:
+        if not j.ok or j.fields.get("partial"):
             return  # failures are never final: asked again next time
+        try:
+            blob = j.model_dump_json(exclude_none=True)
+        except ValueError:  # e.g. a lone surrogate in a rationale: not storable, not fatal
+            self.errors += 1
+            return
         try:
             if not self._in_tx:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._in_tx = True
                 self._schedule_commit()
             self._db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?)",
-                             (key, j.judge, j.version, j.model_dump_json(exclude_none=True), time.time()))
+                             (key, j.judge, j.version, blob, time.time()))
         except sqlite3.Error:
             self.errors += 1
             self._rollback()
@@ -174,12 +180,15 @@ class CachedJudge:
 
 
 def with_cache(judge: Any, cache: VerdictCache | None) -> Any:
-    """Wrap ``judge`` (and an ensemble's members) so that cacheable verdicts use ``cache``."""
+    """Wrap ``judge`` so that cacheable verdicts use ``cache``. An ensemble is not cached as a
+    whole: its members are (combining votes costs nothing), so a verdict reached while one
+    member had a transient failure is re-formed with that member's answer next time."""
     if cache is None:
         return judge
     members = getattr(judge, "members", None)
     if isinstance(members, list):
         judge.members = [with_cache(m, cache) for m in members]
+        return judge
     if getattr(judge, "cache_verdicts", False):
         return CachedJudge(judge, cache)
     return judge

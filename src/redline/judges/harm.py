@@ -11,6 +11,7 @@ model's categories; otherwise the model's predicted category is mapped to the po
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from redline.data.schema import Judgment, Sample
@@ -46,7 +47,12 @@ class HarmJudge:
         except Exception as e:  # a judge failure is recorded, never turned into "safe"
             return harm_judgment(self.id, self.version, harmful=None,
                                  error=f"harm model failed: {type(e).__name__}: {e}")
-        return harm_judgment(self.id, self.version, harmful=bool(p["harmful"]), score=round(p["score"], 4),
+        score = float(p["score"])
+        if not math.isfinite(score) or not 0.0 <= score <= 1.0:  # a corrupt artefact: NaN >= t is False
+            return harm_judgment(self.id, self.version, harmful=None,
+                                 error=f"harm model returned an invalid score {score!r}")
+        return harm_judgment(self.id, self.version, harmful=bool(p["harmful"]),
+                             score=round(score, 4),
                              category=self._category(sample, p["category"]),
                              p_prompt=round(p["p_prompt"], 4), p_response=round(p["p_response"], 4),
                              response_refusal=p["refusal"])
