@@ -1,6 +1,6 @@
 """A real OpenAI-compatible server on 127.0.0.1 that answers like judge and guard models.
 
-    python tests/fake_judge_server.py [--latency 0.05] [--slow 5] [--log requests.jsonl]
+    python tests/fake_judge_server.py [--latency 0.05] [--jitter 0.05] [--slow 5] [--log requests.jsonl]
 
 prints ``PORT <n>`` once listening. The answer style depends on the requested model:
 
@@ -20,7 +20,11 @@ prose without a verdict (``[[garbagexN]]``: only the first N times); ``[[invalid
 with wrong types; ``[[fenced]]`` / ``[[prose]]`` → a valid verdict in a ```json fence / amid
 prose; ``[[disagree]]`` → two contradicting verdicts; ``[[badcat]]`` → an unknown category;
 ``[[500]]`` → HTTP 500 always (``[[500xN]]``: first N); ``[[timeout]]`` → sleep ``--slow`` s;
-``[[empty]]`` → empty content.
+``[[empty]]`` → empty content; ``[[lone]]`` anywhere in the last message → an answer holding a
+lone surrogate (``\\ud83d``), as servers send for an emoji cut at max_tokens.
+``--fail-all``: every request gets HTTP 500 (a judge that is up but failing).
+``--api-key K``: requests without ``Authorization: Bearer K`` get a 401 whose message echoes
+the header received (so clients must redact it).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import random
 import re
 import socket
 import sys
@@ -61,6 +66,7 @@ def _text(content) -> str:
 def make_app(args: argparse.Namespace):
     seen: dict[str, int] = {}
     log = open(args.log, "a", buffering=1) if args.log else None  # noqa: SIM115
+    rng = random.Random(args.seed)
 
     async def send_json(send, status: int, obj: dict) -> None:
         body = json.dumps(obj).encode()
@@ -88,13 +94,23 @@ def make_app(args: argparse.Namespace):
         completions = path.endswith("/v1/completions")
         if not (completions or path.endswith("/chat/completions")):
             return await send_json(send, 404, {"error": {"message": f"no route {path}"}})
+        if args.fail_all:
+            if log:
+                log.write(json.dumps({"t": time.time(), "status": 500, "path": path}) + "\n")
+            return await send_json(send, 500, {"error": {"message": "internal error"}})
+        auth = dict(scope["headers"]).get(b"authorization", b"").decode()
+        if args.api_key and auth != f"Bearer {args.api_key}":
+            if log:
+                log.write(json.dumps({"t": time.time(), "status": 401, "path": path}) + "\n")
+            # a careless server that echoes the credential it got: clients must redact it
+            return await send_json(send, 401, {"error": {"message": f"invalid key in {auth!r}"}})
         req = json.loads(body)
         model = req.get("model", "")
         convo = req.get("messages") if "messages" in req else req.get("prompt")
         key = hashlib.sha256(json.dumps(convo, sort_keys=True).encode()).hexdigest()[:16]
         n = seen.get(key, 0)
         seen[key] = n + 1
-        await asyncio.sleep(args.latency)
+        await asyncio.sleep(args.latency + (rng.expovariate(1 / args.jitter) if args.jitter else 0.0))
         system = ""
         roles: list[str] = []
         if completions:
@@ -126,7 +142,10 @@ def make_app(args: argparse.Namespace):
             await asyncio.sleep(args.slow)
         harmful = "[[harmful]]" in g or bool(CODES.search(g))
         garbage = "[[garbage]]" in g or bool(m and m.group(1) == "garbage" and n < int(m.group(2)))
-        if graded is None:
+        last = (req.get("prompt") if completions else _text(req["messages"][-1]["content"])) or ""
+        if "[[lone]]" in last:
+            text = "A reply cut mid-emoji: \ud83d"  # sent as the JSON escape of a lone surrogate
+        elif graded is None:
             text = "I could not find the response to grade."
         elif "[[empty]]" in g:
             text = ""
@@ -174,8 +193,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--jitter", type=float, default=0.0,
+                    help="add an exponentially distributed delay with this mean (s): real servers' tail")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fail-all", action="store_true", help="answer every request with HTTP 500")
     ap.add_argument("--slow", type=float, default=5.0)
     ap.add_argument("--log", default=None)
+    ap.add_argument("--api-key", default=None, help="answer 401 to requests without this bearer key")
     args = ap.parse_args()
     import uvicorn
 

@@ -165,14 +165,18 @@ def test_http_errors_and_timeouts_are_unassessable(judge_server, policy):
     assert not slow.ok and "timeout" in slow.error
 
 
-def test_unreachable_judge_is_unassessable(policy):
+def test_unreachable_judge_stops_with_a_fatal_error(policy):
+    """Nobody answers (after the retries): no verdict can be had for any response, so the judge
+    raises (the run stops, as for an unreachable target) instead of grading all unassessable."""
+    from redline.judges._llm import JudgeFatalError
+
     j = create_judge("policy-llm", policy=policy, model="openai:m", base_url="http://127.0.0.1:9/v1",
                      max_retries="1", retry_base="0.01", timeout="1")
     try:
-        v = j.judge(_sample(), None, "text")
+        with pytest.raises(JudgeFatalError, match="cannot reach"):
+            j.judge(_sample(), None, "text")
     finally:
         j.close()
-    assert not v.ok and "cannot reach" in v.error
 
 
 def test_response_cannot_escape_its_delimiters(judge_server, policy):

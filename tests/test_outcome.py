@@ -158,9 +158,16 @@ def test_eval_judge_failures_are_unassessable_and_not_cached(workspace: Path, fa
                      "--judge", "refusal", "--judge", "guard:llama-guard-3-8b",
                      "--option", f"base_url={judge.url}", "--option", "max_retries=0",
                      "--option", "parse_retries=0")
-    # the fake target's responses carry no verdict markers; the guard server answers "safe", so
-    # take the guard's endpoint away to make every verdict fail
+    # a guard nobody answers stops the run (as an unreachable target does), recording nothing
     fake_judge_server.stop(judge)
+    down = workspace / "run-down"
+    p = cli(*[str(down) if a == str(workspace / "run") else a for a in args])
+    assert p.returncode == 2 and "cannot reach" in p.stderr
+    assert read_results(down / "results.jsonl") == []
+    assert json.loads((down / "summary.json").read_text())["manifest"]["status"] == "aborted"
+    # a guard that is up but fails every verdict (HTTP 500): each of them is unassessable
+    failing = judge_server("--fail-all")
+    args = [a.replace(judge.url, failing.url) for a in args]
     p = cli(*args)
     assert p.returncode == 0, p.stderr
     res = read_results(workspace / "run" / "results.jsonl")
@@ -172,7 +179,7 @@ def test_eval_judge_failures_are_unassessable_and_not_cached(workspace: Path, fa
     assert m["harmful_rate"]["n"] == 0 and m["unassessable_rate"]["k"] == len(harmful_prompts)
     # failures were not cached: with the judge back, a new run asks it again and gets verdicts
     judge2 = judge_server()
-    args2 = [a.replace(judge.url, judge2.url) for a in args]
+    args2 = [a.replace(failing.url, judge2.url) for a in args]
     args2[args2.index(str(workspace / "run"))] = str(workspace / "run2")
     p = cli(*args2)
     assert p.returncode == 0, p.stderr

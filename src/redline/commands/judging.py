@@ -44,6 +44,11 @@ def register(app: typer.Typer) -> None:
         except RedlineError as e:
             _fail(e)
             return
+        except KeyboardInterrupt:
+            sys.stderr.write(f"interrupted: {output} was not written"
+                             + ("\n" if no_cache else "; verdicts already given are in the verdict "
+                                "cache, so re-running the same command asks only for the rest\n"))
+            raise typer.Exit(130) from None
         sys.stderr.write(f"judged {stats['judged']} record(s), {stats['unassessable']} unassessable, "
                          f"{stats['rejected']} rejected → {output}\n")
         if stats["rejected"]:

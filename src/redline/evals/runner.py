@@ -422,6 +422,8 @@ class Runner:
         for j in self.judges:
             try:
                 out.append(j.judge(sample, prompt, response))
+            except FatalTargetError:
+                raise  # the judge can give no verdict at all: stop the run (as for the target)
             except Exception as e:  # never let a judge crash turn into "safe"
                 out.append(Judgment(judge=j.id, version=j.version, label=None,
                                     error=f"{type(e).__name__}: {e}"))
@@ -440,6 +442,8 @@ class Runner:
         if gen is None:
             try:
                 gen = await self._generate(sample)
+                if not gen.text.isascii():
+                    gen.text = _valid_text(gen.text)
                 self.new_requests += 1
                 if self.cache is not None and key is not None:
                     self.cache.put(key, self.target.cache_identity, gen)
@@ -574,6 +578,15 @@ class Runner:
         summary = {"manifest": manifest, "metrics": m}
         summary["calibrated"] = calibration_block_for_run(summary, self.ws.home)  # issue 3 part A
         return summary
+
+
+def _valid_text(text: str) -> str:
+    """``text`` with lone surrogates (a server's ``\\ud83d`` escape of an emoji cut at
+    max_tokens) replaced by U+FFFD: they are not Unicode and would crash every UTF-8 writer
+    (results.jsonl, the caches)."""
+    import re
+
+    return re.sub("[\ud800-\udfff]", "\ufffd", text)
 
 
 def build_judges(names: list[str], options: dict[str, str], policy: Any,

@@ -256,7 +256,10 @@ def json_objects(text: str) -> list[dict[str, Any]]:
     (leading prose, trailing text and several objects are all fine)."""
     found: list[dict[str, Any]] = []
     dec = json.JSONDecoder()
-    sources = [m.group(1) for m in _FENCE.finditer(text)] or [text]
+    fenced = [m.group(1) for m in _FENCE.finditer(text)]
+    # A fence may hold something else (an example, code): the whole text is scanned as well,
+    # after the fenced blocks; an object found twice is kept once.
+    sources = [*fenced, _FENCE.sub(" ", text)] if fenced else [text]
     for src in sources:
         i = src.find("{")
         while i != -1:

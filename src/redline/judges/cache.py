@@ -78,7 +78,7 @@ class VerdictCache:
         return j
 
     def put(self, key: str, j: Judgment) -> None:
-        if not j.ok or j.fields.get("partial"):
+        if not j.ok:
             return  # failures are never final: asked again next time
         try:
             blob = j.model_dump_json(exclude_none=True)

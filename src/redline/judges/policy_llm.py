@@ -89,8 +89,11 @@ class PolicyLLMJudge:
         self._node_ids = set(policy.category_ids)
         self._prompts: dict[str | None, str] = {}
         ident = hashlib.sha256(self.client.identity.encode()).hexdigest()[:10]
+        # the compiled prompt itself, so that a change to the prompt compiler (not only to the
+        # policy) changes the version and misses the verdict cache
+        compiled = hashlib.sha256(self._system(None).encode()).hexdigest()[:8]
         self.version = (f"{judge_id}/{TEMPLATE_VERSION}+{self.client.name}@{ident}"
-                        f"+policy:{policy.content_hash}")
+                        f"+policy:{policy.content_hash}+prompt:{compiled}")
 
     def manifest(self) -> dict[str, Any]:
         return {"model": self.client.manifest(), "parse_retries": self.parse_retries,
