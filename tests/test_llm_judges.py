@@ -443,9 +443,14 @@ def test_judge_command_with_policy_llm_and_cache(judge_server, tmp_path: Path, m
     assert p.returncode == 2, p.stderr  # two rejected rows
     got = [json.loads(x) for x in out.read_text().splitlines()]
     assert [g["id"] for g in got] == list(range(30))  # input order kept
+    from redline.policy import load_policy
+
+    pol = load_policy(tmp_path / "pol.yaml")
     for g in got:
         assert g["harmful"] is bool(g["id"] % 2) and g["policy-llm_judge_version"]
         assert g["harm_category"] == ("violent_crimes" if g["id"] % 2 else None)
+        # each verdict says which policy it was graded against
+        assert g["policy_hash"] == pol.content_hash and g["policy"] == f"{pol.name}@{pol.version}"
     rejected = (tmp_path / "out.jsonl.rejected.jsonl").read_text().splitlines()
     assert len(rejected) == 2
     assert len(server.requests()) == 30

@@ -19,7 +19,14 @@ from typing import Any
 
 from redline.data.schema import Message, Sample
 from redline.errors import InputError, Problem
-from redline.judges.base import aclose_judge, ajudge_any, check_options, create_judge, is_async
+from redline.judges.base import (
+    aclose_judge,
+    ajudge_any,
+    check_options,
+    create_judge,
+    is_async,
+    judge_kind,
+)
 
 
 def _prompt_of(rec: dict[str, Any]) -> str | None:
@@ -64,7 +71,11 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
     options = dict(options or {})
     check_options([judge_name], options)
     options.setdefault("concurrency", str(concurrency))  # the judge's own cap on requests in flight
-    judge: Any = create_judge(judge_name, **{**options, "policy": load_policy(policy)})
+    pol = load_policy(policy)
+    judge: Any = create_judge(judge_name, **{**options, "policy": pol})
+    # Harm verdicts depend on the policy: each record says which one (name@version + content hash).
+    policy_stamp = ({"policy": f"{pol.name}@{pol.version}", "policy_hash": pol.content_hash}
+                    if judge_kind(judge) == "harm" else {})
     vcache = None
     if use_cache and getattr(judge, "cache_verdicts", False):
         from redline.judges.cache import VerdictCache, with_cache
@@ -86,6 +97,7 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
             rec[f"{judge.id}_error"] = j.error
             stats["unassessable"] += 1
         rec[f"{judge.id}_judge_version"] = j.version
+        rec.update(policy_stamp)
         try:
             fout.write(json.dumps(rec, ensure_ascii=False) + "\n")
         except UnicodeEncodeError:  # a lone surrogate (a ``\\ud83d`` escape of a cut emoji)

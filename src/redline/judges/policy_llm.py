@@ -16,6 +16,7 @@ import hashlib
 from typing import Any
 
 from redline.data.schema import Judgment, Message, Sample
+from redline.errors import InputError, Problem
 from redline.judges import _llm
 from redline.judges.base import harm_judgment, harm_output_fields, register_judge
 
@@ -164,12 +165,17 @@ def _factory(policy: Any = None, model: str | None = None, base_url: str | None 
              api_key_env: str | None = None, timeout: Any = None, max_retries: Any = None,
              parse_retries: Any = None, concurrency: Any = None, max_tokens: Any = None,
              retry_base: Any = None) -> PolicyLLMJudge:
-    """Options: ``model`` (a target spec: ``openai:MODEL`` or ``local``; default ``local``),
+    """Options: ``model`` (required: a target spec, ``openai:MODEL`` or ``local``),
     ``base_url`` (or REDLINE_JUDGE_BASE_URL / OPENAI_BASE_URL), ``api_key_env`` (the variable
     holding the key; default REDLINE_JUDGE_API_KEY, then OPENAI_API_KEY), ``timeout`` (s),
     ``max_retries`` (HTTP), ``parse_retries``, ``concurrency``, ``max_tokens``."""
+    if not model:
+        # No silent default: the built-in 135M local model is far too weak to grade against a policy.
+        raise InputError("policy-llm needs a judge model", [Problem(
+            "--option model", "no judge model given",
+            "add --option model=openai:NAME (with base_url=URL) or --option model=local")])
     return PolicyLLMJudge(
-        _policy_of(policy), model or "local", base_url=base_url, api_key_env=api_key_env,
+        _policy_of(policy), model, base_url=base_url, api_key_env=api_key_env,
         timeout=_llm.opt_float(timeout, "timeout", 60.0, 0.1),
         max_retries=_llm.opt_int(max_retries, "max_retries", 3, 0, 20),
         parse_retries=_llm.opt_int(parse_retries, "parse_retries", 2, 0, 10),
