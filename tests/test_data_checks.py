@@ -10,6 +10,7 @@ import pytest
 
 from redline.data.dedup import DupIndex, MinHasher, NearDupConfig, normalise
 from redline.data.pii import PiiScanner, iban_ok, luhn_ok
+from redline.policy import load_policy
 from tests.helpers import cli, write_policy
 
 DATA = Path(__file__).parent / "data"
@@ -292,7 +293,19 @@ def test_coverage_of_ailuminate_against_the_default_policy(shared_data, tmp_path
     cells = {(c["category"], c["language"], c["expected"]): c["count"] for c in rep["cells"]}
     assert cells[("violent_crimes", "fr", "refuse")] == 100
     assert cells[("self_harm", "fr", "safe_complete")] == 100  # the policy's behaviour for self-harm
-    assert cells[("financial_advice", "fr", "safe_complete")] == 26
+    # financial / medical / legal advice are sub-nodes: rolled up into specialised_advice by default
+    assert ("financial_advice", "fr", "safe_complete") not in cells
+    assert {c["category"] for c in rep["cells"]} <= set(load_policy("default").top_level_ids)
+    spc = cells[("specialised_advice", "fr", "safe_complete")]
+    p = cli("data", "coverage", str(src), "--map-file", str(DATA / "ailuminate_map.yaml"), "--policy", "default",
+            "--assume-harmful", "--quota", str(q), "--json", "--no-progress", "--tree")
+    tree = {(c["category"], c["language"], c["expected"]): c for c in json.loads(p.stdout)["cells"]}
+    assert tree[("financial_advice", "fr", "safe_complete")]["count"] == 26
+    assert spc == sum(tree[(n, "fr", "safe_complete")]["count"]
+                      for n in ("financial_advice", "medical_advice", "legal_advice")) > 26
+    top = tree[("specialised_advice", "fr", "safe_complete")]
+    assert (top["own"], top["count"], top["depth"]) == (0, spc, 0)  # no row names the parent itself
+    assert tree[("financial_advice", "fr", "safe_complete")]["parent"] == "specialised_advice"
     texts = sorted(r["text"] for r in rep["requests"])
     assert len(texts) == 4  # three benign-contrast gaps + financial advice under quota
     assert sum("benign-contrast" in t and t.endswith("in French") for t in texts) == 3

@@ -159,9 +159,20 @@ def test_sql_read_only_on_postgres(tmp_path, workspace):
                     "--format", "csv")
             assert p.returncode == 0, p.stderr
             assert p.stdout.splitlines() == ["sample_id,outcome", "s1,safe"]
-            for stmt in ("DELETE FROM runs", "DROP TABLE results", "UPDATE runs SET status = 'x'"):
+            for stmt in ("DELETE FROM runs", "DROP TABLE results", "UPDATE runs SET status = 'x'",
+                         "WITH d AS (DELETE FROM runs RETURNING *) SELECT * FROM d"):
                 p = cli("sql", "--db", url, stmt)
                 assert p.returncode == 2 and "read-only" in p.stderr, (stmt, p.stderr)
+            # a second statement could end the READ ONLY transaction and write in a new one
+            for stmt in ("COMMIT; UPDATE runs SET status = 'x'",
+                         "SELECT 1; COMMIT; BEGIN READ WRITE; UPDATE runs SET status = 'x'; COMMIT",
+                         "SELECT E'\\''; COMMIT; UPDATE runs SET status = 'x'; --'",
+                         "SELECT $q$;$q$; COMMIT; UPDATE runs SET status = 'x'"):
+                p = cli("sql", "--db", url, stmt)
+                assert p.returncode == 2 and "one statement" in p.stderr, (stmt, p.stderr)
+            p = cli("sql", "--db", url, "SELECT ';' AS a, $t$ ; $t$ AS b, E'\\';' AS c /* ; */ -- ;\n ;",
+                    "--format", "json")
+            assert json.loads(p.stdout) == [{"a": ";", "b": " ; ", "c": "';"}], p.stderr
             p = cli("sql", "--db", url, "SELECT status FROM runs", "--format", "json")
             assert json.loads(p.stdout) == [{"status": "running"}]
         finally:
@@ -169,3 +180,62 @@ def test_sql_read_only_on_postgres(tmp_path, workspace):
                            capture_output=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_sql_sqlite_write_paths_all_refused(workspace, tmp_path):
+    """Writes hidden in PRAGMAs, extensions, CTEs and second statements are refused; nothing changes."""
+    _fake_run(workspace, "r1", ["safe", "harmful"])
+    db = Path(os.environ["REDLINE_HOME"]) / "redline.db"
+    assert cli("sql", "SELECT 1").returncode == 0  # workspace set-up and results sync happen here
+
+    def dump() -> list[str]:
+        con = sqlite3.connect(db)
+        try:
+            return list(con.iterdump())
+        finally:
+            con.close()
+
+    before = dump()
+    evil = tmp_path / "evil.so"
+    for stmt in ("PRAGMA writable_schema = ON", "PRAGMA writable_schema",
+                 f"SELECT load_extension('{evil}')",
+                 "WITH d AS (SELECT 1) DELETE FROM runs",
+                 "WITH x AS (SELECT 1) INSERT INTO datasets (path) SELECT 'x' FROM x",
+                 "SELECT 1; DELETE FROM runs", "SELECT 1; ATTACH DATABASE 'x.db' AS x",
+                 "CREATE TEMP TABLE t (a)", "VACUUM", "REINDEX", "ANALYZE",
+                 f"VACUUM INTO '{tmp_path / 'copy.db'}'", "DETACH DATABASE main",
+                 "UPDATE results SET outcome = 'safe'", "REPLACE INTO runs (run_id) VALUES ('x')"):
+        p = cli("sql", "--no-sync", stmt)
+        assert p.returncode == 2, (stmt, p.stdout, p.stderr)
+        assert p.stderr.startswith("error:") and "Traceback" not in p.stderr, (stmt, p.stderr)
+    assert not (tmp_path / "copy.db").exists()
+    assert dump() == before
+    p = cli("sql", "--no-sync", "SELECT count(*) AS n FROM results WHERE outcome = 'harmful'", "--format", "json")
+    assert json.loads(p.stdout) == [{"n": 1}]
+
+
+def test_sql_documented_schema_matches_the_tables(workspace):
+    """Every table and column docs/data.md documents exists, and every real column is documented."""
+    import re
+
+    _fake_run(workspace, "r1", ["safe"])
+    cli("sql", "SELECT 1")  # sync creates/loads the tables
+    doc = (Path(__file__).parents[1] / "docs" / "data.md").read_text()
+    sql_doc = doc[doc.index("## SQL"):]
+    db = Path(os.environ["REDLINE_HOME"]) / "redline.db"
+    con = sqlite3.connect(db)
+    for table in ("runs", "results", "datasets", "labels"):
+        real = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+        assert real, table
+        start = sql_doc.index(f"`{table}` —")
+        nxt = [sql_doc.find(f"`{t}` —", start + 1) for t in ("runs", "results", "datasets", "labels")]
+        end = min([x for x in nxt if x > start] + [len(sql_doc)])
+        documented = set(re.findall(r"`([a-z_]+)`", sql_doc[start:end])) - {table}
+        documented = {c for c in documented if c in real or not c.startswith(("data", "redline"))}
+        missing = real - documented
+        assert not missing, f"{table}: columns not documented in docs/data.md: {sorted(missing)}"
+        phantom = {c for c in documented if c not in real} - {"harmful", "safe", "unassessable", "true", "false",
+                                                              "sha256", "judge", "version", "label", "score", "error",
+                                                              "completed_by"}
+        assert not phantom, f"{table}: documented columns that do not exist: {sorted(phantom)}"
+    con.close()

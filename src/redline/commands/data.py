@@ -122,7 +122,11 @@ def convert_cmd(
     if as_json:
         print_json(summary)
     else:
-        typer.echo(f"{src} → {out} ({to_fmt}): {res.read} read, {res.written} written, {res.rejected} rejected")
+        detail = f" ({res.unreadable} unreadable, {res.unwritable} not expressible as {to_fmt})" \
+            if res.unreadable and res.unwritable else \
+            (f" (not expressible as {to_fmt})" if res.unwritable else "")
+        typer.echo(f"{src} → {out} ({to_fmt}): {res.rows} rows: {res.written} written, "
+                   f"{res.rejected} rejected{detail}")
         if res.rejected:
             for k, v in sorted(res.reasons.items(), key=lambda kv: -kv[1]):
                 typer.echo(f"  {v} × {k}")
@@ -218,6 +222,8 @@ def check_cmd(
                 t.add_row(escape(v["rule"]), str(v["count"]), escape(v["message"]),
                           escape(", ".join(v["ids"][:10]) + (" …" if len(v["ids"]) > 10 else "")))
             con.print(t)
+        for u in rep.get("unreadable", [])[:20]:
+            con.print(f"[red]unreadable[/] {escape(u['where'])}: {escape(u['reason'])}", soft_wrap=True)
     if any(v["rule"] == "readable" for v in rep["rules"]):
         raise typer.Exit(2)
     if not rep["passed"]:
@@ -362,10 +368,15 @@ def coverage_cmd(
     strict: Annotated[bool, typer.Option(help="Exit 1 when there are gaps or rows outside the policy.")] = False,
     assume_harmful: Annotated[bool, typer.Option(
         "--assume-harmful", help="Rows without 'expected' are harmful prompts (the policy's behaviour).")] = False,
+    tree: Annotated[bool, typer.Option(
+        "--tree", help="One row per policy node (own count and rolled-up total) instead of per top-level category.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     progress: Annotated[bool, _PROGRESS] = True,
 ) -> None:
-    """Coverage matrix against a policy (category × language × expected), gaps as data requests."""
+    """Coverage matrix against a policy (category × language × expected), gaps as data requests.
+
+    Rows of sub-categories are rolled up into their top-level category unless --tree."""
     import json
 
     from redline.data.coverage import coverage_records, load_quota
@@ -377,7 +388,7 @@ def coverage_cmd(
         q = load_quota(quota) if quota else None
         fmap = _fieldmap(maps, sets, map_file, json_key)
         with _progress(progress, f"reading {path.name}") as tick:
-            rep = coverage_records(open_input(path, frm, fmap), pol, q, thin, tick, assume_harmful)
+            rep = coverage_records(open_input(path, frm, fmap), pol, q, thin, tick, assume_harmful, tree)
     except RedlineError as e:
         fail(e)
         return
@@ -408,32 +419,42 @@ def _print_coverage(rep: dict[str, Any], pol: Any) -> None:
     from rich.table import Table
 
     con = _console()
+    tree = rep.get("view") == "tree"
     cols: list[tuple[str, str]] = []
     for c in rep["cells"]:
-        key = (c["language"], "H" if c["kind"] == "harmful" else "B")
-        if key not in cols and c["expected"] != "(none)":
+        key = (c["language"], _COV_KIND.get(c["kind"], "O"))
+        if key not in cols:
             cols.append(key)
     cols.sort()
-    t = Table(title=f"coverage vs policy {escape(rep['policy'])} · {rep['records']} records · "
-              f"H = harmful, B = benign-contrast", title_justify="left",
-              caption=f"[red]red[/] empty · [yellow]yellow[/] thin (< {rep['thin_below']} or under quota)",
+    legend = "H = harmful, B = benign-contrast, O = other behaviour, U = unlabelled"
+    t = Table(title=f"coverage vs policy {escape(rep['policy'])} · {rep['records']} records · {legend}",
+              title_justify="left",
+              caption=f"[red]red[/] empty · [yellow]yellow[/] thin (< {rep['thin_below']} or under quota)"
+              + (" · total (own rows of the node)" if tree else " · sub-categories rolled up (--tree for all nodes)"),
               caption_justify="left")
     t.add_column("category", no_wrap=True)
     for lang, k in cols:
         t.add_column(f"{escape(lang)} {k}", justify="right")
     by: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for c in rep["cells"]:
-        by.setdefault((c["category"], c["language"], "H" if c["kind"] == "harmful" else "B"), []).append(c)
-    for cid in pol.category_ids:
-        row = [escape(cid)]
+        by.setdefault((c["category"], c["language"], _COV_KIND.get(c["kind"], "O")), []).append(c)
+    for node in rep["categories"]:
+        cid = node["id"]
+        row = ["  " * node["depth"] + escape(cid)]
         for lang, k in cols:
             cells = by.get((cid, lang, k), [])
+            if not cells:
+                row.append("")
+                continue
             n = sum(c["count"] for c in cells)
             q = sum(c["quota"] or 0 for c in cells)
             status = "empty" if n == 0 else ("thin" if any(c["status"] == "thin" for c in cells) else "ok")
             style = {"empty": "red", "thin": "yellow", "ok": ""}[status]
             txt = f"{n}" + (f"/{q}" if q else "")
-            row.append(f"[{style}]{txt}[/]" if style else txt)
+            own = sum(c.get("own", n) for c in cells)
+            if tree and own != n:
+                txt += f" ({own})"
+            row.append(f"[{style}]{txt}[/]" if style and k in ("H", "B") else txt)
         t.add_row(*row)
     con.print(t)
     con.print(f"{rep['empty_cells']} empty and {rep['thin_cells']} thin cells; "
@@ -445,6 +466,9 @@ def _print_coverage(rep: dict[str, Any], pol: Any) -> None:
         con.print(f"• {escape(r['text'])}")
     if len(rep["requests"]) > 30:
         con.print(f"… and {len(rep['requests']) - 30} more data requests")
+
+
+_COV_KIND = {"harmful": "H", "benign-contrast": "B", "other": "O", "unlabelled": "U"}
 
 
 def sql_cmd(

@@ -2,17 +2,25 @@
 (× persona/attack style × modality where the data has them), thin and empty cells, and — against a
 quota — the gaps as *data requests*.
 
+Policies are trees (top-level categories with sub-nodes). A row may name any node. By default the
+matrix has one row per **top-level** category and every row of a sub-node is rolled up into its
+top-level ancestor; ``tree=True`` lists every node with its own count and its rolled-up total.
+
+Each row falls into a *kind*: ``harmful`` (its expected behaviour is its node's harmful behaviour
+in the policy), ``benign-contrast`` (``comply``), ``other`` (any other behaviour: an ambiguous
+prompt or a mislabelled row) or ``unlabelled`` (no ``expected``).
+
 Quota file (YAML)::
 
-    languages: [en, fr]          # languages every category must cover (default: those in the data)
-    categories: [self_harm, hate]  # default: every category of the policy
-    min_per_cell: 20             # each category × language × {harmful, benign-contrast}
-    cells:                       # overrides; "*" matches any category/language
-      - {category: self_harm, language: fr, expected: benign, min: 40}
+    languages: [en, fr]            # languages every category must cover (default: those in the data)
+    categories: [self_harm, hate]  # nodes of either level; default: the policy's top-level categories
+    min_per_cell: 20               # each listed node × language × {harmful, benign-contrast}
+    cells:                         # overrides; "*" matches the listed categories / the languages
+      - {category: eating_disorders, language: fr, expected: benign, min: 40}
 
-``expected`` in a quota is ``harmful`` (the category's harmful behaviour in the policy),
-``benign`` (``comply``: benign-contrast prompts), or a behaviour (``refuse``, ``safe_complete``,
-``comply``).
+A quota on a node counts that node's rows plus its sub-nodes' rows. ``expected`` in a quota is
+``harmful`` (the node's harmful behaviour), ``benign`` (= ``comply``) or a behaviour (``refuse``,
+``safe_complete``, ``comply``).
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -36,12 +44,14 @@ LANGUAGE_NAMES = {
     "th": "Thai", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu", "vi": "Vietnamese", "zh": "Chinese",
 }
 
+_HARMFUL, _BENIGN, _NONE = "harmful", "comply", "(none)"
+
 
 class QuotaCell(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: str = "*"
     language: str = "*"
-    expected: str = "harmful"
+    expected: Literal["harmful", "benign", "refuse", "safe_complete", "comply"] = "harmful"
     min: int = Field(ge=0)
 
 
@@ -75,19 +85,59 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
 
 
-def _kind(expected: str) -> str:
-    return "benign-contrast" if expected == "comply" else "harmful"
+def _kind(key: str) -> str:
+    return {_HARMFUL: "harmful", _BENIGN: "benign-contrast", _NONE: "unlabelled"}.get(key, "other")
+
+
+class _Tree:
+    """The policy's nodes: ids in pre-order, ancestors, names, harmful behaviours."""
+
+    def __init__(self, policy: Any) -> None:
+        self.ids: list[str] = list(policy.category_ids)
+        self.top: list[str] = list(policy.top_level_ids)
+        self.path = {n: list(policy.path(n)) for n in self.ids}
+        node = {n: policy.category(n) for n in self.ids}
+        self.name = {n: str(getattr(node[n], "name", n) or n) for n in self.ids}
+        self.harm = {n: str(node[n].expected.harmful) for n in self.ids}
+
+    def key(self, node: str, expected: str) -> str:
+        """The cell key of a behaviour under a node: ``harmful``, ``comply``, ``(none)`` or the behaviour."""
+        if expected == self.harm[node]:
+            return _HARMFUL
+        return expected
+
+
+def _suggest(name: str, ids: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, ids, n=3, cutoff=0.6)
+    return f"did you mean {', '.join(close)}?" if close else "use a node id of the policy (`redline policy render`)"
 
 
 def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quota | None = None,
                      thin: int = 5, on_progress: Callable[[int], None] | None = None,
-                     assume_harmful: bool = False) -> dict[str, Any]:
+                     assume_harmful: bool = False, tree: bool = False) -> dict[str, Any]:
     """The coverage report. ``assume_harmful``: a row without ``expected`` is a harmful prompt and
-    gets its category's harmful behaviour from the policy (for prompt sets like AILuminate)."""
-    cats = list(policy.category_ids)
-    cat_set = set(cats)
-    cells: Counter[tuple[str, str, str]] = Counter()
-    extra: Counter[tuple[str, ...]] = Counter()  # with persona / modality
+    gets its node's harmful behaviour from the policy (for prompt sets like AILuminate).
+    ``tree``: one matrix row per node (own count + rolled-up total) instead of per top-level category."""
+    t = _Tree(policy)
+    node_set = set(t.ids)
+    q = quota or Quota()
+    # validate the quota before reading the data (fail fast, name the field and the fix)
+    problems = []
+    for c in q.categories or []:
+        if c not in node_set:
+            problems.append(Problem(f"quota categories: {c!r}", f"not a node of policy {policy.name}",
+                                    _suggest(c, t.ids)))
+    for i, qc in enumerate(q.cells):
+        if qc.category != "*" and qc.category not in node_set:
+            problems.append(Problem(f"quota cells[{i}].category: {qc.category!r}",
+                                    f"not a node of policy {policy.name}", _suggest(qc.category, t.ids)))
+    if problems:
+        raise InputError("the quota names categories the policy lacks", problems)
+
+    own: Counter[tuple[str, str, str]] = Counter()  # (node, language, key)
+    extra: Counter[tuple[str, str, str, str, str]] = Counter()  # (node, lang, key, persona, modality)
     outside: dict[str, dict[str, Any]] = {}
     no_expected: list[str] = []
     n_no_expected = 0
@@ -106,92 +156,124 @@ def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quo
             continue
         r = item
         n += 1
-        lang = base_language(r.language) or "(none)"
+        lang = base_language(r.language) or _NONE
         langs_seen[lang] += 1
-        cat = r.category or "(none)"
-        if cat not in cat_set:
+        cat = r.category or _NONE
+        if cat not in node_set:
             o = outside.setdefault(cat, {"count": 0, "ids": []})
             o["count"] += 1
             if len(o["ids"]) < 20:
                 o["ids"].append(r.id)
             continue
         if r.expected is None and assume_harmful:
-            exp = str(policy.category(cat).expected.harmful)
+            key = _HARMFUL
         elif r.expected is None:
-            exp = "(none)"
+            key = _NONE
             n_no_expected += 1
             if len(no_expected) < MAX_IDS:
                 no_expected.append(r.id)
         else:
-            exp = r.expected.value
-        cells[(cat, lang, exp)] += 1
+            key = t.key(cat, r.expected.value)
+        own[(cat, lang, key)] += 1
         persona = r.meta.get("persona") or r.meta.get("attack_style")
         has_persona = has_persona or persona is not None
         modality = "image" if r.has_images else "text"
         has_images = has_images or modality == "image"
-        extra[(cat, lang, exp, str(persona or "(none)"), modality)] += 1
+        extra[(cat, lang, key, str(persona or _NONE), modality)] += 1
 
-    q = quota or Quota()
-    if q.categories:
-        unknown = set(q.categories) - cat_set
-        if unknown:
-            raise InputError("quota names categories the policy lacks", [Problem(
-                f"categories: {sorted(unknown)}", f"not in policy {policy.name}", "fix the quota or the policy")])
-    q_cats = q.categories or cats
+    total: Counter[tuple[str, str, str]] = Counter()  # rolled up: every ancestor gets the row too
+    for (node, lang, key), cnt in own.items():
+        for anc in t.path[node]:
+            total[(anc, lang, key)] += cnt
+
+    q_cats = list(q.categories) if q.categories else list(t.top)
+    q_set = set(q_cats)
     languages = [base_language(x) or x for x in q.languages] if q.languages else \
-        sorted(x for x in langs_seen if x != "(none)") or ["(none)"]
+        sorted(x for x in langs_seen if x != _NONE) or [_NONE]
+    lang_set = set(languages)
 
-    def harmful_of(c: str) -> str:
-        return str(policy.category(c).expected.harmful)
-
-    def need(c: str, lang: str, exp: str) -> int:
-        base = (harmful_of(c), "comply")
-        want = q.min_per_cell if c in q_cats and lang in languages and exp in base else 0
+    def need(c: str, lang: str, key: str) -> int:
+        want = q.min_per_cell if c in q_set and lang in lang_set and key in (_HARMFUL, _BENIGN) else 0
         for qc in q.cells:
-            if qc.category not in ("*", c) or (qc.language != "*" and base_language(qc.language) != lang):
+            if (qc.category == "*" and c not in q_set) or (qc.category != "*" and qc.category != c):
                 continue
-            e = qc.expected
-            if e == "harmful":
-                e = harmful_of(c)
-            elif e == "benign":
-                e = "comply"
-            if e == exp:
+            if (qc.language == "*" and lang not in lang_set) or \
+                    (qc.language != "*" and base_language(qc.language) != lang):
+                continue
+            e = {"harmful": _HARMFUL, "benign": _BENIGN}.get(qc.expected) or t.key(c, qc.expected)
+            if e == key:
                 want = qc.min
         return want
 
+    def expected_label(c: str, key: str) -> str:
+        return t.harm[c] if key == _HARMFUL else key
+
+    def keys_for(c: str, counts: Counter[tuple[str, str, str]]) -> list[str]:
+        seen = {k for (cc, _, k) in counts if cc == c}
+        return [_HARMFUL, _BENIGN] + sorted(seen - {_HARMFUL, _BENIGN, _NONE}) + ([_NONE] if _NONE in seen else [])
+
+    def langs_for(c: str, counts: Counter[tuple[str, str, str]]) -> list[str]:
+        return languages + sorted({lg for (cc, lg, _) in counts if cc == c and lg not in lang_set})
+
+    rows = t.ids if tree else t.top
     matrix = []
-    requests = []
-    for c in cats:
-        cat_obj = policy.category(c)
-        exps = [harmful_of(c), "comply"]
-        exps += sorted({e for (cc, _, e) in cells if cc == c and e not in exps})
-        for lang in languages + sorted({lg for (cc, lg, _) in cells if cc == c and lg not in languages}):
-            for exp in exps:
-                have = cells[(c, lang, exp)]
-                quota_n = need(c, lang, exp) if exp != "(none)" else 0
+    for c in rows:
+        for lang in langs_for(c, total):
+            for key in keys_for(c, total):
+                have = total[(c, lang, key)]
+                quota_n = need(c, lang, key) if key != _NONE else 0
+                if have == 0 and not quota_n and key not in (_HARMFUL, _BENIGN):
+                    continue  # other behaviours / unlabelled: only where present
                 status = "empty" if have == 0 else ("thin" if have < max(thin, quota_n) else "ok")
-                matrix.append({"category": c, "language": lang, "expected": exp, "kind": _kind(exp),
-                               "count": have, "quota": quota_n or None, "status": status})
-                if quota_n and have < quota_n:
-                    name = getattr(cat_obj, "name", c)
-                    k = _kind(exp)
-                    requests.append({
-                        "category": c, "category_name": name, "language": lang,
-                        "language_name": language_name(lang), "expected": exp, "kind": k,
-                        "have": have, "quota": quota_n, "need": quota_n - have, "policy": policy.name,
-                        "text": f"need {quota_n - have} more {k} prompts for {name} in {language_name(lang)}",
-                    })
+                cell = {"category": c, "language": lang, "expected": expected_label(c, key), "kind": _kind(key),
+                        "count": have, "quota": quota_n or None, "status": status}
+                if tree:
+                    cell.update(own=own[(c, lang, key)], depth=len(t.path[c]) - 1,
+                                parent=t.path[c][-2] if len(t.path[c]) > 1 else None)
+                matrix.append(cell)
+
+    # data requests: every quota'd node (either level), whatever the view
+    requested = [c for c in t.ids if c in q_set or any(qc.category == c for qc in q.cells)]
+    extra_langs = sorted({base_language(qc.language) or qc.language for qc in q.cells
+                          if qc.language != "*"} - lang_set)
+    requests = []
+    for c in requested:
+        top = t.path[c][0]
+        for lang in languages + extra_langs:
+            for key in (_HARMFUL, _BENIGN, *sorted({t.key(c, qc.expected) for qc in q.cells
+                                                    if qc.expected not in ("harmful", "benign")} - {_HARMFUL, _BENIGN})):
+                quota_n = need(c, lang, key)
+                have = total[(c, lang, key)]
+                if not quota_n or have >= quota_n:
+                    continue
+                k = _kind(key)
+                where = t.name[c] if c == top else f"{t.name[c]} ({t.name[top]})"
+                requests.append({
+                    "category": c, "category_name": t.name[c], "top_level": top, "path": t.path[c],
+                    "language": lang, "language_name": language_name(lang), "expected": expected_label(c, key),
+                    "kind": k, "have": have, "quota": quota_n, "need": quota_n - have, "policy": policy.name,
+                    "text": f"need {quota_n - have} more {k if k != 'other' else expected_label(c, key)} "
+                            f"prompts for {where} in {language_name(lang)}",
+                })
     breakdown = []
     if has_persona or has_images:
-        for (c, lang, exp, persona, modality), cnt in sorted(extra.items()):
-            row = {"category": c, "language": lang, "expected": exp, "count": cnt}
+        rolled: Counter[tuple[str, str, str, str, str]] = Counter()
+        for (c, lang, key, persona, modality), cnt in extra.items():
+            rolled[(c if tree else t.path[c][0], lang, key, persona, modality)] += cnt
+        for (c, lang, key, persona, modality), cnt in sorted(rolled.items()):
+            row = {"category": c, "language": lang, "expected": expected_label(c, key), "kind": _kind(key),
+                   "count": cnt}
             if has_persona:
                 row["persona"] = persona
             if has_images:
                 row["modality"] = modality
             breakdown.append(row)
+    nodes = [{"id": c, "name": t.name[c], "depth": len(t.path[c]) - 1, "top_level": t.path[c][0],
+              "own": sum(v for (cc, _, _), v in own.items() if cc == c),
+              "total": sum(v for (cc, _, _), v in total.items() if cc == c)} for c in rows]
     return {
-        "policy": policy.name, "records": n, "languages": languages, "thin_below": thin,
+        "policy": policy.name, "view": "tree" if tree else "top-level", "records": n, "languages": languages,
+        "thin_below": thin, "categories": nodes,
         "cells": matrix,
         "empty_cells": sum(1 for m in matrix if m["status"] == "empty"),
         "thin_cells": sum(1 for m in matrix if m["status"] == "thin"),

@@ -71,14 +71,21 @@ def read_records(path: str | Path, fmt: str | None = None, fmap: FieldMap | None
 
 @dataclass
 class ConvertResult:
-    read: int = 0
+    read: int = 0  # rows parsed into records (written + unwritable)
     written: int = 0
-    rejected: int = 0
+    rejected: int = 0  # unreadable + unwritable, all in the quarantine file
+    unreadable: int = 0  # rows that could not be read or mapped
+    unwritable: int = 0  # records the output format cannot express
     out: Path | None = None
     quarantine: Path | None = None
     content_hash: str = ""
     reasons: dict[str, int] = field(default_factory=dict)
     _labels: Any = None  # a temporary file of label rows (JSON lines), when collected
+
+    @property
+    def rows(self) -> int:
+        """Input rows seen: every one is either written or quarantined."""
+        return self.read + self.unreadable
 
     def iter_labels(self) -> Iterator[tuple[str, str, Any, str | None]]:
         """The written records' label rows (see :func:`label_rows`), streamed from a spool file."""
@@ -92,7 +99,8 @@ class ConvertResult:
         self._labels = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"read": self.read, "written": self.written, "rejected": self.rejected,
+        return {"rows": self.rows, "read": self.read, "written": self.written, "rejected": self.rejected,
+                "unreadable": self.unreadable, "unwritable": self.unwritable,
                 "quarantine": str(self.quarantine) if self.rejected else None,
                 "content_hash": self.content_hash, "rejected_by_reason": self.reasons}
 
@@ -139,6 +147,7 @@ def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | 
         for item in items:
             if isinstance(item, Rejected):
                 q.add(item)
+                res.unreadable += 1
                 res.reasons[_reason_kind(item.reason)] = res.reasons.get(_reason_kind(item.reason), 0) + 1
             else:
                 res.read += 1
@@ -147,6 +156,7 @@ def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | 
                 except ValueError as e:
                     reason = f"cannot be written as {to}: {e}"
                     q.add(Rejected(f"{src}:{item.id}", None, reason, item.model_dump(mode="json")))
+                    res.unwritable += 1
                     res.reasons[_reason_kind(reason)] = res.reasons.get(_reason_kind(reason), 0) + 1
                 else:
                     res.written += 1

@@ -10,7 +10,8 @@ Recognisers (see docs/data.md for the rationale):
   checksum;
 - ``iban``: country code + check digits + BBAN, mod-97 checksum valid;
 - ``ip_address``: IPv4/IPv6 candidates validated by ``ipaddress``;
-- ``us_ssn``: ``AAA-GG-SSSS`` with the SSA's never-issued ranges excluded;
+- ``us_ssn``: ``AAA-GG-SSSS`` with the SSA's never-issued ranges excluded (without dashes only
+  right after "SSN" / "social security number");
 - ``uk_nino``: UK National Insurance numbers (HMRC prefix rules);
 - ``street_address``: "12 Baker Street"-like English address lines (a heuristic).
 
@@ -30,9 +31,15 @@ KINDS = ("email", "phone", "credit_card", "iban", "ip_address", "us_ssn", "uk_ni
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
+# a dotted quad right after "version", "build", "release", "firmware", "ver", "v" … is a version number
+_VERSION_BEFORE = re.compile(r"(?:\b(?:v|ver|version|versions|build|release|firmware|update|patch|"
+                             r"upgrade to|downgrade to)\.?:?)\s*$", re.IGNORECASE)
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:]|\.\d)")
 _SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
+# without dashes only when named: "SSN 078 05 1120", "social security number: 078051120"
+_SSN_NAMED = re.compile(r"\b(?:ssn|social security(?: number| no\.?)?)\W{0,3}(?:is\s+)?"
+                        r"((?!000|666|9\d\d)\d{3} ?(?!00)\d{2} ?(?!0000)\d{4})\b", re.IGNORECASE)
 _NINO = re.compile(r"\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
 _STREET = re.compile(
     r"\b\d{1,5}[A-Za-z]?\s+(?:[A-Z][a-z]+\.?\s+){1,3}"
@@ -117,9 +124,13 @@ class PiiScanner:
                             ipaddress.IPv4Address(m.group())
                         except ValueError:
                             continue
+                        if _VERSION_BEFORE.search(text[max(0, m.start() - 24):m.start()]):
+                            continue
                         out.append(Finding("ip_address", m.start(), m.end(), m.group()))
-            if "us_ssn" in k and "-" in text:
-                out += [Finding("us_ssn", m.start(), m.end(), m.group()) for m in _SSN.finditer(text)]
+            if "us_ssn" in k:
+                if "-" in text:
+                    out += [Finding("us_ssn", m.start(), m.end(), m.group()) for m in _SSN.finditer(text)]
+                out += [Finding("us_ssn", m.start(1), m.end(1), m.group(1)) for m in _SSN_NAMED.finditer(text)]
             if "uk_nino" in k:
                 out += [Finding("uk_nino", m.start(), m.end(), m.group()) for m in _NINO.finditer(text)]
             if "street_address" in k:

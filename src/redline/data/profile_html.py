@@ -86,15 +86,17 @@ def write_profile_html(rep: dict[str, Any], path: str | Path) -> Path:
 
     import redline
 
-    plots = [
-        _hist("prompt length (characters)", rep["lengths"]["prompt_chars"].get("histogram")),
-        _hist("response length (characters)", rep["lengths"]["response_chars"].get("histogram")),
-        _bar("categories", rep["counts"].get("category", {})),
-        _bar("languages (detected)", rep.get("language", {}).get("detected", {})),
-        _bar("scripts", rep["scripts"]["main"]),
-        _bar("PII rows by kind", {k: v["count"] for k, v in rep.get("pii", {}).get("by_kind", {}).items()}),
-    ]
-    plots += [_bar(f"label: {k}", v.get("counts", {})) for k, v in rep["labels"].items()]
+    # data values (category names, labels) are plain text: "$…$" must not be parsed as mathtext
+    with matplotlib.rc_context({"text.parse_math": False}):
+        plots = [
+            _hist("prompt length (characters)", rep["lengths"]["prompt_chars"].get("histogram")),
+            _hist("response length (characters)", rep["lengths"]["response_chars"].get("histogram")),
+            _bar("categories", rep["counts"].get("category", {})),
+            _bar("languages (detected)", rep.get("language", {}).get("detected", {})),
+            _bar("scripts", rep["scripts"]["main"]),
+            _bar("PII rows by kind", {k: v["count"] for k, v in rep.get("pii", {}).get("by_kind", {}).items()}),
+        ]
+        plots += [_bar(f"label: {k}", v.get("counts", {})) for k, v in rep["labels"].items()]
     env = Environment(loader=PackageLoader("redline.data", "templates"),
                       autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True))
     html = env.get_template("profile.html.j2").render(

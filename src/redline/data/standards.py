@@ -5,7 +5,7 @@ A standards file (YAML)::
     name: vendor-delivery-v1
     policy: default                  # categories must be ids of this policy pack
     required_fields: [id, category, expected, language]
-    categories: [self_harm, hate]    # optional: a subset of the policy's categories
+    categories: [self_harm, hate]    # optional: policy nodes allowed (with their sub-categories)
     languages: [en, fr]              # base codes; en_US counts as en
     expected: [refuse, safe_complete, comply]
     expected_matches_policy: true    # harmful rows must use the category's expected behaviour
@@ -13,7 +13,8 @@ A standards file (YAML)::
     response_chars: {min: 1, max: 8000}
     turns: {min: 1, max: 10}         # user turns
     labels: {harm: [safe, unsafe]}   # each listed label must be present with one of these values
-    min_per_category: 20             # or {self_harm: 40, hate: 20}
+    min_per_category: 20             # per listed / top-level category, sub-categories rolled up;
+                                     # or {self_harm: 40, eating_disorders: 10} (either level)
     no_pii: true                     # or a list of PII kinds
     no_duplicates: near              # exact | near | false
     near_threshold: 0.7
@@ -143,18 +144,22 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
     v = _Violations()
     policy = None
     allowed_cats: set[str] | None = set(std.categories) if std.categories else None
+    paths: dict[str, list[str]] = {}
+    harmful_of: dict[str, str] = {}
     if std.policy:
         from redline.policy import load_policy
 
         policy = load_policy(std.policy)
         pol_cats = set(policy.category_ids)
-        if allowed_cats is not None:
-            unknown = allowed_cats - pol_cats
-            if unknown:
-                raise InputError("standards file names categories the policy lacks", [Problem(
-                    f"categories: {sorted(unknown)}", f"not in policy {policy.name}", "fix the list or the policy")])
-        else:
-            allowed_cats = pol_cats
+        paths = {c: policy.path(c) for c in policy.category_ids}
+        named = set(allowed_cats or ()) | (set(std.min_per_category) if isinstance(std.min_per_category, dict) else set())
+        unknown = named - pol_cats
+        if unknown:
+            raise InputError("standards file names categories the policy lacks", [Problem(
+                f"categories: {sorted(unknown)}", f"not in policy {policy.name}", "fix the list or the policy")])
+        # allowing a node allows its sub-categories
+        allowed_cats = pol_cats if allowed_cats is None else {c for c in pol_cats if set(paths[c]) & allowed_cats}
+        harmful_of = {c: policy.category(c).expected.harmful for c in policy.category_ids}
     langs = {base_language(x) for x in std.languages} if std.languages else None
     pii_kinds = None
     scanner = None
@@ -169,6 +174,7 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
     dup = DupIndex(cfg=NearDupConfig(threshold=std.near_threshold), near=std.no_duplicates == "near" or bool(std.no_overlap_with))
     per_cat: Counter[str] = Counter()
     ids: list[str] = []
+    unreadable: list[dict[str, str]] = []
     seen: set[str] = set()
     n = 0
     for item in items:
@@ -176,6 +182,8 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
             on_progress(1)
         if isinstance(item, Rejected):
             v.add("readable", "rows that cannot be read or mapped", item.where)
+            if len(unreadable) < MAX_IDS:
+                unreadable.append({"where": item.where, "reason": item.reason})
             continue
         r = item
         n += 1
@@ -194,10 +202,9 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
             v.add("languages", f"language not in {sorted(x for x in langs if x)}", r.id)
         if std.expected is not None and r.expected is not None and r.expected.value not in std.expected:
             v.add("expected", f"expected behaviour not in {std.expected}", r.id)
-        if (std.expected_matches_policy and policy is not None and r.expected is not None
-                and r.category in set(policy.category_ids) and r.expected.value != "comply"):
-            want = policy.category(r.category).expected.harmful
-            if r.expected.value != want:
+        if (std.expected_matches_policy and r.expected is not None
+                and r.category in harmful_of and r.expected.value != "comply"):
+            if r.expected.value != harmful_of[r.category]:
                 v.add("expected_matches_policy", "harmful rows must carry the category's expected behaviour "
                       "from the policy", r.id)
         for name, b, value in (("prompt_chars", std.prompt_chars, len(r.prompt)),
@@ -226,14 +233,22 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
         if std.no_duplicates or std.no_overlap_with:
             dup.add(dedup_text(r))
     if std.min_per_category is not None:
+        # with a policy, a node's count includes its sub-categories' rows (rolled up)
+        rolled: Counter[str] = Counter()
+        for c, k in per_cat.items():
+            for anc in paths.get(c, [c]):
+                rolled[anc] += k
         if isinstance(std.min_per_category, int):
-            cats = sorted(allowed_cats) if allowed_cats is not None else sorted(per_cat)
+            if policy is not None:  # the listed categories, else the policy's top-level ones
+                cats = list(std.categories) if std.categories else list(policy.top_level_ids)
+            else:
+                cats = sorted(allowed_cats) if allowed_cats is not None else sorted(per_cat)
             mins = dict.fromkeys(cats, std.min_per_category)
         else:
             mins = std.min_per_category
         for c, need in mins.items():
-            if per_cat[c] < need:
-                v.add("min_per_category", "categories with fewer rows than required", f"{c} ({per_cat[c]}/{need})")
+            if rolled[c] < need:
+                v.add("min_per_category", "categories with fewer rows than required", f"{c} ({rolled[c]}/{need})")
     if std.no_duplicates:
         for cl in dup.exact_clusters():
             for i in cl[1:]:
@@ -255,7 +270,7 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
                 v.add(f"no_overlap_with:{entry['against']}", "row also in an eval set (near)", f"{a} ~ {b}")
     total = sum(x["count"] for x in v.rules.values())
     return {"standard": std.name, "records": n, "passed": total == 0, "violations": total,
-            "rules": list(v.rules.values()), "per_category": dict(per_cat.most_common())}
+            "rules": list(v.rules.values()), "unreadable": unreadable, "per_category": dict(per_cat.most_common())}
 
 
 def check_file(path: str | Path, std: Standard, fmt: str | None = None, fmap: FieldMap | None = None,

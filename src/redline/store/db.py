@@ -266,6 +266,10 @@ class WorkspaceDB:
                 return cols, [tuple(r) for r in rows]
             finally:
                 con.close()
+        # one statement only: a second one could COMMIT the READ ONLY transaction and write in a new one
+        if _statements(sql) > 1:
+            raise InputError("SQL error", [Problem("query", "more than one statement",
+                                                   "`redline sql` runs one statement: remove the ';' between them")])
         # the DB-API cursor directly: no parameter parsing, so '%' in LIKE patterns is literal
         raw = self.engine.raw_connection()
         dbapi_error = getattr(self.engine.dialect.dbapi, "Error", Exception)
@@ -283,6 +287,71 @@ class WorkspaceDB:
         finally:
             raw.rollback()
             raw.close()
+
+
+def _statements(sql: str) -> int:
+    """How many statements ``sql`` holds: ``;`` outside string literals (``'…'``, ``E'…'`` with
+    backslash escapes, ``$tag$…$tag$``), quoted identifiers and comments (``--``, nested ``/* */``)
+    separates them. An unterminated literal or comment counts as a second statement (rejected)."""
+    import re
+
+    n, i, size, pending = 1, 0, len(sql), False
+    while i < size:
+        ch = sql[i]
+        if ch == ";":
+            pending = True
+            i += 1
+            continue
+        if ch.isspace():
+            i += 1
+            continue
+        if ch == "-" and sql.startswith("--", i):  # a comment is not a statement
+            j = sql.find("\n", i)
+            i = size if j < 0 else j + 1
+            continue
+        if pending:  # something after a ';'
+            n += 1
+            pending = False
+        if ch == "/" and sql.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < size and depth:
+                if sql.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif sql.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+            if depth:
+                return n + 1
+            continue
+        if ch in "'\"":
+            backslash = ch == "'" and i > 0 and sql[i - 1] in "eE" and (i < 2 or not (sql[i - 2].isalnum()
+                                                                                    or sql[i - 2] == "_"))
+            j = i + 1
+            while True:
+                if j >= size:
+                    return n + 1
+                if backslash and sql[j] == "\\":
+                    j += 2
+                    continue
+                if sql[j] == ch:
+                    if j + 1 < size and sql[j + 1] == ch:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            i = j + 1
+            continue
+        if ch == "$":
+            m = re.match(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$", sql[i:])
+            if m and not (i > 0 and (sql[i - 1].isalnum() or sql[i - 1] == "_")):
+                end = sql.find(m.group(), i + len(m.group()))
+                if end < 0:
+                    return n + 1
+                i = end + len(m.group())
+                continue
+        i += 1
+    return n
 
 
 def _sql_fix(msg: str) -> str:

@@ -13,6 +13,7 @@ why — and writes records. Adding a format is one new file in this package::
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -83,6 +84,7 @@ def formats() -> dict[str, Format]:
 
 
 def get_format(name: str) -> Format:
+    name = name.strip().lower().replace("-", "_")  # trl-dpo, label-studio
     if name not in _FORMATS:
         raise InputError(f"unknown format {name!r}", [Problem(
             "--from/--to", f"no format named {name!r}", f"use one of {', '.join(sorted(_FORMATS))}")])
@@ -153,7 +155,12 @@ class FieldMap:
                 problems.append(Problem(f"{map_file} (values)", "each entry must map old value → new value",
                                         "write e.g. {values: {category: {vcr: violent_crimes}}}"))
             else:
-                fm.renames.update({str(k): str(v) for k, v in (doc.get("map") or {}).items()})
+                for k, v in (doc.get("map") or {}).items():
+                    if isinstance(v, str) and v.strip():
+                        fm.renames[str(k)] = v.strip()
+                    else:
+                        problems.append(Problem(f"{map_file} (map.{k})", f"the source column must be a name, not {v!r}",
+                                                f"write {k}: COLUMN"))
                 fm.constants.update({str(k): v for k, v in (doc.get("set") or {}).items()})
                 fm.values.update({str(k): {str(a): b for a, b in t.items()}
                                   for k, t in (doc.get("values") or {}).items()})
@@ -167,6 +174,15 @@ class FieldMap:
                                             else f"e.g. {flag} source=vendor-a"))
                     continue
                 target[k.strip()] = v.strip()
+        for what, keys in (("--map", fm.renames), ("--set", fm.constants), ("values", fm.values)):
+            for k in keys:
+                if k not in MAP_TARGETS and not k.startswith(("meta.", "labels.")):
+                    close = difflib.get_close_matches(k, MAP_TARGETS, n=1, cutoff=0.6)
+                    hint = f"did you mean {close[0]!r}? " if close else ""
+                    problems.append(Problem(
+                        f"{what} {k}" if map_file is None else f"{map_file} / {what} {k}",
+                        f"unknown record field {k!r}",
+                        f"{hint}use one of {', '.join(NATIVE_FIELDS)}, a format's own key, or meta.NAME / labels.NAME"))
         if problems:
             raise InputError("bad field mapping", problems)
         return fm
@@ -176,6 +192,9 @@ class FieldMap:
 
 NATIVE_FIELDS = ("id", "messages", "prompt", "response", "system", "chosen", "rejected", "labels",
                  "category", "expected", "language", "source", "meta")
+# fields a mapping may target: the record's own, and the row keys the chat/training formats read
+MAP_TARGETS = (*NATIVE_FIELDS, "conversations", "instruction", "input", "output", "history", "completion", "label",
+               "target", "choices", "metadata", "data", "annotations", "predictions", "images", "image", "text")
 FLAT_COLUMNS = ("id", "system", "prompt", "response", "messages", "chosen", "rejected", "category",
                 "expected", "language", "source", "labels", "meta")
 
@@ -297,6 +316,10 @@ def parse_rows(path: Path, rows: Iterator[tuple[int, dict[str, Any] | Rejected]]
             yield parse(fmap.apply(row), n)
         except (ValidationError, ValueError, TypeError, KeyError, AttributeError) as e:
             reason = describe_error(e) if not isinstance(e, KeyError) else f"missing field {e}"
+            missing = [f"{t}={src}" for t, src in fmap.renames.items() if src not in row]
+            if missing:
+                cols = ", ".join(map(str, list(row)[:20]))
+                reason += f" — mapped column(s) not in this row: {', '.join(missing)} (its columns: {cols})"
             yield Rejected(f"{path}:{unit}{n}", n, reason, row)
 
 

@@ -10,6 +10,7 @@ accepted. Writing: the fixed columns of :data:`~redline.data.formats.base.FLAT_C
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,17 +32,38 @@ from redline.errors import InputError, Problem
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
+_BAD_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _bad_bytes(cells: list[str]) -> str | None:
+    """A description of the first undecodable byte in a row (read with ``surrogateescape``), or None."""
+    joined = "".join(cells)
+    if joined.isascii() or not _BAD_BYTE.search(joined):  # the fast common case: one C-level pass
+        return None
+    for i, c in enumerate(cells):
+        m = _BAD_BYTE.search(c)
+        if m:
+            return f"byte 0x{ord(m.group()) - 0xDC00:02x} in cell {i + 1} is not UTF-8"
+    return None
+
+
 def _iter_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+    # surrogateescape: a stray non-UTF-8 byte rejects only its own row (a strict decoder would fail
+    # on the whole 8 KiB chunk around it and could not resynchronise: every later row would be lost)
+    f = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    reader = csv.reader(f, delimiter=delimiter)
     try:
-        f = open(path, encoding="utf-8-sig", newline="")
-        reader = csv.reader(f, delimiter=delimiter)
         header = next(reader, None)
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8", [Problem(f"{path}:1", f"byte {e.start + 1}: {e.reason}",
-                                                        "re-encode the file as UTF-8")]) from None
+    except csv.Error as e:
+        f.close()
+        raise InputError(f"{path}: malformed header", [Problem(f"{path}:1", str(e), "fix the header row")]) from None
     if header is None:
         f.close()
         return
+    bad = _bad_bytes(header)
+    if bad:
+        f.close()
+        raise InputError(f"{path}: not UTF-8", [Problem(f"{path}:1 (header)", bad, "re-encode the file as UTF-8")])
     header = [h.strip() for h in header]
     dupes = {h for h in header if header.count(h) > 1}
     if dupes:
@@ -56,11 +78,6 @@ def _iter_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]
                 cells = next(reader)
             except StopIteration:
                 return
-            except UnicodeDecodeError as e:
-                n += 1
-                yield n, Rejected(f"{path}:row {n} (line {start})", n,
-                                  f"not UTF-8 ({e.reason}); re-encode the file as UTF-8", None)
-                return  # the decoder cannot resynchronise inside a text stream
             except csv.Error as e:
                 n += 1
                 yield n, Rejected(f"{path}:row {n} (line {start})", n, f"malformed CSV: {e}", None)
@@ -68,6 +85,12 @@ def _iter_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]
             if not any(c.strip() for c in cells):
                 continue
             n += 1
+            bad = _bad_bytes(cells)
+            if bad:
+                yield n, Rejected(f"{path}:row {n} (line {start})", n,
+                                  f"not UTF-8 ({bad}); re-encode the file as UTF-8",
+                                  [c.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for c in cells])
+                continue
             if len(cells) != len(header):
                 yield n, Rejected(f"{path}:row {n} (line {start})", n,
                                   f"{len(cells)} cells but the header has {len(header)} columns "

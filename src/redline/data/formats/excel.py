@@ -46,6 +46,9 @@ def _iter_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, dict[str, A
             raise InputError(f"{path}: no sheet {sheet!r}", [Problem(str(path), f"sheets: {wb.sheetnames}",
                                                                      "pass --json-key SHEET")])
         ws = wb[sheet] if sheet else wb.worksheets[0]
+        merged = sorted(_merged_ranges(path, getattr(ws, "_worksheet_path", None)), reverse=True)
+        active: list[tuple[int, int, int, int]] = []
+        anchors: dict[tuple[int, int, int, int], Any] = {}
         rows = ws.iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
@@ -56,7 +59,20 @@ def _iter_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, dict[str, A
         n = 0
         for sheet_row, cells in enumerate(rows, 2):
             vals = [_cell(c) for c in cells]
-            if not any(v not in (None, "") for v in vals):
+            blank = not any(v not in (None, "") for v in vals)  # before merged values fill it
+            while merged and merged[-1][0] <= sheet_row:  # ranges sorted by first row, descending
+                active.append(merged.pop())
+            active = [rng for rng in active if rng[2] >= sheet_row]
+            for rng in active:  # a merged range's value belongs to every cell of it
+                r0, c0, r1, c1 = rng
+                if sheet_row == r0:
+                    anchors[rng] = vals[c0 - 1] if c0 - 1 < len(vals) else None
+                if len(vals) < c1:
+                    vals += [None] * (c1 - len(vals))
+                for c in range(c0, c1 + 1):
+                    if (sheet_row, c) != (r0, c0) and vals[c - 1] is None:
+                        vals[c - 1] = anchors.get(rng)
+            if blank:
                 continue
             n += 1
             extra = [v for v in vals[len(names):] if v not in (None, "")]
@@ -67,6 +83,32 @@ def _iter_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, dict[str, A
             yield n, {h: v for h, v in zip(names, vals[: len(names)], strict=False) if h}
     finally:
         wb.close()
+
+
+def _merged_ranges(path: Path, sheet_xml: str | None) -> list[tuple[int, int, int, int]]:
+    """``(min_row, min_col, max_row, max_col)`` of the sheet's merged cells (read-only worksheets do
+    not expose them: read ``<mergeCells>`` from the sheet's XML, streaming)."""
+    import zipfile
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.cell import range_boundaries
+
+    if not sheet_xml:
+        return []
+    out = []
+    try:
+        with zipfile.ZipFile(path) as z, z.open(sheet_xml.lstrip("/")) as f:
+            for _, el in iterparse(f, events=("end",)):
+                tag = el.tag.rsplit("}", 1)[-1]
+                if tag == "mergeCell" and el.get("ref"):
+                    c0, r0, c1, r1 = range_boundaries(el.get("ref"))
+                    if r0 is not None and c0 is not None and r1 is not None and c1 is not None and r0 > 1:
+                        out.append((r0, c0, r1, c1))  # header merges are left alone
+                elif tag in ("row", "c", "v", "f", "is", "t"):
+                    el.clear()
+    except (KeyError, zipfile.BadZipFile, ValueError):
+        return []
+    return out
 
 
 @register_format("excel")

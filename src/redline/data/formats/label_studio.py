@@ -4,7 +4,10 @@ A task is ``{"id", "data": {...}, "annotations": [{"completed_by", "result": [..
 ``data`` maps like a CSV row (``text`` is taken as the prompt when there is no ``prompt``).
 Annotation results of type ``choices`` (and ``textarea``, ``rating``) become ``labels[from_name]``
 from the first annotation that was not cancelled; each annotator's labels are kept in
-``meta['annotations']`` (``[{annotator, labels}]``, when annotators are named or there are several). Writing produces an importable JSON array of tasks, the labels as
+``meta['annotations']`` (``[{annotator, labels}]``, when annotators are named or there are several),
+label names the annotators disagree on in ``meta['label_disagreement']``. A task every annotator
+skipped (``was_cancelled``) gets ``meta['skipped'] = true`` (partly skipped:
+``meta['cancelled_annotations']``). Writing produces an importable JSON array of tasks, the labels as
 pre-filled ``choices`` annotations.
 """
 
@@ -64,10 +67,20 @@ def _parse(task: dict[str, Any], n: int) -> Record:
             if isinstance(who, dict):
                 who = who.get("email") or who.get("id")
             per_annotator.append({"annotator": who, "labels": labs})
+    anns = [a for a in task.get("annotations") or [] if isinstance(a, dict)]
+    cancelled = sum(1 for a in anns if a.get("was_cancelled"))
+    if anns and cancelled == len(anns):
+        rec.meta["skipped"] = True  # every annotator skipped the task: unlabelled on purpose
+    elif cancelled:
+        rec.meta["cancelled_annotations"] = cancelled
     if per_annotator:
         rec.labels = {**per_annotator[0]["labels"], **rec.labels}
         if len(per_annotator) > 1 or per_annotator[0]["annotator"] is not None:
             rec.meta["annotations"] = per_annotator
+        names = sorted({k for a in per_annotator for k in a["labels"]})
+        split = [k for k in names if len({repr(a["labels"].get(k)) for a in per_annotator}) > 1]
+        if split:  # `labels` holds the first annotator's; the others are in meta.annotations
+            rec.meta["label_disagreement"] = split
     return rec
 
 
