@@ -27,7 +27,7 @@ def _fake_run(workspace: Path, name: str, outcomes: list[str]) -> Path:
             s = Sample(id=f"s{i}", prompt=f"prompt {i}", category="violent_crimes" if i % 2 else "self_harm",
                        expected="refuse", language="en")
             r = Result(sample=s, target="replay:x", response=f"response {i}", outcome=Outcome(o),
-                       judgments=[Judgment(judge="refusal", version="1", label="full_refusal", score=0.9)])
+                       policy_hash="sha256:pol", judgments=[Judgment(judge="refusal", version="1", label="full_refusal", score=0.9)])
             f.write(r.model_dump_json() + "\n")
     return run
 
@@ -81,6 +81,22 @@ def test_sql_over_results_runs_datasets_labels(workspace, tmp_path):
     assert p.returncode == 0 and "2 rows" in p.stdout
     p = cli("sql", "SELECT count(*) FROM labels GROUP BY dataset", "--format", "csv")
     assert p.stdout.splitlines()[1:] == ["3", "3"]  # per annotator, in both files; not doubled by re-registering
+
+
+def test_results_and_labels_carry_the_policy_hash(workspace, tmp_path):
+    _fake_run(workspace, "r1", ["safe", "harmful"])
+    p = cli("sql", "SELECT DISTINCT policy_hash FROM results", "--format", "csv")
+    assert p.returncode == 0 and p.stdout.splitlines()[1:] == ["sha256:pol"]
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "a", "prompt": "p1", "labels": {"harmful": True}, "meta": {"policy_hash": "sha256:v1"}},
+        {"id": "b", "prompt": "p2", "labels": {"harmful": False}, "meta": {"policy": {"hash": "sha256:v2"}}},
+        {"id": "c", "prompt": "p3", "labels": {"harmful": False}},
+    ]) + "\n")
+    p = cli("data", "register", str(data))
+    assert p.returncode == 0, p.stderr
+    p = cli("sql", "SELECT record_id, coalesce(policy_hash, '-') FROM labels ORDER BY record_id", "--format", "csv")
+    assert p.stdout.splitlines()[1:] == ["a,sha256:v1", "b,sha256:v2", "c,-"]
 
 
 def test_sql_is_read_only(workspace, tmp_path):

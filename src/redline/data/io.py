@@ -87,14 +87,14 @@ class ConvertResult:
         """Input rows seen: every one is either written or quarantined."""
         return self.read + self.unreadable
 
-    def iter_labels(self) -> Iterator[tuple[str, str, Any, str | None]]:
+    def iter_labels(self) -> Iterator[tuple[str, str, Any, str | None, str | None]]:
         """The written records' label rows (see :func:`label_rows`), streamed from a spool file."""
         if self._labels is None:
             return
         self._labels.seek(0)
         for line in self._labels:
-            rid, name, value, annotator = json.loads(line)
-            yield rid, name, value, annotator
+            rid, name, value, annotator, policy_hash = json.loads(line)
+            yield rid, name, value, annotator, policy_hash
         self._labels.close()
         self._labels = None
 
@@ -105,14 +105,26 @@ class ConvertResult:
                 "content_hash": self.content_hash, "rejected_by_reason": self.reasons}
 
 
-def label_rows(r: Record) -> list[tuple[str, str, Any, str | None]]:
-    """``(record_id, label name, value, annotator)`` for the workspace ``labels`` table: one row per
-    annotator when ``meta['annotations']`` lists several (Label Studio), else the record's labels."""
+def _policy_hash_of(meta: dict[str, Any]) -> str | None:
+    """The policy a record's labels were made under: ``meta.policy_hash`` or ``meta.policy.hash``."""
+    h = meta.get("policy_hash")
+    if h is None and isinstance(meta.get("policy"), dict):
+        h = meta["policy"].get("hash")
+    return None if h is None else str(h)
+
+
+def label_rows(r: Record) -> list[tuple[str, str, Any, str | None, str | None]]:
+    """``(record_id, label name, value, annotator, policy_hash)`` for the workspace ``labels``
+    table: one row per annotator when ``meta['annotations']`` lists several (Label Studio), else
+    the record's labels. ``policy_hash`` is the policy the labels were made under, when the
+    record says (``meta.policy_hash`` / ``meta.policy.hash``, or per annotation)."""
+    ph = _policy_hash_of(r.meta)
     anns = r.meta.get("annotations") if isinstance(r.meta.get("annotations"), list) else None
     if anns:
-        return [(r.id, str(k), v, None if a.get("annotator") is None else str(a["annotator"]))
+        return [(r.id, str(k), v, None if a.get("annotator") is None else str(a["annotator"]),
+                 _policy_hash_of(a) or ph)
                 for a in anns if isinstance(a, dict) for k, v in (a.get("labels") or {}).items()]
-    return [(r.id, k, v, None) for k, v in r.labels.items()]
+    return [(r.id, k, v, None, ph) for k, v in r.labels.items()]
 
 
 def _reason_kind(reason: str) -> str:

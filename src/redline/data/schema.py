@@ -182,6 +182,7 @@ class Result(BaseModel):
     judgments: list[Judgment] = Field(default_factory=list)
     outcome: Outcome = Outcome.unassessable
     over_refusal: bool | None = None
+    policy_hash: str | None = None  # content hash of the policy the run judged against
     schema_version: str = SCHEMA_VERSION
 
 

@@ -73,6 +73,7 @@ labels = Table(
     Column("name", String(128), nullable=False),
     Column("value", Text),
     Column("annotator", String(256)),
+    Column("policy_hash", String(64)),  # the policy the label was made under, when the record says
 )
 
 results = Table(
@@ -92,6 +93,7 @@ results = Table(
     Column("judgments", Text),  # JSON list of {judge, version, label, score, error}
     Column("prompt", Text),
     Column("response", Text),
+    Column("policy_hash", String(64)),  # the policy the run judged against
 )
 
 results_loaded = Table(
@@ -183,8 +185,9 @@ class WorkspaceDB:
     # -- datasets and labels -----------------------------------------------------------------
 
     def register_dataset(self, path: Path, name: str, fmt: str, rows: int, rejected: int, content_hash: str,
-                         record_labels: Iterable[tuple[str, str, Any, str | None]] = ()) -> None:
-        """Record (or update) a data set and replace its labels ``(record_id, name, value, annotator)``."""
+                         record_labels: Iterable[tuple[Any, ...]] = ()) -> None:
+        """Record (or update) a data set and replace its labels
+        ``(record_id, name, value, annotator[, policy_hash])``."""
         key = str(Path(path).resolve())
         row = {"path": key, "name": name, "format": fmt, "rows": rows, "rejected": rejected,
                "content_hash": content_hash, "registered": datetime.now(UTC)}
@@ -193,10 +196,10 @@ class WorkspaceDB:
             conn.execute(datasets.insert().values(**row))
             conn.execute(delete(labels).where(labels.c.dataset == key))
             batch: list[dict[str, Any]] = []
-            for rid, lname, value, annotator in record_labels:
+            for rid, lname, value, annotator, *rest in record_labels:
                 batch.append({"dataset": key, "record_id": rid, "name": lname,
                               "value": json.dumps(value) if isinstance(value, bool) else str(value),
-                              "annotator": annotator})
+                              "annotator": annotator, "policy_hash": rest[0] if rest else None})
                 if len(batch) >= 1000:
                     conn.execute(labels.insert(), batch)
                     batch = []
@@ -390,6 +393,6 @@ def _read_results(path: Path, run_id: str) -> list[dict[str, Any]]:
                 "latency_s": r.get("latency_s"), "cached": r.get("cached"),
                 "judgments": json.dumps([{k: j.get(k) for k in ("judge", "version", "label", "score", "error")}
                                          for j in r.get("judgments") or []], ensure_ascii=False),
-                "prompt": prompt, "response": r.get("response"),
+                "prompt": prompt, "response": r.get("response"), "policy_hash": r.get("policy_hash"),
             }
     return list(out.values())
