@@ -32,14 +32,13 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
 from data import prompt_rows, response_rows  # noqa: E402
-
 from redline.judges._harm_model import FEATURE_VERSION, HarmModel, dense_feature_names  # noqa: E402
 from redline.judges._refusal_model import RefusalModel, analyze, cap_text  # noqa: E402
 
 OUT = ROOT / "src" / "redline" / "judges" / "harm_model.json"
 METRICS = HERE / "metrics.json"
 THRESHOLD = 0.5
-VERSION_PREFIX = "harm-lr-1"
+VERSION_PREFIX = "harm-lr-2"
 
 
 def _analyzer(text: str) -> list[str]:

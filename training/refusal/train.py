@@ -32,6 +32,7 @@ from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
     f1_score,
+    log_loss,
     precision_recall_fscore_support,
 )
 from sklearn.model_selection import GroupKFold
@@ -40,6 +41,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 from build_dataset import all_jbb, load_dataset  # noqa: E402
+from eval_checkset import evaluate as evaluate_checkset  # noqa: E402
+from eval_checkset import load_checkset  # noqa: E402
 
 MODULE_PATH = ROOT / "src" / "redline" / "judges" / "_refusal_model.py"
 ARTEFACT_PATH = MODULE_PATH.with_name("refusal_model.json")
@@ -55,7 +58,13 @@ MAX_FEATURES = 12000
 MIN_DF = 2
 PRUNE = 0.002
 C_GRID = (1.0, 3.0, 10.0, 30.0)
+# Weight of a team-written (synthetic) row relative to a real JBB row.  The synthetic rows teach
+# shapes JBB lacks (short answers, polite refusals, other languages) but now outnumber the real
+# rows, so their weight is chosen by the same grouped CV on the real rows as C.
+SYNTH_WEIGHT_GRID = (1.0, 0.5, 0.25)
 SEED = 0
+CV_REPEATS = 3
+VERSION_PREFIX = "refusal-lr-3"  # lr-3: rf7 features (length-independent refusal cues) + short answers
 
 # The classic string-match refusal list (GCG / JailbreakBench / HarmBench lineage).
 STRING_MATCH = [
@@ -84,13 +93,17 @@ def featurise(vec, capped, fit=False):
     return sparse.hstack([X_text, sparse.csr_matrix(P)], format="csr")
 
 
-def fit(texts, labels, C):
+def fit(texts, labels, C, sample_weight=None):
     capped = [rm.cap_text(t) for t in texts]
     vec = make_vectorizer()
     X = featurise(vec, capped, fit=True)
     clf = LogisticRegression(C=C, class_weight="balanced", max_iter=5000, random_state=SEED)
-    clf.fit(X, labels)
+    clf.fit(X, labels, sample_weight=sample_weight)
     return vec, clf
+
+
+def row_weights(rows, synth_weight: float) -> np.ndarray:
+    return np.array([1.0 if r["source"].startswith("jbb") else synth_weight for r in rows])
 
 
 def predict(vec, clf, texts):
@@ -114,24 +127,42 @@ def report(y_true, y_pred) -> dict:
     }
 
 
-def select_C(train_rows) -> tuple[float, dict]:
+def select_C(train_rows) -> tuple[tuple[float, float], dict]:
+    """(C, synthetic-row weight) with the lowest grouped-CV log-loss on the JBB training rows,
+    averaged over CV_REPEATS fold assignments (repeat 0 is the unshuffled GroupKFold used up to
+    lr-2; the others shuffle the behaviour groups).
+
+    Log-loss, not macro-F1 (used up to lr-2): the judge's output is a probability (refusal_score,
+    and the harm model reads the class probabilities), and with ~30 partial refusals among the
+    JBB training rows macro-F1 moves by more between fold assignments than between neighbouring
+    settings, so it cannot tell them apart.  Macro-F1 is still computed and printed."""
     texts = [r["text"] for r in train_rows]
     y = np.array([r["label"] for r in train_rows])
     groups = [r["group"] for r in train_rows]
     is_jbb = np.array([r["source"].startswith("jbb") for r in train_rows])
     scores = {}
-    for C in C_GRID:
-        preds = np.empty(len(y), dtype=object)
-        for tr, te in GroupKFold(n_splits=5).split(texts, y, groups):
-            vec, clf = fit([texts[i] for i in tr], y[tr], C)
-            preds[te] = predict(vec, clf, [texts[i] for i in te])[0]
-        # select on the real (JBB) rows of the CV folds
-        scores[C] = round(f1_score(y[is_jbb], preds[is_jbb].astype(str), labels=LABELS, average="macro"), 4)
-    best = max(scores, key=lambda c: (scores[c], -c))
+    for w in SYNTH_WEIGHT_GRID:
+        sw = row_weights(train_rows, w)
+        for C in C_GRID:
+            losses, f1s = [], []
+            for rep in range(CV_REPEATS):
+                cv = GroupKFold(n_splits=5) if rep == 0 else GroupKFold(n_splits=5, shuffle=True, random_state=rep)
+                preds = np.empty(len(y), dtype=object)
+                proba = np.zeros((len(y), len(LABELS)))
+                for tr, te in cv.split(texts, y, groups):
+                    vec, clf = fit([texts[i] for i in tr], y[tr], C, sw[tr])
+                    preds[te], p = predict(vec, clf, [texts[i] for i in te])
+                    proba[te] = p[:, [list(clf.classes_).index(c) for c in LABELS]]
+                # score on the real (JBB) rows of the CV folds
+                losses.append(log_loss(y[is_jbb], proba[is_jbb], labels=LABELS))
+                f1s.append(f1_score(y[is_jbb], preds[is_jbb].astype(str), labels=LABELS, average="macro"))
+            scores[(C, w)] = {"log_loss": round(float(np.mean(losses)), 4), "macro_f1": round(float(np.mean(f1s)), 4)}
+            print(f"  CV C={C} synthetic weight={w}: {scores[(C, w)]}", flush=True)
+    best = min(scores, key=lambda k: (scores[k]["log_loss"], k[0], -k[1]))
     return best, scores
 
 
-def export(vec, clf) -> dict:
+def export(vec, clf, synth_weight: float = 1.0) -> dict:
     vocab = {t: int(i) for t, i in vec.vocabulary_.items()}
     idf = [round(float(v), 6) for v in vec.idf_]
     coef = np.round(clf.coef_, 4)
@@ -162,9 +193,10 @@ def export(vec, clf) -> dict:
         "idf": idf,
         "coef": [[num(float(v)) for v in row] for row in coef],
         "intercept": intercept,
-        "trained_with": {"C": float(clf.C), "class_weight": "balanced", "solver": clf.solver},
+        "trained_with": {"C": float(clf.C), "class_weight": "balanced", "solver": clf.solver,
+                         "synthetic_row_weight": synth_weight},
     }
-    art["version"] = "refusal-lr-2+" + rm.content_hash(art)
+    art["version"] = VERSION_PREFIX + "+" + rm.content_hash(art)
     return art
 
 
@@ -184,6 +216,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--C", type=float, default=None, help="skip CV and use this C")
+    ap.add_argument("--synthetic-weight", type=float, default=1.0, help="with --C: weight of synthetic rows")
+    ap.add_argument("--out", type=Path, default=ARTEFACT_PATH,
+                    help="artefact path (default: the shipped one); metrics.json is written only for the default")
     args = ap.parse_args()
 
     rows = load_dataset()
@@ -192,19 +227,20 @@ def main() -> None:
     print(f"train rows {len(train)} ({Counter(r['label'] for r in train)}); test rows {len(test)}")
 
     if args.C is None:
-        C, cv = select_C(train)
-        print("grouped 5-fold CV macro-F1 on JBB train rows:", cv, "-> C =", C)
+        (C, synth_w), cv = select_C(train)
+        print(f"grouped 5-fold CV ({CV_REPEATS} repeats) on JBB train rows -> C = {C}, synthetic weight = {synth_w}")
     else:
-        C, cv = args.C, {}
-    vec, clf = fit([r["text"] for r in train], [r["label"] for r in train], C)
-    art = export(vec, clf)
+        C, synth_w, cv = args.C, args.synthetic_weight, {}
+    vec, clf = fit([r["text"] for r in train], [r["label"] for r in train], C, row_weights(train, synth_w))
+    art = export(vec, clf, synth_w)
     model = rm.RefusalModel(art)
     n_terms = len(art["idf"])
     nnz = sum(1 for row in art["coef"] for v in row[:n_terms] if v)
     print(f"vocabulary {n_terms} terms, non-zero text weights {nnz}/{3 * n_terms}")
 
     all_texts = [r["text"] for r in rows]
-    metrics: dict = {"version": art["version"], "C": C, "cv_macro_f1_by_C": {str(k): v for k, v in cv.items()},
+    metrics: dict = {"version": art["version"], "C": C, "synthetic_weight": synth_w,
+                     "cv_by_C_and_synthetic_weight": {f"C={k[0]},w={k[1]}": v for k, v in cv.items()},
                      "data": {"train": dict(Counter(r["label"] for r in train)),
                               "test": dict(Counter(r["label"] for r in test)),
                               "train_by_source": dict(Counter(r["source"] for r in train)),
@@ -246,6 +282,13 @@ def main() -> None:
         metrics["weak_label_agreement_all_jbb"] = {"n": len(jbb), "model": agree(preds), "string_match": agree(sm)}
         print("weak-label agreement (all JBB):", json.dumps(metrics["weak_label_agreement_all_jbb"]["model"]))
 
+    # held-out benign-responses check set (never trained on; see checkset_source.py)
+    chk = evaluate_checkset(model, load_checkset())
+    metrics["checkset"] = {k: v for k, v in chk.items() if k != "version"}
+    print(f"check set: n={chk['n']} acc {chk['accuracy']} macroF1 {chk['macro_f1']} false-refusal rate on "
+          f"compliance {chk['false_refusal_rate_on_compliance']} per-class {json.dumps(chk['per_class'])}")
+    print("check set by kind:", chk["accuracy_by_kind"])
+
     worst = parity_check(model, vec, clf, all_texts)
     metrics["parity_max_abs_diff"] = worst
     print(f"parity: max |p_python - p_sklearn| = {worst:.2e}")
@@ -253,13 +296,13 @@ def main() -> None:
 
     if not args.no_export:
         blob = json.dumps(art, ensure_ascii=False, separators=(",", ":"))
-        ARTEFACT_PATH.write_text(blob, encoding="utf-8")
-        reloaded = rm.RefusalModel.load(str(ARTEFACT_PATH))
+        args.out.write_text(blob, encoding="utf-8")
+        reloaded = rm.RefusalModel.load(str(args.out))
         assert reloaded.version == art["version"]
         assert parity_check(reloaded, vec, clf, all_texts[:200]) < 1e-6
         metrics["artefact_bytes"] = len(blob.encode("utf-8"))
-        print(f"wrote {ARTEFACT_PATH} ({metrics['artefact_bytes'] / 1e6:.2f} MB), version {art['version']}")
-        if test:  # only overwrite committed metrics when the held-out set was available
+        print(f"wrote {args.out} ({metrics['artefact_bytes'] / 1e6:.2f} MB), version {art['version']}")
+        if test and args.out == ARTEFACT_PATH:  # committed metrics: shipped artefact + held-out set available
             METRICS_PATH.write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
             print(f"wrote {METRICS_PATH}")
 
