@@ -464,7 +464,8 @@ def test_lone_surrogates_from_a_target_or_a_file_do_not_crash(workspace: Path, j
 
 
 @pytest.mark.parametrize(("judge", "opts", "says"), [
-    ("policy-llm", ["--option", "timeout=soon"], "not a number"),
+    ("policy-llm", ["--option", "model=openai:j", "--option", "timeout=soon"], "not a number"),
+    ("policy-llm", [], "needs a judge model"),  # no silent default to the tiny local model
     ("policy-llm", ["--option", "temprature=0"], "no selected judge takes this option"),
     ("guard:llama-guard-3", ["--option", "api_key=sk-on-the-command-line"], "secrets are not options"),
     ("guard:llama-guard-3", ["--option", "api_key_env=REDLINE_TEST_UNSET_VAR"], "REDLINE_TEST_UNSET_VAR"),
