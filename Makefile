@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_eval_throughput.py
 	$(BIN)/python bench/bench_replay_rss.py
+	$(BIN)/python bench/bench_refusal.py
+	$(BIN)/python bench/bench_harm.py
+	$(BIN)/python bench/bench_judges.py
+	$(BIN)/python bench/bench_llm_judge.py
+
+# 1,000,000-row data benchmarks (several minutes each)
+bench-data: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_data_profile.py
+	$(BIN)/python bench/bench_data_convert.py
 
 clean:
 	rm -rf $(VENV) .redline runs .pytest_cache
