@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 SERVER = Path(__file__).with_name("fake_openai_server.py")
+
+# A test run started in the background by a non-interactive shell inherits SIGINT as *ignored*,
+# and an ignored signal stays ignored across exec: the Ctrl-C tests' child processes would never
+# see it. Restore Python's handler here, so children start with the default disposition.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @dataclass
