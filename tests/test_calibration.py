@@ -209,6 +209,21 @@ def test_cli_calibrate_quarantines_bad_rows_exit_2(workspace: Path) -> None:
     assert "rejected" in r.stdout
 
 
+def test_cli_calibrate_with_rejected_rows_does_not_replace_a_stored_calibration(workspace: Path) -> None:
+    good = [json.loads(x) for x in _labelled_refusal_file(workspace).read_text().splitlines()]
+    labels = _write(workspace / "partial.jsonl", [*good, {"prompt": "p", "response": "", "harmful": True}])
+    store = workspace / "home" / "calibrations"
+    r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress")
+    assert r.returncode == 2
+    assert "not saved" in r.stderr and "--allow-rejected" in r.stderr
+    assert not store.exists() or not list(store.iterdir())
+    # saved on request, with a warning that this small file now overrides the shipped calibration
+    r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress", "--allow-rejected")
+    assert r.returncode == 2  # rows were still rejected
+    assert len(list(store.iterdir())) == 1
+    assert "takes precedence over" in r.stderr and "calibrations/" in r.stderr
+
+
 def test_cli_calibrate_errors(workspace: Path) -> None:
     r = cli("calibrate", "--judge", "refusal", "--labels", str(workspace / "missing.jsonl"))
     assert r.returncode == 2 and "not found" in r.stderr

@@ -81,6 +81,23 @@ def _print_human(res: dict[str, Any], saved: Path | None, rejected: int, quarant
         con.print(f"{rejected} row(s) rejected, with reasons: {quarantine}", markup=False)
 
 
+def _harm_rows(cal: dict[str, Any]) -> int:
+    """Rows with a harmful label that a calibration was measured on (what corrections use)."""
+    return int(((cal.get("harm") or {}).get("overall") or {}).get("n") or 0)
+
+
+def _superseded(res: dict[str, Any]) -> dict[str, Any] | None:
+    """The calibration that reports use today for this judge version, if any (workspace or shipped)."""
+    from redline.judges.calibration import find_calibration
+
+    if "harm" not in res:
+        return None
+    prev = find_calibration(res["judge"]["id"], res["judge"]["version"], (res.get("policy") or {}).get("hash"))
+    if prev is None:
+        return None
+    return {"source": prev.get("source"), "rows": _harm_rows(prev)}
+
+
 def register(app: typer.Typer) -> None:
     @app.command("calibrate")
     def calibrate_cmd(
@@ -98,6 +115,9 @@ def register(app: typer.Typer) -> None:
                                                 "($REDLINE_HOME/calibrations), where reports find it.")] = True,
         quarantine: Annotated[Path | None, typer.Option(
             help="Where rejected rows go (default: LABELS.rejected.jsonl).")] = None,
+        allow_rejected: Annotated[bool, typer.Option(
+            "--allow-rejected", help="Save even when some label rows were rejected "
+                                     "(by default a calibration is saved only from a clean file).")] = False,
         concurrency: Annotated[int, typer.Option(help="Parallel requests for network judges.")] = 8,
         progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     ) -> None:
@@ -131,12 +151,28 @@ def register(app: typer.Typer) -> None:
                 for r in rejected:
                     f.write(json.dumps(r, ensure_ascii=False) + "\n")
             res["labels"]["quarantine"] = str(q)
-        saved = save_calibration(res) if save else None
-        if saved is not None:
+        saved = None
+        if save and rejected and not allow_rejected:
+            # A partial file must not silently replace a good (e.g. the shipped) calibration.
+            res["not_saved"] = (f"{len(rejected)} label row(s) rejected: fix them and re-run, "
+                                "or pass --allow-rejected to save this calibration anyway")
+        elif save:
+            prev = _superseded(res)
+            if prev is not None:
+                res["supersedes"] = prev
+            saved = save_calibration(res)
             res["saved"] = str(saved)
         if json_out:
             print_json(res)
         else:
             _print_human(res, saved, len(rejected), q)
+            if "not_saved" in res:
+                sys.stderr.write(f"not saved: {res['not_saved']}\n")
+            prev = res.get("supersedes")
+            if prev and prev["rows"] > _harm_rows(res):
+                sys.stderr.write(
+                    f"warning: this calibration ({_harm_rows(res)} harmful-labelled rows) "
+                    f"now takes precedence over {prev['source']} ({prev['rows']} rows) for "
+                    f"{res['judge']['id']} {res['judge']['version']}\n")
         if rejected:
             raise typer.Exit(2)
