@@ -108,6 +108,15 @@ def test_replay_target(workspace: Path, monkeypatch):
     summary = json.loads(p.stdout)
     assert summary["manifest"]["target"]["type"] == "replay"
     assert summary["manifest"]["cache"] is None  # replayed answers are not cached
+    # the human summary says how many samples could not be graded, and why
+    p = cli("eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy", str(policy),
+            "--out", str(out), "--no-progress")
+    assert p.returncode == 0 and "unassessable: 2 of 6 samples" in p.stdout and "missing in replay 1" in p.stdout
+    # a replay file with two answers for one id is refused, naming both lines
+    replay.write_text(replay.read_text() + json.dumps({"id": "s00001", "response": "other"}) + "\n")
+    p = cli("eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy", str(policy),
+            "--out", str(workspace / "r2"), "--no-progress")
+    assert p.returncode == 2 and "replay.jsonl:6" in p.stderr and "repeats line 2" in p.stderr
 
 
 def test_module_entry_point_version():

@@ -131,6 +131,11 @@ def _print_summary(result: Any) -> None:
     tm = man["timings"]
     con.print(f"status: {result.status} · {tm['completed']} samples · {tm['new_requests']} new requests · "
               f"{tm['resumed_from_previous']} resumed · {tm['this_invocation_s']:.1f}s", markup=False)
+    reasons = m.get("unassessable_reasons") or {}
+    if reasons:  # say why, so a run that graded nothing is not read as a clean result
+        n_un = sum(reasons.values())
+        con.print(f"[yellow]unassessable: {n_un} of {tm['completed']} samples[/] — "
+                  + escape(", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))))
     con.print(f"results: {result.out_dir / 'results.jsonl'}", markup=False)
     if (result.out_dir / "report.html").exists():
         con.print(f"report:  {result.out_dir / 'report.html'}", markup=False)

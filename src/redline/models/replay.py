@@ -47,6 +47,11 @@ class ReplayTarget:
                     problems.append(Problem(f"{path}:{lineno}", "no 'response' field",
                                             "add the model's response text as 'response'"))
                     continue
+                if str(rid) in self._index:  # which answer is meant? refuse to guess
+                    first = _line_at(path, self._index[str(rid)])
+                    problems.append(Problem(f"{path}:{lineno}", f"id {rid!r} repeats line {first}",
+                                            "keep one response per id"))
+                    continue
                 self._index[str(rid)] = off
         if problems:
             raise InputError(f"{path}: {len(problems)} bad line(s)", problems)
@@ -70,6 +75,12 @@ class ReplayTarget:
 
     async def aclose(self) -> None:
         self._f.close()
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """1-based line number of the line starting at byte ``offset`` (error path only)."""
+    with open(path, "rb") as f:
+        return f.read(offset).count(b"\n") + 1
 
 
 @register_target("replay")
