@@ -82,6 +82,10 @@ def test_rejudge_writes_a_new_run_and_never_calls_the_target(workspace: Path, fa
     runs = json.loads(cli("runs", "--json").stdout)
     row = next(r for r in runs if r["run_id"] == str(out.resolve()))
     assert row["status"] == "completed" and row["samples"] == 20
+    # the judges tell a rejudged run from its source in `redline runs`
+    src_row = next(r for r in runs if r["run_id"] == str(src.resolve()))
+    assert "policy-llm" in row["judges"] and "policy-llm" not in src_row["judges"]
+    assert "policy-llm" in cli("runs").stdout
     # the same command again: nothing new to do, and the judge is not asked again
     p = cli("rejudge", str(src), "--judge", "policy-llm", "--option", "model=openai:judge-model",
             "--option", f"base_url={judge.url}", "--out", str(out), "--no-progress", "--json")

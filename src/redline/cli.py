@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,16 +26,16 @@ from redline.commands._common import print_json as _print_json  # noqa: E402
 
 @app.command("eval")
 def eval_cmd(
-    suite: Annotated[str | None, typer.Option(help="Built-in suite name (see `redline suites`) or a JSONL file [default: the policy's own suite; `demo` for the default policy].", show_default=False)] = None,
+    suite: Annotated[str | None, typer.Option(help="Built-in suite name (see `redline suites`) or a JSONL file (default: the policy's own suite; `demo` for the default policy).", show_default=False)] = None,
     target: Annotated[str, typer.Option(help="local | local:PATH.gguf | openai:MODEL | replay:FILE.jsonl")] = "local",
     policy: Annotated[str, typer.Option(help="Built-in policy name or a policy YAML file.")] = "default",
-    judge: Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable) [default: refusal]; the first harm judge decides harmful prompts.", show_default=False)] = None,
+    judge: Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable) (default: refusal); the first harm judge decides harmful prompts.", show_default=False)] = None,
     option: Annotated[list[str] | None, typer.Option("--option", help="Judge option KEY=VALUE (repeatable; NAME.KEY scopes it to one judge). API keys are read from env vars only: api_key_env=VAR.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory; re-running with the same --out resumes.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Requests in flight at once.")] = 8,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key (prefer the OPENAI_API_KEY variable).", show_default=False)] = None,
-    max_tokens: Annotated[int | None, typer.Option(min=1, help="Maximum tokens per response [default: 200 for local models, 512 otherwise].", show_default=False)] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="Maximum tokens per response (default: 200 for local models, 512 otherwise).", show_default=False)] = None,
     temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.0,
     seed: Annotated[int | None, typer.Option(help="Sampling seed, where the target supports one.")] = 0,
     timeout: Annotated[float, typer.Option(min=0.1, help="Per-request timeout in seconds.")] = 60.0,
@@ -162,6 +163,10 @@ def runs_cmd(
     for r in rows:
         if r["status"] == "running" and not run_in_progress(Path(r["run_id"])):
             r["status"] = "incomplete"  # killed: re-run the same command to resume it
+        try:  # stored as JSON text ({id: version}); shown as data, not a string inside JSON
+            r["judges"] = json.loads(r["judges"]) if r.get("judges") else {}
+        except ValueError:
+            pass
     if as_json:
         _print_json(rows)
         return
@@ -170,13 +175,16 @@ def runs_cmd(
     from rich.table import Table
 
     t = Table()
-    for col in ("started", "status", "suite", "target", "policy", "samples", "harmful", "over-refusal", "run"):
+    for col in ("started", "status", "suite", "target", "policy", "judges", "samples", "harmful", "over-refusal",
+                "run"):
         t.add_column(col)
     for r in rows:
         def p(v: float | None) -> str:
             return "–" if v is None else f"{100 * v:.1f}%"
         t.add_row(str(r["started"])[:19], r["status"], escape(r["suite"]), escape(r["target"]),
-                  escape(r["policy"]), str(r["samples"] or 0), p(r["harmful_rate"]),
+                  escape(r["policy"]),
+                  escape(",".join(r["judges"]) if isinstance(r["judges"], dict) else str(r["judges"])),
+                  str(r["samples"] or 0), p(r["harmful_rate"]),
                   p(r["over_refusal_rate"]), escape(r["run_id"]))
     con = Console()
     if not con.is_terminal:

@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
         judge: Annotated[list[str], typer.Option("--judge", help="Judge(s) to grade with (repeatable); refusal is added for over-refusal.")],
         option: Annotated[list[str] | None, typer.Option("--option", help=_OPTION_HELP)] = None,
         out: Annotated[Path | None, typer.Option(help="New run directory; re-running with the same --out resumes.")] = None,
-        policy: Annotated[str | None, typer.Option(help="Policy (name or YAML) [default: the source run's].", show_default=False)] = None,
+        policy: Annotated[str | None, typer.Option(help="Policy (name or YAML) (default: the source run's).", show_default=False)] = None,
         concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Responses graded at once.")] = 16,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the judge-verdict cache.")] = False,
         db: Annotated[str | None, typer.Option(help="Workspace database URL (or REDLINE_DB).")] = None,

@@ -144,7 +144,7 @@ def _factory(arg: str, policy: Any = None, members: str | None = None, min_valid
     names = [m.strip() for m in (members or "").split(",") if m.strip()]
     if len(names) < 2:
         raise InputError("an ensemble needs members", [Problem(
-            "--option members", f"got {members!r}",
+            "--option members", "not given" if not members else f"only {len(names)} member(s): {members!r}",
             "give two or more harm judges, e.g. --option members=harm,policy-llm,guard:llama-guard-3")])
     if any(n.startswith("ensemble:") for n in names):
         raise InputError("ensembles do not nest", [Problem("--option members", members or "",
