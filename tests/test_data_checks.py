@@ -41,10 +41,10 @@ def test_check_finds_every_defect(tmp_path):
     assert r["no_pii:iban"]["ids"] == ["v013"] and r["no_pii:ip_address"]["ids"] == ["v013"]
     assert r["no_duplicates:exact"]["ids"] == ["v004 = v001"]
     near = r["no_duplicates:near"]["ids"]
-    assert any({"v003", "v005"} <= set(c.split(", ")) for c in near)
+    assert any({"v003", "v005"} <= set(c.split("+")) for c in near)  # one id entry per cluster
     assert r["min_per_category"]["ids"] == ["weapons_cbrne (0/1)"]
     # nothing else is flagged: the clean rows pass every rule
-    flagged = {i for v in rep["rules"] for i in v["ids"] if i.startswith("v0") and " " not in i}
+    flagged = {i for v in rep["rules"] for i in v["ids"] if i.startswith("v0") and " " not in i and "+" not in i}
     assert flagged == {"v002", "v006", "v007", "v008", "v009", "v011", "v012", "v013"}
 
 
@@ -196,8 +196,9 @@ def test_coverage_with_persona_and_custom_policy(tmp_path):
                                          {"type": "text", "text": "what is this"}]}]},
     ]))
     p = cli("data", "coverage", str(data), "--policy", str(pol), "--strict", "--no-progress")
-    assert p.returncode == 0, p.stdout + p.stderr  # no quota → no requests; nothing outside the policy
-    assert "violent_crimes" in p.stdout and "self_harm" in p.stdout
+    # no quota: a gap is an empty top-level cell — self_harm has no benign-contrast row
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "violent_crimes" in p.stdout and "self_harm" in p.stdout and "gaps: 1 empty cells" in p.stdout
     p = cli("data", "coverage", str(data), "--policy", str(pol), "--json")
     rep = json.loads(p.stdout)
     assert {b.get("persona") for b in rep["breakdown"]} == {"skilled", "unskilled", "(none)"}
@@ -289,7 +290,9 @@ def test_coverage_of_ailuminate_against_the_default_policy(shared_data, tmp_path
             "--assume-harmful", "--quota", str(q), "--json", "--no-progress")
     assert p.returncode == 0, p.stderr
     rep = json.loads(p.stdout)
-    assert rep["records"] == 1200 and rep["outside_policy"] == {} and rep["without_expected"]["count"] == 0
+    assert rep["records"] == 1200 and rep["outside_policy"] == {}
+    # no row has 'expected': all 1200 are counted, and --assume-harmful made them harmful
+    assert rep["without_expected"]["count"] == 1200 and rep["without_expected"]["assumed_harmful"] is True
     cells = {(c["category"], c["language"], c["expected"]): c["count"] for c in rep["cells"]}
     assert cells[("violent_crimes", "fr", "refuse")] == 100
     assert cells[("self_harm", "fr", "safe_complete")] == 100  # the policy's behaviour for self-harm

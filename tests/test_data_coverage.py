@@ -133,7 +133,7 @@ def test_teen_safety_sub_node_with_different_harmful_behaviour(teen_pol):
     assert cells[("minors_teen_safety", "en", "other")]["count"] == 1
     assert cells[("minors_teen_safety", "en", "benign-contrast")]["count"] == 1
     assert cells[("self_harm", "en", "unlabelled")]["count"] == 1
-    assert rep["without_expected"] == {"count": 1, "ids": ["r4"]}
+    assert rep["without_expected"] == {"count": 1, "ids": ["r4"], "assumed_harmful": False}
     rep = coverage_records(rows, teen_pol, assume_harmful=True, tree=True)
     cells = _cells(rep)
     assert cells[("body_image", "en", "harmful")]["count"] == 1

@@ -6,10 +6,12 @@ import csv
 import io
 import json
 import os
+import re
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import redline
 from redline.data.schema import Judgment, Outcome, Result, Sample
 from redline.workspace import Workspace
 from tests.helpers import cli
@@ -232,12 +234,10 @@ def test_sql_sqlite_write_paths_all_refused(workspace, tmp_path):
 
 def test_sql_documented_schema_matches_the_tables(workspace):
     """Every table and column docs/data.md documents exists, and every real column is documented."""
-    import re
-
     _fake_run(workspace, "r1", ["safe"])
     cli("sql", "SELECT 1")  # sync creates/loads the tables
     doc = (Path(__file__).parents[1] / "docs" / "data.md").read_text()
-    sql_doc = doc[doc.index("## SQL"):]
+    sql_doc = doc[doc.index("## SQL"):].split("### Example queries")[0]  # the tables, not the examples
     db = Path(os.environ["REDLINE_HOME"]) / "redline.db"
     con = sqlite3.connect(db)
     for table in ("runs", "results", "datasets", "labels"):
@@ -255,3 +255,55 @@ def test_sql_documented_schema_matches_the_tables(workspace):
                                                               "completed_by"}
         assert not phantom, f"{table}: documented columns that do not exist: {sorted(phantom)}"
     con.close()
+
+
+def _documented_queries() -> list[str]:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "data.md").read_text(encoding="utf-8")
+    return re.findall(r"```sql\n(.*?)```", doc.split("### Example queries", 1)[1], re.S)
+
+
+def _replay_file(path: Path, refuse_every: int, skip_every: int) -> Path:
+    """Answers for the smoke suite: refusals, compliant answers, and missing ids (unassessable)."""
+    suite = Path(redline.__file__).parent / "packs" / "suites" / "smoke.jsonl"
+    rows = [json.loads(x) for x in suite.read_text().splitlines() if x.strip()]
+    with open(path, "w") as f:
+        for i, r in enumerate(rows):
+            if i % skip_every == skip_every - 1:
+                continue
+            text = ("I'm sorry, I can't help with that." if i % refuse_every == 0 else
+                    "Sure, here is a detailed answer: step 1, step 2, step 3, and that is how you do it.")
+            f.write(json.dumps({"id": r["id"], "response": text}) + "\n")
+    return path
+
+
+def test_documented_example_queries_reproduce_the_reported_rates(workspace, tmp_path):
+    """docs/data.md's example queries, run against real `redline eval` runs, equal summary.json."""
+    queries = _documented_queries()
+    assert len(queries) == 3
+    summaries = []
+    for name, refuse_every, skip_every in (("r1", 3, 7), ("r2", 2, 5)):  # two runs: the queries pick one
+        replay = _replay_file(tmp_path / f"{name}.jsonl", refuse_every, skip_every)
+        p = cli("eval", "--target", f"replay:{replay}", "--suite", "smoke", "--out", str(workspace / name),
+                "--no-progress")
+        assert p.returncode == 0, p.stdout + p.stderr
+        summaries.append(json.loads((workspace / name / "summary.json").read_text())["metrics"])
+    latest = summaries[1]
+    assert latest["overall"]["harmful_rate"]["rate"] != summaries[0]["overall"]["harmful_rate"]["rate"]
+    assert latest["overall"]["unassessable_rate"]["k"] > 0  # the queries must leave these out
+
+    def run(q: str) -> list[dict]:
+        p = cli("sql", q, "--format", "json")
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    for q, key, count in ((queries[0], "harmful_rate", "harmful"), (queries[1], "over_refusal_rate", "over_refused")):
+        got = {r["category"]: (r[count], r["assessed"], r[key]) for r in run(q)}
+        want = {c: (m[key]["k"], m[key]["n"], m[key]["rate"]) for c, m in latest["by_category"].items()
+                if m[key]["n"]}
+        assert got == want and len(want) >= 5
+    rows = run(queries[2])
+    assert len(rows) == 1
+    r = rows[0]
+    assert (r["suite"], Path(r["run_id"]).name) == ("smoke", "r2")
+    assert r["harmful_rate"] == latest["overall"]["harmful_rate"]["rate"] == r["recorded_harmful_rate"]
+    assert r["over_refusal_rate"] == latest["overall"]["over_refusal_rate"]["rate"] == r["recorded_over_refusal_rate"]

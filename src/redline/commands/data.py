@@ -110,7 +110,7 @@ def convert_cmd(
         to_fmt = to or detect_format(out)
         with _progress(progress, f"converting {src.name}") as tick:
             res = convert(src, out, to=to_fmt, frm=frm, fmap=fmap, on_progress=tick, collect_labels=register)
-        if register:
+        if register and res.written:  # a conversion that wrote nothing is not a data set
             _register(db, out, to_fmt, res.written, res.rejected, res.content_hash, res.iter_labels())
     except RedlineError as e:
         fail(e)
@@ -131,7 +131,11 @@ def convert_cmd(
             for k, v in sorted(res.reasons.items(), key=lambda kv: -kv[1]):
                 typer.echo(f"  {v} × {k}")
             typer.echo(f"rejected rows: {res.quarantine}")
-    if res.rejected:
+        if not res.written:
+            typer.echo(f"nothing was written: no output file {out} created"
+                       + (" (the existing one was left unchanged)" if out.exists() else "")
+                       + ("" if not register else "; not registered in the workspace"))
+    if res.rejected or not res.written:
         raise typer.Exit(2)
 
 
@@ -365,7 +369,9 @@ def coverage_cmd(
     map_file: Annotated[Path | None, _MAPFILE] = None,
     json_key: Annotated[str | None, _JSONKEY] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON report here.")] = None,
-    strict: Annotated[bool, typer.Option(help="Exit 1 when there are gaps or rows outside the policy.")] = False,
+    strict: Annotated[bool, typer.Option(help=(
+        "Exit 1 when there are gaps or rows outside the policy. Gaps: with --quota, cells under quota; "
+        "without, empty cells of the top-level matrix (category × language × harmful/benign-contrast)."))] = False,
     assume_harmful: Annotated[bool, typer.Option(
         "--assume-harmful", help="Rows without 'expected' are harmful prompts (the policy's behaviour).")] = False,
     tree: Annotated[bool, typer.Option(
@@ -410,7 +416,7 @@ def coverage_cmd(
             typer.echo(f"data requests: {requests}")
     if rep["rejected"]["count"]:
         raise typer.Exit(2)
-    if strict and (rep["requests"] or rep["outside_policy"]):
+    if strict and (rep["gaps"]["count"] or rep["outside_policy"]):
         raise typer.Exit(1)
 
 
@@ -457,8 +463,13 @@ def _print_coverage(rep: dict[str, Any], pol: Any) -> None:
             row.append(f"[{style}]{txt}[/]" if style and k in ("H", "B") else txt)
         t.add_row(*row)
     con.print(t)
+    we = rep["without_expected"]
     con.print(f"{rep['empty_cells']} empty and {rep['thin_cells']} thin cells; "
-              f"{rep['without_expected']['count']} rows without 'expected'")
+              f"{we['count']} rows without 'expected'"
+              + (" (counted as harmful: --assume-harmful)" if we.get("assumed_harmful") and we["count"] else ""))
+    g = rep["gaps"]
+    con.print(f"gaps: {g['count']} " + ("cells under quota" if g["basis"] == "quota"
+                                         else "empty cells (harmful / benign-contrast per category × language)"))
     for cat, o in rep["outside_policy"].items():
         con.print(f"[red]outside the policy[/]: category {escape(cat)!r} × {o['count']} "
                   f"(e.g. {escape(', '.join(o['ids'][:5]))})")

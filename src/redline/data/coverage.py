@@ -18,6 +18,10 @@ Quota file (YAML)::
     cells:                         # overrides; "*" matches the listed categories / the languages
       - {category: eating_disorders, language: fr, expected: benign, min: 40}
 
+*Gaps* (what ``--strict`` fails on, ``gaps`` in the report): with a quota, the cells under quota
+(the data requests); without one, the empty cells of the top-level matrix (every top-level category
+× language has a ``harmful`` and a ``benign-contrast`` cell).
+
 A quota on a node counts that node's rows plus its sub-nodes' rows. ``expected`` in a quota is
 ``harmful`` (the node's harmful behaviour), ``benign`` (= ``comply``) or a behaviour (``refuse``,
 ``safe_complete``, ``comply``).
@@ -32,6 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from redline.data._yamlerr import yaml_problem
 from redline.data.formats import Rejected
 from redline.data.profile import MAX_IDS, base_language
 from redline.data.records import Record
@@ -67,8 +72,10 @@ def load_quota(path: str | Path) -> Quota:
     import yaml
 
     p = Path(path)
+    text = ""
     try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
+        doc = yaml.safe_load(text)
         return Quota.model_validate(doc or {})
     except OSError as e:
         raise InputError(f"{p}: cannot read the quota file", [Problem(str(p), e.strerror or str(e),
@@ -76,9 +83,17 @@ def load_quota(path: str | Path) -> Quota:
     except yaml.YAMLError as e:
         raise InputError(f"{p}: not valid YAML", [Problem(str(p), str(e).splitlines()[0], "fix the YAML")]) from None
     except ValidationError as e:
-        raise InputError(f"{p}: bad quota file", [Problem(
-            f"{p} ({'.'.join(str(x) for x in err['loc'])})", err["msg"], "see docs/data.md (Coverage)")
-            for err in e.errors()]) from None
+        raise InputError(f"{p}: bad quota file", [yaml_problem(p, text, err, _quota_fields_at, "docs/data.md (Coverage)")
+                                                  for err in e.errors()]) from None
+
+
+def _quota_fields_at(loc: tuple[Any, ...]) -> list[str] | None:
+    """The keys allowed where ``loc[-1]`` sits: the quota's, or a cell's (``cells[i].key``)."""
+    if len(loc) == 1:
+        return list(Quota.model_fields)
+    if len(loc) == 3 and loc[0] == "cells":
+        return list(QuotaCell.model_fields)
+    return None
 
 
 def language_name(code: str) -> str:
@@ -159,6 +174,10 @@ def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quo
         lang = base_language(r.language) or _NONE
         langs_seen[lang] += 1
         cat = r.category or _NONE
+        if r.expected is None:  # counted whether or not --assume-harmful gives it a behaviour
+            n_no_expected += 1
+            if len(no_expected) < MAX_IDS:
+                no_expected.append(r.id)
         if cat not in node_set:
             o = outside.setdefault(cat, {"count": 0, "ids": []})
             o["count"] += 1
@@ -169,9 +188,6 @@ def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quo
             key = _HARMFUL
         elif r.expected is None:
             key = _NONE
-            n_no_expected += 1
-            if len(no_expected) < MAX_IDS:
-                no_expected.append(r.id)
         else:
             key = t.key(cat, r.expected.value)
         own[(cat, lang, key)] += 1
@@ -271,6 +287,17 @@ def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quo
     nodes = [{"id": c, "name": t.name[c], "depth": len(t.path[c]) - 1, "top_level": t.path[c][0],
               "own": sum(v for (cc, _, _), v in own.items() if cc == c),
               "total": sum(v for (cc, _, _), v in total.items() if cc == c)} for c in rows]
+    # gaps (what --strict fails on): with a quota, the cells under quota (the data requests); without
+    # one, the empty cells of the top-level matrix (category × language × harmful / benign-contrast,
+    # plus any other kind that has rows somewhere in that category)
+    if quota is not None:
+        gaps = {"basis": "quota", "count": len(requests),
+                "cells": [{k: r[k] for k in ("category", "language", "expected", "kind", "have", "quota")}
+                          for r in requests[:MAX_IDS]]}
+    else:
+        empty = [m for m in matrix if m["status"] == "empty" and m.get("depth", 0) == 0]
+        gaps = {"basis": "empty cells", "count": len(empty),
+                "cells": [{k: m[k] for k in ("category", "language", "expected", "kind")} for m in empty[:MAX_IDS]]}
     return {
         "policy": policy.name, "view": "tree" if tree else "top-level", "records": n, "languages": languages,
         "thin_below": thin, "categories": nodes,
@@ -278,7 +305,8 @@ def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quo
         "empty_cells": sum(1 for m in matrix if m["status"] == "empty"),
         "thin_cells": sum(1 for m in matrix if m["status"] == "thin"),
         "outside_policy": outside,
-        "without_expected": {"count": n_no_expected, "ids": no_expected},
+        "without_expected": {"count": n_no_expected, "ids": no_expected, "assumed_harmful": assume_harmful},
+        "gaps": gaps,
         "breakdown": breakdown,
         "requests": requests,
         "rejected": {"count": n_rej, "rows": rejected},

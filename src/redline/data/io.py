@@ -76,7 +76,7 @@ class ConvertResult:
     rejected: int = 0  # unreadable + unwritable, all in the quarantine file
     unreadable: int = 0  # rows that could not be read or mapped
     unwritable: int = 0  # records the output format cannot express
-    out: Path | None = None
+    out: Path | None = None  # None when nothing was written (no output file is left)
     quarantine: Path | None = None
     content_hash: str = ""
     reasons: dict[str, int] = field(default_factory=dict)
@@ -100,6 +100,7 @@ class ConvertResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"rows": self.rows, "read": self.read, "written": self.written, "rejected": self.rejected,
+                "out": None if self.out is None else str(self.out),
                 "unreadable": self.unreadable, "unwritable": self.unwritable,
                 "quarantine": str(self.quarantine) if self.rejected else None,
                 "content_hash": self.content_hash, "rejected_by_reason": self.reasons}
@@ -128,6 +129,7 @@ def label_rows(r: Record) -> list[tuple[str, str, Any, str | None, str | None]]:
 
 
 def _reason_kind(reason: str) -> str:
+    """The reason without its row-specific detail: ``no assistant turn (response) …`` → ``no assistant turn``."""
     return reason.split(":")[0].split("(")[0].strip()[:80]
 
 
@@ -167,9 +169,11 @@ def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | 
                     writer.write(item)
                 except ValueError as e:
                     reason = f"cannot be written as {to}: {e}"
-                    q.add(Rejected(f"{src}:{item.id}", None, reason, item.model_dump(mode="json")))
+                    where, line = item._source or (f"{src}", None)
+                    q.add(Rejected(f"{where} (id {item.id})", line, reason, item.model_dump(mode="json")))
                     res.unwritable += 1
-                    res.reasons[_reason_kind(reason)] = res.reasons.get(_reason_kind(reason), 0) + 1
+                    kind = f"cannot be written as {to}: {_reason_kind(str(e))}"
+                    res.reasons[kind] = res.reasons.get(kind, 0) + 1
                 else:
                     res.written += 1
                     if res._labels is not None and (item.labels or item.meta.get("annotations")):
@@ -193,11 +197,22 @@ def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | 
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 tmp.unlink(missing_ok=True)
+    res.rejected = q.count
+    res.content_hash = "sha256:" + h.hexdigest()
+    if res.written == 0:
+        # nothing to write: no empty output (an existing OUT is left as it was)
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        res.out = None
+        if res._labels is not None:
+            res._labels.close()
+            res._labels = None
+        return res
     if out.is_dir() and not tmp.is_dir():
         shutil.rmtree(out)
     if tmp.is_dir() and out.exists():
         shutil.rmtree(out) if out.is_dir() else out.unlink()
     os.replace(tmp, out)
-    res.rejected = q.count
-    res.content_hash = "sha256:" + h.hexdigest()
     return res

@@ -50,7 +50,7 @@ def iter_jsonl(path: Path, parse: Callable[[dict], T]) -> Iterator[tuple[int, T 
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                yield lineno, Problem(f"{path}:{lineno}", f"invalid JSON ({e.msg} at column {e.colno})",
+                yield lineno, Problem(f"{path}:{lineno}", f"invalid JSON ({e.msg.removesuffix(' at')} at column {e.colno})",
                                       "each line must be one complete JSON object")
                 continue
             if not isinstance(obj, dict):

@@ -21,7 +21,7 @@ import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from redline.data.schema import Expected, ImagePart, Message, Sample, TextPart
 
@@ -42,6 +42,8 @@ class Record(BaseModel):
     language: str | None = None
     source: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
+    #: ``(where, line)`` of the source row when read from a file (not part of the record's content)
+    _source: tuple[str, int] | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod

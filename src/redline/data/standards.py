@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from redline.data._yamlerr import yaml_problem
 from redline.data.dedup import DupIndex, NearDupConfig
 from redline.data.formats import FieldMap, Rejected
 from redline.data.io import open_input
@@ -84,7 +85,8 @@ def load_standard(path: str | Path) -> Standard:
 
     p = Path(path)
     try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
+        doc = yaml.safe_load(text)
     except OSError as e:
         raise InputError(f"{p}: cannot read the standards file", [Problem(str(p), e.strerror or str(e),
                                                                          "check the path")]) from None
@@ -93,9 +95,18 @@ def load_standard(path: str | Path) -> Standard:
     try:
         return Standard.model_validate(doc or {})
     except ValidationError as e:
-        raise InputError(f"{p}: bad standards file", [Problem(
-            f"{p} ({'.'.join(str(x) for x in err['loc'])})", err["msg"], "see docs/data.md (Dataset standards)")
-            for err in e.errors()]) from None
+        raise InputError(f"{p}: bad standards file",
+                         [yaml_problem(p, text, err, _fields_at, "docs/data.md (Dataset standards)")
+                          for err in e.errors()]) from None
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str] | None:
+    """The keys allowed in the mapping that holds ``loc[-1]`` (Standard's, or a Bounds')."""
+    if len(loc) == 1:
+        return list(Standard.model_fields)
+    if len(loc) == 2 and loc[0] in ("prompt_chars", "response_chars", "turns"):
+        return list(Bounds.model_fields)
+    return None
 
 
 class _Violations:
@@ -258,7 +269,7 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
             near, _ = dup.near_clusters()
             for cl in near:
                 v.add("no_duplicates:near", f"near-duplicate cluster (Jaccard ≥ {std.near_threshold})",
-                      ", ".join(ids[i] for i in cl[:20]) + (" …" if len(cl) > 20 else ""))
+                      "+".join(ids[i] for i in cl[:20]) + ("+…" if len(cl) > 20 else ""))
     if std.no_overlap_with:
         from redline.data.profile import leakage
 

@@ -294,6 +294,11 @@ def record_to_flat(r: Record) -> dict[str, str | None]:
     return out
 
 
+def json_error(e: json.JSONDecodeError) -> str:
+    """``Invalid control character at column 39`` — the decoder's own messages may end in "at"."""
+    return f"{e.msg.removesuffix(' at')} at column {e.colno}"
+
+
 def describe_error(e: Exception) -> str:
     """One line for a validation error."""
     if isinstance(e, ValidationError):
@@ -313,7 +318,7 @@ def parse_rows(path: Path, rows: Iterator[tuple[int, dict[str, Any] | Rejected]]
             yield row
             continue
         try:
-            yield parse(fmap.apply(row), n)
+            rec = parse(fmap.apply(row), n)
         except (ValidationError, ValueError, TypeError, KeyError, AttributeError) as e:
             reason = describe_error(e) if not isinstance(e, KeyError) else f"missing field {e}"
             missing = [f"{t}={src}" for t, src in fmap.renames.items() if src not in row]
@@ -321,6 +326,9 @@ def parse_rows(path: Path, rows: Iterator[tuple[int, dict[str, Any] | Rejected]]
                 cols = ", ".join(map(str, list(row)[:20]))
                 reason += f" — mapped column(s) not in this row: {', '.join(missing)} (its columns: {cols})"
             yield Rejected(f"{path}:{unit}{n}", n, reason, row)
+            continue
+        rec._source = (f"{path}:{unit}{n}", n)  # where it came from, for a later quarantine (convert)
+        yield rec
 
 
 # -- containers: JSONL and JSON ---------------------------------------------------------------
@@ -345,7 +353,7 @@ def iter_jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 yield lineno, Rejected(f"{path}:{lineno}", lineno,
-                                       f"invalid JSON ({e.msg} at column {e.colno})", line.rstrip("\n"))
+                                       f"invalid JSON ({json_error(e)})", line.rstrip("\n"))
                 continue
             if not isinstance(obj, dict):
                 yield lineno, Rejected(f"{path}:{lineno}", lineno, "a line must be a JSON object", obj)
@@ -363,7 +371,7 @@ def iter_json_rows(path: Path, key: str | None = None) -> Iterator[tuple[int, di
         raise InputError(f"{path}: not UTF-8", [Problem(str(path), f"byte {e.start + 1}: {e.reason}",
                                                         "re-encode the file as UTF-8")]) from None
     except json.JSONDecodeError as e:
-        raise InputError(f"{path}: invalid JSON", [Problem(f"{path}:{e.lineno}", f"{e.msg} at column {e.colno}",
+        raise InputError(f"{path}: invalid JSON", [Problem(f"{path}:{e.lineno}", json_error(e),
                                                            "fix the JSON (or use JSONL: one object per line)")]) from None
     items: Any = doc
     if isinstance(doc, dict):
