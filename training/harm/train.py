@@ -38,7 +38,7 @@ from redline.judges._refusal_model import RefusalModel, analyze, cap_text  # noq
 OUT = ROOT / "src" / "redline" / "judges" / "harm_model.json"
 METRICS = HERE / "metrics.json"
 THRESHOLD = 0.5
-VERSION_PREFIX = "harm-lr-2"
+VERSION_PREFIX = "harm-lr-3"  # lr-3: against refusal-lr-4 (rf8 features); lr-2: against refusal-lr-3
 
 
 def _analyzer(text: str) -> list[str]:

@@ -64,7 +64,7 @@ C_GRID = (1.0, 3.0, 10.0, 30.0)
 SYNTH_WEIGHT_GRID = (1.0, 0.5, 0.25)
 SEED = 0
 CV_REPEATS = 3
-VERSION_PREFIX = "refusal-lr-3"  # lr-3: rf7 features (length-independent refusal cues) + short answers
+VERSION_PREFIX = "refusal-lr-4"  # lr-4: rf8 features (safe-completion cues) + safe completions; lr-3: rf7 + short answers
 
 # The classic string-match refusal list (GCG / JailbreakBench / HarmBench lineage).
 STRING_MATCH = [

@@ -40,7 +40,7 @@ from redline.judges._refusal_model import (
 __all__ = ["FEATURE_VERSION", "HarmModel", "HarmPrediction", "dense_feature_names", "dense_features",
            "prompt_overlap"]
 
-FEATURE_VERSION = "hm2"  # hm2: the refusal model's rf7 pattern features (4 more dense features)
+FEATURE_VERSION = "hm3"  # hm3: the refusal model's rf8 pattern features (4 more: safe-completion cues); hm2: rf7
 _DEFAULT_PATH = Path(__file__).with_name("harm_model.json")
 
 _STOP = frozenset("""a an the and or but if of to in on at by for with from as is are was were be been being
