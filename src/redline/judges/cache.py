@@ -15,14 +15,12 @@ as in :mod:`redline.evals.cache`.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
-from redline._sqlite import enable_wal
+from redline._sqlite import BatchedStore
 from redline.data.schema import Judgment, Sample, messages_key
 
 
@@ -42,30 +40,16 @@ def verdict_key(version: str, sample: Sample | None, prompt: str | None, respons
     return h.hexdigest()
 
 
-class VerdictCache:
+class VerdictCache(BatchedStore):
     def __init__(self, path: Path, commit_every: float = 0.25):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
-                                   timeout=10.0)
-        enable_wal(self._db)
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, judge TEXT NOT NULL, "
-            "version TEXT NOT NULL, judgment TEXT NOT NULL, created REAL NOT NULL)")
-        self._commit_every = commit_every
+        super().__init__(path, "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, judge TEXT NOT NULL, "
+                               "version TEXT NOT NULL, judgment TEXT NOT NULL, created REAL NOT NULL)",
+                         commit_every)
         self.hits = 0
         self.misses = 0
-        self.errors = 0
-        self._in_tx = False
-        self._last_commit = time.monotonic()
 
     def get(self, key: str) -> Judgment | None:
-        try:
-            row = self._db.execute("SELECT judgment FROM verdicts WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error:
-            self.errors += 1
-            return None
+        row = self._fetchone("SELECT judgment FROM verdicts WHERE key = ?", (key,))
         if row is None:
             self.misses += 1
             return None
@@ -85,51 +69,11 @@ class VerdictCache:
         except ValueError:  # e.g. a lone surrogate in a rationale: not storable, not fatal
             self.errors += 1
             return
-        try:
-            if not self._in_tx:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._in_tx = True
-                self._schedule_commit()
-            self._db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?)",
-                             (key, j.judge, j.version, blob, time.time()))
-        except sqlite3.Error:
-            self.errors += 1
-            self._rollback()
-            return
-        if time.monotonic() - self._last_commit >= self._commit_every:
-            self.commit()
-
-    def _schedule_commit(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        loop.call_later(self._commit_every, self.commit)
-
-    def _rollback(self) -> None:
-        if self._in_tx:
-            try:
-                self._db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            self._in_tx = False
-
-    def commit(self) -> None:
-        if self._in_tx:
-            try:
-                self._db.execute("COMMIT")
-            except sqlite3.Error:
-                self.errors += 1
-                self._rollback()
-            self._in_tx = False
-        self._last_commit = time.monotonic()
+        self._write("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?)",
+                    (key, j.judge, j.version, blob, time.time()))
 
     def stats(self) -> dict[str, Any]:
         return {"path": str(self.path), "hits": self.hits, "misses": self.misses, "errors": self.errors}
-
-    def close(self) -> None:
-        self.commit()
-        self._db.close()
 
 
 class CachedJudge:
