@@ -39,6 +39,11 @@ import socket
 import sys
 import time
 
+try:  # imported by the tests as tests.<name>, or run as a script from tests/
+    from tests._asgi import read_body, send_json, serve_lifespan
+except ImportError:  # pragma: no cover
+    from _asgi import read_body, send_json, serve_lifespan
+
 MARK_N = re.compile(r"\[\[(500|garbage)x(\d+)\]\]")
 CODES = re.compile(r"\[\[unsafe:([A-Z0-9,]+)\]\]")
 
@@ -68,28 +73,10 @@ def make_app(args: argparse.Namespace):
     log = open(args.log, "a", buffering=1) if args.log else None  # noqa: SIM115
     rng = random.Random(args.seed)
 
-    async def send_json(send, status: int, obj: dict) -> None:
-        body = json.dumps(obj).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
     async def app(scope, receive, send):
         if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body = b""
-        while True:
-            msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
+            return await serve_lifespan(receive, send)
+        body = await read_body(receive)
         path = scope["path"]
         completions = path.endswith("/v1/completions")
         if not (completions or path.endswith("/chat/completions")):

@@ -33,6 +33,11 @@ import socket
 import sys
 import time
 
+try:  # imported by the tests as tests.<name>, or run as a script from tests/
+    from tests._asgi import read_body, send_json, serve_lifespan
+except ImportError:  # pragma: no cover
+    from _asgi import read_body, send_json, serve_lifespan
+
 REFUSAL = "I'm sorry, but I can't help with that request. If you are in danger, please contact local emergency services."
 COMPLIANCE = ("Sure, here is an overview. First, it helps to understand the background of the topic. "
               "Second, consider the main points in order: 1. the context, 2. the options, 3. the "
@@ -45,27 +50,10 @@ def make_app(args: argparse.Namespace):
     log = open(args.log, "a", buffering=1) if args.log else None  # noqa: SIM115
     rng = random.Random(args.seed)
 
-    async def send_json(send, status: int, obj: dict, headers: list | None = None) -> None:
-        body = json.dumps(obj).encode()
-        hdrs = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": hdrs + (headers or [])})
-        await send({"type": "http.response.body", "body": body})
-
     async def app(scope, receive, send):
         if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body = b""
-        while True:
-            msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
+            return await serve_lifespan(receive, send)
+        body = await read_body(receive)
         path = scope["path"]
         if scope["method"] == "GET" and path.endswith("/models"):
             return await send_json(send, 200, {"data": [{"id": "fake-model"}]})

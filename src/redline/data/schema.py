@@ -61,6 +61,25 @@ class ImagePart(BaseModel):
             raise ValueError("an image part needs exactly one of 'path', 'url' or 'base64'")
         return self
 
+    def data_url(self) -> str:
+        """A URL an API accepts: the URL itself, a ``data:`` URL, or the local file read as a
+        ``data:`` URL. Raises ``FileNotFoundError`` when the local file is missing."""
+        if self.url:
+            return self.url
+        if self.base64:
+            if self.base64.startswith("data:"):
+                return self.base64
+            return f"data:{self.mime_type or 'image/png'};base64,{self.base64}"
+        import base64
+        import mimetypes
+        from pathlib import Path
+
+        path = Path(self.path or "")
+        if not path.is_file():
+            raise FileNotFoundError(f"image file {self.path!r} not found")
+        mime = self.mime_type or mimetypes.guess_type(path.name)[0] or "image/png"
+        return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
 
 ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import mimetypes
 import os
 import ssl
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -54,18 +51,10 @@ def _parse_retry_after(value: str | None) -> float | None:
 
 
 def _image_url(part: ImagePart) -> str:
-    if part.url:
-        return part.url
-    if part.base64:
-        if part.base64.startswith("data:"):
-            return part.base64
-        return f"data:{part.mime_type or 'image/png'};base64,{part.base64}"
-    assert part.path is not None
-    p = Path(part.path)
-    if not p.is_file():
-        raise SampleError(f"image file not found: {part.path}")
-    mime = part.mime_type or mimetypes.guess_type(p.name)[0] or "image/png"
-    return f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"
+    try:
+        return part.data_url()
+    except FileNotFoundError:
+        raise SampleError(f"image file not found: {part.path}") from None
 
 
 def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:

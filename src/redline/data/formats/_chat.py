@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import mimetypes
-from pathlib import Path
 from typing import Any
 
 from redline.data.records import Record, dump_messages
@@ -44,18 +41,11 @@ def _inspect_part(p: Any) -> Any:
 
 
 def image_data_url(p: ImagePart) -> str:
-    """A URL an API accepts: the URL, a ``data:`` URL, or the local file read as a ``data:`` URL."""
-    if p.url:
-        return p.url
-    if p.base64:
-        if p.base64.startswith("data:"):
-            return p.base64
-        return f"data:{p.mime_type or 'image/png'};base64,{p.base64}"
-    path = Path(p.path or "")
-    if not path.is_file():
-        raise ValueError(f"image file {p.path!r} not found (needed to embed it as base64)")
-    mime = p.mime_type or mimetypes.guess_type(path.name)[0] or "image/png"
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+    """:meth:`ImagePart.data_url`, with the error that quarantines the row."""
+    try:
+        return p.data_url()
+    except FileNotFoundError as e:
+        raise ValueError(f"{e} (needed to embed it as base64)") from None
 
 
 def openai_messages(msgs: list[Message], extras: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
