@@ -102,10 +102,15 @@ def register(app: typer.Typer) -> None:
     @app.command("calibrate")
     def calibrate_cmd(
         judge: Annotated[str, typer.Option("--judge", help="Judge name (see `redline judges`).")],
-        labels: Annotated[Path, typer.Option(
+        labels: Annotated[Path | None, typer.Option(
             "--labels", help="JSONL: prompt (or messages), response, and human labels harmful "
                              "(true/false) and/or refusal (full_compliance|full_refusal|partial_refusal); "
-                             "optional category, prompt_harmful.")],
+                             "optional category, prompt_harmful.", show_default=False)] = None,
+        project: Annotated[str | None, typer.Option(
+            "--project", help="Instead of --labels: the consensus labels of a response-label annotation "
+                              "project (`redline annotate`), with its policy.", show_default=False)] = None,
+        method: Annotated[str, typer.Option(help="With --project: majority | dawid-skene | model.")] = "dawid-skene",
+        db: Annotated[str | None, typer.Option(help="With --project: workspace database URL (or REDLINE_DB).")] = None,
         policy: Annotated[str, typer.Option(help="Policy (name or YAML): category ids, and the hash "
                                                  "the calibration is stored under.")] = "default",
         option: Annotated[list[str] | None, typer.Option(
@@ -130,6 +135,16 @@ def register(app: typer.Typer) -> None:
         from redline.judges.calibration import calibrate, load_labels, save_calibration
         from redline.policy import load_policy
 
+        if (labels is None) == (project is None):
+            _fail(RedlineError("give either --labels FILE or --project NAME"))
+        if project is not None:  # the project's decided labels, through the same row checks
+            from redline.commands.annotate import project_labels_file
+
+            try:
+                labels, policy = project_labels_file(project, method, db, policy)
+            except RedlineError as e:
+                _fail(e)
+        assert labels is not None
         q = quarantine or labels.with_name(labels.name + ".rejected.jsonl")
         try:
             pol = load_policy(policy)

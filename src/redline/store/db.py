@@ -138,6 +138,8 @@ class WorkspaceDB:
                 f"pip install {e.name}")]) from None
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        import redline.store.annotation  # noqa: F401  (registers the annotation tables on metadata)
+
         try:
             try:
                 metadata.create_all(self.engine)

@@ -1,0 +1,383 @@
+"""What a labelling project produces: consensus labels back into records, TRL training data
+(SFT, DPO, KTO) and the adjudicated casebook as a policy pack.
+
+Every exported row carries its provenance: the annotators and their vendors, how many labels,
+the policy name/version/hash the labels were made under, and how the label was decided
+(``gold`` answer, ``adjudicated`` by a reviewer, or a consensus method with its confidence).
+
+Per item, the label is decided in this order: a reviewer's adjudication wins; then a gold item's
+answer; else the consensus of the annotators' labels, field by field (majority vote,
+Dawid–Skene, or model-assisted — :mod:`redline.annotate.consensus`), with conditional fields
+(``category``/``severity`` only when ``harmful``, ``margin`` only when not a tie) cleared when
+their condition does not hold for the consensus. Items with no label are not exported and are
+counted (``unlabelled``).
+
+Preference labels name ORIGINAL candidate indices (the web form and the batch import undo the
+order each annotator saw), so chosen/rejected here are free of position bias.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from redline.data.records import Record
+from redline.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from redline.annotate.service import Annotations
+
+EXPORTS: tuple[str, ...] = ("records", "sft", "dpo", "kto")
+METHODS: tuple[str, ...] = ("majority", "dawid-skene", "model")
+
+__all__ = ["EXPORTS", "METHODS", "Decided", "ExportResult", "casebook_pack", "decide", "export_project",
+           "labelled_rows"]
+
+
+@dataclass
+class Decided:
+    """The label an item ends up with, and where it came from."""
+
+    item_id: str
+    record: Record
+    values: dict[str, Any]
+    how: str  # "adjudicated" | "gold" | a consensus method
+    confidence: dict[str, float | None] = field(default_factory=dict)
+    labels: list[Any] = field(default_factory=list)  # the annotators' Label objects
+    reviewer: str | None = None
+
+    def provenance(self, project: Any) -> dict[str, Any]:
+        conf = [c for c in self.confidence.values() if c is not None]
+        return {
+            "project": project.name, "task": project.task, "item_id": self.item_id,
+            "annotators": sorted({lab.username for lab in self.labels}),
+            "vendors": sorted({lab.vendor or "in-house" for lab in self.labels}),
+            "n_labels": len(self.labels),
+            "policy": {"name": project.policy_name, "version": project.policy_version, "hash": project.policy_hash},
+            "label_policy_versions": sorted({lab.policy_version for lab in self.labels}),
+            "method": self.how,
+            "confidence": {k: None if v is None else round(float(v), 4) for k, v in self.confidence.items()},
+            "min_confidence": round(min(conf), 4) if conf else None,
+            **({"adjudicated_by": self.reviewer} if self.reviewer else {}),
+        }
+
+
+@dataclass
+class ExportResult:
+    out: Path
+    kind: str
+    written: int = 0  # rows written
+    items: int = 0  # items with a decided label
+    unlabelled: int = 0  # items nobody has labelled yet (not exported)
+    not_exportable: dict[str, int] = field(default_factory=dict)  # reason → items (e.g. ties)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"out": str(self.out), "as": self.kind, "rows": self.written, "items": self.items,
+                "unlabelled": self.unlabelled, "not_exportable": self.not_exportable}
+
+
+# -- deciding labels --------------------------------------------------------------------------
+
+
+def _consensus(method: str, ratings: list[tuple[str, str, Any]], model_probs: dict[str, dict[Any, float]] | None,
+               ) -> dict[str, tuple[Any, float | None]]:
+    from redline.annotate import consensus as cons
+
+    if not ratings:
+        return {}
+    if method == "majority":
+        res = cons.majority_vote(ratings)
+    elif method == "dawid-skene":
+        res = cons.dawid_skene(ratings)
+    elif method == "model":
+        if not model_probs:
+            res = cons.dawid_skene(ratings)  # no judge opinion for this field: annotators only
+        else:
+            res = cons.model_assisted(ratings, model_probs)
+    else:
+        raise InputError(f"unknown consensus method {method!r}", [Problem(
+            "--method", f"{method!r}", f"use one of {', '.join(METHODS)}")])
+    return {iid: (ic.label, ic.confidence) for iid, ic in res.items.items()}
+
+
+def _hashable(v: Any) -> Any:
+    return ",".join(map(str, v)) if isinstance(v, list) else v
+
+
+def _judge_probs(svc: Annotations, project: str, fields: list[str], judge: str | None
+                 ) -> dict[str, dict[str, dict[Any, float]]]:
+    """``{field: {item_id: {label: p}}}`` from an offline judge run (model-assisted consensus):
+    ``judge`` for the task's main field, the built-in judge of the field otherwise (``harm`` for
+    ``harmful``, ``refusal`` for ``refusal``); fields without a judge are left out."""
+    from redline.annotate import pipeline
+
+    p = svc.get_project(project)
+    main = pipeline.main_field(p.task)
+    out: dict[str, dict[str, dict[Any, float]]] = {}
+    for f in fields:
+        try:
+            out[f] = pipeline.judge_probabilities(svc, project, f, judge if f == main else None)
+        except InputError:
+            continue  # no judge for this field: its consensus uses the annotators only
+    return out
+
+
+def decide(svc: Annotations, project: str, *, method: str = "dawid-skene", judge: str | None = None
+           ) -> tuple[list[Decided], int]:
+    """The decided label of every labelled item (see the module docstring), and how many items
+    have no label at all."""
+    from redline.annotate.schema import field_applies, task_fields
+
+    if method not in METHODS:
+        raise InputError(f"unknown consensus method {method!r}", [Problem(
+            "--method", f"{method!r}", f"use one of {', '.join(METHODS)}")])
+    p = svc.get_project(project)
+    items = svc.items(project, include_gold=True)
+    labels = svc.labels(project)
+    by_item: dict[str, list[Any]] = defaultdict(list)
+    for lab in labels:
+        by_item[lab.item_id].append(lab)
+    adj = {a.item_id: a for a in svc.adjudications(project)}
+    fields = task_fields(p.task, p.schema)
+    voted = [f for f in fields if f.level != "none"]
+    probs = _judge_probs(svc, project, [f.name for f in voted], judge) if method == "model" else {}
+    per_field: dict[str, dict[str, tuple[Any, float | None]]] = {}
+    for f in voted:
+        ratings = [(lab.item_id, lab.username, _hashable(lab.values.get(f.name))) for lab in labels
+                   if lab.values.get(f.name) is not None]
+        per_field[f.name] = _consensus(method, ratings, probs.get(f.name))
+    out: list[Decided] = []
+    unlabelled = 0
+    for it in items:
+        labs = by_item.get(it.item_id, [])
+        a = adj.get(it.item_id)
+        if a is not None:
+            out.append(Decided(it.item_id, it.record, dict(a.values), "adjudicated",
+                               dict.fromkeys(a.values, 1.0), labs, a.reviewer))
+            continue
+        if it.is_gold and it.gold is not None:
+            out.append(Decided(it.item_id, it.record, dict(it.gold), "gold", dict.fromkeys(it.gold, 1.0), labs))
+            continue
+        if not labs:
+            unlabelled += 1
+            continue
+        values: dict[str, Any] = {}
+        conf: dict[str, float | None] = {}
+        for f in fields:
+            if not field_applies(f, values):
+                values[f.name] = None
+                continue
+            if f.name in per_field and it.item_id in per_field[f.name]:
+                v, c = per_field[f.name][it.item_id]
+                values[f.name], conf[f.name] = v, c
+            else:
+                values[f.name] = None
+        out.append(Decided(it.item_id, it.record, values, method, conf, labs))
+    return out, unlabelled
+
+
+# -- records and calibration rows -------------------------------------------------------------
+
+_LABEL_TYPES = (str, bool, int, float)
+
+
+def _record(d: Decided, project: Any, exported: str) -> Record:
+    rec = d.record.model_copy(deep=True)
+    labs = {k: v for k, v in d.values.items() if isinstance(v, _LABEL_TYPES)}
+    rec.labels = {**rec.labels, **labs}
+    if "category" in labs and isinstance(labs["category"], str) and project.task == "prompt-label":
+        rec.category = labs["category"]
+    prov = d.provenance(project)
+    prov["exported"] = exported
+    rec.meta = {**rec.meta, "annotation": prov, "policy_hash": project.policy_hash}
+    return rec
+
+
+def labelled_rows(svc: Annotations, project: str, *, method: str = "dawid-skene", judge: str | None = None,
+                  ) -> list[dict[str, Any]]:
+    """The project's decided labels as ``redline calibrate`` label rows (``prompt``/``messages``,
+    ``response``, ``harmful``, ``refusal``, ``category``, ``prompt_harmful``): response-label
+    items with a response and at least one of ``harmful``/``refusal``."""
+    from redline.data.records import dump_messages
+
+    p = svc.get_project(project)
+    if p.task != "response-label":
+        raise InputError(f"project {project!r} is a {p.task} project", [Problem(
+            project, "calibration needs response labels (harmful / refusal)",
+            "calibrate against a response-label project")])
+    decided, _ = decide(svc, project, method=method, judge=judge)
+    rows = []
+    for d in decided:
+        rec = d.record
+        if rec.response is None or (d.values.get("harmful") is None and d.values.get("refusal") is None):
+            continue
+        row: dict[str, Any] = {"id": d.item_id}
+        if rec.is_simple():
+            row["prompt"] = rec.prompt
+        else:
+            row["messages"] = dump_messages(rec.prompt_messages)
+        row["response"] = rec.response
+        for k in ("harmful", "refusal"):
+            if d.values.get(k) is not None:
+                row[k] = d.values[k]
+        cat = d.values.get("category") or rec.category
+        if cat:
+            row["category"] = cat
+        if rec.expected is not None:
+            row["prompt_harmful"] = rec.expected.value != "comply"
+        row["annotation"] = d.provenance(p)
+        rows.append(row)
+    return rows
+
+
+# -- TRL exports ------------------------------------------------------------------------------
+
+
+def _sft_response(d: Decided) -> str | None:
+    """The response of an sft-write item: the adjudicated one, else the earliest response written
+    with the consensus behaviour."""
+    if d.how in ("adjudicated", "gold"):
+        r = d.values.get("response")
+        return r if isinstance(r, str) and r.strip() else None
+    beh = d.values.get("behaviour")
+    for lab in sorted(d.labels, key=lambda x: (x.created, x.id)):
+        r = lab.values.get("response")
+        if isinstance(r, str) and r.strip() and (beh is None or lab.values.get("behaviour") == beh):
+            return r
+    return None
+
+
+def _pairs(d: Decided) -> list[Record]:
+    """Preference pairs (chosen = the decided choice, rejected = each other candidate)."""
+    from redline.annotate.schema import candidates
+    from redline.data.schema import Message
+
+    cands = candidates(d.record)
+    ch = d.values.get("choice")
+    if ch in (None, "tie") or not str(ch).isdigit() or int(ch) >= len(cands):
+        return []
+    best = int(ch)
+    prompt = d.record.prompt_messages
+    return [Record(id=f"{d.item_id}:{best}>{j}", messages=prompt,
+                   chosen=[Message(role="assistant", content=cands[best])],
+                   rejected=[Message(role="assistant", content=cands[j])])
+            for j in range(len(cands)) if j != best]
+
+
+def _with_metadata(writer: Any, meta_of: Callable[[Record], dict[str, Any]]) -> Any:
+    """The TRL format writers (``redline.data.formats.trl_*``) write the training columns only;
+    provenance goes into a ``metadata`` column of every row (TRL ignores extra columns)."""
+    inner = writer._to_obj
+
+    def to_obj(r: Record) -> Any:
+        obj = inner(r)
+        if isinstance(obj, list):
+            return [{**o, "metadata": meta_of(r)} for o in obj]
+        return {**obj, "metadata": meta_of(r)}
+
+    writer._to_obj = to_obj
+    return writer
+
+
+def export_project(svc: Annotations, project: str, kind: str, out: Path, *, method: str = "dawid-skene",
+                   judge: str | None = None, fmt: str | None = None) -> ExportResult:
+    """Write the project's decided labels as ``records`` (any data format, by ``fmt`` or the file
+    extension), or as TRL ``sft`` / ``dpo`` / ``kto`` JSONL with provenance in ``metadata``."""
+    from redline.data.formats import detect_format, get_format
+
+    if kind not in EXPORTS:
+        raise InputError(f"unknown export {kind!r}", [Problem("--as", f"{kind!r}", f"use one of {', '.join(EXPORTS)}")])
+    p = svc.get_project(project)
+    need = {"sft": ("sft-write",), "dpo": ("preference",), "kto": ("preference", "response-label")}
+    if kind in need and p.task not in need[kind]:
+        raise InputError(f"cannot export a {p.task} project as {kind}", [Problem(
+            project, f"{kind} needs a {' or '.join(need[kind])} project",
+            "export records (--as records), or choose the matching project")])
+    decided, unlabelled = decide(svc, project, method=method, judge=judge)
+    res = ExportResult(out=out, kind=kind, unlabelled=unlabelled)
+    exported = datetime.now(UTC).isoformat(timespec="seconds")
+    rows: list[tuple[Record, dict[str, Any]]] = []
+
+    def skip(reason: str) -> None:
+        res.not_exportable[reason] = res.not_exportable.get(reason, 0) + 1
+
+    for d in decided:
+        prov = {**d.provenance(p), "exported": exported}
+        if kind == "records":
+            rows.append((_record(d, p, exported), prov))
+        elif kind == "sft":
+            resp = _sft_response(d)
+            if resp is None:
+                skip("no response written")
+                continue
+            from redline.data.schema import Message
+
+            rec = Record(id=d.item_id, messages=[*d.record.prompt_messages, Message(role="assistant", content=resp)])
+            rows.append((rec, {**prov, "behaviour": d.values.get("behaviour")}))
+        elif p.task == "preference":
+            pairs = _pairs(d)
+            if not pairs:
+                skip("tie or no choice")
+                continue
+            rows += [(r, {**prov, "margin": d.values.get("margin")}) for r in pairs]
+        else:  # kto from response labels: a harmless response is desirable, a harmful one is not
+            harmful = d.values.get("harmful")
+            if d.record.response is None or not isinstance(harmful, bool):
+                skip("no response or no harmful label")
+                continue
+            rec = d.record.model_copy(deep=True)
+            rec.labels = {"desirable": not harmful}
+            rows.append((rec, prov))
+        res.items += 1
+    fmt_name = {"sft": "trl_sft", "dpo": "trl_dpo", "kto": "trl_kto"}.get(kind) or fmt or detect_format(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    writer = get_format(fmt_name).open_writer(tmp)
+    meta: dict[int, dict[str, Any]] = {}
+    if kind != "records":
+        writer = _with_metadata(writer, lambda r: meta[id(r)])
+    try:
+        for rec, prov in rows:
+            meta[id(rec)] = prov
+            writer.write(rec)
+            res.written += 2 if kind == "kto" and rec.chosen is not None else 1
+    except ValueError as e:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {out} as {fmt_name}", [Problem(str(out), str(e), "choose another format")]) \
+            from None
+    writer.close()
+    tmp.replace(out)
+    return res
+
+
+# -- casebook pack -----------------------------------------------------------------------------
+
+
+def casebook_pack(svc: Annotations, project: str, *, name: str | None = None) -> tuple[str, int]:
+    """A policy pack (YAML text) that ``extends`` the project's policy with the adjudicated cases
+    promoted to the casebook, and the number of cases."""
+    import yaml
+
+    p = svc.get_project(project)
+    cases = svc.casebook(project)
+    base = p.policy_ref
+    if Path(base).exists():
+        base = str(Path(base).resolve())
+    doc: dict[str, Any] = {
+        "name": name or f"{p.policy_name}-{project}-casebook",
+        "version": f"{p.policy_version}+casebook.{len(cases)}",
+        "description": f"{p.policy_name} {p.policy_version} with the {len(cases)} adjudicated case(s) of "
+                       f"annotation project {project}.",
+        "extends": base,
+        "changelog": [{"version": f"{p.policy_version}+casebook.{len(cases)}",
+                       "date": datetime.now(UTC).date().isoformat(),
+                       "changes": [f"add {len(cases)} adjudicated case(s) from annotation project {project}"]}],
+        "casebook": [c.model_dump(mode="json", exclude_none=True) for c in cases],
+    }
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100), len(cases)
+

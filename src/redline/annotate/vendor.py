@@ -1,0 +1,460 @@
+"""Vendor round-trip: batches of assigned items for an external labelling platform, and the
+returned labels imported back.
+
+``export_batch`` assigns items to a vendor's named annotators through the service, so the
+project's rules hold for external work exactly as in the web UI (k-overlap, one annotator never
+gets an item twice, gold injected at the project's rate, exposure budgets, vendor isolation).
+Every row is keyed by an opaque ``task_id`` (a hash of project, item and annotator): gold rows
+look exactly like the others — no item id, no metadata, no label field is exported that could
+give them away. Formats:
+
+* ``jsonl`` — one object per (annotator, item): ``task_id, vendor, annotator, prompt`` (or
+  ``messages`` for conversations), ``response``, ``candidate_0 …`` (preference, in the order the
+  annotator is to see them), then one empty key per label field and ``skip_reason``;
+* ``csv`` — the same columns (structured values as JSON text);
+* ``label-studio`` — a JSON array of Label Studio tasks (``data`` holds the same keys) plus a
+  labelling config (``OUT.label_config.xml``) generated from the task schema. Import the
+  annotations JSON that Label Studio exports.
+
+``import_batch`` reads the returned file and, row by row, checks that the task id is one of the
+project's assignments, that the annotator is a user of the row's vendor, and that the values pass
+the task schema (:func:`redline.annotate.schema.validate_values`). Accepted rows become labels
+attributed to the annotator (``source = "import:<file name>"``); every other row goes to the
+quarantine file (``OUT.rejected.jsonl``: where (file:line), reason, raw row). Importing the same
+file again is idempotent: a row whose label already exists with the same values is counted as
+``already``, one with different values is rejected (a label is never silently replaced).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import quoteattr
+
+from redline.data.formats import FieldMap, Rejected
+from redline.data.io import Quarantine, quarantine_path
+from redline.data.records import dump_messages
+from redline.errors import InputError, Problem, RedlineError
+
+if TYPE_CHECKING:
+    from redline.annotate.models import Assignment
+    from redline.annotate.service import Annotations
+
+BATCH_FORMATS: tuple[str, ...] = ("csv", "jsonl", "label-studio")
+_KEYS = ("task_id", "vendor", "annotator")
+
+__all__ = ["BATCH_FORMATS", "BatchExport", "BatchImport", "export_batch", "import_batch", "task_id"]
+
+
+def task_id(project: str, item_id: str, username: str) -> str:
+    """The opaque key of one assignment in a batch (stable: exporting again gives the same key)."""
+    return hashlib.sha256(f"{project}\x00{item_id}\x00{username}".encode()).hexdigest()[:20]
+
+
+@dataclass
+class BatchExport:
+    out: Path
+    format: str
+    rows: int = 0
+    per_annotator: dict[str, int] = field(default_factory=dict)
+    config: Path | None = None  # Label Studio labelling config
+
+    def to_json(self) -> dict[str, Any]:
+        return {"out": str(self.out), "format": self.format, "rows": self.rows,
+                "per_annotator": self.per_annotator,
+                "label_config": None if self.config is None else str(self.config)}
+
+
+@dataclass
+class BatchImport:
+    path: Path
+    rows: int = 0
+    imported: int = 0
+    already: int = 0  # identical label already there (re-import)
+    skipped: int = 0  # rows returned with a skip reason
+    rejected: int = 0
+    quarantine: Path | None = None
+    reasons: dict[str, int] = field(default_factory=dict)
+    per_annotator: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": str(self.path), "rows": self.rows, "imported": self.imported, "already": self.already,
+                "skipped": self.skipped, "rejected": self.rejected,
+                "quarantine": str(self.quarantine) if self.rejected else None,
+                "rejected_by_reason": self.reasons, "per_annotator": self.per_annotator}
+
+
+# -- export -------------------------------------------------------------------------------------
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _assign(svc: Annotations, project: str, username: str, n: int) -> list[Assignment]:
+    """Up to ``n`` open assignments for ``username``: the open ones first (unfinished work is sent
+    again), then new ones from the service, under every rule of ``next_item``."""
+    have = [a for a in svc.assignments(project, username=username) if a.status == "open"][:n]
+    seen = {a.item_id for a in have}
+    for _ in range(n - len(have)):
+        a = svc.next_item(project, username, reuse_open=False)
+        if a is None or a.item_id in seen:
+            break
+        seen.add(a.item_id)
+        have.append(a)
+    return have
+
+
+def _order(a: Assignment, n: int) -> list[int]:
+    return a.order if a.order and sorted(a.order) == list(range(n)) else list(range(n))
+
+
+def _unpresent(values: dict[str, Any], a: Assignment) -> tuple[dict[str, Any], str | None]:
+    """Preference answers name the letters shown (A, B, …): back to original candidate indices."""
+    from redline.annotate.schema import candidates
+
+    order = _order(a, len(candidates(a.item.record)))
+    out = dict(values)
+
+    def idx(letter: Any) -> str | None:
+        s = str(letter).strip().upper()
+        pos = _LETTERS.find(s) if len(s) == 1 else -1
+        return str(order[pos]) if 0 <= pos < len(order) else None
+
+    ch = out.get("choice")
+    if ch not in (None, "") and str(ch).strip().lower() != "tie":
+        got = idx(ch)
+        if got is None:
+            return out, (f"choice {ch!r}: answer with a letter shown ({', '.join(_LETTERS[:len(order)])}) "
+                         "or tie")
+        out["choice"] = got
+    rk = out.get("ranking")
+    if rk not in (None, "", []):
+        parts = rk if isinstance(rk, list) else str(rk).replace(";", ",").split(",")
+        got_all = [idx(p) for p in parts if str(p).strip()]
+        if any(g is None for g in got_all):
+            return out, f"ranking {rk!r}: list the letters shown, best first (e.g. B,A,C)"
+        out["ranking"] = ",".join(g for g in got_all if g is not None)
+    return out, None
+
+
+def _fields(svc: Annotations, project: str) -> list[Any]:
+    from redline.annotate.schema import task_fields
+
+    p = svc.get_project(project)
+    return task_fields(p.task, p.schema)
+
+
+def _row(svc: Annotations, project: str, task: str, a: Assignment, vendor: str,
+         field_names: list[str]) -> dict[str, Any]:
+    rec = a.item.record
+    row: dict[str, Any] = {"task_id": task_id(project, a.item_id, a.username), "vendor": vendor,
+                           "annotator": a.username}
+    if rec.is_simple():
+        if rec.system is not None:
+            row["system"] = rec.system
+        row["prompt"] = rec.prompt
+        if rec.response is not None:
+            row["response"] = rec.response
+    else:
+        row["messages"] = dump_messages(rec.prompt_messages)
+        if rec.response is not None:
+            row["response"] = rec.response
+    if task == "preference":  # in the order this annotator is to see them: A, B, …
+        from redline.annotate.schema import candidates
+
+        cands = candidates(rec)
+        for pos, idx in enumerate(_order(a, len(cands))):
+            row[f"candidate_{_LETTERS[pos]}"] = cands[idx]
+    for name in field_names:
+        row[name] = None
+    row["skip_reason"] = None
+    return row
+
+
+def _ls_config(fields: list[Any], n_candidates: int, text_key: str) -> str:
+    """A Label Studio labelling config for the task's fields (choices, text areas, numbers)."""
+    lines = ["<View>", f'  <Text name="prompt" value="${text_key}"/>']
+    lines.append('  <Text name="response" value="$response"/>')
+    for pos in range(n_candidates):
+        lines.append(f'  <Text name="candidate_{_LETTERS[pos]}" value="$candidate_{_LETTERS[pos]}"/>')
+    for f in fields:
+        name = quoteattr(f.name)
+        lines.append(f"  <Header value={quoteattr(f.label)}/>")
+        if f.type == "choice":  # the letters the annotator sees
+            lines.append(f'  <Choices name={name} toName="prompt" choice="single" required="true">')
+            for pos in range(n_candidates):
+                lines.append(f"    <Choice value={quoteattr(_LETTERS[pos])}/>")
+            lines.append('    <Choice value="tie"/>')
+            lines.append("  </Choices>")
+        elif f.type in ("enum", "boolean") and f.options:
+            req = ' required="true"' if f.required and not f.when else ""
+            lines.append(f'  <Choices name={name} toName="prompt" choice="single"{req}>')
+            for o in f.options:
+                value = "" if o.value is None else str(o.value).lower() if isinstance(o.value, bool) else str(o.value)
+                lines.append(f"    <Choice value={quoteattr(value)} hint={quoteattr(o.label)}/>")
+            lines.append("  </Choices>")
+        elif f.type == "integer" and f.options:
+            lines.append(f'  <Choices name={name} toName="prompt" choice="single">')
+            for o in f.options:
+                lines.append(f"    <Choice value={quoteattr(str(o.value))} hint={quoteattr(o.label)}/>")
+            lines.append("  </Choices>")
+        else:
+            lines.append(f'  <TextArea name={name} toName="prompt" maxSubmissions="1"/>')
+    lines.append("</View>")
+    return "\n".join(lines) + "\n"
+
+
+def export_batch(svc: Annotations, project: str, vendor: str, annotators: list[str], fmt: str, out: Path,
+                 *, per_annotator: int = 50) -> BatchExport:
+    """Assign up to ``per_annotator`` items to each of ``annotators`` (users of ``vendor``) and
+    write them as a batch file. Raises InputError for unknown/foreign annotators or formats."""
+    if fmt not in BATCH_FORMATS:
+        raise InputError(f"unknown batch format {fmt!r}", [Problem(
+            "--format", f"{fmt!r} is not a batch format", f"use one of {', '.join(BATCH_FORMATS)}")])
+    p = svc.get_project(project)
+    problems = []
+    for u in annotators:
+        user = svc.get_user(u)
+        if user is None:
+            problems.append(Problem(f"--annotators {u}", "no such user",
+                                    f"add it: redline annotate user add {u} --role annotator --vendor {vendor}"))
+        elif user.vendor != vendor:
+            problems.append(Problem(f"--annotators {u}", f"belongs to vendor {user.vendor or '(in-house)'}, "
+                                    f"not {vendor}", "export a batch per vendor, naming its own annotators"))
+        elif user.role != "annotator":
+            problems.append(Problem(f"--annotators {u}", f"is a {user.role}, not an annotator",
+                                    "name annotators only"))
+        elif not user.active:
+            problems.append(Problem(f"--annotators {u}", f"is paused ({user.paused_reason or 'no reason'})",
+                                    f"resume it first: redline annotate user resume {u}"))
+    if not annotators:
+        problems.append(Problem("--annotators", "no annotators named", "give --annotators a,b"))
+    if problems:
+        raise InputError(f"cannot export a batch for vendor {vendor!r}", problems)
+    fields = _fields(svc, project)
+    names = [f.name for f in fields]
+    res = BatchExport(out=out, format=fmt)
+    rows: list[dict[str, Any]] = []
+    for u in annotators:
+        got = _assign(svc, project, u, per_annotator)
+        res.per_annotator[u] = len(got)
+        rows += [_row(svc, project, p.task, a, vendor, names) for a in got]
+    rows.sort(key=lambda r: (r["annotator"], r["task_id"]))  # no position reveals anything either
+    res.rows = len(rows)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if fmt == "jsonl":
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            for r in rows:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        cols: list[str] = []
+        for r in rows:
+            cols += [k for k in r if k not in cols]
+        cols = cols or [*_KEYS, "prompt", *names, "skip_reason"]
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=cols)
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
+                            for k, v in r.items()})
+    else:
+        tasks = []
+        for r in rows:
+            data = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v)
+                    for k, v in r.items() if k not in names and k != "skip_reason"}
+            if "prompt" not in data:
+                data["prompt"] = data.get("messages", "")
+            tasks.append({"data": data})
+        tmp.write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        res.config = out.with_name(out.name + ".label_config.xml")
+        n_cand = max((sum(1 for k in r if k.startswith("candidate_")) for r in rows), default=2)
+        res.config.write_text(_ls_config(fields, n_cand if p.task == "preference" else 0, "prompt"),
+                              encoding="utf-8")
+    tmp.replace(out)
+    return res
+
+
+# -- import -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    where: str
+    line: int | None
+    data: dict[str, Any]
+    values: dict[str, Any] | None = None  # label values (Label Studio); None: read from data
+    skipped: bool = False
+
+
+def _detect(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if name.endswith(".json"):
+        return "label-studio"
+    raise InputError(f"{path}: cannot tell the batch format", [Problem(
+        str(path), f"unknown extension {path.suffix!r}", "pass --format csv|jsonl|label-studio")])
+
+
+def _iter_csv(path: Path) -> Iterator[_Row | Rejected]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None:  # reads the header: line numbers below are the file's
+            return
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                yield Rejected(f"{path}:{start}", start, f"malformed CSV ({e})", None)
+                continue
+            if None in row:  # more cells than header columns
+                yield Rejected(f"{path}:{start}", start, "more cells than the header has columns", row)
+                continue
+            yield _Row(f"{path}:{start}", start, {k: (None if v == "" else v) for k, v in row.items()})
+
+
+def _iter_jsonl(path: Path) -> Iterator[_Row | Rejected]:
+    from redline.data.formats.base import iter_jsonl_rows
+
+    for n, row in iter_jsonl_rows(path):
+        yield row if isinstance(row, Rejected) else _Row(f"{path}:{n}", n, row)
+
+
+def _iter_label_studio(path: Path) -> Iterator[_Row | Rejected]:
+    """Label Studio's JSON export, read with the ``label_studio`` format (first non-cancelled
+    annotation's results become the values; a task every annotator cancelled is a skip)."""
+    from redline.data.formats import get_format
+
+    for item in get_format("label_studio").read(path, FieldMap()):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        where, line = item._source or (str(path), None)
+        data = {k: item.meta.get(k) for k in _KEYS}
+        yield _Row(where, line, data, values=dict(item.labels), skipped=bool(item.meta.get("skipped")))
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    norm = {k: v for k, v in a.items() if v is not None}
+    return norm == {k: v for k, v in b.items() if v is not None}
+
+
+def import_batch(svc: Annotations, project: str, path: Path, *, fmt: str | None = None,
+                 quarantine: Path | None = None) -> BatchImport:
+    """Import a returned batch (see the module docstring). Never raises for a bad row: the row is
+    quarantined with its file:line and reason, and counted."""
+    from redline.annotate.schema import validate_values
+
+    if not path.is_file():
+        raise InputError(f"{path}: no such file", [Problem(str(path), "the file does not exist", "check the path")])
+    fmt = fmt or _detect(path)
+    if fmt not in BATCH_FORMATS:
+        raise InputError(f"unknown batch format {fmt!r}", [Problem(
+            "--format", f"{fmt!r} is not a batch format", f"use one of {', '.join(BATCH_FORMATS)}")])
+    p = svc.get_project(project)
+    fields = _fields(svc, project)
+    names = [f.name for f in fields]
+    # every assignment of the project, by its opaque key
+    by_key = {task_id(project, a.item_id, a.username): a for a in svc.assignments(project)}
+    users: dict[str, Any] = {}
+    res = BatchImport(path=path, quarantine=quarantine or quarantine_path(path))
+    q = Quarantine(res.quarantine)
+    source = f"import:{path.name}"
+    rows = {"csv": _iter_csv, "jsonl": _iter_jsonl, "label-studio": _iter_label_studio}[fmt](path)
+
+    def reject(where: str, line: int | None, reason: str, raw: Any) -> None:
+        q.add(Rejected(where, line, reason, raw))
+        res.rejected += 1
+        kind = reason.split(":")[0][:60]
+        res.reasons[kind] = res.reasons.get(kind, 0) + 1
+
+    try:
+        for row in rows:
+            res.rows += 1
+            if isinstance(row, Rejected):
+                reject(row.where, row.line, row.reason, row.raw)
+                continue
+            d = row.data
+            key, vendor, who = (None if d.get(k) is None else str(d.get(k)) for k in _KEYS)
+            if not key or not who:
+                reject(row.where, row.line, "missing task_id or annotator: keep the columns of the exported "
+                       "batch unchanged", d)
+                continue
+            a = by_key.get(key)
+            if who not in users:
+                users[who] = svc.get_user(who)
+            user = users[who]
+            if user is None:
+                reject(row.where, row.line, f"unknown annotator {who!r}: add the user or fix the name", d)
+                continue
+            if vendor is not None and user.vendor != vendor:
+                reject(row.where, row.line, f"annotator {who!r} does not belong to vendor {vendor!r} "
+                       f"(theirs: {user.vendor or 'in-house'})", d)
+                continue
+            if a is None or a.username != who:
+                reject(row.where, row.line, f"task_id {key!r} is not assigned to {who!r} in project {project!r}: "
+                       "import only rows of batches exported from this project", d)
+                continue
+            raw_values = row.values if row.values is not None else {k: d.get(k) for k in names if k in d}
+            skip_reason = d.get("skip_reason")
+            if row.skipped or (skip_reason and not any(v not in (None, "") for v in raw_values.values())):
+                if a.status == "skipped":
+                    res.already += 1
+                elif a.status == "submitted":
+                    reject(row.where, row.line, "skipped, but the item was already labelled by this annotator", d)
+                else:
+                    try:
+                        svc.skip(project, who, a.item_id, str(skip_reason or "skipped on the vendor platform"))
+                    except RedlineError as e:
+                        reject(row.where, row.line, f"cannot skip: {e}", d)
+                        continue
+                    res.skipped += 1
+                continue
+            if p.task == "preference":
+                raw_values, why = _unpresent(raw_values, a)
+                if why is not None:
+                    reject(row.where, row.line, f"invalid label: {why}", d)
+                    continue
+            try:
+                values = validate_values(p.task, p.schema, raw_values, a.item.record)
+            except InputError as e:
+                reject(row.where, row.line, "invalid label: " + "; ".join(
+                    f"{pr.where}: {pr.message}" + (f" ({pr.fix})" if pr.fix else "") for pr in e.problems)
+                    if e.problems else f"invalid label: {e.summary}", d)
+                continue
+            if a.status == "submitted":
+                old = svc.labels(project, item_id=a.item_id, username=who)
+                if old and _same(old[0].values, values):
+                    res.already += 1
+                else:
+                    reject(row.where, row.line, f"already labelled by {who!r} with different values "
+                           f"({json.dumps(old[0].values if old else None, ensure_ascii=False)}): a label is "
+                           "never replaced by an import", d)
+                continue
+            if a.status == "skipped":
+                reject(row.where, row.line, f"{who!r} skipped this item ({a.skip_reason}); it cannot be labelled now", d)
+                continue
+            dur = d.get("duration_s")
+            try:
+                svc.submit(project, who, a.item_id, values, source=source,
+                           duration_s=float(dur) if dur not in (None, "") else None)
+            except (RedlineError, ValueError) as e:
+                reject(row.where, row.line, f"rejected by the project: {e}", d)
+                continue
+            res.imported += 1
+            res.per_annotator[who] = res.per_annotator.get(who, 0) + 1
+    finally:
+        q.close()
+    return res
+

@@ -1,0 +1,659 @@
+"""``redline annotate …``: labelling projects — create, users, serve the web UI, vendor batches,
+agreement, consensus, the review queue, the quality report and the exports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from redline.commands._common import fail as _fail
+from redline.commands._common import print_json as _print_json
+from redline.errors import InputError, Problem, RedlineError
+
+if TYPE_CHECKING:
+    from redline.annotate.service import Annotations
+
+annotate_app = typer.Typer(
+    name="annotate", no_args_is_help=True,
+    help="Annotation projects: label prompts, responses and preferences against a policy, with "
+         "overlap, gold, agreement, consensus, adjudication and exports.",
+)
+user_app = typer.Typer(name="user", no_args_is_help=True, help="Annotators, reviewers and admins.")
+annotate_app.add_typer(user_app, name="user")
+
+_DB = Annotated[str | None, typer.Option(help="Workspace database URL (or REDLINE_DB).")]
+_JSON = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+_PROJECT = Annotated[str, typer.Argument(help="Project name (see `redline annotate status`).")]
+_METHOD = Annotated[str, typer.Option(help="Consensus method: majority | dawid-skene | model.")]
+_JUDGE = Annotated[str | None, typer.Option(help="Judge whose probabilities the model-assisted consensus "
+                                                  "uses (e.g. harm, refusal).")]
+
+
+def _svc(db: str | None) -> Annotations:
+    from redline.annotate.service import Annotations
+    from redline.workspace import Workspace
+
+    return Annotations(Workspace.default(db).db)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    con = Console(highlight=False, soft_wrap=True)
+    if not con.is_terminal:
+        con = Console(highlight=False, soft_wrap=True, width=160)
+    return con
+
+
+def _echo(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _rate_map(values: list[str] | None, flag: str, kind: type) -> dict[str, Any]:
+    """``["0.1", "self_harm=0.3"]`` → ``{"*": 0.1, "self_harm": 0.3}``."""
+    out: dict[str, Any] = {}
+    problems = []
+    for v in values or []:
+        for part in v.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            key, sep, num = part.rpartition("=")
+            key = key.strip() if sep else "*"
+            try:
+                val = kind(num.strip())
+            except ValueError:
+                problems.append(Problem(f"{flag} {part}", f"{num!r} is not a number",
+                                        f"write {flag} 0.1 or {flag} CATEGORY=0.2" if kind is float
+                                        else f"write {flag} 20 or {flag} CATEGORY=10"))
+                continue
+            if val < 0 or (kind is float and val > 1):
+                problems.append(Problem(f"{flag} {part}", f"{val} is out of range",
+                                        "a rate is between 0 and 1" if kind is float else "give a count ≥ 0"))
+                continue
+            out[key] = val
+    if problems:
+        raise InputError(f"bad {flag}", problems)
+    return out
+
+
+def _read_data(path: Path) -> tuple[list[Any], list[Any]]:
+    """Records of any supported format, and the rows that cannot be read (``Rejected``)."""
+    from redline.data.formats import Rejected
+    from redline.data.io import open_input
+
+    recs, bad = [], []
+    for item in open_input(path):
+        (bad if isinstance(item, Rejected) else recs).append(item)
+    return recs, bad
+
+
+def _unfit(e: InputError, kinds: dict[str, list[Any]]) -> dict[str, dict[int, str]] | None:
+    """The rows a project refuses (``records[3] (id): no response to label``), by list and index;
+    None when a problem is not about one row (then the whole command fails)."""
+    import re
+
+    out: dict[str, dict[int, str]] = {k: {} for k in kinds}
+    for pr in e.problems:
+        m = re.match(r"^(records|gold)\[(\d+)\]", pr.where)
+        if m is None or int(m.group(2)) >= len(kinds[m.group(1)]):
+            return None
+        rest = pr.where[m.end():].strip()
+        reason = f"item {rest}: {pr.message}" if rest else pr.message
+        if pr.fix:
+            reason += f" (fix: {pr.fix})"
+        idx = int(m.group(2))
+        out[m.group(1)][idx] = "; ".join(filter(None, [out[m.group(1)].get(idx), reason]))
+    return out
+
+
+def _quarantine(path: Path, bad: list[Any]) -> None:
+    from redline.data.io import Quarantine
+
+    q = Quarantine(path)  # (re)written from scratch: a file from an earlier run is stale
+    try:
+        for b in bad:
+            q.add(b)
+    finally:
+        q.close()
+
+
+@annotate_app.command("create")
+def create_cmd(
+    policy: Annotated[str, typer.Option(help="Policy pack: built-in name, YAML file or pack folder.")],
+    data: Annotated[Path, typer.Option(help="Items to label, in any supported format (`redline data formats`).")],
+    task: Annotated[str, typer.Option(help="prompt-label | response-label | preference | sft-write.")],
+    name: Annotated[str | None, typer.Option(help="Project name (default: the data file's stem).")] = None,
+    overlap: Annotated[int, typer.Option(min=1, max=50, help="Independent labels per item (k).")] = 3,
+    gold: Annotated[Path | None, typer.Option(help="Gold items: records whose labels.* hold the answer.")] = None,
+    gold_rate: Annotated[list[str] | None, typer.Option(
+        "--gold-rate", help="Share of served items that are gold: 0.1, or CATEGORY=0.2 (repeatable).")] = None,
+    blur: Annotated[list[str] | None, typer.Option(
+        "--blur", help="Category whose content is blurred until revealed (repeatable).")] = None,
+    exposure_budget: Annotated[list[str] | None, typer.Option(
+        "--exposure-budget", help="Items per annotator per day: N, or CATEGORY=N (repeatable).")] = None,
+    quarantine: Annotated[Path | None, typer.Option(help="Where unreadable rows go (default DATA.rejected.jsonl).")] = None,
+    db: _DB = None,
+    as_json: _JSON = False,
+) -> None:
+    """Create a project: the label schema is compiled from the policy; rows that cannot be read go to a
+    quarantine file (exit 2)."""
+    from redline.annotate.models import ProjectSettings
+    from redline.annotate.schema import TASKS
+    from redline.data.formats import Rejected
+    from redline.data.io import quarantine_path
+    from redline.policy.loader import load_policy
+
+    try:
+        if task not in TASKS:
+            raise InputError(f"unknown task {task!r}", [Problem("--task", f"{task!r}", f"use one of {', '.join(TASKS)}")])
+        pol = load_policy(policy)
+        ref = str(Path(policy).resolve()) if Path(policy).exists() else policy
+        rates = _rate_map(gold_rate, "--gold-rate", float) or {"*": 0.1}
+        budget = _rate_map(exposure_budget, "--exposure-budget", int)
+        unknown = [c for c in [*(blur or []), *[k for k in {**rates, **budget} if k != "*"]]
+                   if c not in pol.category_ids]
+        if unknown:
+            raise InputError("unknown categories", [Problem(c, "not a node of the policy",
+                                                            f"use one of {', '.join(pol.category_ids)}")
+                                                    for c in unknown])
+        q = quarantine or quarantine_path(data)
+        recs, bad = _read_data(data)
+        grecs: list[Any] = []
+        gbad: list[Any] = []
+        gq = quarantine_path(gold) if gold is not None else None
+        if gold is not None:
+            grecs, gbad = _read_data(gold)
+        settings = ProjectSettings(blur_categories=list(blur or []), exposure_budget=budget)
+        pname = name or data.stem
+        svc = _svc(db)
+        for attempt in (1, 2):
+            gold_pairs = [(r.model_copy(update={"labels": {}}), dict(r.labels)) for r in grecs]
+            try:
+                proj = svc.create_project(pname, policy=pol, policy_ref=ref, task=task, records=recs,
+                                          overlap=overlap, gold=gold_pairs, gold_rate=rates, settings=settings)
+                break
+            except InputError as e:
+                unfit = _unfit(e, {"records": recs, "gold": grecs}) if attempt == 1 else None
+                if unfit is None:
+                    raise
+                # rows the task cannot use are quarantined like unreadable rows; the rest goes in
+                for kind, rows, sink in (("records", recs, bad), ("gold", grecs, gbad)):
+                    for i, reason in sorted(unfit[kind].items()):
+                        r = rows[i]
+                        where, line = r._source or (f"{gold if kind == 'gold' else data} (id {r.id})", None)
+                        sink.append(Rejected(where, line, reason, r.model_dump(mode="json")))
+                    rows[:] = [r for i, r in enumerate(rows) if i not in unfit[kind]]
+        rejected, gold_rejected = len(bad), len(gbad)
+        _quarantine(q, bad)
+        if gq is not None:
+            _quarantine(gq, gbad)
+    except RedlineError as e:
+        _fail(e)
+        return
+    summary = {"project": proj.name, "task": proj.task, "policy": {"name": proj.policy_name,
+               "version": proj.policy_version, "hash": proj.policy_hash}, "items": len(recs),
+               "gold": len(gold_pairs), "overlap": proj.overlap, "gold_rate": proj.gold_rate,
+               "rejected": rejected + gold_rejected,
+               "quarantine": [str(p) for p, n in ((q, rejected), (gq, gold_rejected)) if n and p]}
+    if as_json:
+        _print_json(summary)
+    else:
+        _echo(f"project {proj.name}: {proj.task}, {len(recs)} items + {len(gold_pairs)} gold, k={proj.overlap}, "
+              f"policy {proj.policy_name} {proj.policy_version} ({proj.policy_hash})")
+        if rejected or gold_rejected:
+            _echo(f"{rejected + gold_rejected} row(s) rejected, with reasons: {', '.join(summary['quarantine'])}")
+        _echo("next: redline annotate user add NAME --role annotator; redline annotate serve")
+    if rejected or gold_rejected:
+        raise typer.Exit(2)
+
+
+@annotate_app.command("set-policy")
+def set_policy_cmd(project: _PROJECT,
+                   policy: Annotated[str, typer.Option(help="The new policy pack (name, YAML or folder).")],
+                   db: _DB = None) -> None:
+    """Switch a project to a new policy version; labels made under the old one are kept and shown as such."""
+    from redline.policy.loader import load_policy
+
+    try:
+        pol = load_policy(policy)
+        ref = str(Path(policy).resolve()) if Path(policy).exists() else policy
+        p = _svc(db).set_policy(project, pol, ref)
+    except RedlineError as e:
+        _fail(e)
+        return
+    _echo(f"project {p.name}: policy {p.policy_name} {p.policy_version} ({p.policy_hash})")
+
+
+# -- users ---------------------------------------------------------------------------------
+
+
+@user_app.command("add")
+def user_add_cmd(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="admin | reviewer | annotator.")] = "annotator",
+    vendor: Annotated[str | None, typer.Option(help="Vendor/team (none: in-house). A reviewer with a vendor "
+                                                    "is that vendor's manager.")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin "
+                                                 "(else one is generated and printed once).")] = False,
+    db: _DB = None,
+) -> None:
+    """Add a user (password from stdin, or generated and printed once)."""
+    import secrets
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if len(password) < 8:
+            _fail(InputError("password too short", [Problem("stdin", "fewer than 8 characters",
+                                                             "give a longer password")]))
+    else:
+        password = secrets.token_urlsafe(12)
+    svc = _svc(db)
+    try:
+        if vendor:
+            svc.add_vendor(vendor)
+        u = svc.add_user(username, password, role, vendor)
+    except RedlineError as e:
+        _fail(e)
+        return
+    _echo(f"user {u.username}: {u.role}" + (f" of vendor {u.vendor}" if u.vendor else " (in-house)"))
+    if not password_stdin:
+        _echo(f"password: {password}")
+        sys.stderr.write("the password is shown only once: hand it over now\n")
+
+
+@user_app.command("list")
+def user_list_cmd(vendor: Annotated[str | None, typer.Option(help="Only this vendor's users.")] = None,
+                  db: _DB = None, as_json: _JSON = False) -> None:
+    """List users."""
+    try:
+        users = _svc(db).list_users(vendor)
+    except RedlineError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json([u.model_dump(mode="json") for u in users])
+        return
+    for u in users:
+        state = "active" if u.active else f"paused ({u.paused_reason or 'no reason'})"
+        _echo(f"{u.username:<20} {u.role:<10} {u.vendor or '(in-house)':<16} {state}")
+
+
+@user_app.command("pause")
+def user_pause_cmd(username: Annotated[str, typer.Argument()],
+                   reason: Annotated[str, typer.Option(help="Why (shown to the annotator).")] = "paused by an admin",
+                   db: _DB = None) -> None:
+    """Pause a user: no new items until resumed."""
+    try:
+        _svc(db).pause(username, reason)
+    except RedlineError as e:
+        _fail(e)
+    _echo(f"paused {username}")
+
+
+@user_app.command("resume")
+def user_resume_cmd(username: Annotated[str, typer.Argument()], db: _DB = None) -> None:
+    """Resume a paused user."""
+    try:
+        _svc(db).resume(username)
+    except RedlineError as e:
+        _fail(e)
+    _echo(f"resumed {username}")
+
+
+@user_app.command("passwd")
+def user_passwd_cmd(username: Annotated[str, typer.Argument()], db: _DB = None) -> None:
+    """Set a user's password from stdin."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        _fail(InputError("password too short", [Problem("stdin", "fewer than 8 characters", "give a longer password")]))
+    try:
+        _svc(db).set_password(username, password)
+    except RedlineError as e:
+        _fail(e)
+    _echo(f"password of {username} changed")
+
+
+# -- status and serve ------------------------------------------------------------------------
+
+
+@annotate_app.command("status")
+def status_cmd(project: Annotated[str | None, typer.Argument(help="A project (default: all).")] = None,
+               vendor: Annotated[str | None, typer.Option(help="Only this vendor's work.")] = None,
+               db: _DB = None, as_json: _JSON = False) -> None:
+    """Progress of the projects (or of one, per annotator)."""
+    svc = _svc(db)
+    try:
+        projects = [svc.get_project(project)] if project else svc.list_projects()
+        out = []
+        for p in projects:
+            pr = svc.progress(p.name, vendor=vendor)
+            out.append({"project": p.name, "task": p.task, "policy": f"{p.policy_name} {p.policy_version}",
+                        "overlap": p.overlap, **pr.model_dump(mode="json")})
+    except RedlineError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json(out if project is None else out[0])
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = _console()
+    if not out:
+        _echo("no projects yet: redline annotate create --policy PACK --data FILE --task TASK")
+        return
+    t = Table(title="projects")
+    for c in ("project", "task", "policy", "items", "k", "labels", "target", "done items", "open", "skipped"):
+        t.add_column(c, justify="left" if c in ("project", "task", "policy") else "right")
+    for r in out:
+        t.add_row(escape(r["project"]), r["task"], escape(r["policy"]), str(r["items"]), str(r["overlap"]),
+                  str(r["labels"]), str(r["target_labels"]), str(r.get("done_items", "")), str(r["open"]),
+                  str(r["skipped"]))
+    con.print(t)
+    if project and out[0].get("per_user"):
+        u = Table(title="annotators")
+        cols = sorted({k for v in out[0]["per_user"].values() for k in v})
+        u.add_column("user")
+        for c in cols:
+            u.add_column(c, justify="right")
+        for name, v in sorted(out[0]["per_user"].items()):
+            u.add_row(escape(name), *[str(v.get(c, 0)) for c in cols])
+        con.print(u)
+
+
+@annotate_app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Interface to listen on (use a reverse proxy with TLS to "
+                                           "expose it beyond this machine).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="Mark cookies Secure (behind HTTPS).")] = False,
+    db: _DB = None,
+) -> None:
+    """Serve the annotation web UI (annotators, reviewers, dashboard)."""
+    import uvicorn
+
+    from redline.web.app import create_app
+    from redline.workspace import Workspace
+
+    try:
+        app = create_app(Workspace.default(db).db_url, secure_cookies=secure_cookies)
+    except RedlineError as e:
+        _fail(e)
+        return
+    sys.stderr.write(f"serving on http://{host}:{port}/ (Ctrl-C to stop)\n")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+# -- quality ---------------------------------------------------------------------------------
+
+
+def _fmt_metric(m: dict[str, Any] | None) -> str:
+    if not m or m.get("value") is None:
+        return "–"
+    ci = m.get("ci")
+    return f"{m['value']:.3f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+
+
+@annotate_app.command("agreement")
+def agreement_cmd(
+    project: _PROJECT,
+    field: Annotated[str | None, typer.Option(help="Only this field.")] = None,
+    by: Annotated[str | None, typer.Option(help="Break down by category | vendor | policy-version.")] = None,
+    vendor: Annotated[str | None, typer.Option(help="Only this vendor's labels.")] = None,
+    db: _DB = None, as_json: _JSON = False,
+) -> None:
+    """Inter-annotator agreement with 95% bootstrap CIs: Krippendorff's α (at each field's level),
+    Fleiss' κ, mean pairwise Cohen's κ, Gwet's AC1 and percent agreement."""
+    from redline.annotate.pipeline import project_quality
+
+    keys = {None: "by_field", "category": "by_category", "vendor": "by_vendor", "policy-version": "by_policy_version"}
+    if by not in keys:
+        _fail(InputError(f"unknown --by {by!r}", [Problem("--by", f"{by!r}", "use category, vendor or policy-version")]))
+    try:
+        q = project_quality(_svc(db), project, vendor=vendor, judge=None)  # agreement needs no judge
+    except RedlineError as e:
+        _fail(e)
+        return
+    ag = q["agreement"][keys[by]]
+    groups: dict[str, dict[str, Any]] = {"all": ag} if by is None else ag
+    names = [f["name"] for f in q["fields"]]
+    if field is not None:
+        if field not in names:
+            _fail(InputError(f"no agreement for field {field!r}", [Problem(
+                "--field", f"{field!r}", f"use one of {', '.join(names) or '(none)'}")]))
+        groups = {g: {field: v[field]} for g, v in groups.items() if field in v}
+    if as_json:
+        _print_json(groups if by else groups["all"])
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title=escape(f"{project}: agreement" + (f" by {by}" if by else "") + " (95% bootstrap CI)"))
+    for c in ("group", "field", "level", "items", "raters", "α", "Fleiss κ", "Cohen κ", "Gwet AC1", "% agree"):
+        t.add_column(c, justify="left" if c in ("group", "field", "level") else "right")
+    for g, per in groups.items():
+        for f, r in per.items():
+            t.add_row(escape(str(g)), escape(f), r["level"], str(r["n_items"]), str(r["n_raters"]),
+                      _fmt_metric(r["alpha"]), _fmt_metric(r["fleiss_kappa"]), _fmt_metric(r["cohen_kappa"]),
+                      _fmt_metric(r["gwet_ac1"]), _fmt_metric(r["percent_agreement"]))
+    _console().print(t)
+
+
+@annotate_app.command("consensus")
+def consensus_cmd(project: _PROJECT, method: _METHOD = "dawid-skene", judge: _JUDGE = None,
+                  out: Annotated[Path | None, typer.Option(help="Also write the decided labels (JSONL records).")] = None,
+                  db: _DB = None, as_json: _JSON = False) -> None:
+    """Decide each item's label: adjudication > gold answer > consensus of the annotators."""
+    from redline.annotate.outputs import decide, export_project
+
+    try:
+        svc = _svc(db)
+        decided, unlabelled = decide(svc, project, method=method, judge=judge)
+        written = export_project(svc, project, "records", out, method=method, judge=judge, fmt="jsonl") if out else None
+    except RedlineError as e:
+        _fail(e)
+        return
+    by_how: dict[str, int] = {}
+    counts: dict[str, dict[str, int]] = {}
+    low = 0
+    for d in decided:
+        by_how[d.how] = by_how.get(d.how, 0) + 1
+        conf = [c for c in d.confidence.values() if c is not None]
+        if conf and min(conf) < 0.7:
+            low += 1
+        for k, v in d.values.items():
+            if v is not None and not isinstance(v, str) or (isinstance(v, str) and len(v) <= 40):
+                counts.setdefault(k, {})
+                counts[k][str(v)] = counts[k].get(str(v), 0) + 1
+    res = {"project": project, "method": method, "items": len(decided), "unlabelled": unlabelled,
+           "decided_by": by_how, "low_confidence": low, "label_counts": counts,
+           **({"out": str(out)} if written else {})}
+    if as_json:
+        _print_json(res)
+        return
+    _echo(f"{project}: {len(decided)} items decided ({', '.join(f'{k} {v}' for k, v in sorted(by_how.items()))}), "
+          f"{unlabelled} unlabelled, {low} below 0.7 confidence")
+    for k, c in counts.items():
+        _echo(f"  {k}: " + ", ".join(f"{v}={n}" for v, n in sorted(c.items(), key=lambda kv: -kv[1])))
+    if written:
+        _echo(f"wrote {out}")
+
+
+@annotate_app.command("queue")
+def queue_cmd(project: _PROJECT,
+              vendor: Annotated[str | None, typer.Option(help="Only this vendor's items.")] = None,
+              min_confidence: Annotated[float, typer.Option(min=0.0, max=1.0, help="Items below this consensus "
+                                                            "confidence are queued.")] = 0.7,
+              limit: Annotated[int, typer.Option(min=1)] = 50,
+              db: _DB = None, as_json: _JSON = False) -> None:
+    """The adjudication queue: disagreements, low-confidence consensus, consensus vs judge."""
+    from redline.annotate.pipeline import review_queue
+
+    try:
+        entries = review_queue(_svc(db), project, vendor=vendor, min_confidence=min_confidence)
+    except RedlineError as e:
+        _fail(e)
+        return
+    rows = [e.model_dump(mode="json") if hasattr(e, "model_dump") else dict(vars(e)) for e in entries]
+    if as_json:
+        _print_json(rows)
+        return
+    _echo(f"{project}: {len(rows)} item(s) to adjudicate")
+    for r in rows[:limit]:
+        conf = r.get("confidence")
+        _echo(f"  {r['item_id']:<24} {r['reason']:<20} confidence {'–' if conf is None else f'{conf:.2f}'} "
+              f"· {r.get('n_labels', '?')} labels")
+
+
+@annotate_app.command("report")
+def report_cmd(project: _PROJECT,
+               out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("annotation-report.html"),
+               vendor: Annotated[str | None, typer.Option(help="Only this vendor's work.")] = None,
+               judge: _JUDGE = None,
+               db: _DB = None) -> None:
+    """The quality report: one self-contained HTML page with tables and plots."""
+    from redline.annotate.report import write_report
+
+    try:
+        path = write_report(_svc(db), project, out, vendor=vendor, judge=judge)
+    except RedlineError as e:
+        _fail(e)
+        return
+    _echo(f"wrote {path}")
+
+
+# -- outputs ---------------------------------------------------------------------------------
+
+
+@annotate_app.command("export")
+def export_cmd(project: _PROJECT,
+               as_: Annotated[str, typer.Option("--as", help="records | sft | dpo | kto.")] = "records",
+               out: Annotated[Path, typer.Option(help="Output file.")] = Path("labels.jsonl"),
+               to: Annotated[str | None, typer.Option("--to", help="Records: the data format (default: by "
+                                                      "extension).")] = None,
+               method: _METHOD = "dawid-skene", judge: _JUDGE = None,
+               db: _DB = None, as_json: _JSON = False) -> None:
+    """Export decided labels: records (labels + provenance in meta) or TRL SFT/DPO/KTO data."""
+    from redline.annotate.outputs import export_project
+
+    try:
+        res = export_project(_svc(db), project, as_, out, method=method, judge=judge, fmt=to)
+    except RedlineError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json(res.to_json())
+        return
+    extra = "".join(f", {n} {why}" for why, n in res.not_exportable.items())
+    _echo(f"wrote {res.written} row(s) from {res.items} item(s) to {out} ({res.unlabelled} unlabelled{extra})")
+
+
+@annotate_app.command("casebook")
+def casebook_cmd(project: _PROJECT,
+                 out: Annotated[Path, typer.Option(help="The policy pack YAML to write.")] = Path("casebook.yaml"),
+                 name: Annotated[str | None, typer.Option(help="Name of the new pack.")] = None,
+                 db: _DB = None) -> None:
+    """Write a policy pack that extends the project's policy with its promoted adjudicated cases."""
+    from redline.annotate.outputs import casebook_pack
+
+    try:
+        text, n = casebook_pack(_svc(db), project, name=name)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except RedlineError as e:
+        _fail(e)
+        return
+    except OSError as e:
+        _fail(InputError(f"cannot write {out}", [Problem(str(out), e.strerror or str(e), "choose a writable path")]))
+    _echo(f"wrote {out}: {n} adjudicated case(s); check it with: redline policy lint {out}")
+
+
+# -- vendor round-trip -----------------------------------------------------------------------
+
+
+@annotate_app.command("export-batch")
+def export_batch_cmd(
+    project: _PROJECT,
+    vendor: Annotated[str, typer.Option(help="The vendor the batch is for.")],
+    annotators: Annotated[str, typer.Option(help="Comma-separated annotators of that vendor.")],
+    out: Annotated[Path, typer.Option(help="Batch file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv | jsonl | label-studio.")] = "jsonl",
+    per_annotator: Annotated[int, typer.Option(min=1, help="Items per annotator.")] = 50,
+    db: _DB = None, as_json: _JSON = False,
+) -> None:
+    """Assign items to a vendor's annotators and write them for an external platform (gold hidden)."""
+    from redline.annotate.vendor import export_batch
+
+    names = [a.strip() for a in annotators.split(",") if a.strip()]
+    try:
+        res = export_batch(_svc(db), project, vendor, names, fmt, out, per_annotator=per_annotator)
+    except RedlineError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json(res.to_json())
+        return
+    _echo(f"wrote {res.rows} row(s) to {out}: " + ", ".join(f"{u} {n}" for u, n in res.per_annotator.items()))
+    if res.config:
+        _echo(f"Label Studio labelling config: {res.config}")
+
+
+@annotate_app.command("import-batch")
+def import_batch_cmd(
+    project: _PROJECT,
+    file: Annotated[Path, typer.Argument(help="The returned batch (CSV, JSONL, or Label Studio JSON export).")],
+    fmt: Annotated[str | None, typer.Option("--format", help="csv | jsonl | label-studio (default: by extension).")] = None,
+    quarantine: Annotated[Path | None, typer.Option(help="Where rejected rows go (default FILE.rejected.jsonl).")] = None,
+    db: _DB = None, as_json: _JSON = False,
+) -> None:
+    """Import returned labels: every row validated and attributed to its annotator; rejected rows go
+    to a quarantine file with file:line and reason (exit 2). Re-importing a file is idempotent."""
+    from redline.annotate.vendor import import_batch
+
+    try:
+        res = import_batch(_svc(db), project, file, fmt=fmt, quarantine=quarantine)
+    except RedlineError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json(res.to_json())
+    else:
+        _echo(f"{res.rows} row(s): {res.imported} imported, {res.already} already imported, {res.skipped} skipped, "
+              f"{res.rejected} rejected")
+        if res.rejected:
+            _echo(f"rejected rows, with reasons: {res.quarantine}")
+            for why, n in sorted(res.reasons.items(), key=lambda kv: -kv[1]):
+                _echo(f"  {n} × {why}")
+    if res.rejected:
+        raise typer.Exit(2)
+
+
+def project_labels_file(project: str, method: str, db: str | None, policy: str) -> tuple[Path, str]:
+    """For ``redline calibrate --project``: write the project's decided response labels as a
+    calibration labels file under the workspace, and the policy to calibrate with (the project's,
+    unless another than the default was asked for)."""
+    import json
+
+    from redline.annotate.outputs import labelled_rows
+    from redline.workspace import Workspace
+
+    ws = Workspace.default(db)
+    svc = _svc(db)
+    rows = labelled_rows(svc, project, method=method)
+    if not rows:
+        raise InputError(f"project {project!r} has no decided harmful/refusal labels yet", [Problem(
+            project, "no labelled item with a response", "label some items first (redline annotate status)")])
+    path = ws.home / "annotate" / f"{project}.calibration-labels.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
+    return path, (svc.get_project(project).policy_ref if policy == "default" else policy)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(annotate_app, name="annotate")

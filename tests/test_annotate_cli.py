@@ -1,0 +1,199 @@
+"""`redline annotate …` through the real CLI: create (any format, quarantine, exit 2), users,
+status, serve, agreement, consensus, queue and set-policy."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests._annotate_helpers import (
+    _cli_stdin,
+    add_users,
+    create,
+    label_all,
+    response_rows,
+    response_values,
+    service,
+    truth,
+    write_jsonl,
+)
+from tests.helpers import cli, write_policy
+
+
+def test_create_reads_any_format_quarantines_and_exits_2(workspace: Path) -> None:
+    pol = write_policy(workspace / "pol.yaml")
+    data = workspace / "items.csv"
+    data.write_text("id,prompt,response,category\n"
+                    "a1,test prompt one,model response one,violent_crimes\n"
+                    "a2,,model response two,self_harm\n"  # no prompt: nothing to label
+                    "a3,test prompt three,model response three,self_harm\n", encoding="utf-8")
+    r = cli("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", "response-label",
+            "--overlap", "2", "--gold-rate", "0.05", "--gold-rate", "self_harm=0.5", "--blur", "self_harm",
+            "--exposure-budget", "100", "--exposure-budget", "self_harm=10", "--json")
+    assert r.returncode == 2, r.stderr
+    res = json.loads(r.stdout)
+    assert res["project"] == "items" and res["items"] == 2 and res["rejected"] == 1
+    q = [json.loads(line) for line in Path(res["quarantine"][0]).read_text().splitlines()]
+    assert len(q) == 1 and q[0]["where"] == f"{data}:row 2" and "no response to label" in q[0]["reason"]
+    p = service().get_project("items")
+    assert p.overlap == 2 and p.gold_rate["*"] == 0.05 and p.gold_rate["self_harm"] == 0.5
+    assert p.settings.blur_categories == ["self_harm"]
+    assert p.settings.exposure_budget == {"*": 100, "self_harm": 10}
+    assert sorted(i.item_id for i in service().items("items")) == ["a1", "a3"]
+    # a clean file: exit 0, a human summary
+    ok = write_jsonl(workspace / "ok.jsonl", response_rows(3))
+    r = cli("annotate", "create", "--policy", str(pol), "--data", str(ok), "--task", "response-label", "--name", "ok")
+    assert r.returncode == 0, r.stderr
+    assert "project ok: response-label, 3 items + 0 gold, k=3" in r.stdout
+    # an unreadable line: quarantined with file:line, the human summary says so
+    with open(ok, "a") as f:
+        f.write("{not json\n")
+    r = cli("annotate", "create", "--policy", str(pol), "--data", str(ok), "--task", "response-label", "--name", "ok2")
+    assert r.returncode == 2
+    assert "1 row(s) rejected" in r.stdout
+    assert json.loads((workspace / "ok.jsonl.rejected.jsonl").read_text())["where"] == f"{ok}:4"
+
+
+def test_create_rejects_bad_options(workspace: Path) -> None:
+    pol = write_policy(workspace / "pol.yaml")
+    data = write_jsonl(workspace / "d.jsonl", response_rows(2))
+    base = ["annotate", "create", "--policy", str(pol), "--data", str(data)]
+    r = cli(*base, "--task", "labelling")
+    assert r.returncode == 2 and "prompt-label" in r.stderr
+    r = cli(*base, "--task", "response-label", "--gold-rate", "lots")
+    assert r.returncode == 2 and "--gold-rate" in r.stderr and "0.1" in r.stderr
+    r = cli(*base, "--task", "response-label", "--gold-rate", "weapons=0.2")
+    assert r.returncode == 2 and "weapons" in r.stderr and "violent_crimes" in r.stderr
+    r = cli(*base, "--task", "response-label", "--gold-rate", "1.5")
+    assert r.returncode == 2 and "out of range" in r.stderr
+    r = cli(*base, "--task", "response-label", "--exposure-budget", "self_harm=many")
+    assert r.returncode == 2 and "--exposure-budget" in r.stderr
+    # gold answers are checked against the schema
+    gold = write_jsonl(workspace / "g.jsonl", [{"id": "g1", "prompt": "test prompt g", "response": "model response g",
+                                                "labels": {"harmful": "perhaps", "refusal": "full_refusal"}}])
+    assert service().list_projects() == []
+    r = cli(*base, "--task", "response-label", "--gold", str(gold), "--json")
+    assert r.returncode == 2, r.stderr
+    res = json.loads(r.stdout)
+    assert res["gold"] == 0 and res["items"] == 2 and res["rejected"] == 1
+    [bad] = [json.loads(line) for line in (workspace / "g.jsonl.rejected.jsonl").read_text().splitlines()]
+    assert bad["where"] == f"{gold}:1" and "harmful" in bad["reason"] and "'perhaps'" in bad["reason"]
+
+
+def test_users_add_list_pause_resume(workspace: Path) -> None:
+    r = cli("annotate", "user", "add", "boss", "--role", "admin")
+    assert r.returncode == 0, r.stderr
+    password = r.stdout.split("password: ")[1].split()[0]
+    assert len(password) >= 12 and "only once" in r.stderr
+    svc = service()
+    assert svc.authenticate("boss", password) is not None
+    assert svc.authenticate("boss", "wrong-password") is None
+    r = _cli_stdin(["annotate", "user", "add", "ann", "--role", "annotator", "--vendor", "acme", "--password-stdin"],
+                   "a-long-password\n")
+    assert r.returncode == 0 and "password:" not in r.stdout
+    assert svc.authenticate("ann", "a-long-password").vendor == "acme"  # type: ignore[union-attr]
+    r = _cli_stdin(["annotate", "user", "add", "short", "--password-stdin"], "abc\n")
+    assert r.returncode == 2 and "too short" in r.stderr
+    r = cli("annotate", "user", "add", "boss", "--role", "admin")
+    assert r.returncode == 2  # exists already
+    r = cli("annotate", "user", "add", "x", "--role", "overlord")
+    assert r.returncode == 2
+    r = cli("annotate", "user", "pause", "ann", "--reason", "gold accuracy below threshold")
+    assert r.returncode == 0
+    users = {u["username"]: u for u in json.loads(cli("annotate", "user", "list", "--json").stdout)}
+    assert users["ann"]["active"] is False and users["ann"]["paused_reason"] == "gold accuracy below threshold"
+    assert "password" not in json.dumps(users) and "hash" not in json.dumps(users)
+    assert cli("annotate", "user", "resume", "ann").returncode == 0
+    listing = cli("annotate", "user", "list", "--vendor", "acme").stdout
+    assert "ann" in listing and "boss" not in listing and "active" in listing
+    assert cli("annotate", "user", "pause", "nobody").returncode == 2
+
+
+def _labelled(ws: Path) -> None:
+    assert create(ws, n=8, gold=2, extra=("--overlap", "3", "--gold-rate", "0.2")).returncode == 0
+    add_users("acme", "a1", "a2")
+    add_users("globex", "b1")
+    svc = service()
+    label_all(svc, "p1", ["a1", "a2"], lambda u, it: response_values(truth(it)))
+    label_all(svc, "p1", ["b1"], lambda u, it: response_values(not truth(it) if it.seq % 3 == 0 else truth(it)))
+
+
+def test_status_agreement_consensus_queue(workspace: Path) -> None:
+    _labelled(workspace)
+    st = json.loads(cli("annotate", "status", "p1", "--json").stdout)
+    assert st["items"] == 8 and st["target_labels"] == 24 and st["done_items"] == 8
+    assert set(st["per_user"]) == {"a1", "a2", "b1"}
+    assert "p1" in cli("annotate", "status").stdout
+    ag = json.loads(cli("annotate", "agreement", "p1", "--json").stdout)
+    assert {"harmful", "refusal"} <= set(ag)
+    h = ag["harmful"]
+    assert h["n_items"] == 8 and h["n_raters"] == 3 and h["level"] == "nominal"
+    assert -1 <= h["alpha"]["value"] < 1 and h["alpha"]["ci"][0] <= h["alpha"]["value"] <= h["alpha"]["ci"][1]
+    by = json.loads(cli("annotate", "agreement", "p1", "--by", "vendor", "--field", "harmful", "--json").stdout)
+    assert set(by) == {"acme", "globex"} and list(by["acme"]) == ["harmful"]
+    assert by["acme"]["harmful"]["percent_agreement"]["value"] == 1.0  # a1 and a2 always agree
+    r = cli("annotate", "agreement", "p1", "--by", "planet")
+    assert r.returncode == 2 and "policy-version" in r.stderr
+    r = cli("annotate", "agreement", "p1", "--field", "colour")
+    assert r.returncode == 2 and "harmful" in r.stderr
+    human = cli("annotate", "agreement", "p1", "--by", "category")
+    assert human.returncode == 0 and "violent_crimes" in human.stdout
+    c = json.loads(cli("annotate", "consensus", "p1", "--method", "majority", "--json").stdout)
+    assert c["items"] == 10 and c["decided_by"] == {"majority": 8, "gold": 2}
+    assert c["label_counts"]["harmful"] == {"True": 5, "False": 5}
+    m = json.loads(cli("annotate", "consensus", "p1", "--method", "model", "--judge", "harm", "--json").stdout)
+    assert m["decided_by"] == {"model": 8, "gold": 2}
+    r = cli("annotate", "consensus", "p1", "--method", "oracle")
+    assert r.returncode == 2 and "dawid-skene" in r.stderr
+    q = json.loads(cli("annotate", "queue", "p1", "--json").stdout)
+    disagreed = {i.item_id for i in service().items("p1") if i.seq % 3 == 0}
+    assert {e["item_id"] for e in q if "disagreement" in e["reasons"]} == disagreed
+    assert "to adjudicate" in cli("annotate", "queue", "p1").stdout
+
+
+def test_set_policy_marks_old_labels_outdated(workspace: Path) -> None:
+    _labelled(workspace)
+    pol2 = workspace / "pol2.yaml"
+    pol2.write_text((workspace / "pol.yaml").read_text().replace('version: "0.1"', 'version: "0.2"'))
+    r = cli("annotate", "set-policy", "p1", "--policy", str(pol2))
+    assert r.returncode == 0, r.stderr
+    assert "testpol 0.2" in r.stdout
+    svc = service()
+    assert svc.get_project("p1").policy_version == "0.2"
+    assert all(lab.outdated for lab in svc.labels("p1"))
+    by = json.loads(cli("annotate", "agreement", "p1", "--by", "policy-version", "--json").stdout)
+    assert list(by) == ["0.1"]
+    assert cli("annotate", "set-policy", "nope", "--policy", str(pol2)).returncode == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_starts_the_web_ui(workspace: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "redline", "annotate", "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        body, deadline = None, time.monotonic() + 60
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as resp:
+                    body = resp.read().decode()
+            except (urllib.error.URLError, ConnectionError):
+                if proc.poll() is not None:
+                    raise AssertionError(proc.stderr.read() if proc.stderr else "serve exited") from None
+                time.sleep(0.3)
+        assert body is not None and "password" in body.lower()
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -1,0 +1,82 @@
+"""20 annotators (threads) label one project at the same time: no label is lost, no item gets more
+than k labels, nobody labels an item twice. SQLite (file database) here; PostgreSQL in
+tests/test_annotate_postgres.py (``run_crowd`` is shared)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+
+from redline.annotate import Annotations
+from redline.data.records import Record
+from redline.policy.loader import load_policy
+from redline.store.db import WorkspaceDB
+
+OK = {"harmful": "false", "refusal": "full_refusal", "completion_quality": "good"}
+
+
+def run_crowd(url: str, *, annotators: int = 20, items: int = 30, k: int = 3, gold: int = 4) -> None:
+    policy = load_policy("default")
+    setup = Annotations(WorkspaceDB(url))
+    recs = [Record(id=f"r{i}", prompt=f"a test prompt {i}", response="a test response",
+                   category=("hate", "privacy", "self_harm")[i % 3]) for i in range(items)]
+    golds = [(Record(id=f"g{i}", prompt=f"another test prompt {i}", response="a test response", category="hate"),
+              OK) for i in range(gold)]
+    setup.create_project("crowd", policy=policy, policy_ref="default", task="response-label", records=recs,
+                         gold=golds, overlap=k, gold_rate=0.2)
+    names = [f"ann{i:02d}" for i in range(annotators)]
+    for i, n in enumerate(names):
+        setup.add_user(n, f"password-{n}", "annotator", vendor=("acme", "bolt")[i % 2])
+    submitted: dict[str, list[str]] = {n: [] for n in names}
+    skipped: dict[str, list[str]] = {n: [] for n in names}
+    errors: list[BaseException] = []
+    start = threading.Barrier(annotators)
+
+    def work(i: int, name: str) -> None:
+        # half the annotators share the service (as the web app does), half have their own engine
+        svc = setup if i % 2 == 0 else Annotations(WorkspaceDB(url))
+        try:
+            start.wait()
+            n = 0
+            while (a := svc.next_item("crowd", name)) is not None:
+                n += 1
+                if n % 3 == 0:  # some skips (someone gets ≥ 3 items): the slot must go to someone else
+                    svc.skip("crowd", name, a.item_id, "not sure")
+                    skipped[name].append(a.item_id)
+                else:
+                    svc.submit("crowd", name, a.item_id, OK, duration_s=1.0)
+                    submitted[name].append(a.item_id)
+        except BaseException as e:  # reported below
+            errors.append(e)
+        finally:
+            if svc is not setup:
+                svc.engine.dispose()
+
+    threads = [threading.Thread(target=work, args=(i, n)) for i, n in enumerate(names)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    assert not errors, errors[:3]
+    assert not any(t.is_alive() for t in threads)
+
+    labels = setup.labels("crowd")
+    # no label lost: every successful submit is in the database, and nothing else is
+    assert sorted((lb.username, lb.item_id) for lb in labels) == sorted(
+        (n, it) for n, its in submitted.items() for it in its)
+    assert len({(lb.username, lb.item_id) for lb in labels}) == len(labels)
+    normal = Counter(lb.item_id for lb in labels if not lb.item_id.startswith("g"))
+    # every normal item labelled exactly k times (skips were refilled by others, never beyond k)
+    assert normal == {f"r{i}": k for i in range(items)}
+    for n in names:  # nobody got an item twice (labelled or skipped)
+        seen = submitted[n] + skipped[n]
+        assert len(seen) == len(set(seen))
+    assert all(lb.vendor == ("acme", "bolt")[int(lb.username[3:]) % 2] for lb in labels)
+    assert setup.progress("crowd").open == 0
+    assert sum(len(v) for v in skipped.values()) > 0
+    setup.engine.dispose()
+
+
+def test_twenty_annotators_concurrently_on_sqlite(tmp_path: Path):
+    run_crowd(f"sqlite:///{tmp_path / 'crowd.db'}")

@@ -1,0 +1,100 @@
+"""`redline annotate report`: one self-contained HTML file, opened in a real browser (Debian
+chromium + Playwright): the sections are there, plots are embedded images, nothing is fetched from
+outside, and hostile names and ids are shown as text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests._annotate_helpers import add_users, create, label_all, response_values, service, truth
+from tests.helpers import cli
+
+CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"]
+HOSTILE = "<script>window.__pwned=1</script>"
+
+
+def _project(ws: Path) -> None:
+    rows = [{"id": f"r{i}", "prompt": f"test prompt {i}", "response": f"model response {i}",
+             "category": "violent_crimes" if i % 2 else "self_harm"} for i in range(10)]
+    rows.append({"id": f"{HOSTILE}<img src=x onerror=window.__pwned=2>", "prompt": "test prompt h",
+                 "response": "model response h", "category": "violent_crimes"})
+    r = create(ws, rows=rows, gold=4, extra=("--overlap", "3", "--gold-rate", "0.4"))
+    assert r.returncode == 0, r.stderr
+    add_users("acme", "a1", "a2")
+    add_users("globex", "b1")
+    svc = service()
+    label_all(svc, "p1", ["a1", "a2"], lambda u, it: response_values(truth(it)))
+    # b1 disagrees on every other item: a disagreement queue and a weaker annotator
+    label_all(svc, "p1", ["b1"], lambda u, it: response_values(not truth(it) if it.seq % 2 else truth(it)))
+    svc.pause("b1", f"{HOSTILE} low accuracy")
+
+
+def test_report_is_self_contained_and_escapes(workspace: Path) -> None:
+    _project(workspace)
+    out = workspace / "report.html"
+    r = cli("annotate", "report", "p1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    html = out.read_text()
+    assert HOSTILE not in html and "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    assert "<script" not in html.lower()
+    # no outside reference at all: every image is a data URL, no link/src to http(s)
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", html)
+    assert html.count('src="data:image/png;base64,') >= 2
+    for section in ("Progress", "Agreement", "Annotators", "Consensus methods compared", "Review queue"):
+        assert f"<h2>{section}</h2>" in html
+    for group in ("by field", "by category", "by vendor", "by policy version"):
+        assert group in html
+    assert "majority" in html and "dawid-skene" in html
+    assert "<built-in" not in html and "Undefined" not in html
+    assert "<td>model</td>" not in html and "not run: pass" in html
+    # with a judge, the model-assisted consensus joins the comparison
+    r = cli("annotate", "report", "p1", "--out", str(out), "--judge", "harm")
+    assert r.returncode == 0, r.stderr
+    html = out.read_text()
+    assert "<td>model</td>" in html and "majority vs model" in html and "not run: pass" not in html
+
+
+def test_report_in_a_real_browser(workspace: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (install the Debian chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    _project(workspace)
+    out = workspace / "report.html"
+    r = cli("annotate", "report", "p1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            requests: list[str] = []
+            page.on("request", lambda req: requests.append(req.url))
+            page.goto(out.as_uri())
+            assert all(u.startswith(("file://", "data:")) for u in requests), requests
+            assert page.evaluate("window.__pwned") is None
+            assert page.evaluate("document.scripts.length") == 0
+            body = page.inner_text("body")
+            assert f"{HOSTILE} low accuracy" in body  # the pause reason, shown as text
+            # the annotator table: one row per annotator, paused one marked
+            rows = page.locator("h2:text('Annotators') + p + table tr")
+            assert rows.count() == 4
+            b1 = page.locator("tr", has_text="b1").first.inner_text()
+            assert "paused" in b1 and "globex" in b1
+            # every embedded plot decodes to a real image
+            sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.complete, e.naturalWidth])")
+            assert len(sizes) >= 2 and all(ok and w > 100 for ok, w in sizes)
+            progress = page.locator("h2:text('Progress') + p").inner_text()
+            assert "11 of 11 items complete" in progress and "target 33 labels" in progress, progress  # k=3
+            assert "<built-in" not in body
+        finally:
+            browser.close()
+
+
+def test_report_unknown_project(workspace: Path) -> None:
+    r = cli("annotate", "report", "nope", "--out", str(workspace / "r.html"))
+    assert r.returncode == 2 and "nope" in r.stderr
+    assert not (workspace / "r.html").exists()
