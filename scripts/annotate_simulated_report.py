@@ -106,7 +106,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("sim-report.html"))
     ap.add_argument("--items", type=int, default=240)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--judge", default=None, help="e.g. harm: add model-assisted consensus")
+    ap.add_argument("--judge", default=None, help="e.g. harm: add model-assisted consensus to the report")
+    ap.add_argument("--judge-accuracy", type=float, default=0.8,
+                    help="accuracy of the simulated judge used for the model-assisted comparison with truth")
     a = ap.parse_args()
     home = Path(os.environ["REDLINE_HOME"]) if "REDLINE_HOME" in os.environ else Path(tempfile.mkdtemp()) / "home"
     svc, truth = build(home, a.items, a.seed)
@@ -114,14 +116,41 @@ def main() -> None:
 
     write_report(svc, "sim", a.out, judge=a.judge)
     comp = consensus_comparison(svc, "sim", judge=a.judge)
-    from redline.annotate.consensus import dawid_skene, majority_vote
+    from redline.annotate.consensus import dawid_skene, majority_vote, model_assisted
+    from redline.annotate.pipeline import project_quality
 
     labs = svc.labels("sim")
     ratings = [(lb.item_id, lb.username, lb.values["harmful"]) for lb in labs]
-    vs_truth = {}
-    for name, fn in (("majority", majority_vote), ("dawid-skene", dawid_skene)):
+    # a simulated judge with known accuracy (the built-in judges cannot read synthetic text):
+    # right with probability --judge-accuracy, confidence drawn from [0.6, 0.95]
+    rng = random.Random(a.seed + 1)
+    judge_probs = {}
+    for i in {r[0] for r in ratings}:
+        said = truth[i] if rng.random() < a.judge_accuracy else not truth[i]
+        c = rng.uniform(0.6, 0.95)
+        judge_probs[i] = {said: c, not said: 1 - c}
+    vs_truth: dict[str, Any] = {}
+    for name, fn in (("majority", majority_vote), ("dawid-skene", dawid_skene),
+                     ("model", lambda r: model_assisted(r, judge_probs))):
         got = fn(ratings).labels()
-        vs_truth[name] = round(sum(got[i] == truth[i] for i in got) / len(got), 4)
+        normal = [i for i in got if not i.startswith("r9")]
+        vs_truth[name] = {"all_items": round(sum(got[i] == truth[i] for i in got) / len(got), 4),
+                          "normal_items": round(sum(got[i] == truth[i] for i in normal) / len(normal), 4),
+                          "n": len(got)}
+    vs_truth["judge_alone"] = round(sum(max(p, key=p.get) == truth[i] for i, p in judge_probs.items())
+                                    / len(judge_probs), 4)
+    q = project_quality(svc, "sim", judge=None)
+    summary = {
+        "agreement": {f: {k: r[k] for k in ("n_items", "alpha", "fleiss_kappa", "gwet_ac1", "percent_agreement")}
+                      for f, r in q["agreement"]["by_field"].items()},
+        "agreement_by_vendor": {v: {f: r["alpha"] for f, r in per.items()}
+                                for v, per in q["agreement"]["by_vendor"].items()},
+        "annotators": [{k: x[k] for k in ("username", "vendor", "labels", "gold_n", "gold_accuracy", "gold_ci",
+                                          "consensus_agreement", "median_seconds", "flagged", "flag_reasons")}
+                       for x in q["annotators"]],
+        "flags": q["flags"], "simulated_accuracy": {u: (c[1], c[2]) for u, c in CROWD.items()},
+    }
+    Path(str(a.out) + ".json").write_text(json.dumps(summary, indent=1, default=str))
     print(json.dumps({"report": str(a.out), "workspace": str(home), "labelled_items": len({lb.item_id for lb in labs}),
                       "accuracy_vs_simulated_truth": vs_truth, "consensus_comparison": comp}, indent=2, default=str))
 

@@ -224,3 +224,28 @@ def test_agreement_report_shape_and_values():
         lo, hi = rep[k]["ci"]
         assert lo <= rep[k]["value"] <= hi
     assert len(rep["cohen_kappa"]["pairs"]) == 6
+
+
+def test_pairwise_kappa_matches_scikit_learn_with_many_raters():
+    """Many raters on shared items (k² pairs): every pair's κ equals scikit-learn's, the
+    bootstrap mean equals the point mean on the identity draw, and absent pairs are not listed."""
+    import numpy as np
+    from sklearn.metrics import cohen_kappa_score
+
+    import redline.annotate.agreement as ag
+
+    rng = np.random.default_rng(3)
+    raters = [f"u{j:03d}" for j in range(120)]
+    ratings = [(f"i{i}", u, str(rng.integers(0, 3))) for i in range(6) for u in raters]
+    ratings += [("solo", "lonely", "0"), ("solo2", "lonely", "1")]  # shares nothing with anyone
+    res = cohen_kappa_pairwise(ratings)
+    assert len(res["pairs"]) == 120 * 119 // 2 and all("lonely" not in (p["a"], p["b"]) for p in res["pairs"])
+    by_rater = {u: {i: v for i, r, v in ratings if r == u} for u in raters}
+    for p in res["pairs"][::997]:
+        a, b = by_rater[p["a"]], by_rater[p["b"]]
+        want = cohen_kappa_score([a[i] for i in sorted(a)], [b[i] for i in sorted(b)], labels=["0", "1", "2"])
+        assert p["kappa"] == pytest.approx(want) and p["n"] == 6
+    d = ag._prepare(ratings)
+    one = np.ones((1, d.X.shape[0]))
+    assert ag._cohen_w(d, one)[0] == pytest.approx(res["mean"])
+    assert ag._cohen_w(d, one, chunk=7)[0] == pytest.approx(res["mean"])  # chunked the same

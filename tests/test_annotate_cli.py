@@ -197,3 +197,55 @@ def test_serve_starts_the_web_ui(workspace: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_queue_include_incomplete(workspace: Path) -> None:
+    """An item with 2 disagreeing labels of k=3, while a third annotator may still get it, waits
+    out of the queue unless --include-incomplete."""
+    from tests._annotate_helpers import add_users, create, response_values, service
+
+    assert create(workspace, n=2, extra=("--overlap", "3", "--gold-rate", "0")).returncode == 0
+    add_users("acme", "a1", "a2", "a3")
+    svc = service()
+    for u, harmful in (("a1", True), ("a2", False)):
+        a = svc.next_item("p1", u)
+        assert a is not None and a.item_id == "r0"
+        svc.submit("p1", u, "r0", response_values(harmful))
+    assert json.loads(cli("annotate", "queue", "p1", "--json").stdout) == []
+    r = cli("annotate", "queue", "p1", "--include-incomplete", "--json")
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert [e["item_id"] for e in got] == ["r0"] and got[0]["complete"] is False
+    assert "disagreement" in got[0]["reasons"] and "harmful" in got[0]["fields"]
+    human = cli("annotate", "queue", "p1", "--include-incomplete").stdout
+    assert "disagreement on harmful" in human and "labelling incomplete" in human
+
+
+def test_create_with_judge(workspace: Path) -> None:
+    from tests._annotate_helpers import create, service
+
+    r = create(workspace, n=2, name="pj", extra=("--judge", "hram"))
+    assert r.returncode == 2 and "--judge" in r.stderr and "did you mean harm" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    r = create(workspace, n=2, name="pj", extra=("--judge", "harm"))
+    assert r.returncode == 0, r.stderr
+    assert service().get_project("pj").settings.judge == "harm"
+
+
+def test_unwritable_outputs_exit_2_without_traceback(workspace: Path) -> None:
+    """Regression: an --out in a folder that cannot be created crashed with a FileNotFoundError
+    traceback (exit 1); export-batch had already assigned the items by then."""
+    from tests._annotate_helpers import add_users, create, service
+
+    assert create(workspace, n=3, extra=("--overlap", "1")).returncode == 0
+    add_users("acme", "a1")
+    blocker = workspace / "a-file"
+    blocker.write_text("not a folder")
+    bad = blocker / "sub" / "out"
+    for args in (("report", "p1", "--out", f"{bad}.html"), ("export", "p1", "--out", f"{bad}.jsonl"),
+                 ("consensus", "p1", "--out", f"{bad}.jsonl"),
+                 ("export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--out", f"{bad}.csv")):
+        r = cli("annotate", *args)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, (args, r.stderr)
+        assert str(bad.parent) in r.stderr and "writable" in r.stderr, r.stderr
+    assert service().assignments("p1") == []

@@ -80,3 +80,66 @@ def run_crowd(url: str, *, annotators: int = 20, items: int = 30, k: int = 3, go
 
 def test_twenty_annotators_concurrently_on_sqlite(tmp_path: Path):
     run_crowd(f"sqlite:///{tmp_path / 'crowd.db'}")
+
+
+def run_races(url: str, *, threads: int = 8) -> None:
+    """Double submits, submit against skip, and first adjudications racing on one item: exactly
+    one outcome each, never an integrity error escaping to the caller."""
+    from redline.errors import InputError
+
+    policy = load_policy("default")
+    setup = Annotations(WorkspaceDB(url))
+    setup.create_project("race", policy=policy, policy_ref="default", task="response-label", overlap=1,
+                         gold_rate=0, records=[Record(id=f"r{i}", prompt=f"a test prompt {i}",
+                                                      response="a test response", category="hate")
+                                               for i in range(2)])
+    setup.add_user("ann", "password-ann", "annotator")
+    for i in range(threads):
+        setup.add_user(f"rev{i}", f"password-rev{i}", "reviewer")
+    a = setup.next_item("race", "ann")
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def race(i: int, what: str) -> None:
+        svc = Annotations(WorkspaceDB(url))
+        try:
+            start.wait()
+            if what == "adjudicate":
+                svc.adjudicate("race", "r1", f"rev{i}", OK, f"reviewer {i}", promote_casebook=True)
+                outcomes.append("adjudicated")
+            elif i % 2:
+                svc.skip("race", "ann", a.item_id, "not sure")
+                outcomes.append("skipped")
+            else:
+                svc.submit("race", "ann", a.item_id, OK)
+                outcomes.append("submitted")
+        except InputError:
+            outcomes.append("refused")
+        except BaseException as e:  # reported below
+            errors.append(e)
+        finally:
+            svc.engine.dispose()
+
+    for what in ("label", "adjudicate"):
+        outcomes.clear()
+        ts = [threading.Thread(target=race, args=(i, what)) for i in range(threads)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(timeout=300)
+        assert not errors, errors[:3]
+        if what == "label":
+            # one of submit/skip wins; the assignment's state and the labels agree with it
+            won = [o for o in outcomes if o != "refused"]
+            assert len(won) == 1 and outcomes.count("refused") == threads - 1
+            status = setup.assignments("race", username="ann")[0].status
+            assert status == won[0] and len(setup.labels("race")) == (1 if won[0] == "submitted" else 0)
+        else:  # latest wins: every adjudication succeeds, one row, one casebook case
+            assert outcomes == ["adjudicated"] * threads
+            assert len(setup.adjudications("race")) == 1 and len(setup.casebook("race")) == 1
+    setup.engine.dispose()
+
+
+def test_races_on_sqlite(tmp_path: Path):
+    run_races(f"sqlite:///{tmp_path / 'race.db'}")

@@ -151,3 +151,11 @@ def test_rare_class_items_are_recovered_better_by_dawid_skene():
     hit_mv = sum(mv[i] == "borderline" for i in rare)
     hit_ds = sum(ds[i] == "borderline" for i in rare)
     assert len(rare) > 30 and hit_ds >= hit_mv
+
+
+def test_empty_and_all_missing_ratings_give_an_empty_consensus():
+    from redline.annotate.consensus import dawid_skene, majority_vote
+
+    for ratings in ([], [("i1", "a", None), ("i1", "b", None)]):
+        assert majority_vote(ratings).items == {}  # raised ValueError (max of an empty array)
+        assert dawid_skene(ratings).items == {}

@@ -336,13 +336,15 @@ def scenario_gold_injection(svc: Annotations) -> None:
     flags = {x.item_id: x.is_gold for x in svc.assignments("gd", include_gold=True)}
     assert flags["g0"] is True and flags["r0"] is False
     assert [lb.item_id for lb in svc.labels("gd", include_gold=True) if lb.is_gold] == ["g0", "g1", "g2"]
-    assert len(svc.labels("gd", include_gold=False)) == 12
+    blind = svc.labels("gd", include_gold=False)  # every label, the flag hidden
+    assert len(blind) == 15 and {lb.is_gold for lb in blind} == {None}
     assert [i.item_id for i in svc.items("gd")] == [r.id for r in recs]  # gold not listed
     assert svc.item("gd", "g0", include_gold=True).gold == {"harmful": False, "category": None, "severity": None,
                                                             "refusal": "full_refusal",
                                                             "completion_quality": "good", "note": None}
     p = svc.progress("gd", username="a")
-    assert p.labels == 15 and p.gold_labels == 0  # a counter that does not reveal gold
+    # a counter that does not reveal gold: gold counted like data, capped at the target
+    assert p.labels == 12 == p.target_labels and p.per_user["a"]["submitted"] == 15 and p.gold_labels == 0
     assert svc.progress("gd", include_gold=True).gold_labels == 3
 
 
@@ -514,3 +516,94 @@ def test_prompt_label_case_and_sft_case(svc: Annotations):
     assert (c.id, c.node, c.expected, c.harmful, c.response) == (
         "sft:y_1", "self_harm", "safe_complete", False, "I'm here to help. ...")
     Case.model_validate(c.model_dump())
+
+
+# -- review fixes: one progress definition, blind views, who may adjudicate ----------------------
+
+
+def _gold_pairs(n: int, category: str = "hate") -> list[tuple[Record, dict]]:
+    return [(Record(id=f"g{i}", prompt=f"a test prompt g{i}", response="a test response", category=category),
+             {"harmful": False, "refusal": "full_refusal", "completion_quality": "good"}) for i in range(n)]
+
+
+def test_progress_has_one_definition_promoted_items_stay_data_items(svc: Annotations):
+    svc.create_project("pg", policy=POLICY, policy_ref="default", task="response-label", records=_recs(4),
+                       gold=_gold_pairs(2), overlap=2, gold_rate={"*": 0.5})
+    _users(svc, ["a", "b", "c"])
+    svc.add_user("rev", "reviewer-pass", "reviewer")
+    for u in ("a", "b", "c"):
+        _drain(svc, "pg", u)
+    n_gold = sum(x.is_gold for x in svc.assignments("pg", include_gold=True) if x.status == "submitted")
+    assert n_gold > 0
+    p = svc.progress("pg", include_gold=True)
+    # gold-origin items never count; gold labels apart; labels never above the target ("26 of 22")
+    assert (p.items, p.target_labels, p.labels, p.done_items, p.gold_labels) == (4, 8, 8, 4, n_gold)
+    # an item promoted to gold after it was labelled stays a data item, with its labels
+    svc.adjudicate("pg", "r0", "rev", OK, "a refusal", promote_gold=True)
+    p2 = svc.progress("pg", include_gold=True)
+    assert (p2.items, p2.labels, p2.done_items, p2.gold_labels) == (4, 8, 4, n_gold)
+    assert "r0" in {i.item_id for i in svc.items("pg")}
+    # a newcomer tested on it (an imported label): that is a gold label, not a data label
+    svc.add_user("d", "pw-d-secret", "annotator")
+    svc.submit("pg", "d", "r0", OK, assign=True, source="import:t")
+    p3 = svc.progress("pg", include_gold=True)
+    assert (p3.labels, p3.done_items, p3.gold_labels) == (8, 4, n_gold + 1)
+    # the blind view counts gold like data (no counter reveals it) and never passes the target
+    blind = svc.progress("pg")
+    assert blind.items == 4 and blind.labels == blind.target_labels == 8 and blind.gold_labels == 0
+
+
+def test_blind_counters_move_the_same_for_gold_and_data(svc: Annotations):
+    """An annotator or vendor who watches the counters around each item cannot tell gold."""
+    svc.create_project("bc", policy=POLICY, policy_ref="default", task="response-label", records=_recs(6),
+                       gold=_gold_pairs(3), overlap=1, gold_rate={"*": 0.5})
+    _users(svc, ["v1"], vendor="acme")
+    seen_gold = seen_data = 0
+    while True:
+        before_items = len(svc.items("bc", vendor="acme"))
+        before = svc.progress("bc", vendor="acme")
+        mine = len(svc.labels("bc", username="v1", include_gold=False))
+        a = svc.next_item("bc", "v1")
+        if a is None:
+            break
+        mid = svc.progress("bc", vendor="acme")
+        svc.submit("bc", "v1", a.item_id, OK)
+        after = svc.progress("bc", vendor="acme")
+        # the vendor's item list holds every item it was given, gold included, unmarked
+        assert len(svc.items("bc", vendor="acme")) == before_items + 1
+        assert (mid.items, mid.open) == (before.items + 1, before.open + 1)
+        assert (after.labels, after.open) == (before.labels + 1, before.open)
+        got = svc.labels("bc", username="v1", include_gold=False)
+        assert len(got) == mine + 1 and got[-1].item_id == a.item_id and got[-1].is_gold is None
+        it = svc.items("bc", vendor="acme")[-1] if a.item_id.startswith("g") else None
+        assert it is None or (it.is_gold is None and it.gold is None and it.origin is None)
+        is_gold = svc.item("bc", a.item_id, include_gold=True).is_gold
+        seen_gold, seen_data = seen_gold + is_gold, seen_data + (not is_gold)
+    assert seen_gold > 0 and seen_data == 6
+    # the vendor's list is in the order its annotators got the items — seq order would put the
+    # gold items (added after the data) last
+    given = [x.item_id for x in svc.assignments("bc", username="v1")]
+    assert [i.item_id for i in svc.items("bc", vendor="acme")] == given
+    assert given[-1].startswith("r") and any(g.startswith("g") for g in given)
+    # in-house admins still get gold apart
+    assert {i.item_id for i in svc.items("bc", vendor="acme", include_gold=True)} == \
+        {i.item_id for i in svc.items("bc", vendor="acme")}
+    assert svc.progress("bc", include_gold=True).gold_labels == seen_gold
+
+
+def test_only_in_house_reviewers_adjudicate(svc: Annotations):
+    svc.create_project("aj", policy=POLICY, policy_ref="default", task="response-label", records=_recs(1),
+                       overlap=1, gold_rate=0)
+    _users(svc, ["ann"])
+    svc.add_user("vrev", "reviewer-pass", "reviewer", vendor="acme")
+    svc.add_user("rev", "reviewer-pass", "reviewer")
+    for who in ("ann", "vrev"):  # an annotator, a vendor's manager: no gold answers, no case law
+        with pytest.raises(InputError) as e:
+            svc.adjudicate("aj", "r0", who, OK, "my call", promote_gold=True)
+        assert e.value.problems[0].where == "reviewer"
+    assert svc.item("aj", "r0", include_gold=True).is_gold is False and svc.adjudications("aj") == []
+    svc.pause("rev", "on leave")
+    with pytest.raises(InputError):
+        svc.adjudicate("aj", "r0", "rev", OK, "my call")
+    svc.resume("rev")
+    assert svc.adjudicate("aj", "r0", "rev", OK, "my call").reviewer == "rev"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tests._annotate_helpers import add_users, create, label_all, response_values, service, truth
 from tests.helpers import cli, read_results
@@ -201,3 +202,41 @@ def test_casebook_from_a_prompt_label_project_lints_clean(workspace: Path) -> No
     cases = {c.prompt: c for c in rep.policy.casebook}  # type: ignore[union-attr]
     assert cases["test prompt 0"].harmful is True and cases["test prompt 0"].severity > 0
     assert cases["test prompt 1"].harmful is False and cases["test prompt 1"].intent == "benign"
+
+
+def test_explicit_none_category_is_a_vote_not_a_missing_label(workspace: Path) -> None:
+    """Regression: decide() dropped "none" answers (value None), so ONE annotator's category
+    outvoted two who said the prompt fits no category."""
+    from redline.annotate.outputs import decide
+
+    rows = [{"id": "q0", "prompt": "how do I bake bread"}, {"id": "q1", "prompt": "plan an attack"}]
+    r = create(workspace, task="prompt-label", name="pl", rows=rows, extra=("--overlap", "3"))
+    assert r.returncode == 0, r.stderr
+    add_users("acme", "a1", "a2", "a3")
+    svc = service()
+
+    def answer(u: str, it: Any) -> dict[str, object]:
+        if it.item_id == "q0":  # a1, a2: none; a3: a category
+            return {"category": "violent_crimes" if u == "a3" else None, "intent": "benign"}
+        return {"category": "violent_crimes", "intent": "harmful"}
+
+    label_all(svc, "pl", ["a1", "a2", "a3"], answer)
+    for method in ("majority", "dawid-skene"):
+        got = {d.item_id: d for d in decide(svc, "pl", method=method)[0]}
+        assert got["q0"].values["category"] is None, method
+        assert got["q0"].confidence["category"] is not None and got["q0"].confidence["category"] < 1.0
+        assert got["q1"].values["category"] == "violent_crimes", method
+        prov = got["q0"].provenance(svc.get_project("pl"))
+        assert prov["sources"] == ["web"] and prov["annotators"] == ["a1", "a2", "a3"]
+
+
+def test_calibrate_project_refuses_model_consensus_and_ambiguous_sources(workspace: Path) -> None:
+    """Regression: `calibrate --project P --method model` decided the labels with the built-in
+    judges' probabilities, then measured a judge against them (circular); both/neither of
+    --labels/--project gave a bare message without the fix."""
+    assert create(workspace, n=2).returncode == 0
+    r = cli("calibrate", "--judge", "harm", "--project", "p1", "--method", "model", "--no-save")
+    assert r.returncode == 2 and "--method" in r.stderr and "dawid-skene" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    r = cli("calibrate", "--judge", "harm", "--no-save")
+    assert r.returncode == 2 and "--project NAME" in r.stderr and "neither" in r.stderr, r.stderr

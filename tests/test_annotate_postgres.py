@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 from redline.annotate import Annotations
 from redline.store.db import WorkspaceDB
 from tests._pg import start_postgres
-from tests.test_annotate_concurrency import run_crowd
+from tests.test_annotate_concurrency import run_crowd, run_races
 from tests.test_annotate_core import (
     Clock,
     scenario_adjudicate_and_promote,
@@ -88,3 +88,7 @@ def test_adjudicate_and_promote_on_postgres(pg_url: str):
 
 def test_twenty_annotators_concurrently_on_postgres(pg_url: str):
     run_crowd(pg_url)
+
+
+def test_races_on_postgres(pg_url: str):
+    run_races(pg_url)

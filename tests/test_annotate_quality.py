@@ -118,7 +118,7 @@ def test_flag_annotators_reasons():
 
 # -- project level (pipeline over a real SQLite workspace) ----------------------------------------
 
-def _project(tmp_path):
+def _project(tmp_path, settings=None):
     from redline.annotate.service import Annotations
     from redline.data.records import Record
     from redline.policy.loader import load_policy
@@ -133,7 +133,8 @@ def _project(tmp_path):
              {"harmful": False, "refusal": "full_refusal", "completion_quality": "good"})
             for i in range(6)]
     svc.create_project("qa", policy=load_policy("default"), policy_ref="default",
-                       task="response-label", records=recs, overlap=3, gold=gold, gold_rate=0.35)
+                       task="response-label", records=recs, overlap=3, gold=gold, gold_rate=0.35,
+                       settings=settings)
     for u in ("a1", "a2"):
         svc.add_user(u, f"pw-{u}-secret", "annotator", vendor="acme")
     for u in ("b1", "bad"):
@@ -215,7 +216,8 @@ def test_project_quality_on_a_real_workspace(tmp_path):
                for e in queue)
     # an adjudicated item leaves the queue
     first = queue[0].item_id
-    svc.adjudicate("qa", first, "a1", _answer("a1", first), "clear case")
+    svc.add_user("rev", "pw-rev-secret", "reviewer")
+    svc.adjudicate("qa", first, "rev", _answer("a1", first), "clear case")
     assert first not in {e.item_id for e in review_queue(svc, "qa", judge=None)}
     # the vendor view only knows that vendor's annotators and labels, and never gold answers
     qv = project_quality(svc, "qa", vendor="acme", judge=None, n_boot=0)
@@ -225,6 +227,17 @@ def test_project_quality_on_a_real_workspace(tmp_path):
 
     assert "gold response" not in json.dumps(qv, default=str)
     json.dumps(q)  # JSON-ready
+    # in-house progress: data labels (never above the target), gold labels apart
+    n_gold = sum(lb.is_gold for lb in svc.labels("qa"))
+    assert n_gold > 0 and q["progress"]["labels"] == 36 and q["progress"]["gold_labels"] == n_gold
+    # a vendor sees gold results only for labels made before today (no live gold_n to watch)
+    vtable = {a["username"]: a for a in qv["annotators"]}
+    assert vtable["a1"]["gold_n"] == 0 and vtable["a1"]["gold_accuracy"] is None
+    assert qv["progress"]["gold_labels"] == 0
+    t["now"] += timedelta(days=1)
+    qv2 = project_quality(svc, "qa", vendor="acme", judge=None, n_boot=0)
+    later = {a["username"]: a for a in qv2["annotators"]}
+    assert later["a1"]["gold_n"] == table["a1"]["gold_n"] and later["a1"]["gold_accuracy"] == 1.0
 
 
 def test_model_assisted_project_consensus_runs_the_harm_judge(tmp_path):
@@ -241,15 +254,17 @@ def test_model_assisted_project_consensus_runs_the_harm_judge(tmp_path):
     probs_refusal = judge_probabilities(svc, "qa", "refusal")
     assert probs_refusal and all(set(p) == {"full_compliance", "full_refusal", "partial_refusal"}
                        for p in probs_refusal.values())
+    # a project without a judge setting: "auto" runs no judge, so nothing is queued for it
+    assert not any("consensus-vs-judge" in e.reasons for e in review_queue(svc, "qa"))
     # the harm judge thinks these benign test responses are safe: items labelled harmful by the
     # crowd disagree with the judge and are queued for that reason
-    queue = review_queue(svc, "qa")
+    queue = review_queue(svc, "qa", judge="harm") + review_queue(svc, "qa", judge="refusal")
     judged = {e.item_id: e for e in queue
               if "consensus-vs-judge" in e.per_field.get("harmful", {}).get("reasons", ())}
     assert set(judged) == {"r0", "r3", "r6", "r9"}
     assert all(e.label is True and e.judge_label is False for e in judged.values())
     assert all("consensus-vs-judge on harmful" in e.detail for e in judged.values())
-    # the refusal judge checks the refusal field too: "a test response" is no refusal, so the
+    # the refusal judge checks the refusal field: "a test response" is no refusal, so the
     # crowd's full_refusal on the benign items is contested by it
     by_refusal = {e.item_id: e.per_field["refusal"] for e in queue
                   if "consensus-vs-judge" in e.per_field.get("refusal", {}).get("reasons", ())}
@@ -380,3 +395,52 @@ def test_queue_waits_until_labelling_is_complete(tmp_path):
     assert labelling_complete(svc, "pl") == {"r0": True, "r1": True, "r2": True}
     q = review_queue(svc, "pl", judge=None, method="majority", min_confidence=1.01)
     assert {e.item_id for e in q} == {"r0", "r1", "r2"} and all(e.complete for e in q)
+
+
+def test_queue_judge_is_the_projects_setting(tmp_path):
+    from redline.annotate.models import ProjectSettings
+    from redline.annotate.pipeline import project_quality, queue_judge, review_queue
+    from redline.errors import InputError
+
+    svc, t = _project(tmp_path, settings=ProjectSettings(judge="harm"))
+    _label(svc, t)
+    assert queue_judge(svc, "qa") == "harm" and queue_judge(svc, "qa", None) is None
+    auto = review_queue(svc, "qa")
+    judged = {e.item_id for e in auto if "consensus-vs-judge" in e.reasons}
+    assert judged == {"r0", "r3", "r6", "r9"}  # harm judge only: no refusal-judge entries
+    assert not any("consensus-vs-judge" in d["reasons"] for e in auto
+                   for f, d in e.per_field.items() if f != "harmful")
+    assert not any("consensus-vs-judge" in e.reasons for e in review_queue(svc, "qa", judge=None))
+    q = project_quality(svc, "qa", n_boot=0)
+    assert q["consensus"]["judge"] == "harm" and q["consensus"]["judge_disagreements"] == 4
+    from redline.annotate.service import Annotations  # noqa: F401 (the setting is validated)
+    from redline.data.records import Record
+    from redline.policy.loader import load_policy
+
+    with pytest.raises(InputError) as e:
+        svc.create_project("nj", policy=load_policy("default"), policy_ref="default",
+                           task="response-label", records=[Record(id="x", prompt="p", response="r")],
+                           settings=ProjectSettings(judge="no-such-judge"))
+    assert e.value.problems[0].where == "settings.judge"
+
+
+def test_agreement_per_policy_version_splits_an_edit_without_a_new_version(tmp_path):
+    from redline.annotate.pipeline import project_quality
+    from redline.data.records import Record
+    from redline.policy.loader import load_policy
+    from redline.policy.model import Policy
+
+    svc, t = _project(tmp_path)
+    _label(svc, t)
+    pol = load_policy("default")
+    data = pol.model_dump(mode="json")
+    data["description"] = (data.get("description") or "") + " (edited)"
+    edited = Policy.model_validate(data)
+    assert edited.version == pol.version and edited.content_hash != pol.content_hash
+    svc.set_policy("qa", edited, str(tmp_path / "edited.yaml"))
+    svc.add_items("qa", [Record(id=f"n{i}", prompt=f"a new prompt {i}", response=f"a new response {i}",
+                                category="hate") for i in range(3)])
+    _label(svc, t)
+    groups = project_quality(svc, "qa", judge=None, n_boot=0)["agreement"]["by_policy_version"]
+    assert set(groups) == {f"{pol.version}@{pol.content_hash[:8]}", f"{pol.version}@{edited.content_hash[:8]}"}
+    assert groups[f"{pol.version}@{edited.content_hash[:8]}"]["harmful"]["n_items"] == 3

@@ -98,3 +98,39 @@ def test_report_unknown_project(workspace: Path) -> None:
     r = cli("annotate", "report", "nope", "--out", str(workspace / "r.html"))
     assert r.returncode == 2 and "nope" in r.stderr
     assert not (workspace / "r.html").exists()
+
+
+def test_report_groups_queue_by_kind_and_field(workspace: Path) -> None:
+    """Regression: the queue was grouped by QueueEntry.reason, which is now "KIND on FIELDS" (one
+    group per combination); the report counts items per kind and per contested field."""
+    from redline.annotate.report import report_context
+
+    _project(workspace)
+    ctx = report_context(service(), "p1", judge=None)
+    q = ctx["queue"]
+    assert q["size"] > 0
+    entries = ctx["queue"]["top"]
+    assert set(q["by_kind"]) <= {"disagreement", "low confidence", "consensus-vs-judge"}
+    assert q["by_kind"]["disagreement"] == sum("disagreement" in e.reasons for e in entries)
+    assert "harmful" in q["by_field"] and all(" on " not in k for k in q["by_field"])
+    assert q["by_field"]["harmful"] == sum("harmful" in e.fields for e in entries)
+
+
+@pytest.mark.parametrize("state", ["no labels", "one annotator, no gold"])
+def test_report_is_readable_with_little_data(workspace: Path, state: str) -> None:
+    assert create(workspace, n=3, extra=("--overlap", "2")).returncode == 0
+    if state != "no labels":
+        add_users("acme", "solo")
+        label_all(service(), "p1", ["solo"], lambda u, it: response_values(truth(it)))
+    out = workspace / "r.html"
+    r = cli("annotate", "report", "p1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    html = out.read_text()
+    for section in ("Progress", "Agreement", "Annotators", "Consensus methods compared", "Review queue"):
+        assert f"<h2>{section}</h2>" in html
+    assert "Undefined" not in html and "nan" not in html.lower().replace("nan-", "")
+    assert "0 item(s) with complete labelling" in html or "item(s) with complete labelling" in html
+    if state == "no labels":
+        assert "0 labels made" in html
+    else:
+        assert "<td>solo</td>" in html

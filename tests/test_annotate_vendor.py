@@ -193,6 +193,11 @@ def test_preference_letters_map_back_to_original_candidates(workspace: Path) -> 
     r = cli("annotate", "import-batch", "p1", str(out), "--json")
     assert r.returncode == 0, r.stdout + r.stderr
     assert {lab.values["choice"] for lab in service().labels("p1")} == {"0"}  # chosen = original index 0
+    # end to end: the DPO export has the good answer as chosen for every item, whatever was shown first
+    dpo = workspace / "dpo.jsonl"
+    assert cli("annotate", "export", "p1", "--as", "dpo", "--out", str(dpo)).returncode == 0
+    got = [json.loads(line) for line in dpo.read_text().splitlines()]
+    assert len(got) == 6 and all(x["chosen"].startswith("good") and x["rejected"].startswith("bad") for x in got)
     # a digit is not one of the letters shown: rejected with the reason
     batch2 = [dict(batch[0], choice="1")]
     bad = workspace / "pref-bad.jsonl"
@@ -201,3 +206,53 @@ def test_preference_letters_map_back_to_original_candidates(workspace: Path) -> 
     assert r.returncode == 2
     q = json.loads(Path(json.loads(r.stdout)["quarantine"]).read_text().splitlines()[0])
     assert "letter" in q["reason"] and q["line"] == 1
+
+
+def test_import_excel_saved_csv_bom_semicolons_reordered_extra_and_missing_columns(workspace: Path) -> None:
+    """Regression: a CSV saved by Excel (UTF-8 BOM, `;` in European locales, reordered columns,
+    an extra column, TRUE/FALSE) imports; a non-UTF-8 file is refused with file:line and the fix
+    (it used to raise UnicodeDecodeError); a file without a label column rejects every row, naming
+    the missing field."""
+    import pytest
+
+    from redline.annotate.vendor import export_batch, import_batch
+    from redline.errors import InputError
+
+    assert create(workspace, n=4, extra=("--overlap", "1", "--gold-rate", "0")).returncode == 0
+    add_users("acme", "a1")
+    svc = service()
+    out = workspace / "b.csv"
+    export_batch(svc, "p1", "acme", ["a1"], "csv", out, per_annotator=4)
+    rows = _csv(out)
+    assert len(rows) == 4
+    for r in rows:
+        _fill(r, True)
+        r["harmful"] = "TRUE"  # Excel's spelling
+        r["my notes"] = "checked"  # a column the vendor added
+    cols = ["my notes", *reversed(list(rows[0].keys() - {"my notes"}))]
+    # the first two rows: missing every label column except harmful -> rejected, each naming the field
+    missing = workspace / "missing.csv"
+    with open(missing, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["task_id", "vendor", "annotator", "harmful"], extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows[:2])
+    res = import_batch(svc, "p1", missing)
+    assert (res.rows, res.imported, res.rejected) == (2, 0, 2)
+    bad = [json.loads(x) for x in res.quarantine.read_text().splitlines()]
+    assert [b["where"] for b in bad] == [f"{missing}:2", f"{missing}:3"]
+    assert all("refusal" in b["reason"] for b in bad)
+    # Excel: BOM + semicolons + reordered + extra column
+    excel = workspace / "excel.csv"
+    with open(excel, "w", newline="", encoding="utf-8-sig") as f:
+        w = csv.DictWriter(f, fieldnames=cols, delimiter=";")
+        w.writeheader()
+        w.writerows(rows)
+    res = import_batch(svc, "p1", excel)
+    assert (res.rows, res.imported, res.rejected) == (4, 4, 0), res.to_json()
+    assert {lab.values["harmful"] for lab in svc.labels("p1")} == {True}
+    # cp1252 (Excel's plain "CSV" on Windows): refused with the line of the first bad byte
+    legacy = workspace / "legacy.csv"
+    legacy.write_bytes(b"task_id,vendor,annotator,harmful\nabc,acme,a1,true\nabd,acme,a1,caf\xe9\n")
+    with pytest.raises(InputError) as ei:
+        import_batch(svc, "p1", legacy)
+    assert ei.value.problems[0].where == f"{legacy}:3" and "UTF-8" in ei.value.problems[0].fix

@@ -307,3 +307,23 @@ def test_documented_example_queries_reproduce_the_reported_rates(workspace, tmp_
     assert (r["suite"], Path(r["run_id"]).name) == ("smoke", "r2")
     assert r["harmful_rate"] == latest["overall"]["harmful_rate"]["rate"] == r["recorded_harmful_rate"]
     assert r["over_refusal_rate"] == latest["overall"]["over_refusal_rate"]["rate"] == r["recorded_over_refusal_rate"]
+
+
+def test_sql_never_reads_annotation_credentials(workspace):
+    """Password hashes and session tokens of the annotation UI stay out of `redline sql`, even with
+    `SELECT *`; the other columns of those tables stay readable."""
+    from redline.annotate import Annotations
+
+    svc = Annotations(Workspace.default().db)
+    svc.add_user("bob", "pass-phrase-1", "annotator")
+    svc.create_session("bob")
+    ok = cli("sql", "SELECT username, role FROM ann_users")
+    assert ok.returncode == 0 and "bob" in ok.stdout and "annotator" in ok.stdout
+    for q in ("SELECT * FROM ann_users", "SELECT password_hash FROM ann_users",
+              "SELECT token_hash FROM ann_sessions", "SELECT csrf_token FROM ann_sessions",
+              "SELECT u.username FROM ann_users u WHERE u.password_hash LIKE '$argon2%'"):
+        p = cli("sql", q)
+        assert p.returncode == 2, q
+        assert "argon2" not in p.stdout and "not readable" in p.stderr, q
+    n = cli("sql", "SELECT count(*) AS n FROM ann_sessions", "--format", "json")
+    assert n.returncode == 0 and json.loads(n.stdout) == [{"n": 1}]

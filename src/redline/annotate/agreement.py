@@ -23,7 +23,8 @@ only items with ``r_i >= 2``):
   ``AC1 = (p_a - p_e) / (1 - p_e)``. Unlike κ it stays high when one category is rare and
   raters agree (the "kappa paradox").
 - **Cohen's κ** for every pair of raters on the items both rated (scikit-learn's
-  ``cohen_kappa_score``), and their unweighted mean over pairs with at least ``min_shared``
+  ``cohen_kappa_score`` formula, vectorised over all pairs — the tests check it against
+  scikit-learn — so that many raters, k² pairs, stay fast), and their unweighted mean over pairs with at least ``min_shared``
   common items and a defined κ (Light's κ).
 
 κ, AC1 and percent agreement treat values as nominal categories; α uses the requested level.
@@ -39,7 +40,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Any, Literal
 
 import numpy as np
@@ -238,10 +238,11 @@ def _pairs(d: _Data) -> _Pairs:
     m = (d.X >= 0).sum(axis=1)
     Xm = d.X[m >= 2]
     names, rows, joint = [], [], []
-    for a, b in combinations(range(len(d.raters)), 2):
+    # only the pairs that share an item (a co-occurrence count, not a scan of all k² pairs)
+    has = (Xm >= 0).astype(np.int64)
+    shared = np.triu(has.T @ has, 1)
+    for a, b in np.argwhere(shared > 0):  # row-major: the order of combinations(range(k), 2)
         both = np.nonzero((Xm[:, a] >= 0) & (Xm[:, b] >= 0))[0]
-        if len(both) == 0:
-            continue
         names.append((d.raters[a], d.raters[b]))
         rows.append(both)
         joint.append(Xm[both, a] * d.q + Xm[both, b])
@@ -259,24 +260,35 @@ def _kappa_from_conf(C: np.ndarray) -> np.ndarray:
     return k
 
 
-def _cohen_w(d: _Data, W: np.ndarray, min_shared: int = 2) -> np.ndarray:
+def _cohen_w(d: _Data, W: np.ndarray, min_shared: int = 2, chunk: int = 200_000) -> np.ndarray:
+    """Mean pairwise κ for each weight row of ``W`` (bootstrap draws). All pairs at once, as a
+    sparse product, in chunks of at most ``chunk`` shared ratings and ``20 × chunk`` confusion
+    cells (many raters: k² pairs, memory stays bounded)."""
+    from scipy import sparse
+
     pr = _pairs(d)
     q = d.q
-    ks = []
-    for rows, joint in zip(pr.rows, pr.joint, strict=True):
-        if len(rows) < min_shared:
-            continue
-        onehot = np.zeros((len(rows), q * q))
-        onehot[np.arange(len(rows)), joint] = 1.0
-        C = (W[:, rows] @ onehot).reshape(-1, q, q)
-        ks.append(_kappa_from_conf(C))
-    if not ks:
-        return np.full(W.shape[0], np.nan)
-    K = np.vstack(ks)
-    with np.errstate(invalid="ignore"):
+    keep = [p for p, rows in enumerate(pr.rows) if len(rows) >= min_shared]
+    B = W.shape[0]
+    s, c = np.zeros(B), np.zeros(B)
+    start = 0
+    while start < len(keep):
+        part, n = [], 0
+        while start < len(keep) and (not part or (n + len(pr.rows[keep[start]]) <= chunk
+                                                  and (len(part) + 1) * B * q * q <= 20 * chunk)):
+            part.append(keep[start])
+            n += len(pr.rows[keep[start]])
+            start += 1
+        rows = np.concatenate([pr.rows[p] for p in part])
+        cols = np.concatenate([k * q * q + pr.joint[p] for k, p in enumerate(part)])
+        onehot = sparse.csr_matrix((np.ones(len(rows)), (np.arange(len(rows)), cols)),
+                                   shape=(len(rows), len(part) * q * q))
+        C = np.asarray((onehot.T @ W[:, rows].T).T).reshape(B * len(part), q, q)
+        K = _kappa_from_conf(C).reshape(B, len(part))
         ok = ~np.isnan(K)
-        s = np.where(ok, K, 0.0).sum(axis=0)
-        c = ok.sum(axis=0)
+        s += np.where(ok, K, 0.0).sum(axis=1)
+        c += ok.sum(axis=1)
+    with np.errstate(invalid="ignore"):
         return np.where(c > 0, s / np.maximum(c, 1), np.nan)
 
 
@@ -323,19 +335,18 @@ def cohen_kappa_pairwise(ratings: Iterable[Rating], *, min_shared: int = 2) -> d
     pairs with at least ``min_shared`` shared items and a defined κ (κ is undefined when both
     raters used a single, identical category throughout).
     """
-    from sklearn.metrics import cohen_kappa_score
-
     d = _prepare(ratings)
     pr = _pairs(d)
     out = []
     vals = []
-    for (a, b), joint in zip(pr.names, pr.joint, strict=True):
-        ya, yb = joint // d.q, joint % d.q
-        k: float | None
-        if len(set(ya.tolist()) | set(yb.tolist())) < 2:
-            k = None  # one category only: κ = 0/0
-        else:
-            k = _scalar(float(cohen_kappa_score(ya, yb, labels=list(range(d.q)))))
+    q = d.q
+    if pr.names:  # every pair's confusion matrix at once (scikit-learn's formula, vectorised)
+        lens = np.array([len(j) for j in pr.joint])
+        idx = np.repeat(np.arange(len(lens)), lens) * q * q + np.concatenate(pr.joint)
+        kappas = _kappa_from_conf(np.bincount(idx, minlength=len(lens) * q * q)
+                                  .reshape(len(lens), q, q).astype(float))
+    for (a, b), joint, kp in zip(pr.names, pr.joint, kappas if pr.names else [], strict=True):
+        k = _scalar(float(kp))  # None for one category only (κ = 0/0)
         out.append({"a": str(a), "b": str(b), "kappa": k, "n": int(len(joint))})
         if k is not None and len(joint) >= min_shared:
             vals.append(k)

@@ -181,6 +181,8 @@ def majority_vote(ratings: Iterable[tuple[Hashable, Hashable, Any]], *,
                   classes: Sequence[Any] | None = None) -> ConsensusResult:
     """The most frequent label per item; posterior = vote shares; ties flagged (see module doc)."""
     t = _table(ratings, classes)
+    if not t.items or not t.classes:  # nothing rated (or every value missing)
+        return ConsensusResult("majority", list(t.classes), {})
     V = _votes(t)
     n = V.sum(axis=1)
     P = V / np.maximum(n, 1)[:, None]

@@ -51,6 +51,10 @@ class ProjectSettings(BaseModel):
     exposure_budget: dict[str, int] = Field(default_factory=dict)
     break_every_minutes: int = Field(default=50, ge=1)
     min_items_before_break: int = Field(default=40, ge=0)
+    #: the judge whose disagreement with the consensus sends an item to the review queue
+    #: (a registered judge name, e.g. "harm" for `harmful`, "refusal" for `refusal`); None: no
+    #: judge — the queue holds disagreement and low-confidence items only
+    judge: str | None = None
 
 
 class Project(BaseModel):
@@ -132,11 +136,15 @@ class Adjudication(BaseModel):
 
 
 class Progress(BaseModel):
-    items: int  # normal (non-gold) items in view
+    """One definition of progress (see :meth:`Annotations.progress`): data items are items whose
+    origin is not "gold" (a promoted item stays one); gold labels are counted apart
+    (``gold_labels``, only with include_gold)."""
+
+    items: int  # data items in view
     target_labels: int  # items × overlap
-    labels: int  # submitted labels on normal items
+    labels: int  # submitted labels on data assignments (blind view: all, capped at target)
     open: int
     skipped: int
-    done_items: int = 0  # items with ≥ overlap submitted labels
-    gold_labels: int = 0
+    done_items: int = 0  # data items with ≥ overlap labels
+    gold_labels: int = 0  # labels made on gold assignments (include_gold only)
     per_user: dict[str, dict[str, int]] = Field(default_factory=dict)

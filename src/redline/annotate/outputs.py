@@ -57,6 +57,7 @@ class Decided:
             "annotators": sorted({lab.username for lab in self.labels}),
             "vendors": sorted({lab.vendor or "in-house" for lab in self.labels}),
             "n_labels": len(self.labels),
+            "sources": sorted({str(lab.source) for lab in self.labels}),  # web, cli, import:<file>
             "policy": {"name": project.policy_name, "version": project.policy_version, "hash": project.policy_hash},
             "label_policy_versions": sorted({lab.policy_version for lab in self.labels}),
             "method": self.how,
@@ -108,6 +109,34 @@ def _hashable(v: Any) -> Any:
     return ",".join(map(str, v)) if isinstance(v, list) else v
 
 
+def _field_ratings(spec: Any, labels: list[Any]) -> list[tuple[str, str, Any]]:
+    """``(item, annotator, value)`` of one field. An explicit "none" answer (an always-asked field
+    with a None option, like the prompt-label ``category`` "none") is a vote for "none", not a
+    missing label — otherwise one annotator's category would outvote two who said "none"."""
+    from redline.annotate.pipeline import NONE_LABEL, _none_is_answer
+
+    none_votes = _none_is_answer(spec)
+    out = []
+    for lab in labels:
+        if spec.name not in lab.values and not none_votes:
+            continue
+        v = lab.values.get(spec.name)
+        if v is None:
+            if not none_votes or spec.name not in lab.values:
+                continue
+            v = NONE_LABEL
+        out.append((lab.item_id, lab.username, _hashable(v)))
+    return out
+
+
+def _field_consensus(method: str, spec: Any, labels: list[Any], model_probs: dict[str, dict[Any, float]] | None
+                     ) -> dict[str, tuple[Any, float | None]]:
+    from redline.annotate.pipeline import NONE_LABEL
+
+    got = _consensus(method, _field_ratings(spec, labels), model_probs)
+    return {i: (None if v == NONE_LABEL else v, c) for i, (v, c) in got.items()}
+
+
 def _judge_probs(svc: Annotations, project: str, fields: list[str], judge: str | None
                  ) -> dict[str, dict[str, dict[Any, float]]]:
     """``{field: {item_id: {label: p}}}`` from an offline judge run (model-assisted consensus):
@@ -147,9 +176,7 @@ def decide(svc: Annotations, project: str, *, method: str = "dawid-skene", judge
     probs = _judge_probs(svc, project, [f.name for f in voted], judge) if method == "model" else {}
     per_field: dict[str, dict[str, tuple[Any, float | None]]] = {}
     for f in voted:
-        ratings = [(lab.item_id, lab.username, _hashable(lab.values.get(f.name))) for lab in labels
-                   if lab.values.get(f.name) is not None]
-        per_field[f.name] = _consensus(method, ratings, probs.get(f.name))
+        per_field[f.name] = _field_consensus(method, f, labels, probs.get(f.name))
     out: list[Decided] = []
     unlabelled = 0
     for it in items:

@@ -16,6 +16,8 @@ and :mod:`~redline.annotate.quality`.
 - Judge probabilities (``method="model"`` and the consensus-vs-judge check) come from running a
   registered offline judge over the items' responses: ``harm`` for ``harmful``
   (P(True) = ``harm_score``), ``refusal`` for ``refusal`` (the model's class probabilities).
+  The consensus-vs-judge check of the review queue runs only the project's judge
+  (``ProjectSettings.judge``, :func:`queue_judge`); a project without one has no judge entries.
 - An explicit "none" answer (an option whose value is None and that is always asked, like the
   prompt-label ``category`` "none") is the category ``"(none)"``, not a missing value; a
   conditional field left empty (``category`` when not harmful) is missing.
@@ -26,11 +28,12 @@ and :mod:`~redline.annotate.quality`.
     {"project", "task", "vendor", "generated" (ISO UTC),
      "policy": {"name", "version", "hash"},
      "progress": {"items", "target_labels", "labels", "open", "skipped", "items_complete",
-                  "fraction"},
+                  "gold_labels", "fraction"},   # Annotations.progress (in-house: include_gold)
      "fields": [{"name", "label", "level"}],
      "agreement": {"by_field": {field: REPORT},
                    "by_category": {category or "(none)": {field: REPORT}},
-                   "by_policy_version": {version: {field: REPORT}},
+                   "by_policy_version": {version: {field: REPORT}},  # "version@hash8" when
+                                           # two policies share a version number
                    "by_vendor": {vendor or "in-house": {field: REPORT}}},
      "annotators": [ANNOTATOR, ...],          # sorted by username
      "drift": {username: {"gold": [WINDOW, ...], "consensus": [WINDOW, ...]}},
@@ -52,7 +55,9 @@ and :mod:`~redline.annotate.quality`.
 ``WINDOW`` is :class:`redline.annotate.quality.DriftWindow` as a dict (``start``, ``end``,
 ``n``, ``correct``, ``rate``, ``baseline``, ``baseline_source``, ``lcl``, ``ucl``, ``p_value``,
 ``flagged``). Values are None where undefined. Gold answers never appear; with ``vendor`` every
-number is computed from that vendor's labels only.
+number is computed from that vendor's labels only, and gold results (``gold_n``, accuracy, the
+gold drift series) only from labels made before today (UTC), so that they cannot be watched
+change item by item.
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ __all__ = [
     "project_consensus",
     "project_quality",
     "project_ratings",
+    "queue_judge",
     "review_queue",
 ]
 
@@ -329,6 +335,15 @@ def labelling_complete(svc: Annotations, project: str) -> dict[str, bool]:
     return out
 
 
+def queue_judge(svc: Annotations, project: str, judge: str | None = "auto") -> str | None:
+    """The judge whose disagreement with the consensus sends items to the review queue:
+    ``"auto"`` is the project's ``settings.judge`` (None when unset — weak offline judges would
+    flood the queue), any other value is taken as given."""
+    if judge == "auto":
+        return svc.get_project(project).settings.judge
+    return judge
+
+
 def review_queue(svc: Annotations, project: str, *, vendor: str | None = None,
                  min_confidence: float = 0.7, method: str = "dawid-skene",
                  judge: str | None = "auto", field: str | None = None,
@@ -337,8 +352,9 @@ def review_queue(svc: Annotations, project: str, *, vendor: str | None = None,
                  ) -> list[QueueEntry]:
     """Items for a reviewer. Every agreement field of the task is checked (``field``: only that
     one): the labels disagree, its consensus confidence < ``min_confidence`` (or a tie), or the
-    judge's top class differs from the consensus (``judge="auto"``: ``harm`` for ``harmful``,
-    ``refusal`` for ``refusal``; a judge name: that judge on its field; None: no judge). An item
+    judge's top class differs from the consensus (``judge="auto"``: the project's
+    ``settings.judge``, none when unset; a judge name: that judge on its field — ``refusal`` on
+    ``refusal``, any other on ``harmful``; None: no judge). An item
     is queued when any field is contested. Only items whose labelling is complete (see
     :func:`labelling_complete`) unless ``include_incomplete``; adjudicated items are left out
     unless ``include_adjudicated``. Lowest confidence first."""
@@ -353,12 +369,11 @@ def review_queue(svc: Annotations, project: str, *, vendor: str | None = None,
     consensus = dict(consensus or {})
     labels = svc.labels(project, vendor=vendor, include_gold=True)
     jobs: dict[str, str] = {}
-    if judge == "auto":
-        jobs = {f: j for f, j in _JUDGE_FOR.items() if f in names}
-    elif judge is not None:
-        f = "refusal" if judge == "refusal" else "harmful"
+    qjudge = queue_judge(svc, project, judge)
+    if qjudge is not None:
+        f = "refusal" if qjudge == "refusal" else "harmful"
         if f in names:
-            jobs = {f: judge}
+            jobs = {f: qjudge}
     complete = labelling_complete(svc, project)
     done = set() if include_adjudicated else {a.item_id for a in svc.adjudications(project)}
     found: dict[str, dict[str, dict[str, Any]]] = {}
@@ -449,7 +464,8 @@ def project_quality(svc: Annotations, project: str, vendor: str | None = None, *
     labels = svc.labels(project, vendor=vendor, include_gold=True)
     normal = [lb for lb in labels if not lb.is_gold]
     items = {it.item_id: it for it in svc.items(project, include_gold=True)}
-    prog = svc.progress(project, vendor=vendor)
+    # in-house: data labels, gold labels apart; a vendor: the blind counters
+    prog = svc.progress(project, vendor=vendor, include_gold=vendor is None)
 
     def grouped(key: Any) -> dict[str, Any]:
         groups: dict[str, list[Label]] = {}
@@ -461,10 +477,16 @@ def project_quality(svc: Annotations, project: str, vendor: str | None = None, *
         it = items.get(lb.item_id)
         return (it.category if it is not None else None) or "(none)"
 
+    # a policy edited without a new version number is still another policy: "version@hash"
+    hashes_of: dict[str, set[str]] = {}
+    for lb in labels:
+        hashes_of.setdefault(lb.policy_version, set()).add(lb.policy_hash)
+    version_key = {lb.policy_hash: (lb.policy_version if len(hashes_of[lb.policy_version]) == 1
+                                    else f"{lb.policy_version}@{lb.policy_hash[:8]}") for lb in labels}
     agreement = {
         "by_field": _reports(normal, specs, n_boot, seed),
         "by_category": grouped(category),
-        "by_policy_version": grouped(lambda lb: lb.policy_version),
+        "by_policy_version": grouped(lambda lb: version_key[lb.policy_hash]),
         "by_vendor": grouped(lambda lb: lb.vendor or "in-house"),
     }
     # consensus of every agreement field (the main one drives the annotator table) and the queue
@@ -485,10 +507,15 @@ def project_quality(svc: Annotations, project: str, vendor: str | None = None, *
     names = [s.name for s in specs]
     obs = []
     gold_events, cons_events = [], []
+    # a vendor's view counts gold results only for labels made before today (UTC): a manager
+    # who watched gold_n live would see which of an annotator's items had just been gold
+    cutoff = (svc.now().replace(hour=0, minute=0, second=0, microsecond=0)
+              if vendor is not None else None)
     for lb in labels:
         it = items.get(lb.item_id)
         v = _value(spec, order, lb.values.get(field))
-        if lb.is_gold and it is not None and it.gold is not None:
+        if (lb.is_gold and it is not None and it.gold is not None
+                and (cutoff is None or lb.created < cutoff)):
             ok = _gold_correct(it.gold, lb.values, names)
             obs.append(Observation(lb.username, lb.item_id, v, lb.created, lb.duration_s, True, ok))
             gold_events.append((lb.username, lb.created, ok))
@@ -513,7 +540,7 @@ def project_quality(svc: Annotations, project: str, vendor: str | None = None, *
                  for u in sorted(set(gold_chart) | set(cons_chart))}
     flagged = flag_annotators(table, threshold, drift=drift_obj)
     confs = [c.confidence for c in res.items.values()] if res is not None else []
-    jname = _JUDGE_FOR.get(field) if judge == "auto" else judge
+    jname = queue_judge(svc, project, judge)
     return {
         "project": p.name,
         "task": p.task,
@@ -522,7 +549,7 @@ def project_quality(svc: Annotations, project: str, vendor: str | None = None, *
         "policy": {"name": p.policy_name, "version": p.policy_version, "hash": p.policy_hash},
         "progress": {"items": prog.items, "target_labels": prog.target_labels,
                      "labels": prog.labels, "open": prog.open, "skipped": prog.skipped,
-                     "items_complete": prog.done_items,
+                     "items_complete": prog.done_items, "gold_labels": prog.gold_labels,
                      "fraction": (min(1.0, prog.labels / prog.target_labels)
                                   if prog.target_labels else 0.0)},
         "fields": [{"name": s.name, "label": s.label, "level": s.level} for s in specs],

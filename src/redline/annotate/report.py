@@ -126,8 +126,8 @@ def consensus_comparison(svc: Annotations, project: str, *, judge: str | None = 
     """Majority vote vs Dawid–Skene vs model-assisted consensus on the project's first agreement
     field: pairwise share of items where two methods decide the same label, each method's mean
     confidence and its accuracy on the gold items (whose answers the annotators did not see)."""
-    from redline.annotate.outputs import _consensus, _hashable, _judge_probs
-    from redline.annotate.pipeline import agreement_fields, main_field
+    from redline.annotate.outputs import _consensus, _field_ratings, _judge_probs
+    from redline.annotate.pipeline import NONE_LABEL, _none_is_answer, agreement_fields, main_field
 
     p = svc.get_project(project)
     fields = {f.name: f for f in agreement_fields(svc, project)}
@@ -135,10 +135,10 @@ def consensus_comparison(svc: Annotations, project: str, *, judge: str | None = 
         return {"field": None, "methods": {}, "pairs": []}
     f = fields.get(main_field(p.task)) or next(iter(fields.values()))
     labels = svc.labels(project, vendor=vendor)
-    ratings = [(lab.item_id, lab.username, _hashable(lab.values.get(f.name))) for lab in labels
-               if lab.values.get(f.name) is not None]
-    gold = {it.item_id: it.gold.get(f.name) for it in svc.items(project, include_gold=True)
-            if it.is_gold and it.gold}
+    ratings = _field_ratings(f, labels)
+    none_is = _none_is_answer(f)
+    gold = {it.item_id: (NONE_LABEL if none_is and it.gold.get(f.name) is None else it.gold.get(f.name))
+            for it in svc.items(project, include_gold=True) if it.is_gold and it.gold}
     probs = _judge_probs(svc, project, [f.name], judge).get(f.name) if judge else None
     methods: dict[str, dict[str, Any]] = {}
     decided: dict[str, dict[str, Any]] = {}
@@ -175,11 +175,11 @@ def report_context(svc: Annotations, project: str, *, vendor: str | None = None,
     from redline.annotate.pipeline import project_quality, review_queue
 
     q = project_quality(svc, project, vendor=vendor, judge=judge or "auto")
-    comp = consensus_comparison(svc, project, judge=judge, vendor=vendor)
+    # the model-assisted comparison uses --judge, else the project's queue judge (if it has one)
+    comp = consensus_comparison(svc, project, judge=judge or svc.get_project(project).settings.judge,
+                                vendor=vendor)
     queue = review_queue(svc, project, vendor=vendor, judge=judge or "auto")
-    reasons: dict[str, int] = {}
-    for e in queue:
-        reasons[e.reason] = reasons.get(e.reason, 0) + 1
+    by_kind, by_field = _queue_groups(queue)
     with matplotlib.rc_context({"text.parse_math": False}):  # names are text, never mathtext
         plots = {"agreement": _agreement_plot(q["agreement"]["by_field"]),
                  "annotators": _annotator_plot(q["annotators"]),
@@ -187,9 +187,22 @@ def report_context(svc: Annotations, project: str, *, vendor: str | None = None,
                  "comparison": _comparison_plot(comp)}
     groups = [("field", {"all": q["agreement"]["by_field"]}), ("category", q["agreement"]["by_category"]),
               ("vendor", q["agreement"]["by_vendor"]), ("policy version", q["agreement"]["by_policy_version"])]
-    return {"q": q, "comp": comp, "queue": {"size": len(queue), "reasons": reasons,
+    return {"q": q, "comp": comp, "queue": {"size": len(queue), "by_kind": by_kind, "by_field": by_field,
                                             "top": queue[:20]},
             "plots": plots, "groups": groups}
+
+
+def _queue_groups(queue: list[Any]) -> tuple[dict[str, int], dict[str, int]]:
+    """Queued items per kind (disagreement / low confidence / consensus-vs-judge) and per
+    contested field; an item contested in several ways or on several fields counts in each."""
+    by_kind: dict[str, int] = {}
+    by_field: dict[str, int] = {}
+    for e in queue:
+        for k in e.reasons:
+            by_kind[k] = by_kind.get(k, 0) + 1
+        for f in e.fields:
+            by_field[f] = by_field.get(f, 0) + 1
+    return by_kind, dict(sorted(by_field.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _fmt(m: dict[str, Any] | None) -> str:

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select, true
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from redline.annotate import auth
@@ -330,6 +330,14 @@ class Annotations:
             if not isinstance(v, int) or v < 0:
                 problems.append(Problem(f"settings.exposure_budget.{k}", f"{v!r} is not a count",
                                         "give a whole number ≥ 0"))
+        if settings.judge is not None:
+            from redline.judges.base import judge_names
+
+            names = judge_names()
+            prefix, colon, arg = settings.judge.partition(":")
+            if not (settings.judge in names or (colon and arg and f"{prefix}:" in names)):
+                problems.append(Problem("settings.judge", f"no judge named {settings.judge!r}",
+                                        f"use one of: {', '.join(names)} (or leave it unset: no judge)"))
         if problems:
             raise InputError("bad project settings", problems)
 
@@ -535,18 +543,39 @@ class Annotations:
         return self._item(r, include_gold=include_gold)
 
     def items(self, project: str, *, include_gold: bool = False, vendor: str | None = None) -> list[Item]:
-        """Items in seq order. ``vendor``: only items that vendor's annotators were assigned or that
-        are reserved for it. Gold items are left out unless ``include_gold``."""
+        """Items in seq order (which ones: :meth:`_in_view`). In-house, gold-origin items are left
+        out unless ``include_gold``; a vendor's view holds every item its annotators were given,
+        gold included but not marked (no flag, answer or origin without ``include_gold``)."""
         self.get_project(project)
-        q = select(ann_items).where(ann_items.c.project == project).order_by(ann_items.c.seq)
-        if not include_gold:
-            q = q.where(ann_items.c.origin != "gold")
-        if vendor is not None:
-            assigned = select(ann_assignments.c.item_id).where(ann_assignments.c.project == project,
-                                                               ann_assignments.c.vendor == vendor)
-            q = q.where(or_(ann_items.c.item_id.in_(assigned), ann_items.c.vendor == vendor))
+        q = (select(ann_items).where(ann_items.c.project == project,
+                                     self._in_view(project, vendor, include_gold=include_gold))
+             .order_by(ann_items.c.seq))
         with self._read() as conn:
-            return [self._item(r, include_gold=include_gold) for r in conn.execute(q)]
+            rows = conn.execute(q).all()
+            if vendor is not None and not include_gold:
+                # a vendor's blind list in the order its annotators got the items (gold items
+                # were added after the data, so seq order would put them last), then the
+                # reserved ones not yet given out
+                a = ann_assignments
+                first = dict(conn.execute(select(a.c.item_id, func.min(a.c.id)).where(
+                    a.c.project == project, a.c.vendor == vendor).group_by(a.c.item_id)).all())
+                rows.sort(key=lambda r: (r.item_id not in first, first.get(r.item_id, 0), r.seq))
+        return [self._item(r, include_gold=include_gold) for r in rows]
+
+    @staticmethod
+    def _in_view(project: str, vendor: str | None, *, include_gold: bool) -> Any:
+        """Which items a view holds. In-house (``vendor`` None): every item with
+        ``include_gold``, else the data items (origin not "gold"). A vendor: the items its
+        annotators were assigned (gold ones too — the vendor has seen them, so leaving them out
+        would mark them as gold) and the data items reserved for it (and, with ``include_gold``,
+        the gold items reserved for it)."""
+        i, a = ann_items, ann_assignments
+        data = i.c.origin != "gold"
+        if vendor is None:
+            return true() if include_gold else data
+        assigned = select(a.c.item_id).where(a.c.project == project, a.c.vendor == vendor)
+        reserved = i.c.vendor == vendor
+        return or_(i.c.item_id.in_(assigned), reserved if include_gold else and_(reserved, data))
 
     def reserve(self, project: str, item_ids: Iterable[str], vendor: str | None) -> int:
         """Reserve items for one vendor (None: open to all). Returns how many were changed."""
@@ -770,7 +799,7 @@ class Annotations:
         def run(conn: Connection) -> int:
             a = ann_assignments
             key = and_(a.c.project == project, a.c.item_id == item_id, a.c.username == username)
-            row = conn.execute(select(a).where(key)).first()
+            row = conn.execute(self._lock(select(a).where(key))).first()  # vs. a concurrent skip
             if row is None and assign:
                 if item.vendor is not None and item.vendor != user.vendor:
                     raise InputError("cannot attribute the label", [Problem(
@@ -810,7 +839,7 @@ class Annotations:
         def run(conn: Connection) -> None:
             a = ann_assignments
             key = and_(a.c.project == project, a.c.item_id == item_id, a.c.username == username)
-            row = conn.execute(select(a.c.status).where(key)).first()
+            row = conn.execute(self._lock(select(a.c.status).where(key))).first()  # vs. a concurrent submit
             if row is None or row.status != "open":
                 raise InputError("cannot skip", [Problem(
                     "item_id", f"{item_id!r} is not an open assignment of {username}", "skip the item you were given")])
@@ -822,9 +851,10 @@ class Annotations:
     def labels(self, project: str, *, item_id: str | None = None, username: str | None = None,
                vendor: str | None = None, include_gold: bool = True,
                policy_hash: str | None = None) -> list[Label]:
-        """Labels in the order they were made. ``include_gold=False`` leaves out labels made on gold
-        items and hides the flag. ``outdated``: made under another policy version than the
-        project's current one."""
+        """Labels in the order they were made. ``include_gold=False`` (the blind view, for
+        annotators and vendors) keeps every label but hides the gold flag: leaving gold labels
+        out would mark the items they were made on as gold. ``outdated``: made under another
+        policy version than the project's current one."""
         p = self.get_project(project)
         lb = ann_labels
         q = select(lb).where(lb.c.project == project).order_by(lb.c.id)
@@ -836,8 +866,6 @@ class Annotations:
             q = q.where(lb.c.vendor == vendor)
         if policy_hash is not None:
             q = q.where(lb.c.policy_hash == policy_hash)
-        if not include_gold:
-            q = q.where(lb.c.is_gold.is_(False))
         with self._read() as conn:
             rows = conn.execute(q).all()
         return [Label(id=r.id, project=r.project, item_id=r.item_id, username=r.username, vendor=r.vendor,
@@ -864,35 +892,55 @@ class Annotations:
 
     def progress(self, project: str, *, username: str | None = None, vendor: str | None = None,
                  include_gold: bool = False) -> Progress:
-        """Counts for a progress bar. ``labels``/``open``/``skipped`` count every assignment in view
-        (gold ones too, so a counter never reveals gold); ``gold_labels`` only with include_gold."""
+        """Counts for a progress bar; one definition of progress for every view.
+
+        - A *data item* is any item whose origin is not ``"gold"``: an item promoted to gold
+          after it was labelled keeps counting as a data item, and the labels it got as one count.
+          Gold-origin items never count toward progress.
+        - ``items``: data items in view (``vendor``: assigned to that vendor's annotators or
+          reserved for it); ``target_labels`` = items × overlap.
+        - ``include_gold=True`` (admins, in-house reviewers): ``labels``/``open``/``skipped``
+          count data assignments only (never above ``target_labels`` for ``labels``), and
+          ``gold_labels`` counts the labels made on gold assignments, apart.
+        - ``include_gold=False`` (annotators, vendors — the blind view): gold assignments are
+          counted like data ones, so that no counter moves differently for a gold item;
+          ``labels`` is capped at ``target_labels`` and ``gold_labels`` is 0.
+        - ``done_items``: data items with ≥ overlap labels made on data assignments.
+        - ``per_user``: each user's submitted/open/skipped assignments in view (gold included).
+        """
         p = self.get_project(project)
         a, i = ann_assignments, ann_items
         with self._read() as conn:
-            iq = select(i.c.item_id).where(i.c.project == project, i.c.is_gold.is_(False))
-            if vendor is not None:
-                assigned = select(a.c.item_id).where(a.c.project == project, a.c.vendor == vendor)
-                iq = iq.where(or_(i.c.item_id.in_(assigned), i.c.vendor == vendor))
-            normal = {r[0] for r in conn.execute(iq)}
+            # blind: what the viewer's items() holds; else data items only
+            iq = select(i.c.item_id).where(i.c.project == project, self._in_view(project, vendor, include_gold=False))
+            if include_gold:
+                iq = iq.where(i.c.origin != "gold")
+            data = {r[0] for r in conn.execute(iq)}
             aq = select(a.c.item_id, a.c.username, a.c.status, a.c.is_gold).where(a.c.project == project)
             if username is not None:
                 aq = aq.where(a.c.username == username)
             if vendor is not None:
                 aq = aq.where(a.c.vendor == vendor)
             rows = conn.execute(aq).all()
-            done_q = (select(a.c.item_id).where(a.c.project == project, a.c.status == "submitted")
+            done_q = (select(a.c.item_id).where(a.c.project == project, a.c.status == "submitted",
+                                                a.c.is_gold.is_(False) if include_gold else true())
                       .group_by(a.c.item_id).having(func.count() >= p.overlap))
-            done = {r[0] for r in conn.execute(done_q)} & normal
+            done = {r[0] for r in conn.execute(done_q)} & data
         per: dict[str, dict[str, int]] = {}
         for r in rows:
             d = per.setdefault(r.username, {"submitted": 0, "open": 0, "skipped": 0})
             d[r.status] += 1
-        return Progress(items=len(normal), target_labels=len(normal) * p.overlap,
-                        labels=sum(1 for r in rows if r.status == "submitted"),
-                        open=sum(1 for r in rows if r.status == "open"),
-                        skipped=sum(1 for r in rows if r.status == "skipped"), done_items=len(done),
-                        gold_labels=sum(1 for r in rows if r.status == "submitted" and r.is_gold) if include_gold else 0,
-                        per_user=per)
+        target = len(data) * p.overlap
+        if include_gold:
+            counted = [r for r in rows if not r.is_gold and r.item_id in data]
+            gold_labels = sum(1 for r in rows if r.status == "submitted" and r.is_gold)
+        else:
+            counted, gold_labels = list(rows), 0
+        labels = sum(1 for r in counted if r.status == "submitted")
+        return Progress(items=len(data), target_labels=target, labels=min(labels, target),
+                        open=sum(1 for r in counted if r.status == "open"),
+                        skipped=sum(1 for r in counted if r.status == "skipped"), done_items=len(done),
+                        gold_labels=gold_labels, per_user=per)
 
     # -- review ------------------------------------------------------------------------------
 
@@ -907,7 +955,13 @@ class Annotations:
         """Record the adjudicated label (latest wins) and, in the same transaction, promote it to
         the gold pool and/or the project's casebook."""
         p = self.get_project(project)
-        self._need_user(reviewer)
+        who = self._need_user(reviewer)
+        if not who.is_reviewer or who.vendor is not None or not who.active:
+            # adjudication sets gold answers and case law: in-house reviewers and admins only
+            raise InputError("cannot adjudicate", [Problem(
+                "reviewer", f"{reviewer!r} is {'paused' if not who.active else 'a ' + who.role}"
+                            f"{' of vendor ' + repr(who.vendor) if who.vendor else ''}",
+                "adjudicate as an active in-house reviewer or admin")])
         item = self.item(project, item_id, include_gold=True)
         clean = validate_values(p.task, p.schema, values, item.record)
         if not (rationale or "").strip():
@@ -919,13 +973,16 @@ class Annotations:
         def run(conn: Connection) -> None:
             d = ann_adjudications
             key = and_(d.c.project == project, d.c.item_id == item_id)
-            old = conn.execute(select(d).where(key)).first()
+            old = conn.execute(self._lock(select(d).where(key))).first()
             vals = {"reviewer": reviewer, "values_json": _dumps(clean), "rationale": rationale.strip(),
                     "updated": now,
                     "promoted_casebook": bool(promote_casebook or (old is not None and old.promoted_casebook)),
                     "promoted_gold": bool(promote_gold or (old is not None and old.promoted_gold))}
             if old is None:
-                conn.execute(d.insert().values(project=project, item_id=item_id, created=now, **vals))
+                try:
+                    conn.execute(d.insert().values(project=project, item_id=item_id, created=now, **vals))
+                except IntegrityError:  # a concurrent first adjudication won: run again, as an update
+                    raise _Retry() from None
             else:
                 conn.execute(d.update().where(key).values(**vals))
             if promote_gold or (old is not None and old.promoted_gold):
@@ -940,8 +997,11 @@ class Annotations:
                 if conn.execute(select(cb.c.id).where(ck)).first():
                     conn.execute(cb.update().where(ck).values(node=c.node, case_json=c.model_dump_json()))
                 else:
-                    conn.execute(cb.insert().values(project=project, node=c.node, case_json=c.model_dump_json(),
-                                                    item_id=item_id, created=now))
+                    try:
+                        conn.execute(cb.insert().values(project=project, node=c.node,
+                                                        case_json=c.model_dump_json(), item_id=item_id, created=now))
+                    except IntegrityError:
+                        raise _Retry() from None
 
         self._write(run)
         got = self.adjudication(project, item_id)

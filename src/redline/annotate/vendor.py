@@ -209,6 +209,17 @@ def _ls_config(fields: list[Any], n_candidates: int, text_key: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _check_writable(out: Path) -> None:
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise InputError(f"cannot write {out}", [Problem(
+            str(out), e.strerror or str(e), "choose a path in a writable folder (--out)")]) from None
+
+
 def export_batch(svc: Annotations, project: str, vendor: str, annotators: list[str], fmt: str, out: Path,
                  *, per_annotator: int = 50) -> BatchExport:
     """Assign up to ``per_annotator`` items to each of ``annotators`` (users of ``vendor``) and
@@ -238,6 +249,7 @@ def export_batch(svc: Annotations, project: str, vendor: str, annotators: list[s
         raise InputError(f"cannot export a batch for vendor {vendor!r}", problems)
     fields = _fields(svc, project)
     names = [f.name for f in fields]
+    _check_writable(out)  # before assigning anything: a batch that cannot be written assigns nothing
     res = BatchExport(out=out, format=fmt)
     rows: list[dict[str, Any]] = []
     for u in annotators:
@@ -304,9 +316,35 @@ def _detect(path: Path) -> str:
         str(path), f"unknown extension {path.suffix!r}", "pass --format csv|jsonl|label-studio")])
 
 
+def _csv_text(path: Path) -> str:
+    """The file's text: UTF-8 with or without a BOM (Excel's "CSV UTF-8"). Any other encoding (Excel's
+    plain "CSV" on Windows writes cp1252) is refused with the line of the first bad byte, instead of
+    guessing an encoding and corrupting written responses."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise InputError(f"{path}: not UTF-8 text", [Problem(
+            f"{path}:{line}", f"byte 0x{raw[e.start]:02x} is not UTF-8 (the file was saved in another encoding)",
+            'save it as "CSV UTF-8 (Comma delimited)" (Excel) or re-encode it as UTF-8, then import again')]) from None
+
+
+def _dialect(header: str) -> str:
+    """The delimiter: ``,``, or ``;`` / tab when the header only splits into the batch's columns
+    that way (Excel in many European locales saves CSV with semicolons)."""
+    for d in (",", ";", "\t"):
+        if "task_id" in (c.strip().strip('"') for c in header.split(d)):
+            return d
+    return ","
+
+
 def _iter_csv(path: Path) -> Iterator[_Row | Rejected]:
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
+    import io
+
+    text = _csv_text(path)
+    with io.StringIO(text, newline="") as f:
+        reader = csv.DictReader(f, delimiter=_dialect(text.split("\n", 1)[0]))
         if reader.fieldnames is None:  # reads the header: line numbers below are the file's
             return
         while True:
@@ -321,7 +359,8 @@ def _iter_csv(path: Path) -> Iterator[_Row | Rejected]:
             if None in row:  # more cells than header columns
                 yield Rejected(f"{path}:{start}", start, "more cells than the header has columns", row)
                 continue
-            yield _Row(f"{path}:{start}", start, {k: (None if v == "" else v) for k, v in row.items()})
+            yield _Row(f"{path}:{start}", start, {k.strip(): (None if v is None or v.strip() == "" else v)
+                                                  for k, v in row.items() if k is not None})
 
 
 def _iter_jsonl(path: Path) -> Iterator[_Row | Rejected]:

@@ -110,6 +110,29 @@ def _unfit(e: InputError, kinds: dict[str, list[Any]]) -> dict[str, dict[int, st
     return out
 
 
+def _cannot_write(path: Path | None, e: OSError) -> None:
+    _fail(InputError(f"cannot write {path}", [Problem(
+        str(path) if path is not None else (e.filename or "output"), e.strerror or str(e),
+        "choose a path in a writable folder (--out)")]))
+
+
+def _check_judge(name: str) -> None:
+    """``name`` is a registered judge (``prefix:arg`` for parametrised ones), else InputError with
+    the closest names."""
+    import difflib
+
+    from redline.judges.base import judge_names
+
+    names = judge_names()
+    prefix, colon, arg = name.partition(":")
+    if name in names or (colon and arg and f"{prefix}:" in names):
+        return
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    raise InputError(f"unknown judge {name!r}", [Problem(
+        "--judge", f"no judge named {name!r}", f"{hint}use one of: {', '.join(names)} (see `redline judges`)")])
+
+
 def _quarantine(path: Path, bad: list[Any]) -> None:
     from redline.data.io import Quarantine
 
@@ -135,6 +158,9 @@ def create_cmd(
         "--blur", help="Category whose content is blurred until revealed (repeatable).")] = None,
     exposure_budget: Annotated[list[str] | None, typer.Option(
         "--exposure-budget", help="Items per annotator per day: N, or CATEGORY=N (repeatable).")] = None,
+    judge: Annotated[str | None, typer.Option(
+        help="A judge (e.g. harm, refusal) whose disagreement with the consensus sends an item to the review "
+             "queue; default: none (the queue holds disagreement and low-confidence items).")] = None,
     quarantine: Annotated[Path | None, typer.Option(help="Where unreadable rows go (default DATA.rejected.jsonl).")] = None,
     db: _DB = None,
     as_json: _JSON = False,
@@ -160,6 +186,8 @@ def create_cmd(
             raise InputError("unknown categories", [Problem(c, "not a node of the policy",
                                                             f"use one of {', '.join(pol.category_ids)}")
                                                     for c in unknown])
+        if judge is not None:
+            _check_judge(judge)
         q = quarantine or quarantine_path(data)
         recs, bad = _read_data(data)
         grecs: list[Any] = []
@@ -167,7 +195,7 @@ def create_cmd(
         gq = quarantine_path(gold) if gold is not None else None
         if gold is not None:
             grecs, gbad = _read_data(gold)
-        settings = ProjectSettings(blur_categories=list(blur or []), exposure_budget=budget)
+        settings = ProjectSettings(blur_categories=list(blur or []), exposure_budget=budget, judge=judge)
         pname = name or data.stem
         svc = _svc(db)
         for attempt in (1, 2):
@@ -457,6 +485,9 @@ def consensus_cmd(project: _PROJECT, method: _METHOD = "dawid-skene", judge: _JU
     except RedlineError as e:
         _fail(e)
         return
+    except OSError as e:
+        _cannot_write(out, e)
+        return
     by_how: dict[str, int] = {}
     counts: dict[str, dict[str, int]] = {}
     low = 0
@@ -489,24 +520,32 @@ def queue_cmd(project: _PROJECT,
               min_confidence: Annotated[float, typer.Option(min=0.0, max=1.0, help="Items below this consensus "
                                                             "confidence are queued.")] = 0.7,
               limit: Annotated[int, typer.Option(min=1)] = 50,
+              include_incomplete: Annotated[bool, typer.Option(
+                  "--include-incomplete", help="Also items whose labelling is not complete yet (fewer "
+                  "than k labels while annotators may still get them).")] = False,
               db: _DB = None, as_json: _JSON = False) -> None:
-    """The adjudication queue: disagreements, low-confidence consensus, consensus vs judge."""
+    """The adjudication queue: disagreements, low-confidence consensus, consensus vs judge — on any
+    labelled field; by default only items whose labelling is complete."""
     from redline.annotate.pipeline import review_queue
 
     try:
-        entries = review_queue(_svc(db), project, vendor=vendor, min_confidence=min_confidence)
+        entries = review_queue(_svc(db), project, vendor=vendor, min_confidence=min_confidence,
+                               include_incomplete=include_incomplete)
     except RedlineError as e:
         _fail(e)
         return
-    rows = [e.model_dump(mode="json") if hasattr(e, "model_dump") else dict(vars(e)) for e in entries]
+    rows = [e.to_dict() for e in entries]
     if as_json:
         _print_json(rows)
         return
     _echo(f"{project}: {len(rows)} item(s) to adjudicate")
     for r in rows[:limit]:
         conf = r.get("confidence")
-        _echo(f"  {r['item_id']:<24} {r['reason']:<20} confidence {'–' if conf is None else f'{conf:.2f}'} "
-              f"· {r.get('n_labels', '?')} labels")
+        _echo(f"  {r['item_id']:<24} {r.get('detail') or r['reason']} · confidence "
+              f"{'–' if conf is None else f'{conf:.2f}'} · {r.get('n_labels', '?')} labels"
+              + ("" if r.get("complete", True) else " · labelling incomplete"))
+    if len(rows) > limit:
+        _echo(f"  … {len(rows) - limit} more (--limit, or --json for all)")
 
 
 @annotate_app.command("report")
@@ -522,6 +561,9 @@ def report_cmd(project: _PROJECT,
         path = write_report(_svc(db), project, out, vendor=vendor, judge=judge)
     except RedlineError as e:
         _fail(e)
+        return
+    except OSError as e:
+        _cannot_write(out, e)
         return
     _echo(f"wrote {path}")
 
@@ -544,6 +586,9 @@ def export_cmd(project: _PROJECT,
         res = export_project(_svc(db), project, as_, out, method=method, judge=judge, fmt=to)
     except RedlineError as e:
         _fail(e)
+        return
+    except OSError as e:
+        _cannot_write(out, e)
         return
     if as_json:
         _print_json(res.to_json())
@@ -594,6 +639,9 @@ def export_batch_cmd(
     except RedlineError as e:
         _fail(e)
         return
+    except OSError as e:
+        _cannot_write(out, e)
+        return
     if as_json:
         _print_json(res.to_json())
         return
@@ -619,6 +667,9 @@ def import_batch_cmd(
     except RedlineError as e:
         _fail(e)
         return
+    except OSError as e:  # the quarantine file
+        _cannot_write(quarantine, e)
+        return
     if as_json:
         _print_json(res.to_json())
     else:
@@ -641,6 +692,10 @@ def project_labels_file(project: str, method: str, db: str | None, policy: str) 
     from redline.annotate.outputs import labelled_rows
     from redline.workspace import Workspace
 
+    if method == "model":  # the judge's own probabilities would vote on the labels it is measured against
+        raise InputError("--method model cannot be used for calibration", [Problem(
+            "--method", "model-assisted consensus mixes a judge's probabilities into the labels, which would "
+            "flatter the judge being calibrated", "use --method dawid-skene (default) or majority")])
     ws = Workspace.default(db)
     svc = _svc(db)
     rows = labelled_rows(svc, project, method=method)

@@ -11,7 +11,7 @@ import typer
 
 from redline.commands._common import fail as _fail
 from redline.commands._common import print_json
-from redline.errors import RedlineError
+from redline.errors import InputError, Problem, RedlineError
 
 
 def _fmt(p: dict[str, Any] | None) -> str:
@@ -136,7 +136,9 @@ def register(app: typer.Typer) -> None:
         from redline.policy import load_policy
 
         if (labels is None) == (project is None):
-            _fail(RedlineError("give either --labels FILE or --project NAME"))
+            _fail(InputError("give either --labels FILE or --project NAME", [Problem(
+                "--labels / --project", "both given" if labels is not None else "neither given",
+                "pass --labels FILE (a labels file) or --project NAME (an annotation project), not both")]))
         if project is not None:  # the project's decided labels, through the same row checks
             from redline.commands.annotate import project_labels_file
 

@@ -106,6 +106,10 @@ results_loaded = Table(
 
 SQL_TABLES = ("runs", "results", "datasets", "labels")
 
+# never readable through `redline sql` (SQLite): the annotation UI's credentials
+_SECRET_COLUMNS = {("ann_users", "password_hash"), ("ann_sessions", "token_hash"),
+                   ("ann_sessions", "csrf_token")}
+
 
 def _mask(url: str) -> str:
     """The URL with any password replaced, for messages."""
@@ -260,8 +264,16 @@ class WorkspaceDB:
                 con.execute("PRAGMA query_only = ON")
                 allowed = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
                            getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
-                # only reading statements: no ATTACH, PRAGMA, or anything that writes
-                con.set_authorizer(lambda action, *_: sqlite3.SQLITE_OK if action in allowed else sqlite3.SQLITE_DENY)
+                # only reading statements: no ATTACH, PRAGMA, or anything that writes; and never the
+                # credentials of the annotation UI (password hashes, session tokens)
+                def authorize(action: int, table: str | None, column: str | None, *_: Any) -> int:
+                    if action not in allowed:
+                        return sqlite3.SQLITE_DENY
+                    if action == sqlite3.SQLITE_READ and (table, column) in _SECRET_COLUMNS:
+                        return sqlite3.SQLITE_DENY
+                    return sqlite3.SQLITE_OK
+
+                con.set_authorizer(authorize)
                 try:
                     cur = con.execute(sql)
                 except sqlite3.Error as e:
@@ -361,6 +373,8 @@ def _statements(sql: str) -> int:
 
 def _sql_fix(msg: str) -> str:
     low = msg.lower()
+    if "prohibited" in low or ("not authorized" in low and "ann_" in low):
+        return "password hashes and session tokens of the annotation UI are not readable through `redline sql`"
     if any(w in low for w in ("readonly", "read-only", "read only", "query_only", "not authorized")):
         return "`redline sql` is read-only: use SELECT (or WITH … SELECT)"
     if "no such table" in low or "does not exist" in low:

@@ -416,19 +416,11 @@ class Views:
                     "open": p.open, "skipped": p.skipped, "items_complete": p.done_items,
                     "fraction": (p.labels / p.target_labels) if p.target_labels else None}
         prog = dict(prog)
-        if user.vendor is None:  # in-house: labels on data items vs. quality-check (gold) items
-            # data items include those promoted to gold after they were labelled
-            normal = {it.item_id for it in self.svc.items(name)}
-            per_item: dict[str, int] = {}
-            for lab in self.svc.labels(name, include_gold=True):
-                if lab.item_id in normal:
-                    per_item[lab.item_id] = per_item.get(lab.item_id, 0) + 1
-            data_labels = sum(per_item.values())
-            prog["other_labels"] = max(0, prog["labels"] - data_labels)
-            prog["items"], prog["target_labels"] = len(normal), len(normal) * proj.overlap
-            prog["labels"] = data_labels
-            prog["items_complete"] = sum(n >= proj.overlap for n in per_item.values())
-            prog["fraction"] = data_labels / prog["target_labels"] if prog["target_labels"] else None
+        if user.vendor is None:  # in-house: data labels vs. quality-check (gold) labels, one definition
+            p = self.svc.progress(name, include_gold=True)
+            prog.update(items=p.items, target_labels=p.target_labels, labels=p.labels,
+                        items_complete=p.done_items, other_labels=p.gold_labels,
+                        fraction=p.labels / p.target_labels if p.target_labels else None)
         annotators = list(q.get("annotators") or [])
         if q_error:  # no quality pipeline: counts from the service only
             annotators = self._basic_annotators(name, user.vendor)

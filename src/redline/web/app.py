@@ -241,8 +241,7 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool = False,
             pr = svc.progress(p.name, vendor=sess.user.vendor, include_gold=sess.user.vendor is None)
             progress[p.name] = {"items": pr.items, "target_labels": pr.target_labels,
                                 "done_items": pr.done_items,
-                                "labels": min(pr.labels - pr.gold_labels, pr.target_labels)
-                                if sess.user.vendor is None else pr.labels}
+                                "labels": pr.labels}
         mine = {p.name: svc.progress(p.name, username=sess.user.username).labels for p in projects}
         return render(request, "projects.html", session=sess, projects=projects,
                       progress=progress, mine=mine)
