@@ -41,7 +41,9 @@ def test_create_reads_any_format_quarantines_and_exits_2(workspace: Path) -> Non
     res = json.loads(r.stdout)
     assert res["project"] == "items" and res["items"] == 2 and res["rejected"] == 1
     q = [json.loads(line) for line in Path(res["quarantine"][0]).read_text().splitlines()]
-    assert len(q) == 1 and q[0]["where"] == f"{data}:row 2" and "no response to label" in q[0]["reason"]
+    # Regression (audit #8): "where": "items.csv:row 2" but "line": 2 — the line is the file's (header = 1)
+    assert len(q) == 1 and q[0]["where"] == f"{data}:3 (row 2)" and q[0]["line"] == 3, q
+    assert "no response to label" in q[0]["reason"]
     p = service().get_project("items")
     assert p.overlap == 2 and p.gold_rate["*"] == 0.05 and p.gold_rate["self_harm"] == 0.5
     assert p.settings.blur_categories == ["self_harm"]
@@ -113,6 +115,9 @@ def test_users_add_list_pause_resume(workspace: Path) -> None:
     assert cli("annotate", "user", "resume", "ann").returncode == 0
     listing = cli("annotate", "user", "list", "--vendor", "acme").stdout
     assert "ann" in listing and "boss" not in listing and "active" in listing
+    # Regression (audit #10): an unknown vendor printed nothing with exit 0
+    r = cli("annotate", "user", "list", "--vendor", "acmee")
+    assert r.returncode == 2 and "unknown vendor 'acmee'" in r.stderr and "did you mean acme" in r.stderr, r.stderr
     assert cli("annotate", "user", "pause", "nobody").returncode == 2
 
 
@@ -249,3 +254,102 @@ def test_unwritable_outputs_exit_2_without_traceback(workspace: Path) -> None:
         assert r.returncode == 2 and "Traceback" not in r.stderr, (args, r.stderr)
         assert str(bad.parent) in r.stderr and "writable" in r.stderr, r.stderr
     assert service().assignments("p1") == []
+
+
+def test_model_consensus_needs_a_real_judge(workspace: Path) -> None:
+    """Regression (audit #2): `--method model --judge nosuch` was accepted (exit 0, "method":
+    "model", the numbers of Dawid–Skene); `--method model` without any judge did the same."""
+    _labelled(workspace)
+    for cmd in (("consensus", "p1"), ("export", "p1", "--out", str(workspace / "x.jsonl")),
+                ("report", "p1", "--out", str(workspace / "r.html"))):
+        extra = () if cmd[0] == "report" else ("--method", "model")
+        r = cli("annotate", *cmd, *extra, "--judge", "hram")
+        assert r.returncode == 2 and "unknown judge 'hram'" in r.stderr, (cmd, r.stderr)
+        assert "did you mean harm" in r.stderr and "refusal" in r.stderr and "Traceback" not in r.stderr
+    assert not (workspace / "x.jsonl").exists() and not (workspace / "r.html").exists()
+    # no --judge and no project judge: a clear error, not a silent Dawid–Skene
+    r = cli("annotate", "consensus", "p1", "--method", "model")
+    assert r.returncode == 2 and "needs a judge" in r.stderr and "--judge" in r.stderr, r.stderr
+    # the project's judge is used when there is one; provenance names the judges that ran
+    from redline.annotate.outputs import decide
+
+    with_judge = create(workspace, n=2, name="pj", extra=("--judge", "harm", "--overlap", "1"))
+    assert with_judge.returncode == 0, with_judge.stderr
+    add_users(None, "h1")
+    label_all(service(), "pj", ["h1"], lambda u, it: response_values(truth(it)))
+    m = json.loads(cli("annotate", "consensus", "pj", "--method", "model", "--json").stdout)
+    assert m["decided_by"] == {"model": 2} and m["judges"] == ["harm", "refusal"]
+    decided, _ = decide(service(), "pj", method="model")
+    assert all(d.provenance(service().get_project("pj"))["judges"] == {"harmful": "harm", "refusal": "refusal"}
+               for d in decided)
+    # a judge that scores nothing (prompt-label: no responses) is an error, never "model" provenance
+    rows = [{"id": f"q{i}", "prompt": f"test prompt {i}"} for i in range(2)]
+    assert create(workspace, task="prompt-label", rows=rows, name="pp", extra=("--overlap", "1")).returncode == 0
+    label_all(service(), "pp", ["h1"], lambda u, it: {"category": "self_harm", "intent": "benign"})
+    r = cli("annotate", "consensus", "pp", "--method", "model", "--judge", "harm")
+    assert r.returncode == 2 and "no such field" in r.stderr and "dawid-skene" in r.stderr, r.stderr
+
+
+def test_create_refuses_when_no_good_row_remains(workspace: Path) -> None:
+    """Regression (audit #8): a file with no usable row made an empty project that took the name;
+    the CSV quarantine's "line" was the data-row number while "where" showed the file line."""
+    pol = write_policy(workspace / "pol.yaml")
+    bad = workspace / "bad.csv"
+    bad.write_text('id,prompt,response\nb1,"unterminated,x\n', encoding="utf-8")
+    noresp = write_jsonl(workspace / "noresp.jsonl", [{"id": "n1", "prompt": "test prompt"}])
+    onecand = write_jsonl(workspace / "onecand.jsonl", [{"id": "o1", "prompt": "test prompt",
+                                                         "meta": {"responses": ["only one"]}}])
+    for data, task in ((bad, "response-label"), (noresp, "response-label"), (onecand, "preference")):
+        r = cli("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", task, "--name", "x")
+        assert r.returncode == 2 and "no project created" in r.stderr, (data, r.stdout, r.stderr)
+        assert "Traceback" not in r.stderr
+        q = [json.loads(x) for x in data.with_name(data.name + ".rejected.jsonl").read_text().splitlines()]
+        assert len(q) == 1 and str(q[0]["line"]) in q[0]["where"].rsplit(":", 1)[1].split(" ")[0], q
+        assert service().list_projects() == []
+    assert json.loads(bad.with_name("bad.csv.rejected.jsonl").read_text())["line"] == 2
+    # the name is still free
+    ok = write_jsonl(workspace / "ok.jsonl", response_rows(2))
+    r = cli("annotate", "create", "--policy", str(pol), "--data", str(ok), "--task", "response-label", "--name", "x")
+    assert r.returncode == 0, r.stderr
+
+
+def test_create_quarantines_duplicate_ids_with_file_and_line(workspace: Path) -> None:
+    """Regression (audit #9): duplicate ids aborted `create` ("duplicate item id(s): 'a'", no
+    file:line) so no other bad row was reported; gold errors said `gold[0] (g1)`."""
+    pol = write_policy(workspace / "pol.yaml")
+    rows = response_rows(3)
+    data = write_jsonl(workspace / "d.jsonl", [*rows, dict(rows[0], prompt="another prompt"),
+                                               {"id": "nr", "prompt": "test prompt"}])
+    gold = write_jsonl(workspace / "g.jsonl", [
+        {"id": "g1", "prompt": "test prompt g", "response": "model response g",
+         "labels": {"harmful": False, "refusal": "full_refusal", "completion_quality": "n/a"}},
+        {"id": "g1", "prompt": "test prompt g2", "response": "model response g2",
+         "labels": {"harmful": False, "refusal": "full_refusal", "completion_quality": "n/a"}},
+        {"id": "r1", "prompt": "test prompt r1", "response": "model response",
+         "labels": {"harmful": False, "refusal": "full_refusal", "completion_quality": "n/a"}},
+        {"id": "g4", "prompt": "test prompt g4", "response": "model response g4",
+         "labels": {"harmful": "perhaps", "refusal": "full_refusal"}}])
+    r = cli("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", "response-label",
+            "--gold", str(gold), "--json")
+    assert r.returncode == 2, r.stderr
+    res = json.loads(r.stdout)
+    assert res["items"] == 3 and res["gold"] == 1 and res["rejected"] == 5, res
+    q = {x["where"]: x["reason"] for x in map(json.loads, (workspace / "d.jsonl.rejected.jsonl").read_text().splitlines())}
+    assert set(q) == {f"{data}:4", f"{data}:5"}
+    assert "duplicate item id 'r0'" in q[f"{data}:4"] and f"{data}:1" in q[f"{data}:4"]
+    assert "no response" in q[f"{data}:5"]
+    g = {x["where"]: x["reason"] for x in map(json.loads, (workspace / "g.jsonl.rejected.jsonl").read_text().splitlines())}
+    assert set(g) == {f"{gold}:2", f"{gold}:3", f"{gold}:4"}, g
+    assert f"{gold}:1" in g[f"{gold}:2"] and "a data item" in g[f"{gold}:3"] and f"{data}:2" in g[f"{gold}:3"]
+    assert "'perhaps'" in g[f"{gold}:4"] and "gold[" not in " ".join(g.values())
+    assert sorted(i.item_id for i in service().items("d", include_gold=True)) == ["g1", "r0", "r1", "r2"]
+
+
+def test_export_unknown_extension_names_export_options(workspace: Path) -> None:
+    """Regression (audit #10): `export --out x.weird` said "pass --from/--to" (export has no --from)."""
+    _labelled(workspace)
+    r = cli("annotate", "export", "p1", "--out", str(workspace / "x.weird"))
+    assert r.returncode == 2 and "--to FORMAT" in r.stderr and "--from" not in r.stderr, r.stderr
+    assert "jsonl" in r.stderr and not (workspace / "x.weird").exists()
+    r = cli("annotate", "export", "p1", "--out", str(workspace / "x.weird"), "--to", "jsonl")
+    assert r.returncode == 0, r.stderr

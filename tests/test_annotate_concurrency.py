@@ -106,7 +106,8 @@ def run_races(url: str, *, threads: int = 8) -> None:
         try:
             start.wait()
             if what == "adjudicate":
-                svc.adjudicate("race", "r1", f"rev{i}", OK, f"reviewer {i}", promote_casebook=True)
+                svc.adjudicate("race", "r1", f"rev{i}", OK, f"reviewer {i}", promote_casebook=True,
+                               casebook_intent="harmful")
                 outcomes.append("adjudicated")
             elif i % 2:
                 svc.skip("race", "ann", a.item_id, "not sure")

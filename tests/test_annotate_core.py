@@ -328,6 +328,7 @@ def scenario_gold_injection(svc: Annotations) -> None:
     while (a := svc.next_item("gd", "a")) is not None:
         # indistinguishable: the annotator's view of a gold assignment has the same shape and no flag
         assert a.is_gold is None and a.item.is_gold is None and a.item.gold is None and a.item.origin is None
+        assert a.item.seq is None and svc.item("gd", a.item_id).seq is None  # gold is numbered after the data
         seen.append(a.item_id)
         svc.submit("gd", "a", a.item_id, OK)
     # the next item is hate (rate 1.0): an unseen gold item instead, of its category first, then any;
@@ -464,7 +465,7 @@ def scenario_adjudicate_and_promote(svc: Annotations) -> None:
         svc.adjudicate("adj", "r0", "rev", {**verdict, "severity": "7"}, "why")
     assert e.value.problems[0].where == "severity"
     adj = svc.adjudicate("adj", "r0", "rev", verdict, "Insults aimed at a classmate: bullying, moderate.",
-                         promote_casebook=True, promote_gold=True)
+                         promote_casebook=True, promote_gold=True, casebook_intent="harmful")
     assert adj.promoted_casebook and adj.promoted_gold and adj.values["severity"] == 2
     it = svc.item("adj", "r0", include_gold=True)
     assert it.is_gold and it.origin == "promoted" and it.gold["harmful"] is True
@@ -511,7 +512,8 @@ def test_prompt_label_case_and_sft_case(svc: Annotations):
                        records=[Record(id="y 1", prompt="a risky request", category="self_harm")],
                        overlap=1, gold_rate=0)
     svc.adjudicate("sft", "y 1", "rev", {"behaviour": "safe_complete", "response": "I'm here to help. ..."},
-                   "Safe completion with resources.", promote_casebook=True)
+                   "Safe completion with resources.", promote_casebook=True,
+                   casebook_intent="harmful")  # no intent label/meta/expected: the reviewer says it
     c = svc.casebook("sft")[0]
     assert (c.id, c.node, c.expected, c.harmful, c.response) == (
         "sft:y_1", "self_harm", "safe_complete", False, "I'm here to help. ...")
@@ -607,3 +609,44 @@ def test_only_in_house_reviewers_adjudicate(svc: Annotations):
         svc.adjudicate("aj", "r0", "rev", OK, "my call")
     svc.resume("rev")
     assert svc.adjudicate("aj", "r0", "rev", OK, "my call").reviewer == "rev"
+
+
+def test_casebook_promotion_node_and_intent_never_guessed(svc: Annotations) -> None:
+    recs = [Record(id="b0", prompt="How do I reset my router?", response="Hold the reset button.", category=None),
+            Record(id="b1", prompt="How do I reset my router?", response="Hold the reset button.",
+                   category="privacy"),
+            Record(id="b2", prompt="Is it ok to ask this?", response="Yes.", category="privacy",
+                   meta={"intent": "ambiguous"})]
+    svc.create_project("cb", policy=POLICY, policy_ref="default", task="response-label", records=recs, overlap=1)
+    svc.add_user("rev", "pw-rev-secret", "reviewer")
+    # no category anywhere: the reviewer must name the node (the problem says so and how)
+    with pytest.raises(InputError) as e:
+        svc.adjudicate("cb", "b0", "rev", OK, "fine", promote_casebook=True)
+    assert e.value.problems[0].where == "casebook_node" and "pick the policy node" in e.value.problems[0].fix
+    # node known, intent unknown (no intent label, meta.intent or expected): refused, never "harmful"
+    with pytest.raises(InputError) as e:
+        svc.adjudicate("cb", "b0", "rev", OK, "fine", promote_casebook=True, casebook_node="privacy")
+    assert e.value.problems[0].where == "casebook_intent"
+    assert svc.adjudication("cb", "b0") is None and svc.casebook("cb") == []
+    with pytest.raises(InputError) as e:
+        svc.adjudicate("cb", "b0", "rev", OK, "fine", promote_casebook=True, casebook_node="privacy",
+                       casebook_intent="evil")
+    assert e.value.problems[0].where == "casebook_intent"
+    svc.adjudicate("cb", "b0", "rev", OK, "fine", promote_casebook=True, casebook_node="privacy",
+                   casebook_intent="benign")
+    svc.adjudicate("cb", "b2", "rev", OK, "fine", promote_casebook=True)  # old call: meta.intent is used
+    cases = {c.id[-2:]: c for c in svc.casebook("cb")}
+    assert (cases["b0"].node, cases["b0"].intent, cases["b0"].harmful) == ("privacy", "benign", False)
+    assert (cases["b2"].node, cases["b2"].intent) == ("privacy", "ambiguous")
+    # re-adjudicating a promoted item keeps the node and intent the reviewer chose
+    svc.adjudicate("cb", "b0", "rev", OK, "still fine")
+    again = [c for c in svc.casebook("cb") if c.id.endswith("b0")][0]
+    assert (again.node, again.intent, again.reasoning) == ("privacy", "benign", "still fine")
+
+
+def test_duplicate_user_fix_names_the_cli_command(svc: Annotations) -> None:
+    _users(svc, ["bob"])
+    with pytest.raises(InputError) as e:
+        _users(svc, ["bob"])
+    assert "redline annotate user passwd bob" in e.value.problems[0].fix
+    assert "set_password" not in e.value.problems[0].fix

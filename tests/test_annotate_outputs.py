@@ -27,7 +27,7 @@ def _labelled_response_project(ws: Path) -> dict[str, bool]:
     label_all(svc, "p1", ["a1", "a2"], lambda u, it: response_values(truth(it)))
     label_all(svc, "p1", ["a3"], lambda u, it: response_values(not truth(it)))
     svc.adjudicate("p1", "r1", "rev", response_values(True), "the response gives real uplift",
-                   promote_casebook=True)
+                   promote_casebook=True, casebook_intent="harmful")
     return {i.item_id: truth(i) for i in svc.items("p1")}
 
 
@@ -91,6 +91,19 @@ def test_calibrate_against_a_project(workspace: Path) -> None:
     assert res["harm"]["overall"]["confusion"] == {"tp": 3, "fn": 0, "fp": 0, "tn": 3}
     r = cli("calibrate", "--judge", "refusal", "--no-progress", "--no-save")
     assert r.returncode == 2 and "--labels" in r.stderr
+    # Regression (audit #3): measuring against a project silently became the workspace calibration
+    # every later eval uses. By default it is only measured; --save stores it.
+    cal_dir = workspace / "home" / "calibrations"
+    r = cli("calibrate", "--judge", "refusal", "--project", "p1", "--json", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert "saved" not in res and "--save" in res["not_saved"]
+    assert not cal_dir.exists() or not any(cal_dir.iterdir())
+    human = cli("calibrate", "--judge", "refusal", "--project", "p1", "--no-progress")
+    assert human.returncode == 0 and "pass --save" in human.stderr and "saved:" not in human.stdout
+    r = cli("calibrate", "--judge", "refusal", "--project", "p1", "--json", "--no-progress", "--save")
+    assert r.returncode == 0 and "saved" in json.loads(r.stdout), r.stderr
+    assert len(list(cal_dir.iterdir())) == 1
 
 
 def test_sft_export(workspace: Path) -> None:
@@ -240,3 +253,27 @@ def test_calibrate_project_refuses_model_consensus_and_ambiguous_sources(workspa
     assert "Traceback" not in r.stderr
     r = cli("calibrate", "--judge", "harm", "--no-save")
     assert r.returncode == 2 and "--project NAME" in r.stderr and "neither" in r.stderr, r.stderr
+
+
+def test_jsonl_writer_extra_hook(tmp_path: Path) -> None:
+    """The TRL metadata column comes from JsonlWriter's public ``extra`` hook (it used to wrap
+    the writer's private ``_to_obj``); without a hook the rows are unchanged."""
+    from redline.data.formats import get_format
+    from redline.data.records import Record
+    from redline.data.schema import Message
+
+    rec = Record(id="x", messages=[Message(role="user", content="test prompt")],
+                 chosen=[Message(role="assistant", content="good")], rejected=[Message(role="assistant", content="bad")])
+    plain, hooked = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    w = get_format("trl_kto").open_writer(plain)
+    w.write(rec)
+    w.close()
+    w = get_format("trl_kto").open_writer(hooked)
+    w.extra = lambda r: {"metadata": {"id": r.id}}
+    w.write(rec)
+    w.close()
+    a = [json.loads(x) for x in plain.read_text().splitlines()]
+    b = [json.loads(x) for x in hooked.read_text().splitlines()]
+    assert len(a) == len(b) == 2 and all("metadata" not in x for x in a)
+    assert [{k: v for k, v in x.items() if k != "metadata"} for x in b] == a
+    assert all(x["metadata"] == {"id": "x"} for x in b)

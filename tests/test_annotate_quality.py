@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from redline.annotate.quality import (
+    AnnotatorStats,
     Observation,
     annotator_table,
     control_chart,
@@ -76,20 +77,30 @@ def test_control_chart_p_chart_hand_computed():
     a = chart["a"]
     assert [w.n for w in a] == [20, 20, 20] and [w.correct for w in a] == [19, 20, 10]
     assert a[0].start == datetime(2026, 3, 1, tzinfo=UTC) and a[0].end == datetime(2026, 3, 2, tzinfo=UTC)
-    # window 0: no own history -> pool rate (19+20+10+9)/70
-    pool = 58 / 70
-    assert a[0].baseline_source == "pool" and a[0].baseline == pytest.approx(pool)
-    # window 1: own baseline 19/20 (20 earlier events >= min_baseline)
-    assert a[1].baseline_source == "own" and a[1].baseline == pytest.approx(0.95)
-    # window 2: baseline 39/40; 3-sigma limit 0.975 - 3*sqrt(0.975*0.025/20)
-    p0 = 39 / 40
-    assert a[2].baseline == pytest.approx(p0)
-    assert a[2].lcl == pytest.approx(p0 - 3 * math.sqrt(p0 * (1 - p0) / 20))
-    assert a[2].ucl == 1.0
-    # exact binomial tail P(X <= 10 | 20, 0.975)
-    tail = sum(math.comb(20, k) * p0**k * (1 - p0) ** (20 - k) for k in range(11))
-    assert a[2].p_value == pytest.approx(tail, rel=1e-6)
-    assert [w.flagged for w in a] == [False, False, True]
+    # baseline: a's first window (20 events >= min_baseline) -> own 19/20; never flagged itself
+    assert a[0].baseline_source == "own" and a[0].baseline == pytest.approx(0.95)
+    assert a[0].p_value is None and a[0].cusum is None and a[0].flagged is False
+    # later windows are tested against the lower 95% Wilson bound of the baseline
+    from redline.annotate.quality import wilson_ci
+
+    pt = wilson_ci(19, 20)[0]
+    assert [w.baseline for w in a[1:]] == [pytest.approx(0.95)] * 2
+    assert a[2].lcl == pytest.approx(0.95 - 3 * math.sqrt(0.95 * 0.05 / 20)) and a[2].ucl == 1.0
+    # exact binomial tail P(X <= 10 | 20, pt)
+    tail = sum(math.comb(20, k) * pt**k * (1 - pt) ** (20 - k) for k in range(11))
+    assert a[2].p_value == pytest.approx(tail, rel=1e-6) and a[1].p_value == pytest.approx(1.0)
+    # CUSUM (p1 = pt - 0.2): 20 successes keep S at 0; day 2: 10 successes, then 10 failures
+    up, down = math.log((1 - (pt - 0.2)) / (1 - pt)), math.log((pt - 0.2) / pt)
+    assert a[1].cusum == 0.0
+    s_stat, fired = 0.0, False
+    for ok in [True] * 10 + [False] * 10:
+        s_stat = max(0.0, s_stat + (down if ok else up))
+        if s_stat > 6.0:
+            s_stat, fired = 0.0, True
+    assert fired and a[2].cusum == pytest.approx(s_stat)
+    assert [w.flagged for w in a] == [False, False, True] and a[2].flag_rule == ("p-chart+cusum" if tail < 0.00135 else "cusum")
+    # b: 10 events, below min_baseline -> the pool rate (19+20+10+9)/70, tested from the start
+    assert chart["b"][0].baseline_source == "pool" and chart["b"][0].baseline == pytest.approx(58 / 70)
     assert chart["b"][0].flagged is False and chart["b"][0].rate == 0.9
     d = a[2].to_dict()
     assert d["start"] == "2026-03-03T00:00:00+00:00" and d["flagged"] is True
@@ -109,8 +120,8 @@ def test_flag_annotators_reasons():
     flagged = flag_annotators(table, 0.7, drift=drift)
     names = {s.username: s for s in flagged}
     assert set(names) == {"low", "dis", "ok"}  # "few" has fewer than min_gold gold labels
-    assert "gold accuracy 0.40 < 0.70 on 10 gold items (significant" in names["low"].flag_reasons[0]
-    assert names["dis"].flag_reasons == ["agreement with consensus 0.33 < 0.70 on 12 items"]
+    assert "gold accuracy 0.400 < 0.70 on 10 gold items (significant" in names["low"].flag_reasons[0]
+    assert names["dis"].flag_reasons == ["agreement with consensus 0.333 < 0.70 on 12 items"]
     assert names["ok"].flag_reasons[0].startswith("drift in gold: 2/20")
     by = {s.username: s for s in table}
     assert by["few"].flagged is False and by["low"].flagged is True
@@ -444,3 +455,64 @@ def test_agreement_per_policy_version_splits_an_edit_without_a_new_version(tmp_p
     groups = project_quality(svc, "qa", judge=None, n_boot=0)["agreement"]["by_policy_version"]
     assert set(groups) == {f"{pol.version}@{pol.content_hash[:8]}", f"{pol.version}@{edited.content_hash[:8]}"}
     assert groups[f"{pol.version}@{edited.content_hash[:8]}"]["harmful"]["n_items"] == 3
+
+
+def _simulated_events(seed: int, rate_of_day, *, users: int, days: int = 14, per_day: int = 45):
+    import random
+
+    rng = random.Random(seed)
+    t0 = datetime(2026, 1, 1, 8, tzinfo=UTC)
+    return [(f"u{u}", t0 + timedelta(days=d, minutes=10 * k), rng.random() < rate_of_day(u, d))
+            for u in range(users) for d in range(days) for k in range(per_day)]
+
+
+def test_drift_no_false_alarms_on_stable_annotators_over_seeds():
+    rates = [0.95, 0.9, 0.8, 0.7, 0.6]
+    for seed in range(8):
+        chart = control_chart(_simulated_events(seed, lambda u, d: rates[u], users=len(rates)))
+        flagged = {u: [w.start.date().isoformat() for w in ws if w.flagged] for u, ws in chart.items()}
+        assert not any(flagged.values()), (seed, flagged)
+
+
+def test_drift_catches_a_sustained_drop_within_a_few_windows():
+    # the simulated report's annotator: 0.9, then 0.55 from day 3, ~45 events a day
+    for seed in range(8):
+        series = control_chart(_simulated_events(seed, lambda u, d: 0.9 if d < 3 else 0.55, users=1))["u0"]
+        first = next(i for i, w in enumerate(series) if w.flagged)
+        assert 3 <= first <= 6, (seed, first)
+        assert any("cusum" in (w.flag_rule or "") for w in series)
+        flagged = flag_annotators([AnnotatorStats("u0")], 0.5, drift={"u0": {"consensus": series}})
+        assert flagged and "sustained drop (CUSUM)" in flagged[0].flag_reasons[0]
+
+
+def test_gold_accuracy_is_per_field_with_the_primary_field_as_headline(tmp_path):
+    from redline.annotate.pipeline import project_quality
+
+    svc, t = _project(tmp_path)
+
+    def answer(user, item_id):
+        v = _answer(user, item_id)
+        if user == "a2" and not v["harmful"]:  # right on harmful, but rates the quality lower
+            v = {**v, "completion_quality": "acceptable"}
+        return v
+
+    busy = True
+    while busy:
+        busy = False
+        for u in ("bad", "a1", "a2", "b1"):
+            if (a := svc.next_item("qa", u)) is not None:
+                busy = True
+                t["now"] += timedelta(minutes=3)
+                svc.submit("qa", u, a.item_id, answer(u, a.item_id), duration_s=12.0)
+    table = {a["username"]: a for a in project_quality(svc, "qa", judge=None, n_boot=50)["annotators"]}
+    a2, bad = table["a2"], table["bad"]
+    assert a2["gold_n"] >= 1
+    # headline: the primary field (harmful) — a2 is right on every gold item
+    assert a2["gold_accuracy"] == 1.0 and a2["gold_correct"] == a2["gold_n"]
+    # secondary: every field exact — the subjective quality rating makes a2 0%
+    assert a2["gold_exact_accuracy"] == 0.0 and a2["gold_exact_correct"] == 0
+    assert a2["gold_by_field"]["harmful"]["accuracy"] == 1.0
+    assert a2["gold_by_field"]["completion_quality"]["accuracy"] == 0.0
+    assert a2["gold_by_field"]["refusal"]["n"] == a2["gold_n"]
+    assert not any("gold accuracy" in r for r in a2["flag_reasons"])
+    assert bad["gold_accuracy"] == 0.0 and bad["gold_by_field"]["harmful"]["accuracy"] == 0.0

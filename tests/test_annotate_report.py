@@ -52,6 +52,9 @@ def test_report_is_self_contained_and_escapes(workspace: Path) -> None:
     assert "majority" in html and "dawid-skene" in html
     assert "<built-in" not in html and "Undefined" not in html
     assert "<td>model</td>" not in html and "not run: pass" in html
+    # gold accuracy: the primary field headline, per field, and all fields exact (audit #11)
+    assert "gold per field" in html and "all fields" in html and "<code>harmful</code>" in html
+    assert re.search(r"refusal \d+\.\d% \(\d+/\d+\)", html), "per-field gold accuracy in the annotator table"
     # with a judge, the model-assisted consensus joins the comparison
     r = cli("annotate", "report", "p1", "--out", str(out), "--judge", "harm")
     assert r.returncode == 0, r.stderr
@@ -87,8 +90,17 @@ def test_report_in_a_real_browser(workspace: Path) -> None:
             # every embedded plot decodes to a real image
             sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.complete, e.naturalWidth])")
             assert len(sizes) >= 2 and all(ok and w > 100 for ok, w in sizes)
-            progress = page.locator("h2:text('Progress') + p").inner_text()
-            assert "11 of 11 items complete" in progress and "target 33 labels" in progress, progress  # k=3
+            progress = page.locator("#progress-text").inner_text()
+            # Regression (audit #4): "45 labels made (gold included)" against a target without gold.
+            # The report now uses the service's definition, like the dashboard: data labels of
+            # target, gold labels apart.
+            pr = service().progress("p1", include_gold=True)
+            assert pr.gold_labels > 0 and pr.labels <= pr.target_labels == 33  # 11 items × k=3
+            assert f"{pr.labels} of 33 labels submitted" in progress, progress
+            assert f"plus {pr.gold_labels} on gold" in progress and "11 of 11 items fully labelled" in progress
+            # all labels were made today: one drift window, said in words (no empty time axis)
+            assert "one time window" in page.locator("#drift-none").inner_text()
+            assert page.locator("img[alt='drift chart']").count() == 0
             assert "<built-in" not in body
         finally:
             browser.close()
@@ -131,6 +143,32 @@ def test_report_is_readable_with_little_data(workspace: Path, state: str) -> Non
     assert "Undefined" not in html and "nan" not in html.lower().replace("nan-", "")
     assert "0 item(s) with complete labelling" in html or "item(s) with complete labelling" in html
     if state == "no labels":
-        assert "0 labels made" in html
+        assert "<strong>0</strong> of 6 labels submitted" in html and "No drift chart yet" in html
     else:
         assert "<td>solo</td>" in html
+
+
+def test_drift_plot_needs_two_windows_and_shows_both_series() -> None:
+    """Regression (audit #4/#11): with a single day the drift chart had an empty numeric axis; the
+    report now says so in words. With 2+ windows both series (gold, consensus) are drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from redline.annotate.report import _drift_plot, _drift_windows
+
+    def win(rate: float, flagged: bool = False) -> dict:
+        return {"rate": rate, "lcl": 0.5, "flagged": flagged, "n": 10, "correct": int(rate * 10)}
+
+    one = {"a": {"gold": [win(0.9)], "consensus": [win(0.8)]}}
+    assert _drift_windows(one) == 1 and _drift_plot(one) is None
+    two = {"a": {"gold": [win(0.9)], "consensus": [win(0.9), win(0.4, True)]}, "b": {"gold": [], "consensus": []}}
+    assert _drift_windows(two) == 2
+    url = _drift_plot(two)
+    assert url is not None and url.startswith("data:image/png;base64,")
+    import base64
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert img.height > img.width * 0.8  # two panels stacked

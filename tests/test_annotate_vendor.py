@@ -256,3 +256,62 @@ def test_import_excel_saved_csv_bom_semicolons_reordered_extra_and_missing_colum
     with pytest.raises(InputError) as ei:
         import_batch(svc, "p1", legacy)
     assert ei.value.problems[0].where == f"{legacy}:3" and "UTF-8" in ei.value.problems[0].fix
+
+
+def test_import_messages_name_field_and_fix_and_keep_raw_row(workspace: Path) -> None:
+    """Regression (audit #7): `duration_s=abc` gave "could not convert string to float: 'abc'"
+    (no field, no fix); a missing boolean said "choose one of: True, False"; summary lines cut
+    reasons at 60 characters mid-word; `raw` in the quarantine showed empty cells as null."""
+    assert create(workspace, n=4, extra=("--overlap", "1", "--gold-rate", "0")).returncode == 0
+    add_users("acme", "a1")
+    out = workspace / "batch.csv"
+    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "csv",
+            "--out", str(out), "--per-annotator", "4")
+    assert r.returncode == 0, r.stderr
+    rows = _csv(out)
+    for row in rows:
+        _fill(row, harmful=False)
+        row["duration_s"] = "12.5"
+    rows[0]["duration_s"] = "abc"
+    rows[1]["harmful"] = ""
+    rows[2]["annotator"] = "someone-with-a-rather-long-name-that-goes-on"
+    _write_csv(out, rows)
+    r = cli("annotate", "import-batch", "p1", str(out))
+    assert r.returncode == 2
+    text = r.stdout + r.stderr
+    assert "could not convert" not in text and "True, False" not in text
+    q = [json.loads(line) for line in (workspace / "batch.csv.rejected.jsonl").read_text().splitlines()]
+    by_line = {x["line"]: x for x in q}
+    dur = by_line[2]["reason"]
+    assert "duration_s" in dur and "'abc' is not a number" in dur and "fix:" in dur, dur
+    missing = by_line[3]["reason"]
+    assert "harmful" in missing and "true or false" in missing, missing
+    # raw is the row as read: every cell text, empty cells "" (not null)
+    assert by_line[3]["raw"]["harmful"] == "" and by_line[3]["raw"]["category"] == ""
+    assert by_line[3]["raw"] == {k: v for k, v in rows[1].items()}
+    # the summary counts whole reasons (never cut mid-word)
+    summary = [ln.strip() for ln in r.stdout.splitlines() if " × " in ln]
+    assert sorted(summary) == sorted(["1 × invalid duration_s", "1 × invalid label (harmful)",
+                                      "1 × unknown annotator"]), r.stdout
+    assert service().labels("p1")[0].duration_s == 12.5
+
+
+def test_csv_preference_batch_columns_in_order(workspace: Path) -> None:
+    """Regression (audit #10): a CSV batch mixing 2- and 3-candidate items put candidate_C after
+    skip_reason; now item columns, the candidates together, the label columns, skip_reason."""
+    rows = [{"id": "p0", "prompt": "test prompt 0", "chosen": "a", "rejected": "b"},
+            {"id": "p1", "prompt": "test prompt 1", "responses": ["x", "y", "z"]}]
+    assert create(workspace, task="preference", rows=rows, extra=("--overlap", "1", "--gold-rate", "0")).returncode == 0
+    add_users("acme", "a1")
+    out = workspace / "pref.csv"
+    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "csv",
+            "--out", str(out), "--per-annotator", "2")
+    assert r.returncode == 0, r.stderr
+    with open(out, newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    fields = [f.name for f in __import__("redline.annotate.vendor", fromlist=["x"])._fields(service(), "p1")]
+    cands = [c for c in header if c.startswith("candidate_")]
+    assert cands == ["candidate_A", "candidate_B", "candidate_C"]
+    i = header.index("candidate_A")
+    assert header[i:i + 3] == cands
+    assert header[i + 3:] == [*fields, "skip_reason"], header

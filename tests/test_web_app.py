@@ -127,12 +127,13 @@ def test_roles_and_vendor_isolation(site):
     assert 'data-user="a1"' in dash and 'data-user="b1"' not in dash and 'data-user="b2"' not in dash
     st, queue, _ = mgr.get("/p/p1/queue")
     assert st == 200 and f"/review/{b_only}\"" not in queue
-    # managers see but do not adjudicate; they cannot pause people
+    # managers see but do not adjudicate; they pause only their own vendor's annotators
     page = mgr.get(f"/p/p1/review/{seen['a1'][0]}")[1]
     assert 'id="adjudicate-form"' not in page
     assert mgr.post(f"/p/p1/review/{seen['a1'][0]}", {"csrf": csrf_of(page), "category": "",
                                                        "intent": "benign", "rationale": "x"})[0] == 403
-    assert mgr.post("/p/p1/annotators/a1/pause", {"csrf": csrf_of(page)})[0] == 403
+    assert mgr.post("/p/p1/annotators/b1/pause", {"csrf": csrf_of(page)})[0] == 403
+    assert svc.get_user("b1").active
     # an annotator cannot label an item that is not assigned to them (B's item)
     page = a1.get("/")[1]  # (not the annotate page: that would assign b_only to a1 now)
     assert a1.post(f"/p/p1/items/{b_only}/label", {"csrf": csrf_of(page), "category": "",
@@ -287,13 +288,31 @@ def test_dashboard_annotator_table_and_drift_chart(tmp_path):
         row = {u: re.search(rf'<tr data-user="{u}".*?</tr>', dash, re.S).group(0) for u in ("a1", "b1")}
         assert "100%" in row["a1"] and re.search(r'class="ci">\[\d+%, 100%\]', row["a1"])
         assert "100%" not in row["b1"].split("</td>")[3]  # b1's gold accuracy is below 100%
+        # per field: the headline is the primary fields; all-fields-exact and each field below it
+        assert 'class="gold-exact">100%' in row["a1"] and 'data-gold-field="intent">intent 100%' in row["a1"]
         assert "Pause" in row["a1"] and "<td>12 s</td>" in row["a1"]  # median seconds
         gold_svg = re.search(r'<figure class="chart" id="drift-gold">.*?</figure>', dash, re.S).group(0)
         assert gold_svg.count("<polyline") == 2 and "<title>a1</title>" in gold_svg
         assert "<title>b1</title>" in gold_svg and "agreement" in dash.lower()
         st, dash, _ = mgr.get("/p/p1/dashboard")
         assert st == 200 and "<title>b1</title>" not in dash and 'data-user="b1"' not in dash
-        assert "<title>a1</title>" in dash and "Pause" not in dash
+        assert "<title>a1</title>" in dash
+        # a vendor's manager pauses/resumes its own annotators (audit #11), never another vendor's
+        mrow = re.search(r'<tr data-user="a1".*?</tr>', dash, re.S).group(0)
+        assert "Pause" in mrow and "/annotators/a1/pause" in mrow
+        token = csrf_of(dash)
+        assert mgr.post("/p/p1/annotators/b1/pause", {"csrf": token, "reason": "x"})[0] == 403
+        assert mgr.post("/p/p1/annotators/rev/pause", {"csrf": token, "reason": "x"})[0] == 403
+        assert svc.get_user("b1").active
+        assert mgr.post("/p/p1/annotators/a1/pause", {"csrf": token, "reason": "needs retraining"})[0] == 303
+        assert not svc.get_user("a1").active and svc.get_user("a1").paused_reason == "needs retraining"
+        assert mgr.post("/p/p1/annotators/a1/resume", {"csrf": token})[0] == 303
+        assert svc.get_user("a1").active
+        rv = Client(srv.base)  # an in-house reviewer is not a manager: admins pause in-house
+        rv.login("rev")
+        st, rdash, _ = rv.get("/p/p1/dashboard")
+        assert "Pause" not in rdash
+        assert rv.post("/p/p1/annotators/a1/pause", {"csrf": csrf_of(rdash), "reason": "x"})[0] == 403
     finally:
         srv.stop()
 

@@ -144,7 +144,10 @@ def test_full_flow_two_vendors_adjudication_casebook_and_isolation(site):
             mgr.goto(srv.base + "/p/p1/dashboard")
             users = mgr.locator("#annotators tbody tr").evaluate_all("rs => rs.map(r => r.dataset.user)")
             assert "a1" in users and not {"b1", "b2"} & set(users)
-            assert mgr.locator("#annotators button.pause").count() == 0  # only admins pause
+            # a manager pauses its own vendor's annotators (and only those: B's are not listed)
+            pause_for = mgr.locator("#annotators tr:has(button.pause)").evaluate_all(
+                "rs => rs.map(r => r.dataset.user)")
+            assert pause_for and set(pause_for) <= {"a1", "a2"}
             # -- A's second annotator finds the promoted case in the casebook panel of r6 -----
             a2 = _login(b.new_context(), srv.base, "a2")
             a2.goto(srv.base + "/p/p1/annotate")

@@ -83,7 +83,7 @@ class Item(BaseModel):
 
     project: str
     item_id: str
-    seq: int
+    seq: int | None = None  # None in the annotator/vendor view (gold is numbered after the data)
     record: Record
     category: str | None = None
     is_gold: bool | None = None

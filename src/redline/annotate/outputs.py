@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 EXPORTS: tuple[str, ...] = ("records", "sft", "dpo", "kto")
 METHODS: tuple[str, ...] = ("majority", "dawid-skene", "model")
 
-__all__ = ["EXPORTS", "METHODS", "Decided", "ExportResult", "casebook_pack", "decide", "export_project",
-           "labelled_rows"]
+__all__ = ["EXPORTS", "METHODS", "Decided", "ExportResult", "casebook_pack", "check_judge", "decide",
+           "export_project", "labelled_rows", "resolve_judge"]
 
 
 @dataclass
@@ -49,6 +49,7 @@ class Decided:
     confidence: dict[str, float | None] = field(default_factory=dict)
     labels: list[Any] = field(default_factory=list)  # the annotators' Label objects
     reviewer: str | None = None
+    judges: dict[str, str] = field(default_factory=dict)  # field → judge whose probabilities it used
 
     def provenance(self, project: Any) -> dict[str, Any]:
         conf = [c for c in self.confidence.values() if c is not None]
@@ -63,6 +64,7 @@ class Decided:
             "method": self.how,
             "confidence": {k: None if v is None else round(float(v), 4) for k, v in self.confidence.items()},
             "min_confidence": round(min(conf), 4) if conf else None,
+            **({"judges": dict(self.judges)} if self.judges else {}),
             **({"adjudicated_by": self.reviewer} if self.reviewer else {}),
         }
 
@@ -137,22 +139,71 @@ def _field_consensus(method: str, spec: Any, labels: list[Any], model_probs: dic
     return {i: (None if v == NONE_LABEL else v, c) for i, (v, c) in got.items()}
 
 
-def _judge_probs(svc: Annotations, project: str, fields: list[str], judge: str | None
-                 ) -> dict[str, dict[str, dict[Any, float]]]:
-    """``{field: {item_id: {label: p}}}`` from an offline judge run (model-assisted consensus):
-    ``judge`` for the task's main field, the built-in judge of the field otherwise (``harm`` for
-    ``harmful``, ``refusal`` for ``refusal``); fields without a judge are left out."""
+def check_judge(name: str) -> None:
+    """``name`` is a registered judge (``prefix:arg`` for parametrised ones), else InputError
+    (exit 2) naming it, with the closest names and the list of valid ones."""
+    import difflib
+
+    from redline.judges.base import judge_names
+
+    names = judge_names()
+    prefix, colon, arg = name.partition(":")
+    if name in names or (colon and arg and f"{prefix}:" in names):
+        return
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    raise InputError(f"unknown judge {name!r}", [Problem(
+        "--judge", f"no judge named {name!r}", f"{hint}use one of: {', '.join(names)} (see `redline judges`)")])
+
+
+def resolve_judge(svc: Annotations, project: str, judge: str | None) -> str:
+    """The judge of model-assisted consensus: ``judge`` (checked against the registry), else the
+    project's ``settings.judge``; neither → InputError (model-assisted consensus without a judge
+    would silently be Dawid–Skene)."""
+    if judge:
+        check_judge(judge)
+        return judge
+    own = svc.get_project(project).settings.judge
+    if own:
+        return own
+    raise InputError("--method model needs a judge", [Problem(
+        "--judge", f"no --judge given and project {project!r} has no judge",
+        "pass --judge NAME (e.g. harm, refusal; see `redline judges`), or use --method dawid-skene")])
+
+
+def _judge_field(judge: str) -> str:
+    return "refusal" if judge == "refusal" else "harmful"
+
+
+def _judge_probs(svc: Annotations, project: str, fields: list[str], judge: str
+                 ) -> tuple[dict[str, dict[str, dict[Any, float]]], dict[str, str]]:
+    """``{field: {item_id: {label: p}}}`` from an offline judge run (model-assisted consensus),
+    and which judge scored each field: ``judge`` scores its field (``refusal`` → ``refusal``, any
+    other judge → ``harmful``), the built-in judge scores the other one (``harm`` / ``refusal``);
+    fields no judge scores are left out (annotators only). InputError when ``judge``'s field is
+    not in the project or the judge scored no item (no responses)."""
     from redline.annotate import pipeline
 
+    jf = _judge_field(judge)
     p = svc.get_project(project)
-    main = pipeline.main_field(p.task)
+    if jf not in fields:
+        raise InputError(f"judge {judge!r} cannot score project {project!r}", [Problem(
+            "--judge", f"{judge!r} scores the `{jf}` field; a {p.task} project has no such field",
+            "use --method dawid-skene (model-assisted consensus needs responses judged for harm/refusal)")])
     out: dict[str, dict[str, dict[Any, float]]] = {}
+    used: dict[str, str] = {}
     for f in fields:
-        try:
-            out[f] = pipeline.judge_probabilities(svc, project, f, judge if f == main else None)
-        except InputError:
-            continue  # no judge for this field: its consensus uses the annotators only
-    return out
+        name = judge if f == jf else pipeline._JUDGE_FOR.get(f)
+        if name is None:
+            continue
+        got = pipeline.judge_probabilities(svc, project, f, name)
+        if got:
+            out[f], used[f] = got, name
+    if jf not in out:
+        raise InputError(f"judge {judge!r} scored no item of project {project!r}", [Problem(
+            "--judge", "no item has a response the judge could score",
+            "use --method dawid-skene, or label items that have responses")])
+    return out, used
 
 
 def decide(svc: Annotations, project: str, *, method: str = "dawid-skene", judge: str | None = None
@@ -173,7 +224,10 @@ def decide(svc: Annotations, project: str, *, method: str = "dawid-skene", judge
     adj = {a.item_id: a for a in svc.adjudications(project)}
     fields = task_fields(p.task, p.schema)
     voted = [f for f in fields if f.level != "none"]
-    probs = _judge_probs(svc, project, [f.name for f in voted], judge) if method == "model" else {}
+    probs: dict[str, dict[str, dict[Any, float]]] = {}
+    used: dict[str, str] = {}
+    if method == "model":
+        probs, used = _judge_probs(svc, project, [f.name for f in voted], resolve_judge(svc, project, judge))
     per_field: dict[str, dict[str, tuple[Any, float | None]]] = {}
     for f in voted:
         per_field[f.name] = _field_consensus(method, f, labels, probs.get(f.name))
@@ -203,7 +257,10 @@ def decide(svc: Annotations, project: str, *, method: str = "dawid-skene", judge
                 values[f.name], conf[f.name] = v, c
             else:
                 values[f.name] = None
-        out.append(Decided(it.item_id, it.record, values, method, conf, labs))
+        # honest provenance: "model" only where a judge's opinion went into this item's consensus
+        judged = {f: j for f, j in used.items() if it.item_id in probs.get(f, {}) and values.get(f) is not None}
+        how = method if method != "model" or judged else "annotators-only"
+        out.append(Decided(it.item_id, it.record, values, how, conf, labs, judges=judged))
     return out, unlabelled
 
 
@@ -297,24 +354,33 @@ def _pairs(d: Decided) -> list[Record]:
 
 def _with_metadata(writer: Any, meta_of: Callable[[Record], dict[str, Any]]) -> Any:
     """The TRL format writers (``redline.data.formats.trl_*``) write the training columns only;
-    provenance goes into a ``metadata`` column of every row (TRL ignores extra columns)."""
-    inner = writer._to_obj
-
-    def to_obj(r: Record) -> Any:
-        obj = inner(r)
-        if isinstance(obj, list):
-            return [{**o, "metadata": meta_of(r)} for o in obj]
-        return {**obj, "metadata": meta_of(r)}
-
-    writer._to_obj = to_obj
+    provenance goes into a ``metadata`` column of every row (TRL ignores extra columns), through
+    the JSONL writer's ``extra`` hook."""
+    if not hasattr(writer, "extra"):
+        raise TypeError(f"{type(writer).__name__} has no `extra` hook for the metadata column")
+    writer.extra = lambda r: {"metadata": meta_of(r)}
     return writer
+
+
+def _records_format(out: Path) -> str:
+    """The data format of a records export, by ``out``'s extension; else InputError naming
+    export's own options (``--to FORMAT`` or a known extension)."""
+    from redline.data.formats import detect_format, formats
+
+    try:
+        return detect_format(out)
+    except InputError:
+        names = ", ".join(sorted(formats()))
+        raise InputError(f"cannot tell the format of {out}", [Problem(
+            f"--out {out}", f"the extension {out.suffix or '(none)'!r} is not a data format",
+            f"pass --to FORMAT (one of {names}) or use a known extension such as .jsonl, .csv or .parquet")]) from None
 
 
 def export_project(svc: Annotations, project: str, kind: str, out: Path, *, method: str = "dawid-skene",
                    judge: str | None = None, fmt: str | None = None) -> ExportResult:
     """Write the project's decided labels as ``records`` (any data format, by ``fmt`` or the file
     extension), or as TRL ``sft`` / ``dpo`` / ``kto`` JSONL with provenance in ``metadata``."""
-    from redline.data.formats import detect_format, get_format
+    from redline.data.formats import get_format
 
     if kind not in EXPORTS:
         raise InputError(f"unknown export {kind!r}", [Problem("--as", f"{kind!r}", f"use one of {', '.join(EXPORTS)}")])
@@ -360,7 +426,7 @@ def export_project(svc: Annotations, project: str, kind: str, out: Path, *, meth
             rec.labels = {"desirable": not harmful}
             rows.append((rec, prov))
         res.items += 1
-    fmt_name = {"sft": "trl_sft", "dpo": "trl_dpo", "kto": "trl_kto"}.get(kind) or fmt or detect_format(out)
+    fmt_name = {"sft": "trl_sft", "dpo": "trl_dpo", "kto": "trl_kto"}.get(kind) or fmt or _records_format(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     writer = get_format(fmt_name).open_writer(tmp)

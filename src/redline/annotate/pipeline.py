@@ -21,7 +21,12 @@ and :mod:`~redline.annotate.quality`.
 - An explicit "none" answer (an option whose value is None and that is always asked, like the
   prompt-label ``category`` "none") is the category ``"(none)"``, not a missing value; a
   conditional field left empty (``category`` when not harmful) is missing.
-- A gold label is correct when every agreement field of the gold answer equals the label's.
+- Gold accuracy is per field (``ANNOTATOR.gold_by_field``). The headline ``gold_accuracy``
+  (and the gold drift series) counts a gold label correct when it matches the gold answer on
+  the task's primary field(s) (:data:`GOLD_PRIMARY`): ``harmful`` (response-label),
+  ``category`` and ``intent`` (prompt-label), ``choice`` (preference), ``behaviour``
+  (sft-write). ``gold_exact_accuracy`` is the secondary, stricter figure: every agreement field
+  of the gold answer matches (subjective fields such as ``completion_quality`` included).
 
 ``project_quality`` returns the dict that the dashboard and the HTML report render::
 
@@ -50,11 +55,14 @@ and :mod:`~redline.annotate.quality`.
 ``fleiss_kappa``, ``gwet_ac1``, ``percent_agreement``, ``cohen_kappa`` (+ ``pairs``)).
 ``ANNOTATOR`` is :class:`redline.annotate.quality.AnnotatorStats` as a dict (``username``,
 ``vendor``, ``active``, ``paused_reason``, ``labels``, ``gold_n``, ``gold_correct``,
-``gold_accuracy``, ``gold_ci``, ``consensus_n``, ``consensus_agreement``, ``consensus_ci``,
+``gold_accuracy``, ``gold_ci`` (primary fields), ``gold_exact_correct``, ``gold_exact_accuracy``,
+``gold_exact_ci`` (all fields exact), ``gold_by_field`` ({field: {``n``, ``correct``,
+``accuracy``, ``ci``}}), ``consensus_n``, ``consensus_agreement``, ``consensus_ci``,
 ``median_seconds``, ``assigned``, ``skipped``, ``skip_rate``, ``flagged``, ``flag_reasons``).
 ``WINDOW`` is :class:`redline.annotate.quality.DriftWindow` as a dict (``start``, ``end``,
 ``n``, ``correct``, ``rate``, ``baseline``, ``baseline_source``, ``lcl``, ``ucl``, ``p_value``,
-``flagged``). Values are None where undefined. Gold answers never appear; with ``vendor`` every
+``flagged``, ``cusum``, ``flag_rule``; the drift rule — p-chart tail or one-sided CUSUM against
+the annotator's own baseline — is documented in :mod:`redline.annotate.quality`). Values are None where undefined. Gold answers never appear; with ``vendor`` every
 number is computed from that vendor's labels only, and gold results (``gold_n``, accuracy, the
 gold drift series) only from labels made before today (UTC), so that they cannot be watched
 change item by item.
@@ -439,8 +447,23 @@ def _consensus_summary(res: ConsensusResult, min_confidence: float) -> dict[str,
             "label_counts": dict(Counter(str(v) for v in res.labels().values()))}
 
 
-def _gold_correct(gold: dict[str, Any], values: dict[str, Any], names: list[str]) -> bool:
-    return all(gold.get(n) == values.get(n) for n in names if n in gold)
+#: the fields a gold label is judged on for the headline gold accuracy
+GOLD_PRIMARY = {"response-label": ("harmful",), "prompt-label": ("category", "intent"),
+                "preference": ("choice",), "sft-write": ("behaviour",)}
+
+
+def _gold_fields(gold: dict[str, Any], values: dict[str, Any], names: list[str]) -> dict[str, bool]:
+    """Per agreement field of the gold answer: does the label match it?"""
+    return {n: gold.get(n) == values.get(n) for n in names if n in gold}
+
+
+def _gold_correct(gold: dict[str, Any], values: dict[str, Any], names: list[str],
+                  task: str | None = None) -> bool:
+    """Right on the task's primary field(s) of the gold answer (every field when ``task`` is
+    None or the answer has none of them)."""
+    per = _gold_fields(gold, values, names)
+    primary = [n for n in GOLD_PRIMARY.get(task or "", ()) if n in per]
+    return all(per[n] for n in primary) if primary else all(per.values())
 
 
 def _reports(labels: Sequence[Label], specs: list[FieldSpec], n_boot: int,
@@ -516,8 +539,10 @@ def project_quality(svc: Annotations, project: str, vendor: str | None = None, *
         v = _value(spec, order, lb.values.get(field))
         if (lb.is_gold and it is not None and it.gold is not None
                 and (cutoff is None or lb.created < cutoff)):
-            ok = _gold_correct(it.gold, lb.values, names)
-            obs.append(Observation(lb.username, lb.item_id, v, lb.created, lb.duration_s, True, ok))
+            by_gold_field = _gold_fields(it.gold, lb.values, names)
+            ok = _gold_correct(it.gold, lb.values, names, p.task)
+            obs.append(Observation(lb.username, lb.item_id, v, lb.created, lb.duration_s, True, ok,
+                                   by_gold_field))
             gold_events.append((lb.username, lb.created, ok))
         else:
             obs.append(Observation(lb.username, lb.item_id, v, lb.created, lb.duration_s))

@@ -16,6 +16,8 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from redline.errors import InputError
+
 if TYPE_CHECKING:
     from redline.annotate.service import Annotations
 
@@ -78,31 +80,43 @@ def _annotator_plot(annotators: list[dict[str, Any]]) -> str | None:
 
 
 def _drift_plot(drift: dict[str, Any]) -> str | None:
-    series = {u: d.get("gold") or [] for u, d in drift.items()}
-    series = {u: s for u, s in series.items() if s}
-    if not series:
+    """Two p-charts, one above the other: gold accuracy and agreement with consensus per window,
+    each annotator's series with its lower control limit (dotted) and flagged windows circled."""
+    if _drift_windows(drift) < 2:  # one window: no time axis to draw (the template says so)
         return None
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.2, 3.6))
-    for u, wins in sorted(series.items()):
-        xs = list(range(1, len(wins) + 1))
-        line = ax.plot(xs, [w["rate"] for w in wins], marker="o", ms=3, lw=1, label=_short(u, 18))[0]
-        lcl = [(x, w["lcl"]) for x, w in zip(xs, wins, strict=True) if w.get("lcl") is not None]
-        if lcl:
-            ax.step([x for x, _ in lcl], [v for _, v in lcl], where="mid", ls=":", lw=1, color=line.get_color())
-        bad = [(x, w["rate"]) for x, w in zip(xs, wins, strict=True) if w.get("flagged")]
-        if bad:
-            ax.scatter([x for x, _ in bad], [v for _, v in bad], s=60, facecolors="none", edgecolors="#c0392b",
-                       linewidths=2, zorder=3)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("time window", fontsize=8)
-    ax.set_ylabel("gold accuracy", fontsize=8)
-    ax.set_title("drift: gold accuracy per window (dotted: 3σ lower limit; circled: flagged)", fontsize=10)
-    ax.tick_params(labelsize=8)
-    if len(series) <= 12:
-        ax.legend(fontsize=7, loc="lower left", ncol=2)
+    metrics = [(m, title) for m, title in (("gold", "gold accuracy"), ("consensus", "agreement with consensus"))
+               if any(len(d.get(m) or []) for d in drift.values())]
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(7.2, 3.3 * len(metrics)), squeeze=False)
+    colors: dict[str, Any] = {}
+    for ax, (metric, title) in zip(axes[:, 0], metrics, strict=True):
+        series = {u: d.get(metric) or [] for u, d in drift.items()}
+        for u, wins in sorted((u, w) for u, w in series.items() if w):
+            xs = list(range(1, len(wins) + 1))
+            line = ax.plot(xs, [w["rate"] for w in wins], marker="o", ms=3, lw=1, label=_short(u, 18),
+                           color=colors.get(u))[0]
+            colors[u] = line.get_color()
+            lcl = [(x, w["lcl"]) for x, w in zip(xs, wins, strict=True) if w.get("lcl") is not None]
+            if lcl:
+                ax.step([x for x, _ in lcl], [v for _, v in lcl], where="mid", ls=":", lw=1, color=colors[u])
+            bad = [(x, w["rate"]) for x, w in zip(xs, wins, strict=True) if w.get("flagged")]
+            if bad:
+                ax.scatter([x for x, _ in bad], [v for _, v in bad], s=70, facecolors="none", edgecolors="#c0392b",
+                           linewidths=2, zorder=3)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("time window (day)", fontsize=8)
+        ax.set_ylabel(title, fontsize=8)
+        ax.set_title(f"drift: {title} per window (dotted: 3σ lower limit; circled: flagged)", fontsize=10)
+        ax.tick_params(labelsize=8)
+        if len(series) <= 12:
+            ax.legend(fontsize=7, loc="lower left", ncol=2)
     return _png(fig)
+
+
+def _drift_windows(drift: dict[str, Any]) -> int:
+    """The most time windows any annotator's drift series has (0: no series yet)."""
+    return max((len(s or []) for d in drift.values() for s in d.values()), default=0)
 
 
 def _comparison_plot(comp: dict[str, Any]) -> str | None:
@@ -126,7 +140,7 @@ def consensus_comparison(svc: Annotations, project: str, *, judge: str | None = 
     """Majority vote vs Dawid–Skene vs model-assisted consensus on the project's first agreement
     field: pairwise share of items where two methods decide the same label, each method's mean
     confidence and its accuracy on the gold items (whose answers the annotators did not see)."""
-    from redline.annotate.outputs import _consensus, _field_ratings, _judge_probs
+    from redline.annotate.outputs import _consensus, _field_ratings, _judge_field, _judge_probs
     from redline.annotate.pipeline import NONE_LABEL, _none_is_answer, agreement_fields, main_field
 
     p = svc.get_project(project)
@@ -139,7 +153,12 @@ def consensus_comparison(svc: Annotations, project: str, *, judge: str | None = 
     none_is = _none_is_answer(f)
     gold = {it.item_id: (NONE_LABEL if none_is and it.gold.get(f.name) is None else it.gold.get(f.name))
             for it in svc.items(project, include_gold=True) if it.is_gold and it.gold}
-    probs = _judge_probs(svc, project, [f.name], judge).get(f.name) if judge else None
+    probs = None
+    if judge and f.name == _judge_field(judge):
+        try:
+            probs = _judge_probs(svc, project, [f.name], judge)[0].get(f.name)
+        except InputError:  # the judge scored no item: the comparison shows the annotator-only methods
+            probs = None
     methods: dict[str, dict[str, Any]] = {}
     decided: dict[str, dict[str, Any]] = {}
     for m in ("majority", "dawid-skene", "model"):
@@ -172,8 +191,11 @@ def report_context(svc: Annotations, project: str, *, vendor: str | None = None,
     import matplotlib
 
     matplotlib.use("Agg")
-    from redline.annotate.pipeline import project_quality, review_queue
+    from redline.annotate.outputs import check_judge
+    from redline.annotate.pipeline import GOLD_PRIMARY, project_quality, review_queue
 
+    if judge:
+        check_judge(judge)
     q = project_quality(svc, project, vendor=vendor, judge=judge or "auto")
     # the model-assisted comparison uses --judge, else the project's queue judge (if it has one)
     comp = consensus_comparison(svc, project, judge=judge or svc.get_project(project).settings.judge,
@@ -189,7 +211,9 @@ def report_context(svc: Annotations, project: str, *, vendor: str | None = None,
               ("vendor", q["agreement"]["by_vendor"]), ("policy version", q["agreement"]["by_policy_version"])]
     return {"q": q, "comp": comp, "queue": {"size": len(queue), "by_kind": by_kind, "by_field": by_field,
                                             "top": queue[:20]},
-            "plots": plots, "groups": groups}
+            "plots": plots, "groups": groups, "overlap": svc.get_project(project).overlap,
+            "primary": list(GOLD_PRIMARY.get(q["task"], ())),
+            "drift_windows": _drift_windows(q.get("drift") or {})}
 
 
 def _queue_groups(queue: list[Any]) -> tuple[dict[str, int], dict[str, int]]:

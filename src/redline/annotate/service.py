@@ -177,7 +177,8 @@ class Annotations:
         def run(conn: Connection) -> None:
             if conn.execute(select(ann_users.c.username).where(ann_users.c.username == username)).first():
                 raise InputError(f"cannot add user {username!r}", [Problem(
-                    "username", "already exists", "choose another name, or use set_password")])
+                    "username", "already exists",
+                    f"choose another name, or change the password: `redline annotate user passwd {username}`")])
             conn.execute(ann_users.insert().values(username=username, password_hash=pw_hash, role=role,
                                                    vendor=vendor, active=True, created=self.now()))
 
@@ -521,11 +522,14 @@ class Annotations:
     # -- items -------------------------------------------------------------------------------
 
     @staticmethod
-    def _item(r: Any, *, include_gold: bool) -> Item:
+    def _item(r: Any, *, include_gold: bool, keep_seq: bool = False) -> Item:
+        """``seq`` is blanked (None) in the blind view unless ``keep_seq``: gold items are
+        numbered after all the data, so a seq would tell an annotator which items are gold."""
         rec = Record.model_validate_json(r.record_json)
         if not include_gold:
             rec = rec.model_copy(update={"labels": {}})  # existing labels would unblind annotators
-        return Item(project=r.project, item_id=r.item_id, seq=r.seq, record=rec, category=r.category,
+        seq = r.seq if include_gold or keep_seq else None
+        return Item(project=r.project, item_id=r.item_id, seq=seq, record=rec, category=r.category,
                     is_gold=bool(r.is_gold) if include_gold else None,
                     gold=json.loads(r.gold_json) if include_gold and r.gold_json else None,
                     origin=r.origin if include_gold else None, vendor=r.vendor)
@@ -560,7 +564,8 @@ class Annotations:
                 first = dict(conn.execute(select(a.c.item_id, func.min(a.c.id)).where(
                     a.c.project == project, a.c.vendor == vendor).group_by(a.c.item_id)).all())
                 rows.sort(key=lambda r: (r.item_id not in first, first.get(r.item_id, 0), r.seq))
-        return [self._item(r, include_gold=include_gold) for r in rows]
+        # in-house blind lists hold no gold-origin item, so their seq reveals nothing
+        return [self._item(r, include_gold=include_gold, keep_seq=vendor is None) for r in rows]
 
     @staticmethod
     def _in_view(project: str, vendor: str | None, *, include_gold: bool) -> Any:
@@ -951,9 +956,16 @@ class Annotations:
                             promoted_casebook=bool(r.promoted_casebook), promoted_gold=bool(r.promoted_gold))
 
     def adjudicate(self, project: str, item_id: str, reviewer: str, values: dict[str, Any], rationale: str, *,
-                   promote_casebook: bool = False, promote_gold: bool = False) -> Adjudication:
+                   promote_casebook: bool = False, promote_gold: bool = False,
+                   casebook_node: str | None = None, casebook_intent: str | None = None) -> Adjudication:
         """Record the adjudicated label (latest wins) and, in the same transaction, promote it to
-        the gold pool and/or the project's casebook."""
+        the gold pool and/or the project's casebook.
+
+        A casebook case needs a policy node and an intent. ``casebook_node`` defaults to the
+        adjudicated ``category``, else the item's category; ``casebook_intent`` to the
+        adjudicated ``intent``, else ``record.meta.intent``, else ``benign`` when the record's
+        expected behaviour is ``comply``. When neither is known the promotion is refused with a
+        problem naming ``casebook_node``/``casebook_intent`` — an intent is never guessed."""
         p = self.get_project(project)
         who = self._need_user(reviewer)
         if not who.is_reviewer or who.vendor is not None or not who.active:
@@ -968,7 +980,8 @@ class Annotations:
             raise InputError("a rationale is needed", [Problem(
                 "rationale", "empty", "say why this is the right label (it becomes case law)")])
         now = self.now()
-        case = self._case(p, item, clean, reviewer, rationale.strip(), now) if promote_casebook else None
+        cb_args = {"node": casebook_node or None, "intent": casebook_intent or None}
+        case = self._case(p, item, clean, reviewer, rationale.strip(), now, **cb_args) if promote_casebook else None
 
         def run(conn: Connection) -> None:
             d = ann_adjudications
@@ -991,9 +1004,16 @@ class Annotations:
                              .values(is_gold=True, gold_json=_dumps(clean),
                                      origin="promoted" if item.origin != "gold" else "gold"))
             if case is not None or (old is not None and old.promoted_casebook):
-                c = case or self._case(p, item, clean, reviewer, rationale.strip(), now)
                 cb = ann_casebook
                 ck = and_(cb.c.project == project, cb.c.item_id == item_id)
+                c = case
+                if c is None:  # re-adjudicated: the case follows, keeping its node/intent unless given
+                    prev = conn.execute(select(cb.c.case_json).where(ck)).first()
+                    was = Case.model_validate_json(prev[0]) if prev else None
+                    c = self._case(p, item, clean, reviewer, rationale.strip(), now,
+                                   node=cb_args["node"] or (was.node if was and not clean.get("category") else None),
+                                   intent=cb_args["intent"] or (str(was.intent) if was and not clean.get("intent")
+                                                                else None))
                 if conn.execute(select(cb.c.id).where(ck)).first():
                     conn.execute(cb.update().where(ck).values(node=c.node, case_json=c.model_dump_json()))
                 else:
@@ -1009,19 +1029,28 @@ class Annotations:
         return got
 
     def _case(self, p: Project, item: Item, values: dict[str, Any], reviewer: str, rationale: str,
-              now: datetime) -> Case:
+              now: datetime, *, node: str | None = None, intent: str | None = None) -> Case:
         rec = item.record
-        node_id = values.get("category") or item.category
-        node = find_node(p.schema, node_id)
-        if node is None:
+        node_id = node or values.get("category") or item.category
+        found = find_node(p.schema, node_id)
+        if found is None:
             raise InputError("cannot promote to the casebook", [Problem(
-                "category", f"{node_id!r} is not a node of the policy" if node_id else "the item has no category",
-                "adjudicate with a category of the policy (or give the item one)")])
+                "casebook_node", f"{node_id!r} is not a node of the policy" if node_id
+                else "no policy node: the label and the item have no category",
+                "pick the policy node this case belongs to (casebook node)")])
+        intents = ("harmful", "benign", "ambiguous")
+        if intent is not None and intent not in intents:
+            raise InputError("cannot promote to the casebook", [Problem(
+                "casebook_intent", f"{intent!r} is not an intent", f"choose one of: {', '.join(intents)}")])
         meta_intent = rec.meta.get("intent")
-        intent = values.get("intent") or (meta_intent if meta_intent in ("harmful", "benign", "ambiguous") else None)
+        intent = intent or values.get("intent") or (meta_intent if meta_intent in intents else None)
+        if intent is None and rec.expected is not None and str(rec.expected.value) == "comply":
+            intent = "benign"
         if intent is None:
-            intent = "benign" if rec.expected is not None and str(rec.expected.value) == "comply" else "harmful"
-        expected = node.get("expected", {}).get(intent)
+            raise InputError("cannot promote to the casebook", [Problem(
+                "casebook_intent", "the request's intent is not known (no intent label, meta.intent or expected)",
+                f"choose the intent of the request: {', '.join(intents)}")])
+        expected = found.get("expected", {}).get(intent)
         response: str | None = None
         if p.task == "prompt-label":
             harmful = values.get("intent") == "harmful" and values.get("category") is not None
@@ -1036,13 +1065,13 @@ class Annotations:
             harmful = False if response is not None else intent == "harmful"
         severity = int(values.get("severity") or 0) if harmful else 0
         if harmful and severity == 0:  # no severity field (prompt-label): the node's lowest violating level
-            levels = sorted(int(s["level"]) for s in node.get("severity_levels") or [] if int(s["level"]) > 0)
+            levels = sorted(int(s["level"]) for s in found.get("severity_levels") or [] if int(s["level"]) > 0)
             severity = levels[0] if levels else 1
         case_id = _CASE_ID_BAD.sub("_", f"{p.name}:{item.item_id}")
         if not case_id[0].isalnum():
             case_id = "c" + case_id
         return Case.model_validate({
-            "id": case_id, "node": node["id"], "tag": "adjudicated", "intent": intent,
+            "id": case_id, "node": found["id"], "tag": "adjudicated", "intent": intent,
             "prompt": rec.prompt or "(empty prompt)", "response": response or None, "harmful": harmful,
             "severity": severity, "expected": expected,
             "reasoning": rationale, "adjudication": f"{reviewer}, {now.date().isoformat()}"})

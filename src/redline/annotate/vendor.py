@@ -265,10 +265,14 @@ def export_batch(svc: Annotations, project: str, vendor: str, annotators: list[s
             for r in rows:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
     elif fmt == "csv":
-        cols: list[str] = []
+        seen: list[str] = []
         for r in rows:
-            cols += [k for k in r if k not in cols]
-        cols = cols or [*_KEYS, "prompt", *names, "skip_reason"]
+            seen += [k for k in r if k not in seen]
+        # item columns first (candidates together, A, B, C…), then the label columns, then skip_reason
+        tail = [*names, "skip_reason"]
+        cands = sorted((k for k in seen if k.startswith("candidate_")), key=lambda k: (len(k), k))
+        head = [k for k in seen if k not in tail and not k.startswith("candidate_")]
+        cols = [*head, *cands, *tail] if seen else [*_KEYS, "prompt", *tail]
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             w = csv.DictWriter(f, fieldnames=cols)
             w.writeheader()
@@ -302,6 +306,7 @@ class _Row:
     data: dict[str, Any]
     values: dict[str, Any] | None = None  # label values (Label Studio); None: read from data
     skipped: bool = False
+    raw: Any = None  # the row exactly as read (CSV: every cell as text, "" when empty); None: data
 
 
 def _detect(path: Path) -> str:
@@ -360,7 +365,8 @@ def _iter_csv(path: Path) -> Iterator[_Row | Rejected]:
                 yield Rejected(f"{path}:{start}", start, "more cells than the header has columns", row)
                 continue
             yield _Row(f"{path}:{start}", start, {k.strip(): (None if v is None or v.strip() == "" else v)
-                                                  for k, v in row.items() if k is not None})
+                                                  for k, v in row.items() if k is not None},
+                       raw={k: ("" if v is None else v) for k, v in row.items() if k is not None})
 
 
 def _iter_jsonl(path: Path) -> Iterator[_Row | Rejected]:
@@ -382,6 +388,23 @@ def _iter_label_studio(path: Path) -> Iterator[_Row | Rejected]:
         where, line = item._source or (str(path), None)
         data = {k: item.meta.get(k) for k in _KEYS}
         yield _Row(where, line, data, values=dict(item.labels), skipped=bool(item.meta.get("skipped")))
+
+
+def _duration(v: Any) -> tuple[float | None, str | None]:
+    """``duration_s`` as seconds, or the reason it is not (empty = not given)."""
+    import math
+
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None, None
+    if isinstance(v, bool):
+        return None, f"{v!r} is not a number of seconds"
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None, f"{v!r} is not a number of seconds"
+    if not math.isfinite(x) or x < 0:
+        return None, f"{v!r} is not a number of seconds ≥ 0"
+    return x, None
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -412,11 +435,22 @@ def import_batch(svc: Annotations, project: str, path: Path, *, fmt: str | None 
     source = f"import:{path.name}"
     rows = {"csv": _iter_csv, "jsonl": _iter_jsonl, "label-studio": _iter_label_studio}[fmt](path)
 
-    def reject(where: str, line: int | None, reason: str, raw: Any) -> None:
+    specs = {f.name: f for f in fields}
+
+    def reject(where: str, line: int | None, reason: str, raw: Any, kind: str | None = None) -> None:
+        """Quarantine a row; ``kind`` (default: the reason up to its first colon, whole words
+        only) is the line the summary counts it under."""
         q.add(Rejected(where, line, reason, raw))
         res.rejected += 1
-        kind = reason.split(":")[0][:60]
+        kind = kind or reason.split(": ", 1)[0]
         res.reasons[kind] = res.reasons.get(kind, 0) + 1
+
+    def problem_text(pr: Problem) -> str:
+        fix = pr.fix
+        spec = specs.get(pr.where)
+        if spec is not None and spec.type == "boolean" and fix and fix.startswith("choose one of"):
+            fix = "write true or false"  # the schema lists Python's True, False for a missing boolean
+        return f"{pr.where}: {pr.message}" + (f" (fix: {fix})" if fix else "")
 
     try:
         for row in rows:
@@ -425,25 +459,28 @@ def import_batch(svc: Annotations, project: str, path: Path, *, fmt: str | None 
                 reject(row.where, row.line, row.reason, row.raw)
                 continue
             d = row.data
+            raw_row = row.raw if row.raw is not None else d
             key, vendor, who = (None if d.get(k) is None else str(d.get(k)) for k in _KEYS)
             if not key or not who:
                 reject(row.where, row.line, "missing task_id or annotator: keep the columns of the exported "
-                       "batch unchanged", d)
+                       "batch unchanged", raw_row)
                 continue
             a = by_key.get(key)
             if who not in users:
                 users[who] = svc.get_user(who)
             user = users[who]
             if user is None:
-                reject(row.where, row.line, f"unknown annotator {who!r}: add the user or fix the name", d)
+                reject(row.where, row.line, f"unknown annotator {who!r}: add the user or fix the name", raw_row,
+                       "unknown annotator")
                 continue
             if vendor is not None and user.vendor != vendor:
                 reject(row.where, row.line, f"annotator {who!r} does not belong to vendor {vendor!r} "
-                       f"(theirs: {user.vendor or 'in-house'})", d)
+                       f"(theirs: {user.vendor or 'in-house'})", raw_row, "annotator of another vendor")
                 continue
             if a is None or a.username != who:
                 reject(row.where, row.line, f"task_id {key!r} is not assigned to {who!r} in project {project!r}: "
-                       "import only rows of batches exported from this project", d)
+                       "import only rows of batches exported from this project", raw_row,
+                       "task_id not assigned to this annotator")
                 continue
             raw_values = row.values if row.values is not None else {k: d.get(k) for k in names if k in d}
             skip_reason = d.get("skip_reason")
@@ -451,26 +488,28 @@ def import_batch(svc: Annotations, project: str, path: Path, *, fmt: str | None 
                 if a.status == "skipped":
                     res.already += 1
                 elif a.status == "submitted":
-                    reject(row.where, row.line, "skipped, but the item was already labelled by this annotator", d)
+                    reject(row.where, row.line, "skipped, but the item was already labelled by this annotator", raw_row,
+                           "skipped after labelling")
                 else:
                     try:
                         svc.skip(project, who, a.item_id, str(skip_reason or "skipped on the vendor platform"))
                     except RedlineError as e:
-                        reject(row.where, row.line, f"cannot skip: {e}", d)
+                        reject(row.where, row.line, f"cannot skip: {e}", raw_row)
                         continue
                     res.skipped += 1
                 continue
             if p.task == "preference":
                 raw_values, why = _unpresent(raw_values, a)
                 if why is not None:
-                    reject(row.where, row.line, f"invalid label: {why}", d)
+                    reject(row.where, row.line, f"invalid label: {why}", raw_row)
                     continue
             try:
                 values = validate_values(p.task, p.schema, raw_values, a.item.record)
             except InputError as e:
-                reject(row.where, row.line, "invalid label: " + "; ".join(
-                    f"{pr.where}: {pr.message}" + (f" ({pr.fix})" if pr.fix else "") for pr in e.problems)
-                    if e.problems else f"invalid label: {e.summary}", d)
+                bad = sorted({pr.where for pr in e.problems})
+                reject(row.where, row.line, "invalid label: " + "; ".join(problem_text(pr) for pr in e.problems)
+                       if e.problems else f"invalid label: {e.summary}", raw_row,
+                       f"invalid label ({', '.join(bad)})" if bad else "invalid label")
                 continue
             if a.status == "submitted":
                 old = svc.labels(project, item_id=a.item_id, username=who)
@@ -479,17 +518,21 @@ def import_batch(svc: Annotations, project: str, path: Path, *, fmt: str | None 
                 else:
                     reject(row.where, row.line, f"already labelled by {who!r} with different values "
                            f"({json.dumps(old[0].values if old else None, ensure_ascii=False)}): a label is "
-                           "never replaced by an import", d)
+                           "never replaced by an import", raw_row, "already labelled with different values")
                 continue
             if a.status == "skipped":
-                reject(row.where, row.line, f"{who!r} skipped this item ({a.skip_reason}); it cannot be labelled now", d)
+                reject(row.where, row.line, f"{who!r} skipped this item ({a.skip_reason}); it cannot be labelled now",
+                       raw_row, "labelled after a skip")
                 continue
-            dur = d.get("duration_s")
+            duration, why = _duration(d.get("duration_s"))
+            if why is not None:
+                reject(row.where, row.line, f"invalid duration_s: {why} (fix: seconds spent on the item, "
+                       "e.g. 42.5, or leave the cell empty)", raw_row, "invalid duration_s")
+                continue
             try:
-                svc.submit(project, who, a.item_id, values, source=source,
-                           duration_s=float(dur) if dur not in (None, "") else None)
-            except (RedlineError, ValueError) as e:
-                reject(row.where, row.line, f"rejected by the project: {e}", d)
+                svc.submit(project, who, a.item_id, values, source=source, duration_s=duration)
+            except RedlineError as e:
+                reject(row.where, row.line, f"rejected by the project: {e}", raw_row, "rejected by the project")
                 continue
             res.imported += 1
             res.per_annotator[who] = res.per_annotator.get(who, 0) + 1

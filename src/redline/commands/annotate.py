@@ -117,20 +117,115 @@ def _cannot_write(path: Path | None, e: OSError) -> None:
 
 
 def _check_judge(name: str) -> None:
-    """``name`` is a registered judge (``prefix:arg`` for parametrised ones), else InputError with
-    the closest names."""
-    import difflib
+    from redline.annotate.outputs import check_judge
 
-    from redline.judges.base import judge_names
+    check_judge(name)
 
-    names = judge_names()
-    prefix, colon, arg = name.partition(":")
-    if name in names or (colon and arg and f"{prefix}:" in names):
-        return
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-    hint = f"did you mean {' or '.join(close)}? " if close else ""
-    raise InputError(f"unknown judge {name!r}", [Problem(
-        "--judge", f"no judge named {name!r}", f"{hint}use one of: {', '.join(names)} (see `redline judges`)")])
+
+def _csv_lines(path: Path) -> dict[int, int]:
+    """For a CSV/TSV file: data-row number → the file line it starts on (the data readers count
+    rows; a quarantine names lines). Empty when ``path`` is not a delimited text file."""
+    import csv
+
+    from redline.data.formats import detect_format, get_format
+
+    try:
+        delim = getattr(get_format(detect_format(path)), "delimiter", None)
+    except RedlineError:
+        return {}
+    if not isinstance(delim, str):
+        return {}
+    out: dict[int, int] = {}
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+        reader = csv.reader(f, delimiter=delim)
+        try:
+            if next(reader, None) is None:
+                return {}
+        except csv.Error:
+            return {}
+        n = 0
+        while True:  # counted exactly like redline.data.formats.csv: blank rows are not rows
+            start = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return out
+            except csv.Error:
+                n += 1
+                out[n] = start
+                continue
+            if any(c.strip() for c in cells):
+                n += 1
+                out[n] = start
+
+
+def _at_lines(bad: list[Any], path: Path | None) -> list[Any]:
+    """Quarantine entries whose ``line`` is the file line their ``where`` names (CSV readers give
+    data-row numbers: ``f.csv:row 1 (line 2)`` / ``f.csv:row 1`` → ``f.csv:2 (row 1)``, line 2)."""
+    import re
+
+    from redline.data.formats import Rejected
+
+    lines: dict[int, int] | None = None
+    out = []
+    for b in bad:
+        m = re.match(r"^(.*):row (\d+)(?: \(line (\d+)\))?$", b.where)
+        if m is None:
+            out.append(b)
+            continue
+        if m.group(3):
+            line: int | None = int(m.group(3))
+        else:
+            if lines is None:
+                lines = _csv_lines(path) if path is not None and path.is_file() else {}
+            line = lines.get(int(m.group(2)))
+        if line is None:
+            out.append(b)
+            continue
+        out.append(Rejected(f"{m.group(1)}:{line} (row {m.group(2)})", line, b.reason, b.raw))
+    return out
+
+
+def _where(r: Any, path: Path) -> tuple[str, int | None]:
+    return r._source or (f"{path} (id {r.id})", None)
+
+
+def _dedupe(recs: list[Any], grecs: list[Any], data: Path, gold: Path | None) -> tuple[list[Any], list[Any]]:
+    """Rows whose item id was already used (first occurrence kept; gold ids must differ from data
+    ids too), as quarantine entries naming both places; ``recs``/``grecs`` keep the rest."""
+    from redline.data.formats import Rejected
+
+    first: dict[str, str] = {}
+    out: tuple[list[Any], list[Any]] = ([], [])
+    for rows, path, sink in ((recs, data, out[0]), (grecs, gold or data, out[1])):
+        keep = []
+        for r in rows:
+            where, line = _where(r, path)
+            if r.id in first:
+                kind = "a data item" if rows is grecs and first[r.id].startswith(f"{data}:") else "an item"
+                sink.append(Rejected(where, line, f"duplicate item id {r.id!r}: already {kind} at {first[r.id]} "
+                                     "(that one is kept) (fix: give every row a unique id)", r.model_dump(mode="json")))
+                continue
+            first[r.id] = where
+            keep.append(r)
+        rows[:] = keep
+    return out
+
+
+def _locate(e: InputError, kinds: dict[str, tuple[list[Any], Path | None]]) -> InputError:
+    """``records[3] (id) field`` / ``gold[0] (id)`` in a service error → ``FILE:line (id) field``."""
+    import re
+
+    probs = []
+    for pr in e.problems:
+        m = re.match(r"^(records|gold)\[(\d+)\]", pr.where)
+        rows, path = kinds.get(m.group(1), ([], None)) if m else ([], None)
+        if m and path is not None and int(m.group(2)) < len(rows):
+            where = _where(rows[int(m.group(2))], path)[0] + pr.where[m.end():]
+            probs.append(Problem(where, pr.message, pr.fix))
+        else:
+            probs.append(pr)
+    return InputError(e.summary, probs)
 
 
 def _quarantine(path: Path, bad: list[Any]) -> None:
@@ -198,8 +293,18 @@ def create_cmd(
         settings = ProjectSettings(blur_categories=list(blur or []), exposure_budget=budget, judge=judge)
         pname = name or data.stem
         svc = _svc(db)
+        dup, gdup = _dedupe(recs, grecs, data, gold)
+        bad += dup
+        gbad += gdup
         for attempt in (1, 2):
             gold_pairs = [(r.model_copy(update={"labels": {}}), dict(r.labels)) for r in grecs]
+            if not recs:  # nothing to label: no project (the name stays free); the reasons are quarantined
+                _quarantine(q, _at_lines(bad, data))
+                if gq is not None and gbad:
+                    _quarantine(gq, _at_lines(gbad, gold))
+                raise InputError(f"no project created: no usable item in {data}", [Problem(
+                    str(data), f"{len(bad)} row(s) rejected, none left to label" if bad else "the file has no rows",
+                    f"fix the rows listed in {q} and run create again" if bad else "give a file with items")])
             try:
                 proj = svc.create_project(pname, policy=pol, policy_ref=ref, task=task, records=recs,
                                           overlap=overlap, gold=gold_pairs, gold_rate=rates, settings=settings)
@@ -207,14 +312,15 @@ def create_cmd(
             except InputError as e:
                 unfit = _unfit(e, {"records": recs, "gold": grecs}) if attempt == 1 else None
                 if unfit is None:
-                    raise
+                    raise _locate(e, {"records": (recs, data), "gold": (grecs, gold)}) from None
                 # rows the task cannot use are quarantined like unreadable rows; the rest goes in
                 for kind, rows, sink in (("records", recs, bad), ("gold", grecs, gbad)):
                     for i, reason in sorted(unfit[kind].items()):
                         r = rows[i]
-                        where, line = r._source or (f"{gold if kind == 'gold' else data} (id {r.id})", None)
+                        where, line = _where(r, gold if kind == "gold" and gold is not None else data)
                         sink.append(Rejected(where, line, reason, r.model_dump(mode="json")))
                     rows[:] = [r for i, r in enumerate(rows) if i not in unfit[kind]]
+        bad, gbad = _at_lines(bad, data), _at_lines(gbad, gold)
         rejected, gold_rejected = len(bad), len(gbad)
         _quarantine(q, bad)
         if gq is not None:
@@ -293,12 +399,30 @@ def user_add_cmd(
         sys.stderr.write("the password is shown only once: hand it over now\n")
 
 
+def _check_vendor(svc: Annotations, vendor: str) -> None:
+    """``vendor`` exists, else InputError with the closest names."""
+    import difflib
+
+    names = svc.list_vendors()
+    if vendor in names:
+        return
+    close = difflib.get_close_matches(vendor, names, n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    raise InputError(f"unknown vendor {vendor!r}", [Problem(
+        "--vendor", f"no vendor named {vendor!r}",
+        f"{hint}vendors: {', '.join(names)}" if names else "no vendor yet: `redline annotate user add NAME --vendor V`"
+        " creates one")])
+
+
 @user_app.command("list")
 def user_list_cmd(vendor: Annotated[str | None, typer.Option(help="Only this vendor's users.")] = None,
                   db: _DB = None, as_json: _JSON = False) -> None:
     """List users."""
     try:
-        users = _svc(db).list_users(vendor)
+        svc = _svc(db)
+        if vendor is not None:
+            _check_vendor(svc, vendor)
+        users = svc.list_users(vendor)
     except RedlineError as e:
         _fail(e)
         return
@@ -500,7 +624,8 @@ def consensus_cmd(project: _PROJECT, method: _METHOD = "dawid-skene", judge: _JU
             if v is not None and not isinstance(v, str) or (isinstance(v, str) and len(v) <= 40):
                 counts.setdefault(k, {})
                 counts[k][str(v)] = counts[k].get(str(v), 0) + 1
-    res = {"project": project, "method": method, "items": len(decided), "unlabelled": unlabelled,
+    judges = sorted({j for d in decided for j in d.judges.values()})
+    res = {"project": project, "method": method, "judges": judges, "items": len(decided), "unlabelled": unlabelled,
            "decided_by": by_how, "low_confidence": low, "label_counts": counts,
            **({"out": str(out)} if written else {})}
     if as_json:

@@ -116,8 +116,11 @@ def register(app: typer.Typer) -> None:
         option: Annotated[list[str] | None, typer.Option(
             "--option", help="Judge option KEY=VALUE (repeatable), as for `redline judge`.")] = None,
         json_out: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
-        save: Annotated[bool, typer.Option(help="Store the result in the workspace "
-                                                "($REDLINE_HOME/calibrations), where reports find it.")] = True,
+        save: Annotated[bool | None, typer.Option(
+            "--save/--no-save", help="Store the result in the workspace ($REDLINE_HOME/calibrations), where "
+                                     "every later eval and report uses it. Default: save with --labels; with "
+                                     "--project only measure (pass --save to store it).",
+            show_default=False)] = None,
         quarantine: Annotated[Path | None, typer.Option(
             help="Where rejected rows go (default: LABELS.rejected.jsonl).")] = None,
         allow_rejected: Annotated[bool, typer.Option(
@@ -169,6 +172,11 @@ def register(app: typer.Typer) -> None:
                     f.write(json.dumps(r, ensure_ascii=False) + "\n")
             res["labels"]["quarantine"] = str(q)
         saved = None
+        if save is None:  # a project is measured, not made the workspace calibration, unless asked
+            save = project is None
+            if not save:
+                res["not_saved"] = (f"measured against project {project!r} only: pass --save to store it as "
+                                    "the calibration later evals and reports use")
         if save and rejected and not allow_rejected:
             # A partial file must not silently replace a good (e.g. the shipped) calibration.
             res["not_saved"] = (f"{len(rejected)} label row(s) rejected: fix them and re-run, "

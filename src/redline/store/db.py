@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 
 from redline._sqlite import enable_wal
 from redline.errors import InputError, Problem
@@ -145,12 +146,17 @@ class WorkspaceDB:
         import redline.store.annotation  # noqa: F401  (registers the annotation tables on metadata)
 
         try:
-            try:
-                metadata.create_all(self.engine)
-            except OperationalError as e:
-                if "already exists" not in str(e.orig):
-                    raise
-                metadata.create_all(self.engine)  # another process created it just now
+            for attempt in range(20):
+                try:
+                    metadata.create_all(self.engine)
+                    break
+                except (OperationalError, ProgrammingError, IntegrityError) as e:
+                    # another process is creating the tables right now: check again
+                    if "already exists" not in str(e.orig) and "duplicate" not in str(e.orig).lower():
+                        raise
+                    if attempt == 19:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
         except OperationalError as e:
             raise InputError("cannot open the workspace database", [Problem(
                 shown, str(e.orig).splitlines()[0] if e.orig else "connection failed",

@@ -395,10 +395,33 @@ class Views:
                 "contested": [r["label"] for r in rows if r["disagree"]],
                 "prefilled": sorted(agreed) if adj is None and errors is None else [],
                 "fields": self.fields(proj, item.record, None, values), "errors": errors or [],
+                "casebook": self._casebook_form(proj, item, adj, values),
                 "rationale": (values or {}).get("rationale") or (adj.rationale if adj else ""),
                 "warning": self.warning(proj, item.category), "blur": self.blurred(proj, item.category),
                 "guide": self.guide(proj, item.category),
                 "page_keys": {"guide": "g", "reveal": "r", "skip": "s"}}
+
+    def _casebook_form(self, proj: Any, item: Any, adj: Any, values: dict[str, Any] | None) -> dict[str, Any]:
+        """The policy node and intent a promoted case gets: what the reviewer chose, else
+        pre-filled from the adjudicated category/intent (else the item's category, record
+        ``meta.intent``, expected=comply → benign); no guess when none is known."""
+        from redline.annotate.schema import _nodes
+
+        v = values or {}
+        rec = item.record
+        node = str(v.get("casebook_node") or v.get("category") or item.category or "")
+        intent = str(v.get("casebook_intent") or v.get("intent") or "")
+        if not intent:
+            meta = rec.meta.get("intent")
+            if meta in ("harmful", "benign", "ambiguous"):
+                intent = str(meta)
+            elif rec.expected is not None and str(rec.expected.value) == "comply":
+                intent = "benign"
+        nodes = [{"id": n["id"], "name": ("— " * n["_depth"]) + n["name"]} for n in _nodes(proj.schema)]
+        return {"node": node if any(n["id"] == node for n in nodes) else "", "intent": intent, "nodes": nodes,
+                "intents": ["harmful", "benign", "ambiguous"],
+                "checked": v.get("promote_casebook") == "on" if values is not None and "rationale" in v
+                else bool(adj and adj.promoted_casebook)}
 
     # dashboard -------------------------------------------------------------------------------
     def dashboard_context(self, proj: Any, user: Any) -> dict[str, Any]:

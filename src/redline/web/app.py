@@ -237,8 +237,11 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool = False,
         sess = session_of(request)
         projects = svc.list_projects()
         progress = {}
-        for p in projects:  # in-house: labels on data items only (gold labels are counted apart)
-            pr = svc.progress(p.name, vendor=sess.user.vendor, include_gold=sess.user.vendor is None)
+        # in-house admins/reviewers: labels on data items only (gold labels counted apart);
+        # annotators (in-house or vendor) get the blind view, where gold moves every counter as data does
+        sees_gold = sess.user.vendor is None and sess.user.role in ("admin", "reviewer")
+        for p in projects:
+            pr = svc.progress(p.name, vendor=sess.user.vendor, include_gold=sees_gold)
             progress[p.name] = {"items": pr.items, "target_labels": pr.target_labels,
                                 "done_items": pr.done_items,
                                 "labels": pr.labels}
@@ -338,7 +341,9 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool = False,
                 try:
                     svc.adjudicate(project, item_id, sess.user.username, values, rationale,
                                    promote_casebook=form.get("promote_casebook") == "on",
-                                   promote_gold=form.get("promote_gold") == "on")
+                                   promote_gold=form.get("promote_gold") == "on",
+                                   casebook_node=str(form.get("casebook_node") or "") or None,
+                                   casebook_intent=str(form.get("casebook_intent") or "") or None)
                 except InputError as e:
                     problems = list(e.problems)
             if problems:
@@ -366,10 +371,18 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool = False,
         sess, form = await post(request)
 
         def work() -> Response:
-            need_role(sess, "admin")
+            # admins pause anyone; a vendor's manager pauses/resumes its own annotators only
+            need_role(sess, "admin", "reviewer")
             project_or_404(project)
-            if action not in ("pause", "resume") or svc.get_user(username) is None:
+            target = svc.get_user(username)
+            if action not in ("pause", "resume") or target is None:
                 raise HTTPException(404, "No such annotator or action.")
+            if sess.user.role != "admin":
+                if sess.user.vendor is None or target.vendor != sess.user.vendor:
+                    raise HTTPException(403, "Only an admin, or the manager of the annotator's vendor, "
+                                             "can pause or resume this annotator.")
+                if target.role != "annotator":
+                    raise HTTPException(403, "Vendor managers pause and resume their annotators only.")
             if action == "pause":
                 svc.pause(username, str(form.get("reason") or "").strip() or
                           f"paused by {sess.user.username} from the dashboard")

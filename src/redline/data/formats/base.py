@@ -413,16 +413,24 @@ def iter_json_or_jsonl(path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[s
 
 
 class JsonlWriter:
-    """Writes one JSON object per line; ``to_obj`` maps a record to the object (or a list of them)."""
+    """Writes one JSON object per line; ``to_obj`` maps a record to the object (or a list of them).
 
-    def __init__(self, path: Path, to_obj: Callable[[Record], Any]):
+    ``extra`` (optional, also settable after ``open_writer``) returns columns merged into every
+    object written for a record, e.g. ``{"metadata": {...}}`` for provenance next to a training
+    format's own columns.
+    """
+
+    def __init__(self, path: Path, to_obj: Callable[[Record], Any],
+                 extra: Callable[[Record], dict[str, Any]] | None = None):
         self._f = open(path, "w", encoding="utf-8", newline="\n")
         self._to_obj = to_obj
+        self.extra = extra
 
     def write(self, record: Record) -> None:
         obj = self._to_obj(record)
+        more = self.extra(record) if self.extra is not None else None
         for o in obj if isinstance(obj, list) else [obj]:
-            self._f.write(json.dumps(o, ensure_ascii=False) + "\n")
+            self._f.write(json.dumps({**o, **more} if more else o, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
         self._f.close()
