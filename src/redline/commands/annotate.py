@@ -4,8 +4,10 @@ agreement, consensus, the review queue, the quality report and the exports."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -110,10 +112,24 @@ def _unfit(e: InputError, kinds: dict[str, list[Any]]) -> dict[str, dict[int, st
     return out
 
 
-def _cannot_write(path: Path | None, e: OSError) -> None:
+def _cannot_write(path: Path | None, e: OSError) -> NoReturn:
     _fail(InputError(f"cannot write {path}", [Problem(
         str(path) if path is not None else (e.filename or "output"), e.strerror or str(e),
         "choose a path in a writable folder (--out)")]))
+
+
+@contextmanager
+def _cli_errors(out: Path | None = None) -> Iterator[None]:
+    """Turn a RedlineError into ``error: …`` + its exit code; with ``out``, an OSError (writing it)
+    into exit 2 naming the path."""
+    try:
+        yield
+    except RedlineError as e:
+        _fail(e)
+    except OSError as e:
+        if out is None:
+            raise
+        _cannot_write(out, e)
 
 
 def _check_judge(name: str) -> None:
@@ -268,7 +284,7 @@ def create_cmd(
     from redline.data.io import quarantine_path
     from redline.policy.loader import load_policy
 
-    try:
+    with _cli_errors():
         if task not in TASKS:
             raise InputError(f"unknown task {task!r}", [Problem("--task", f"{task!r}", f"use one of {', '.join(TASKS)}")])
         pol = load_policy(policy)
@@ -325,9 +341,6 @@ def create_cmd(
         _quarantine(q, bad)
         if gq is not None:
             _quarantine(gq, gbad)
-    except RedlineError as e:
-        _fail(e)
-        return
     summary = {"project": proj.name, "task": proj.task, "policy": {"name": proj.policy_name,
                "version": proj.policy_version, "hash": proj.policy_hash}, "items": len(recs),
                "gold": len(gold_pairs), "overlap": proj.overlap, "gold_rate": proj.gold_rate,
@@ -352,13 +365,10 @@ def set_policy_cmd(project: _PROJECT,
     """Switch a project to a new policy version; labels made under the old one are kept and shown as such."""
     from redline.policy.loader import load_policy
 
-    try:
+    with _cli_errors():
         pol = load_policy(policy)
         ref = str(Path(policy).resolve()) if Path(policy).exists() else policy
         p = _svc(db).set_policy(project, pol, ref)
-    except RedlineError as e:
-        _fail(e)
-        return
     _echo(f"project {p.name}: policy {p.policy_name} {p.policy_version} ({p.policy_hash})")
 
 
@@ -386,13 +396,10 @@ def user_add_cmd(
     else:
         password = secrets.token_urlsafe(12)
     svc = _svc(db)
-    try:
+    with _cli_errors():
         if vendor:
             svc.add_vendor(vendor)
         u = svc.add_user(username, password, role, vendor)
-    except RedlineError as e:
-        _fail(e)
-        return
     _echo(f"user {u.username}: {u.role}" + (f" of vendor {u.vendor}" if u.vendor else " (in-house)"))
     if not password_stdin:
         _echo(f"password: {password}")
@@ -418,14 +425,11 @@ def _check_vendor(svc: Annotations, vendor: str) -> None:
 def user_list_cmd(vendor: Annotated[str | None, typer.Option(help="Only this vendor's users.")] = None,
                   db: _DB = None, as_json: _JSON = False) -> None:
     """List users."""
-    try:
+    with _cli_errors():
         svc = _svc(db)
         if vendor is not None:
             _check_vendor(svc, vendor)
         users = svc.list_users(vendor)
-    except RedlineError as e:
-        _fail(e)
-        return
     if as_json:
         _print_json([u.model_dump(mode="json") for u in users])
         return
@@ -439,20 +443,16 @@ def user_pause_cmd(username: Annotated[str, typer.Argument()],
                    reason: Annotated[str, typer.Option(help="Why (shown to the annotator).")] = "paused by an admin",
                    db: _DB = None) -> None:
     """Pause a user: no new items until resumed."""
-    try:
+    with _cli_errors():
         _svc(db).pause(username, reason)
-    except RedlineError as e:
-        _fail(e)
     _echo(f"paused {username}")
 
 
 @user_app.command("resume")
 def user_resume_cmd(username: Annotated[str, typer.Argument()], db: _DB = None) -> None:
     """Resume a paused user."""
-    try:
+    with _cli_errors():
         _svc(db).resume(username)
-    except RedlineError as e:
-        _fail(e)
     _echo(f"resumed {username}")
 
 
@@ -462,10 +462,8 @@ def user_passwd_cmd(username: Annotated[str, typer.Argument()], db: _DB = None) 
     password = sys.stdin.readline().rstrip("\r\n")
     if len(password) < 8:
         _fail(InputError("password too short", [Problem("stdin", "fewer than 8 characters", "give a longer password")]))
-    try:
+    with _cli_errors():
         _svc(db).set_password(username, password)
-    except RedlineError as e:
-        _fail(e)
     _echo(f"password of {username} changed")
 
 
@@ -478,16 +476,13 @@ def status_cmd(project: Annotated[str | None, typer.Argument(help="A project (de
                db: _DB = None, as_json: _JSON = False) -> None:
     """Progress of the projects (or of one, per annotator)."""
     svc = _svc(db)
-    try:
+    with _cli_errors():
         projects = [svc.get_project(project)] if project else svc.list_projects()
         out = []
         for p in projects:
             pr = svc.progress(p.name, vendor=vendor)
             out.append({"project": p.name, "task": p.task, "policy": f"{p.policy_name} {p.policy_version}",
                         "overlap": p.overlap, **pr.model_dump(mode="json")})
-    except RedlineError as e:
-        _fail(e)
-        return
     if as_json:
         _print_json(out if project is None else out[0])
         return
@@ -531,11 +526,8 @@ def serve_cmd(
     from redline.web.app import create_app
     from redline.workspace import Workspace
 
-    try:
+    with _cli_errors():
         app = create_app(Workspace.default(db).db_url, secure_cookies=secure_cookies)
-    except RedlineError as e:
-        _fail(e)
-        return
     sys.stderr.write(f"serving on http://{host}:{port}/ (Ctrl-C to stop)\n")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -565,11 +557,8 @@ def agreement_cmd(
     keys = {None: "by_field", "category": "by_category", "vendor": "by_vendor", "policy-version": "by_policy_version"}
     if by not in keys:
         _fail(InputError(f"unknown --by {by!r}", [Problem("--by", f"{by!r}", "use category, vendor or policy-version")]))
-    try:
+    with _cli_errors():
         q = project_quality(_svc(db), project, vendor=vendor, judge=None)  # agreement needs no judge
-    except RedlineError as e:
-        _fail(e)
-        return
     ag = q["agreement"][keys[by]]
     groups: dict[str, dict[str, Any]] = {"all": ag} if by is None else ag
     names = [f["name"] for f in q["fields"]]
@@ -602,16 +591,10 @@ def consensus_cmd(project: _PROJECT, method: _METHOD = "dawid-skene", judge: _JU
     """Decide each item's label: adjudication > gold answer > consensus of the annotators."""
     from redline.annotate.outputs import decide, export_project
 
-    try:
+    with _cli_errors(out):
         svc = _svc(db)
         decided, unlabelled = decide(svc, project, method=method, judge=judge)
         written = export_project(svc, project, "records", out, method=method, judge=judge, fmt="jsonl") if out else None
-    except RedlineError as e:
-        _fail(e)
-        return
-    except OSError as e:
-        _cannot_write(out, e)
-        return
     by_how: dict[str, int] = {}
     counts: dict[str, dict[str, int]] = {}
     low = 0
@@ -653,12 +636,9 @@ def queue_cmd(project: _PROJECT,
     labelled field; by default only items whose labelling is complete."""
     from redline.annotate.pipeline import review_queue
 
-    try:
+    with _cli_errors():
         entries = review_queue(_svc(db), project, vendor=vendor, min_confidence=min_confidence,
                                include_incomplete=include_incomplete)
-    except RedlineError as e:
-        _fail(e)
-        return
     rows = [e.to_dict() for e in entries]
     if as_json:
         _print_json(rows)
@@ -682,14 +662,8 @@ def report_cmd(project: _PROJECT,
     """The quality report: one self-contained HTML page with tables and plots."""
     from redline.annotate.report import write_report
 
-    try:
+    with _cli_errors(out):
         path = write_report(_svc(db), project, out, vendor=vendor, judge=judge)
-    except RedlineError as e:
-        _fail(e)
-        return
-    except OSError as e:
-        _cannot_write(out, e)
-        return
     _echo(f"wrote {path}")
 
 
@@ -707,14 +681,8 @@ def export_cmd(project: _PROJECT,
     """Export decided labels: records (labels + provenance in meta) or TRL SFT/DPO/KTO data."""
     from redline.annotate.outputs import export_project
 
-    try:
+    with _cli_errors(out):
         res = export_project(_svc(db), project, as_, out, method=method, judge=judge, fmt=to)
-    except RedlineError as e:
-        _fail(e)
-        return
-    except OSError as e:
-        _cannot_write(out, e)
-        return
     if as_json:
         _print_json(res.to_json())
         return
@@ -759,14 +727,8 @@ def export_batch_cmd(
     from redline.annotate.vendor import export_batch
 
     names = [a.strip() for a in annotators.split(",") if a.strip()]
-    try:
+    with _cli_errors(out):
         res = export_batch(_svc(db), project, vendor, names, fmt, out, per_annotator=per_annotator)
-    except RedlineError as e:
-        _fail(e)
-        return
-    except OSError as e:
-        _cannot_write(out, e)
-        return
     if as_json:
         _print_json(res.to_json())
         return
