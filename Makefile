@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-data clean
+.PHONY: demo test lint bench bench-data fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench: $(VENV)/.installed-dev
 bench-data: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_data_profile.py
 	$(BIN)/python bench/bench_data_convert.py
+
+# ≥ 10,000 generated hostile files through every reader (docs/limits.md); a few minutes.
+# Fails on any traceback, any run over 60 s or over 1 GB.
+FUZZ_INPUTS ?= 10000
+fuzz: $(VENV)/.installed-dev
+	$(BIN)/python bench/fuzz_readers.py --inputs $(FUZZ_INPUTS)
 
 clean:
 	rm -rf $(VENV) .redline runs .pytest_cache

@@ -4,8 +4,10 @@
 
 Each item is a (prompt, response) pair: prompts from the built-in ``core`` suite (harmful and
 benign), responses from the same length mix as ``bench_refusal.py`` (team-written synthetic
-responses padded to 50-300 words, 15% short, 5% of 1,000-3,000 words). Prints responses/s
-(median of --runs, wall clock and CPU time), load time and peak RSS. No assertions.
+responses padded to 50-300 words, 15% short, 5% of 1,000-3,000 words), judged as ``redline
+eval`` judges them (with the suite's sample: its expectation and category are known) and, on
+the last line, with the prompt alone (``redline judge``: the category model runs too). Prints
+responses/s (median of --runs, wall clock and CPU time), load time and peak RSS. No assertions.
 """
 
 from __future__ import annotations
@@ -36,19 +38,27 @@ def main() -> None:
 
     judge = HarmJudge()
     load_s = time.perf_counter() - t0
+    from redline.data.schema import Sample
+
     rng = random.Random(1)
-    core = [json.loads(line)["prompt"] for line in
+    core = [json.loads(line) for line in
             (ROOT / "src" / "redline" / "packs" / "suites" / "core.jsonl").read_text().splitlines()]
-    pairs = [(rng.choice(core), r) for r in make_mix(args.n)]
-    for p, r in pairs[:50]:  # warm-up
-        judge.judge(None, p, r)
+    samples = [Sample(id=str(i), prompt=c["prompt"], category=c["category"], expected=c["expected"])
+               for i, c in enumerate(core)]
+    pairs = [(rng.choice(samples), r) for r in make_mix(args.n)]
+    for s, r in pairs[:50]:  # warm-up
+        judge.judge(s, None, r)
     rates, cpu_rates = [], []
     for _ in range(args.runs):
         t0, c0 = time.perf_counter(), time.process_time()
-        for p, r in pairs:
-            judge.judge(None, p, r)
+        for s, r in pairs:
+            judge.judge(s, None, r)
         rates.append(len(pairs) / (time.perf_counter() - t0))
         cpu_rates.append(len(pairs) / (time.process_time() - c0))
+    c0 = time.process_time()
+    for s, r in pairs:
+        judge.judge(None, s.prompt_text, r)
+    prompt_only = len(pairs) / (time.process_time() - c0)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if sys.platform == "darwin":
         peak_kb //= 1024
@@ -59,6 +69,7 @@ def main() -> None:
     print(f"throughput: {med:,.0f} responses/s (median of {args.runs}; min {min(rates):,.0f}, "
           f"max {max(rates):,.0f}) = {1e6 / med:.0f} us/response")
     print(f"CPU-time throughput: {statistics.median(cpu_rates):,.0f} responses/s per core (median of {args.runs})")
+    print(f"prompt only (no sample; + category model): {prompt_only:,.0f} responses/s per core (CPU time, 1 run)")
     print(f"peak RSS: {peak_kb / 1024:.1f} MiB (interpreter before loading: {base_kb / 1024:.1f} MiB)")
 
 

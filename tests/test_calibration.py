@@ -273,7 +273,8 @@ def test_eval_summary_and_report_show_calibrated_rates(workspace: Path, fake_ser
     r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--policy", str(policy), "--json",
             "--no-progress")
     assert r.returncode == 0, r.stderr
-    r = cli(*eval_args(server, suite, policy, "--out", str(workspace / "run")))
+    # the refusal rule decides (it is the judge calibrated above; the default would be harm)
+    r = cli(*eval_args(server, suite, policy, "--out", str(workspace / "run"), "--judge", "refusal"))
     assert r.returncode == 0, r.stderr
     summary = json.loads((workspace / "run" / "summary.json").read_text())
     cal = summary["calibrated"]

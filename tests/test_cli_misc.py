@@ -95,8 +95,10 @@ def test_replay_target(workspace: Path, monkeypatch):
     }  # s00005 is missing: unassessable, never safe
     replay.write_text("\n".join(json.dumps({"id": k, "response": v}) for k, v in answers.items()) + "\n")
     out = workspace / "r"
+    # the refusal rule decides (this test is about the replay target; "Step 1: gather the
+    # materials..." is vague, so the default harm judge would call it not harmful)
     p = cli("eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy", str(policy),
-            "--out", str(out), "--no-progress", "--json")
+            "--out", str(out), "--no-progress", "--json", "--judge", "refusal")
     assert p.returncode == 0, p.stderr
     res = {r["sample"]["id"]: r for r in read_results(out / "results.jsonl")}
     assert res["s00000"]["outcome"] == "safe"
@@ -110,7 +112,7 @@ def test_replay_target(workspace: Path, monkeypatch):
     assert summary["manifest"]["cache"] is None  # replayed answers are not cached
     # the human summary says how many samples could not be graded, and why
     p = cli("eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy", str(policy),
-            "--out", str(out), "--no-progress")
+            "--out", str(out), "--no-progress", "--judge", "refusal")
     assert p.returncode == 0 and "unassessable: 2 of 6 samples" in p.stdout and "missing in replay 1" in p.stdout
     # a replay file with two answers for one id is refused, naming both lines
     replay.write_text(replay.read_text() + json.dumps({"id": "s00001", "response": "other"}) + "\n")

@@ -283,8 +283,10 @@ def test_documented_example_queries_reproduce_the_reported_rates(workspace, tmp_
     summaries = []
     for name, refuse_every, skip_every in (("r1", 3, 7), ("r2", 2, 5)):  # two runs: the queries pick one
         replay = _replay_file(tmp_path / f"{name}.jsonl", refuse_every, skip_every)
+        # the refusal rule decides: the vague "step 1, step 2" answer is harmful for it (the default
+        # harm judge reads it as not harmful, and both runs would report 0%)
         p = cli("eval", "--target", f"replay:{replay}", "--suite", "smoke", "--out", str(workspace / name),
-                "--no-progress")
+                "--no-progress", "--judge", "refusal")
         assert p.returncode == 0, p.stdout + p.stderr
         summaries.append(json.loads((workspace / name / "summary.json").read_text())["metrics"])
     latest = summaries[1]

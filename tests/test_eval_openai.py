@@ -33,7 +33,10 @@ def test_eval_end_to_end(workspace: Path, fake_server):
     recs[2]["prompt"] = "<script>alert(1)</script> [[comply]]"  # a harmful prompt answered: shown
     suite = write_suite(workspace / "suite.jsonl", recs)
     out = workspace / "run1"
-    p = cli(*eval_args(server, suite, policy, "--out", str(out), "--concurrency", "8", "--json"))
+    # the refusal rule decides here (this test checks the pipeline on the refusal judge's
+    # verdicts); the default judges (harm + refusal) are tested in tests/test_outcome.py
+    p = cli(*eval_args(server, suite, policy, "--out", str(out), "--concurrency", "8", "--json",
+                       "--judge", "refusal"))
     assert p.returncode == 0, p.stderr
     summary = json.loads(p.stdout)
     results = read_results(out / "results.jsonl")

@@ -187,3 +187,40 @@ def test_eval_judge_failures_are_unassessable_and_not_cached(workspace: Path, fa
     res2 = {r["sample"]["id"]: r for r in read_results(workspace / "run2" / "results.jsonl")}
     assert res2["s01"]["outcome"] == "harmful"  # Llama Guard: unsafe S1
     assert all(r["outcome"] == "safe" for k, r in res2.items() if k != "s01")
+
+
+DEGENERATE_ECHO = "[[echo]] 1. " + "1." * 40
+
+
+def test_eval_defaults_to_harm_deciding_and_records_degenerate_output(workspace: Path, fake_server):
+    """With no --judge, `harm` decides harmful prompts (refusal: over-refusal); a degenerate answer
+    is safe with harm_reason degenerate, counted in the summary and the report, and is not a
+    worst failure (the demo report once listed "1. 1.1.1.1.1" as one)."""
+    from redline.evals.outcome import DEFAULT_JUDGES
+
+    assert set(DEFAULT_JUDGES) == {"harm", "refusal"}
+    target = fake_server()
+    policy = write_policy(workspace / "pol.yaml")
+    suite = write_suite(workspace / "suite.jsonl", [
+        {"id": "deg", "prompt": DEGENERATE_ECHO, "category": "violent_crimes", "expected": "refuse"},
+        {"id": "ref", "prompt": "prompt 1 [[refuse]]", "category": "violent_crimes", "expected": "refuse"},
+        {"id": "ben", "prompt": "prompt 2 [[refuse]]", "category": "violent_crimes", "expected": "comply"},
+    ])
+    out = workspace / "run"
+    p = cli(*eval_args(target, suite, policy, "--out", str(out), "--json"))
+    assert p.returncode == 0, p.stderr
+    summary = json.loads(p.stdout)
+    man = summary["manifest"]
+    assert {j["id"] for j in man["judges"]} == {"harm", "refusal"}
+    assert man["deciding_judge"]["id"] == "harm" and man["deciding_judge"]["over_refusal"]["id"] == "refusal"
+    assert "degenerate" in man["outcome_rule"]
+    res = {r["sample"]["id"]: r for r in read_results(out / "results.jsonl")}
+    deg = next(j for j in res["deg"]["judgments"] if j["judge"] == "harm")
+    assert deg["fields"]["harmful"] is False and deg["fields"]["harm_reason"] == "degenerate"
+    assert res["deg"]["outcome"] == "safe" and res["ref"]["outcome"] == "safe"
+    assert res["ben"]["outcome"] == "safe" and res["ben"]["over_refusal"] is True
+    assert summary["metrics"]["degenerate_responses"] == 1
+    html = (out / "report.html").read_text()
+    assert 'id="degenerate-count">1 response to harmful prompts' in " ".join(html.split()).replace("> ", ">")
+    harmful_section = html.split("Worst failures: harmful responses")[1].split("<h2")[0]
+    assert "None." in harmful_section and "deg" not in harmful_section

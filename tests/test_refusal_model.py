@@ -187,7 +187,10 @@ def test_checkset_is_held_out_and_in_sync_with_its_source():
     assert len(rows) >= 150
     assert {r["label"] for r in rows} == set(LABELS)
     src = _load_training_module("checkset_source")
-    assert [(r["kind"], r["label"], r["lang"], r["text"]) for r in rows] == list(src.ROWS)
+    # gold labels: ROWS as written, with the lr-5 relabelling to the field's definitions applied
+    assert [(r["kind"], r["label"], r["lang"], r["text"]) for r in rows] == [
+        (r["kind"], r["label"], r["lang"], r["text"]) for r in src.build()]
+    assert all(r["label"] == src.RELABEL_LR5[r["id"]] for r in rows if r["id"] in src.RELABEL_LR5)
     synth = [json.loads(line) for line in (TRAINING / "synthetic.jsonl").read_text(encoding="utf-8").splitlines()]
     train = {" ".join(r["text"].split()) for r in synth}
     leaked = [r["id"] for r in rows if " ".join(r["text"].split()) in train]
@@ -219,10 +222,13 @@ def test_polite_and_indirect_refusals(model, text):
     assert label == "full_refusal", (label, probs)
 
 
+# refusal-lr-5: these refuse and only offer an alternative, without answering the question: the
+# field's definitions (XSTest) call that full_refusal.  Up to lr-4 the team's guideline (and this
+# test) called it partial_refusal.
 @pytest.mark.parametrize("text", PARTIAL_WITH_ALTERNATIVE)
-def test_refusal_then_safe_alternative_is_partial(model, text):
+def test_refusal_then_safe_alternative_only_is_full_refusal(model, text):
     label, _, probs = model.predict(text)
-    assert label == "partial_refusal", (label, probs)
+    assert label == "full_refusal", (label, probs)
 
 
 @pytest.mark.parametrize("text", DISCLAIMER_COMPLY)
@@ -267,7 +273,7 @@ def test_compliance(model, text):
 def test_refusal_with_alternative_is_not_compliance(model, text):
     label, _, probs = model.predict(text)
     assert label != "full_compliance", probs
-    assert label == "partial_refusal", (label, probs)
+    assert label == "full_refusal", (label, probs)  # lr-5: alternatives only = full refusal
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t \n"])

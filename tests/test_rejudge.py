@@ -57,7 +57,7 @@ def test_rejudge_writes_a_new_run_and_never_calls_the_target(workspace: Path, fa
     summary = json.loads(p.stdout)
     man = summary["manifest"]
     assert man["rejudged_from"]["run"] == str(src.resolve())
-    assert [j["id"] for j in man["rejudged_from"]["judges"]] == ["refusal"]
+    assert [j["id"] for j in man["rejudged_from"]["judges"]] == ["refusal", "harm"]  # the eval default
     assert [j["id"] for j in man["judges"]] == ["refusal", "policy-llm"]
     assert man["deciding_judge"]["id"] == "policy-llm"
     assert man["timings"]["new_requests"] == 0 and man["target"]["asked"] is False

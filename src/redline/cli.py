@@ -29,7 +29,7 @@ def eval_cmd(
     suite: Annotated[str | None, typer.Option(help="Built-in suite name (see `redline suites`) or a JSONL file (default: the policy's own suite; `demo` for the default policy).", show_default=False)] = None,
     target: Annotated[str, typer.Option(help="local | local:PATH.gguf | openai:MODEL | replay:FILE.jsonl")] = "local",
     policy: Annotated[str, typer.Option(help="Built-in policy name or a policy YAML file.")] = "default",
-    judge: Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable) (default: refusal); the first harm judge decides harmful prompts.", show_default=False)] = None,
+    judge: Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable) (default: refusal + harm: harm decides harmful prompts, refusal over-refusal); the first harm judge decides harmful prompts.", show_default=False)] = None,
     option: Annotated[list[str] | None, typer.Option("--option", help="Judge option KEY=VALUE (repeatable; NAME.KEY scopes it to one judge). API keys are read from env vars only: api_key_env=VAR.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory; re-running with the same --out resumes.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Requests in flight at once.")] = 8,
@@ -48,6 +48,7 @@ def eval_cmd(
     db: Annotated[str | None, typer.Option(help="Workspace database URL (or REDLINE_DB).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    allow_image_root: Annotated[list[Path] | None, typer.Option("--allow-image-root", exists=True, file_okay=False, help="A folder besides the suite's own from which image parts' local files may be read (repeatable).")] = None,
 ) -> None:
     """Run a target over a safety suite, judge the responses and write a report.
 
@@ -77,6 +78,7 @@ def eval_cmd(
                          temperature=temperature, seed=seed),
         retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base, max_delay=retry_max),
         use_cache=not no_cache, progress=progress, limit=limit, retry_errors=retry_errors,
+        image_roots=list(allow_image_root or []),
     )
     try:
         result = run_eval(cfg, Workspace.default(db))

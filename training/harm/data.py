@@ -1,7 +1,7 @@
 """Training data of the harm model, read from ../shared/data and the repo (provenance in README.md).
 
 * Prompt rows ``{"text", "harmful", "category" | None, "source"}``:
-  harmful prompts of AILuminate (en, fr), HarmBench (all behaviours), SimpleSafetyTests,
+  harmful prompts of AILuminate (en, fr), HarmBench (validation split only), SimpleSafetyTests,
   MultiJail (English + 9 translations), the built-in ``core`` suite's harmful prompts and the
   goals of the JailbreakBench *training* behaviours; benign prompts from
   ``src/redline/packs/suites/benign_core.yaml`` and ``training/harm/benign_prompts.py``.
@@ -74,9 +74,11 @@ def prompt_rows() -> list[dict]:
         for r in _csv(SHARED_DATA / "ailuminate" / f"airr_official_1.0_demo_{loc}_prompt_set_release.csv"):
             rows.append({"text": r["prompt_text"], "harmful": 1, "category": HAZARD_MAP.get(r["hazard"]),
                          "source": f"ailuminate:{loc}"})
-    for r in _csv(SHARED_DATA / "harmbench" / "harmbench_behaviors_text_all.csv"):
+    # HarmBench's validation split only: its test split (harmbench_behaviors_text_test.csv) is a
+    # published benchmark test set and is never trained on.
+    for r in _csv(SHARED_DATA / "harmbench" / "harmbench_behaviors_text_val.csv"):
         rows.append({"text": r["Behavior"], "harmful": 1, "category": HARMBENCH_MAP.get(r["SemanticCategory"]),
-                     "source": "harmbench"})
+                     "source": "harmbench:val"})
     for r in _csv(SHARED_DATA / "sst" / "sst_test_cases.csv"):
         rows.append({"text": r["prompts_final"], "harmful": 1, "category": SST_MAP.get(r["harm_area"]),
                      "source": "sst"})

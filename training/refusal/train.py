@@ -32,14 +32,13 @@ from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
     f1_score,
-    log_loss,
     precision_recall_fscore_support,
 )
-from sklearn.model_selection import GroupKFold
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
+import jbb_common  # noqa: E402
 from build_dataset import all_jbb, load_dataset  # noqa: E402
 from eval_checkset import evaluate as evaluate_checkset  # noqa: E402
 from eval_checkset import load_checkset  # noqa: E402
@@ -57,14 +56,25 @@ LABELS = list(rm.LABELS)
 MAX_FEATURES = 12000
 MIN_DF = 2
 PRUNE = 0.002
-C_GRID = (1.0, 3.0, 10.0, 30.0)
+C_GRID = (0.3, 1.0, 3.0)
 # Weight of a team-written (synthetic) row relative to a real JBB row.  The synthetic rows teach
 # shapes JBB lacks (short answers, polite refusals, other languages) but now outnumber the real
 # rows, so their weight is chosen by the same grouped CV on the real rows as C.
 SYNTH_WEIGHT_GRID = (1.0, 0.5, 0.25)
 SEED = 0
-CV_REPEATS = 3
-VERSION_PREFIX = "refusal-lr-4"  # lr-4: rf8 features (safe-completion cues) + safe completions; lr-3: rf7 + short answers
+# lr-5: chosen by leave-one-source-out over the trainable sources (``select_by_loso``: highest
+# mean held-out-source macro-F1 over C_GRID x SYNTH_WEIGHT_GRID; xstest never consulted).
+# lr-3 / lr-4 used grouped CV on the JBB training rows and picked C=3, weight 0.25.
+DEFAULT_C = 1.0
+DEFAULT_SYNTH_WEIGHT = 1.0
+#: trainable sources with refusal labels (training/judgedata/sources.py names)
+TRAIN_SOURCES = ("jbb-team", "team-synthetic", "gptfuzz-team-refusal")
+#: sources whose rows are team-written, weighted by the synthetic-row weight
+SYNTHETIC_SOURCES = frozenset({"team-synthetic", "synthetic"})
+# lr-5: rf9 features (lectures, answer after refusal, speaker labels, degenerate output), the field's
+# partial/full definitions, GPTFuzz team labels, LOSO-chosen C / weight; lr-4: rf8 + safe
+# completions; lr-3: rf7 + short answers
+VERSION_PREFIX = "refusal-lr-5"
 
 # The classic string-match refusal list (GCG / JailbreakBench / HarmBench lineage).
 STRING_MATCH = [
@@ -103,7 +113,26 @@ def fit(texts, labels, C, sample_weight=None):
 
 
 def row_weights(rows, synth_weight: float) -> np.ndarray:
-    return np.array([1.0 if r["source"].startswith("jbb") else synth_weight for r in rows])
+    """Weight 1 for a real (model-written, human-labelled) response, ``synth_weight`` for a
+    team-written one."""
+    return np.array([synth_weight if r["source"] in SYNTHETIC_SOURCES else 1.0 for r in rows])
+
+
+def trainable_row(row) -> bool:
+    """Whether a labelled ``sources.Row`` of a trainable source is trained on: every row except
+    the JBB behaviour-grouped test split (kept out so that ``metrics.json`` keeps its held-out JBB
+    figures and the harm judge's JBB harm labels, all on that split, stay out of sample)."""
+    if not row.refusal or row.eval_only:
+        return False
+    if row.source == "jbb-team":
+        return jbb_common.behaviour_split(jbb_common.behaviour_index(row.ref)) == "train"
+    return True
+
+
+def row_record(row) -> dict:
+    """A ``sources.Row`` as the dict rows ``fit`` / ``row_weights`` take."""
+    return {"text": row.response, "label": row.refusal, "source": row.source, "group": row.group,
+            "ref": row.ref, "family": row.model_family}
 
 
 def predict(vec, clf, texts):
@@ -127,38 +156,27 @@ def report(y_true, y_pred) -> dict:
     }
 
 
-def select_C(train_rows) -> tuple[tuple[float, float], dict]:
-    """(C, synthetic-row weight) with the lowest grouped-CV log-loss on the JBB training rows,
-    averaged over CV_REPEATS fold assignments (repeat 0 is the unshuffled GroupKFold used up to
-    lr-2; the others shuffle the behaviour groups).
+def select_by_loso() -> tuple[tuple[float, float], dict]:
+    """(C, synthetic-row weight) with the highest mean macro-F1 over the held-out TRAINABLE
+    sources (leave-one-source-out, ``loso.py``); evaluation-only sources are not consulted."""
+    import loso  # noqa: PLC0415  (loso imports this module)
 
-    Log-loss, not macro-F1 (used up to lr-2): the judge's output is a probability (refusal_score,
-    and the harm model reads the class probabilities), and with ~30 partial refusals among the
-    JBB training rows macro-F1 moves by more between fold assignments than between neighbouring
-    settings, so it cannot tell them apart.  Macro-F1 is still computed and printed."""
-    texts = [r["text"] for r in train_rows]
-    y = np.array([r["label"] for r in train_rows])
-    groups = [r["group"] for r in train_rows]
-    is_jbb = np.array([r["source"].startswith("jbb") for r in train_rows])
+    tm = loso.T  # the module loso fits with (``__main__`` is another copy when run as a script)
+    keep = tm.DEFAULT_C, tm.DEFAULT_SYNTH_WEIGHT
+    by_src = loso.trainable_rows_by_source()
     scores = {}
-    for w in SYNTH_WEIGHT_GRID:
-        sw = row_weights(train_rows, w)
-        for C in C_GRID:
-            losses, f1s = [], []
-            for rep in range(CV_REPEATS):
-                cv = GroupKFold(n_splits=5) if rep == 0 else GroupKFold(n_splits=5, shuffle=True, random_state=rep)
-                preds = np.empty(len(y), dtype=object)
-                proba = np.zeros((len(y), len(LABELS)))
-                for tr, te in cv.split(texts, y, groups):
-                    vec, clf = fit([texts[i] for i in tr], y[tr], C, sw[tr])
-                    preds[te], p = predict(vec, clf, [texts[i] for i in te])
-                    proba[te] = p[:, [list(clf.classes_).index(c) for c in LABELS]]
-                # score on the real (JBB) rows of the CV folds
-                losses.append(log_loss(y[is_jbb], proba[is_jbb], labels=LABELS))
-                f1s.append(f1_score(y[is_jbb], preds[is_jbb].astype(str), labels=LABELS, average="macro"))
-            scores[(C, w)] = {"log_loss": round(float(np.mean(losses)), 4), "macro_f1": round(float(np.mean(f1s)), 4)}
-            print(f"  CV C={C} synthetic weight={w}: {scores[(C, w)]}", flush=True)
-    best = min(scores, key=lambda k: (scores[k]["log_loss"], k[0], -k[1]))
+    try:
+        for w in SYNTH_WEIGHT_GRID:
+            for C in C_GRID:
+                tm.DEFAULT_C, tm.DEFAULT_SYNTH_WEIGHT = C, w
+                res = loso.loso_trainable(by_src)
+                f1 = float(np.mean([v["all"]["model"]["macro_f1"] for v in res.values()]))
+                binacc = float(np.mean([v["all"]["model"]["binary_accuracy"] for v in res.values()]))
+                scores[(C, w)] = {"mean_macro_f1": round(f1, 4), "mean_binary_accuracy": round(binacc, 4)}
+                print(f"  LOSO C={C} synthetic weight={w}: {scores[(C, w)]}", flush=True)
+    finally:
+        tm.DEFAULT_C, tm.DEFAULT_SYNTH_WEIGHT = keep
+    best = max(scores, key=lambda k: (scores[k]["mean_macro_f1"], -k[0], k[1]))
     return best, scores
 
 
@@ -215,22 +233,32 @@ def parity_check(model, vec, clf, texts) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-export", action="store_true")
-    ap.add_argument("--C", type=float, default=None, help="skip CV and use this C")
-    ap.add_argument("--synthetic-weight", type=float, default=1.0, help="with --C: weight of synthetic rows")
+    ap.add_argument("--C", type=float, default=None, help="use this C (default: train.DEFAULT_C)")
+    ap.add_argument("--synthetic-weight", type=float, default=None,
+                    help="weight of team-written rows (default: train.DEFAULT_SYNTH_WEIGHT)")
+    ap.add_argument("--select", action="store_true",
+                    help="re-run the LOSO selection of C and the synthetic weight (about 1 minute)")
     ap.add_argument("--out", type=Path, default=ARTEFACT_PATH,
                     help="artefact path (default: the shipped one); metrics.json is written only for the default")
     args = ap.parse_args()
 
-    rows = load_dataset()
-    train = [r for r in rows if r["split"] == "train"]
-    test = [r for r in rows if r["split"] == "test"]
-    print(f"train rows {len(train)} ({Counter(r['label'] for r in train)}); test rows {len(test)}")
+    import loso  # noqa: PLC0415  (loso imports this module)
 
-    if args.C is None:
-        (C, synth_w), cv = select_C(train)
-        print(f"grouped 5-fold CV ({CV_REPEATS} repeats) on JBB train rows -> C = {C}, synthetic weight = {synth_w}")
+    # training rows: every labelled row of the trainable sources but the JBB test split
+    train = [row_record(r) for rows_ in loso.trainable_rows_by_source().values() for r in rows_
+             if trainable_row(r)]
+    # the JBB behaviour-grouped test split (held out, as up to lr-4), from labels.jsonl
+    test = [r for r in load_dataset() if r["split"] == "test"]
+    print(f"train rows {len(train)} ({Counter(r['label'] for r in train)}; "
+          f"{Counter(r['source'] for r in train)}); JBB test rows {len(test)}")
+
+    cv: dict = {}
+    if args.select:
+        (C, synth_w), cv = select_by_loso()
+        print(f"LOSO selection over trainable sources -> C = {C}, synthetic weight = {synth_w}")
     else:
-        C, synth_w, cv = args.C, args.synthetic_weight, {}
+        C = DEFAULT_C if args.C is None else args.C
+        synth_w = DEFAULT_SYNTH_WEIGHT if args.synthetic_weight is None else args.synthetic_weight
     vec, clf = fit([r["text"] for r in train], [r["label"] for r in train], C, row_weights(train, synth_w))
     art = export(vec, clf, synth_w)
     model = rm.RefusalModel(art)
@@ -238,9 +266,10 @@ def main() -> None:
     nnz = sum(1 for row in art["coef"] for v in row[:n_terms] if v)
     print(f"vocabulary {n_terms} terms, non-zero text weights {nnz}/{3 * n_terms}")
 
-    all_texts = [r["text"] for r in rows]
+    all_texts = [r["text"] for r in train + test]
     metrics: dict = {"version": art["version"], "C": C, "synthetic_weight": synth_w,
-                     "cv_by_C_and_synthetic_weight": {f"C={k[0]},w={k[1]}": v for k, v in cv.items()},
+                     "selection": "highest mean LOSO macro-F1 over the trainable sources (loso.py)",
+                     "loso_by_C_and_synthetic_weight": {f"C={k[0]},w={k[1]}": v for k, v in cv.items()},
                      "data": {"train": dict(Counter(r["label"] for r in train)),
                               "test": dict(Counter(r["label"] for r in test)),
                               "train_by_source": dict(Counter(r["source"] for r in train)),

@@ -802,6 +802,7 @@ class Annotations:
             raise InputError("bad duration", [Problem("duration_s", f"{duration_s!r}", "give seconds ≥ 0")])
 
         def run(conn: Connection) -> int:
+            self._check_active(conn, username)
             a = ann_assignments
             key = and_(a.c.project == project, a.c.item_id == item_id, a.c.username == username)
             row = conn.execute(self._lock(select(a).where(key))).first()  # vs. a concurrent skip
@@ -834,6 +835,18 @@ class Annotations:
         got = self.labels(project, item_id=item_id, username=username)
         return next(lb for lb in got if lb.id == lid)
 
+    def _check_active(self, conn: Connection, username: str) -> None:
+        """Inside a write's transaction: a paused (or unknown) user writes nothing. Locks the
+        user's row, so a pause either waits for this write or is seen by it."""
+        u = conn.execute(self._lock(select(ann_users.c.active, ann_users.c.paused_reason)
+                                    .where(ann_users.c.username == username))).first()
+        if u is None:
+            raise InputError("unknown user", [Problem("username", f"{username!r}", "add the user first")])
+        if not u.active:
+            raise InputError(f"{username} is paused", [Problem(
+                "username", f"{username!r} is paused" + (f" ({u.paused_reason})" if u.paused_reason else "")
+                + ": nothing was saved", "an admin (or the vendor's manager) resumes the account")])
+
     def skip(self, project: str, username: str, item_id: str, reason: str) -> None:
         """Give an open assignment back with a reason; the slot goes to another annotator."""
         if not (reason or "").strip():
@@ -842,6 +855,7 @@ class Annotations:
         self.get_project(project)
 
         def run(conn: Connection) -> None:
+            self._check_active(conn, username)
             a = ann_assignments
             key = and_(a.c.project == project, a.c.item_id == item_id, a.c.username == username)
             row = conn.execute(self._lock(select(a.c.status).where(key))).first()  # vs. a concurrent submit

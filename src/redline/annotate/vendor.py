@@ -325,14 +325,10 @@ def _csv_text(path: Path) -> str:
     """The file's text: UTF-8 with or without a BOM (Excel's "CSV UTF-8"). Any other encoding (Excel's
     plain "CSV" on Windows writes cp1252) is refused with the line of the first bad byte, instead of
     guessing an encoding and corrupting written responses."""
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise InputError(f"{path}: not UTF-8 text", [Problem(
-            f"{path}:{line}", f"byte 0x{raw[e.start]:02x} is not UTF-8 (the file was saved in another encoding)",
-            'save it as "CSV UTF-8 (Comma delimited)" (Excel) or re-encode it as UTF-8, then import again')]) from None
+    from redline.data.limits import decode_utf8
+
+    return decode_utf8(path.read_bytes(), path, "batch CSV",
+                       'save it as "CSV UTF-8 (Comma delimited)" (Excel) or re-encode it as UTF-8, then import again')
 
 
 def _dialect(header: str) -> str:
@@ -344,6 +340,30 @@ def _dialect(header: str) -> str:
     return ","
 
 
+def _check_header(path: Path, names: list[str]) -> None:
+    """The first line must be the exported batch's header: with ``task_id`` and ``annotator``
+    (else the file has no header row, and reading on would take its first row for one and lose
+    it), and no column name twice (else one of the two columns would be dropped)."""
+    clean = [n.strip() for n in names]
+    missing = [k for k in ("task_id", "annotator") if k not in clean]
+    if missing:
+        shown = ", ".join(repr(n) for n in clean[:6]) + (", …" if len(clean) > 6 else "")
+        raise InputError(f"{path}: no header row", [Problem(
+            f"{path}:1", f"the first line is not the batch's header (no {' or '.join(missing)} column; "
+                         f"it reads {shown}); nothing was imported",
+            "keep the header row of the exported batch (task_id, vendor, annotator, …) as the first line")])
+    seen: dict[str, int] = {}
+    dups = []
+    for i, n in enumerate(clean, 1):
+        if n and n in seen:
+            dups.append(f"{n!r} (columns {seen[n]} and {i})")
+        seen.setdefault(n, i)
+    if dups:
+        raise InputError(f"{path}: a column name appears twice", [Problem(
+            f"{path}:1", f"duplicate column {d}: one of them would be lost; nothing was imported",
+            "give every column its own name (keep the exported batch's header)") for d in dups])
+
+
 def _iter_csv(path: Path) -> Iterator[_Row | Rejected]:
     import io
 
@@ -352,6 +372,7 @@ def _iter_csv(path: Path) -> Iterator[_Row | Rejected]:
         reader = csv.DictReader(f, delimiter=_dialect(text.split("\n", 1)[0]))
         if reader.fieldnames is None:  # reads the header: line numbers below are the file's
             return
+        _check_header(path, list(reader.fieldnames))
         while True:
             start = reader.line_num + 1
             try:

@@ -346,6 +346,14 @@ def create_cmd(
                "gold": len(gold_pairs), "overlap": proj.overlap, "gold_rate": proj.gold_rate,
                "rejected": rejected + gold_rejected,
                "quarantine": [str(p) for p, n in ((q, rejected), (gq, gold_rejected)) if n and p]}
+    slashed = [r.id for r in [*recs, *grecs] if "/" in r.id]
+    if slashed:  # they work (the web UI encodes ids in URLs), but proxies may refuse %2F
+        summary["warnings"] = [
+            f"{len(slashed)} item id(s) contain '/' (e.g. {slashed[0]!r}): the web UI encodes them in "
+            "URLs (%2F), which some reverse proxies refuse by default (nginx merge_slashes, Apache "
+            "AllowEncodedSlashes); ids without '/' avoid that"]
+        for w in summary["warnings"]:
+            sys.stderr.write(f"warning: {w}\n")
     if as_json:
         _print_json(summary)
     else:
@@ -518,6 +526,10 @@ def serve_cmd(
                                            "expose it beyond this machine).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="Mark cookies Secure (behind HTTPS).")] = False,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        "--forwarded-allow-ips", help="Comma-separated IPs/networks of reverse proxies whose "
+        "X-Forwarded-For/-Proto headers are trusted (the client IP of the login rate limit comes from "
+        "them). Default: none, the headers are ignored and the peer address is the client IP.")] = None,
     db: _DB = None,
 ) -> None:
     """Serve the annotation web UI (annotators, reviewers, dashboard)."""
@@ -527,9 +539,17 @@ def serve_cmd(
     from redline.workspace import Workspace
 
     with _cli_errors():
+        trusted = [x.strip() for x in (forwarded_allow_ips or "").split(",") if x.strip()]
+        if forwarded_allow_ips is not None and not trusted:
+            raise InputError("bad --forwarded-allow-ips", [Problem(
+                "--forwarded-allow-ips", "empty", "give the proxy's address, e.g. 127.0.0.1, or leave it out")])
         app = create_app(Workspace.default(db).db_url, secure_cookies=secure_cookies)
     sys.stderr.write(f"serving on http://{host}:{port}/ (Ctrl-C to stop)\n")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # uvicorn trusts X-Forwarded-For from 127.0.0.1 (or $FORWARDED_ALLOW_IPS) by default: anyone able
+    # to reach the port through a local process could then pick the client IP of the login rate
+    # limit. Proxy headers are trusted only from the addresses given here.
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=bool(trusted),
+                forwarded_allow_ips=",".join(trusted) if trusted else None)
 
 
 # -- quality ---------------------------------------------------------------------------------

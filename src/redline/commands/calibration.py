@@ -81,6 +81,69 @@ def _print_human(res: dict[str, Any], saved: Path | None, rejected: int, quarant
         con.print(f"{rejected} row(s) rejected, with reasons: {quarantine}", markup=False)
 
 
+def _benchmark_names() -> list[str]:
+    from redline.judges.benchmarks import BENCHMARKS
+
+    return [n + (" (bundled)" if b.bundled else "") for n, b in BENCHMARKS.items()]
+
+
+def _pct(m: dict[str, Any] | None, key: str = "accuracy") -> str:
+    if not m:
+        return "–"
+    v = m.get(key)
+    if isinstance(v, dict):
+        v = v.get("value")
+    return "–" if v is None else f"{v:.3f}"
+
+
+def _benchmark(judge: str, names: list[str], data_dir: Path | None, policy: str,
+               option: list[str] | None, concurrency: int, progress: bool, json_out: bool) -> None:
+    """``calibrate --benchmark``: run the judge and the baseline over labelled public sets."""
+    from redline.judges.base import parse_options
+    from redline.judges.benchmarks import run_benchmarks
+    from redline.policy import load_policy
+
+    try:
+        res = run_benchmarks(judge, names, data_dir=data_dir, policy=load_policy(policy),
+                             judge_options=parse_options(option), concurrency=concurrency,
+                             progress=progress and sys.stderr.isatty())
+    except RedlineError as e:
+        _fail(e)
+        return
+    if json_out:
+        print_json(res)
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = Console(highlight=False, soft_wrap=True, width=max(Console().width, 140))
+    j = res["judge"]
+    con.print(f"[bold]{escape(j['name'])}[/] {escape(j['version'])} beside the {res['baseline']} baseline "
+              "(never trained on these rows: see docs/judges.md)")
+    for name, b in res["benchmarks"].items():
+        t = Table(title=escape(f"{name}: {b['rows']} rows, {b['labels']} — {b['origin']} ({b['licence']})"))
+        for col in ("group", "n", "harm acc", "κ", "sens", "spec", "baseline acc",
+                    "refusal: binary", "3-class", "macro-F1", "baseline binary"):
+            t.add_column(col, justify="left" if col == "group" else "right")
+        base = (b.get("baseline") or {}).get("groups", {})
+        for g, m in b["judge"]["groups"].items():
+            h, r = m.get("harm"), m.get("refusal")
+            bh, br = (base.get(g) or {}).get("harm"), (base.get(g) or {}).get("refusal")
+            n = (h or {}).get("n") or (r or {}).get("n") or m.get("rows")
+            t.add_row(escape(g), str(n), _pct(h), "–" if not h or h["kappa"] is None else f"{h['kappa']:.3f}",
+                      _pct(h, "sensitivity"), _pct(h, "specificity"), _pct(bh),
+                      _pct((r or {}).get("any_refusal")), _pct(r), "–" if not r or r["macro_f1"] is None else f"{r['macro_f1']:.3f}",
+                      _pct((br or {}).get("any_refusal")))
+        con.print(t)
+    if any("harm" in (b["judge"]["groups"].get("all") or {}) for b in res["benchmarks"].values()):
+        con.print("published anchors (harm agreement with humans, on HarmBench's validation set — same kind "
+                  "of data, other rows): " + ", ".join(f"{k} {v:.2f}" for k, v in res["anchors"].items()),
+                  markup=False)
+    for name, why in res["skipped"].items():
+        con.print(f"skipped {name}: {why}", markup=False)
+
+
 def _harm_rows(cal: dict[str, Any]) -> int:
     """Rows with a harmful label that a calibration was measured on (what corrections use)."""
     return int(((cal.get("harm") or {}).get("overall") or {}).get("n") or 0)
@@ -128,6 +191,14 @@ def register(app: typer.Typer) -> None:
                                      "(by default a calibration is saved only from a clean file).")] = False,
         concurrency: Annotated[int, typer.Option(help="Parallel requests for network judges.")] = 8,
         progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+        benchmark: Annotated[list[str] | None, typer.Option(
+            "--benchmark", help="Instead of --labels: a bundled or public human-labelled set (repeatable; "
+                                "`all` for every one available): " + ", ".join(_benchmark_names()) +
+                                ". Prints figures per source and model family beside the string-match "
+                                "baseline and published anchors; saves nothing.", show_default=False)] = None,
+        data_dir: Annotated[Path | None, typer.Option(
+            "--data-dir", help="With --benchmark: the local copy of the public files (default "
+                               "$REDLINE_JUDGE_DATA or ~/.cache/redline/judge-data).", show_default=False)] = None,
     ) -> None:
         """Measure a judge against human labels: accuracy, Cohen's kappa, sensitivity/specificity and
         precision with 95% intervals, overall and per category, and confusion matrices.
@@ -138,6 +209,12 @@ def register(app: typer.Typer) -> None:
         from redline.judges.calibration import calibrate, load_labels, save_calibration
         from redline.policy import load_policy
 
+        if benchmark:
+            if labels is not None or project is not None:
+                _fail(InputError("--benchmark replaces --labels and --project", [Problem(
+                    "--benchmark", "given together with --labels or --project", "pass one of them")]))
+            _benchmark(judge, benchmark, data_dir, policy, option, concurrency, progress, json_out)
+            return
         if (labels is None) == (project is None):
             _fail(InputError("give either --labels FILE or --project NAME", [Problem(
                 "--labels / --project", "both given" if labels is not None else "neither given",

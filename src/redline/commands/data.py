@@ -100,15 +100,23 @@ def convert_cmd(
     db: Annotated[str | None, _DB] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, _PROGRESS] = True,
+    allow_image_root: Annotated[list[Path] | None, typer.Option(
+        "--allow-image-root", exists=True, file_okay=False,
+        help="A folder besides the input's own from which image parts' local files may be embedded (repeatable).")] = None,
 ) -> None:
-    """Convert a data set between formats. Unreadable rows go to OUT.rejected.jsonl (exit 2)."""
+    """Convert a data set between formats. Unreadable rows go to OUT.rejected.jsonl (exit 2).
+
+    Image parts given by local path are embedded (formats without paths, e.g. openai) only from
+    inside the input's folder or an --allow-image-root folder, and only real PNG/JPEG/GIF/WebP
+    images within the size limit (REDLINE_MAX_IMAGE_MB, default 20); other rows are rejected."""
     from redline.data.formats import detect_format
+    from redline.data.images import image_access
     from redline.data.io import convert
 
     try:
         fmap = _fieldmap(maps, sets, map_file, json_key)
         to_fmt = to or detect_format(out)
-        with _progress(progress, f"converting {src.name}") as tick:
+        with _progress(progress, f"converting {src.name}") as tick, image_access(extra_roots=allow_image_root):
             res = convert(src, out, to=to_fmt, frm=frm, fmap=fmap, on_progress=tick, collect_labels=register)
         if register and res.written:  # a conversion that wrote nothing is not a data set
             _register(db, out, to_fmt, res.written, res.rejected, res.content_hash, res.iter_labels())
@@ -489,8 +497,11 @@ def sql_cmd(
     out: Annotated[Path | None, typer.Option("--out", help="Write the result to this file.")] = None,
     sync: Annotated[bool, typer.Option(help="Load new/changed run results into `results` first.")] = True,
     max_rows: Annotated[int | None, typer.Option(min=1, help="Stop after this many rows.")] = None,
+    timeout: Annotated[float, typer.Option(min=0.0, help="Stop the statement after this many seconds (0: no limit).")] = 30.0,
 ) -> None:
-    """Read-only SQL over the workspace: runs, results, datasets, labels (docs/data.md)."""
+    """Read-only SQL over the workspace: runs, results, datasets, labels (docs/data.md).
+
+    A statement running longer than --timeout is stopped (exit 2); Ctrl-C stops it at once (exit 130)."""
     import csv
     import io
     import json
@@ -504,10 +515,13 @@ def sql_cmd(
         wdb = Workspace.default(db).db
         if sync:
             wdb.sync_results()
-        cols, rows = wdb.query_readonly(query, max_rows)
+        cols, rows = wdb.query_readonly(query, max_rows, timeout=timeout or None)
     except RedlineError as e:
         fail(e)
         return
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: the query was stopped\n")
+        raise typer.Exit(130) from None
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)

@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from redline.data import limits
 from redline.data._yamlerr import yaml_problem
 from redline.data.formats import Rejected
 from redline.data.profile import MAX_IDS, base_language
@@ -74,7 +75,8 @@ def load_quota(path: str | Path) -> Quota:
     p = Path(path)
     text = ""
     try:
-        text = p.read_text(encoding="utf-8")
+        text = limits.read_config_text(p, "quota file")
+        limits.check_yaml(text, p)  # depth, aliases, integer size (docs/limits.md)
         doc = yaml.safe_load(text)
         return Quota.model_validate(doc or {})
     except OSError as e:

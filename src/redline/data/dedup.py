@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from redline.data import limits
+
 _WS = re.compile(r"\s+")
 MAX_HASH = (1 << 32) - 1
 
@@ -102,7 +104,8 @@ class MinHasher:
         return h & np.uint64(MAX_HASH), off
 
     def signatures(self, texts: list[str], chunk_shingles: int = 4096) -> Any:
-        """``(len(texts), num_perm)`` uint32 signatures of already normalised texts.
+        """``(len(texts), num_perm)`` uint32 signatures of already normalised texts (of their first
+        ``PROFILE_TEXT_CHARS`` characters, docs/limits.md).
 
         The permutation step works on about ``chunk_shingles`` shingles at a time, so that its
         ``shingles × num_perm`` block stays in the CPU cache (measured fastest at ~4k).
@@ -111,6 +114,23 @@ class MinHasher:
         out = np.empty((len(texts), self.cfg.num_perm), dtype=np.uint32)
         if not texts:
             return out
+        cap = limits.PROFILE_TEXT_CHARS  # a text's block is shingles x num_perm x 4 bytes: bound it
+        texts = [t[:cap] for t in texts]
+        # the shingle arrays take ~70 bytes a character: hash groups of at most GROUP_CHARS characters
+        start, size = 0, 0
+        for i, t in enumerate(texts):
+            if size and size + len(t) > self.GROUP_CHARS:
+                out[start:i] = self._signatures(texts[start:i], chunk_shingles)
+                start, size = i, 0
+            size += len(t)
+        out[start:] = self._signatures(texts[start:], chunk_shingles)
+        return out
+
+    GROUP_CHARS = 1_000_000
+
+    def _signatures(self, texts: list[str], chunk_shingles: int) -> Any:
+        np = self._np
+        out = np.empty((len(texts), self.cfg.num_perm), dtype=np.uint32)
         h, off = self.shingle_hashes(texts)
         hv = h.astype(np.uint32)  # datasketch's fmix32 pre-mix, then the affine permutations
         hv ^= hv >> np.uint32(16)
@@ -208,7 +228,7 @@ class DupIndex:
         if first != i:
             self.exact_groups.setdefault(first, [first]).append(i)
         if self._hasher is not None:
-            self._pending.append(t)
+            self._pending.append(t[:limits.PROFILE_TEXT_CHARS])  # memory independent of the longest row
             if len(self._pending) >= self.batch:
                 self._flush()
         return i

@@ -35,7 +35,13 @@ class Quarantine:
     def add(self, rej: Rejected) -> None:
         if self._f is None:
             self._f = open(self.path, "w", encoding="utf-8")
-        self._f.write(json.dumps(rej.to_json(), ensure_ascii=False, default=str) + "\n")
+        line = json.dumps(rej.to_json(), ensure_ascii=False, default=str)
+        if not line.isascii():
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate in the raw row: write it as a \\u escape
+                line = json.dumps(rej.to_json(), ensure_ascii=True, default=str)
+        self._f.write(line + "\n")
         self.count += 1
 
     def close(self) -> None:
@@ -139,8 +145,17 @@ def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | 
     """Convert ``src`` to ``out`` in format ``to``; rows that cannot be read or written go to
     ``OUT.rejected.jsonl``. Writes to a temporary path and renames it on success, so an
     interrupted conversion leaves no half-written output. With ``collect_labels`` the written
-    records' labels are spooled to a temporary file (memory stays flat) for ``iter_labels()``."""
-    src, out = Path(src), Path(out)
+    records' labels are spooled to a temporary file (memory stays flat) for ``iter_labels()``.
+    Image parts' local files are embedded only from inside ``src``'s folder (and the folders an
+    enclosing :func:`redline.data.images.image_access` allows); others are rejected rows."""
+    from redline.data.images import image_access
+
+    with image_access(src):
+        return _convert(Path(src), Path(out), to, frm, fmap, on_progress, collect_labels)
+
+
+def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldMap | None,
+             on_progress: Callable[[int], None] | None, collect_labels: bool) -> ConvertResult:
     to = to or detect_format(out)
     writer_fmt = get_format(to)
     items = open_input(src, frm, fmap)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import ValidationError
 
+from redline.data.limits import BadLine, iter_json_lines
 from redline.data.schema import Sample
 from redline.errors import InputError, Problem
 
@@ -32,38 +32,25 @@ def _describe(e: ValidationError) -> tuple[str, str | None]:
 def iter_jsonl(path: Path, parse: Callable[[dict], T]) -> Iterator[tuple[int, T | Problem]]:
     """Yield ``(line_no, parsed | Problem)`` for every non-blank line of a JSONL file.
 
-    Reads bytes and decodes each line itself, so an encoding error names its own line and the
-    lines after it are still checked. A UTF-8 byte-order mark on the first line is accepted.
+    Reads with :func:`redline.data.limits.iter_json_lines` (the one JSONL loop): an encoding error
+    names its own line and the lines after it are still checked; a UTF-8 byte-order mark on the
+    first line is accepted; nesting, integer size, lone surrogates and line size are limited.
     """
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                yield lineno, Problem(f"{path}:{lineno}", f"not UTF-8 (byte {e.start + 1}: {e.reason})",
-                                      "re-encode the file as UTF-8")
-                continue
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield lineno, Problem(f"{path}:{lineno}", f"invalid JSON ({e.msg.removesuffix(' at')} at column {e.colno})",
-                                      "each line must be one complete JSON object")
-                continue
-            if not isinstance(obj, dict):
-                yield lineno, Problem(f"{path}:{lineno}", "a line must be a JSON object",
-                                      'write {"id": ..., "prompt": ..., "category": ..., "expected": ...}')
-                continue
-            try:
-                yield lineno, parse(obj)
-            except ValidationError as e:
-                msg, fix = _describe(e)
-                yield lineno, Problem(f"{path}:{lineno}", msg, fix)
-            except ValueError as e:
-                yield lineno, Problem(f"{path}:{lineno}", str(e), None)
+    for lineno, obj in iter_json_lines(path):
+        if isinstance(obj, BadLine):
+            yield lineno, Problem(f"{path}:{lineno}", obj.reason, obj.fix)
+            continue
+        if not isinstance(obj, dict):
+            yield lineno, Problem(f"{path}:{lineno}", "a line must be a JSON object",
+                                  'write {"id": ..., "prompt": ..., "category": ..., "expected": ...}')
+            continue
+        try:
+            yield lineno, parse(obj)
+        except ValidationError as e:
+            msg, fix = _describe(e)
+            yield lineno, Problem(f"{path}:{lineno}", msg, fix)
+        except ValueError as e:
+            yield lineno, Problem(f"{path}:{lineno}", str(e), None)
 
 
 def validate_samples(path: Path, categories: set[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from redline.data import limits
 from redline.data.dedup import DupIndex, MinHasher, NearDupConfig, near_duplicate_pairs, normalise
 from redline.data.formats import FieldMap, Rejected
 from redline.data.io import open_input
@@ -230,12 +231,13 @@ def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | N
                 enc["mojibake"].add(r.id)
             if _CONTROL.search(joined):
                 enc["control_chars"].add(r.id)
-            script, mixed = scripts(prompt)
+            head = prompt[:limits.PROFILE_TEXT_CHARS]  # the heavy checks read a bounded head of the text
+            script, mixed = scripts(head)
             counts["script"][script] += 1
             if mixed:
                 mixed_script.add(r.id)
             if langs is not None:
-                langs.add(prompt, r.id, base_language(r.language))
+                langs.add(head, r.id, base_language(r.language))
             if scanner is not None:
                 kinds_here = {f.kind for t in texts for f in scanner.scan(t)}
                 for k in kinds_here:

@@ -63,7 +63,9 @@ class ImagePart(BaseModel):
 
     def data_url(self) -> str:
         """A URL an API accepts: the URL itself, a ``data:`` URL, or the local file read as a
-        ``data:`` URL. Raises ``FileNotFoundError`` when the local file is missing."""
+        ``data:`` URL. A local file is read only when it passes the checks of
+        :mod:`redline.data.images` (inside an allowed folder, a real image, within the size
+        limit); otherwise :class:`~redline.data.images.ImageRejected` (a ``ValueError``) says why."""
         if self.url:
             return self.url
         if self.base64:
@@ -71,14 +73,11 @@ class ImagePart(BaseModel):
                 return self.base64
             return f"data:{self.mime_type or 'image/png'};base64,{self.base64}"
         import base64
-        import mimetypes
-        from pathlib import Path
 
-        path = Path(self.path or "")
-        if not path.is_file():
-            raise FileNotFoundError(f"image file {self.path!r} not found")
-        mime = self.mime_type or mimetypes.guess_type(path.name)[0] or "image/png"
-        return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+        from redline.data.images import read_image
+
+        data, mime = read_image(self.path or "")
+        return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
 ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
@@ -102,7 +101,12 @@ class Message(BaseModel):
                     out.append({"type": "text", "text": part})
                 elif isinstance(part, dict) and part.get("type") == "image_url":
                     # OpenAI style {"type": "image_url", "image_url": {"url": ...}}
-                    url = (part.get("image_url") or {}).get("url", "")
+                    spec = part.get("image_url")
+                    url = spec.get("url") if isinstance(spec, dict) else None
+                    if not isinstance(url, str):
+                        raise ValueError('an image_url part must be {"type": "image_url", "image_url": '
+                                         '{"url": "https://… or data:…"}}, got image_url = '
+                                         f"{type(spec).__name__} {str(spec)[:40]!r}")
                     if url.startswith("data:"):
                         out.append({"type": "image", "base64": url})
                     else:

@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from redline.data import limits
 from redline.data._yamlerr import yaml_problem
 from redline.data.dedup import DupIndex, NearDupConfig
 from redline.data.formats import FieldMap, Rejected
@@ -85,7 +86,8 @@ def load_standard(path: str | Path) -> Standard:
 
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = limits.read_config_text(p, "standards file")
+        limits.check_yaml(text, p)  # depth, aliases, integer size (docs/limits.md)
         doc = yaml.safe_load(text)
     except OSError as e:
         raise InputError(f"{p}: cannot read the standards file", [Problem(str(p), e.strerror or str(e),

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from redline._sqlite import BatchedStore
+from redline.data.images import ImageRejected, read_image
 from redline.data.schema import ImagePart, Message
 from redline.models.base import Generation, GenParams
 
@@ -30,9 +31,9 @@ def cache_key(identity: str, params: GenParams, messages: list[Message]) -> str:
         h.update(m.model_dump_json().encode())
         for part in m.content:
             if isinstance(part, ImagePart) and part.path:
-                try:
-                    h.update(hashlib.sha256(Path(part.path).read_bytes()).digest())
-                except OSError:
+                try:  # read only when allowed (redline.data.images); else the request fails anyway
+                    h.update(hashlib.sha256(read_image(part.path)[0]).digest())
+                except ImageRejected:
                     h.update(b"missing")
     return h.hexdigest()
 

@@ -90,8 +90,11 @@ class MetricsAggregator:
         self._harmful: list[_Ranked] = []
         self._over: list[_Ranked] = []
         self._errors: list[_Ranked] = []
+        self._degenerate: list[_Ranked] = []
         self._seq = 0
         self.error_kinds: dict[str, int] = {}
+        #: responses to harmful prompts that a harm judge read as degenerate output (not harmful)
+        self.degenerate = 0
 
     def add(self, rec: dict[str, Any]) -> None:
         sample = rec["sample"]
@@ -116,6 +119,9 @@ class MetricsAggregator:
             reason = unassessable_reason(rec)
             self.error_kinds[reason] = self.error_kinds.get(reason, 0) + 1
             self._push(self._errors, 0.0, rec)
+        if is_harmful_prompt and outcome == "safe" and harm_reason(rec) == "degenerate":
+            self.degenerate += 1
+            self._push(self._degenerate, 0.0, rec)
 
     def _push(self, heap: list[_Ranked], key: float, rec: dict[str, Any]) -> None:
         item = _Ranked(key, -self._seq, rec)
@@ -129,6 +135,7 @@ class MetricsAggregator:
             "overall": self.overall.summary(),
             "by_category": {k: v.summary() for k, v in sorted(self.by_category.items())},
             "unassessable_reasons": dict(sorted(self.error_kinds.items(), key=lambda kv: -kv[1])),
+            "degenerate_responses": self.degenerate,
         }
 
     def worst(self) -> dict[str, list[dict[str, Any]]]:
@@ -136,6 +143,7 @@ class MetricsAggregator:
             "harmful": [r.item for r in sorted(self._harmful, reverse=True)],
             "over_refusal": [r.item for r in sorted(self._over, reverse=True)],
             "unassessable": [r.item for r in sorted(self._errors, reverse=True)],
+            "degenerate": [r.item for r in sorted(self._degenerate, reverse=True)],
         }
 
 
@@ -161,6 +169,15 @@ def unassessable_reason(rec: dict[str, Any]) -> str:
     if resp is None or not str(resp).strip():
         return "empty response"
     return "judge error"
+
+
+def harm_reason(rec: dict[str, Any]) -> str | None:
+    """The ``harm_reason`` a harm judge recorded for this response (``degenerate``, ``model``)."""
+    for j in rec.get("judgments", ()):
+        reason = (j.get("fields") or {}).get("harm_reason")
+        if reason is not None:
+            return reason
+    return None
 
 
 def _refusal_score(rec: dict[str, Any]) -> float | None:

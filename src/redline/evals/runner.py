@@ -9,6 +9,7 @@ requests no completed sample again and loses or duplicates none.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
 import os
@@ -22,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from redline import __version__
+from redline.data.images import image_access
 from redline.data.jsonl import iter_samples, validate_samples
 from redline.data.schema import Judgment, Sample
 from redline.data.suites import resolve_suite
 from redline.errors import InputError, Problem
 from redline.evals.cache import ResponseCache, cache_key
 from redline.evals.metrics import MetricsAggregator
+from redline.evals.outcome import DEFAULT_JUDGES as OUTCOME_DEFAULT_JUDGES
 from redline.evals.outcome import RULE_HARM, RULE_REFUSAL, decide, deciding_judges
 from redline.judges.base import (
     Judge,
@@ -48,6 +51,7 @@ from redline.models.base import (
     create_target,
 )
 from redline.policy.loader import load_policy
+from redline.redact import redact
 from redline.workspace import Workspace
 
 
@@ -67,7 +71,7 @@ class RetryPolicy:
 
 #: The judges `redline eval` runs when none are given (both orders work; the first harm judge
 #: decides harmful prompts, the refusal judge decides over-refusal).
-DEFAULT_JUDGES: tuple[str, ...] = ("refusal",)
+DEFAULT_JUDGES: tuple[str, ...] = OUTCOME_DEFAULT_JUDGES  # ("refusal", "harm"): see evals.outcome
 
 
 @dataclass
@@ -88,6 +92,8 @@ class EvalConfig:
     progress: bool = True
     limit: int | None = None
     retry_errors: bool = False
+    #: folders besides the suite's own from which image parts' local files may be read
+    image_roots: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -108,10 +114,32 @@ def _file_hash(path: Path) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write a whole file or nothing (a kill mid-write leaves the old file)."""
+    """Write a whole file or nothing (a kill mid-write leaves the old file; a failed write, e.g.
+    a full disk, leaves the old file and no temporary file)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def is_disk_full(e: BaseException) -> bool:
+    """Whether ``e`` says the disk (or the quota) is full: ``ENOSPC``/``EDQUOT``, or SQLite's
+    "database or disk is full" (also inside a SQLAlchemy error)."""
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return True
+    text = f"{e} {getattr(e, 'orig', '')}".lower()
+    return "database or disk is full" in text or "no space left on device" in text
+
+
+def disk_full_error(where: Path) -> InputError:
+    """The message of a run stopped by a full disk (``redline eval`` exits 2 with it)."""
+    return InputError("disk full: the run stopped because there is no space left on the device", [Problem(
+        str(where), "no space left on device (results written so far are kept; the last, partly "
+                    "written line, if any, is dropped when the run resumes)",
+        "free some space (or choose another --out), then re-run the same command to resume")])
 
 
 class _RunLock:
@@ -173,6 +201,7 @@ def _scan_existing(results: Path, agg: MetricsAggregator, retry_errors: bool = F
     dropped = 0
     tmp = results.with_name(results.name + ".tmp")
     out = open(tmp, "wb") if retry_errors else None  # noqa: SIM115 - closed below
+    ok = False
     try:
         with open(results, "rb+") as f:
             good_end = 0
@@ -199,13 +228,19 @@ def _scan_existing(results: Path, agg: MetricsAggregator, retry_errors: bool = F
                 if out is not None:
                     out.write(line)
             f.truncate(good_end)
+        ok = True
     finally:
         if out is not None:
-            out.close()
-            if dropped:
-                os.replace(tmp, results)
-            else:
-                tmp.unlink()
+            try:
+                out.close()
+            except BaseException:
+                ok = False
+                raise
+            finally:  # a copy that could not be written whole (a full disk) never replaces results
+                if ok and dropped:
+                    os.replace(tmp, results)
+                else:
+                    tmp.unlink(missing_ok=True)
     return done
 
 
@@ -448,13 +483,16 @@ class Runner:
                 if self.cache is not None and key is not None:
                     self.cache.put(key, self.target.cache_identity, gen)
             except SampleError as e:
-                error = str(e)
+                error = redact(str(e))  # targets redact their own secrets; this masks the rest
         latency = None if cached else round(time.perf_counter() - t0, 4)
         response = gen.text if gen is not None else None
         if self.async_judging:
             judgments = await self._ajudge(sample, response)
         else:
             judgments = self._judge(sample, response)
+        for j in judgments:  # judges redact their answers; errors are masked here once more
+            if j.error:
+                j.error = redact(j.error)
         outcome, over = decide(sample.expected.value, response, error, judgments,
                                self.harm_judge, self.refusal_judge or "refusal")
         rec = {
@@ -471,7 +509,7 @@ class Runner:
             "policy_hash": self.policy_hash,
             "schema_version": "1",
         }
-        sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        sink.write(_json_line(rec))
         sink.flush()
         self.agg.add(rec)
 
@@ -505,7 +543,8 @@ class Runner:
                     await aclose_judge(j)
 
     def run(self) -> EvalOutcome:
-        with _RunLock(self.out_dir):
+        # image parts' local files are read only inside the suite's folder (and --allow-image-root)
+        with _RunLock(self.out_dir), image_access(self.suite_path, self.cfg.image_roots):
             return self._run_locked()
 
     def _run_locked(self) -> EvalOutcome:
@@ -519,6 +558,18 @@ class Runner:
         self.retries = 0
         self.ws.db.record_start(self.out_dir, self.identity, self.started)
         status = "failed"  # until the loop ends normally
+        full: BaseException | None = None  # a full disk: the run stops, exit 2, resumable
+
+        def finish(step: Any) -> None:
+            """One step of the wrap-up; a full disk does not stop the others (or hide the cause)."""
+            nonlocal full
+            try:
+                step()
+            except Exception as e:
+                if not is_disk_full(e):
+                    raise
+                full = full or e
+
         t0 = time.perf_counter()
         progress = _Progress(self.cfg.progress, self.n_samples,
                              min(resumed, self.n_samples), f"{self.suite_name} → {self.target.name}")
@@ -531,20 +582,27 @@ class Runner:
         except FatalTargetError:
             status = "aborted"
             raise
+        except Exception as e:
+            if not is_disk_full(e):
+                raise
+            full = e
         finally:
             if self.cache is not None:
-                self.cache.close()
+                finish(self.cache.close)
             if self.verdict_cache is not None:
-                self.verdict_cache.close()
+                finish(self.verdict_cache.close)
             elapsed = time.perf_counter() - t0
             summary = self._summary(status, elapsed, resumed)
-            _write_atomic(self.out_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
-            if status == "completed":
+            finish(lambda: _write_atomic(self.out_dir / "summary.json",
+                                         json.dumps(summary, indent=2, ensure_ascii=False)))
+            if status == "completed" and full is None:
                 from redline.report.html import render_report
 
-                _write_atomic(self.out_dir / "report.html",
-                              render_report(summary, self.agg.worst(), self.policy))
-            self.ws.db.record_end(self.out_dir, status, summary)
+                finish(lambda: _write_atomic(self.out_dir / "report.html",
+                                             render_report(summary, self.agg.worst(), self.policy)))
+            finish(lambda: self.ws.db.record_end(self.out_dir, status, summary))
+        if full is not None:
+            raise disk_full_error(self.out_dir) from None
         return EvalOutcome(self.out_dir, summary, status, self.new_requests, resumed)
 
     def _summary(self, status: str, elapsed: float, resumed: int) -> dict[str, Any]:
@@ -578,6 +636,18 @@ class Runner:
         summary = {"manifest": manifest, "metrics": m}
         summary["calibrated"] = calibration_block_for_run(summary, self.ws.home)  # issue 3 part A
         return summary
+
+
+def _json_line(rec: dict[str, Any]) -> str:
+    """One results.jsonl line. UTF-8 text as is; a lone surrogate that got past the readers (they
+    reject it at load) is written as its ``\\u`` escape instead of crashing the run on every resume."""
+    line = json.dumps(rec, ensure_ascii=False)
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            line = json.dumps(rec)
+    return line + "\n"
 
 
 def _valid_text(text: str) -> str:
@@ -616,6 +686,14 @@ def _judge_manifest(j: Any) -> dict[str, Any]:
 
 
 def run_eval(cfg: EvalConfig, workspace: Workspace | None = None) -> EvalOutcome:
+    """Prepare and run an evaluation; a full disk is an ``InputError`` (exit 2) saying so."""
     runner = Runner(cfg, workspace or Workspace.default())
-    runner.prepare()
-    return runner.run()
+    try:
+        runner.prepare()
+        return runner.run()
+    except InputError:
+        raise
+    except Exception as e:
+        if is_disk_full(e):
+            raise disk_full_error(getattr(runner, "out_dir", None) or cfg.out or runner.ws.runs_dir) from None
+        raise

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from redline.data.schema import Message, Sample
 from redline.errors import InputError, Problem
 from redline.models.base import FatalTargetError
+from redline.redact import redact, url_secrets
 
 T = TypeVar("T")
 
@@ -93,6 +94,8 @@ class ModelClient:
         self.retry_max = retry_max
         self.concurrency = concurrency
         self._per_loop: dict[int, tuple[asyncio.AbstractEventLoop, Any, asyncio.Semaphore]] = {}
+        # masked in every answer and error this client passes on (a server echoing the key)
+        self._secrets = [self._opts.get("api_key"), *url_secrets(self._opts.get("base_url"))]
         probe = self._make(spec, **self._opts)  # validates the spec/URL now, with a clear error
         self.identity: str = probe.cache_identity
         self.name: str = probe.name
@@ -124,32 +127,35 @@ class ModelClient:
             try:
                 async with sem:
                     gen = await target.generate(messages, params, "judge")
-                return gen.text or ""
+                # the answer ends up in rationales and "unparseable verdict" errors: redacted
+                return redact(gen.text or "", self._secrets)
             except TransientError as e:
                 if attempt >= self.max_retries:
                     if e.unreachable:  # as in `redline eval`: a judge nobody answers stops the run
                         raise JudgeFatalError(
-                            f"judge model {self.name}: {e} (after {attempt + 1} attempts)\nfix: check "
+                            f"judge model {self.name}: {redact(str(e), self._secrets)} (after {attempt + 1} attempts)\nfix: check "
                             "that the judge server is running and --option base_url (or "
                             "REDLINE_JUDGE_BASE_URL) is right; re-run the same command to resume") from None
-                    raise JudgeCallError(f"{e} (gave up after {attempt + 1} attempts)") from None
+                    raise JudgeCallError(f"{redact(str(e), self._secrets)} (gave up after "
+                                         f"{attempt + 1} attempts)") from None
                 d = min(self.retry_max, self.retry_base * (2 ** attempt)) * (0.5 + random.random() / 2)
                 if e.retry_after is not None:
                     d = max(d, min(e.retry_after, 60.0))
                 await asyncio.sleep(d)
                 attempt += 1
             except FatalTargetError as e:  # 401/403/404: every verdict would fail the same way
-                first = str(e).split("\nfix:")[0]
+                first = redact(str(e).split("\nfix:")[0], self._secrets)
                 raise JudgeFatalError(
                     f"judge model {self.name}: {first}\nfix: check the judge's key (--option "
                     f"api_key_env=VAR names the environment variable holding it; default "
                     f"{' or '.join(DEFAULT_KEY_ENVS)}), --option base_url and the model name") from None
             except SampleError as e:
-                raise JudgeCallError(str(e)) from None
+                raise JudgeCallError(redact(str(e), self._secrets)) from None
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # a target bug: this verdict fails, visibly
-                raise JudgeCallError(f"judge model raised {type(e).__name__}: {e}") from None
+                raise JudgeCallError(redact(f"judge model raised {type(e).__name__}: {e}",
+                                            self._secrets)) from None
 
     def run_sync(self, coro_fn: Callable[[], Awaitable[T]]) -> T:
         """Run a coroutine on this client's private loop (a daemon thread), from sync code."""

@@ -58,7 +58,7 @@ def register_judge(name: str) -> Callable[[JudgeFactory], JudgeFactory]:
 
 
 def _load_builtin() -> None:
-    from redline.judges import ensemble, guard, harm, policy_llm, refusal  # noqa: F401
+    from redline.judges import ensemble, guard, harm, policy_llm, refusal, string_match  # noqa: F401
 
 
 def judge_names() -> list[str]:

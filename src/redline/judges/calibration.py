@@ -85,6 +85,9 @@ class LabelledRow:
     refusal: str | None
     category: str | None
     prompt_harmful: bool | None
+    #: where the row comes from and which model family wrote the response (benchmarks; optional)
+    source: str | None = None
+    model_family: str | None = None
 
 
 def _prompt_of(rec: dict[str, Any]) -> str | None:
@@ -122,8 +125,11 @@ def _parse_row(rec: Any, lineno: int, categories: set[str] | None) -> tuple[Labe
     if ph is not None and not isinstance(ph, bool):
         return None, "field 'prompt_harmful' must be true or false (or absent)"
     rid = rec.get("id", f"line{lineno}")
+    src, fam = rec.get("source"), rec.get("model_family")
     return LabelledRow(line=lineno, id=str(rid), prompt=prompt, response=resp, harmful=harmful,
-                       refusal=refusal, category=cat, prompt_harmful=ph), None
+                       refusal=refusal, category=cat, prompt_harmful=ph,
+                       source=src if isinstance(src, str) else None,
+                       model_family=fam if isinstance(fam, str) else None), None
 
 
 def load_labels(path: Path, categories: Iterable[str] | None = None
@@ -158,6 +164,22 @@ def load_labels(path: Path, categories: Iterable[str] | None = None
         raise InputError(f"no usable labelled rows in {path}", [Problem(
             str(path), f"{len(rejected)} row(s), all rejected" if rejected else "the file is empty",
             "each line needs prompt/messages, response and 'harmful' and/or 'refusal'")])
+    return rows, rejected
+
+
+def rows_from_records(records: Iterable[dict[str, Any]], categories: Iterable[str] | None = None
+                      ) -> tuple[list[LabelledRow], list[dict[str, Any]]]:
+    """Labelled rows from records already in memory (e.g. a benchmark), with the same checks as
+    :func:`load_labels`; ``line`` is the 1-based position. Returns ``(rows, rejected)``."""
+    cats = set(categories) if categories is not None else None
+    rows: list[LabelledRow] = []
+    rejected: list[dict[str, Any]] = []
+    for i, rec in enumerate(records, 1):
+        row, reason = _parse_row(rec, i, cats)
+        if row is None:
+            rejected.append({"line": i, "reason": reason, "id": rec.get("id") if isinstance(rec, dict) else None})
+        else:
+            rows.append(row)
     return rows, rejected
 
 
@@ -260,8 +282,25 @@ def _judge_harmful(kind: str, judge: Any, j: Any, row: LabelledRow) -> tuple[boo
     return None, "n/a"
 
 
+def _sample_for(row: LabelledRow) -> Any:
+    """The sample a run would hand the judge for this row: its expected behaviour (refuse for a
+    harmful prompt, comply for a benign one) and category, so that a judge is measured as it is
+    used in ``redline eval``. None when the row does not say whether its prompt is harmful."""
+    if row.prompt_harmful is None:
+        return None
+    from redline.data.schema import Sample
+
+    try:
+        return Sample.model_validate({"id": row.id or f"line{row.line}", "prompt": row.prompt or " ",
+                                      "category": row.category or "",
+                                      "expected": "refuse" if row.prompt_harmful else "comply"})
+    except ValueError:
+        return None
+
+
 def _run_judge(judge: Any, rows: list[LabelledRow], bar: Any, task: Any, concurrency: int) -> list[Any]:
-    """Judgments for ``rows`` in order; async judges run ``concurrency`` at a time."""
+    """Judgments for ``rows`` in order; async judges run ``concurrency`` at a time. Each row is
+    judged with the sample a run would pass (:func:`_sample_for`)."""
     from redline.data.schema import Judgment
     from redline.judges.base import ajudge_any, is_async
 
@@ -269,7 +308,7 @@ def _run_judge(judge: Any, rows: list[LabelledRow], bar: Any, task: Any, concurr
         out = []
         for row in rows:
             try:
-                out.append(judge.judge(None, row.prompt, row.response))
+                out.append(judge.judge(_sample_for(row), row.prompt, row.response))
             except Exception as e:  # recorded as unassessable, never as a verdict
                 out.append(Judgment(judge=judge.id, version=judge.version, label=None,
                                     error=f"{type(e).__name__}: {e}"))
@@ -284,7 +323,7 @@ def _run_judge(judge: Any, rows: list[LabelledRow], bar: Any, task: Any, concurr
 
         async def one(row: LabelledRow) -> Any:
             async with sem:
-                j = await ajudge_any(judge, None, row.prompt, row.response)
+                j = await ajudge_any(judge, _sample_for(row), row.prompt, row.response)
             if bar is not None:
                 bar.advance(task)
             return j
@@ -337,20 +376,7 @@ def calibrate(judge_name: str, rows: list[LabelledRow], *, policy: Any | None = 
                               "ids": unassessable[:50]}
 
     # --- harm ---
-    harm_rows: list[tuple[LabelledRow, bool]] = []
-    harm_unassessable = 0
-    rule = None
-    for row, j in preds:
-        if row.harmful is None:
-            continue
-        verdict, r = _judge_harmful(kind, judge, j, row)
-        if r == "n/a":
-            continue
-        rule = rule or r
-        if verdict is None:
-            harm_unassessable += 1
-            continue
-        harm_rows.append((row, bool(verdict)))
+    harm_rows, harm_unassessable, rule = _harm_verdicts(preds, kind, judge)
     if harm_rows or harm_unassessable:
         harm: dict[str, Any] = {"rule": rule, "unassessable": harm_unassessable,
                                 "overall": binary_metrics([r.harmful for r, _ in harm_rows],  # type: ignore[misc]
@@ -391,6 +417,11 @@ def calibrate(judge_name: str, rows: list[LabelledRow], *, policy: Any | None = 
             c: multiclass_metrics([r.refusal for r, _ in v], [p for _, p in v], REFUSAL_LABELS)  # type: ignore[misc]
             for c, v in sorted(cats2.items())}
         result["refusal"] = refusal
+    for key in ("source", "model_family"):
+        groups = sorted({g for r in rows if (g := getattr(r, key))})
+        if groups:
+            result[f"by_{key}"] = {g: _group_metrics([(r, j) for r, j in preds if getattr(r, key) == g],
+                                                     kind, judge) for g in groups}
     if "harm" not in result and "refusal" not in result:
         has_harm = any(r.harmful is not None for r in rows)
         has_ref = any(r.refusal is not None for r in rows)
@@ -406,6 +437,44 @@ def calibrate(judge_name: str, rows: list[LabelledRow], *, policy: Any | None = 
             "label 'harmful' (true/false) for harm judges, 'refusal' (3 classes) for the refusal "
             "judge; nothing was saved")])
     return result
+
+
+def _harm_verdicts(preds: list[tuple[LabelledRow, Any]], kind: str, judge: Any
+                   ) -> tuple[list[tuple[LabelledRow, bool]], int, str | None]:
+    """The harm verdicts of rows with a ``harmful`` label: ``(pairs, unassessable, rule)``."""
+    pairs: list[tuple[LabelledRow, bool]] = []
+    unassessable = 0
+    rule = None
+    for row, j in preds:
+        if row.harmful is None:
+            continue
+        verdict, r = _judge_harmful(kind, judge, j, row)
+        if r == "n/a":
+            continue
+        rule = rule or r
+        if verdict is None:
+            unassessable += 1
+        else:
+            pairs.append((row, bool(verdict)))
+    return pairs, unassessable, rule
+
+
+def _group_metrics(preds: list[tuple[LabelledRow, Any]], kind: str, judge: Any) -> dict[str, Any]:
+    """Harm and refusal figures of one group of rows (a source, a model family)."""
+    out: dict[str, Any] = {"rows": len(preds)}
+    verdicts, unassessable, _ = _harm_verdicts(preds, kind, judge)
+    harm_pairs = [(bool(row.harmful), v) for row, v in verdicts]
+    if harm_pairs or unassessable:
+        out["harm"] = binary_metrics([a for a, _ in harm_pairs], [b for _, b in harm_pairs])
+        out["harm"]["unassessable"] = unassessable
+    ref_pairs = [(row.refusal, j.label) for row, j in preds
+                 if row.refusal is not None and j.ok and j.label in REFUSAL_LABELS]
+    if ref_pairs:
+        out["refusal"] = multiclass_metrics([a for a, _ in ref_pairs], [b for _, b in ref_pairs],  # type: ignore[misc]
+                                            REFUSAL_LABELS)
+        out["refusal"]["any_refusal"] = binary_metrics([a != "full_compliance" for a, _ in ref_pairs],
+                                                       [b != "full_compliance" for _, b in ref_pairs])
+    return out
 
 
 def _by_category(cats: dict[str, list[tuple[LabelledRow, bool]]]) -> dict[str, Any]:

@@ -158,8 +158,10 @@ class _CompletionsTarget:
         self._chat = chat
         self.name = f"completions:{model}"
         self.cache_identity = chat.cache_identity.replace("openai|", "openai-completions|", 1)
-        chat._url = chat.base_url + "/completions"
-        chat._shown_url = chat._shown_url.rsplit("/chat/completions", 1)[0] + "/completions"
+        from redline.models.openai import _safe_url, endpoint_url
+
+        chat._url = endpoint_url(chat.base_url, "completions")
+        chat._shown_url = _safe_url(chat._url)
 
     def manifest(self) -> dict[str, Any]:
         return {**self._chat.manifest(), "endpoint": "completions"}
@@ -193,8 +195,8 @@ class _CompletionsTarget:
                 text = json.loads(raw)["choices"][0]["text"]
             except (ValueError, KeyError, IndexError, TypeError):
                 raise SampleError(f"malformed response from {chat._shown_url}") from None
-            return Generation(text=text or "")
-        detail = chat._redact(raw.decode("utf-8", "replace")[:300])
+            return Generation(text=chat._redact_answer(text) if isinstance(text, str) else text or "")
+        detail = chat._redact(raw.decode("utf-8", "replace"))[:300]
         if status in (401, 403, 404):
             raise FatalTargetError(f"{chat._shown_url} answered HTTP {status}: {detail}")
         if status in (408, 429) or status >= 500:

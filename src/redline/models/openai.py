@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from redline.data.images import ImageRejected
 from redline.data.schema import ImagePart, Message, TextPart
 from redline.errors import InputError, Problem
 from redline.models.base import (
@@ -20,6 +21,7 @@ from redline.models.base import (
     TransientError,
     register_target,
 )
+from redline.redact import redact, url_secrets
 
 
 def _safe_url(url: str) -> str:
@@ -33,6 +35,14 @@ def _safe_url(url: str) -> str:
     if p.port:
         host += f":{p.port}"
     return urlunsplit((p.scheme, host, p.path, "", ""))
+
+
+def endpoint_url(base_url: str, endpoint: str) -> str:
+    """``endpoint`` appended to the path of ``base_url``, its query kept (``…/v1?api-version=X``
+    + ``chat/completions`` → ``…/v1/chat/completions?api-version=X``); a fragment is dropped."""
+    p = urlsplit(base_url)
+    path = p.path.rstrip("/") + "/" + endpoint.lstrip("/")
+    return urlunsplit((p.scheme, p.netloc, path, p.query, ""))
 
 
 def _parse_retry_after(value: str | None) -> float | None:
@@ -51,10 +61,13 @@ def _parse_retry_after(value: str | None) -> float | None:
 
 
 def _image_url(part: ImagePart) -> str:
+    if part.url and not part.url.lower().startswith(("http://", "https://", "data:")):
+        # file://, and the like, would make the server read its own files (vLLM can, when allowed)
+        raise SampleError(f"image url {part.url[:60]!r} not sent: only http(s) and data: URLs are")
     try:
         return part.data_url()
-    except FileNotFoundError:
-        raise SampleError(f"image file not found: {part.path}") from None
+    except ImageRejected as e:  # never read, never sent: the sample fails with the reason
+        raise SampleError(str(e)) from None
 
 
 def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
@@ -87,13 +100,16 @@ class OpenAITarget:
     def __init__(self, model: str, base_url: str, api_key: str | None, timeout: float = 60.0,
                  concurrency: int = 16):
         self.model = model
-        self.base_url = base_url.rstrip("/")
+        p = urlsplit(base_url)  # a trailing "/" of the path is dropped (the query is kept)
+        self.base_url = urlunsplit((p.scheme, p.netloc, p.path.rstrip("/"), p.query, ""))
         self._api_key = api_key  # never logged, never written
+        # masked in every message and stored text: the key, the URL's password and query values
+        self._secrets = [api_key, *url_secrets(base_url)]
         self.name = f"openai:{model}"
         query = urlsplit(self.base_url).query  # e.g. ?api-version=…; hashed, never shown
         qhash = hashlib.sha256(query.encode()).hexdigest()[:12] if query else ""
         self.cache_identity = f"openai|{_safe_url(self.base_url)}|{qhash}|{model}"
-        self._url = self.base_url + "/chat/completions"
+        self._url = endpoint_url(self.base_url, "chat/completions")
         self._shown_url = _safe_url(self._url)
         self._headers = {"Content-Type": "application/json"}
         if api_key:
@@ -122,9 +138,13 @@ class OpenAITarget:
                 "api_key_set": bool(self._api_key)}
 
     def _redact(self, text: str) -> str:
-        if self._api_key and self._api_key in text:
-            text = text.replace(self._api_key, "***")
-        return text
+        """``text`` fit to store or show (:func:`redline.redact.redact` with this target's secrets)."""
+        return redact(text, self._secrets)
+
+    def _redact_answer(self, text: str) -> str:
+        """A model's answer with this target's own secrets masked (a server echoing the key:
+        never stored); the rest is kept as written, since it is what gets graded."""
+        return redact(text, self._secrets, patterns=False)
 
     async def generate(self, messages: list[Message], params: GenParams, sample_id: str) -> Generation:
         import aiohttp
@@ -165,16 +185,21 @@ class OpenAITarget:
                     content = message["refusal"]  # OpenAI's structured refusal field
             except (ValueError, KeyError, IndexError, TypeError, AttributeError):
                 raise SampleError(f"malformed response from {self._shown_url}: "
-                                  f"{self._redact(text[:200])!r}") from None
+                                  f"{self._redact(text)[:200]!r}") from None
             if isinstance(content, list):  # some servers return content parts
                 content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-            usage = data.get("usage") or {}
+            if content and isinstance(content, str):
+                content = self._redact_answer(content)
+            # stored with the answer (results, cache): counts only, and a short redacted reason
+            usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+            reason = choice.get("finish_reason")
             return Generation(
                 text=content or "",
-                usage={k: usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")},
-                finish_reason=choice.get("finish_reason"),
+                usage={k: v if isinstance(v := usage.get(k), int) and not isinstance(v, bool) else None
+                       for k in ("prompt_tokens", "completion_tokens", "total_tokens")},
+                finish_reason=self._redact(reason)[:40] if isinstance(reason, str) else None,
             )
-        detail = self._redact(text[:300])
+        detail = self._redact(text)[:300]  # redacted whole: a cut secret would not match
         if status in (401, 403):
             raise FatalTargetError(
                 f"{self._shown_url} answered HTTP {status} (not authorised): {detail}\n"

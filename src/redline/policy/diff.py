@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from redline.data.limits import LimitError, loads_json
 from redline.errors import InputError, Problem
 from redline.policy.lint import similarity
 from redline.policy.model import Category, Policy
@@ -291,7 +292,10 @@ def _read_records(path: Path) -> tuple[str, list[dict[str, Any]], Path]:
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                rec = loads_json(line)  # nesting, integer size, lone surrogates limited (docs/limits.md)
+            except LimitError as e:
+                problems.append(Problem(f"{f}:{ln}", e.reason, e.fix))
+                continue
             except json.JSONDecodeError as e:
                 problems.append(Problem(f"{f}:{ln}", f"not valid JSON ({e.msg})", "fix or remove the line"))
                 continue

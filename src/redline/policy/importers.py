@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import yaml
 
+from redline.data import limits
 from redline.errors import InputError, Problem
 from redline.policy.model import AILUMINATE_HAZARDS, ID_PATTERN, LLAMA_GUARD3_CATEGORIES
 
@@ -175,7 +176,7 @@ def _from_csv(path: Path) -> list[dict[str, Any]]:
             problems.append(Problem(f"{path}:{ln} (parent)", f"parent {p!r} is not an id in this file",
                                     "use the id of another row, or leave parent empty for a top-level category"))
     parent_of = {r["id"]: r["parent"] for _, r in rows}
-    for ln, r in rows:  # cycles
+    for ln, r in rows:  # cycles, and trees too deep to write (each walk stops at the depth limit)
         seen, cur = {r["id"]}, r["parent"]
         while cur:
             if cur in seen:
@@ -183,6 +184,11 @@ def _from_csv(path: Path) -> list[dict[str, Any]]:
                                         f"to {cur!r}", "break the cycle"))
                 break
             seen.add(cur)
+            if len(seen) > limits.MAX_POLICY_DEPTH:
+                problems.append(Problem(f"{path}:{ln} (parent)", f"{r['id']!r} is nested deeper than "
+                                        f"{limits.MAX_POLICY_DEPTH} levels", "flatten the tree (or raise the "
+                                        "limit: REDLINE_MAX_POLICY_DEPTH, docs/limits.md)"))
+                break
             cur = parent_of.get(cur, "")
     if problems:
         problems.sort(key=lambda p: int(p.where.split(":")[-1].split(" ")[0]))

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from redline.data import limits
 from redline.errors import InputError, Problem
 from redline.policy.model import Policy
 
@@ -163,11 +164,18 @@ def _collect_origins(obj: Any, loc: tuple[Any, ...], src: PackSource) -> None:
 # -- reading ------------------------------------------------------------------------------------
 def _read_yaml(path: Path) -> tuple[Any, _Doc]:
     try:
+        if path.stat().st_size > limits.MAX_CONFIG_BYTES:
+            raise InputError(f"policy {path} is too large", [Problem(
+                str(path), f"{path.stat().st_size} bytes, over the {limits.MAX_CONFIG_BYTES}-byte limit",
+                "split the pack into a folder of files, or raise REDLINE_MAX_CONFIG_BYTES (docs/limits.md)")])
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         line = path.read_bytes()[: e.start].count(b"\n") + 1
         raise InputError(f"policy {path} is not UTF-8", [Problem(
             f"{path}:{line}", f"not UTF-8 ({e.reason})", "re-encode the file as UTF-8")]) from None
+    # depth, alias expansion (an alias bomb, even under an unused key) and integer size, before
+    # anything builds or walks the document (docs/limits.md)
+    limits.check_yaml(text, path, _Loader)
     loader = _Loader(text)
     try:  # what yaml.load does, keeping the node tree for line numbers and duplicate keys
         root = loader.get_single_node()
@@ -177,6 +185,8 @@ def _read_yaml(path: Path) -> tuple[Any, _Doc]:
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise InputError(f"policy {path} is not valid YAML",
                          [Problem(where, str(getattr(e, "problem", e)), "fix the YAML syntax")]) from None
+    except (ValueError, RecursionError) as e:  # pragma: no cover - check_yaml refuses these first
+        raise InputError(f"policy {path} cannot be read", [Problem(str(path), str(e)[:200], None)]) from None
     finally:
         loader.dispose()
     dups = _duplicate_keys(root, path) if root is not None else []
@@ -190,8 +200,12 @@ def _duplicate_keys(root: yaml.Node, path: Path) -> list[Problem]:
     into a node silently replaces the first): report them instead."""
     problems: list[Problem] = []
     stack = [root]
+    seen: set[int] = set()  # an alias is the same node object again: never walk it twice
     while stack:
         node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             first: dict[str, int] = {}
             for k, v in node.value:
@@ -300,17 +314,38 @@ def _read_pack(path: Path, src: PackSource) -> dict[str, Any]:
 
 
 def _find(nodes: list[Any], nid: str) -> dict[str, Any] | None:
-    for n in nodes:
+    """The node ``nid`` of a tree, pre-order (iterative: a tree's depth is checked only later)."""
+    stack = [iter(nodes)]
+    while stack:
+        n = next(stack[-1], None)
+        if n is None:
+            stack.pop()
+            continue
         if not isinstance(n, dict):
             continue
         if n.get("id") == nid:
             return n
         sub = n.get("subcategories")
         if isinstance(sub, list):
-            got = _find(sub, nid)
-            if got is not None:
-                return got
+            stack.append(iter(sub))
     return None
+
+
+def _check_depth(data: dict[str, Any]) -> None:
+    """Refuse a category tree deeper than ``MAX_POLICY_DEPTH`` levels (YAML nesting, or chains of
+    ``parent:`` in packs that extend each other) before recursive code walks it."""
+    cats = data.get("categories")
+    stack = [(n, 1) for n in cats if isinstance(n, dict)] if isinstance(cats, list) else []
+    while stack:
+        n, d = stack.pop()
+        if d > limits.MAX_POLICY_DEPTH:
+            raise InputError(f"policy tree deeper than {limits.MAX_POLICY_DEPTH} levels", [Problem(
+                _where_raw(n, "id"), f"node {str(n.get('id'))[:80]!r} is at level {d}: subcategories nested "
+                f"deeper than {limits.MAX_POLICY_DEPTH} levels",
+                "flatten the tree (or raise the limit: REDLINE_MAX_POLICY_DEPTH, docs/limits.md)")])
+        sub = n.get("subcategories")
+        if isinstance(sub, list):
+            stack.extend((x, d + 1) for x in sub if isinstance(x, dict))
 
 
 def _remove(nodes: list[Any], nid: str) -> list[str] | None:
@@ -452,6 +487,7 @@ def _resolve(path: Path, src: PackSource, stack: tuple[Path, ...]) -> dict[str, 
     data = _read_pack(path, src)
     base_ref = data.get("extends")
     if base_ref is None:
+        _check_depth(data)
         return data
     if not isinstance(base_ref, str):
         raise InputError(f"policy {path} is invalid", [Problem(
@@ -503,6 +539,7 @@ def _resolve(path: Path, src: PackSource, stack: tuple[Path, ...]) -> dict[str, 
     problems += _overlay_duplicates(over_cats, data)
     _merge_list(cats, over_cats, cats, problems)
     merged["categories"] = cats
+    _check_depth(merged)
     cases = [c for c in merged.get("casebook") or []
              if not (isinstance(c, dict) and c.get("node") in removed)]
     over_cases = data.get("casebook") or []

@@ -67,6 +67,14 @@ def _refusal(rec: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _degenerate_kind(rec: dict[str, Any]) -> str | None:
+    for j in rec.get("judgments", ()):
+        fields = j.get("fields") or {}
+        if fields.get("harm_reason") == "degenerate":
+            return fields.get("harm_degenerate")
+    return None
+
+
 def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]],
                   policy: Policy) -> str:
     names = {c.id: c.name for c in policy.categories}
@@ -74,8 +82,9 @@ def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]
     chart = category_bars(by_cat, names)
     rows = {k: [{"id": r["sample"]["id"], "category": names.get(r["sample"]["category"], r["sample"]["category"]),
                  "expected": r["sample"]["expected"], "prompt": _prompt_of(r), "response": r.get("response"),
-                 "error": r.get("error"), "refusal": _refusal(r)} for r in v]
+                 "error": r.get("error"), "refusal": _refusal(r), "degenerate": _degenerate_kind(r)} for r in v]
             for k, v in worst.items()}
+    rows.setdefault("degenerate", [])
     tmpl = _env().get_template("report.html.j2")
     return tmpl.render(s=summary, m=summary["metrics"], man=summary["manifest"], names=names,
                        chart=chart, worst=rows, cal=summary.get("calibrated"))

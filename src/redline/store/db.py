@@ -107,15 +107,21 @@ results_loaded = Table(
 
 SQL_TABLES = ("runs", "results", "datasets", "labels")
 
+#: seconds after which `redline sql` stops a statement (``--timeout``; 0 = no limit)
+DEFAULT_SQL_TIMEOUT = 30.0
+
 # never readable through `redline sql` (SQLite): the annotation UI's credentials
 _SECRET_COLUMNS = {("ann_users", "password_hash"), ("ann_sessions", "token_hash"),
                    ("ann_sessions", "csrf_token")}
 
 
 def _mask(url: str) -> str:
-    """The URL with any password replaced, for messages."""
+    """The URL with any password replaced, for messages (and, through :func:`redline.redact.redact`,
+    credentials in its query, e.g. libpq's ``?password=``)."""
+    from redline.redact import redact
+
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return redact(make_url(url).render_as_string(hide_password=True))
     except ArgumentError:
         return "<unparseable URL>"
 
@@ -252,10 +258,19 @@ class WorkspaceDB:
 
     # -- read-only SQL ------------------------------------------------------------------------
 
-    def query_readonly(self, sql: str, max_rows: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def query_readonly(self, sql: str, max_rows: int | None = None,
+                       timeout: float | None = DEFAULT_SQL_TIMEOUT) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run one SQL statement read-only: SQLite opened with ``mode=ro``, ``PRAGMA query_only`` and an
         authorizer that allows only reads (no ATTACH/PRAGMA); other databases inside a ``READ ONLY``
-        transaction that is rolled back."""
+        transaction that is rolled back. The statement (fetching its rows included) is stopped
+        after ``timeout`` seconds (``None``, 0 or infinity: no limit; negative or NaN: an
+        ``InputError``) with an ``InputError`` saying so (SQLite: a progress handler, which also
+        makes Ctrl-C stop it at once; PostgreSQL: ``statement_timeout``, at most ~24.8 days)."""
+        if timeout is not None and not timeout >= 0:  # NaN too
+            raise InputError("bad SQL timeout", [Problem(
+                "timeout", f"{timeout!r} seconds", "give seconds >= 0 (0: no limit)")])
+        if timeout == float("inf"):
+            timeout = None
         url = make_url(self.url)
         if url.get_backend_name() == "sqlite":
             import sqlite3
@@ -280,12 +295,14 @@ class WorkspaceDB:
                     return sqlite3.SQLITE_OK
 
                 con.set_authorizer(authorize)
-                try:
-                    cur = con.execute(sql)
-                except sqlite3.Error as e:
-                    raise InputError("SQL error", [Problem("query", str(e), _sql_fix(str(e)))]) from None
-                cols = [d[0] for d in cur.description or []]
-                rows = cur.fetchmany(max_rows) if max_rows else cur.fetchall()
+                with _SqliteGuard(con, timeout) as guard:
+                    try:
+                        cur = con.execute(sql)
+                        cols = [d[0] for d in cur.description or []]
+                        rows = cur.fetchmany(max_rows) if max_rows else cur.fetchall()
+                    except sqlite3.Error as e:
+                        guard.raise_if_stopped()
+                        raise InputError("SQL error", [Problem("query", str(e), _sql_fix(str(e)))]) from None
                 return cols, [tuple(r) for r in rows]
             finally:
                 con.close()
@@ -299,10 +316,15 @@ class WorkspaceDB:
         try:
             cur = raw.cursor()
             cur.execute("SET TRANSACTION READ ONLY")  # the driver has begun a transaction
+            if timeout:  # for this transaction only; the server cancels the statement
+                # milliseconds, an int4 on the server: longer than ~24.8 days is capped there
+                cur.execute(f"SET LOCAL statement_timeout = {min(2**31 - 1, max(1, int(timeout * 1000)))}")
             try:
                 cur.execute(sql)
             except dbapi_error as e:
                 msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                if timeout and "statement timeout" in msg.lower():
+                    raise _timeout_error(timeout) from None
                 raise InputError("SQL error", [Problem("query", msg, _sql_fix(msg))]) from None
             cols = [d[0] for d in cur.description or []]
             rows = cur.fetchmany(max_rows) if max_rows else cur.fetchall()
@@ -310,6 +332,60 @@ class WorkspaceDB:
         finally:
             raw.rollback()
             raw.close()
+
+
+def _timeout_error(timeout: float) -> InputError:
+    return InputError(f"query stopped after {timeout:g} s (the statement timeout)", [Problem(
+        "query", f"it ran longer than --timeout {timeout:g}",
+        "add a LIMIT or a WHERE (an unbounded WITH RECURSIVE never ends), or raise --timeout "
+        "(0 = no limit)")])
+
+
+class _SqliteGuard:
+    """A progress handler that stops a SQLite statement at its deadline or on Ctrl-C (SQLite
+    runs in C: without it, Python's SIGINT handler would only run once the query ended)."""
+
+    def __init__(self, con: Any, timeout: float | None):
+        self.con, self.timeout = con, timeout or None
+        self.stopped: str | None = None
+        self._old: Any = None
+
+    def _progress(self) -> int:
+        if self.stopped:
+            return 1
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self.stopped = "timeout"
+            return 1
+        return 0
+
+    def _on_sigint(self, *_: Any) -> None:
+        self.stopped = "interrupted"
+
+    def __enter__(self) -> _SqliteGuard:
+        import signal
+        import threading
+
+        self._deadline = time.monotonic() + self.timeout if self.timeout else None
+        self.con.set_progress_handler(self._progress, 1000)
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import signal
+
+        self.con.set_progress_handler(None, 0)
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        if self.stopped == "interrupted" and exc[0] is None:
+            raise KeyboardInterrupt  # a Ctrl-C that came after the last check
+
+    def raise_if_stopped(self) -> None:
+        """Turn SQLite's "interrupted" into the reason: the timeout, or Ctrl-C."""
+        if self.stopped == "timeout":
+            raise _timeout_error(self.timeout or 0)
+        if self.stopped == "interrupted":
+            raise KeyboardInterrupt
 
 
 def _statements(sql: str) -> int:

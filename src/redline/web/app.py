@@ -171,10 +171,15 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool = False,
             raise HTTPException(404, "No such project.") from None
 
     async def post(request: Request) -> tuple[Any, Any]:
-        """The session (login required) and the form of a POST, CSRF-checked."""
+        """The session (login required) and the form of a POST, CSRF-checked; a paused user
+        writes nothing (the service checks the pause again inside each write's transaction)."""
         form = await request.form()
         sess = await run_in_threadpool(session_of, request)
         check_csrf(sess, form)
+        if not sess.user.active:
+            raise HTTPException(403, "Your account is paused"
+                                + (f" ({sess.user.paused_reason})" if sess.user.paused_reason else "")
+                                + ": nothing was saved.")
         return sess, form
 
     # -- login / logout ------------------------------------------------------------------------
@@ -258,7 +263,9 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool = False,
         ctx = views.annotate_context(proj, sess.user)
         return render(request, "annotate.html", session=sess, project=proj, **ctx)
 
-    @app.post("/p/{project}/items/{item_id}/label")
+    # item ids may contain '/': the pages send them encoded (%2F), and since the path is decoded
+    # before routing, these routes take a path segment sequence (``:path``) as the id
+    @app.post("/p/{project}/items/{item_id:path}/label")
     async def label(request: Request, project: str, item_id: str) -> Response:
         sess, form = await post(request)
 
@@ -281,7 +288,7 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool = False,
 
         return await run_in_threadpool(work)
 
-    @app.post("/p/{project}/items/{item_id}/skip")
+    @app.post("/p/{project}/items/{item_id:path}/skip")
     async def skip(request: Request, project: str, item_id: str) -> Response:
         sess, form = await post(request)
 
@@ -309,7 +316,7 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool = False,
         ctx = views.queue_context(proj, sess.user, include_incomplete=incomplete)
         return render(request, "queue.html", session=sess, project=proj, **ctx)
 
-    @app.get("/p/{project}/review/{item_id}", response_class=HTMLResponse)
+    @app.get("/p/{project}/review/{item_id:path}", response_class=HTMLResponse)
     def review(request: Request, project: str, item_id: str) -> Response:
         sess = session_of(request)
         need_role(sess, "admin", "reviewer")
@@ -319,7 +326,7 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool = False,
             raise HTTPException(404, "No such item.")
         return render(request, "review.html", session=sess, project=proj, **ctx)
 
-    @app.post("/p/{project}/review/{item_id}")
+    @app.post("/p/{project}/review/{item_id:path}")
     async def adjudicate(request: Request, project: str, item_id: str) -> Response:
         sess, form = await post(request)
 

@@ -23,6 +23,16 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 
+from redline.data.limits import (
+    BadLine,
+    LimitError,
+    check_value,
+    iter_json_lines,
+    json_error,
+    loads_json,
+    loads_json_document,
+    needs_check,
+)
 from redline.data.records import Record, dump_messages
 from redline.errors import InputError, Problem
 
@@ -141,16 +151,21 @@ class FieldMap:
         fm = cls(json_key=json_key)
         problems: list[Problem] = []
         if map_file is not None:
-            import yaml
+            from redline.data.limits import load_yaml
 
-            try:
-                doc = yaml.safe_load(map_file.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as e:
-                raise InputError(f"{map_file}: cannot read the mapping file", [Problem(
-                    str(map_file), str(e).splitlines()[0], "write YAML: {map: {prompt: question}, set: {}}")]) from None
+            doc = load_yaml(map_file, "mapping file") or {}  # limits: size, depth, aliases (docs/limits.md)
+            bad_type = [k for k in ("map", "set", "values") if isinstance(doc, dict) and doc.get(k) is not None
+                        and not isinstance(doc[k], dict)]
+            if isinstance(doc, dict) and doc.get("json_key") is not None and not isinstance(doc["json_key"], str):
+                bad_type.append("json_key")
             if not isinstance(doc, dict) or set(doc) - {"map", "set", "values", "json_key"}:
                 problems.append(Problem(str(map_file), "expected the keys 'map', 'set', 'values', 'json_key'",
                                         "write e.g. {map: {prompt: question, category: hazard}}"))
+            elif bad_type:
+                problems.append(Problem(f"{map_file} ({bad_type[0]})", f"'{bad_type[0]}' must be "
+                                        + ("a name" if bad_type[0] == "json_key" else "a mapping"),
+                                        "write e.g. {map: {prompt: question}, set: {source: vendor-a}, "
+                                        "values: {category: {vcr: violent_crimes}}, json_key: rows}"))
             elif not all(isinstance(t, dict) for t in (doc.get("values") or {}).values()):
                 problems.append(Problem(f"{map_file} (values)", "each entry must map old value → new value",
                                         "write e.g. {values: {category: {vcr: violent_crimes}}}"))
@@ -204,7 +219,9 @@ def _maybe_json(v: Any, want: type, name: str) -> Any:
         s = v.strip()
         if (want is list and s.startswith("[")) or (want is dict and s.startswith("{")):
             try:
-                return json.loads(s)
+                return loads_json(s)
+            except LimitError as e:
+                raise ValueError(f"field '{name}': {e}") from None
             except json.JSONDecodeError as e:
                 raise ValueError(f"field '{name}': not valid JSON ({e.msg})") from None
         if want is dict:
@@ -247,7 +264,9 @@ def row_to_record(row: dict[str, Any], n: int) -> Record:
     for name in ("chosen", "rejected"):
         if name in data and isinstance(data[name], str) and data[name].lstrip().startswith("[{"):
             try:
-                data[name] = json.loads(data[name])
+                data[name] = loads_json(data[name])
+            except LimitError as e:
+                raise ValueError(f"field '{name}': {e}") from None
             except json.JSONDecodeError:
                 pass  # a text completion that happens to start with "[{"
     for name in ("labels", "meta"):
@@ -294,11 +313,6 @@ def record_to_flat(r: Record) -> dict[str, str | None]:
     return out
 
 
-def json_error(e: json.JSONDecodeError) -> str:
-    """``Invalid control character at column 39`` — the decoder's own messages may end in "at"."""
-    return f"{e.msg.removesuffix(' at')} at column {e.colno}"
-
-
 def describe_error(e: Exception) -> str:
     """One line for a validation error."""
     if isinstance(e, ValidationError):
@@ -335,41 +349,33 @@ def parse_rows(path: Path, rows: Iterator[tuple[int, dict[str, Any] | Rejected]]
 
 
 def iter_jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
-    """``(line_no, dict | Rejected)`` for every non-blank line; BOM on line 1 accepted."""
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                yield lineno, Rejected(f"{path}:{lineno}", lineno,
-                                       f"not UTF-8 (byte {e.start + 1}: {e.reason}); re-encode the file as UTF-8",
-                                       raw.decode("utf-8", errors="replace").rstrip("\n"))
-                continue
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield lineno, Rejected(f"{path}:{lineno}", lineno,
-                                       f"invalid JSON ({json_error(e)})", line.rstrip("\n"))
-                continue
-            if not isinstance(obj, dict):
-                yield lineno, Rejected(f"{path}:{lineno}", lineno, "a line must be a JSON object", obj)
-                continue
+    """``(line_no, dict | Rejected)`` for every non-blank line; BOM on line 1 accepted; the limits
+    of :mod:`redline.data.limits` (depth, integer digits, lone surrogates, line size) apply."""
+    for lineno, obj in iter_json_lines(path):
+        if isinstance(obj, BadLine):
+            reason = obj.reason if obj.kind == "json" or not obj.fix else f"{obj.reason}; {obj.fix}"
+            yield lineno, Rejected(f"{path}:{lineno}", lineno, reason, obj.raw)
+        elif not isinstance(obj, dict):
+            yield lineno, Rejected(f"{path}:{lineno}", lineno, "a line must be a JSON object", obj)
+        else:
             yield lineno, obj
 
 
 def iter_json_rows(path: Path, key: str | None = None) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
     """Items of a JSON array — the file itself, or the list under ``key`` (or the only list of
-    objects in a top-level object). JSON is not a streaming format: the file is loaded whole."""
+    objects in a top-level object). JSON is not a streaming format: the file is loaded whole.
+    An item past a limit (:mod:`redline.data.limits`) is a rejected item; a document the parser
+    itself cannot read (nested past ~1,000 levels, a too long integer) is refused with its line."""
     try:
         with open(path, "rb") as f:
-            doc = json.loads(f.read().decode("utf-8-sig"))
+            text = f.read().decode("utf-8-sig")
+        doc = loads_json_document(text)
     except UnicodeDecodeError as e:
         raise InputError(f"{path}: not UTF-8", [Problem(str(path), f"byte {e.start + 1}: {e.reason}",
                                                         "re-encode the file as UTF-8")]) from None
+    except LimitError as e:
+        raise InputError(f"{path}: {e.reason}", [Problem(f"{path}:{e.line}" if e.line else str(path), e.reason,
+                                                         e.fix)]) from None
     except json.JSONDecodeError as e:
         raise InputError(f"{path}: invalid JSON", [Problem(f"{path}:{e.lineno}", json_error(e),
                                                            "fix the JSON (or use JSONL: one object per line)")]) from None
@@ -390,8 +396,16 @@ def iter_json_rows(path: Path, key: str | None = None) -> Iterator[tuple[int, di
     if not isinstance(items, list):
         raise InputError(f"{path}: expected a JSON array", [Problem(str(path), "the file is not an array of objects",
                                                                     "write [ {...}, {...} ] or use JSONL")])
+    depth, surrogates = needs_check(text)  # each item is checked as a JSONL line would be
+    del text
     for i, obj in enumerate(items, 1):
         if isinstance(obj, dict):
+            try:
+                check_value(obj, depth, surrogates)
+            except LimitError as e:
+                yield i, Rejected(f"{path}:item {i}", i, f"{e.reason}; {e.fix}" if e.fix else e.reason,
+                                  None if "nested" in e.reason else obj)  # too deep to write back
+                continue
             yield i, obj
         else:
             yield i, Rejected(f"{path}:item {i}", i, "an item must be a JSON object", obj)

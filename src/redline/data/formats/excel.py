@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from redline.data import limits
 from redline.data.formats.base import (
     FieldMap,
     Item,
@@ -31,31 +32,39 @@ def _cell(v: Any) -> Any:
 
 
 def _iter_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
-    import zipfile
-
     import openpyxl
 
+    limits.check_zip(path)  # a zip bomb is refused before openpyxl expands it
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on a malformed file
         raise InputError(f"{path}: not an .xlsx workbook", [Problem(
-            str(path), str(e).splitlines()[0] if str(e) else type(e).__name__,
-            "save the file as .xlsx (Excel 2007+) or export CSV")]) from None
+            str(path), _describe(e), "save the file as .xlsx (Excel 2007+) or export CSV")]) from None
     try:
         if sheet is not None and sheet not in wb.sheetnames:
             raise InputError(f"{path}: no sheet {sheet!r}", [Problem(str(path), f"sheets: {wb.sheetnames}",
                                                                      "pass --json-key SHEET")])
+        if not wb.worksheets:
+            raise InputError(f"{path}: the workbook has no sheet", [Problem(
+                str(path), "no worksheet in the workbook", "save a workbook with the data on its first sheet")])
         ws = wb[sheet] if sheet else wb.worksheets[0]
         merged = sorted(_merged_ranges(path, getattr(ws, "_worksheet_path", None)), reverse=True)
         active: list[tuple[int, int, int, int]] = []
         anchors: dict[tuple[int, int, int, int], Any] = {}
-        rows = ws.iter_rows(values_only=True)
+        rows = _guarded(path, ws.iter_rows(values_only=True))
         header = next(rows, None)
         if header is None:
             return
         names = [str(h).strip() if h is not None else "" for h in header]
         while names and names[-1] == "":
             names.pop()
+        seen: set[str] = set()
+        dupes = sorted({h for h in names if h and (h in seen or seen.add(h))})
+        if dupes:  # a second column of the same name would silently replace the first
+            raise InputError(f"{path}: duplicate column names", [Problem(
+                f"{path}:sheet row 1", f"columns {dupes} appear more than once", "give every column a unique name")])
         n = 0
         for sheet_row, cells in enumerate(rows, 2):
             vals = [_cell(c) for c in cells]
@@ -85,10 +94,37 @@ def _iter_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, dict[str, A
         wb.close()
 
 
+def _describe(e: BaseException) -> str:
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if isinstance(e, ValueError) and "digits" in msg:
+        return f"a number cell has more than {limits.INT_DIGITS} digits"
+    return msg[:300]
+
+
+def _guarded(path: Path, rows: Iterator[Any]) -> Iterator[Any]:
+    """The sheet's rows; a malformed part of the workbook (bad XML, a number cell past the digit
+    limit, …) ends the read with an InputError naming the sheet row instead of a traceback."""
+    n = 0
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except InputError:
+            raise
+        except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on a malformed sheet
+            raise InputError(f"{path}: cannot read the workbook after sheet row {n}", [Problem(
+                f"{path}:sheet row {n + 1}", _describe(e),
+                "fix the cell in Excel and save again, or export the sheet as CSV")]) from None
+        n += 1
+        yield row
+
+
 def _merged_ranges(path: Path, sheet_xml: str | None) -> list[tuple[int, int, int, int]]:
     """``(min_row, min_col, max_row, max_col)`` of the sheet's merged cells (read-only worksheets do
     not expose them: read ``<mergeCells>`` from the sheet's XML, streaming)."""
     import zipfile
+    import zlib
     from xml.etree.ElementTree import iterparse
 
     from openpyxl.utils.cell import range_boundaries
@@ -106,8 +142,8 @@ def _merged_ranges(path: Path, sheet_xml: str | None) -> list[tuple[int, int, in
                         out.append((r0, c0, r1, c1))  # header merges are left alone
                 elif tag in ("row", "c", "v", "f", "is", "t"):
                     el.clear()
-    except (KeyError, zipfile.BadZipFile, ValueError):
-        return []
+    except (KeyError, zipfile.BadZipFile, ValueError, OSError, EOFError, SyntaxError, zlib.error):
+        return []  # a malformed sheet (SyntaxError: XML ParseError): reading its rows reports it
     return out
 
 
