@@ -41,14 +41,17 @@ def free_port() -> int:
 
 
 class Server:
-    """``redline.web.app.create_app(db_url, **kw)`` served by uvicorn in a child process."""
+    """``redline.web.app.create_app(db_url, **kw)`` served by uvicorn in a child process; with
+    ``cli_args``, the real ``redline annotate serve`` command with those extra arguments."""
 
-    def __init__(self, db_url: str, log: Path, **kw: Any):
+    def __init__(self, db_url: str, log: Path, *, cli_args: list[str] | None = None, **kw: Any):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self._log = open(log, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-c", _SERVER, db_url, str(self.port), json.dumps(kw)],
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        cmd = ([sys.executable, "-c", _SERVER, db_url, str(self.port), json.dumps(kw)] if cli_args is None else
+               [sys.executable, "-m", "redline", "annotate", "serve", "--db", db_url, "--port", str(self.port),
+                *cli_args])
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
         self.log = log
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

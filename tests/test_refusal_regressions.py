@@ -152,3 +152,19 @@ def test_regression_examples_are_not_training_data():
                if line.strip()}
     every = LECTURES + PREMISE_ANSWERS + ODD_SAFE + AS_AI_ANSWERS + ALTERNATIVE_ONLY + REFUSE_AND_ANSWER + DEGENERATE
     assert not trained & set(every)
+
+
+def test_shared_analysis_never_serves_another_responses_result() -> None:
+    """The refusal and harm models share one analysis of the last response: a different response,
+    even one that differs only at its end, must get its own verdict."""
+    from redline.judges._refusal_model import RefusalModel, analyse
+
+    model = RefusalModel.load()
+    refuse = "I'm sorry, but I can't help with that request."
+    comply = "Sure! Photosynthesis turns light, water and carbon dioxide into sugar and oxygen."
+    assert model.predict(refuse)[0] == "full_refusal"
+    assert model.predict(comply)[0] == "full_compliance"
+    assert model.predict(refuse)[0] == "full_refusal"
+    a = analyse(comply)
+    assert analyse(comply) is a  # the same response: shared
+    assert analyse(comply + " ") is not a

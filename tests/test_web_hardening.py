@@ -5,9 +5,6 @@ or with a duplicated column name are refused."""
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,38 +14,10 @@ from typing import Any
 import pytest
 
 from tests._annotate_helpers import add_users, create, response_rows, response_values, service
-from tests._web import PASSWORD, Client, Server, csrf_of, free_port, item_of, seed, workspace
+from tests._web import PASSWORD, Client, Server, csrf_of, item_of, seed, workspace
 from tests.helpers import cli
 
 # ------------------------------------------------------------------ item 3: X-Forwarded-For
-
-
-class _Serve:
-    """`redline annotate serve` (the real command) in a child process."""
-
-    def __init__(self, db_url: str, log: Path, *extra: str):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self._log = open(log, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "redline", "annotate", "serve", "--db", db_url,
-                                      "--port", str(self.port), *extra], stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(self.base + "/login", timeout=2):
-                    return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.2)
-        raise RuntimeError(log.read_text())
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
 
 
 def _guess(c: Client, username: str, password: str, forwarded_for: str) -> int:
@@ -62,7 +31,7 @@ def _guess(c: Client, username: str, password: str, forwarded_for: str) -> int:
 def test_login_rate_limit_ignores_x_forwarded_for_unless_proxies_are_named(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ws.db'}"
     seed(workspace(url))
-    srv = _Serve(url, tmp_path / "serve.log")
+    srv = Server(url, tmp_path / "serve.log", cli_args=[])
     try:
         c = Client(srv.base)
         codes = [_guess(c, "a1", f"wrong {i}", f"10.0.0.{i}") for i in range(8)]
@@ -71,7 +40,7 @@ def test_login_rate_limit_ignores_x_forwarded_for_unless_proxies_are_named(tmp_p
     finally:
         srv.stop()
     # behind a reverse proxy the operator names it: then its header gives the client IP
-    srv = _Serve(url, tmp_path / "serve2.log", "--forwarded-allow-ips", "127.0.0.1")
+    srv = Server(url, tmp_path / "serve2.log", cli_args=["--forwarded-allow-ips", "127.0.0.1"])
     try:
         c = Client(srv.base)
         codes = [_guess(c, "a2", f"wrong {i}", f"10.1.0.{i}") for i in range(7)]

@@ -44,10 +44,10 @@ from redline.judges._refusal_model import (
 )
 from redline.judges._refusal_model import (
     RefusalModel,
+    analyse,
     cap_text,
     count_terms,
     pattern_feature_names,
-    pattern_features,
     tokens,
 )
 
@@ -351,10 +351,8 @@ class HarmModel:
                           prompt_words: set[str] | None = None
                           ) -> tuple[dict[str, int], list[float], str, list[tuple[str, int]]]:
         """(response 1-2gram counts, dense features, refusal label, repeated terms)."""
-        text = cap_text(response)
-        counts = count_terms(text)
+        text, counts, pf = analyse(response)  # shared with the refusal judge (one-entry cache)
         repeated = [(t, c) for t, c in counts.items() if c > 1]
-        pf = pattern_features(text, counts)
         probs = _softmax(self.refusal.scores_of(text, counts, pf))
         ordered = [probs[i] for i in self._ref_index]
         label = REFUSAL_LABELS[max(range(3), key=ordered.__getitem__)]

@@ -495,6 +495,26 @@ _NLOG = 4096
 _LOG = [0.0, 0.0] + [math.log(i) for i in range(2, _NLOG)]
 
 
+_LAST_ANALYSIS: tuple[str, tuple[str, Counter, list[float]]] | None = None
+
+
+def analyse(response: str) -> tuple[str, Counter, list[float]]:
+    """``(capped text, 1-2gram counts, pattern features)`` of a response: the tokenising and
+    pattern work (most of a verdict's cost), shared by the refusal and harm models. In ``redline
+    eval`` both judge the same response one after the other, so the last result is kept (one
+    entry, keyed by the exact text; it measured ~35% of default judging time). Callers must not
+    mutate what they get."""
+    global _LAST_ANALYSIS
+    last = _LAST_ANALYSIS
+    if last is not None and last[0] == response:
+        return last[1]
+    text = cap_text(response)
+    counts = _count_terms(text)
+    result = (text, counts, pattern_features(text, counts))
+    _LAST_ANALYSIS = (response, result)
+    return result
+
+
 def pattern_features(text: str, counts: dict[str, int] | None = None) -> list[float]:
     """Dense pattern features of already-capped (``cap_text``) text.
 
@@ -673,9 +693,8 @@ class RefusalModel:
             return cls(json.load(f))
 
     def decision_function(self, response: str) -> list[float]:
-        text = cap_text(response)
-        counts = _count_terms(text)
-        return self.scores_of(text, counts)
+        text, counts, pf = analyse(response)
+        return self.scores_of(text, counts, pf)
 
     def scores_of(self, text: str, counts: dict[str, int], pf: list[float] | None = None) -> list[float]:
         """Class scores of already-capped ``text`` with its 1-2gram ``counts`` (and, if
