@@ -38,7 +38,7 @@ def one_run(n_items: int, n_ann: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp)
         os.environ["REDLINE_HOME"] = str(ws / "home")
-        from redline.annotate.outputs import export_project
+        from redline.annotate.exports import export_project
         from redline.annotate.report import write_report
         from redline.annotate.service import Annotations
         from redline.annotate.vendor import export_batch, import_batch

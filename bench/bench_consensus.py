@@ -91,7 +91,7 @@ def bench_project(n_items: int, runs: int = 3) -> None:
     from datetime import UTC, datetime, timedelta
     from pathlib import Path
 
-    from redline.annotate.pipeline import project_quality
+    from redline.annotate.project_quality import project_quality
     from redline.annotate.service import Annotations
     from redline.data.records import Record
     from redline.policy.loader import load_policy

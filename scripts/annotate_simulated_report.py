@@ -149,7 +149,7 @@ def main() -> None:
     write_report(svc, "sim", a.out, judge=a.judge)
     comp = consensus_comparison(svc, "sim", judge=a.judge)
     from redline.annotate.consensus import dawid_skene, majority_vote, model_assisted
-    from redline.annotate.pipeline import project_quality
+    from redline.annotate.project_quality import project_quality
 
     labs = svc.labels("sim")
     ratings = [(lb.item_id, lb.username, lb.values["harmful"]) for lb in labs]

@@ -171,7 +171,7 @@ def seed(svc: Any, *, name: str = "p1", overlap: int = 2, settings: dict[str, An
          gold_rate: float = 0.0) -> Any:
     """Vendors A and B, an admin, an in-house reviewer, A's manager, annotators a1 a2 (A), b1 b2 (B),
     and a project from the built-in ``default`` policy."""
-    from redline.annotate.models import ProjectSettings
+    from redline.annotate.rows import ProjectSettings
     from redline.policy import load_policy
 
     for v in ("A", "B"):

@@ -271,7 +271,7 @@ def test_model_consensus_needs_a_real_judge(workspace: Path) -> None:
     r = cli("annotate", "consensus", "p1", "--method", "model")
     assert r.returncode == 2 and "needs a judge" in r.stderr and "--judge" in r.stderr, r.stderr
     # the project's judge is used when there is one; provenance names the judges that ran
-    from redline.annotate.outputs import decide
+    from redline.annotate.exports import decide
 
     with_judge = create(workspace, n=2, name="pj", extra=("--judge", "harm", "--overlap", "1"))
     assert with_judge.returncode == 0, with_judge.stderr

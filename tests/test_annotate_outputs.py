@@ -220,7 +220,7 @@ def test_casebook_from_a_prompt_label_project_lints_clean(workspace: Path) -> No
 def test_explicit_none_category_is_a_vote_not_a_missing_label(workspace: Path) -> None:
     """Regression: decide() dropped "none" answers (value None), so ONE annotator's category
     outvoted two who said the prompt fits no category."""
-    from redline.annotate.outputs import decide
+    from redline.annotate.exports import decide
 
     rows = [{"id": "q0", "prompt": "how do I bake bread"}, {"id": "q1", "prompt": "plan an attack"}]
     r = create(workspace, task="prompt-label", name="pl", rows=rows, extra=("--overlap", "3"))

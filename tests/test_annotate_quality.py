@@ -178,7 +178,7 @@ def _label(svc, t):
 
 
 def test_project_quality_on_a_real_workspace(tmp_path):
-    from redline.annotate.pipeline import (
+    from redline.annotate.project_quality import (
         project_consensus,
         project_quality,
         project_ratings,
@@ -252,7 +252,11 @@ def test_project_quality_on_a_real_workspace(tmp_path):
 
 
 def test_model_assisted_project_consensus_runs_the_harm_judge(tmp_path):
-    from redline.annotate.pipeline import judge_probabilities, project_consensus, review_queue
+    from redline.annotate.project_quality import (
+        judge_probabilities,
+        project_consensus,
+        review_queue,
+    )
 
     svc, t = _project(tmp_path)
     _label(svc, t)
@@ -289,7 +293,7 @@ def test_model_assisted_project_consensus_runs_the_harm_judge(tmp_path):
 
 
 def test_judge_probabilities_by_field(tmp_path):
-    from redline.annotate.pipeline import judge_probabilities, judge_probabilities_by_field
+    from redline.annotate.project_quality import judge_probabilities, judge_probabilities_by_field
 
     svc, _ = _project(tmp_path)
     both = judge_probabilities_by_field(svc, "qa")
@@ -300,7 +304,7 @@ def test_judge_probabilities_by_field(tmp_path):
 
 
 def test_prompt_label_none_category_is_an_answer(tmp_path):
-    from redline.annotate.pipeline import NONE_LABEL, project_consensus, project_quality
+    from redline.annotate.project_quality import NONE_LABEL, project_consensus, project_quality
     from redline.annotate.service import Annotations
     from redline.data.records import Record
     from redline.policy.loader import load_policy
@@ -353,7 +357,7 @@ def _take(svc, user, item_id, values):
 
 
 def test_queue_names_the_contested_field_and_checks_every_field(tmp_path):
-    from redline.annotate.pipeline import project_quality, review_queue
+    from redline.annotate.project_quality import project_quality, review_queue
 
     svc = _prompt_project(tmp_path, n=2)
     # r0: intent agreed, category contested; r1: both agree
@@ -377,7 +381,7 @@ def test_queue_names_the_contested_field_and_checks_every_field(tmp_path):
 
 
 def test_queue_waits_until_labelling_is_complete(tmp_path):
-    from redline.annotate.pipeline import labelling_complete, review_queue
+    from redline.annotate.project_quality import labelling_complete, review_queue
 
     svc = _prompt_project(tmp_path, n=3)
     # r0: two labels (overlap 2) that disagree; r1, r2: one label each, b and c may still come
@@ -409,8 +413,8 @@ def test_queue_waits_until_labelling_is_complete(tmp_path):
 
 
 def test_queue_judge_is_the_projects_setting(tmp_path):
-    from redline.annotate.models import ProjectSettings
-    from redline.annotate.pipeline import project_quality, queue_judge, review_queue
+    from redline.annotate.project_quality import project_quality, queue_judge, review_queue
+    from redline.annotate.rows import ProjectSettings
     from redline.errors import InputError
 
     svc, t = _project(tmp_path, settings=ProjectSettings(judge="harm"))
@@ -436,7 +440,7 @@ def test_queue_judge_is_the_projects_setting(tmp_path):
 
 
 def test_agreement_per_policy_version_splits_an_edit_without_a_new_version(tmp_path):
-    from redline.annotate.pipeline import project_quality
+    from redline.annotate.project_quality import project_quality
     from redline.data.records import Record
     from redline.policy.loader import load_policy
     from redline.policy.model import Policy
@@ -486,7 +490,7 @@ def test_drift_catches_a_sustained_drop_within_a_few_windows():
 
 
 def test_gold_accuracy_is_per_field_with_the_primary_field_as_headline(tmp_path):
-    from redline.annotate.pipeline import project_quality
+    from redline.annotate.project_quality import project_quality
 
     svc, t = _project(tmp_path)
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_default_model_is_found_inside_the_package():
-    from redline.models.local import default_model_path
+    from redline.targets.local import default_model_path
 
     p = default_model_path()
     assert p.suffix == ".gguf" and p.stat().st_size > 50_000_000
@@ -29,7 +29,7 @@ def test_local_target_generates_with_the_gguf_chat_template():
     import asyncio
 
     from redline.data.schema import Message
-    from redline.models import GenParams, create_target
+    from redline.targets import GenParams, create_target
 
     t = create_target("local")
     msgs = [Message(role="user", content="Name a colour of the sky on a clear day.")]
@@ -47,7 +47,7 @@ def test_local_generation_respects_the_timeout():
     import asyncio
 
     from redline.data.schema import Message
-    from redline.models import GenParams, SampleError, create_target
+    from redline.targets import GenParams, SampleError, create_target
 
     t = create_target("local", timeout=0.05)
     msgs = [Message(role="user", content="Write a long story about a lighthouse keeper.")]
@@ -57,7 +57,7 @@ def test_local_generation_respects_the_timeout():
 
 def test_plain_prompt_fallback_format():
     from redline.data.schema import Message
-    from redline.models.local import plain_prompt
+    from redline.targets.local import plain_prompt
 
     text = plain_prompt([Message(role="system", content="Be brief."), Message(role="user", content="Hi")])
     assert text == "System: Be brief.\nUser: Hi\nAssistant:"
@@ -94,7 +94,7 @@ def test_openai_target_against_llama_cpp_server(workspace: Path):
     import urllib.request
 
     pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] not installed")
-    from redline.models.local import default_model_path
+    from redline.targets.local import default_model_path
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

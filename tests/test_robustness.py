@@ -157,7 +157,7 @@ class _Boom:
         self.calls = 0
 
     async def generate(self, messages, params, sample_id):
-        from redline.models import Generation
+        from redline.targets import Generation
 
         self.calls += 1
         if sample_id == "s00003":
@@ -173,7 +173,7 @@ class _Boom:
 
 def _run(workspace: Path, **cfg):
     from redline.evals import EvalConfig, run_eval
-    from redline.models.base import register_target
+    from redline.targets.base import register_target
     from redline.workspace import Workspace
 
     register_target("boom")(lambda arg, **_: _Boom())

@@ -192,8 +192,8 @@ def test_convert_to_openai_rejects_images_outside_the_input_folder(workspace: Pa
 
 def test_only_http_and_data_image_urls_are_sent() -> None:
     from redline.data.schema import Message
-    from redline.models.base import SampleError
-    from redline.models.openai import to_openai_messages
+    from redline.targets.base import SampleError
+    from redline.targets.openai import to_openai_messages
 
     for url in ("file:///etc/passwd", "FILE:/proc/self/environ", "ftp://h/x.png"):
         m = Message.model_validate({"role": "user", "content": [{"type": "image", "url": url}]})
@@ -304,7 +304,7 @@ def test_target_echo_of_the_key_is_not_stored(workspace: Path, echo_server) -> N
 
 
 def test_endpoint_url_keeps_the_query() -> None:
-    from redline.models.openai import endpoint_url
+    from redline.targets.openai import endpoint_url
 
     assert endpoint_url("http://h:1/v1?api-version=2024-02-01", "chat/completions") == \
         "http://h:1/v1/chat/completions?api-version=2024-02-01"

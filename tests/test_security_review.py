@@ -34,7 +34,7 @@ def test_redact_finishes_on_long_hostile_text() -> None:
     stops a hang (it is not a speed assertion)."""
     code = (
         "from redline.redact import redact\n"
-        "from redline.models.openai import OpenAITarget\n"
+        "from redline.targets.openai import OpenAITarget\n"
         "t = OpenAITarget('m', 'http://h/v1', 'sk-test-0123456789abcdefSECRET')\n"
         "for s in ('a-' * 500_000, 'sk.' * 300_000, 'x+y' * 300_000):\n"
         "    assert len(redact(s)) == len(s)\n"
@@ -69,8 +69,8 @@ def test_redact_masks_more_credential_shapes() -> None:
 
 
 def test_url_secrets_include_a_token_given_as_user_name() -> None:
-    from redline.models.openai import OpenAITarget
     from redline.redact import url_secrets
+    from redline.targets.openai import OpenAITarget
 
     assert "ghtokzq81kd0aVV" in url_secrets("https://ghtokzq81kd0aVV@h.example/v1")
     # a key-named query value as sent (encoded) and decoded: a server may echo either
@@ -81,8 +81,8 @@ def test_url_secrets_include_a_token_given_as_user_name() -> None:
 
 
 def test_placeholder_keys_do_not_change_graded_answers() -> None:
-    from redline.models.openai import OpenAITarget
     from redline.redact import redact
+    from redline.targets.openai import OpenAITarget
 
     for placeholder in ("EMPTY", "dummy", "none", "token", "placeholder"):
         t = OpenAITarget("m", "http://127.0.0.1:1/v1", placeholder)
@@ -143,7 +143,7 @@ def test_non_finite_image_size_limit_falls_back_to_the_default(raw: str, monkeyp
 def test_known_key_is_masked_in_the_forms_servers_echo_it() -> None:
     """A key with ``/``, ``+``, ``=`` or ``"`` comes back JSON-escaped, as PHP's ``\\/`` or
     URL-encoded; each form is masked, in answers too (where only known secrets are)."""
-    from redline.models.openai import OpenAITarget
+    from redline.targets.openai import OpenAITarget
 
     key = 'gw/Zq81+kd0a=="x'
     t = OpenAITarget("m", "http://127.0.0.1:1/v1", key)

@@ -56,7 +56,7 @@ def eval_cmd(
     """
     from redline.evals.runner import DEFAULT_JUDGES, EvalConfig, RetryPolicy, run_eval
     from redline.judges.base import parse_options
-    from redline.models.base import GenParams
+    from redline.targets.base import GenParams
     from redline.workspace import Workspace
 
     try:

@@ -16,19 +16,7 @@ from redline.annotate.consensus import (
     majority_vote,
     model_assisted,
 )
-from redline.annotate.models import (
-    ROLES,
-    Adjudication,
-    Assignment,
-    Item,
-    Label,
-    Progress,
-    Project,
-    ProjectSettings,
-    Session,
-    User,
-)
-from redline.annotate.outputs import (
+from redline.annotate.exports import (
     EXPORTS,
     Decided,
     ExportResult,
@@ -37,7 +25,7 @@ from redline.annotate.outputs import (
     export_project,
     labelled_rows,
 )
-from redline.annotate.pipeline import (
+from redline.annotate.project_quality import (
     QueueEntry,
     judge_probabilities,
     project_consensus,
@@ -55,6 +43,18 @@ from redline.annotate.quality import (
     wilson_ci,
 )
 from redline.annotate.report import consensus_comparison, write_report
+from redline.annotate.rows import (
+    ROLES,
+    Adjudication,
+    Assignment,
+    Item,
+    Label,
+    Progress,
+    Project,
+    ProjectSettings,
+    Session,
+    User,
+)
 from redline.annotate.schema import TASKS, FieldSpec, Option, TaskType, task_fields, validate_values
 from redline.annotate.service import Annotations
 from redline.annotate.simulate import SimulatedCrowd, simulate_crowd

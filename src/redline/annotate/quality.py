@@ -1,6 +1,6 @@
 """Annotator quality: gold accuracy, agreement with consensus, speed, skips, drift, flags.
 
-Pure functions over plain data (no database); :mod:`redline.annotate.pipeline` feeds them from
+Pure functions over plain data (no database); :mod:`redline.annotate.project_quality` feeds them from
 a project.
 
 - **Gold accuracy** per annotator = correct gold labels / gold labels, with a Wilson 95%

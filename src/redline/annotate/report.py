@@ -140,8 +140,13 @@ def consensus_comparison(svc: Annotations, project: str, *, judge: str | None = 
     """Majority vote vs Dawid–Skene vs model-assisted consensus on the project's first agreement
     field: pairwise share of items where two methods decide the same label, each method's mean
     confidence and its accuracy on the gold items (whose answers the annotators did not see)."""
-    from redline.annotate.outputs import _consensus, _field_ratings, _judge_field, _judge_probs
-    from redline.annotate.pipeline import NONE_LABEL, _none_is_answer, agreement_fields, main_field
+    from redline.annotate.exports import _consensus, _field_ratings, _judge_field, _judge_probs
+    from redline.annotate.project_quality import (
+        NONE_LABEL,
+        _none_is_answer,
+        agreement_fields,
+        main_field,
+    )
 
     p = svc.get_project(project)
     fields = {f.name: f for f in agreement_fields(svc, project)}
@@ -191,8 +196,8 @@ def report_context(svc: Annotations, project: str, *, vendor: str | None = None,
     import matplotlib
 
     matplotlib.use("Agg")
-    from redline.annotate.outputs import check_judge
-    from redline.annotate.pipeline import GOLD_PRIMARY, project_quality, review_queue
+    from redline.annotate.exports import check_judge
+    from redline.annotate.project_quality import GOLD_PRIMARY, project_quality, review_queue
 
     if judge:
         check_judge(judge)

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, and_, func, or_, select, true
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from redline.annotate import auth
-from redline.annotate.models import (
+from redline.annotate.rows import (
     ROLES,
     Adjudication,
     Assignment,

@@ -42,7 +42,7 @@ from redline.data.records import dump_messages
 from redline.errors import InputError, Problem, RedlineError
 
 if TYPE_CHECKING:
-    from redline.annotate.models import Assignment
+    from redline.annotate.rows import Assignment
     from redline.annotate.service import Annotations
 
 BATCH_FORMATS: tuple[str, ...] = ("csv", "jsonl", "label-studio")

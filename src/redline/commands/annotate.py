@@ -133,7 +133,7 @@ def _cli_errors(out: Path | None = None) -> Iterator[None]:
 
 
 def _check_judge(name: str) -> None:
-    from redline.annotate.outputs import check_judge
+    from redline.annotate.exports import check_judge
 
     check_judge(name)
 
@@ -278,7 +278,7 @@ def create_cmd(
 ) -> None:
     """Create a project: the label schema is compiled from the policy; rows that cannot be read go to a
     quarantine file (exit 2)."""
-    from redline.annotate.models import ProjectSettings
+    from redline.annotate.rows import ProjectSettings
     from redline.annotate.schema import TASKS
     from redline.data.formats import Rejected
     from redline.data.io import quarantine_path
@@ -572,7 +572,7 @@ def agreement_cmd(
 ) -> None:
     """Inter-annotator agreement with 95% bootstrap CIs: Krippendorff's α (at each field's level),
     Fleiss' κ, mean pairwise Cohen's κ, Gwet's AC1 and percent agreement."""
-    from redline.annotate.pipeline import project_quality
+    from redline.annotate.project_quality import project_quality
 
     keys = {None: "by_field", "category": "by_category", "vendor": "by_vendor", "policy-version": "by_policy_version"}
     if by not in keys:
@@ -609,7 +609,7 @@ def consensus_cmd(project: _PROJECT, method: _METHOD = "dawid-skene", judge: _JU
                   out: Annotated[Path | None, typer.Option(help="Also write the decided labels (JSONL records).")] = None,
                   db: _DB = None, as_json: _JSON = False) -> None:
     """Decide each item's label: adjudication > gold answer > consensus of the annotators."""
-    from redline.annotate.outputs import decide, export_project
+    from redline.annotate.exports import decide, export_project
 
     with _cli_errors(out):
         svc = _svc(db)
@@ -654,7 +654,7 @@ def queue_cmd(project: _PROJECT,
               db: _DB = None, as_json: _JSON = False) -> None:
     """The adjudication queue: disagreements, low-confidence consensus, consensus vs judge — on any
     labelled field; by default only items whose labelling is complete."""
-    from redline.annotate.pipeline import review_queue
+    from redline.annotate.project_quality import review_queue
 
     with _cli_errors():
         entries = review_queue(_svc(db), project, vendor=vendor, min_confidence=min_confidence,
@@ -699,7 +699,7 @@ def export_cmd(project: _PROJECT,
                method: _METHOD = "dawid-skene", judge: _JUDGE = None,
                db: _DB = None, as_json: _JSON = False) -> None:
     """Export decided labels: records (labels + provenance in meta) or TRL SFT/DPO/KTO data."""
-    from redline.annotate.outputs import export_project
+    from redline.annotate.exports import export_project
 
     with _cli_errors(out):
         res = export_project(_svc(db), project, as_, out, method=method, judge=judge, fmt=to)
@@ -716,7 +716,7 @@ def casebook_cmd(project: _PROJECT,
                  name: Annotated[str | None, typer.Option(help="Name of the new pack.")] = None,
                  db: _DB = None) -> None:
     """Write a policy pack that extends the project's policy with its promoted adjudicated cases."""
-    from redline.annotate.outputs import casebook_pack
+    from redline.annotate.exports import casebook_pack
 
     try:
         text, n = casebook_pack(_svc(db), project, name=name)
@@ -796,7 +796,7 @@ def project_labels_file(project: str, method: str, db: str | None, policy: str) 
     unless another than the default was asked for)."""
     import json
 
-    from redline.annotate.outputs import labelled_rows
+    from redline.annotate.exports import labelled_rows
     from redline.workspace import Workspace
 
     if method == "model":  # the judge's own probabilities would vote on the labels it is measured against

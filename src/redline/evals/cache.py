@@ -16,7 +16,7 @@ from pathlib import Path
 from redline._sqlite import BatchedStore
 from redline.data.images import ImageRejected, read_image
 from redline.data.schema import ImagePart, Message
-from redline.models.base import Generation, GenParams
+from redline.targets.base import Generation, GenParams
 
 
 def cache_key(identity: str, params: GenParams, messages: list[Message]) -> str:

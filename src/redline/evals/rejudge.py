@@ -28,8 +28,8 @@ from redline.evals.runner import (
     _slug,
     build_judges,
 )
-from redline.models.base import Generation, GenParams
 from redline.policy.loader import load_policy
+from redline.targets.base import Generation, GenParams
 from redline.workspace import Workspace
 
 

@@ -41,7 +41,9 @@ from redline.judges.base import (
     is_async,
 )
 from redline.judges.calibration import calibration_block_for_run
-from redline.models.base import (
+from redline.policy.loader import load_policy
+from redline.redact import redact
+from redline.targets.base import (
     FatalTargetError,
     Generation,
     GenParams,
@@ -50,8 +52,6 @@ from redline.models.base import (
     TransientError,
     create_target,
 )
-from redline.policy.loader import load_policy
-from redline.redact import redact
 from redline.workspace import Workspace
 
 

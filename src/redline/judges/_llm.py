@@ -1,7 +1,7 @@
 """What the network-bound judges share: option parsing, a target per event loop, bounded
 retries, robust JSON extraction, unforgeable delimiters, and a sync wrapper.
 
-Judges call their model through :func:`redline.models.create_target` (``openai:MODEL`` or
+Judges call their model through :func:`redline.targets.create_target` (``openai:MODEL`` or
 ``local``), so they inherit the targets' transport, error mapping and secret redaction.
 """
 
@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 from redline.data.schema import Message, Sample
 from redline.errors import InputError, Problem
-from redline.models.base import FatalTargetError
 from redline.redact import redact, url_secrets
+from redline.targets.base import FatalTargetError
 
 T = TypeVar("T")
 
@@ -81,7 +81,7 @@ class ModelClient:
     def __init__(self, spec: str, *, base_url: str | None, api_key_env: str | None, timeout: float,
                  max_retries: int, concurrency: int, retry_base: float = 0.5, retry_max: float = 20.0,
                  target_factory: Callable[..., Any] | None = None):
-        from redline.models.base import create_target
+        from redline.targets.base import create_target
 
         self.spec = spec
         self._make = target_factory or create_target
@@ -118,7 +118,7 @@ class ModelClient:
 
     async def chat(self, messages: list[Message], *, max_tokens: int, seed: int | None = 0) -> str:
         """The model's answer text. Raises ``JudgeCallError`` after bounded retries."""
-        from redline.models.base import GenParams, SampleError, TransientError
+        from redline.targets.base import GenParams, SampleError, TransientError
 
         target, sem = self._state()
         params = GenParams(max_tokens=max_tokens, temperature=0.0, seed=seed)

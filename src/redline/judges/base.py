@@ -214,7 +214,7 @@ async def ajudge_any(judge: Judge, sample: Sample | None, prompt: str | None,
     """Grade with ``ajudge`` when the judge has one, else inline; a crash becomes an error
     Judgment (unassessable), never "safe". A judge that can give no verdict at all (its model
     answers 401/403/404 or is unreachable: a ``FatalTargetError``) raises, to stop the run."""
-    from redline.models.base import FatalTargetError
+    from redline.targets.base import FatalTargetError
 
     try:
         if is_async(judge):

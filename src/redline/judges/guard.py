@@ -151,14 +151,14 @@ class _CompletionsTarget:
 
     def __init__(self, model: str, base_url: str | None, api_key: str | None, timeout: float,
                  concurrency: int):
-        from redline.models.openai import _factory as chat_factory
+        from redline.targets.openai import _factory as chat_factory
 
         chat = chat_factory(model, base_url=base_url, api_key=api_key, timeout=timeout,
                             concurrency=concurrency)  # validates the URL, shares the session code
         self._chat = chat
         self.name = f"completions:{model}"
         self.cache_identity = chat.cache_identity.replace("openai|", "openai-completions|", 1)
-        from redline.models.openai import _safe_url, endpoint_url
+        from redline.targets.openai import _safe_url, endpoint_url
 
         chat._url = endpoint_url(chat.base_url, "completions")
         chat._shown_url = _safe_url(chat._url)
@@ -169,13 +169,13 @@ class _CompletionsTarget:
     async def generate(self, messages: list[Message], params: Any, sample_id: str) -> Any:
         import aiohttp
 
-        from redline.models.base import (
+        from redline.targets.base import (
             FatalTargetError,
             Generation,
             SampleError,
             TransientError,
         )
-        from redline.models.openai import _parse_retry_after
+        from redline.targets.openai import _parse_retry_after
 
         chat = self._chat
         body = {"model": chat.model, "prompt": messages[-1].text, "max_tokens": params.max_tokens,

@@ -318,7 +318,7 @@ class Views:
     def queue_context(self, proj: Any, user: Any, *, include_incomplete: bool = False) -> dict[str, Any]:
         name = proj.name
         try:
-            from redline.annotate.pipeline import review_queue
+            from redline.annotate.project_quality import review_queue
             entries = review_queue(self.svc, name, vendor=user.vendor,
                                    include_incomplete=include_incomplete)
             queue_error = None
@@ -427,7 +427,7 @@ class Views:
     def dashboard_context(self, proj: Any, user: Any) -> dict[str, Any]:
         name = proj.name
         try:
-            from redline.annotate.pipeline import project_quality
+            from redline.annotate.project_quality import project_quality
             q = project_quality(self.svc, name, vendor=user.vendor)
             q_error = None
         except (ImportError, NotImplementedError) as e:

@@ -115,7 +115,7 @@ def _field_ratings(spec: Any, labels: list[Any]) -> list[tuple[str, str, Any]]:
     """``(item, annotator, value)`` of one field. An explicit "none" answer (an always-asked field
     with a None option, like the prompt-label ``category`` "none") is a vote for "none", not a
     missing label — otherwise one annotator's category would outvote two who said "none"."""
-    from redline.annotate.pipeline import NONE_LABEL, _none_is_answer
+    from redline.annotate.project_quality import NONE_LABEL, _none_is_answer
 
     none_votes = _none_is_answer(spec)
     out = []
@@ -133,7 +133,7 @@ def _field_ratings(spec: Any, labels: list[Any]) -> list[tuple[str, str, Any]]:
 
 def _field_consensus(method: str, spec: Any, labels: list[Any], model_probs: dict[str, dict[Any, float]] | None
                      ) -> dict[str, tuple[Any, float | None]]:
-    from redline.annotate.pipeline import NONE_LABEL
+    from redline.annotate.project_quality import NONE_LABEL
 
     got = _consensus(method, _field_ratings(spec, labels), model_probs)
     return {i: (None if v == NONE_LABEL else v, c) for i, (v, c) in got.items()}

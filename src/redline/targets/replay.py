@@ -8,7 +8,7 @@ from typing import Any
 
 from redline.data.schema import Message
 from redline.errors import InputError, Problem
-from redline.models.base import Generation, GenParams, SampleError, register_target
+from redline.targets.base import Generation, GenParams, SampleError, register_target
 
 
 class ReplayTarget:

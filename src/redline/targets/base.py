@@ -92,7 +92,7 @@ def target_names() -> list[str]:
 
 def _load_builtin() -> None:
     # Importing the modules registers them.
-    from redline.models import local, openai, replay  # noqa: F401
+    from redline.targets import local, openai, replay  # noqa: F401
 
 
 def create_target(spec: str, **options: Any) -> Target:

@@ -84,7 +84,7 @@ from redline.annotate.schema import FieldSpec, task_fields
 from redline.errors import InputError, Problem
 
 if TYPE_CHECKING:
-    from redline.annotate.models import Label
+    from redline.annotate.rows import Label
     from redline.annotate.service import Annotations
 
 __all__ = [
