@@ -182,7 +182,7 @@ def _judge_probs(svc: Annotations, project: str, fields: list[str], judge: str
     other judge → ``harmful``), the built-in judge scores the other one (``harm`` / ``refusal``);
     fields no judge scores are left out (annotators only). InputError when ``judge``'s field is
     not in the project or the judge scored no item (no responses)."""
-    from redline.annotate import pipeline
+    from redline.annotate import project_quality
 
     jf = _judge_field(judge)
     p = svc.get_project(project)
@@ -193,10 +193,10 @@ def _judge_probs(svc: Annotations, project: str, fields: list[str], judge: str
     out: dict[str, dict[str, dict[Any, float]]] = {}
     used: dict[str, str] = {}
     for f in fields:
-        name = judge if f == jf else pipeline._JUDGE_FOR.get(f)
+        name = judge if f == jf else project_quality._JUDGE_FOR.get(f)
         if name is None:
             continue
-        got = pipeline.judge_probabilities(svc, project, f, name)
+        got = project_quality.judge_probabilities(svc, project, f, name)
         if got:
             out[f], used[f] = got, name
     if jf not in out:
