@@ -178,7 +178,7 @@ def test_concurrent_opens_of_an_old_workspace_migrate_once(tmp_path: Path, capsy
 def test_migrations_match_the_tables(tmp_path: Path):
     """Schema changes ship a migration: replaying every revision on an empty database gives
     exactly the tables in store/tables.py and store/annotation.py (else: ``python -m
-    redline.store.migrate new "what changed"``, see docs/architecture.md)."""
+    redline.store.migrate new "what changed"``, see docs/store.md)."""
     url = f"sqlite:///{tmp_path / 'replayed.db'}"
     engine = create_engine(url)
     with engine.connect() as conn:

@@ -3,7 +3,7 @@
 A leaf module (it imports only SQLAlchemy), so that :mod:`redline.store.db`, the annotation
 tables in :mod:`redline.store.annotation` and the migrations in ``store/migrations`` all
 share it without import cycles. A change to a table here ships a migration
-(``python -m redline.store.migrate new "what changed"``; see docs/architecture.md).
+(``python -m redline.store.migrate new "what changed"``; see docs/store.md).
 """
 
 from __future__ import annotations
