@@ -66,6 +66,29 @@ def _assert_old_rows_kept_and_new_columns_usable(db: WorkspaceDB) -> None:
         assert conn.execute(select(ann_users.c.role)).scalar() == "admin"
 
 
+def _open_concurrently(url: str, n: int) -> list[WorkspaceDB]:
+    """``n`` threads open ``url`` at the same moment; all must succeed."""
+    start = threading.Barrier(n)
+    errors: list[BaseException] = []
+    dbs: list[WorkspaceDB] = []
+
+    def open_it() -> None:
+        try:
+            start.wait()
+            dbs.append(WorkspaceDB(url))
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_it) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert len(dbs) == n
+    return dbs
+
+
 # -- SQLite ------------------------------------------------------------------------------------
 
 def test_previous_release_workspace_is_migrated_on_open(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
@@ -151,28 +174,35 @@ def test_new_workspace_is_created_at_head_silently(tmp_path: Path, capsys: pytes
 
 def test_concurrent_opens_of_an_old_workspace_migrate_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     url = _old_sqlite(tmp_path / "w.db")
-    n = 12
-    start = threading.Barrier(n)
-    errors: list[BaseException] = []
-    dbs: list[WorkspaceDB] = []
-
-    def open_it() -> None:
-        try:
-            start.wait()
-            dbs.append(WorkspaceDB(url))
-        except BaseException as e:  # reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=open_it) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert errors == []
+    dbs = _open_concurrently(url, 12)
     assert capsys.readouterr().err.count("upgrading the workspace database") == 1
     _assert_old_rows_kept_and_new_columns_usable(dbs[0])
     for db in dbs:
         db.engine.dispose()
+
+
+def test_processes_opening_an_old_workspace_at_once_migrate_once(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+
+    url = _old_sqlite(tmp_path / "w.db")
+    go = tmp_path / "go"
+    code = ("import os, sys, time\n"
+            "while not os.path.exists(sys.argv[2]): time.sleep(0.01)\n"
+            "from redline.store.db import WorkspaceDB\n"
+            "WorkspaceDB(sys.argv[1]).engine.dispose()\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "src"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    procs = [subprocess.Popen([sys.executable, "-c", code, url, str(go)], stderr=subprocess.PIPE, text=True,
+                              env=env) for _ in range(6)]
+    go.touch()
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errs
+    assert sum(e.count("upgrading the workspace database") for e in errs) == 1, errs
+    db = WorkspaceDB(url)
+    _assert_old_rows_kept_and_new_columns_usable(db)
+    db.engine.dispose()
 
 
 def test_migrations_match_the_tables(tmp_path: Path):
@@ -270,24 +300,7 @@ def test_migrations_match_the_tables_on_postgres(pg_server: str):
 
 def test_concurrent_opens_of_an_old_workspace_on_postgres(pg_server: str, capsys: pytest.CaptureFixture[str]):
     url = _pg_db(pg_server, "workspace_0001_postgresql.sql")
-    n = 8
-    start = threading.Barrier(n)
-    errors: list[BaseException] = []
-    dbs: list[WorkspaceDB] = []
-
-    def open_it() -> None:
-        try:
-            start.wait()
-            dbs.append(WorkspaceDB(url))
-        except BaseException as e:  # reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=open_it) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert errors == []
+    dbs = _open_concurrently(url, 8)
     assert capsys.readouterr().err.count("upgrading the workspace database") == 1
     _assert_old_rows_kept_and_new_columns_usable(dbs[0])
     for db in dbs:
