@@ -15,6 +15,7 @@ import ast
 import json
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import grimp
@@ -111,7 +112,7 @@ def _cycles(graph: grimp.ImportGraph, component: list[str]) -> list[str]:
             if key in seen:
                 continue
             seen.add(key)
-            hops = [_line(graph, a, b) for a, b in zip(cycle, cycle[1:])]
+            hops = [_line(graph, a, b) for a, b in pairwise(cycle)]
             chains.append(" -> ".join([*hops, cycle[-1]]))
     return chains
 
