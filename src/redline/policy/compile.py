@@ -101,7 +101,7 @@ def _behaviour_tag(exp: ExpectedBehaviour) -> str:
 
 
 def _behaviours(exp: ExpectedBehaviour) -> tuple[str, ...]:
-    return tuple(exp.for_intent(i) for i in ("harmful", "benign", "ambiguous"))  # type: ignore[arg-type]
+    return tuple(exp.for_intent(i) for i in ("harmful", "benign", "ambiguous"))
 
 
 def _overview(policy: Policy) -> str:

@@ -20,12 +20,12 @@ from typing import Any
 from redline.data.limits import LimitError, loads_json
 from redline.errors import InputError, Problem
 from redline.policy.lint import similarity
-from redline.policy.model import Category, Policy
+from redline.policy.model import Category, Intent, Policy
 
 RENAME_THRESHOLD = 0.8
 _TOKEN = re.compile(r"\s*(?:\w+(?:['’-]\w+)*|[^\w\s])")
 _BEHAVIOURS = {"refuse", "safe_complete", "comply"}
-_INTENTS = ("harmful", "benign", "ambiguous")
+_INTENTS: tuple[Intent, ...] = ("harmful", "benign", "ambiguous")
 
 
 def _tokens(text: str) -> list[str]:
@@ -142,9 +142,9 @@ def _node_changes(old: Policy, new: Policy, a: Category, b: Category) -> list[Fi
     ea, eb = a.expected, b.expected
     if ea is not None and eb is not None:
         for intent in _INTENTS:
-            x, y = ea.for_intent(intent), eb.for_intent(intent)  # type: ignore[arg-type]
-            if x != y:
-                fc.append(FieldChange(f"expected.{intent}", x, y))
+            old_b, new_b = ea.for_intent(intent), eb.for_intent(intent)
+            if old_b != new_b:
+                fc.append(FieldChange(f"expected.{intent}", old_b, new_b))
         _text(fc, "expected.notes", ea.notes, eb.notes)
     _text(fc, "safe_completion", a.safe_completion, b.safe_completion)
     _items(fc, "safe_completion_elements", a.safe_completion_elements, b.safe_completion_elements)
@@ -311,8 +311,10 @@ def _read_records(path: Path) -> tuple[str, list[dict[str, Any]], Path]:
 
 def _record_fields(rec: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:
     """``(id, category, expected, intent)`` of a result or label record."""
-    sample = rec.get("sample") if isinstance(rec.get("sample"), dict) else rec
-    meta = sample.get("meta") if isinstance(sample.get("meta"), dict) else {}
+    nested = rec.get("sample")
+    sample: dict[str, Any] = nested if isinstance(nested, dict) else rec
+    found_meta = sample.get("meta")
+    meta: dict[str, Any] = found_meta if isinstance(found_meta, dict) else {}
     rid = sample.get("id") or rec.get("id")
     cat = sample.get("category")
     exp = sample.get("expected")
@@ -332,7 +334,7 @@ def _infer_intent(exp: str | None, node: Category | None) -> str | None:
         return None
     if node is not None and node.expected is not None:
         for intent in _INTENTS:
-            if node.expected.for_intent(intent) == exp:  # type: ignore[arg-type]
+            if node.expected.for_intent(intent) == exp:
                 return intent
     return "benign" if exp == "comply" else "harmful"
 
@@ -378,9 +380,9 @@ def impact(d: PolicyDiff, path: str | Path) -> dict[str, Any]:
             # what the policy change does to the behaviour expected for this record's intent
             # (a stored `expected` that was already out of date is not this change's doing)
             new_exp = d.new.category(nid).expected
-            want = new_exp.for_intent(intent) if new_exp else None  # type: ignore[arg-type]
+            want = new_exp.for_intent(intent) if new_exp else None
             old_exp = old_node.expected if old_node is not None else None
-            was = old_exp.for_intent(intent) if old_exp else exp  # type: ignore[arg-type]
+            was = old_exp.for_intent(intent) if old_exp else exp
             if was in _BEHAVIOURS and want is not None and want != was:
                 why.append(("expected behaviour changed", f"expected behaviour {was} → {want}"))
         if nid is not None and nid in d.changed:

@@ -146,7 +146,7 @@ class Category(BaseModel):
 class TopCategory(Category):
     """A top-level category: ``expected`` is required here."""
 
-    expected: ExpectedBehaviour  # type: ignore[assignment]
+    expected: ExpectedBehaviour
 
 
 class Case(BaseModel):

@@ -21,11 +21,11 @@ PLOT_W = WIDTH - LEFT - 90  # room on the right for the value labels
 def category_bars(by_category: dict[str, Any], names: dict[str, str]) -> dict[str, Any] | None:
     """Geometry of the per-category chart: harmful-response rate vs over-refusal rate with
     Wilson 95% whiskers. ``None`` when no category has data."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cid, m in by_category.items():
         if not (m["harmful_rate"]["n"] or m["over_refusal_rate"]["n"]):
             continue
-        bars = []
+        bars: list[dict[str, Any]] = []
         for i, key in enumerate(("harmful_rate", "over_refusal_rate")):
             r = m[key]
             y = len(rows) * ROW_H + 6 + i * (BAR_H + 1)
