@@ -340,9 +340,6 @@ class HarmModel:
         with open(p, encoding="utf-8") as f:
             return cls(json.load(f), refusal)
 
-    def prompt_probability(self, prompt: str) -> float:
-        return _sigmoid(self.prompt_model.scores(count_terms(cap_text(prompt)))[0])
-
     def category_probs(self, prompt: str) -> dict[str, float]:
         probs = _softmax(self.category_model.scores(count_terms(cap_text(prompt))))
         return dict(zip(self.categories, probs, strict=True))

@@ -24,7 +24,7 @@ import csv
 import io
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
@@ -32,7 +32,6 @@ from redline.data import limits
 from redline.errors import InputError, Problem
 from redline.policy.model import AILUMINATE_HAZARDS, ID_PATTERN, LLAMA_GUARD3_CATEGORIES
 
-Source = Literal["ailuminate", "llama-guard3", "csv"]
 SOURCES: tuple[str, ...] = ("ailuminate", "llama-guard3", "csv")
 _ID = re.compile(ID_PATTERN)
 
