@@ -63,7 +63,7 @@ KINDS: dict[str, Kind] = {
     k.name: k for k in (
         Kind("target", "redline.targets",
              ("redline.targets.local", "redline.targets.openai", "redline.targets.replay"),
-             "--target"),
+             "--target", context=("timeout", "concurrency")),
         Kind("judge", "redline.judges",
              ("redline.judges.refusal", "redline.judges.harm", "redline.judges.string_match",
               "redline.judges.policy_llm", "redline.judges.guard", "redline.judges.ensemble"),
@@ -146,10 +146,13 @@ class Plugin:
                             __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
                             **fields)
 
-    def validate_options(self, options: Mapping[str, Any], *, where: str = "--option") -> dict[str, Any]:
+    def validate_options(self, options: Mapping[str, Any], *,
+                         where: str = "--option {key}={value}") -> dict[str, Any]:
         """Coerce ``options`` to the plug-in's types; unknown or bad ones raise :class:`InputError`.
 
-        Keys whose value is ``None`` count as not given.
+        Keys whose value is ``None`` count as not given. ``where`` says how the user wrote an
+        option, for the error: a format string with ``{key}``, ``{flag}`` (``--base-url`` for
+        ``base_url``) and ``{value}`` (an unknown option is shown without its value).
         """
         given = {k: v for k, v in options.items() if v is not None}
         if self.takes_any_option:
@@ -158,7 +161,7 @@ class Plugin:
         unknown = [k for k in given if k not in self.option_fields]
         if unknown:
             raise InputError(f"{self.kind} {self.name!r} takes no option {', '.join(map(repr, unknown))}", [
-                Problem(f"{where} {k}", f"not an option of {self.kind} {self.name!r}",
+                Problem(_where(where, k, None), f"not an option of {self.kind} {self.name!r}",
                         f"use one of: {', '.join(valid)}" if valid else f"{self.name!r} takes no options")
                 for k in unknown])
         from pydantic import ValidationError
@@ -166,13 +169,68 @@ class Plugin:
         try:
             model = self._validator.model_validate(given)
         except ValidationError as e:
-            raise InputError(f"bad option for {self.kind} {self.name!r}", [
-                Problem(f"{where} {'.'.join(str(p) for p in err['loc']) or '?'}", err["msg"],
-                        f"valid options: {', '.join(valid)}")
-                for err in e.errors()]) from None
+            problems = []
+            for err in e.errors():
+                key = ".".join(str(p) for p in err["loc"]) or "?"
+                default = self.option_fields.get(key, (None, ...))[1]
+                message, fix = _explain(err, self._bounds(key))
+                if fix is None and default is not ... and default is not None:
+                    fix = f"e.g. {_where(where, key, default) if '{value}' in where else f'{key}={default}'}"
+                problems.append(Problem(_where(where, key, given.get(key)), message,
+                                        fix or f"valid options: {', '.join(valid)}"))
+            bad = sorted({".".join(str(p) for p in err["loc"]) for err in e.errors()})
+            raise InputError(f"bad {self.kind} option {', '.join(bad)}", problems) from None
         if self.options_model is not None:
             return {"options": model}
         return {k: getattr(model, k) for k in given}
+
+    def _bounds(self, key: str) -> tuple[Any, Any]:
+        """The ``ge``/``gt`` and ``le``/``lt`` bounds of option ``key`` (None where unbounded)."""
+        fields = getattr(self._validator, "model_fields", {})
+        lo = hi = None
+        for m in getattr(fields.get(key), "metadata", ()):
+            lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
+            lo = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else lo
+            hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+            hi = getattr(m, "lt", None) if getattr(m, "lt", None) is not None else hi
+        return lo, hi
+
+
+_SECRET_KEYS = ("api_key", "key", "token", "password", "secret")
+
+
+def _where(fmt: str, key: str, value: Any) -> str:
+    """Where an option was written (``--option timeout=soon``, ``--base-url``); secrets masked."""
+    if value is None:
+        fmt = fmt.replace("={value}", "").replace("{value}", "")
+    elif key.rpartition(".")[2] in _SECRET_KEYS:
+        value = "***"
+    return fmt.format(key=key, flag="--" + key.replace("_", "-"), value=value)
+
+
+def _explain(err: Any, bounds: tuple[Any, Any]) -> tuple[str, str | None]:
+    """A pydantic error in words a command-line user reads: (message, fix or None)."""
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return "not an integer", None
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return "not a number", None
+    if kind in ("bool_parsing", "bool_type"):
+        return "not true or false", "write true or false"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        lo, hi = bounds
+        if lo is not None and hi is not None:
+            return f"must be between {lo} and {hi}", None
+        if lo is not None:
+            return f"must be at least {lo}", None
+        return f"must be at most {hi}", None
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        return "not one of the choices", f"use one of: {expected.replace(' or ', ', ')}"
+    if kind == "missing":
+        return "required", None
+    return str(err.get("msg", "invalid")), None
 
 
 @dataclass
@@ -303,7 +361,7 @@ def lookup(kind: str, spec: str) -> tuple[Plugin, str | None]:
 
 
 def create(kind: str, spec: str, options: Mapping[str, Any] | None = None, *,
-           where: str = "--option", **context: Any) -> Any:
+           where: str = "--option {key}={value}", **context: Any) -> Any:
     """Build plug-in ``spec`` of ``kind`` with user ``options`` (validated) and caller ``context``.
 
     Context keys the factory does not name are left out, so callers may always pass theirs.

@@ -1,4 +1,4 @@
-"""Targets: the models under test."""
+"""Targets: the models under test (``target`` plug-ins, see :mod:`redline.plugins`)."""
 
 from redline.targets.base import (
     FatalTargetError,
@@ -8,11 +8,7 @@ from redline.targets.base import (
     Target,
     TransientError,
     create_target,
-    register_target,
-    target_names,
 )
 
-__all__ = [
-    "FatalTargetError", "GenParams", "Generation", "SampleError", "Target", "TransientError",
-    "create_target", "register_target", "target_names",
-]
+__all__ = ["FatalTargetError", "GenParams", "Generation", "SampleError", "Target", "TransientError",
+           "create_target"]
