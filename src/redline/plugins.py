@@ -75,7 +75,30 @@ KINDS: dict[str, Kind] = {
     )
 }
 
-_BUILTIN_SOURCE = "redline (built-in)"
+@dataclass(frozen=True)
+class Origin:
+    """Where a plug-in comes from: its distribution (package) and how it was found."""
+
+    distribution: str = "redline"
+    version: str = ""
+    #: ``NAME = module:object`` for a plug-in found through an entry point, else None
+    entry_point: str | None = None
+
+    @property
+    def builtin(self) -> bool:
+        """True for Redline's own plug-ins (and ones registered in-process, as tests do)."""
+        return self.entry_point is None
+
+    def __str__(self) -> str:
+        version = f" {self.version}" if self.version else ""
+        how = f"entry point {self.entry_point}" if self.entry_point else "built-in"
+        return f"{self.distribution}{version} ({how})"
+
+
+def _redline_origin() -> Origin:
+    from redline import __version__
+
+    return Origin("redline", __version__)
 
 
 @dataclass
@@ -89,8 +112,13 @@ class Plugin:
     arg_help: str = "ARG"
     options_model: type[Any] | None = None
     summary: str = ""
-    source: str = _BUILTIN_SOURCE
+    origin: Origin = field(default_factory=Origin)
     module: str = ""
+
+    @property
+    def source(self) -> str:
+        """``redline 0.4.0 (built-in)`` or ``redline-shouty 1.0 (entry point shouty = …)``."""
+        return str(self.origin)
 
     @property
     def spec(self) -> str:
@@ -240,8 +268,8 @@ class _Registry:
     entry_points_loaded: set[str] = field(default_factory=set)
     #: entry points that failed to load: kind → name → reason
     broken: dict[str, dict[str, str]] = field(default_factory=lambda: {k: {} for k in KINDS})
-    #: where plug-in modules are being imported from an entry point, its source label
-    loading_source: str | None = None
+    #: while an entry point's module is imported: where its plug-ins come from
+    loading: Origin | None = None
 
 
 _REG = _Registry()
@@ -274,15 +302,15 @@ def plugin(kind: str, name: str, *, arg: ArgMode = "none", arg_help: str = "ARG"
         doc = summary or (inspect.getdoc(factory) or "").strip().splitlines()[:1]
         text = doc if isinstance(doc, str) else (doc[0] if doc else "")
         module = getattr(factory, "__module__", "") or ""
-        source = _REG.loading_source or _BUILTIN_SOURCE
+        origin = _REG.loading or _redline_origin()
         existing = _REG.plugins[k.name].get(name)
-        if existing is not None and existing.module != module and existing.source == _BUILTIN_SOURCE \
-                and source != _BUILTIN_SOURCE:
-            _REG.broken[k.name][name] = f"{source} tried to replace the built-in {kind} {name!r}"
+        if existing is not None and existing.module != module and existing.origin.builtin \
+                and not origin.builtin:
+            _REG.broken[k.name][name] = f"{origin} tried to replace the built-in {kind} {name!r}"
             return factory
         _REG.plugins[k.name][name] = Plugin(kind=k.name, name=name, factory=factory, arg=arg,
                                             arg_help=arg_help, options_model=options, summary=text,
-                                            source=source, module=module)
+                                            origin=origin, module=module)
         return factory
 
     return deco
@@ -305,28 +333,33 @@ def _load_entry_points(kind: str) -> None:
     k = KINDS[kind]
     for ep in entry_points(group=k.group):
         dist = getattr(ep, "dist", None)
-        source = (f"{dist.name} {dist.version}" if dist is not None else "entry point") + \
-            f" (entry point {ep.name} = {ep.value})"
-        if ep.name in _REG.plugins[kind] and _REG.plugins[kind][ep.name].source == _BUILTIN_SOURCE:
+        origin = Origin(dist.name if dist is not None else "?", dist.version if dist is not None else "",
+                        f"{ep.name} = {ep.value}")
+        source = str(origin)
+        if ep.name in _REG.plugins[kind] and _REG.plugins[kind][ep.name].origin.builtin:
             _REG.broken[kind][ep.name] = f"{source} has the name of a built-in {kind}; not loaded"
             continue
-        _REG.loading_source = source
+        _REG.loading = origin
         try:
             obj = ep.load()
         except Exception as e:  # a broken plug-in package must not break the others
             _REG.broken[kind][ep.name] = f"{source} failed to load: {type(e).__name__}: {e}"
             continue
         finally:
-            _REG.loading_source = None
+            _REG.loading = None
+        registered = _REG.plugins[kind].get(ep.name)
+        if registered is not None and not registered.origin.builtin \
+                and registered.origin.distribution == origin.distribution:
+            registered.origin = origin  # its module was first imported by another entry point
         if ep.name not in _REG.plugins[kind]:
             if not callable(obj):
                 _REG.broken[kind][ep.name] = f"{source} is not callable and registered no {kind} {ep.name!r}"
                 continue
-            _REG.loading_source = source
+            _REG.loading = origin
             try:
                 plugin(kind, ep.name)(obj)
             finally:
-                _REG.loading_source = None
+                _REG.loading = None
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
@@ -387,7 +420,7 @@ def names(kind: str, *, entry_points: bool = True) -> list[str]:
 
 
 def _sorted(ps: Iterable[Plugin]) -> list[Plugin]:
-    return sorted(ps, key=lambda p: (p.source != _BUILTIN_SOURCE, p.name))
+    return sorted(ps, key=lambda p: (not p.origin.builtin, p.name))
 
 
 def all_plugins(kind: str | None = None) -> list[Plugin]:

@@ -127,7 +127,7 @@ class EnsembleJudge:
 @plugin("judge", "ensemble", arg="required", arg_help="majority|any")
 def ensemble(rule: str, policy: Any = None, members: str | None = None, min_valid: int | None = None,
              tie: str | None = None, all_options: dict[str, Any] | None = None) -> EnsembleJudge:
-    """Several harm judges vote (``majority``, or ``any`` harmful); members from ``members=``.
+    """Several harm judges vote (majority, or any harmful); members from --option members=….
 
     Every option of the run except its own (``members``, ``min_valid``, ``tie``) is passed on
     to the members, so it takes every other judge's options too (see ``all_options``).
