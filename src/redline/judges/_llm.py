@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from redline.data.schema import Judgment, Message, Sample
 from redline.errors import InputError, Problem
-from redline.judges.base import harm_output_fields
+from redline.judges.base import harm_judgment, harm_output_fields
 from redline.redact import redact, url_secrets
 from redline.targets.base import FatalTargetError, backoff_delay
 
@@ -195,10 +195,47 @@ class ModelJudge:
 
     kind = "harm"
     cache_verdicts = True
+    id: str
+    version: str
     client: ModelClient
+    parse_retries: int
+    max_tokens: int
+    _node_ids: set[str]
+    #: how an answer without a verdict is described in the error
+    unparseable = "unparseable verdict"
+
+    def messages(self, sample: Sample | None, prompt: str | None, response: str) -> list[Message]:
+        """The chat messages that ask the model for its verdict."""
+        raise NotImplementedError
+
+    def verdict(self, text: str, sample: Sample | None, attempts: int) -> Judgment:
+        """The judgment in the model's answer ``text``; ValueError when it holds none."""
+        raise NotImplementedError
+
+    def category_of(self, harmful: bool, category: str | None, sample: Sample | None) -> str | None:
+        """The verdict's category: the model's, else the sample's (when harmful), else None."""
+        if harmful and category is None and sample is not None and sample.category in self._node_ids:
+            return sample.category
+        return category if harmful else None
 
     async def ajudge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
-        raise NotImplementedError
+        """Ask the model, again when its answer holds no verdict (``parse_retries``); a failed
+        call or no verdict at all is unassessable, never safe."""
+        if response is None or not response.strip():
+            return harm_judgment(self.id, self.version, harmful=None, error="empty response: nothing to judge")
+        msgs = self.messages(sample, prompt, response)
+        last_err = "no answer"
+        for attempt in range(self.parse_retries + 1):
+            try:
+                text = await self.client.chat(msgs, max_tokens=self.max_tokens, seed=attempt)
+            except JudgeCallError as e:
+                return harm_judgment(self.id, self.version, harmful=None, error=f"judge call failed: {e}")
+            try:
+                return self.verdict(text, sample, attempt + 1)
+            except ValueError as e:
+                last_err = str(e)
+        return harm_judgment(self.id, self.version, harmful=None,
+                             error=f"{self.unparseable} after {self.parse_retries + 1} attempt(s): {last_err}")
 
     def judge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
         return self.client.run_sync(lambda: self.ajudge(sample, prompt, response))
