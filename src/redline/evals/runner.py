@@ -42,16 +42,8 @@ from redline.judges.base import (
 from redline.judges.calibration import calibration_block_for_run
 from redline.policy.loader import load_policy
 from redline.redact import redact
-from redline.targets.base import (
-    FatalTargetError,
-    Generation,
-    GenParams,
-    SampleError,
-    Target,
-    TransientError,
-    backoff_delay,
-    create_target,
-)
+from redline.targets import FatalTargetError, SampleError, Target, TransientError, create_target
+from redline.targets.base import Generation, GenParams, backoff_delay
 from redline.workspace import Workspace
 
 
