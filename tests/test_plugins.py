@@ -10,8 +10,10 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Annotated
 
 import pytest
+from pydantic import Field
 
 from redline.errors import InputError
 from redline.judges.base import check_options, create_judge, judge_names
@@ -78,6 +80,19 @@ def test_a_judge_is_a_factory_with_typed_options():
     with pytest.raises(InputError, match="no selected judge takes this option") as e:
         check_options(["refusal", "test-typed"], {"limt": "1"})
     assert "use one of: limit" in str(e.value)
+
+
+def test_constraints_travel_with_the_annotation():
+    @plugin("judge", "test-annotated")
+    def annotated(threshold: Annotated[float, Field(ge=0, le=1)] = 0.5) -> float:
+        """A judge whose option has a range."""
+        return threshold
+
+    assert create("judge", "test-annotated", {"threshold": "0.7"}) == 0.7
+    with pytest.raises(InputError) as e:
+        create("judge", "test-annotated", {"threshold": "7"})
+    assert "--option threshold=7: must be between 0 and 1" in str(e.value)
+    assert "e.g. --option threshold=0.5" in str(e.value)
 
 
 # ------------------------------------------------------------------------------- entry points

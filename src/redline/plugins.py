@@ -68,7 +68,11 @@ KINDS: dict[str, Kind] = {
              ("redline.judges.refusal", "redline.judges.harm", "redline.judges.string_match",
               "redline.judges.policy_llm", "redline.judges.guard", "redline.judges.ensemble"),
              "--judge", context=("policy", "all_options")),
-        Kind("format", "redline.formats", ("redline.data.formats",), "--from/--to"),
+        Kind("format", "redline.formats",
+             tuple(f"redline.data.formats.{m}" for m in (
+                 "alpaca", "csv", "excel", "hf", "inspect", "json", "jsonl", "label_studio", "openai",
+                 "parquet", "sharegpt", "trl_dpo", "trl_kto", "trl_sft")),
+             "--from/--to"),
         Kind("converter", "redline.converters", (), "--converter"),
         Kind("attacker", "redline.attackers", (), "--strategy"),
         Kind("executor", "redline.executors", (), "--executor"),
@@ -145,7 +149,7 @@ class Plugin:
             return {n: (f.annotation, f.default if not f.is_required() else ...)
                     for n, f in self.options_model.model_fields.items()}
         try:
-            hints = typing.get_type_hints(self.factory)
+            hints = typing.get_type_hints(self.factory, include_extras=True)
         except Exception:  # an annotation that cannot be resolved: accept the value as given
             hints = {}
         skip = {"arg", *KINDS[self.kind].context}
