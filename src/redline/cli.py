@@ -244,9 +244,9 @@ def policies_cmd(as_json: Annotated[bool, typer.Option("--json", help="Machine-r
 
 
 def _register_commands() -> None:
-    from redline.commands import annotate, calibration, data, judging, policy
+    from redline.commands import annotate, calibration, data, judging, plugins, policy
 
-    for mod in (judging, calibration, policy, data, annotate):
+    for mod in (judging, calibration, policy, data, annotate, plugins):
         mod.register(app)
 
 
