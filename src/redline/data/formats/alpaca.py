@@ -7,20 +7,12 @@ kept in ``meta['alpaca']`` so that writing Alpaca again restores it. ``history``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from redline.data.formats._chat import text_only
-from redline.data.formats.base import (
-    FieldMap,
-    Item,
-    JsonlWriter,
-    iter_json_or_jsonl,
-    parse_rows,
-    register_format,
-)
+from redline.data.formats.base import JsonRowFormat
 from redline.data.records import Record
+from redline.plugins import plugin
 
 
 def _parse(row: dict[str, Any], n: int) -> Record:
@@ -80,14 +72,9 @@ def _dump(r: Record) -> dict[str, Any]:
     return out
 
 
-@register_format("alpaca")
-class AlpacaFormat:
-    name = "alpaca"
-    extensions = ()
-    description = "Alpaca instruction data ({instruction, input, output}; training content only)"
+@plugin("format", "alpaca")
+class AlpacaFormat(JsonRowFormat):
+    """Alpaca instruction data ({instruction, input, output}; training content only)"""
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, iter_json_or_jsonl(path, fmap), fmap, _parse)
-
-    def open_writer(self, path: Path) -> JsonlWriter:
-        return JsonlWriter(path, _dump)
+    to_record = staticmethod(_parse)
+    to_row = staticmethod(_dump)

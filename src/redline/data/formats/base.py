@@ -1,19 +1,26 @@
-"""The format plug-in point: a small Protocol, a registry, field mapping and shared helpers.
+"""The format plug-in point: the :class:`Format` protocol, shared bases, field mapping, helpers.
 
 A format reads a file into :class:`Record` objects — or :class:`Rejected` rows that say where and
-why — and writes records. Adding a format is one new file in this package::
+why — and writes records. A format is a plug-in of kind ``"format"`` (:mod:`redline.plugins`):
+adding one is one file (in this package, listed in ``formats/__init__.py``, or in another package
+through the ``redline.formats`` entry point). A JSON-row format declares only its mapping::
 
-    @register_format("myformat")
-    class MyFormat:
-        extensions = (".my",)
-        description = "…"
-        def read(self, path, fmap): ...        # yields Record | Rejected, streaming
-        def open_writer(self, path): ...       # an object with write(record) and close()
+    @plugin("format", "myformat")
+    class MyFormat(JsonRowFormat):
+        '''My rows ({question, answer}) as JSONL'''  # the description
+
+        to_record = staticmethod(parse)  # def parse(row: dict, n: int) -> Record (ValueError: rejected)
+        to_row = staticmethod(dump)      # def dump(record: Record) -> dict (or a list of dicts)
+
+Any other object with ``extensions``, ``description``, ``read(path, fmap)`` and
+``open_writer(path)`` (see :class:`Format`) works too; :class:`RowFormat` is the base the
+built-ins share.
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -65,40 +72,106 @@ class RecordWriter(Protocol):
 
 @runtime_checkable
 class Format(Protocol):
+    """What a format offers: its name, the file extensions it claims, one line of description,
+    a streaming reader and a writer."""
+
     name: str
     extensions: tuple[str, ...]
-    description: str
+
+    @property
+    def description(self) -> str: ...
 
     def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]: ...
 
     def open_writer(self, path: Path) -> RecordWriter: ...
 
 
-_FORMATS: dict[str, Format] = {}
+class RowFormat:
+    """The shared base of the built-in formats: a file read as numbered rows, each mapped to a record.
+
+    A subclass declares what differs: :meth:`rows` (the container: CSV, Parquet, JSON Lines …),
+    :meth:`to_record` (one field-mapped row → :class:`Record`, default :func:`row_to_record`),
+    ``unit`` (how a row is named in ``file:UNIT N`` locations) and :meth:`open_writer`. Its
+    ``description`` is the first line of the class docstring (also what ``redline plugins`` shows).
+    """
+
+    #: set by :func:`get_format` to the name the format is registered under
+    name: str = ""
+    extensions: tuple[str, ...] = ()
+    #: the word before a row number in a location: ``""`` (a line), ``"row "``, ``"item "`` …
+    unit: str = ""
+
+    @property
+    def description(self) -> str:
+        """One line for ``redline data formats``: the class docstring's first line."""
+        return (inspect.getdoc(type(self)) or "").splitlines()[0]
+
+    def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        """``(row number, row | Rejected)`` for every row of the file."""
+        raise NotImplementedError
+
+    @staticmethod
+    def to_record(row: dict[str, Any], n: int) -> Record:
+        """One field-mapped row → a record; raises ValueError (or a pydantic error) to reject it."""
+        return row_to_record(row, n)
+
+    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
+        """Records (or :class:`Rejected` rows) of ``path``, streaming."""
+        return parse_rows(path, self.rows(path, fmap), fmap, self.to_record, self.unit)
+
+    def open_writer(self, path: Path) -> RecordWriter:
+        """A writer of records to ``path``."""
+        raise NotImplementedError
 
 
-def register_format(name: str) -> Callable[[type], type]:
-    """Class decorator: register a format under ``name``."""
+class JsonRowFormat(RowFormat):
+    """A format whose rows are JSON objects, in JSON Lines or a JSON array (``--json-key``).
 
-    def deco(cls: type) -> type:
-        inst = cls()
-        inst.name = name
-        _FORMATS[name] = inst
-        return cls
+    A subclass declares only :meth:`to_record` (row → record) and :meth:`to_row` (record → one
+    object, or a list of them); reading and writing JSON Lines are shared.
+    """
 
-    return deco
+    def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        return iter_json_or_jsonl(path, fmap)
+
+    @staticmethod
+    def to_row(r: Record) -> dict[str, Any] | list[dict[str, Any]]:
+        """One record → the object (or objects) written for it; ValueError when it does not fit."""
+        raise NotImplementedError
+
+    def open_writer(self, path: Path) -> RecordWriter:
+        return JsonlWriter(path, self.to_row)
+
+
+_INSTANCES: dict[str, Format] = {}
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower().replace("-", "_")  # trl-dpo, label-studio
 
 
 def formats() -> dict[str, Format]:
-    return dict(_FORMATS)
+    """Every installed format (built-ins and entry points ``redline.formats``), by name."""
+    from redline import plugins
+
+    return {n: get_format(n) for n in plugins.names("format")}
 
 
 def get_format(name: str) -> Format:
-    name = name.strip().lower().replace("-", "_")  # trl-dpo, label-studio
-    if name not in _FORMATS:
-        raise InputError(f"unknown format {name!r}", [Problem(
-            "--from/--to", f"no format named {name!r}", f"use one of {', '.join(sorted(_FORMATS))}")])
-    return _FORMATS[name]
+    """The format registered as ``name`` (``-`` and ``_`` alike, any case); unknown names raise
+    :class:`InputError`."""
+    from redline import plugins
+
+    name = _normalise(name)
+    if name not in _INSTANCES:
+        known = plugins.names("format")
+        if name not in known:
+            raise InputError(f"unknown format {name!r}", [Problem(
+                "--from/--to", f"no format named {name!r}", f"use one of {', '.join(known)}")])
+        fmt = plugins.create("format", name)
+        fmt.name = name
+        _INSTANCES[name] = fmt
+    return _INSTANCES[name]
 
 
 def detect_format(path: Path) -> str:
@@ -106,12 +179,13 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         return "hf"
     name = path.name.lower()
-    for fname, f in _FORMATS.items():
+    known = formats()
+    for fname, f in known.items():
         if any(name.endswith(ext) for ext in f.extensions):
             return fname
     raise InputError(f"{path}: cannot tell the format", [Problem(
         str(path), f"unknown extension {path.suffix!r}",
-        f"pass --from/--to with one of {', '.join(sorted(_FORMATS))}")])
+        f"pass --from/--to with one of {', '.join(sorted(known))}")])
 
 
 # -- field mapping ---------------------------------------------------------------------------

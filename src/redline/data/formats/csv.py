@@ -17,18 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from redline.data import limits
-from redline.data.formats.base import (
-    FLAT_COLUMNS,
-    FieldMap,
-    Item,
-    Rejected,
-    parse_rows,
-    record_to_flat,
-    register_format,
-    row_to_record,
-)
+from redline.data.formats.base import FLAT_COLUMNS, FieldMap, Rejected, RowFormat, record_to_flat
 from redline.data.records import Record
 from redline.errors import InputError, Problem
+from redline.plugins import plugin
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1, limits.MAX_LINE_BYTES))  # docs/limits.md
 
@@ -116,23 +108,24 @@ class _CsvWriter:
         self._f.close()
 
 
-@register_format("csv")
-class CsvFormat:
-    name = "csv"
+@plugin("format", "csv")
+class CsvFormat(RowFormat):
+    """comma-separated values with a header row"""
+
     extensions = (".csv",)
-    description = "comma-separated values with a header row"
+    unit = "row "
     delimiter = ","
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, _iter_rows(path, self.delimiter), fmap, row_to_record, "row ")
+    def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        return _iter_rows(path, self.delimiter)
 
     def open_writer(self, path: Path) -> _CsvWriter:
         return _CsvWriter(path, self.delimiter)
 
 
-@register_format("tsv")
+@plugin("format", "tsv")
 class TsvFormat(CsvFormat):
-    name = "tsv"
+    """tab-separated values with a header row"""
+
     extensions = (".tsv", ".tab")
-    description = "tab-separated values with a header row"
     delimiter = "\t"

@@ -10,15 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from redline.data import limits
-from redline.data.formats.base import (
-    FieldMap,
-    Item,
-    Rejected,
-    parse_rows,
-    register_format,
-    row_to_record,
-)
+from redline.data.formats.base import FieldMap, Rejected, RowFormat
 from redline.errors import InputError, Problem
+from redline.plugins import plugin
 
 
 def _cell(v: Any) -> Any:
@@ -147,14 +141,15 @@ def _merged_ranges(path: Path, sheet_xml: str | None) -> list[tuple[int, int, in
     return out
 
 
-@register_format("excel")
-class ExcelFormat:
-    name = "excel"
-    extensions = (".xlsx", ".xlsm")
-    description = "Excel workbook (read only; first sheet, header row)"
+@plugin("format", "excel")
+class ExcelFormat(RowFormat):
+    """Excel workbook (read only; first sheet, header row)"""
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, _iter_rows(path, fmap.json_key), fmap, row_to_record, "data row ")
+    extensions = (".xlsx", ".xlsm")
+    unit = "data row "
+
+    def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        return _iter_rows(path, fmap.json_key)
 
     def open_writer(self, path: Path) -> Any:
         raise InputError("Excel is read-only", [Problem(
