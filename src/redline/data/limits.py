@@ -194,7 +194,9 @@ def too_long_reason(n: int) -> str:
 
 def iter_lines(f: IO[bytes]) -> Iterator[tuple[int, bytes | int]]:
     """``(line_no, raw line)`` of a binary file, or ``(line_no, length)`` for a line longer than
-    :data:`MAX_LINE_BYTES` — skipped in chunks, never held in memory whole."""
+    :data:`MAX_LINE_BYTES` — skipped in chunks, never held in memory whole. A UTF-8 byte-order
+    mark at the start of line 1 is dropped. The one line loop of every JSONL reader (data
+    readers, suites, vendor batches, labels, batch judging, policy diffs)."""
     limit = MAX_LINE_BYTES
     lineno = 0
     while True:
@@ -211,7 +213,7 @@ def iter_lines(f: IO[bytes]) -> Iterator[tuple[int, bytes | int]]:
                     break
             yield lineno, n
             continue
-        yield lineno, raw
+        yield lineno, raw[3:] if lineno == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
 
 
 @dataclass
@@ -240,8 +242,6 @@ def iter_json_lines(path: Path) -> Iterator[tuple[int, Any]]:
             if isinstance(raw, int):
                 yield lineno, BadLine("long", too_long_reason(raw), None, None)
                 continue
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
