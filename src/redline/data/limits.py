@@ -331,7 +331,7 @@ def check_yaml(text: str, path: str | Path, loader: Any = None) -> None:
                     raise fail(ev, f"an integer with {len(v)} digits (more than {INT_DIGITS})",
                                "quote it to make it text")
             elif isinstance(ev, yaml.AliasEvent):
-                n = sizes.get(ev.anchor, 1)
+                n = sizes.get(ev.anchor, 1) if ev.anchor is not None else 1
                 added += n
                 if added > MAX_YAML_ALIAS_NODES:
                     raise fail(ev, f"YAML aliases expand the document by more than {MAX_YAML_ALIAS_NODES} "

@@ -86,7 +86,9 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
         judge = with_cache(judge, vcache)
     concurrent = is_async(judge)
     tmp_out = output_path.with_name(f".{output_path.name}.tmp")
-    quarantine = output_path.with_name(output_path.name + ".rejected.jsonl")
+    from redline.data.io import quarantine_path
+
+    quarantine = quarantine_path(output_path)
     stats: dict[str, Any] = {"judged": 0, "unassessable": 0, "rejected": 0,
                              "quarantine": str(quarantine)}
     # Stale rejects of an earlier run into the same --output must not be read as this run's.

@@ -23,10 +23,8 @@ from redline.data.formats.base import (
     FieldMap,
     Format,
     Item,
-    JsonRowFormat,
     RecordWriter,
     Rejected,
-    RowFormat,
     detect_format,
     formats,
     get_format,
@@ -34,6 +32,6 @@ from redline.data.formats.base import (
 from redline.data.formats.hf import records_from_dataset, records_to_dataset
 
 __all__ = [
-    "FieldMap", "Format", "Item", "JsonRowFormat", "RecordWriter", "Rejected", "RowFormat", "detect_format", "formats",
+    "FieldMap", "Format", "Item", "RecordWriter", "Rejected", "detect_format", "formats",
     "get_format", "records_from_dataset", "records_to_dataset",
 ]

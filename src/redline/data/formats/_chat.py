@@ -41,7 +41,8 @@ def _inspect_part(p: Any) -> Any:
 
 
 def inspect_messages(msgs: list[Message]) -> list[dict[str, Any]]:
-    out = []
+    """Messages as Inspect AI's chat messages (images as ``{"type": "image", "image": …}``)."""
+    out: list[dict[str, Any]] = []
     for m in msgs:
         if len(m.content) == 1 and isinstance(m.content[0], TextPart):
             out.append({"role": m.role, "content": m.content[0].text})

@@ -22,7 +22,7 @@ def _parse(row: dict[str, Any], n: int) -> Record:
         raise ValueError("field 'instruction': missing or empty")
     inp = row.pop("input", "") or ""
     output = row.pop("output", "") or ""
-    msgs: list[dict[str, Any]] = []
+    msgs: list[Any] = []  # message dicts, validated by Record
     system = row.pop("system", None)
     if system:
         msgs.append({"role": "system", "content": system})
@@ -64,17 +64,12 @@ def _dump(r: Record) -> dict[str, Any]:
         instruction, inp = split["instruction"], split["input"]
     else:
         instruction, inp = prompt, ""
-    out: dict[str, Any] = {"instruction": instruction, "input": inp, "output": output}
-    if system is not None:
-        out["system"] = system
-    if history:
-        out["history"] = history
-    return out
+    return {"instruction": instruction, "input": inp, "output": output,
+            **({"system": system} if system is not None else {}), **({"history": history} if history else {})}
 
 
 @plugin("format", "alpaca")
 class AlpacaFormat(JsonRowFormat):
     """Alpaca instruction data ({instruction, input, output}; training content only)"""
 
-    to_record = staticmethod(_parse)
-    to_row = staticmethod(_dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)

@@ -23,7 +23,7 @@ import difflib
 import inspect
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -46,14 +46,49 @@ from redline.errors import InputError, Problem
 
 @dataclass
 class Rejected:
-    """A row that could not be read or mapped (it goes to the quarantine file)."""
+    """A row that could not be read or mapped (it goes to the quarantine file).
 
-    where: str  # "file.csv:row 12" / "file.jsonl:7"
+    Its location travels as data — ``path``, ``unit`` and ``row`` (``row 12`` of a CSV file,
+    ``item 3`` of a JSON array; for JSON Lines the unit is ``""`` and the row is the line),
+    ``file_line`` where the reader knows it, and ``field`` when one field is at fault — so no
+    one re-parses ``where``, which is only how the location is shown. Build one with :meth:`at`.
+    """
+
+    where: str  # as shown: "file.csv:row 12 (line 13)" / "file.jsonl:7"
     line: int | None  # line (JSONL) or data-row number (CSV, Parquet, Excel, JSON array item)
     reason: str
     raw: Any = None
+    path: str | None = None
+    unit: str = ""
+    row: int | None = None
+    file_line: int | None = None
+    field: str | None = None
+
+    @classmethod
+    def at(cls, path: Path | str, row: int, reason: str, raw: Any = None, *, unit: str = "",
+           file_line: int | None = None, field: str | None = None) -> Rejected:
+        """Row ``row`` (counted in ``unit``: ``""`` a line, ``"row "``, ``"item "`` …) of ``path``.
+
+        Args:
+            path: the file.
+            row: the row's number in ``unit`` (its line for JSON Lines).
+            reason: why it was refused.
+            raw: the row as read, for the quarantine file.
+            unit: what ``row`` counts, as shown before the number.
+            file_line: the file line the row starts on, when known (shown as ``(line N)``).
+            field: the field at fault, if one is.
+        """
+        where = f"{path}:{unit}{row}" + (f" (line {file_line})" if unit and file_line is not None else "")
+        return cls(where, row, reason, raw, path=str(path), unit=unit, row=row,
+                   file_line=row if not unit else file_line, field=field)
+
+    def on_file_line(self, line: int) -> Rejected:
+        """This row located by its file line: ``f.csv:row 1 (line 2)`` → ``f.csv:2 (row 1)``, line 2."""
+        return Rejected(f"{self.path}:{line} ({self.unit}{self.row})", line, self.reason, self.raw,
+                        path=self.path, unit=self.unit, row=self.row, file_line=line, field=self.field)
 
     def to_json(self) -> dict[str, Any]:
+        """The quarantine file's line: ``where``, ``line``, ``reason``, ``raw``."""
         raw = self.raw
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", errors="replace")
@@ -61,6 +96,31 @@ class Rejected:
 
 
 Item = Record | Rejected
+
+
+class RejectedSummary:
+    """Counts the refused rows of a stream and keeps the first ``keep`` (where, reason) for a report."""
+
+    def __init__(self, keep: int):
+        self.count = 0
+        self.rows: list[dict[str, Any]] = []
+        self._keep = keep
+
+    def records(self, items: Iterable[Item], on_progress: Callable[[int], None] | None = None) -> Iterator[Record]:
+        """The records of ``items``; each refused row is counted (and kept while there is room)."""
+        for item in items:
+            if on_progress is not None:
+                on_progress(1)
+            if isinstance(item, Rejected):
+                self.count += 1
+                if len(self.rows) < self._keep:
+                    self.rows.append({"where": item.where, "reason": item.reason})
+                continue
+            yield item
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"count", "rows"}`` as the reports write it."""
+        return {"count": self.count, "rows": self.rows}
 
 
 class RecordWriter(Protocol):
@@ -398,6 +458,15 @@ def describe_error(e: Exception) -> str:
     return str(e)
 
 
+def _failed_field(e: Exception) -> str | None:
+    """The field a validation error names, if it names one."""
+    if isinstance(e, ValidationError) and e.errors():
+        return ".".join(str(x) for x in e.errors()[0]["loc"]) or None
+    if isinstance(e, KeyError) and e.args:
+        return str(e.args[0])
+    return None
+
+
 def parse_rows(path: Path, rows: Iterator[tuple[int, dict[str, Any] | Rejected]], fmap: FieldMap,
                parse: Callable[[dict[str, Any], int], Record], unit: str = "") -> Iterator[Item]:
     """Apply the field map and ``parse`` to each row; a failure becomes a :class:`Rejected`."""
@@ -413,7 +482,7 @@ def parse_rows(path: Path, rows: Iterator[tuple[int, dict[str, Any] | Rejected]]
             if missing:
                 cols = ", ".join(map(str, list(row)[:20]))
                 reason += f" — mapped column(s) not in this row: {', '.join(missing)} (its columns: {cols})"
-            yield Rejected(f"{path}:{unit}{n}", n, reason, row)
+            yield Rejected.at(path, n, reason, row, unit=unit, field=_failed_field(e))
             continue
         rec._source = (f"{path}:{unit}{n}", n)  # where it came from, for a later quarantine (convert)
         yield rec
@@ -428,9 +497,9 @@ def iter_jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected
     for lineno, obj in iter_json_lines(path):
         if isinstance(obj, BadLine):
             reason = obj.reason if obj.kind == "json" or not obj.fix else f"{obj.reason}; {obj.fix}"
-            yield lineno, Rejected(f"{path}:{lineno}", lineno, reason, obj.raw)
+            yield lineno, Rejected.at(path, lineno, reason, obj.raw)
         elif not isinstance(obj, dict):
-            yield lineno, Rejected(f"{path}:{lineno}", lineno, "a line must be a JSON object", obj)
+            yield lineno, Rejected.at(path, lineno, "a line must be a JSON object", obj)
         else:
             yield lineno, obj
 
@@ -477,12 +546,12 @@ def iter_json_rows(path: Path, key: str | None = None) -> Iterator[tuple[int, di
             try:
                 check_value(obj, depth, surrogates)
             except LimitError as e:
-                yield i, Rejected(f"{path}:item {i}", i, f"{e.reason}; {e.fix}" if e.fix else e.reason,
-                                  None if "nested" in e.reason else obj)  # too deep to write back
+                yield i, Rejected.at(path, i, f"{e.reason}; {e.fix}" if e.fix else e.reason,
+                                     None if "nested" in e.reason else obj, unit="item ")  # too deep to write back
                 continue
             yield i, obj
         else:
-            yield i, Rejected(f"{path}:item {i}", i, "an item must be a JSON object", obj)
+            yield i, Rejected.at(path, i, "an item must be a JSON object", obj, unit="item ")
 
 
 def sniff_json_array(path: Path) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,25 @@ def _bad_bytes(cells: list[str]) -> str | None:
     return None
 
 
+def iter_csv_rows(reader: Any) -> Iterator[tuple[int, Any]]:
+    """``(line the row starts on, row)`` for every row of a ``csv.reader`` or ``csv.DictReader``;
+    a malformed row is its :class:`csv.Error` in place of the row, and reading goes on.
+
+    Args:
+        reader: the reader, its header (if any) already read.
+    """
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            yield start, e
+            continue
+        yield start, row
+
+
 def _iter_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
     # surrogateescape: a stray non-UTF-8 byte rejects only its own row (a strict decoder would fail
     # on the whole 8 KiB chunk around it and could not resynchronise: every later row would be lost)
@@ -59,38 +79,33 @@ def _iter_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]
         f.close()
         raise InputError(f"{path}: not UTF-8", [Problem(f"{path}:1 (header)", bad, "re-encode the file as UTF-8")])
     header = [h.strip() for h in header]
-    seen: set[str] = set()
-    dupes = {h for h in header if h in seen or seen.add(h)}  # linear: 50,000 columns in milliseconds
+    dupes = {h for h, k in Counter(header).items() if k > 1}  # linear: 50,000 columns in milliseconds
     if dupes:
         f.close()
         raise InputError(f"{path}: duplicate column names", [Problem(
             f"{path}:1", f"columns {sorted(dupes)} appear more than once", "give every column a unique name")])
     n = 0
     with f:
-        while True:
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as e:
+        for start, cells in iter_csv_rows(reader):
+            if isinstance(cells, csv.Error):
                 n += 1
-                hint = "; raise REDLINE_MAX_LINE_BYTES (docs/limits.md)" if "field limit" in str(e) else ""
-                yield n, Rejected(f"{path}:row {n} (line {start})", n, f"malformed CSV: {e}{hint}", None)
+                hint = "; raise REDLINE_MAX_LINE_BYTES (docs/limits.md)" if "field limit" in str(cells) else ""
+                yield n, Rejected.at(path, n, f"malformed CSV: {cells}{hint}", None, unit="row ", file_line=start)
                 continue
             if not any(c.strip() for c in cells):
                 continue
             n += 1
             bad = _bad_bytes(cells)
             if bad:
-                yield n, Rejected(f"{path}:row {n} (line {start})", n,
-                                  f"not UTF-8 ({bad}); re-encode the file as UTF-8",
-                                  [c.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for c in cells])
+                yield n, Rejected.at(path, n,
+                                     f"not UTF-8 ({bad}); re-encode the file as UTF-8",
+                                     [c.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for c in cells],
+                                     unit="row ", file_line=start)
                 continue
             if len(cells) != len(header):
-                yield n, Rejected(f"{path}:row {n} (line {start})", n,
-                                  f"{len(cells)} cells but the header has {len(header)} columns "
-                                  "(a missing quote or delimiter?)", cells)
+                yield n, Rejected.at(path, n,
+                                     f"{len(cells)} cells but the header has {len(header)} columns "
+                                     "(a missing quote or delimiter?)", cells, unit="row ", file_line=start)
                 continue
             yield n, dict(zip(header, cells, strict=True))
 
@@ -112,7 +127,7 @@ class _CsvWriter:
 class CsvFormat(RowFormat):
     """comma-separated values with a header row"""
 
-    extensions = (".csv",)
+    extensions: tuple[str, ...] = (".csv",)
     unit = "row "
     delimiter = ","
 

@@ -5,6 +5,7 @@ The first sheet (or the sheet named by ``--json-key``) with a header row; column
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,7 @@ def _iter_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, dict[str, A
         names = [str(h).strip() if h is not None else "" for h in header]
         while names and names[-1] == "":
             names.pop()
-        seen: set[str] = set()
-        dupes = sorted({h for h in names if h and (h in seen or seen.add(h))})
+        dupes = sorted(h for h, k in Counter(names).items() if h and k > 1)
         if dupes:  # a second column of the same name would silently replace the first
             raise InputError(f"{path}: duplicate column names", [Problem(
                 f"{path}:sheet row 1", f"columns {dupes} appear more than once", "give every column a unique name")])
@@ -81,7 +81,8 @@ def _iter_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, dict[str, A
             extra = [v for v in vals[len(names):] if v not in (None, "")]
             named = [v for h, v in zip(names, vals, strict=False) if h == ""]
             if extra or any(v not in (None, "") for v in named):
-                yield n, Rejected(f"{path}:sheet row {sheet_row}", n, "a cell has no column header", vals)
+                yield n, Rejected(f"{path}:sheet row {sheet_row}", n, "a cell has no column header", vals,
+                                  path=str(path), unit="data row ", row=n)
                 continue
             yield n, {h: v for h, v in zip(names, vals[: len(names)], strict=False) if h}
     finally:

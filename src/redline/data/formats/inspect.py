@@ -72,5 +72,4 @@ def _dump(r: Record) -> dict[str, Any]:
 class InspectFormat(JsonRowFormat):
     """Inspect AI samples ({id, input, target, metadata}) as JSONL"""
 
-    to_record = staticmethod(_parse)
-    to_row = staticmethod(_dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)

@@ -57,7 +57,7 @@ def _parse(task: dict[str, Any], n: int) -> Record:
     if "id" not in data and task.get("id") is not None:
         data["id"] = task["id"]
     rec = row_to_record(data, n)
-    per_annotator = []
+    per_annotator: list[dict[str, Any]] = []
     for ann in task.get("annotations") or []:
         if not isinstance(ann, dict) or ann.get("was_cancelled"):
             continue

@@ -36,5 +36,4 @@ def _dump(r: Record) -> dict[str, Any]:
 class OpenAIChatFormat(JsonRowFormat):
     """OpenAI chat fine-tuning JSONL ({messages: [...]}; training content only)"""
 
-    to_record = staticmethod(_parse)
-    to_row = staticmethod(_dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)

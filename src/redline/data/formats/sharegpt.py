@@ -63,7 +63,7 @@ def _parse(row: dict[str, Any], n: int) -> Record:
                 parts.append(TextPart(text=piece))
         if not parts:
             parts.append(TextPart(text=""))
-        msgs.append(Message(role=role, content=parts))
+        msgs.append(Message(role=role, content=parts))  # type: ignore[arg-type]  # validated by pydantic
     if queue:  # images without markers: put them before the first user text
         first = next((m for m in msgs if m.role == "user"), msgs[0])
         first.content[:0] = queue
@@ -75,7 +75,7 @@ def _dump(r: Record) -> dict[str, Any]:
     msgs = [*r.prompt_messages, *r.chosen] if r.chosen is not None else r.messages
     out: dict[str, Any] = {"id": r.id}
     images: list[str] = []
-    conv = []
+    conv: list[dict[str, str]] = []
     for m in msgs:
         if m.role == "system" and not conv and "system" not in out:
             out["system"] = m.text
@@ -102,5 +102,4 @@ def _dump(r: Record) -> dict[str, Any]:
 class ShareGPTFormat(JsonRowFormat):
     """ShareGPT conversations ({conversations: [{from, value}]}, images via <image>)"""
 
-    to_record = staticmethod(_parse)
-    to_row = staticmethod(_dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)

@@ -25,12 +25,12 @@ def _parse(row: dict[str, Any], n: int) -> Record:
     if "prompt" in row:
         prompt = side(row.pop("prompt"), "user", "prompt")
     else:  # implicit prompt: the shared prefix
-        k = 0
-        while k < min(len(chosen), len(rejected)) - 1 and chosen[k] == rejected[k]:
-            k += 1
-        if k == 0:
+        shared = 0
+        while shared < min(len(chosen), len(rejected)) - 1 and chosen[shared] == rejected[shared]:
+            shared += 1
+        if shared == 0:
             raise ValueError("field 'prompt': missing, and chosen/rejected share no prompt prefix")
-        prompt, chosen, rejected = chosen[:k], chosen[k:], rejected[k:]
+        prompt, chosen, rejected = chosen[:shared], chosen[shared:], rejected[shared:]
     return Record(id=rid, messages=prompt, chosen=chosen, rejected=rejected, meta=row)
 
 
@@ -47,5 +47,4 @@ def _dump(r: Record) -> dict[str, Any]:
 class TrlDpoFormat(JsonRowFormat):
     """TRL DPO preference data ({prompt, chosen, rejected})"""
 
-    to_record = staticmethod(_parse)
-    to_row = staticmethod(_dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)

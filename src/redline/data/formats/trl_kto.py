@@ -56,5 +56,4 @@ def _dump(r: Record) -> list[dict[str, Any]]:
 class TrlKtoFormat(JsonRowFormat):
     """TRL KTO unpaired preference data ({prompt, completion, label})"""
 
-    to_record = staticmethod(_parse)
-    to_row = staticmethod(_dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)

@@ -42,5 +42,4 @@ def _dump(r: Record) -> dict[str, Any]:
 class TrlSftFormat(JsonRowFormat):
     """TRL SFTTrainer data ({messages} or {prompt, completion}); writes {messages}"""
 
-    to_record = staticmethod(_parse)
-    to_row = staticmethod(_dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)
