@@ -124,10 +124,13 @@ class RejectedSummary:
 
 
 class RecordWriter(Protocol):
+    """What :meth:`Format.open_writer` returns."""
+
     def write(self, record: Record) -> None:
         """Write one record; raise ValueError when the format cannot express it."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Finish the file (a writer may hold its last rows until then)."""
 
 
 @runtime_checkable
