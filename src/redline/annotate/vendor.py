@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
 
 from redline.data.formats import FieldMap, Rejected
+from redline.data.formats.csv import iter_csv_rows
 from redline.data.io import Quarantine, quarantine_path
 from redline.data.records import dump_messages
 from redline.errors import InputError, Problem, RedlineError
@@ -373,17 +374,12 @@ def _iter_csv(path: Path) -> Iterator[_Row | Rejected]:
         if reader.fieldnames is None:  # reads the header: line numbers below are the file's
             return
         _check_header(path, list(reader.fieldnames))
-        while True:
-            start = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as e:
-                yield Rejected(f"{path}:{start}", start, f"malformed CSV ({e})", None)
+        for start, row in iter_csv_rows(reader):
+            if isinstance(row, csv.Error):
+                yield Rejected.at(path, start, f"malformed CSV ({row})", None)
                 continue
             if None in row:  # more cells than header columns
-                yield Rejected(f"{path}:{start}", start, "more cells than the header has columns", row)
+                yield Rejected.at(path, start, "more cells than the header has columns", row)
                 continue
             yield _Row(f"{path}:{start}", start, {k.strip(): (None if v is None or v.strip() == "" else v)
                                                   for k, v in row.items() if k is not None},

@@ -167,7 +167,7 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
     res = ConvertResult(out=out, quarantine=quarantine_path(out))
     if collect_labels:
         res._labels = tempfile.TemporaryFile("w+", encoding="utf-8")
-    q = Quarantine(res.quarantine)
+    q = Quarantine(quarantine_path(out))
     h = hashlib.sha256()
     writer = None
     ok = False

@@ -17,6 +17,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from redline.data.limits import iter_lines, too_long_reason
 from redline.data.schema import Message, Sample
 from redline.errors import InputError, Problem
 from redline.judges.base import (
@@ -85,7 +86,9 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
         judge = with_cache(judge, vcache)
     concurrent = is_async(judge)
     tmp_out = output_path.with_name(f".{output_path.name}.tmp")
-    quarantine = output_path.with_name(output_path.name + ".rejected.jsonl")
+    from redline.data.io import quarantine_path
+
+    quarantine = quarantine_path(output_path)
     stats: dict[str, Any] = {"judged": 0, "unassessable": 0, "rejected": 0,
                              "quarantine": str(quarantine)}
     # Stale rejects of an earlier run into the same --output must not be read as this run's.
@@ -117,16 +120,17 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
     def records(fin: Any) -> Any:
         """``(record, prompt)`` for every good line; bad ones go to the quarantine file."""
         nonlocal qf
-        for lineno, raw in enumerate(fin, 1):
+        for lineno, line in iter_lines(fin):  # the BOM of line 1 dropped; an over-long line is its length
             if bar is not None:
-                bar.advance(task, len(raw))
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            if not raw.strip():
+                bar.advance(task, line if isinstance(line, int) else len(line))
+            raw = b"" if isinstance(line, int) else line
+            if not isinstance(line, int) and not raw.strip():
                 continue
             reason = None
             prompt = None
             try:
+                if isinstance(line, int):
+                    raise ValueError(too_long_reason(line))
                 rec = json.loads(raw)
                 if not isinstance(rec, dict):
                     raise ValueError("not a JSON object")

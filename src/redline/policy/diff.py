@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from redline.data.limits import LimitError, loads_json
+from redline.data.limits import LimitError, iter_lines, loads_json, too_long_reason
 from redline.errors import InputError, Problem
 from redline.policy.lint import similarity
 from redline.policy.model import Category, Intent, Policy
@@ -335,9 +335,12 @@ def _read_records(path: Path) -> tuple[str, list[dict[str, Any]], Path]:
         raise InputError(f"cannot read {f}", [Problem(str(f), e.strerror or str(e),
                                                       "give a readable run directory or labels JSONL")]) from None
     with fh:
-        for ln, raw in enumerate(fh, 1):
+        for ln, raw in iter_lines(fh):  # the BOM of line 1 dropped; an over-long line is its length
+            if isinstance(raw, int):
+                problems.append(Problem(f"{f}:{ln}", too_long_reason(raw), "split or remove the line"))
+                continue
             try:
-                line = raw.decode("utf-8-sig" if ln == 1 else "utf-8")
+                line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
                 problems.append(Problem(f"{f}:{ln}", f"not UTF-8 ({e.reason})",
                                         "give a JSONL file (UTF-8 text, one JSON object per line)"))

@@ -11,7 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from redline.data.images import ImageRejected
-from redline.data.schema import ImagePart, Message, TextPart
+from redline.data.messages import to_openai_messages as _to_openai_messages
+from redline.data.schema import ImagePart, Message
 from redline.errors import InputError, Problem
 from redline.plugins import plugin
 from redline.redact import redact, url_secrets
@@ -71,19 +72,9 @@ def _image_url(part: ImagePart) -> str:
 
 
 def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
-    out = []
-    for m in messages:
-        if all(isinstance(p, TextPart) for p in m.content):
-            out.append({"role": m.role, "content": m.text})
-        else:
-            parts: list[dict[str, Any]] = []
-            for p in m.content:
-                if isinstance(p, TextPart):
-                    parts.append({"type": "text", "text": p.text})
-                else:
-                    parts.append({"type": "image_url", "image_url": {"url": _image_url(p)}})
-            out.append({"role": m.role, "content": parts})
-    return out
+    """The request's messages (:func:`redline.data.messages.to_openai_messages`); images must be
+    http(s) or ``data:`` URLs or allowed local files, else the sample fails."""
+    return _to_openai_messages(messages, image_url=_image_url)
 
 
 class OpenAITarget:
