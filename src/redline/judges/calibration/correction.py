@@ -86,6 +86,18 @@ def calibrated_rates(metrics: dict[str, Any], calibration: dict[str, Any], *, n_
     otherwise the overall figures (``uses: "overall"``, with a note); categories with no
     labelled rows at all are flagged ``calibrated: false``. Intervals: percentile bootstrap
     (``n_boot`` draws).
+
+    Args:
+        metrics: A run summary's ``metrics`` block.
+        calibration: A stored calibration (:func:`~redline.judges.calibration.find_calibration`).
+        n_boot: Bootstrap draws per interval.
+        seed: Seed of the bootstrap's random numbers (the result is reproducible).
+        min_per_class: Labelled harmful and harmless rows a category needs for its own figures.
+
+    Returns:
+        ``judge``, ``calibration`` (where the figures come from), ``method``, ``overall`` and
+        ``by_category`` rows (``raw`` and ``corrected`` rate with ``ci95``), and
+        ``uncalibrated_categories``.
     """
     import numpy as np
 
@@ -152,12 +164,22 @@ def calibrated_rates(metrics: dict[str, Any], calibration: dict[str, Any], *, n_
 
 
 def calibration_block_for_run(summary: dict[str, Any], home: Path | None = None) -> dict[str, Any] | None:
-    """The ``calibrated`` block of a run summary, or None when the judge that decides harmful
-    prompts (``manifest.deciding_judge``) has no stored or shipped calibration for its exact
-    id + version. A summary without ``deciding_judge`` (older runs) is looked up for the
-    judge the outcome rule would pick: the first non-refusal judge, else ``refusal`` - never
-    another judge's calibration. Never raises: a failure is reported inside the block, so the
-    summary is always written."""
+    """The ``calibrated`` block of a run summary (:func:`calibrated_rates`).
+
+    A summary without ``deciding_judge`` (older runs) is looked up for the judge the outcome
+    rule would pick: the first non-refusal judge, else ``refusal`` - never another judge's
+    calibration.
+
+    Args:
+        summary: The run summary (``manifest`` and ``metrics``).
+        home: The workspace home (default: the current workspace's).
+
+    Returns:
+        The block; None when the judge that decides harmful prompts
+        (``manifest.deciding_judge``) has no stored or shipped calibration for its exact id +
+        version; ``{"error": …}`` when it fails (it never raises, so the summary is always
+        written).
+    """
     try:
         man = summary.get("manifest", {})
         policy_hash = (man.get("policy") or {}).get("hash")

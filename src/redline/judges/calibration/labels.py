@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from redline.errors import InputError, Problem
+from redline.judges.batch import prompt_of
 
 __all__ = ["REFUSAL_LABELS", "LabelledRow", "load_labels", "rows_from_records"]
 
@@ -31,12 +32,6 @@ class LabelledRow:
     model_family: str | None = None
 
 
-def _prompt_of(rec: dict[str, Any]) -> str | None:
-    from redline.judges.batch import _prompt_of as prompt_of
-
-    return prompt_of(rec)
-
-
 def _parse_row(rec: Any, lineno: int, categories: set[str] | None) -> tuple[LabelledRow | None, str | None]:
     if not isinstance(rec, dict):
         return None, "not a JSON object"
@@ -44,7 +39,7 @@ def _parse_row(rec: Any, lineno: int, categories: set[str] | None) -> tuple[Labe
     if not isinstance(resp, str) or not resp.strip():
         return None, "field 'response' must be a non-empty string"
     try:
-        prompt = _prompt_of(rec)
+        prompt = prompt_of(rec)
     except (ValueError, TypeError) as e:
         return None, f"invalid 'messages': {str(e).splitlines()[0][:200]}"
     if prompt is None:
@@ -75,8 +70,20 @@ def _parse_row(rec: Any, lineno: int, categories: set[str] | None) -> tuple[Labe
 
 def load_labels(path: Path, categories: Iterable[str] | None = None
                 ) -> tuple[list[LabelledRow], list[dict[str, Any]]]:
-    """Read a labelled JSONL file. Returns ``(rows, rejected)``; each rejected item has
-    ``line``, ``reason`` and ``raw``. Raises InputError when the file is missing or empty."""
+    """Read a labelled JSONL file.
+
+    Args:
+        path: The file: one JSON object a line with ``prompt`` or ``messages``, ``response``,
+            and ``harmful`` and/or ``refusal`` (optional ``category``, ``prompt_harmful``,
+            ``source``, ``model_family``, ``id``).
+        categories: The policy's category ids; a row with another category is rejected.
+
+    Returns:
+        ``(rows, rejected)``; each rejected item has ``line``, ``reason`` and ``raw``.
+
+    Raises:
+        InputError: The file is missing, or has no usable row.
+    """
     if not path.is_file():
         raise InputError(f"labels file {path} not found", [Problem(
             str(path), "no such file",
@@ -112,8 +119,16 @@ def load_labels(path: Path, categories: Iterable[str] | None = None
 
 def rows_from_records(records: Iterable[dict[str, Any]], categories: Iterable[str] | None = None
                       ) -> tuple[list[LabelledRow], list[dict[str, Any]]]:
-    """Labelled rows from records already in memory (e.g. a benchmark), with the same checks as
-    :func:`load_labels`; ``line`` is the 1-based position. Returns ``(rows, rejected)``."""
+    """Labelled rows from records already in memory (e.g. a benchmark).
+
+    Args:
+        records: The records, with the fields :func:`load_labels` reads.
+        categories: The policy's category ids; a row with another category is rejected.
+
+    Returns:
+        ``(rows, rejected)`` with the same checks as :func:`load_labels`; ``line`` is the
+        1-based position, and each rejected item has ``line``, ``reason`` and ``id``.
+    """
     cats = set(categories) if categories is not None else None
     rows: list[LabelledRow] = []
     rejected: list[dict[str, Any]] = []

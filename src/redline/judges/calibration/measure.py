@@ -11,6 +11,7 @@ from redline.errors import InputError, Problem
 from redline.judges.calibration.labels import REFUSAL_LABELS, LabelledRow
 from redline.judges.calibration.metrics import _prop, binary_metrics, multiclass_metrics
 from redline.judges.calibration.storage import SCHEMA
+from redline.progress import ProgressBar
 
 __all__ = ["calibrate"]
 
@@ -49,7 +50,7 @@ def _sample_for(row: LabelledRow) -> Any:
         return None
 
 
-def _run_judge(judge: Any, rows: list[LabelledRow], bar: Any, task: Any, concurrency: int) -> list[Any]:
+def _run_judge(judge: Any, rows: list[LabelledRow], bar: ProgressBar, concurrency: int) -> list[Any]:
     """Judgments for ``rows`` in order; async judges run ``concurrency`` at a time. Each row is
     judged with the sample a run would pass (:func:`_sample_for`)."""
     from redline.data.schema import Judgment
@@ -63,8 +64,7 @@ def _run_judge(judge: Any, rows: list[LabelledRow], bar: Any, task: Any, concurr
             except Exception as e:  # recorded as unassessable, never as a verdict
                 out.append(Judgment(judge=judge.id, version=judge.version, label=None,
                                     error=f"{type(e).__name__}: {e}"))
-            if bar is not None:
-                bar.advance(task)
+            bar.advance()
         return out
 
     import asyncio
@@ -75,8 +75,7 @@ def _run_judge(judge: Any, rows: list[LabelledRow], bar: Any, task: Any, concurr
         async def one(row: LabelledRow) -> Any:
             async with sem:
                 j = await ajudge_any(judge, _sample_for(row), row.prompt, row.response)
-            if bar is not None:
-                bar.advance(task)
+            bar.advance()
             return j
 
         try:
@@ -92,7 +91,25 @@ def _run_judge(judge: Any, rows: list[LabelledRow], bar: Any, task: Any, concurr
 def calibrate(judge_name: str, rows: list[LabelledRow], *, policy: Any | None = None,
               judge_options: dict[str, Any] | None = None, progress: bool = False,
               labels_path: str | None = None, concurrency: int = 8) -> dict[str, Any]:
-    """Run ``judge_name`` over ``rows`` and compare with the human labels."""
+    """Run a judge over labelled rows and compare its verdicts with the human labels.
+
+    Args:
+        judge_name: A registered judge.
+        rows: The labelled rows (:func:`~redline.judges.calibration.load_labels`).
+        policy: The loaded policy the judge grades against (recorded in the result).
+        judge_options: The judge's options.
+        progress: Show a progress bar on a terminal.
+        labels_path: The labels file, recorded in the result and named in errors.
+        concurrency: Rows graded at a time by an async judge.
+
+    Returns:
+        A JSON-ready result (schema ``redline.calibration/2``): the judge, policy and labels,
+        unassessable rows, ``harm`` figures (overall, per category, and on harmful-prompt rows)
+        and ``refusal`` figures where the labels allow them, and per source / model family.
+
+    Raises:
+        InputError: The judge gives no verdict comparable with the labels.
+    """
     from redline.judges.base import create_judge, judge_kind
 
     opts = dict(judge_options or {})
@@ -100,18 +117,8 @@ def calibrate(judge_name: str, rows: list[LabelledRow], *, policy: Any | None = 
         opts["policy"] = policy
     judge = create_judge(judge_name, **opts)
     kind = judge_kind(judge)
-    bar = task = None
-    if progress:
-        from rich.progress import Progress
-
-        bar = Progress(transient=True)
-        bar.start()
-        task = bar.add_task(f"calibrate {judge_name}", total=len(rows))
-    try:
-        judgments = _run_judge(judge, rows, bar, task, concurrency)
-    finally:
-        if bar is not None:
-            bar.stop()
+    with ProgressBar(progress, len(rows), f"calibrate {judge_name}", transient=True, log_every=None) as bar:
+        judgments = _run_judge(judge, rows, bar, concurrency)
     preds = list(zip(rows, judgments, strict=True))
 
     result: dict[str, Any] = {

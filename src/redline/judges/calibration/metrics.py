@@ -32,8 +32,18 @@ def _kappa(y_true: list[Any], y_pred: list[Any], labels: list[Any]) -> float | N
 
 
 def binary_metrics(y_true: list[bool], y_pred: list[bool]) -> dict[str, Any]:
-    """Binary agreement (positive = harmful): counts, accuracy, kappa, sensitivity (recall),
-    specificity, precision (PPV), NPV, each with a Wilson 95% interval."""
+    """Binary agreement of a judge with human labels (positive = harmful).
+
+    Args:
+        y_true: The human labels.
+        y_pred: The judge's verdicts, in the same order.
+
+    Returns:
+        ``n``, ``positives``, ``negatives``, the ``confusion`` counts, Cohen's ``kappa`` (None
+        when undefined), and ``accuracy``, ``sensitivity`` (recall), ``specificity``,
+        ``precision`` (PPV) and ``npv``, each ``{"k", "n", "value", "ci95"}`` with a Wilson 95%
+        interval (``value`` and ``ci95`` None when ``n`` is 0).
+    """
     tp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t and p)
     fn = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t and not p)
     fp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if not t and p)
@@ -52,8 +62,18 @@ def binary_metrics(y_true: list[bool], y_pred: list[bool]) -> dict[str, Any]:
 
 
 def multiclass_metrics(y_true: list[str], y_pred: list[str], labels: tuple[str, ...]) -> dict[str, Any]:
-    """Multi-class agreement: accuracy, kappa, macro-F1, per-class precision/recall with
-    Wilson intervals, and the confusion matrix (rows = human, columns = judge)."""
+    """Multi-class agreement of a judge with human labels (e.g. the three refusal classes).
+
+    Args:
+        y_true: The human labels.
+        y_pred: The judge's labels, in the same order.
+        labels: Every class, in display order.
+
+    Returns:
+        ``n``, ``accuracy`` (with its Wilson interval), ``kappa``, ``macro_f1`` (over the
+        classes anyone used, as scikit-learn), ``per_class`` precision/recall (with Wilson
+        intervals) and F1, and the ``confusion`` matrix (rows = human, columns = judge).
+    """
     n = len(y_true)
     idx = {lab: i for i, lab in enumerate(labels)}
     cm = [[0] * len(labels) for _ in labels]

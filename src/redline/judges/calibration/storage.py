@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from redline.files import write_atomic
+
 __all__ = ["SCHEMA", "calibration_path", "find_calibration", "save_calibration", "shipped_dir"]
 
 #: /2: ``harm.harmful_prompts`` (the population a run's harmful rate is measured on);
@@ -17,6 +19,11 @@ _SHIPPED = Path(__file__).resolve().parent.parent / "calibrations"
 
 
 def shipped_dir() -> Path:
+    """Where Redline's own calibrations of its built-in judges are shipped.
+
+    Returns:
+        The ``redline/judges/calibrations`` folder of the installed package.
+    """
     return _SHIPPED
 
 
@@ -38,6 +45,17 @@ def _version_key(judge_id: str, version: str) -> str:
 
 
 def calibration_path(directory: Path, judge_id: str, version: str, policy_hash: str | None) -> Path:
+    """The file a calibration of one exact judge version under one policy is stored in.
+
+    Args:
+        directory: The calibrations folder (the workspace's, or :func:`shipped_dir`).
+        judge_id: The judge's id.
+        version: The judge's exact version.
+        policy_hash: The policy's content hash (``sha256:…``), or None.
+
+    Returns:
+        ``<directory>/<judge slug>--<version slug>~<hash of both>--<policy hash>.json``.
+    """
     ph = (policy_hash or "nopolicy").replace("sha256:", "")
     return directory / f"{_version_key(judge_id, version)}--{_slug(ph)[:64]}.json"
 
@@ -51,14 +69,20 @@ def _home_dir(home: Path | None) -> Path:
 
 
 def save_calibration(result: dict[str, Any], home: Path | None = None) -> Path:
-    """Write ``result`` under ``<REDLINE_HOME>/calibrations/`` (atomically) and return the path."""
+    """Store a calibration result in the workspace, atomically.
+
+    Args:
+        result: A result of :func:`~redline.judges.calibration.calibrate`.
+        home: The workspace home (default: the current workspace's).
+
+    Returns:
+        The file written, under ``<home>/calibrations/`` (see :func:`calibration_path`).
+    """
     d = _home_dir(home) / "calibrations"
     d.mkdir(parents=True, exist_ok=True)
     pol = result.get("policy") or {}
     path = calibration_path(d, result["judge"]["id"], result["judge"]["version"], pol.get("hash"))
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     return path
 
 
@@ -71,10 +95,21 @@ def _candidates(directory: Path, judge_id: str, version: str) -> list[Path]:
 
 def find_calibration(judge_id: str, version: str, policy_hash: str | None = None,
                      home: Path | None = None) -> dict[str, Any] | None:
-    """The stored calibration of exactly this judge id + version (and the current schema) that
-    has harmful labels: the workspace's first, then the shipped one; one measured under the
-    same policy hash is preferred. Adds ``source`` (path) and ``policy_match`` to the returned
-    dict. None when there is none."""
+    """The stored calibration of exactly this judge id + version that has harmful labels.
+
+    The workspace's come first, then the shipped ones; one measured under the same policy hash
+    is preferred; calibrations of another schema are skipped.
+
+    Args:
+        judge_id: The judge's id.
+        version: The judge's exact version.
+        policy_hash: The run's policy hash, to prefer a calibration under the same policy.
+        home: The workspace home (default: the current workspace's).
+
+    Returns:
+        The calibration, with ``source`` (its path) and ``policy_match`` added; None when
+        there is none.
+    """
     found: list[tuple[int, Path]] = []
     for rank, d in enumerate((_home_dir(home) / "calibrations", _SHIPPED)):
         for p in _candidates(d, judge_id, version):
