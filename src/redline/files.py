@@ -1,5 +1,5 @@
-"""File-system helpers used across Redline: atomic writes, content hashes, a directory lock,
-and recognising a full disk.
+"""File-system helpers used across Redline: atomic writes, JSON Lines lines that are always
+valid UTF-8, content hashes, a directory lock, and recognising a full disk.
 
 Atomic writes go through a temporary sibling named ``.<name>.tmp-<pid>`` (hidden, and distinct
 per process) that replaces the target with :func:`os.replace`, so that a reader (or a run killed
@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +27,7 @@ __all__ = [
     "file_hash",
     "file_sha256",
     "is_disk_full",
+    "jsonl_line",
     "temp_path",
     "write_atomic",
 ]
@@ -86,6 +88,30 @@ def write_atomic(path: Path, text: str, *, encoding: str = "utf-8", newline: str
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding=encoding, newline=newline) as f:
             f.write(text)
+
+
+def jsonl_line(obj: Any, *, default: Callable[[Any], Any] | None = None) -> str:
+    """One JSON Lines line that is always valid UTF-8.
+
+    Text is written as is (``ensure_ascii=False``), except when the object holds a lone
+    surrogate (e.g. a server's ``\\ud83d`` escape of an emoji cut at ``max_tokens``), which no
+    UTF-8 writer accepts: then the whole line is written with ``\\u`` escapes, so that it still
+    reads back to the same object.
+
+    Args:
+        obj: A JSON-serialisable object.
+        default: As for :func:`json.dumps` (e.g. ``str`` for dates).
+
+    Returns:
+        The JSON text and a final ``\\n``.
+    """
+    line = json.dumps(obj, ensure_ascii=False, default=default)
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            line = json.dumps(obj, default=default)
+    return line + "\n"
 
 
 def file_sha256(path: Path) -> str:

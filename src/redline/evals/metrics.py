@@ -145,7 +145,14 @@ _HTTP = re.compile(r"\bHTTP (\d{3})\b")
 
 
 def unassessable_reason(rec: dict[str, Any]) -> str:
-    """A short, stable kind for why a sample is unassessable (for counts in reports)."""
+    """A short, stable kind for why a sample is unassessable (for counts in reports).
+
+    Args:
+        rec: A result record.
+
+    Returns:
+        E.g. ``"HTTP 429"``, ``"timeout"``, ``"empty response"`` or ``"judge error"``.
+    """
     err = rec.get("error")
     if err:
         m = _HTTP.search(err)
@@ -166,7 +173,14 @@ def unassessable_reason(rec: dict[str, Any]) -> str:
 
 
 def harm_reason(rec: dict[str, Any]) -> str | None:
-    """The ``harm_reason`` a harm judge recorded for this response (``degenerate``, ``model``)."""
+    """The ``harm_reason`` a harm judge recorded for a response.
+
+    Args:
+        rec: A result record.
+
+    Returns:
+        The first judgment's ``harm_reason`` field (``degenerate``, ``model``), or None.
+    """
     for j in rec.get("judgments", ()):
         reason = (j.get("fields") or {}).get("harm_reason")
         if reason is not None:

@@ -32,7 +32,14 @@ from redline.evals.cache import ResponseCache, cache_key
 from redline.evals.metrics import MetricsAggregator
 from redline.evals.outcome import DEFAULT_JUDGES as OUTCOME_DEFAULT_JUDGES
 from redline.evals.outcome import RULE_HARM, RULE_REFUSAL, decide, deciding_judges
-from redline.files import DirectoryLock, file_hash, is_disk_full, temp_path, write_atomic
+from redline.files import (
+    DirectoryLock,
+    file_hash,
+    is_disk_full,
+    jsonl_line,
+    temp_path,
+    write_atomic,
+)
 from redline.judges.base import (
     Judge,
     aclose_judge,
@@ -111,7 +118,14 @@ class EvalOutcome:
 
 
 def disk_full_error(where: Path) -> InputError:
-    """The message of a run stopped by a full disk (``redline eval`` exits 2 with it)."""
+    """The error of a run stopped by a full disk (``redline eval`` exits 2 with it).
+
+    Args:
+        where: The run directory (or the folder the run would have written to).
+
+    Returns:
+        An ``InputError`` saying that results are kept and how to resume.
+    """
     return InputError("disk full: the run stopped because there is no space left on the device", [Problem(
         str(where), "no space left on device (results written so far are kept; the last, partly "
                     "written line, if any, is dropped when the run resumes)",
@@ -404,7 +418,7 @@ class Runner:
             "policy_hash": self.policy_hash,
             "schema_version": "1",
         }
-        sink.write(_json_line(rec))
+        sink.write(jsonl_line(rec))
         sink.flush()
         self.agg.add(rec)
 
@@ -533,18 +547,6 @@ class Runner:
         return summary
 
 
-def _json_line(rec: dict[str, Any]) -> str:
-    """One results.jsonl line. UTF-8 text as is; a lone surrogate that got past the readers (they
-    reject it at load) is written as its ``\\u`` escape instead of crashing the run on every resume."""
-    line = json.dumps(rec, ensure_ascii=False)
-    if not line.isascii():
-        try:
-            line.encode("utf-8")
-        except UnicodeEncodeError:
-            line = json.dumps(rec)
-    return line + "\n"
-
-
 def _valid_text(text: str) -> str:
     """``text`` with lone surrogates (a server's ``\\ud83d`` escape of an emoji cut at
     max_tokens) replaced by U+FFFD: they are not Unicode and would crash every UTF-8 writer
@@ -556,9 +558,23 @@ def _valid_text(text: str) -> str:
 
 def build_judges(names: list[str], options: dict[str, str], policy: Any,
                  concurrency: int | None = None) -> list[Judge]:
-    """Create the run's judges (with their options and the policy); the refusal judge is
-    required, since over-refusal on benign prompts is its call. Network-bound judges cap their
-    requests in flight at ``concurrency`` unless ``--option concurrency=N`` says otherwise."""
+    """Create the run's judges (with their options and the policy).
+
+    The refusal judge is required, since over-refusal on benign prompts is its call.
+
+    Args:
+        names: The judges, in order.
+        options: Judge options (``--option``; ``NAME.key`` scopes one to a judge).
+        policy: The loaded policy.
+        concurrency: Network-bound judges cap their requests in flight at this, unless
+            ``--option concurrency=N`` says otherwise.
+
+    Returns:
+        The judges, in the order named.
+
+    Raises:
+        InputError: A judge listed twice, an unknown option, or no refusal judge.
+    """
     if len(set(names)) != len(names):
         raise InputError("a judge is listed twice", [Problem(
             "--judge", ", ".join(names), "list each judge once")])
@@ -581,7 +597,18 @@ def _judge_manifest(j: Any) -> dict[str, Any]:
 
 
 def run_eval(cfg: EvalConfig, workspace: Workspace | None = None) -> EvalOutcome:
-    """Prepare and run an evaluation; a full disk is an ``InputError`` (exit 2) saying so."""
+    """Prepare and run an evaluation (or resume it in the same run directory).
+
+    Args:
+        cfg: What to run.
+        workspace: The workspace (default: the current one).
+
+    Returns:
+        The run directory, summary, status and request counts.
+
+    Raises:
+        InputError: Bad input, a run directory in use, or a full disk (exit 2 in the CLI).
+    """
     runner = Runner(cfg, workspace or Workspace.default())
     try:
         runner.prepare()

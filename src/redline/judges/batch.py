@@ -18,7 +18,7 @@ from typing import Any
 
 from redline.data.schema import Expected, Message, Sample
 from redline.errors import InputError, Problem
-from redline.files import atomic_path
+from redline.files import atomic_path, jsonl_line
 from redline.judges.base import (
     aclose_judge,
     ajudge_any,
@@ -110,10 +110,7 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
             stats["unassessable"] += 1
         rec[f"{judge.id}_judge_version"] = j.version
         rec.update(policy_stamp)
-        try:
-            fout.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        except UnicodeEncodeError:  # a lone surrogate (a ``\\ud83d`` escape of a cut emoji)
-            fout.write(json.dumps(rec) + "\n")  # written escaped; nothing is written by the failed call
+        fout.write(jsonl_line(rec))  # a lone surrogate (a cut emoji's escape) is written escaped
         stats["judged"] += 1
 
     bar = ProgressBar(progress, input_path.stat().st_size, f"judge {judge_name}", unit="bytes",
