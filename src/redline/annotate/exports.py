@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from redline.data.records import Record
 from redline.errors import InputError, Problem
+from redline.files import atomic_path
 
 if TYPE_CHECKING:
     from redline.annotate.service import Annotations
@@ -428,23 +429,21 @@ def export_project(svc: Annotations, project: str, kind: str, out: Path, *, meth
         res.items += 1
     fmt_name = {"sft": "trl_sft", "dpo": "trl_dpo", "kto": "trl_kto"}.get(kind) or fmt or _records_format(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    writer = get_format(fmt_name).open_writer(tmp)
-    meta: dict[int, dict[str, Any]] = {}
-    if kind != "records":
-        writer = _with_metadata(writer, lambda r: meta[id(r)])
-    try:
-        for rec, prov in rows:
-            meta[id(rec)] = prov
-            writer.write(rec)
-            res.written += 2 if kind == "kto" and rec.chosen is not None else 1
-    except ValueError as e:
+    with atomic_path(out) as tmp:
+        writer = get_format(fmt_name).open_writer(tmp)
+        meta: dict[int, dict[str, Any]] = {}
+        if kind != "records":
+            writer = _with_metadata(writer, lambda r: meta[id(r)])
+        try:
+            for rec, prov in rows:
+                meta[id(rec)] = prov
+                writer.write(rec)
+                res.written += 2 if kind == "kto" and rec.chosen is not None else 1
+        except ValueError as e:
+            writer.close()
+            raise InputError(f"cannot write {out} as {fmt_name}", [Problem(str(out), str(e),
+                                                                           "choose another format")]) from None
         writer.close()
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {out} as {fmt_name}", [Problem(str(out), str(e), "choose another format")]) \
-            from None
-    writer.close()
-    tmp.replace(out)
     return res
 
 
