@@ -39,25 +39,24 @@ def fmt_num(v: Any, digits: int = 2) -> str:
     return str(v)
 
 
-def fmt_value(v: Any) -> str:
+def _as_text(v: Any, *, none: str, yes_no: tuple[str, str], sep: str, seqs: tuple[type[list[Any]] | type[tuple[Any, ...]], ...]) -> str:
     if v is None:
-        return "–"
+        return none
     if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, list):
-        return ", ".join(str(x) for x in v)
+        return yes_no[0] if v else yes_no[1]
+    if isinstance(v, seqs):
+        return sep.join(str(x) for x in v)
     return str(v)
+
+
+def fmt_value(v: Any) -> str:
+    """A label value as the pages show it ("–", yes/no, a comma-separated list)."""
+    return _as_text(v, none="–", yes_no=("yes", "no"), sep=", ", seqs=(list,))
 
 
 def form_str(v: Any) -> str:
     """An option value as the form sends it."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list | tuple):
-        return ",".join(str(x) for x in v)
-    return str(v)
+    return _as_text(v, none="", yes_no=("true", "false"), sep=",", seqs=(list, tuple))
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -330,15 +329,15 @@ class Views:
         labels_of = {f.name: f.label for f in task_fields(proj.task, proj.schema)}
         specs = {f.name: f for f in task_fields(proj.task, proj.schema)}
         rows = []
-        for e in entries:
-            iid = _get(e, "item_id")
+        for entry in entries:
+            iid = _get(entry, "item_id")
             if visible is not None and iid not in visible:
                 continue
-            per = _get(e, "per_field") or {}
-            rows.append({"item_id": iid, "reason": _get(e, "reason"),
-                         "detail": _get(e, "detail") or _get(e, "reason"),
-                         "confidence": _get(e, "confidence"), "n_labels": _get(e, "n_labels"),
-                         "complete": _get(e, "complete", True),
+            per = _get(entry, "per_field") or {}
+            rows.append({"item_id": iid, "reason": _get(entry, "reason"),
+                         "detail": _get(entry, "detail") or _get(entry, "reason"),
+                         "confidence": _get(entry, "confidence"), "n_labels": _get(entry, "n_labels"),
+                         "complete": _get(entry, "complete", True),
                          "fields": [{"name": f, "label": labels_of.get(f, f),
                                      "value": _short_label(specs.get(f), d.get("label")),
                                      "confidence": d.get("confidence"),
