@@ -29,7 +29,15 @@ from redline.judges.base import (
 )
 
 
-def _prompt_of(rec: dict[str, Any]) -> str | None:
+def prompt_of(rec: dict[str, Any]) -> str | None:
+    """The prompt of a judging row: its ``prompt``, else the last user message's text.
+
+    Args:
+        rec: A JSON row with ``prompt`` (a string) or ``messages``.
+
+    Returns:
+        The text, or None when the row has neither.
+    """
     if isinstance(rec.get("prompt"), str):
         return rec["prompt"]
     msgs = rec.get("messages")
@@ -136,7 +144,7 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
                     reason = "field 'response' must be a string"
                 elif "response" not in rec:
                     reason = "missing field 'response'"
-                prompt = _prompt_of(rec) if reason is None else None
+                prompt = prompt_of(rec) if reason is None else None
                 if reason is None and prompt is None:
                     reason = "missing field 'prompt' or 'messages'"
                 if reason is None and concurrent:

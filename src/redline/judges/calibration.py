@@ -90,12 +90,6 @@ class LabelledRow:
     model_family: str | None = None
 
 
-def _prompt_of(rec: dict[str, Any]) -> str | None:
-    from redline.judges.batch import _prompt_of as prompt_of
-
-    return prompt_of(rec)
-
-
 def _parse_row(rec: Any, lineno: int, categories: set[str] | None) -> tuple[LabelledRow | None, str | None]:
     if not isinstance(rec, dict):
         return None, "not a JSON object"
@@ -103,7 +97,9 @@ def _parse_row(rec: Any, lineno: int, categories: set[str] | None) -> tuple[Labe
     if not isinstance(resp, str) or not resp.strip():
         return None, "field 'response' must be a non-empty string"
     try:
-        prompt = _prompt_of(rec)
+        from redline.judges.batch import prompt_of
+
+        prompt = prompt_of(rec)
     except (ValueError, TypeError) as e:
         return None, f"invalid 'messages': {str(e).splitlines()[0][:200]}"
     if prompt is None:

@@ -72,6 +72,24 @@ class Web:
         return HTMLResponse(html, status_code=status)
 
 
+    def project_page(self, request: Request, name: str, sess: Session, proj: Project,
+                     ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
+        """A page of one project (template ``name``) for the session's user.
+
+        Args:
+            request: The request being answered.
+            name: The template's file name.
+            sess: The viewer's session.
+            proj: The project.
+            ctx: The template's other variables (from :class:`redline.web._views.Views`).
+            status: The HTTP status.
+
+        Returns:
+            The HTML response.
+        """
+        return self.render(request, name, status=status, session=sess, project=proj, **ctx)
+
+
 def templates() -> Environment:
     """The jinja2 environment of the pages: autoescape everywhere, the formatting filters."""
     env = Environment(loader=PackageLoader("redline.web", "templates"),

@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from redline.errors import InputError
@@ -23,7 +22,7 @@ router = APIRouter()
 def annotate(request: Request, w: WebDep, sess: SessionDep, proj: ProjectDep) -> Response:
     """The annotator's current item (or why there is none)."""
     ctx = w.views.annotate_context(proj, sess.user)
-    return w.render(request, "annotate.html", session=sess, project=proj, **ctx)
+    return w.project_page(request, "annotate.html", sess, proj, ctx)
 
 
 def _not_assigned(w: Web, project: str, username: str, item_id: str) -> bool:
@@ -31,45 +30,37 @@ def _not_assigned(w: Web, project: str, username: str, item_id: str) -> bool:
 
 
 @router.post("/p/{project}/items/{item_id:path}/label")
-async def label(request: Request, project: str, item_id: str, w: WebDep, post: PostDep,
-                proj: ProjectDep) -> Response:
+def label(request: Request, project: str, item_id: str, w: WebDep, post: PostDep,
+          proj: ProjectDep) -> Response:
     """Submit the label of an assigned item; the form again (400) with the problems when it is
     invalid, 404 when the item is not assigned to the user."""
     sess, form = post.session, post.form
-
-    def work() -> Response:
-        values = w.views.form_values(proj, form, item_id, sess.user.username)
-        try:
-            dur = float(str(form.get("duration_s") or "") or "nan")
-        except ValueError:
-            dur = float("nan")
-        try:
-            w.svc.submit(project, sess.user.username, item_id, values,
-                         duration_s=None if dur != dur else max(0.0, dur), source="web")
-        except InputError as e:
-            if _not_assigned(w, project, sess.user.username, item_id):
-                raise HTTPException(404, "This item is not assigned to you.") from None
-            ctx = w.views.annotate_context(proj, sess.user, errors=e.problems, values=dict(form))
-            return w.render(request, "annotate.html", status=400, session=sess, project=proj, **ctx)
-        return RedirectResponse(f"/p/{quote(project, safe='')}/annotate?done=1", status_code=303)
-
-    return await run_in_threadpool(work)
+    values = w.views.form_values(proj, form, item_id, sess.user.username)
+    try:
+        dur = float(str(form.get("duration_s") or "") or "nan")
+    except ValueError:
+        dur = float("nan")
+    try:
+        w.svc.submit(project, sess.user.username, item_id, values,
+                     duration_s=None if dur != dur else max(0.0, dur), source="web")
+    except InputError as e:
+        if _not_assigned(w, project, sess.user.username, item_id):
+            raise HTTPException(404, "This item is not assigned to you.") from None
+        ctx = w.views.annotate_context(proj, sess.user, errors=e.problems, values=dict(form))
+        return w.project_page(request, "annotate.html", sess, proj, ctx, 400)
+    return RedirectResponse(f"/p/{quote(project, safe='')}/annotate?done=1", status_code=303)
 
 
 @router.post("/p/{project}/items/{item_id:path}/skip")
-async def skip(request: Request, project: str, item_id: str, w: WebDep, post: PostDep,
-               proj: ProjectDep) -> Response:
+def skip(request: Request, project: str, item_id: str, w: WebDep, post: PostDep,
+         proj: ProjectDep) -> Response:
     """Give an assigned item back with a reason (400 without one)."""
     sess, form = post.session, post.form
-
-    def work() -> Response:
-        reason = str(form.get("reason") or "").strip()
-        if _not_assigned(w, project, sess.user.username, item_id):
-            raise HTTPException(404, "This item is not assigned to you.")
-        if not reason:
-            ctx = w.views.annotate_context(proj, sess.user, skip_error="Give a reason to skip.")
-            return w.render(request, "annotate.html", status=400, session=sess, project=proj, **ctx)
-        w.svc.skip(project, sess.user.username, item_id, reason)
-        return RedirectResponse(f"/p/{quote(project, safe='')}/annotate", status_code=303)
-
-    return await run_in_threadpool(work)
+    reason = str(form.get("reason") or "").strip()
+    if _not_assigned(w, project, sess.user.username, item_id):
+        raise HTTPException(404, "This item is not assigned to you.")
+    if not reason:
+        ctx = w.views.annotate_context(proj, sess.user, skip_error="Give a reason to skip.")
+        return w.project_page(request, "annotate.html", sess, proj, ctx, 400)
+    w.svc.skip(project, sess.user.username, item_id, reason)
+    return RedirectResponse(f"/p/{quote(project, safe='')}/annotate", status_code=303)

@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from redline.errors import InputError, Problem
@@ -21,7 +20,7 @@ def queue(request: Request, w: WebDep, sess: ReviewerDep, proj: ProjectDep) -> R
     """The items to review, most in need first (``?incomplete=1``: items still being labelled too)."""
     incomplete = request.query_params.get("incomplete") in ("1", "on", "true")
     ctx = w.views.queue_context(proj, sess.user, include_incomplete=incomplete)
-    return w.render(request, "queue.html", session=sess, project=proj, **ctx)
+    return w.project_page(request, "queue.html", sess, proj, ctx)
 
 
 @router.get("/p/{project}/review/{item_id:path}", response_class=HTMLResponse)
@@ -31,41 +30,36 @@ def review(request: Request, item_id: str, w: WebDep, sess: ReviewerDep,
     ctx = w.views.review_context(proj, sess.user, item_id)
     if ctx is None:
         raise HTTPException(404, "No such item.")
-    return w.render(request, "review.html", session=sess, project=proj, **ctx)
+    return w.project_page(request, "review.html", sess, proj, ctx)
 
 
 @router.post("/p/{project}/review/{item_id:path}")
-async def adjudicate(request: Request, project: str, item_id: str, w: WebDep,
-                     post: ReviewerPostDep, proj: ProjectDep) -> Response:
+def adjudicate(request: Request, project: str, item_id: str, w: WebDep,
+               post: ReviewerPostDep, proj: ProjectDep) -> Response:
     """Adjudicate an item (in-house reviewers and admins); the form again (400) with the problems."""
     sess, form = post.session, post.form
-
-    def work() -> Response:
-        if w.views.review_context(proj, sess.user, item_id) is None:
-            raise HTTPException(404, "No such item.")
-        if sess.user.vendor is not None:
-            raise HTTPException(403, "Vendor managers review their vendor's labels; "
-                                     "adjudication is done by in-house reviewers.")
-        values = w.views.form_values(proj, form, item_id, None)
-        rationale = str(form.get("rationale") or "").strip()
-        problems: list[Any] = []
-        if not rationale:
-            problems.append(Problem("rationale", "is empty", "say why this is the right label"))
-        if not problems:
-            try:
-                w.svc.adjudicate(project, item_id, sess.user.username, values, rationale,
-                                 promote_casebook=form.get("promote_casebook") == "on",
-                                 promote_gold=form.get("promote_gold") == "on",
-                                 casebook_node=str(form.get("casebook_node") or "") or None,
-                                 casebook_intent=str(form.get("casebook_intent") or "") or None)
-            except InputError as e:
-                problems = list(e.problems)
-        if problems:
-            ctx = w.views.review_context(proj, sess.user, item_id, errors=problems,
-                                         values=dict(form))
-            return w.render(request, "review.html", status=400, session=sess, project=proj,
-                            **(ctx or {}))
-        return RedirectResponse(f"/p/{quote(project, safe='')}/review/{quote(item_id, safe='')}"
-                                "?saved=1", status_code=303)
-
-    return await run_in_threadpool(work)
+    if w.views.review_context(proj, sess.user, item_id) is None:
+        raise HTTPException(404, "No such item.")
+    if sess.user.vendor is not None:
+        raise HTTPException(403, "Vendor managers review their vendor's labels; "
+                                 "adjudication is done by in-house reviewers.")
+    values = w.views.form_values(proj, form, item_id, None)
+    rationale = str(form.get("rationale") or "").strip()
+    problems: list[Any] = []
+    if not rationale:
+        problems.append(Problem("rationale", "is empty", "say why this is the right label"))
+    if not problems:
+        try:
+            w.svc.adjudicate(project, item_id, sess.user.username, values, rationale,
+                             promote_casebook=form.get("promote_casebook") == "on",
+                             promote_gold=form.get("promote_gold") == "on",
+                             casebook_node=str(form.get("casebook_node") or "") or None,
+                             casebook_intent=str(form.get("casebook_intent") or "") or None)
+        except InputError as e:
+            problems = list(e.problems)
+    if problems:
+        ctx = w.views.review_context(proj, sess.user, item_id, errors=problems,
+                                     values=dict(form))
+        return w.project_page(request, "review.html", sess, proj, ctx or {}, 400)
+    return RedirectResponse(f"/p/{quote(project, safe='')}/review/{quote(item_id, safe='')}"
+                            "?saved=1", status_code=303)
