@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import InputError
-from redline.report.plots import figure_png
 
 if TYPE_CHECKING:
     from redline.annotate.service import Annotations
@@ -24,6 +23,8 @@ __all__ = ["consensus_comparison", "report_context", "write_report"]
 
 
 def _data_url(fig: Any) -> str:
+    from redline.report.plots import figure_png
+
     return "data:image/png;base64," + figure_png(fig)
 
 

@@ -17,6 +17,7 @@ _CHART_W, _CHART_H, _PAD = 640, 220, 36
 # -- formatting filters ------------------------------------------------------------------------
 
 def fmt_time(v: Any) -> str:
+    """A time (datetime or ISO text) as ``YYYY-MM-DD HH:MM UTC``; other values as text."""
     if isinstance(v, str):
         try:
             v = datetime.fromisoformat(v)
@@ -28,10 +29,12 @@ def fmt_time(v: Any) -> str:
 
 
 def fmt_pct(v: Any) -> str:
+    """A share as a whole percentage ("–" for None)."""
     return "–" if v is None else f"{100 * float(v):.0f}%"
 
 
 def fmt_num(v: Any, digits: int = 2) -> str:
+    """A number with ``digits`` decimals ("–" for None; other values as text)."""
     if v is None:
         return "–"
     if isinstance(v, int | float):
@@ -98,6 +101,7 @@ def _parts(msg: Any) -> list[dict[str, Any]]:
 
 
 def conversation(record: Any, task: str) -> list[dict[str, Any]]:
+    """The record's messages for the page: role, text/image parts, and which one is the response to label."""
     msgs = list(record.messages)
     view = []
     for i, m in enumerate(msgs):
@@ -109,6 +113,8 @@ def conversation(record: Any, task: str) -> list[dict[str, Any]]:
 # -- the service's views ---------------------------------------------------------------------
 
 class Views:
+    """The pages' contexts over the annotation service (policies cached per project version)."""
+
     def __init__(self, svc: Any):
         self.svc = svc
         self._policies: dict[tuple[str, str], Any] = {}
@@ -116,6 +122,7 @@ class Views:
 
     # policy and guidelines ------------------------------------------------------------------
     def policy(self, proj: Any) -> Any | None:
+        """The project's policy (cached per policy version); None when it cannot be loaded."""
         key = (proj.name, proj.policy_hash)
         with self._lock:
             if key in self._policies:
@@ -129,6 +136,8 @@ class Views:
         return pol
 
     def guide(self, proj: Any, category: str | None) -> dict[str, Any]:
+        """The guidelines panel of a category: its policy node and path, the policy's and the
+        project's promoted cases for it, all categories and the severity levels."""
         from redline.annotate.schema import find_node
 
         schema = proj.schema
@@ -151,6 +160,7 @@ class Views:
                 "severity": (node or {}).get("severity_levels") or schema.get("severity_levels") or []}
 
     def warning(self, proj: Any, category: str | None) -> str | None:
+        """The content warning shown before an item of ``category``, if the project sets one."""
         if not category:
             return None
         path = _schema_path(proj.schema.get("categories") or [], category) or []
@@ -165,6 +175,7 @@ class Views:
         return None
 
     def blurred(self, proj: Any, category: str | None) -> bool:
+        """Whether items of ``category`` are shown blurred until revealed."""
         if not category or not proj.settings.blur_categories:
             return False
         path = _schema_path(proj.schema.get("categories") or [], category) or []
@@ -174,6 +185,7 @@ class Views:
     # fields --------------------------------------------------------------------------------
     def fields(self, proj: Any, record: Any, order: list[int] | None,
                values: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """The form fields of the task, with options in the item's order and the given values."""
         from redline.annotate.schema import task_fields
 
         specs = task_fields(proj.task, proj.schema, record, order)
@@ -205,6 +217,8 @@ class Views:
         return out
 
     def form_values(self, proj: Any, form: Any, item_id: str, username: str | None) -> dict[str, Any]:
+        """The task's fields of a submitted form, as text; a ranking given by letters becomes the
+        original candidate indices (the user's assignment gives the order shown)."""
         from redline.annotate.schema import task_fields
 
         names = {f.name for f in task_fields(proj.task, proj.schema)}
@@ -217,6 +231,7 @@ class Views:
 
     # annotator -------------------------------------------------------------------------------
     def open_assignment(self, project: str, username: str, item_id: str) -> Any | None:
+        """The user's open assignment of ``item_id``; None when there is none."""
         for a in self.svc.assignments(project, username=username):
             if a.item_id == item_id and a.status == "open":
                 return a
@@ -225,6 +240,7 @@ class Views:
     def annotate_context(self, proj: Any, user: Any, *, errors: list[Problem] | None = None,
                          values: dict[str, Any] | None = None,
                          skip_error: str | None = None) -> dict[str, Any]:
+        """The annotate page: the user's next item (or why there is none), its form and progress."""
         svc = self.svc
         name = proj.name
         now = datetime.now(UTC)
@@ -315,6 +331,7 @@ class Views:
         return {i.item_id for i in self.svc.items(project, vendor=vendor)}
 
     def queue_context(self, proj: Any, user: Any, *, include_incomplete: bool = False) -> dict[str, Any]:
+        """The review queue page: items most in need of review, visible to the user."""
         name = proj.name
         try:
             from redline.annotate.project_quality import review_queue
@@ -354,6 +371,7 @@ class Views:
 
     def review_context(self, proj: Any, user: Any, item_id: str, *, errors: list[Problem] | None = None,
                        values: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """The review page of one item; None when the user may not see it."""
         name = proj.name
         visible = self.visible_item_ids(name, user.vendor)
         if visible is not None and item_id not in visible:
@@ -424,6 +442,7 @@ class Views:
 
     # dashboard -------------------------------------------------------------------------------
     def dashboard_context(self, proj: Any, user: Any) -> dict[str, Any]:
+        """The dashboard: progress, agreement, annotator quality and drift (a vendor's own only)."""
         name = proj.name
         try:
             from redline.annotate.project_quality import project_quality
