@@ -48,7 +48,8 @@ def _env() -> Environment:
     return env
 
 
-def _prompt_of(rec: dict[str, Any]) -> str:
+def _transcript(rec: dict[str, Any]) -> str:
+    """The sample's conversation as text: the one message alone, else ``role: text`` lines."""
     msgs = rec["sample"]["messages"]
     parts = []
     for m in msgs:
@@ -92,7 +93,7 @@ def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]
     by_cat = summary["metrics"]["by_category"]
     chart = category_bars(by_cat, names)
     rows = {k: [{"id": r["sample"]["id"], "category": names.get(r["sample"]["category"], r["sample"]["category"]),
-                 "expected": r["sample"]["expected"], "prompt": _prompt_of(r), "response": r.get("response"),
+                 "expected": r["sample"]["expected"], "prompt": _transcript(r), "response": r.get("response"),
                  "error": r.get("error"), "refusal": _refusal(r), "degenerate": _degenerate_kind(r)} for r in v]
             for k, v in worst.items()}
     rows.setdefault("degenerate", [])
