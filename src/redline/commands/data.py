@@ -139,14 +139,6 @@ def _console() -> Any:
     return con if con.is_terminal else Console(highlight=False, width=120)
 
 
-def _register(db: str | None, path: Path, fmt: str, rows: int, rejected: int, content_hash: str,
-              labels: Any = ()) -> None:
-    """Record a data set and its labels ``(record_id, name, value, annotator)`` in the workspace."""
-    from redline.workspace import Workspace
-
-    Workspace.default(db).db.register_dataset(path, path.name, fmt, rows, rejected, content_hash, labels)
-
-
 @data_app.command("formats")
 def formats_cmd(as_json: JsonOption = False) -> None:
     """List the data formats (read/write)."""
@@ -185,6 +177,7 @@ def convert_cmd(
     from redline.data.formats import detect_format
     from redline.data.images import image_access
     from redline.data.io import convert
+    from redline.data.register import register_dataset
 
     with exit_on_interrupt("interrupted (no output written)"):
         fmap = inp.field_map()
@@ -192,7 +185,7 @@ def convert_cmd(
         with _progress(progress, f"converting {src.name}") as tick, image_access(extra_roots=allow_image_root):
             res = convert(src, out, to=to_fmt, frm=inp.frm, fmap=fmap, on_progress=tick, collect_labels=register)
         if register and res.written:  # a conversion that wrote nothing is not a data set
-            _register(db, out, to_fmt, res.written, res.rejected, res.content_hash, res.iter_labels())
+            register_dataset(db, out, to_fmt, res.written, res.rejected, res.content_hash, res.iter_labels())
     summary = res.to_json()
     if as_json:
         print_json(summary)
@@ -222,27 +215,13 @@ def register_cmd(
     db: DbOption = None,
 ) -> None:
     """Register a data set in the workspace: content hash, row count, labels (for `redline sql`)."""
-    import hashlib
-
-    from redline.data.formats import Rejected, detect_format
-    from redline.data.io import label_rows, open_input
+    from redline.data.register import register_dataset, scan_file
 
     fmap = inp.field_map()
-    fmt = inp.frm or detect_format(path)
-    h = hashlib.sha256()
-    rows = rejected = 0
-    labels = []
-    for item in open_input(path, fmt, fmap):
-        if isinstance(item, Rejected):
-            rejected += 1
-            continue
-        rows += 1
-        h.update(item.canonical_json().encode())
-        h.update(b"\n")
-        labels.extend(label_rows(item))
-    _register(db, path, fmt, rows, rejected, "sha256:" + h.hexdigest(), labels)
-    typer.echo(f"registered {path}: {rows} rows, {rejected} unreadable, sha256:{h.hexdigest()[:16]}…")
-    if rejected:
+    f = scan_file(path, inp.frm, fmap)
+    register_dataset(db, path, f.fmt, f.rows, f.rejected, f.content_hash, f.labels)
+    typer.echo(f"registered {path}: {f.rows} rows, {f.rejected} unreadable, {f.content_hash[:23]}…")
+    if f.rejected:
         raise typer.Exit(2)
 
 
