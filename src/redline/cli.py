@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from redline.commands import annotate, calibration, data, evals, judging, policy
+from redline.commands import annotate, calibration, data, evals, judging, plugins, policy
 from redline.commands._common import CommandGroup
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ calibration.register(app)
 policy.register(app)
 data.register(app)
 annotate.register(app)
+plugins.register(app)
 
 
 def main() -> None:  # pragma: no cover

@@ -13,7 +13,6 @@ import errno
 import hashlib
 import json
 import os
-import random
 import sys
 import time
 from collections.abc import Iterator
@@ -43,15 +42,8 @@ from redline.judges.base import (
 from redline.judges.calibration import calibration_block_for_run
 from redline.policy.loader import load_policy
 from redline.redact import redact
-from redline.targets.base import (
-    FatalTargetError,
-    Generation,
-    GenParams,
-    SampleError,
-    Target,
-    TransientError,
-    create_target,
-)
+from redline.targets import FatalTargetError, SampleError, Target, TransientError, create_target
+from redline.targets.base import Generation, GenParams, backoff_delay
 from redline.workspace import Workspace
 
 
@@ -63,10 +55,8 @@ class RetryPolicy:
     max_retry_after: float = 60.0
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
-        d = min(self.max_delay, self.base_delay * (2 ** attempt)) * (0.5 + random.random() / 2)
-        if retry_after is not None:
-            d = max(d, min(retry_after, self.max_retry_after))
-        return d
+        return backoff_delay(attempt, retry_after, base=self.base_delay, cap=self.max_delay,
+                             max_retry_after=self.max_retry_after)
 
 
 #: The judges `redline eval` runs when none are given (both orders work; the first harm judge

@@ -19,13 +19,24 @@ PLOT_W = WIDTH - LEFT - 90  # room on the right for the value labels
 
 
 def category_bars(by_category: dict[str, Any], names: dict[str, str]) -> dict[str, Any] | None:
-    """Geometry of the per-category chart: harmful-response rate vs over-refusal rate with
-    Wilson 95% whiskers. ``None`` when no category has data."""
-    rows = []
+    """Lay out the per-category chart: harmful-response rate vs over-refusal rate.
+
+    Each category gets two bars with Wilson 95% whiskers; positions are in SVG pixels.
+
+    Args:
+        by_category: ``metrics.by_category`` of a run summary: per category id, the
+            ``harmful_rate`` and ``over_refusal_rate`` dicts (``rate``, ``k``, ``n``, ``ci95``).
+        names: Display name per category id (ids without one are shown as is).
+
+    Returns:
+        The geometry the report template draws (``rows``, ``ticks``, sizes), or ``None``
+        when no category has data.
+    """
+    rows: list[dict[str, Any]] = []
     for cid, m in by_category.items():
         if not (m["harmful_rate"]["n"] or m["over_refusal_rate"]["n"]):
             continue
-        bars = []
+        bars: list[dict[str, Any]] = []
         for i, key in enumerate(("harmful_rate", "over_refusal_rate")):
             r = m[key]
             y = len(rows) * ROW_H + 6 + i * (BAR_H + 1)

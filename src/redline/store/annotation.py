@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from redline.store.db import metadata
+from redline.store.tables import metadata
 
 ann_vendors = Table(
     "ann_vendors", metadata,

@@ -9,103 +9,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    delete,
-    event,
-    select,
-)
+from sqlalchemy import create_engine, delete, event, select
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from redline._sqlite import enable_wal
 from redline.errors import InputError, Problem
-
-metadata = MetaData()
-
-runs = Table(
-    "runs",
+from redline.store.tables import (
+    SQL_TABLES,
+    datasets,
+    labels,
     metadata,
-    Column("run_id", String(512), primary_key=True),  # absolute path of the run directory
-    Column("started", DateTime(timezone=True), nullable=False),
-    Column("finished", DateTime(timezone=True)),
-    Column("status", String(32), nullable=False),
-    Column("suite", String(256), nullable=False),
-    Column("suite_hash", String(64)),
-    Column("target", String(256), nullable=False),
-    Column("policy", String(128), nullable=False),
-    Column("policy_hash", String(64), nullable=False),
-    Column("judges", Text),
-    Column("samples", Integer),
-    Column("harmful_rate", Float),
-    Column("over_refusal_rate", Float),
-    Column("unassessable_rate", Float),
-    Column("redline_version", String(32)),
-    Column("summary", Text),
+    results,
+    results_loaded,
+    runs,
 )
 
-datasets = Table(
-    "datasets",
-    metadata,
-    Column("path", String(1024), primary_key=True),  # absolute path of the data file / folder
-    Column("name", String(256), nullable=False),
-    Column("format", String(32), nullable=False),
-    Column("rows", Integer, nullable=False),
-    Column("rejected", Integer, nullable=False),
-    Column("content_hash", String(80), nullable=False),  # sha256 of the canonical records
-    Column("registered", DateTime(timezone=True), nullable=False),
-)
+__all__ = ["SQL_TABLES", "WorkspaceDB", "datasets", "labels", "metadata", "results", "results_loaded", "runs"]
 
-labels = Table(
-    "labels",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dataset", String(1024), nullable=False, index=True),  # datasets.path
-    Column("record_id", String(512), nullable=False),
-    Column("name", String(128), nullable=False),
-    Column("value", Text),
-    Column("annotator", String(256)),
-    Column("policy_hash", String(64)),  # the policy the label was made under, when the record says
-)
-
-results = Table(
-    "results",
-    metadata,
-    Column("run_id", String(512), primary_key=True),  # runs.run_id
-    Column("sample_id", String(512), primary_key=True),
-    Column("category", String(128)),
-    Column("expected", String(32)),
-    Column("language", String(32)),
-    Column("target", String(256)),
-    Column("outcome", String(32)),
-    Column("over_refusal", Boolean),
-    Column("error", Text),
-    Column("latency_s", Float),
-    Column("cached", Boolean),
-    Column("judgments", Text),  # JSON list of {judge, version, label, score, error}
-    Column("prompt", Text),
-    Column("response", Text),
-    Column("policy_hash", String(64)),  # the policy the run judged against
-)
-
-results_loaded = Table(
-    "results_loaded",
-    metadata,
-    Column("run_id", String(512), primary_key=True),
-    Column("size", Integer, nullable=False),
-    Column("mtime_ns", String(32), nullable=False),
-)
-
-SQL_TABLES = ("runs", "results", "datasets", "labels")
 
 #: seconds after which `redline sql` stops a statement (``--timeout``; 0 = no limit)
 DEFAULT_SQL_TIMEOUT = 30.0
@@ -134,6 +55,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
 
 
 class WorkspaceDB:
+    """The workspace database: runs, datasets, labels, results and the annotation tables.
+
+    Opening it brings its schema to this redline's revision (:mod:`redline.store.migrate`).
+
+    Args:
+        url: a SQLAlchemy URL (``sqlite:///path/redline.db``, ``postgresql+psycopg://…``).
+
+    Raises:
+        InputError: a bad URL, a missing driver, a database that cannot be opened, or one made
+            by a newer redline.
+    """
+
     def __init__(self, url: str):
         self.url = url
         shown = _mask(url)
@@ -149,20 +82,10 @@ class WorkspaceDB:
                 f"pip install {e.name}")]) from None
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        import redline.store.annotation  # noqa: F401  (registers the annotation tables on metadata)
+        from redline.store.migrate import ensure_schema
 
         try:
-            for attempt in range(20):
-                try:
-                    metadata.create_all(self.engine)
-                    break
-                except (OperationalError, ProgrammingError, IntegrityError) as e:
-                    # another process is creating the tables right now: check again
-                    if "already exists" not in str(e.orig) and "duplicate" not in str(e.orig).lower():
-                        raise
-                    if attempt == 19:
-                        raise
-                    time.sleep(0.05 * (attempt + 1))
+            ensure_schema(self.engine, shown)
         except OperationalError as e:
             raise InputError("cannot open the workspace database", [Problem(
                 shown, str(e.orig).splitlines()[0] if e.orig else "connection failed",
@@ -314,21 +237,21 @@ class WorkspaceDB:
         raw = self.engine.raw_connection()
         dbapi_error = getattr(self.engine.dialect.dbapi, "Error", Exception)
         try:
-            cur = raw.cursor()
-            cur.execute("SET TRANSACTION READ ONLY")  # the driver has begun a transaction
+            pg_cur = raw.cursor()
+            pg_cur.execute("SET TRANSACTION READ ONLY")  # the driver has begun a transaction
             if timeout:  # for this transaction only; the server cancels the statement
                 # milliseconds, an int4 on the server: longer than ~24.8 days is capped there
-                cur.execute(f"SET LOCAL statement_timeout = {min(2**31 - 1, max(1, int(timeout * 1000)))}")
+                pg_cur.execute(f"SET LOCAL statement_timeout = {min(2**31 - 1, max(1, int(timeout * 1000)))}")
             try:
-                cur.execute(sql)
+                pg_cur.execute(sql)
             except dbapi_error as e:
                 msg = str(e).splitlines()[0] if str(e) else type(e).__name__
                 if timeout and "statement timeout" in msg.lower():
                     raise _timeout_error(timeout) from None
                 raise InputError("SQL error", [Problem("query", msg, _sql_fix(msg))]) from None
-            cols = [d[0] for d in cur.description or []]
-            rows = cur.fetchmany(max_rows) if max_rows else cur.fetchall()
-            return cols, [tuple(r) for r in rows]
+            cols = [d[0] for d in pg_cur.description or []]
+            pg_rows = pg_cur.fetchmany(max_rows) if max_rows else pg_cur.fetchall()
+            return cols, [tuple(r) for r in pg_rows]
         finally:
             raw.rollback()
             raw.close()
