@@ -325,7 +325,7 @@ def _sft_response(d: Decided) -> str | None:
 def _pairs(d: Decided) -> list[Record]:
     """Preference pairs (chosen = the decided choice, rejected = each other candidate)."""
     from redline.annotate.schema import candidates
-    from redline.data.schema import Message
+    from redline.data.schema import Message, TextPart
 
     cands = candidates(d.record)
     ch = d.values.get("choice")
@@ -334,8 +334,8 @@ def _pairs(d: Decided) -> list[Record]:
     best = int(ch)
     prompt = d.record.prompt_messages
     return [Record(id=f"{d.item_id}:{best}>{j}", messages=prompt,
-                   chosen=[Message(role="assistant", content=cands[best])],
-                   rejected=[Message(role="assistant", content=cands[j])])
+                   chosen=[Message(role="assistant", content=[TextPart(text=cands[best])])],
+                   rejected=[Message(role="assistant", content=[TextPart(text=cands[j])])])
             for j in range(len(cands)) if j != best]
 
 
@@ -394,9 +394,10 @@ def export_project(svc: Annotations, project: str, kind: str, out: Path, *, meth
             if resp is None:
                 skip("no response written")
                 continue
-            from redline.data.schema import Message
+            from redline.data.schema import Message, TextPart
 
-            rec = Record(id=d.item_id, messages=[*d.record.prompt_messages, Message(role="assistant", content=resp)])
+            rec = Record(id=d.item_id, messages=[*d.record.prompt_messages,
+                                                 Message(role="assistant", content=[TextPart(text=resp)])])
             rows.append((rec, {**prov, "behaviour": d.values.get("behaviour")}))
         elif p.task == "preference":
             pairs = _pairs(d)

@@ -391,7 +391,7 @@ def review_queue(svc: Annotations, project: str, *, vendor: str | None = None,
                              None if judge == "auto" else judge)
         jprobs: dict[str, dict[Any, float]] = {}
         if name in jobs and res.items:
-            jprobs = judge_probabilities(svc, project, name, jobs[name], item_ids=list(res.items))
+            jprobs = judge_probabilities(svc, project, name, jobs[name], item_ids=[str(i) for i in res.items])
         given: dict[Hashable, set[Any]] = {}
         for i, _, v in ratings:
             if v is not None:

@@ -303,7 +303,7 @@ def validate_values(task: str, schema: dict[str, Any], values: dict[str, Any],
         if not present or (spec.type in ("text", "boolean", "ranking") and (raw is None or raw == "")):
             clean[spec.name] = None
             if spec.required:
-                fix = ("write it" if spec.type == "text" else
+                fix: str | None = ("write it" if spec.type == "text" else
                        f"choose one of: {', '.join('none' if o.value is None else str(o.value) for o in spec.options)}")
                 cond = f" (required when {_when_text(spec.when)})" if spec.when else ""
                 problems.append(Problem(spec.name, f"missing{cond}", fix))

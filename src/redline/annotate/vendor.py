@@ -448,8 +448,9 @@ def import_batch(svc: Annotations, project: str, path: Path, *, fmt: str | None 
     # every assignment of the project, by its opaque key
     by_key = {task_id(project, a.item_id, a.username): a for a in svc.assignments(project)}
     users: dict[str, Any] = {}
-    res = BatchImport(path=path, quarantine=quarantine or quarantine_path(path))
-    q = Quarantine(res.quarantine)
+    rejected_path = quarantine or quarantine_path(path)
+    res = BatchImport(path=path, quarantine=rejected_path)
+    q = Quarantine(rejected_path)
     source = f"import:{path.name}"
     rows = {"csv": _iter_csv, "jsonl": _iter_jsonl, "label-studio": _iter_label_studio}[fmt](path)
 
