@@ -140,6 +140,8 @@ version = "1.2.0"
 
 [project.entry-points."redline.judges"]
 shouty = "redline_shouty:shouty"
+refusal = "redline_shouty:shouty"
+broken = "redline_shouty_missing:judge"
 
 [project.entry-points."redline.targets"]
 echo = "redline_shouty:echo"
@@ -254,7 +256,8 @@ def test_an_installed_packages_judge_and_target_work_in_eval(workspace: Path, pl
 def test_redline_plugins_lists_installed_plugins_and_their_package(plugin_site: Path):
     p = _redline(plugin_site, "plugins", "--json")
     assert p.returncode == 0, p.stderr
-    rows = {(r["kind"], r["name"]): r for r in json.loads(p.stdout)}
+    listed = json.loads(p.stdout)
+    rows = {(r["kind"], r["name"]): r for r in listed if "error" not in r}
     assert rows[("judge", "shouty")]["distribution"] == "redline-shouty"
     assert rows[("judge", "shouty")]["version"] == "1.2.0"
     assert rows[("judge", "shouty")]["source"] == (
@@ -263,7 +266,12 @@ def test_redline_plugins_lists_installed_plugins_and_their_package(plugin_site: 
     assert rows[("target", "echo")]["spec"] == "echo[:PREFIX]"
     assert rows[("target", "echo")]["module"] == "redline_shouty"
     assert rows[("judge", "refusal")]["distribution"] == "redline"
-    assert not any("error" in r for r in rows.values())
+    # a package cannot take a built-in's name, and one that fails to load breaks nothing else
+    assert rows[("judge", "refusal")]["module"] == "redline.judges.refusal"
+    errors = {r["name"]: r["error"] for r in listed if "error" in r}
+    assert set(errors) == {"refusal", "broken"}
+    assert "has the name of a built-in judge; not loaded" in errors["refusal"]
+    assert "failed to load: ModuleNotFoundError" in errors["broken"]
     table = _redline(plugin_site, "plugins", "--kind", "judge")
     assert table.returncode == 0 and "redline-shouty 1.2.0" in table.stdout
     assert "echo" not in table.stdout

@@ -333,5 +333,5 @@ def test_base_url_query_is_sent_and_never_shown(workspace: Path, echo_server) ->
     from redline.judges.guard import _CompletionsTarget
 
     t = _CompletionsTarget("lg", qbase, None, 5.0, 1)
-    assert t._chat._url == base + "/completions?api-version=2024-02-01&key=QKEY-77777777"
+    assert t._chat.url_for("completions") == base + "/completions?api-version=2024-02-01&key=QKEY-77777777"
     assert "QKEY" not in t._chat._shown_url and "QKEY" not in json.dumps(t.manifest())

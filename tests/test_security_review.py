@@ -87,11 +87,11 @@ def test_placeholder_keys_do_not_change_graded_answers() -> None:
     for placeholder in ("EMPTY", "dummy", "none", "token", "placeholder"):
         t = OpenAITarget("m", "http://127.0.0.1:1/v1", placeholder)
         answer = f"The {placeholder} list: a token, a dummy and none EMPTY."
-        assert t._redact_answer(answer) == answer, placeholder
+        assert t.redact_answer(answer) == answer, placeholder
     # real keys, short or of an unusual shape, are still masked everywhere
     for key in ("k9x2", "my.key/with+odd=chars", "ABCDEFGHIJKLMNOPQRST", "0123456789"):
         t = OpenAITarget("m", "http://127.0.0.1:1/v1", key)
-        assert key not in t._redact_answer(f"you sent {key}!") and key not in t._redact(f"key={key}")
+        assert key not in t.redact_answer(f"you sent {key}!") and key not in t._redact(f"key={key}")
     assert redact("you sent 12345678", ["12345678"]) == "you sent ***"
 
 
@@ -149,7 +149,7 @@ def test_known_key_is_masked_in_the_forms_servers_echo_it() -> None:
     t = OpenAITarget("m", "http://127.0.0.1:1/v1", key)
     for echoed in ('gw\\/Zq81+kd0a==\\"x', 'gw/Zq81+kd0a==\\"x', "gw%2FZq81%2Bkd0a%3D%3D%22x",
                    "gw/Zq81%2Bkd0a%3D%3D%22x"):
-        for out in (t._redact_answer(f"you sent [{echoed}]"), t._redact(f"you sent [{echoed}]")):
+        for out in (t.redact_answer(f"you sent [{echoed}]"), t._redact(f"you sent [{echoed}]")):
             assert out == "you sent [***]", (echoed, out)
 
 

@@ -17,7 +17,8 @@ A plug-in is a factory (a function or a class) registered under a kind and a nam
   instance of it as ``options=``). Values arrive as text from the command line and are coerced to
   the annotated types; an unknown option or a bad value is an :class:`~redline.errors.InputError`
   naming the plug-in, the option and the valid ones. Parameters listed in the kind's ``context``
-  (a judge's ``policy``, say) are supplied by the caller, never by the user.
+  (a judge's ``policy``; a target's run-wide ``timeout`` and ``concurrency``) are supplied by
+  the caller, never by the user, and only to factories that name them. See ``docs/plugins.md``.
 - **Built-ins** are listed here by module name and imported on first use, so no base module
   imports its own plug-ins (no import cycles) and start-up imports only what a command uses.
 - **Other packages** add plug-ins through entry points, one group per kind::

@@ -170,6 +170,11 @@ class OpenAITarget:
             finish_reason=self._redact(reason)[:40] if isinstance(reason, str) else None,
         )
 
+    def url_for(self, endpoint: str) -> str:
+        """The URL of ``endpoint`` (``chat/completions``, ``completions``) on this server, the
+        base URL's query kept (it may hold credentials: never shown)."""
+        return self._url if endpoint == "chat/completions" else endpoint_url(self.base_url, endpoint)
+
     async def post(self, endpoint: str, body: dict[str, Any]) -> Any:
         """POST ``body`` as JSON to ``endpoint`` under the base URL (``chat/completions``,
         ``completions``) and return the decoded JSON answer of an HTTP 200.
@@ -181,7 +186,7 @@ class OpenAITarget:
         """
         import aiohttp
 
-        url = self._url if endpoint == "chat/completions" else endpoint_url(self.base_url, endpoint)
+        url = self.url_for(endpoint)
         shown = _safe_url(url)
         session = self._get_session()
         try:
