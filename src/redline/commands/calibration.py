@@ -139,23 +139,6 @@ def _benchmark(judge: str, names: list[str], data_dir: Path | None, policy: str,
         con.print(f"skipped {name}: {why}", markup=False)
 
 
-def _harm_rows(cal: dict[str, Any]) -> int:
-    """Rows with a harmful label that a calibration was measured on (what corrections use)."""
-    return int(((cal.get("harm") or {}).get("overall") or {}).get("n") or 0)
-
-
-def _superseded(res: dict[str, Any]) -> dict[str, Any] | None:
-    """The calibration that reports use today for this judge version, if any (workspace or shipped)."""
-    from redline.judges.calibration import find_calibration
-
-    if "harm" not in res:
-        return None
-    prev = find_calibration(res["judge"]["id"], res["judge"]["version"], (res.get("policy") or {}).get("hash"))
-    if prev is None:
-        return None
-    return {"source": prev.get("source"), "rows": _harm_rows(prev)}
-
-
 def calibrate_cmd(
     judge: JudgeNameOption,
     labels: Annotated[Path | None, typer.Option(
@@ -201,6 +184,7 @@ def calibrate_cmd(
     from redline.data.io import quarantine_path
     from redline.judges.base import parse_options
     from redline.judges.calibration import calibrate, load_labels, save_calibration
+    from redline.judges.calibration.storage import harm_rows, superseded_calibration
     from redline.policy import load_policy
 
     if benchmark:
@@ -244,7 +228,7 @@ def calibrate_cmd(
         res["not_saved"] = (f"{len(rejected)} label row(s) rejected: fix them and re-run, "
                             "or pass --allow-rejected to save this calibration anyway")
     elif save:
-        prev = _superseded(res)
+        prev = superseded_calibration(res)
         if prev is not None:
             res["supersedes"] = prev
         saved = save_calibration(res)
@@ -256,9 +240,9 @@ def calibrate_cmd(
         if "not_saved" in res:
             sys.stderr.write(f"not saved: {res['not_saved']}\n")
         prev = res.get("supersedes")
-        if prev and prev["rows"] > _harm_rows(res):
+        if prev and prev["rows"] > harm_rows(res):
             sys.stderr.write(
-                f"warning: this calibration ({_harm_rows(res)} harmful-labelled rows) "
+                f"warning: this calibration ({harm_rows(res)} harmful-labelled rows) "
                 f"now takes precedence over {prev['source']} ({prev['rows']} rows) for "
                 f"{res['judge']['id']} {res['judge']['version']}\n")
     if rejected:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -146,18 +145,9 @@ def runs_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """List recorded runs (newest first)."""
-    from redline.workspace import Workspace
+    from redline.evals.runner import recorded_runs
 
-    rows = Workspace.default(db).db.list_runs(limit)
-    from redline.evals.runner import run_in_progress
-
-    for r in rows:
-        if r["status"] == "running" and not run_in_progress(Path(r["run_id"])):
-            r["status"] = "incomplete"  # killed: re-run the same command to resume it
-        try:  # stored as JSON text ({id: version}); shown as data, not a string inside JSON
-            r["judges"] = json.loads(r["judges"]) if r.get("judges") else {}
-        except ValueError:
-            pass
+    rows = recorded_runs(db, limit)
     if as_json:
         print_json(rows)
         return

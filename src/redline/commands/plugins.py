@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from redline.commands._common import fail as _fail
+from redline.commands._common import JsonOption
 from redline.commands._common import print_json as _print_json
 from redline.errors import InputError, Problem
 
@@ -33,15 +33,15 @@ def register(app: typer.Typer) -> None:
     @app.command("plugins")
     def plugins_cmd(
         kind: Annotated[str | None, typer.Option(help="Only this kind: target, judge, format, converter, attacker, executor.", show_default=False)] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+        as_json: JsonOption = False,
     ) -> None:
         """List the installed plug-ins: kind, name, where each comes from (package and version,
         built-in or entry point), its module and what it does."""
         from redline.plugins import KINDS
 
         if kind is not None and kind not in KINDS:
-            _fail(InputError(f"unknown plug-in kind {kind!r}", [Problem(
-                "--kind", f"not a kind: {kind!r}", f"use one of: {', '.join(KINDS)}")]))
+            raise InputError(f"unknown plug-in kind {kind!r}", [Problem(
+                "--kind", f"not a kind: {kind!r}", f"use one of: {', '.join(KINDS)}")])
         rows = plugin_rows(kind)
         if as_json:
             _print_json(rows)

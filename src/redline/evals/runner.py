@@ -148,6 +148,33 @@ def run_in_progress(out_dir: Path) -> bool:
     return DirectoryLock(out_dir).held_elsewhere()
 
 
+def recorded_runs(db: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The runs recorded in the workspace, newest first, with their live status.
+
+    A run recorded as ``running`` that no process is writing any more was killed: it is
+    ``incomplete`` (re-running the same command resumes it). ``judges`` is given as data
+    (``{id: version}``), not as the JSON text stored.
+
+    Args:
+        db: Workspace database URL (None: the default workspace).
+        limit: How many runs at most.
+
+    Returns:
+        One dict per run (the ``runs`` table's columns without the summary).
+    """
+    from redline.workspace import Workspace
+
+    rows = Workspace.default(db).db.list_runs(limit)
+    for r in rows:
+        if r["status"] == "running" and not run_in_progress(Path(r["run_id"])):
+            r["status"] = "incomplete"
+        try:
+            r["judges"] = json.loads(r["judges"]) if r.get("judges") else {}
+        except ValueError:
+            pass
+    return rows
+
+
 def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)[:60].strip("-")
 

@@ -135,3 +135,36 @@ def find_calibration(judge_id: str, version: str, policy_hash: str | None = None
             "sha256:", "") == ph
         return data
     return None
+
+
+def harm_rows(cal: dict[str, Any]) -> int:
+    """Rows with a harmful label that a calibration was measured on (what corrections use).
+
+    Args:
+        cal: A calibration result.
+
+    Returns:
+        The number of rows; 0 without harmful labels.
+    """
+    return int(((cal.get("harm") or {}).get("overall") or {}).get("n") or 0)
+
+
+def superseded_calibration(result: dict[str, Any], home: Path | None = None) -> dict[str, Any] | None:
+    """The stored calibration that reports use today for ``result``'s judge version, which saving
+    ``result`` would supersede (workspace or shipped).
+
+    Args:
+        result: A new calibration result.
+        home: The workspace home (default: the current workspace's).
+
+    Returns:
+        ``{"source": path, "rows": harmful-labelled rows}``; None when there is none, or when
+        ``result`` has no harmful labels (then it corrects nothing and supersedes nothing).
+    """
+    if "harm" not in result:
+        return None
+    prev = find_calibration(result["judge"]["id"], result["judge"]["version"],
+                            (result.get("policy") or {}).get("hash"), home)
+    if prev is None:
+        return None
+    return {"source": prev.get("source"), "rows": harm_rows(prev)}
