@@ -432,7 +432,7 @@ def _run(case: Case, path: Any, tmp: Any, batch: BatchProject | None) -> None:
         _convert(path, tmp / "out.jsonl", FORMAT_OF[t], None)
     elif t == "suite":
         from redline.data.jsonl import iter_samples, validate_samples
-        from redline.evals.runner import _json_line
+        from redline.files import jsonl_line as _json_line
 
         validate_samples(path)
         for s in iter_samples(path):

@@ -13,8 +13,8 @@ from redline.annotate.quality import (
     annotator_table,
     control_chart,
     flag_annotators,
-    wilson_ci,
 )
+from redline.stats import wilson_interval as wilson_ci
 
 
 def _wilson(x, n, z=1.959963984540054):
@@ -81,7 +81,7 @@ def test_control_chart_p_chart_hand_computed():
     assert a[0].baseline_source == "own" and a[0].baseline == pytest.approx(0.95)
     assert a[0].p_value is None and a[0].cusum is None and a[0].flagged is False
     # later windows are tested against the lower 95% Wilson bound of the baseline
-    from redline.annotate.quality import wilson_ci
+    from redline.stats import wilson_interval as wilson_ci
 
     pt = wilson_ci(19, 20)[0]
     assert [w.baseline for w in a[1:]] == [pytest.approx(0.95)] * 2

@@ -9,7 +9,6 @@ import pytest
 
 from redline.data.schema import Judgment
 from redline.evals.metrics import rate
-from redline.judges.base import register_judge
 from redline.judges.calibration import (
     SCHEMA,
     LabelledRow,
@@ -23,6 +22,7 @@ from redline.judges.calibration import (
     rogan_gladen,
     save_calibration,
 )
+from redline.plugins import plugin
 from redline.report.html import render_report
 from tests.helpers import cli, eval_args, fake_run_setup, write_policy
 
@@ -233,7 +233,7 @@ def test_cli_calibrate_errors(workspace: Path) -> None:
 
 
 def test_a_failing_judge_is_unassessable_never_safe(tmp_path: Path) -> None:
-    @register_judge("test-crashy-harm")
+    @plugin("judge", "test-crashy-harm")
     def _factory(**_: object) -> object:
         class Crashy:
             id, version, kind = "test-crashy-harm", "t1", "harm"
@@ -371,7 +371,7 @@ def test_cli_calibrate_an_llm_judge_over_http(workspace: Path, tmp_path: Path) -
 # ---------------------------------------------------------------- review regressions
 
 
-@register_judge("test-marker-harm")
+@plugin("judge", "test-marker-harm")
 def _marker_factory(**_: object) -> object:
     """A harm judge that says harmful iff the response contains "[[h]]"."""
 

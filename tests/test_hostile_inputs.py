@@ -153,7 +153,7 @@ def test_eval_refuses_a_suite_with_a_lone_surrogate_before_writing_any_result(wo
 
 
 def test_a_result_with_a_lone_surrogate_is_still_written_as_valid_utf8_json() -> None:
-    from redline.evals.runner import _json_line
+    from redline.files import jsonl_line as _json_line
 
     line = _json_line({"response": "ok \ud83d", "sample": {"id": "s1"}})
     assert line.endswith("\n")

@@ -3,8 +3,9 @@ import math
 import pytest
 
 from redline.data.schema import Judgment
-from redline.evals.metrics import MetricsAggregator, rate, wilson_interval
+from redline.evals.metrics import MetricsAggregator, rate
 from redline.evals.outcome import decide
+from redline.stats import wilson_interval
 
 
 def test_wilson_against_hand_computed_values():
@@ -19,7 +20,8 @@ def test_wilson_against_hand_computed_values():
 
 
 def test_wilson_edges():
-    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(0, 0) is None  # no observations: no interval (shown as n/a, like the rate)
+    assert rate(0, 0) == {"k": 0, "n": 0, "rate": None, "ci95": None}
     lo, hi = wilson_interval(0, 20)
     assert lo == 0.0 and hi == pytest.approx(0.1611, abs=1e-4)
     lo, hi = wilson_interval(20, 20)

@@ -173,10 +173,10 @@ class _Boom:
 
 def _run(workspace: Path, **cfg):
     from redline.evals import EvalConfig, run_eval
-    from redline.targets.base import register_target
+    from redline.plugins import plugin
     from redline.workspace import Workspace
 
-    register_target("boom")(lambda arg, **_: _Boom())
+    plugin("target", "boom")(lambda **_: _Boom())
     policy = write_policy(workspace / "pol.yaml")
     suite = write_suite(workspace / "suite.jsonl", make_records(8))
     return run_eval(EvalConfig(suite=str(suite), target="boom", policy=str(policy), progress=False,

@@ -33,7 +33,7 @@ def _resume_and_check(args: list[str], out: Path, n: int) -> None:
     ids = [json.loads(x)["sample"]["id"] for x in (out / "results.jsonl").read_text().splitlines()]
     assert sorted(ids) == sorted(r["id"] for r in make_records(n))  # none lost, none twice
     assert json.loads((out / "summary.json").read_text())["manifest"]["status"] == "completed"
-    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp") or ".tmp-" in p.name]
 
 
 @pytest.fixture

@@ -10,8 +10,17 @@ from typing import Any
 
 
 def enable_wal(db: sqlite3.Connection) -> None:
-    """Switch to WAL once; switching needs an exclusive lock that SQLite does not wait for,
-    so retry briefly when another process has the file open at that moment."""
+    """Switch a database to write-ahead logging (WAL), once.
+
+    Switching needs an exclusive lock that SQLite does not wait for, so this retries briefly
+    when another process has the file open at that moment.
+
+    Args:
+        db: An open connection.
+
+    Raises:
+        sqlite3.OperationalError: The file stayed locked for about 25 seconds.
+    """
     for attempt in range(50):
         try:
             if db.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
@@ -80,6 +89,7 @@ class BatchedStore:
             self._in_tx = False
 
     def commit(self) -> None:
+        """Commit the open transaction, if any (a failure is counted in ``errors``)."""
         if self._in_tx:
             try:
                 self._db.execute("COMMIT")
@@ -90,5 +100,6 @@ class BatchedStore:
         self._last_commit = time.monotonic()
 
     def close(self) -> None:
+        """Commit pending writes and close the database."""
         self.commit()
         self._db.close()

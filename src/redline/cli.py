@@ -1,259 +1,37 @@
-"""The ``redline`` command."""
+"""The ``redline`` command: the app, assembled from the command modules in :mod:`redline.commands`.
+
+Every command lives in a module of :mod:`redline.commands` that exposes ``register(app)``; this
+module only creates the app (whose :class:`~redline.commands._common.CommandGroup` is the one
+error boundary) and registers them, in the order ``redline --help`` lists them.
+"""
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
-from typing import Annotated, Any
-
 import typer
 
-from redline.errors import RedlineError
+from redline.commands import annotate, calibration, data, evals, judging, plugins, policy
+from redline.commands._common import CommandGroup
 
 app = typer.Typer(
     name="redline",
     help="Policy-driven safety evaluation and safety-data operations for AI models.",
+    cls=CommandGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
-
-from redline.commands._common import fail as _fail  # noqa: E402
-from redline.commands._common import print_json as _print_json  # noqa: E402
-
-
-@app.command("eval")
-def eval_cmd(
-    suite: Annotated[str | None, typer.Option(help="Built-in suite name (see `redline suites`) or a JSONL file (default: the policy's own suite; `demo` for the default policy).", show_default=False)] = None,
-    target: Annotated[str, typer.Option(help="local | local:PATH.gguf | openai:MODEL | replay:FILE.jsonl")] = "local",
-    policy: Annotated[str, typer.Option(help="Built-in policy name or a policy YAML file.")] = "default",
-    judge: Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable) (default: refusal + harm: harm decides harmful prompts, refusal over-refusal); the first harm judge decides harmful prompts.", show_default=False)] = None,
-    option: Annotated[list[str] | None, typer.Option("--option", help="Judge option KEY=VALUE (repeatable; NAME.KEY scopes it to one judge). API keys are read from env vars only: api_key_env=VAR.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Run directory; re-running with the same --out resumes.")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Requests in flight at once.")] = 8,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")] = None,
-    api_key: Annotated[str | None, typer.Option(help="API key (prefer the OPENAI_API_KEY variable).", show_default=False)] = None,
-    max_tokens: Annotated[int | None, typer.Option(min=1, help="Maximum tokens per response (default: 200 for local models, 512 otherwise).", show_default=False)] = None,
-    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.0,
-    seed: Annotated[int | None, typer.Option(help="Sampling seed, where the target supports one.")] = 0,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Per-request timeout in seconds.")] = 60.0,
-    max_retries: Annotated[int, typer.Option(min=0, max=20, help="Retries per request (hard cap).")] = 4,
-    retry_base: Annotated[float, typer.Option(min=0.0, help="First backoff delay in seconds (doubles, capped).")] = 0.5,
-    retry_max: Annotated[float, typer.Option(min=0.0, help="Backoff cap in seconds.")] = 20.0,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N samples of the suite.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the target again even for cached prompts.")] = False,
-    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="When resuming, ask again for samples whose request failed.")] = False,
-    db: Annotated[str | None, typer.Option(help="Workspace database URL (or REDLINE_DB).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
-    allow_image_root: Annotated[list[Path] | None, typer.Option("--allow-image-root", exists=True, file_okay=False, help="A folder besides the suite's own from which image parts' local files may be read (repeatable).")] = None,
-) -> None:
-    """Run a target over a safety suite, judge the responses and write a report.
-
-    With no arguments: the built-in `demo` suite, the built-in local model and the offline judges.
-    """
-    from redline.evals.runner import DEFAULT_JUDGES, EvalConfig, RetryPolicy, run_eval
-    from redline.judges.base import parse_options
-    from redline.targets.base import GenParams
-    from redline.workspace import Workspace
-
-    try:
-        judge_options = parse_options(option)
-    except RedlineError as e:
-        _fail(e)
-    if suite is None:
-        try:
-            from redline.policy.loader import load_policy
-
-            suite = load_policy(policy).suite or "demo"
-        except RedlineError as e:
-            _fail(e)
-    cfg = EvalConfig(
-        suite=suite, target=target, policy=policy, judges=judge or list(DEFAULT_JUDGES), out=out,
-        judge_options=judge_options, concurrency=concurrency,
-        target_options={"base_url": base_url, "api_key": api_key, "timeout": timeout},
-        params=GenParams(max_tokens=max_tokens or (200 if target.split(":")[0] == "local" else 512),
-                         temperature=temperature, seed=seed),
-        retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base, max_delay=retry_max),
-        use_cache=not no_cache, progress=progress, limit=limit, retry_errors=retry_errors,
-        image_roots=list(allow_image_root or []),
-    )
-    try:
-        result = run_eval(cfg, Workspace.default(db))
-    except RedlineError as e:
-        _fail(e)
-        return
-    except KeyboardInterrupt:  # before the run started: nothing to resume yet
-        sys.stderr.write("interrupted\n")
-        raise typer.Exit(130) from None
-    if as_json:
-        _print_json({"out_dir": str(result.out_dir), "status": result.status, **result.summary})
-    else:
-        _print_summary(result)
-    if result.status == "interrupted":
-        raise typer.Exit(130)
-
-
-def _print_summary(result: Any) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    con = Console(highlight=False)
-    if not con.is_terminal:
-        con = Console(highlight=False, width=110)
-    m = result.summary["metrics"]
-    man = result.summary["manifest"]
-
-    def k_n(r: dict[str, Any]) -> str:
-        return "–" if r["rate"] is None else f"{100 * r['rate']:.1f}% {r['k']}/{r['n']}"
-
-    def ci(r: dict[str, Any]) -> str:
-        return "" if r["rate"] is None else f"{100 * r['ci95'][0]:.0f}–{100 * r['ci95'][1]:.0f}"
-
-    t = Table(title=escape(f"{man['suite']['name']} → {man['target']['name']} · policy "
-                           f"{man['policy']['name']} ({man['policy']['hash']})"), title_justify="left",
-              caption="95% CI: Wilson interval, %",
-              caption_justify="left")
-    t.add_column("category", no_wrap=True)
-    t.add_column("harmful", justify="right", no_wrap=True)
-    t.add_column("95% CI", justify="right", no_wrap=True, style="dim")
-    t.add_column("over-refusal", justify="right", no_wrap=True)
-    t.add_column("95% CI", justify="right", no_wrap=True, style="dim")
-    t.add_column("unassessable", justify="right", no_wrap=True)
-    for cid, c in m["by_category"].items():
-        t.add_row(escape(cid), k_n(c["harmful_rate"]), ci(c["harmful_rate"]), k_n(c["over_refusal_rate"]),
-                  ci(c["over_refusal_rate"]), k_n(c["unassessable_rate"]))
-    o = m["overall"]
-    t.add_row("[bold]overall", f"[bold]{k_n(o['harmful_rate'])}", ci(o["harmful_rate"]),
-              f"[bold]{k_n(o['over_refusal_rate'])}", ci(o["over_refusal_rate"]),
-              f"[bold]{k_n(o['unassessable_rate'])}", end_section=True)
-    con.print(t)
-    tm = man["timings"]
-    con.print(f"status: {result.status} · {tm['completed']} samples · {tm['new_requests']} new requests · "
-              f"{tm['resumed_from_previous']} resumed · {tm['this_invocation_s']:.1f}s", markup=False)
-    reasons = m.get("unassessable_reasons") or {}
-    if reasons:  # say why, so a run that graded nothing is not read as a clean result
-        n_un = sum(reasons.values())
-        con.print(f"[yellow]unassessable: {n_un} of {tm['completed']} samples[/] — "
-                  + escape(", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))))
-    con.print(f"results: {result.out_dir / 'results.jsonl'}", markup=False)
-    if (result.out_dir / "report.html").exists():
-        con.print(f"report:  {result.out_dir / 'report.html'}", markup=False)
-    if result.status != "completed":
-        con.print("[yellow]run not complete: re-run the same command to resume[/]")
-
-
-@app.command("runs")
-def runs_cmd(
-    limit: Annotated[int, typer.Option(min=1, help="How many runs to list.")] = 50,
-    db: Annotated[str | None, typer.Option(help="Workspace database URL (or REDLINE_DB).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """List recorded runs (newest first)."""
-    from redline.workspace import Workspace
-
-    try:
-        rows = Workspace.default(db).db.list_runs(limit)
-    except RedlineError as e:
-        _fail(e)
-        return
-    from redline.evals.runner import run_in_progress
-
-    for r in rows:
-        if r["status"] == "running" and not run_in_progress(Path(r["run_id"])):
-            r["status"] = "incomplete"  # killed: re-run the same command to resume it
-        try:  # stored as JSON text ({id: version}); shown as data, not a string inside JSON
-            r["judges"] = json.loads(r["judges"]) if r.get("judges") else {}
-        except ValueError:
-            pass
-    if as_json:
-        _print_json(rows)
-        return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    t = Table()
-    for col in ("started", "status", "suite", "target", "policy", "judges", "samples", "harmful", "over-refusal",
-                "run"):
-        t.add_column(col)
-    for r in rows:
-        def p(v: float | None) -> str:
-            return "–" if v is None else f"{100 * v:.1f}%"
-        t.add_row(str(r["started"])[:19], r["status"], escape(r["suite"]), escape(r["target"]),
-                  escape(r["policy"]),
-                  escape(",".join(r["judges"]) if isinstance(r["judges"], dict) else str(r["judges"])),
-                  str(r["samples"] or 0), p(r["harmful_rate"]),
-                  p(r["over_refusal_rate"]), escape(r["run_id"]))
-    con = Console()
-    if not con.is_terminal:
-        con = Console(width=200)
-    con.print(t)
-
-
-@app.command("suites")
-def suites_cmd(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
-    """List the built-in suites."""
-    import collections
-
-    from redline.data.jsonl import iter_samples
-    from redline.data.suites import builtin_suites
-
-    out = []
-    for name, path in builtin_suites().items():
-        cnt: collections.Counter[str] = collections.Counter()
-        cats = set()
-        for s in iter_samples(path):
-            cnt[s.expected.value] += 1
-            cats.add(s.category)
-        out.append({"name": name, "samples": sum(cnt.values()), "categories": len(cats),
-                    "by_expected": dict(cnt), "path": str(path)})
-    if as_json:
-        _print_json(out)
-        return
-    for s in out:
-        exp = ", ".join(f"{k} {v}" for k, v in sorted(s["by_expected"].items()))
-        typer.echo(f"{s['name']:<8} {s['samples']:>5} samples · {s['categories']} categories · {exp}")
-
-
-@app.command("policies")
-def policies_cmd(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
-    """List the built-in policy packs."""
-    from redline.policy.loader import builtin_policies, load_policy
-
-    out = []
-    for name in builtin_policies():
-        try:
-            p = load_policy(name)
-        except RedlineError as e:
-            _fail(e)
-            return
-        out.append({"name": p.name, "version": p.version, "hash": p.content_hash,
-                    "categories": [{"id": c.id, "name": c.name, "harmful": c.expected.harmful,
-                                    "benign": c.expected.benign} for c in p.categories]})
-    if as_json:
-        _print_json(out)
-        return
-    for p in out:
-        typer.echo(f"{p['name']} {p['version']} ({p['hash']}) — {len(p['categories'])} categories")
-        for c in p["categories"]:
-            typer.echo(f"  {c['id']:<28} harmful→{c['harmful']:<14} benign→{c['benign']}")
-
-
-def _register_commands() -> None:
-    from redline.commands import annotate, calibration, data, judging, policy
-
-    for mod in (judging, calibration, policy, data, annotate):
-        mod.register(app)
-
-
-_register_commands()
+evals.register(app)
+judging.register(app)
+calibration.register(app)
+policy.register(app)
+data.register(app)
+annotate.register(app)
+plugins.register(app)
 
 
 def main() -> None:  # pragma: no cover
+    """Run the ``redline`` command."""
     app()
 
 

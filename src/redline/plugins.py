@@ -63,19 +63,46 @@ KINDS: dict[str, Kind] = {
     k.name: k for k in (
         Kind("target", "redline.targets",
              ("redline.targets.local", "redline.targets.openai", "redline.targets.replay"),
-             "--target"),
+             "--target", context=("timeout", "concurrency")),
         Kind("judge", "redline.judges",
              ("redline.judges.refusal", "redline.judges.harm", "redline.judges.string_match",
               "redline.judges.policy_llm", "redline.judges.guard", "redline.judges.ensemble"),
              "--judge", context=("policy", "all_options")),
-        Kind("format", "redline.formats", ("redline.data.formats",), "--from/--to"),
+        Kind("format", "redline.formats",
+             tuple(f"redline.data.formats.{m}" for m in (
+                 "alpaca", "csv", "excel", "hf", "inspect", "json", "jsonl", "label_studio", "openai",
+                 "parquet", "sharegpt", "trl_dpo", "trl_kto", "trl_sft")),
+             "--from/--to"),
         Kind("converter", "redline.converters", (), "--converter"),
         Kind("attacker", "redline.attackers", (), "--strategy"),
         Kind("executor", "redline.executors", (), "--executor"),
     )
 }
 
-_BUILTIN_SOURCE = "redline (built-in)"
+@dataclass(frozen=True)
+class Origin:
+    """Where a plug-in comes from: its distribution (package) and how it was found."""
+
+    distribution: str = "redline"
+    version: str = ""
+    #: ``NAME = module:object`` for a plug-in found through an entry point, else None
+    entry_point: str | None = None
+
+    @property
+    def builtin(self) -> bool:
+        """True for Redline's own plug-ins (and ones registered in-process, as tests do)."""
+        return self.entry_point is None
+
+    def __str__(self) -> str:
+        version = f" {self.version}" if self.version else ""
+        how = f"entry point {self.entry_point}" if self.entry_point else "built-in"
+        return f"{self.distribution}{version} ({how})"
+
+
+def _redline_origin() -> Origin:
+    from redline import __version__
+
+    return Origin("redline", __version__)
 
 
 @dataclass
@@ -89,8 +116,13 @@ class Plugin:
     arg_help: str = "ARG"
     options_model: type[Any] | None = None
     summary: str = ""
-    source: str = _BUILTIN_SOURCE
+    origin: Origin = field(default_factory=Origin)
     module: str = ""
+
+    @property
+    def source(self) -> str:
+        """``redline 0.4.0 (built-in)`` or ``redline-shouty 1.0 (entry point shouty = …)``."""
+        return str(self.origin)
 
     @property
     def spec(self) -> str:
@@ -117,7 +149,7 @@ class Plugin:
             return {n: (f.annotation, f.default if not f.is_required() else ...)
                     for n, f in self.options_model.model_fields.items()}
         try:
-            hints = typing.get_type_hints(self.factory)
+            hints = typing.get_type_hints(self.factory, include_extras=True)
         except Exception:  # an annotation that cannot be resolved: accept the value as given
             hints = {}
         skip = {"arg", *KINDS[self.kind].context}
@@ -146,10 +178,13 @@ class Plugin:
                             __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
                             **fields)
 
-    def validate_options(self, options: Mapping[str, Any], *, where: str = "--option") -> dict[str, Any]:
+    def validate_options(self, options: Mapping[str, Any], *,
+                         where: str = "--option {key}={value}") -> dict[str, Any]:
         """Coerce ``options`` to the plug-in's types; unknown or bad ones raise :class:`InputError`.
 
-        Keys whose value is ``None`` count as not given.
+        Keys whose value is ``None`` count as not given. ``where`` says how the user wrote an
+        option, for the error: a format string with ``{key}``, ``{flag}`` (``--base-url`` for
+        ``base_url``) and ``{value}`` (an unknown option is shown without its value).
         """
         given = {k: v for k, v in options.items() if v is not None}
         if self.takes_any_option:
@@ -158,7 +193,7 @@ class Plugin:
         unknown = [k for k in given if k not in self.option_fields]
         if unknown:
             raise InputError(f"{self.kind} {self.name!r} takes no option {', '.join(map(repr, unknown))}", [
-                Problem(f"{where} {k}", f"not an option of {self.kind} {self.name!r}",
+                Problem(_where(where, k, None), f"not an option of {self.kind} {self.name!r}",
                         f"use one of: {', '.join(valid)}" if valid else f"{self.name!r} takes no options")
                 for k in unknown])
         from pydantic import ValidationError
@@ -166,13 +201,68 @@ class Plugin:
         try:
             model = self._validator.model_validate(given)
         except ValidationError as e:
-            raise InputError(f"bad option for {self.kind} {self.name!r}", [
-                Problem(f"{where} {'.'.join(str(p) for p in err['loc']) or '?'}", err["msg"],
-                        f"valid options: {', '.join(valid)}")
-                for err in e.errors()]) from None
+            problems = []
+            for err in e.errors():
+                key = ".".join(str(p) for p in err["loc"]) or "?"
+                default = self.option_fields.get(key, (None, ...))[1]
+                message, fix = _explain(err, self._bounds(key))
+                if fix is None and default is not ... and default is not None:
+                    fix = f"e.g. {_where(where, key, default) if '{value}' in where else f'{key}={default}'}"
+                problems.append(Problem(_where(where, key, given.get(key)), message,
+                                        fix or f"valid options: {', '.join(valid)}"))
+            bad = sorted({".".join(str(p) for p in err["loc"]) for err in e.errors()})
+            raise InputError(f"bad {self.kind} option {', '.join(bad)}", problems) from None
         if self.options_model is not None:
             return {"options": model}
         return {k: getattr(model, k) for k in given}
+
+    def _bounds(self, key: str) -> tuple[Any, Any]:
+        """The ``ge``/``gt`` and ``le``/``lt`` bounds of option ``key`` (None where unbounded)."""
+        fields = getattr(self._validator, "model_fields", {})
+        lo = hi = None
+        for m in getattr(fields.get(key), "metadata", ()):
+            lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
+            lo = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else lo
+            hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+            hi = getattr(m, "lt", None) if getattr(m, "lt", None) is not None else hi
+        return lo, hi
+
+
+_SECRET_KEYS = ("api_key", "key", "token", "password", "secret")
+
+
+def _where(fmt: str, key: str, value: Any) -> str:
+    """Where an option was written (``--option timeout=soon``, ``--base-url``); secrets masked."""
+    if value is None:
+        fmt = fmt.replace("={value}", "").replace("{value}", "")
+    elif key.rpartition(".")[2] in _SECRET_KEYS:
+        value = "***"
+    return fmt.format(key=key, flag="--" + key.replace("_", "-"), value=value)
+
+
+def _explain(err: Any, bounds: tuple[Any, Any]) -> tuple[str, str | None]:
+    """A pydantic error in words a command-line user reads: (message, fix or None)."""
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return "not an integer", None
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return "not a number", None
+    if kind in ("bool_parsing", "bool_type"):
+        return "not true or false", "write true or false"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        lo, hi = bounds
+        if lo is not None and hi is not None:
+            return f"must be between {lo} and {hi}", None
+        if lo is not None:
+            return f"must be at least {lo}", None
+        return f"must be at most {hi}", None
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        return "not one of the choices", f"use one of: {expected.replace(' or ', ', ')}"
+    if kind == "missing":
+        return "required", None
+    return str(err.get("msg", "invalid")), None
 
 
 @dataclass
@@ -182,8 +272,8 @@ class _Registry:
     entry_points_loaded: set[str] = field(default_factory=set)
     #: entry points that failed to load: kind → name → reason
     broken: dict[str, dict[str, str]] = field(default_factory=lambda: {k: {} for k in KINDS})
-    #: where plug-in modules are being imported from an entry point, its source label
-    loading_source: str | None = None
+    #: while an entry point's module is imported: where its plug-ins come from
+    loading: Origin | None = None
 
 
 _REG = _Registry()
@@ -216,15 +306,15 @@ def plugin(kind: str, name: str, *, arg: ArgMode = "none", arg_help: str = "ARG"
         doc = summary or (inspect.getdoc(factory) or "").strip().splitlines()[:1]
         text = doc if isinstance(doc, str) else (doc[0] if doc else "")
         module = getattr(factory, "__module__", "") or ""
-        source = _REG.loading_source or _BUILTIN_SOURCE
+        origin = _REG.loading or _redline_origin()
         existing = _REG.plugins[k.name].get(name)
-        if existing is not None and existing.module != module and existing.source == _BUILTIN_SOURCE \
-                and source != _BUILTIN_SOURCE:
-            _REG.broken[k.name][name] = f"{source} tried to replace the built-in {kind} {name!r}"
+        if existing is not None and existing.module != module and existing.origin.builtin \
+                and not origin.builtin:
+            _REG.broken[k.name][name] = f"{origin} tried to replace the built-in {kind} {name!r}"
             return factory
         _REG.plugins[k.name][name] = Plugin(kind=k.name, name=name, factory=factory, arg=arg,
                                             arg_help=arg_help, options_model=options, summary=text,
-                                            source=source, module=module)
+                                            origin=origin, module=module)
         return factory
 
     return deco
@@ -247,28 +337,33 @@ def _load_entry_points(kind: str) -> None:
     k = KINDS[kind]
     for ep in entry_points(group=k.group):
         dist = getattr(ep, "dist", None)
-        source = (f"{dist.name} {dist.version}" if dist is not None else "entry point") + \
-            f" (entry point {ep.name} = {ep.value})"
-        if ep.name in _REG.plugins[kind] and _REG.plugins[kind][ep.name].source == _BUILTIN_SOURCE:
+        origin = Origin(dist.name if dist is not None else "?", dist.version if dist is not None else "",
+                        f"{ep.name} = {ep.value}")
+        source = str(origin)
+        if ep.name in _REG.plugins[kind] and _REG.plugins[kind][ep.name].origin.builtin:
             _REG.broken[kind][ep.name] = f"{source} has the name of a built-in {kind}; not loaded"
             continue
-        _REG.loading_source = source
+        _REG.loading = origin
         try:
             obj = ep.load()
         except Exception as e:  # a broken plug-in package must not break the others
             _REG.broken[kind][ep.name] = f"{source} failed to load: {type(e).__name__}: {e}"
             continue
         finally:
-            _REG.loading_source = None
+            _REG.loading = None
+        registered = _REG.plugins[kind].get(ep.name)
+        if registered is not None and not registered.origin.builtin \
+                and registered.origin.distribution == origin.distribution:
+            registered.origin = origin  # its module was first imported by another entry point
         if ep.name not in _REG.plugins[kind]:
             if not callable(obj):
                 _REG.broken[kind][ep.name] = f"{source} is not callable and registered no {kind} {ep.name!r}"
                 continue
-            _REG.loading_source = source
+            _REG.loading = origin
             try:
                 plugin(kind, ep.name)(obj)
             finally:
-                _REG.loading_source = None
+                _REG.loading = None
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
@@ -303,7 +398,7 @@ def lookup(kind: str, spec: str) -> tuple[Plugin, str | None]:
 
 
 def create(kind: str, spec: str, options: Mapping[str, Any] | None = None, *,
-           where: str = "--option", **context: Any) -> Any:
+           where: str = "--option {key}={value}", **context: Any) -> Any:
     """Build plug-in ``spec`` of ``kind`` with user ``options`` (validated) and caller ``context``.
 
     Context keys the factory does not name are left out, so callers may always pass theirs.
@@ -329,7 +424,7 @@ def names(kind: str, *, entry_points: bool = True) -> list[str]:
 
 
 def _sorted(ps: Iterable[Plugin]) -> list[Plugin]:
-    return sorted(ps, key=lambda p: (p.source != _BUILTIN_SOURCE, p.name))
+    return sorted(ps, key=lambda p: (not p.origin.builtin, p.name))
 
 
 def all_plugins(kind: str | None = None) -> list[Plugin]:

@@ -40,7 +40,6 @@ from redline.annotate.quality import (
     annotator_table,
     control_chart,
     flag_annotators,
-    wilson_ci,
 )
 from redline.annotate.report import consensus_comparison, write_report
 from redline.annotate.rows import (
@@ -75,7 +74,7 @@ __all__ += [  # quality (H_QUAL)
     "SimulatedCrowd", "agreement_report", "annotator_table", "bootstrap_ci", "cohen_kappa_pairwise",
     "control_chart", "dawid_skene", "flag_annotators", "fleiss_kappa", "gwet_ac1", "judge_probabilities",
     "krippendorff_alpha", "majority_vote", "model_assisted", "percent_agreement", "project_consensus",
-    "project_quality", "project_ratings", "review_queue", "simulate_crowd", "wilson_ci",
+    "project_quality", "project_ratings", "review_queue", "simulate_crowd",
 ]
 __all__ += [  # outputs, report, vendor round-trip (H_OUT)
     "BATCH_FORMATS", "EXPORTS", "BatchExport", "BatchImport", "Decided", "ExportResult", "casebook_pack",

@@ -45,6 +45,7 @@ from typing import Any, Literal
 import numpy as np
 
 from redline.errors import InputError, Problem
+from redline.stats import percentile_interval
 
 Level = Literal["nominal", "ordinal", "interval"]
 LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval")
@@ -273,7 +274,8 @@ def _cohen_w(d: _Data, W: np.ndarray, min_shared: int = 2, chunk: int = 200_000)
     s, c = np.zeros(B), np.zeros(B)
     start = 0
     while start < len(keep):
-        part, n = [], 0
+        part: list[int] = []
+        n = 0
         while start < len(keep) and (not part or (n + len(pr.rows[keep[start]]) <= chunk
                                                   and (len(part) + 1) * B * q * q <= 20 * chunk)):
             part.append(keep[start])
@@ -377,11 +379,8 @@ def _draws(n_items: int, n: int, seed: int) -> np.ndarray:
 
 
 def _percentile_ci(vals: np.ndarray, conf: float) -> tuple[float, float] | None:
-    vals = vals[np.isfinite(vals)]
-    if len(vals) < 10:
-        return None
-    lo, hi = np.percentile(vals, [50 * (1 - conf), 50 * (1 + conf)])
-    return float(lo), float(hi)
+    """The bootstrap's percentile interval; None when fewer than 10 replicates were defined."""
+    return percentile_interval(vals, conf, min_values=10)
 
 
 def bootstrap_ci(metric: Callable[..., Any], ratings: Iterable[Rating], n: int = 1000,
@@ -411,7 +410,7 @@ def bootstrap_ci(metric: Callable[..., Any], ratings: Iterable[Rating], n: int =
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
-        sample = []
+        sample: list[Rating] = []
         for j, k in enumerate(rng.integers(0, len(keys), size=len(keys))):
             sample.extend(((keys[k], j), rater, v) for _, rater, v in by_item[keys[k]])
         v = metric(sample)

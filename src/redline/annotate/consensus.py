@@ -64,6 +64,7 @@ __all__ = [
     "dawid_skene",
     "majority_vote",
     "model_assisted",
+    "run_consensus",
 ]
 
 _EPS = 1e-3
@@ -345,3 +346,30 @@ def model_assisted(ratings: Iterable[tuple[Hashable, Hashable, Any]],
                         "n": int(has.sum())}
     r.annotators = stats
     return r
+
+
+def run_consensus(method: str, ratings: Iterable[tuple[Hashable, Hashable, Any]], *,
+                  classes: Sequence[Any] | None = None,
+                  model_probs: Mapping[Any, Mapping[Any, float]] | None = None) -> ConsensusResult:
+    """Consensus by the method named on the command line.
+
+    Args:
+        method: ``majority``, ``dawid-skene`` or ``model`` (model-assisted).
+        ratings: ``(item, annotator, label)`` triples.
+        classes: The possible labels, in order (default: the labels seen).
+        model_probs: For ``model``: item → label → the model's probability.
+
+    Returns:
+        The consensus of every rated item.
+
+    Raises:
+        InputError: Naming ``--method`` when the method is unknown.
+    """
+    if method == "majority":
+        return majority_vote(ratings, classes=classes)
+    if method == "dawid-skene":
+        return dawid_skene(ratings, classes=classes)
+    if method == "model":
+        return model_assisted(ratings, model_probs or {}, classes=classes)
+    raise InputError(f"unknown consensus method {method!r}", [Problem(
+        "--method", f"{method!r}", "use one of majority, dawid-skene, model")])

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from redline.data.records import Record
 from redline.errors import InputError, Problem
+from redline.files import atomic_path
 
 if TYPE_CHECKING:
     from redline.annotate.service import Annotations
@@ -86,27 +87,6 @@ class ExportResult:
 # -- deciding labels --------------------------------------------------------------------------
 
 
-def _consensus(method: str, ratings: list[tuple[str, str, Any]], model_probs: dict[str, dict[Any, float]] | None,
-               ) -> dict[str, tuple[Any, float | None]]:
-    from redline.annotate import consensus as cons
-
-    if not ratings:
-        return {}
-    if method == "majority":
-        res = cons.majority_vote(ratings)
-    elif method == "dawid-skene":
-        res = cons.dawid_skene(ratings)
-    elif method == "model":
-        if not model_probs:
-            res = cons.dawid_skene(ratings)  # no judge opinion for this field: annotators only
-        else:
-            res = cons.model_assisted(ratings, model_probs)
-    else:
-        raise InputError(f"unknown consensus method {method!r}", [Problem(
-            "--method", f"{method!r}", f"use one of {', '.join(METHODS)}")])
-    return {iid: (ic.label, ic.confidence) for iid, ic in res.items.items()}
-
-
 def _hashable(v: Any) -> Any:
     return ",".join(map(str, v)) if isinstance(v, list) else v
 
@@ -133,10 +113,16 @@ def _field_ratings(spec: Any, labels: list[Any]) -> list[tuple[str, str, Any]]:
 
 def _field_consensus(method: str, spec: Any, labels: list[Any], model_probs: dict[str, dict[Any, float]] | None
                      ) -> dict[str, tuple[Any, float | None]]:
+    from redline.annotate.consensus import run_consensus
     from redline.annotate.project_quality import NONE_LABEL
 
-    got = _consensus(method, _field_ratings(spec, labels), model_probs)
-    return {i: (None if v == NONE_LABEL else v, c) for i, (v, c) in got.items()}
+    ratings = _field_ratings(spec, labels)
+    if not ratings:
+        return {}
+    if method == "model" and not model_probs:
+        method = "dawid-skene"  # no judge opinion for this field: annotators only
+    res = run_consensus(method, ratings, model_probs=model_probs)
+    return {str(i): (None if ic.label == NONE_LABEL else ic.label, ic.confidence) for i, ic in res.items.items()}
 
 
 def check_judge(name: str) -> None:
@@ -182,7 +168,8 @@ def _judge_probs(svc: Annotations, project: str, fields: list[str], judge: str
     other judge → ``harmful``), the built-in judge scores the other one (``harm`` / ``refusal``);
     fields no judge scores are left out (annotators only). InputError when ``judge``'s field is
     not in the project or the judge scored no item (no responses)."""
-    from redline.annotate import project_quality
+    # not `from redline.annotate import project_quality`: the package exports a function of that name
+    from redline.annotate.project_quality import _JUDGE_FOR, judge_probabilities
 
     jf = _judge_field(judge)
     p = svc.get_project(project)
@@ -193,10 +180,10 @@ def _judge_probs(svc: Annotations, project: str, fields: list[str], judge: str
     out: dict[str, dict[str, dict[Any, float]]] = {}
     used: dict[str, str] = {}
     for f in fields:
-        name = judge if f == jf else project_quality._JUDGE_FOR.get(f)
+        name = judge if f == jf else _JUDGE_FOR.get(f)
         if name is None:
             continue
-        got = project_quality.judge_probabilities(svc, project, f, name)
+        got = judge_probabilities(svc, project, f, name)
         if got:
             out[f], used[f] = got, name
     if jf not in out:
@@ -428,23 +415,21 @@ def export_project(svc: Annotations, project: str, kind: str, out: Path, *, meth
         res.items += 1
     fmt_name = {"sft": "trl_sft", "dpo": "trl_dpo", "kto": "trl_kto"}.get(kind) or fmt or _records_format(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    writer = get_format(fmt_name).open_writer(tmp)
-    meta: dict[int, dict[str, Any]] = {}
-    if kind != "records":
-        writer = _with_metadata(writer, lambda r: meta[id(r)])
-    try:
-        for rec, prov in rows:
-            meta[id(rec)] = prov
-            writer.write(rec)
-            res.written += 2 if kind == "kto" and rec.chosen is not None else 1
-    except ValueError as e:
+    with atomic_path(out) as tmp:
+        writer = get_format(fmt_name).open_writer(tmp)
+        meta: dict[int, dict[str, Any]] = {}
+        if kind != "records":
+            writer = _with_metadata(writer, lambda r: meta[id(r)])
+        try:
+            for rec, prov in rows:
+                meta[id(rec)] = prov
+                writer.write(rec)
+                res.written += 2 if kind == "kto" and rec.chosen is not None else 1
+        except ValueError as e:
+            writer.close()
+            raise InputError(f"cannot write {out} as {fmt_name}", [Problem(str(out), str(e),
+                                                                           "choose another format")]) from None
         writer.close()
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {out} as {fmt_name}", [Problem(str(out), str(e), "choose another format")]) \
-            from None
-    writer.close()
-    tmp.replace(out)
     return res
 
 

@@ -78,7 +78,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from redline.annotate.agreement import agreement_report
-from redline.annotate.consensus import ConsensusResult, dawid_skene, majority_vote, model_assisted
+from redline.annotate.consensus import ConsensusResult, run_consensus
 from redline.annotate.quality import Observation, annotator_table, control_chart, flag_annotators
 from redline.annotate.schema import FieldSpec, task_fields
 from redline.errors import InputError, Problem
@@ -249,15 +249,10 @@ def project_consensus(svc: Annotations, project: str, method: str = "dawid-skene
 def _consensus(svc: Annotations, project: str, spec: FieldSpec,
                ratings: list[tuple[str, str, Any]], method: str,
                judge: str | None) -> ConsensusResult:
-    field = spec.name
-    classes = _classes(spec, ratings)
-    if method == "majority":
-        return majority_vote(ratings, classes=classes)
-    if method == "dawid-skene":
-        return dawid_skene(ratings, classes=classes)
-    probs = judge_probabilities(svc, project, field, judge,
-                                item_ids=sorted({r[0] for r in ratings}))
-    return model_assisted(ratings, probs, classes=classes)
+    probs = None if method in ("majority", "dawid-skene") else judge_probabilities(
+        svc, project, spec.name, judge, item_ids=sorted({r[0] for r in ratings}))
+    return run_consensus("model" if probs is not None else method, ratings,
+                         classes=_classes(spec, ratings), model_probs=probs)
 
 
 def _method_for(name: str, method: str, judge: str | None) -> str:

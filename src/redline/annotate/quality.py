@@ -4,7 +4,7 @@ Pure functions over plain data (no database); :mod:`redline.annotate.project_qua
 a project.
 
 - **Gold accuracy** per annotator = correct gold labels / gold labels, with a Wilson 95%
-  interval (``scipy.stats.binomtest(...).proportion_ci(method="wilson")``).
+  interval (:func:`redline.stats.wilson_interval`).
 - **Agreement with consensus** = share of the annotator's labels on non-gold items with two or
   more labels that equal the consensus label (the consensus includes the annotator's own label;
   with three or more labels per item the effect is small and the same for everyone).
@@ -56,6 +56,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from redline.stats import wilson_interval
+
 __all__ = [
     "AnnotatorStats",
     "DriftWindow",
@@ -63,21 +65,10 @@ __all__ = [
     "annotator_table",
     "control_chart",
     "flag_annotators",
-    "wilson_ci",
 ]
 
 #: one-sided tail of a 3-sigma control limit
 THREE_SIGMA_TAIL = 0.00135
-
-
-def wilson_ci(successes: int, n: int, conf: float = 0.95) -> tuple[float, float] | None:
-    """Wilson score interval for ``successes / n`` (None when ``n == 0``)."""
-    if n <= 0:
-        return None
-    from scipy.stats import binomtest
-
-    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=conf, method="wilson")
-    return float(ci.low), float(ci.high)
 
 
 @dataclass
@@ -151,7 +142,7 @@ def annotator_table(observations: Iterable[Observation], *,
         s.gold_correct = sum(bool(o.gold_correct) for o in gold)
         if s.gold_n:
             s.gold_accuracy = s.gold_correct / s.gold_n
-            s.gold_ci = list(wilson_ci(s.gold_correct, s.gold_n) or ()) or None
+            s.gold_ci = list(wilson_interval(s.gold_correct, s.gold_n) or ()) or None
             per: dict[str, list[bool]] = {}
             exact = []
             for o in gold:
@@ -161,9 +152,9 @@ def annotator_table(observations: Iterable[Observation], *,
                 exact.append(all(fields.values()) if o.gold_fields is not None else bool(o.gold_correct))
             s.gold_exact_correct = sum(exact)
             s.gold_exact_accuracy = s.gold_exact_correct / len(exact)
-            s.gold_exact_ci = list(wilson_ci(s.gold_exact_correct, len(exact)) or ()) or None
+            s.gold_exact_ci = list(wilson_interval(s.gold_exact_correct, len(exact)) or ()) or None
             s.gold_by_field = {f: {"n": len(v), "correct": sum(v), "accuracy": sum(v) / len(v),
-                                   "ci": list(wilson_ci(sum(v), len(v)) or ()) or None}
+                                   "ci": list(wilson_interval(sum(v), len(v)) or ()) or None}
                                for f, v in sorted(per.items())}
         if consensus is not None:
             hits = [o.value == consensus[o.item_id] for o in obs
@@ -172,7 +163,7 @@ def annotator_table(observations: Iterable[Observation], *,
             s.consensus_n = len(hits)
             if hits:
                 s.consensus_agreement = sum(hits) / len(hits)
-                s.consensus_ci = list(wilson_ci(sum(hits), len(hits)) or ()) or None
+                s.consensus_ci = list(wilson_interval(sum(hits), len(hits)) or ()) or None
         durs = [o.duration_s for o in obs if o.duration_s is not None and math.isfinite(o.duration_s)]
         s.median_seconds = float(statistics.median(durs)) if durs else None
         s.skipped = int((skips or {}).get(u, 0))
@@ -250,7 +241,7 @@ def control_chart(events: Iterable[tuple[str, datetime, bool]], *,
             p0, src, n_base_windows = pool, "pool", 0
         # the tests use the lower 95% Wilson bound of an own baseline: an estimate from a few dozen
         # events is noisy, and testing against its point value would double the false alarms
-        p_test = (wilson_ci(base_x, base_n) or (p0, p0))[0] if src == "own" else p0
+        p_test = (wilson_interval(base_x, base_n) or (p0, p0))[0] if src == "own" else p0
         pc = min(0.95, max(0.05, p_test))
         p1 = max(0.01, pc - cusum_shift)
         up, down = math.log((1 - p1) / (1 - pc)), math.log(p1 / pc)

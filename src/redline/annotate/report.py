@@ -11,8 +11,6 @@ and their accuracy on gold items); the size of the review queue.
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,14 +22,10 @@ if TYPE_CHECKING:
 __all__ = ["consensus_comparison", "report_context", "write_report"]
 
 
-def _png(fig: Any) -> str:
-    import matplotlib.pyplot as plt
+def _data_url(fig: Any) -> str:
+    from redline.report.plots import figure_png
 
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return "data:image/png;base64," + figure_png(fig)
 
 
 def _short(s: str, n: int = 28) -> str:
@@ -56,7 +50,7 @@ def _agreement_plot(by_field: dict[str, Any]) -> str | None:
     ax.set_xlim(min(0.0, min(vals) - 0.05), 1.0)
     ax.set_title("Krippendorff's α per field (95% CI; 0.667 / 0.8 lines)", fontsize=10)
     ax.tick_params(labelsize=8)
-    return _png(fig)
+    return _data_url(fig)
 
 
 def _annotator_plot(annotators: list[dict[str, Any]]) -> str | None:
@@ -76,7 +70,7 @@ def _annotator_plot(annotators: list[dict[str, Any]]) -> str | None:
     ax.set_xlim(0, 1)
     ax.set_title("gold accuracy per annotator (Wilson 95% CI; red = flagged)", fontsize=10)
     ax.tick_params(labelsize=8)
-    return _png(fig)
+    return _data_url(fig)
 
 
 def _drift_plot(drift: dict[str, Any]) -> str | None:
@@ -111,7 +105,7 @@ def _drift_plot(drift: dict[str, Any]) -> str | None:
         ax.tick_params(labelsize=8)
         if len(series) <= 12:
             ax.legend(fontsize=7, loc="lower left", ncol=2)
-    return _png(fig)
+    return _data_url(fig)
 
 
 def _drift_windows(drift: dict[str, Any]) -> int:
@@ -132,7 +126,7 @@ def _comparison_plot(comp: dict[str, Any]) -> str | None:
     ax.set_ylim(0, 1.1)
     ax.set_title(f"consensus accuracy on gold items ({comp['field']})", fontsize=10)
     ax.tick_params(labelsize=8)
-    return _png(fig)
+    return _data_url(fig)
 
 
 def consensus_comparison(svc: Annotations, project: str, *, judge: str | None = None,
@@ -140,7 +134,8 @@ def consensus_comparison(svc: Annotations, project: str, *, judge: str | None = 
     """Majority vote vs Dawid–Skene vs model-assisted consensus on the project's first agreement
     field: pairwise share of items where two methods decide the same label, each method's mean
     confidence and its accuracy on the gold items (whose answers the annotators did not see)."""
-    from redline.annotate.exports import _consensus, _field_ratings, _judge_field, _judge_probs
+    from redline.annotate.consensus import run_consensus
+    from redline.annotate.exports import _field_ratings, _judge_field, _judge_probs
     from redline.annotate.project_quality import (
         NONE_LABEL,
         _none_is_answer,
@@ -170,7 +165,8 @@ def consensus_comparison(svc: Annotations, project: str, *, judge: str | None = 
         if m == "model" and not probs:
             continue
         try:
-            res = _consensus(m, ratings, probs)
+            got = run_consensus(m, ratings, model_probs=probs).items if ratings else {}
+            res: dict[Any, tuple[Any, float | None]] = {i: (ic.label, ic.confidence) for i, ic in got.items()}
         except (ValueError, ZeroDivisionError):  # too little data for this method
             continue
         decided[m] = {k: v for k, (v, _) in res.items()}

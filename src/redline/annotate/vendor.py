@@ -37,9 +37,11 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
 
 from redline.data.formats import FieldMap, Rejected
+from redline.data.formats.csv import iter_csv_rows
 from redline.data.io import Quarantine, quarantine_path
 from redline.data.records import dump_messages
 from redline.errors import InputError, Problem, RedlineError
+from redline.files import atomic_path, temp_path
 
 if TYPE_CHECKING:
     from redline.annotate.rows import Assignment
@@ -210,11 +212,12 @@ def _ls_config(fields: list[Any], n_candidates: int, text_key: str) -> str:
 
 
 def _check_writable(out: Path) -> None:
-    tmp = out.with_name(f".{out.name}.tmp")
+    tmp = temp_path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "w", encoding="utf-8"):
             pass
+        tmp.unlink()
     except OSError as e:
         raise InputError(f"cannot write {out}", [Problem(
             str(out), e.strerror or str(e), "choose a path in a writable folder (--out)")]) from None
@@ -259,40 +262,39 @@ def export_batch(svc: Annotations, project: str, vendor: str, annotators: list[s
     rows.sort(key=lambda r: (r["annotator"], r["task_id"]))  # no position reveals anything either
     res.rows = len(rows)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    if fmt == "jsonl":
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+    with atomic_path(out) as tmp:
+        if fmt == "jsonl":
+            with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+                for r in rows:
+                    f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        elif fmt == "csv":
+            seen: list[str] = []
             for r in rows:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    elif fmt == "csv":
-        seen: list[str] = []
-        for r in rows:
-            seen += [k for k in r if k not in seen]
-        # item columns first (candidates together, A, B, C…), then the label columns, then skip_reason
-        tail = [*names, "skip_reason"]
-        cands = sorted((k for k in seen if k.startswith("candidate_")), key=lambda k: (len(k), k))
-        head = [k for k in seen if k not in tail and not k.startswith("candidate_")]
-        cols = [*head, *cands, *tail] if seen else [*_KEYS, "prompt", *tail]
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=cols)
-            w.writeheader()
+                seen += [k for k in r if k not in seen]
+            # item columns first (candidates together, A, B, C…), then the label columns, then skip_reason
+            tail = [*names, "skip_reason"]
+            cands = sorted((k for k in seen if k.startswith("candidate_")), key=lambda k: (len(k), k))
+            head = [k for k in seen if k not in tail and not k.startswith("candidate_")]
+            cols = [*head, *cands, *tail] if seen else [*_KEYS, "prompt", *tail]
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=cols)
+                w.writeheader()
+                for r in rows:
+                    w.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
+                                for k, v in r.items()})
+        else:
+            tasks = []
             for r in rows:
-                w.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
-                            for k, v in r.items()})
-    else:
-        tasks = []
-        for r in rows:
-            data = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v)
-                    for k, v in r.items() if k not in names and k != "skip_reason"}
-            if "prompt" not in data:
-                data["prompt"] = data.get("messages", "")
-            tasks.append({"data": data})
-        tmp.write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        res.config = out.with_name(out.name + ".label_config.xml")
-        n_cand = max((sum(1 for k in r if k.startswith("candidate_")) for r in rows), default=2)
-        res.config.write_text(_ls_config(fields, n_cand if p.task == "preference" else 0, "prompt"),
-                              encoding="utf-8")
-    tmp.replace(out)
+                data = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v)
+                        for k, v in r.items() if k not in names and k != "skip_reason"}
+                if "prompt" not in data:
+                    data["prompt"] = data.get("messages", "")
+                tasks.append({"data": data})
+            tmp.write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            res.config = out.with_name(out.name + ".label_config.xml")
+            n_cand = max((sum(1 for k in r if k.startswith("candidate_")) for r in rows), default=2)
+            res.config.write_text(_ls_config(fields, n_cand if p.task == "preference" else 0, "prompt"),
+                                  encoding="utf-8")
     return res
 
 
@@ -373,17 +375,12 @@ def _iter_csv(path: Path) -> Iterator[_Row | Rejected]:
         if reader.fieldnames is None:  # reads the header: line numbers below are the file's
             return
         _check_header(path, list(reader.fieldnames))
-        while True:
-            start = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as e:
-                yield Rejected(f"{path}:{start}", start, f"malformed CSV ({e})", None)
+        for start, row in iter_csv_rows(reader):
+            if isinstance(row, csv.Error):
+                yield Rejected.at(path, start, f"malformed CSV ({row})", None)
                 continue
             if None in row:  # more cells than header columns
-                yield Rejected(f"{path}:{start}", start, "more cells than the header has columns", row)
+                yield Rejected.at(path, start, "more cells than the header has columns", row)
                 continue
             yield _Row(f"{path}:{start}", start, {k.strip(): (None if v is None or v.strip() == "" else v)
                                                   for k, v in row.items() if k is not None},

@@ -4,16 +4,13 @@ agreement, consensus, the review queue, the quality report and the exports."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from redline.commands._common import fail as _fail
-from redline.commands._common import print_json as _print_json
-from redline.errors import InputError, Problem, RedlineError
+from redline.commands._common import DbOption, JsonOption, cannot_write, print_json, writing
+from redline.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from redline.annotate.service import Annotations
@@ -26,8 +23,6 @@ annotate_app = typer.Typer(
 user_app = typer.Typer(name="user", no_args_is_help=True, help="Annotators, reviewers and admins.")
 annotate_app.add_typer(user_app, name="user")
 
-_DB = Annotated[str | None, typer.Option(help="Workspace database URL (or REDLINE_DB).")]
-_JSON = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 _PROJECT = Annotated[str, typer.Argument(help="Project name (see `redline annotate status`).")]
 _METHOD = Annotated[str, typer.Option(help="Consensus method: majority | dawid-skene | model.")]
 _JUDGE = Annotated[str | None, typer.Option(help="Judge whose probabilities the model-assisted consensus "
@@ -82,177 +77,10 @@ def _rate_map(values: list[str] | None, flag: str, kind: type) -> dict[str, Any]
     return out
 
 
-def _read_data(path: Path) -> tuple[list[Any], list[Any]]:
-    """Records of any supported format, and the rows that cannot be read (``Rejected``)."""
-    from redline.data.formats import Rejected
-    from redline.data.io import open_input
-
-    recs, bad = [], []
-    for item in open_input(path):
-        (bad if isinstance(item, Rejected) else recs).append(item)
-    return recs, bad
-
-
-def _unfit(e: InputError, kinds: dict[str, list[Any]]) -> dict[str, dict[int, str]] | None:
-    """The rows a project refuses (``records[3] (id): no response to label``), by list and index;
-    None when a problem is not about one row (then the whole command fails)."""
-    import re
-
-    out: dict[str, dict[int, str]] = {k: {} for k in kinds}
-    for pr in e.problems:
-        m = re.match(r"^(records|gold)\[(\d+)\]", pr.where)
-        if m is None or int(m.group(2)) >= len(kinds[m.group(1)]):
-            return None
-        rest = pr.where[m.end():].strip()
-        reason = f"item {rest}: {pr.message}" if rest else pr.message
-        if pr.fix:
-            reason += f" (fix: {pr.fix})"
-        idx = int(m.group(2))
-        out[m.group(1)][idx] = "; ".join(filter(None, [out[m.group(1)].get(idx), reason]))
-    return out
-
-
-def _cannot_write(path: Path | None, e: OSError) -> NoReturn:
-    _fail(InputError(f"cannot write {path}", [Problem(
-        str(path) if path is not None else (e.filename or "output"), e.strerror or str(e),
-        "choose a path in a writable folder (--out)")]))
-
-
-@contextmanager
-def _cli_errors(out: Path | None = None) -> Iterator[None]:
-    """Turn a RedlineError into ``error: …`` + its exit code; with ``out``, an OSError (writing it)
-    into exit 2 naming the path."""
-    try:
-        yield
-    except RedlineError as e:
-        _fail(e)
-    except OSError as e:
-        if out is None:
-            raise
-        _cannot_write(out, e)
-
-
 def _check_judge(name: str) -> None:
     from redline.annotate.exports import check_judge
 
     check_judge(name)
-
-
-def _csv_lines(path: Path) -> dict[int, int]:
-    """For a CSV/TSV file: data-row number → the file line it starts on (the data readers count
-    rows; a quarantine names lines). Empty when ``path`` is not a delimited text file."""
-    import csv
-
-    from redline.data.formats import detect_format, get_format
-
-    try:
-        delim = getattr(get_format(detect_format(path)), "delimiter", None)
-    except RedlineError:
-        return {}
-    if not isinstance(delim, str):
-        return {}
-    out: dict[int, int] = {}
-    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
-        reader = csv.reader(f, delimiter=delim)
-        try:
-            if next(reader, None) is None:
-                return {}
-        except csv.Error:
-            return {}
-        n = 0
-        while True:  # counted exactly like redline.data.formats.csv: blank rows are not rows
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return out
-            except csv.Error:
-                n += 1
-                out[n] = start
-                continue
-            if any(c.strip() for c in cells):
-                n += 1
-                out[n] = start
-
-
-def _at_lines(bad: list[Any], path: Path | None) -> list[Any]:
-    """Quarantine entries whose ``line`` is the file line their ``where`` names (CSV readers give
-    data-row numbers: ``f.csv:row 1 (line 2)`` / ``f.csv:row 1`` → ``f.csv:2 (row 1)``, line 2)."""
-    import re
-
-    from redline.data.formats import Rejected
-
-    lines: dict[int, int] | None = None
-    out = []
-    for b in bad:
-        m = re.match(r"^(.*):row (\d+)(?: \(line (\d+)\))?$", b.where)
-        if m is None:
-            out.append(b)
-            continue
-        if m.group(3):
-            line: int | None = int(m.group(3))
-        else:
-            if lines is None:
-                lines = _csv_lines(path) if path is not None and path.is_file() else {}
-            line = lines.get(int(m.group(2)))
-        if line is None:
-            out.append(b)
-            continue
-        out.append(Rejected(f"{m.group(1)}:{line} (row {m.group(2)})", line, b.reason, b.raw))
-    return out
-
-
-def _where(r: Any, path: Path) -> tuple[str, int | None]:
-    return r._source or (f"{path} (id {r.id})", None)
-
-
-def _dedupe(recs: list[Any], grecs: list[Any], data: Path, gold: Path | None) -> tuple[list[Any], list[Any]]:
-    """Rows whose item id was already used (first occurrence kept; gold ids must differ from data
-    ids too), as quarantine entries naming both places; ``recs``/``grecs`` keep the rest."""
-    from redline.data.formats import Rejected
-
-    first: dict[str, str] = {}
-    out: tuple[list[Any], list[Any]] = ([], [])
-    for rows, path, sink in ((recs, data, out[0]), (grecs, gold or data, out[1])):
-        keep = []
-        for r in rows:
-            where, line = _where(r, path)
-            if r.id in first:
-                kind = "a data item" if rows is grecs and first[r.id].startswith(f"{data}:") else "an item"
-                sink.append(Rejected(where, line, f"duplicate item id {r.id!r}: already {kind} at {first[r.id]} "
-                                     "(that one is kept) (fix: give every row a unique id)", r.model_dump(mode="json")))
-                continue
-            first[r.id] = where
-            keep.append(r)
-        rows[:] = keep
-    return out
-
-
-def _locate(e: InputError, kinds: dict[str, tuple[list[Any], Path | None]]) -> InputError:
-    """``records[3] (id) field`` / ``gold[0] (id)`` in a service error → ``FILE:line (id) field``."""
-    import re
-
-    probs = []
-    for pr in e.problems:
-        m = re.match(r"^(records|gold)\[(\d+)\]", pr.where)
-        rows, path = kinds.get(m.group(1), ([], None)) if m else ([], None)
-        if m and path is not None and int(m.group(2)) < len(rows):
-            where = _where(rows[int(m.group(2))], path)[0] + pr.where[m.end():]
-            probs.append(Problem(where, pr.message, pr.fix))
-        else:
-            probs.append(pr)
-    return InputError(e.summary, probs)
-
-
-def _quarantine(path: Path, bad: list[Any]) -> None:
-    from redline.data.io import Quarantine
-
-    q = Quarantine(path)  # (re)written from scratch: a file from an earlier run is stale
-    try:
-        for b in bad:
-            q.add(b)
-    finally:
-        q.close()
 
 
 @annotate_app.command("create")
@@ -273,77 +101,41 @@ def create_cmd(
         help="A judge (e.g. harm, refusal) whose disagreement with the consensus sends an item to the review "
              "queue; default: none (the queue holds disagreement and low-confidence items).")] = None,
     quarantine: Annotated[Path | None, typer.Option(help="Where unreadable rows go (default DATA.rejected.jsonl).")] = None,
-    db: _DB = None,
-    as_json: _JSON = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create a project: the label schema is compiled from the policy; rows that cannot be read go to a
     quarantine file (exit 2)."""
+    from redline.annotate.project_files import ItemFiles, create_project_from_files
     from redline.annotate.rows import ProjectSettings
     from redline.annotate.schema import TASKS
-    from redline.data.formats import Rejected
     from redline.data.io import quarantine_path
     from redline.policy.loader import load_policy
 
-    with _cli_errors():
-        if task not in TASKS:
-            raise InputError(f"unknown task {task!r}", [Problem("--task", f"{task!r}", f"use one of {', '.join(TASKS)}")])
-        pol = load_policy(policy)
-        ref = str(Path(policy).resolve()) if Path(policy).exists() else policy
-        rates = _rate_map(gold_rate, "--gold-rate", float) or {"*": 0.1}
-        budget = _rate_map(exposure_budget, "--exposure-budget", int)
-        unknown = [c for c in [*(blur or []), *[k for k in {**rates, **budget} if k != "*"]]
-                   if c not in pol.category_ids]
-        if unknown:
-            raise InputError("unknown categories", [Problem(c, "not a node of the policy",
-                                                            f"use one of {', '.join(pol.category_ids)}")
-                                                    for c in unknown])
-        if judge is not None:
-            _check_judge(judge)
-        q = quarantine or quarantine_path(data)
-        recs, bad = _read_data(data)
-        grecs: list[Any] = []
-        gbad: list[Any] = []
-        gq = quarantine_path(gold) if gold is not None else None
-        if gold is not None:
-            grecs, gbad = _read_data(gold)
-        settings = ProjectSettings(blur_categories=list(blur or []), exposure_budget=budget, judge=judge)
-        pname = name or data.stem
-        svc = _svc(db)
-        dup, gdup = _dedupe(recs, grecs, data, gold)
-        bad += dup
-        gbad += gdup
-        for attempt in (1, 2):
-            gold_pairs = [(r.model_copy(update={"labels": {}}), dict(r.labels)) for r in grecs]
-            if not recs:  # nothing to label: no project (the name stays free); the reasons are quarantined
-                _quarantine(q, _at_lines(bad, data))
-                if gq is not None and gbad:
-                    _quarantine(gq, _at_lines(gbad, gold))
-                raise InputError(f"no project created: no usable item in {data}", [Problem(
-                    str(data), f"{len(bad)} row(s) rejected, none left to label" if bad else "the file has no rows",
-                    f"fix the rows listed in {q} and run create again" if bad else "give a file with items")])
-            try:
-                proj = svc.create_project(pname, policy=pol, policy_ref=ref, task=task, records=recs,
-                                          overlap=overlap, gold=gold_pairs, gold_rate=rates, settings=settings)
-                break
-            except InputError as e:
-                unfit = _unfit(e, {"records": recs, "gold": grecs}) if attempt == 1 else None
-                if unfit is None:
-                    raise _locate(e, {"records": (recs, data), "gold": (grecs, gold)}) from None
-                # rows the task cannot use are quarantined like unreadable rows; the rest goes in
-                for kind, rows, sink in (("records", recs, bad), ("gold", grecs, gbad)):
-                    for i, reason in sorted(unfit[kind].items()):
-                        r = rows[i]
-                        where, line = _where(r, gold if kind == "gold" and gold is not None else data)
-                        sink.append(Rejected(where, line, reason, r.model_dump(mode="json")))
-                    rows[:] = [r for i, r in enumerate(rows) if i not in unfit[kind]]
-        bad, gbad = _at_lines(bad, data), _at_lines(gbad, gold)
-        rejected, gold_rejected = len(bad), len(gbad)
-        _quarantine(q, bad)
-        if gq is not None:
-            _quarantine(gq, gbad)
-    summary = {"project": proj.name, "task": proj.task, "policy": {"name": proj.policy_name,
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}", [Problem("--task", f"{task!r}", f"use one of {', '.join(TASKS)}")])
+    pol = load_policy(policy)
+    ref = str(Path(policy).resolve()) if Path(policy).exists() else policy
+    rates = _rate_map(gold_rate, "--gold-rate", float) or {"*": 0.1}
+    budget = _rate_map(exposure_budget, "--exposure-budget", int)
+    unknown = [c for c in [*(blur or []), *[k for k in {**rates, **budget} if k != "*"]]
+               if c not in pol.category_ids]
+    if unknown:
+        raise InputError("unknown categories", [Problem(c, "not a node of the policy",
+                                                        f"use one of {', '.join(pol.category_ids)}")
+                                                for c in unknown])
+    if judge is not None:
+        _check_judge(judge)
+    files = ItemFiles.read(data, gold)
+    settings = ProjectSettings(blur_categories=list(blur or []), exposure_budget=budget, judge=judge)
+    made = create_project_from_files(_svc(db), name or data.stem, files, quarantine or quarantine_path(data),
+                                     policy=pol, policy_ref=ref, task=task, overlap=overlap, gold_rate=rates,
+                                     settings=settings)
+    proj, recs, grecs = made.project, files.records, files.gold_records
+    rejected, gold_rejected, q, gq = made.rejected, made.gold_rejected, made.quarantine, made.gold_quarantine
+    summary: dict[str, Any] = {"project": proj.name, "task": proj.task, "policy": {"name": proj.policy_name,
                "version": proj.policy_version, "hash": proj.policy_hash}, "items": len(recs),
-               "gold": len(gold_pairs), "overlap": proj.overlap, "gold_rate": proj.gold_rate,
+               "gold": len(grecs), "overlap": proj.overlap, "gold_rate": proj.gold_rate,
                "rejected": rejected + gold_rejected,
                "quarantine": [str(p) for p, n in ((q, rejected), (gq, gold_rejected)) if n and p]}
     slashed = [r.id for r in [*recs, *grecs] if "/" in r.id]
@@ -355,9 +147,9 @@ def create_cmd(
         for w in summary["warnings"]:
             sys.stderr.write(f"warning: {w}\n")
     if as_json:
-        _print_json(summary)
+        print_json(summary)
     else:
-        _echo(f"project {proj.name}: {proj.task}, {len(recs)} items + {len(gold_pairs)} gold, k={proj.overlap}, "
+        _echo(f"project {proj.name}: {proj.task}, {len(recs)} items + {len(grecs)} gold, k={proj.overlap}, "
               f"policy {proj.policy_name} {proj.policy_version} ({proj.policy_hash})")
         if rejected or gold_rejected:
             _echo(f"{rejected + gold_rejected} row(s) rejected, with reasons: {', '.join(summary['quarantine'])}")
@@ -369,14 +161,13 @@ def create_cmd(
 @annotate_app.command("set-policy")
 def set_policy_cmd(project: _PROJECT,
                    policy: Annotated[str, typer.Option(help="The new policy pack (name, YAML or folder).")],
-                   db: _DB = None) -> None:
+                   db: DbOption = None) -> None:
     """Switch a project to a new policy version; labels made under the old one are kept and shown as such."""
     from redline.policy.loader import load_policy
 
-    with _cli_errors():
-        pol = load_policy(policy)
-        ref = str(Path(policy).resolve()) if Path(policy).exists() else policy
-        p = _svc(db).set_policy(project, pol, ref)
+    pol = load_policy(policy)
+    ref = str(Path(policy).resolve()) if Path(policy).exists() else policy
+    p = _svc(db).set_policy(project, pol, ref)
     _echo(f"project {p.name}: policy {p.policy_name} {p.policy_version} ({p.policy_hash})")
 
 
@@ -391,7 +182,7 @@ def user_add_cmd(
                                                     "is that vendor's manager.")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin "
                                                  "(else one is generated and printed once).")] = False,
-    db: _DB = None,
+    db: DbOption = None,
 ) -> None:
     """Add a user (password from stdin, or generated and printed once)."""
     import secrets
@@ -399,15 +190,14 @@ def user_add_cmd(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if len(password) < 8:
-            _fail(InputError("password too short", [Problem("stdin", "fewer than 8 characters",
-                                                             "give a longer password")]))
+            raise InputError("password too short", [Problem("stdin", "fewer than 8 characters",
+                                                            "give a longer password")])
     else:
         password = secrets.token_urlsafe(12)
     svc = _svc(db)
-    with _cli_errors():
-        if vendor:
-            svc.add_vendor(vendor)
-        u = svc.add_user(username, password, role, vendor)
+    if vendor:
+        svc.add_vendor(vendor)
+    u = svc.add_user(username, password, role, vendor)
     _echo(f"user {u.username}: {u.role}" + (f" of vendor {u.vendor}" if u.vendor else " (in-house)"))
     if not password_stdin:
         _echo(f"password: {password}")
@@ -431,15 +221,14 @@ def _check_vendor(svc: Annotations, vendor: str) -> None:
 
 @user_app.command("list")
 def user_list_cmd(vendor: Annotated[str | None, typer.Option(help="Only this vendor's users.")] = None,
-                  db: _DB = None, as_json: _JSON = False) -> None:
+                  db: DbOption = None, as_json: JsonOption = False) -> None:
     """List users."""
-    with _cli_errors():
-        svc = _svc(db)
-        if vendor is not None:
-            _check_vendor(svc, vendor)
-        users = svc.list_users(vendor)
+    svc = _svc(db)
+    if vendor is not None:
+        _check_vendor(svc, vendor)
+    users = svc.list_users(vendor)
     if as_json:
-        _print_json([u.model_dump(mode="json") for u in users])
+        print_json([u.model_dump(mode="json") for u in users])
         return
     for u in users:
         state = "active" if u.active else f"paused ({u.paused_reason or 'no reason'})"
@@ -449,29 +238,26 @@ def user_list_cmd(vendor: Annotated[str | None, typer.Option(help="Only this ven
 @user_app.command("pause")
 def user_pause_cmd(username: Annotated[str, typer.Argument()],
                    reason: Annotated[str, typer.Option(help="Why (shown to the annotator).")] = "paused by an admin",
-                   db: _DB = None) -> None:
+                   db: DbOption = None) -> None:
     """Pause a user: no new items until resumed."""
-    with _cli_errors():
-        _svc(db).pause(username, reason)
+    _svc(db).pause(username, reason)
     _echo(f"paused {username}")
 
 
 @user_app.command("resume")
-def user_resume_cmd(username: Annotated[str, typer.Argument()], db: _DB = None) -> None:
+def user_resume_cmd(username: Annotated[str, typer.Argument()], db: DbOption = None) -> None:
     """Resume a paused user."""
-    with _cli_errors():
-        _svc(db).resume(username)
+    _svc(db).resume(username)
     _echo(f"resumed {username}")
 
 
 @user_app.command("passwd")
-def user_passwd_cmd(username: Annotated[str, typer.Argument()], db: _DB = None) -> None:
+def user_passwd_cmd(username: Annotated[str, typer.Argument()], db: DbOption = None) -> None:
     """Set a user's password from stdin."""
     password = sys.stdin.readline().rstrip("\r\n")
     if len(password) < 8:
-        _fail(InputError("password too short", [Problem("stdin", "fewer than 8 characters", "give a longer password")]))
-    with _cli_errors():
-        _svc(db).set_password(username, password)
+        raise InputError("password too short", [Problem("stdin", "fewer than 8 characters", "give a longer password")])
+    _svc(db).set_password(username, password)
     _echo(f"password of {username} changed")
 
 
@@ -481,18 +267,17 @@ def user_passwd_cmd(username: Annotated[str, typer.Argument()], db: _DB = None) 
 @annotate_app.command("status")
 def status_cmd(project: Annotated[str | None, typer.Argument(help="A project (default: all).")] = None,
                vendor: Annotated[str | None, typer.Option(help="Only this vendor's work.")] = None,
-               db: _DB = None, as_json: _JSON = False) -> None:
+               db: DbOption = None, as_json: JsonOption = False) -> None:
     """Progress of the projects (or of one, per annotator)."""
     svc = _svc(db)
-    with _cli_errors():
-        projects = [svc.get_project(project)] if project else svc.list_projects()
-        out = []
-        for p in projects:
-            pr = svc.progress(p.name, vendor=vendor)
-            out.append({"project": p.name, "task": p.task, "policy": f"{p.policy_name} {p.policy_version}",
-                        "overlap": p.overlap, **pr.model_dump(mode="json")})
+    projects = [svc.get_project(project)] if project else svc.list_projects()
+    out = []
+    for p in projects:
+        pr = svc.progress(p.name, vendor=vendor)
+        out.append({"project": p.name, "task": p.task, "policy": f"{p.policy_name} {p.policy_version}",
+                    "overlap": p.overlap, **pr.model_dump(mode="json")})
     if as_json:
-        _print_json(out if project is None else out[0])
+        print_json(out if project is None else out[0])
         return
     from rich.markup import escape
     from rich.table import Table
@@ -530,7 +315,7 @@ def serve_cmd(
         "--forwarded-allow-ips", help="Comma-separated IPs/networks of reverse proxies whose "
         "X-Forwarded-For/-Proto headers are trusted (the client IP of the login rate limit comes from "
         "them). Default: none, the headers are ignored and the peer address is the client IP.")] = None,
-    db: _DB = None,
+    db: DbOption = None,
 ) -> None:
     """Serve the annotation web UI (annotators, reviewers, dashboard)."""
     import uvicorn
@@ -538,12 +323,11 @@ def serve_cmd(
     from redline.web.app import create_app
     from redline.workspace import Workspace
 
-    with _cli_errors():
-        trusted = [x.strip() for x in (forwarded_allow_ips or "").split(",") if x.strip()]
-        if forwarded_allow_ips is not None and not trusted:
-            raise InputError("bad --forwarded-allow-ips", [Problem(
-                "--forwarded-allow-ips", "empty", "give the proxy's address, e.g. 127.0.0.1, or leave it out")])
-        app = create_app(Workspace.default(db).db_url, secure_cookies=secure_cookies)
+    trusted = [x.strip() for x in (forwarded_allow_ips or "").split(",") if x.strip()]
+    if forwarded_allow_ips is not None and not trusted:
+        raise InputError("bad --forwarded-allow-ips", [Problem(
+            "--forwarded-allow-ips", "empty", "give the proxy's address, e.g. 127.0.0.1, or leave it out")])
+    app = create_app(Workspace.default(db).db_url, secure_cookies=secure_cookies)
     sys.stderr.write(f"serving on http://{host}:{port}/ (Ctrl-C to stop)\n")
     # uvicorn trusts X-Forwarded-For from 127.0.0.1 (or $FORWARDED_ALLOW_IPS) by default: anyone able
     # to reach the port through a local process could then pick the client IP of the login rate
@@ -568,7 +352,7 @@ def agreement_cmd(
     field: Annotated[str | None, typer.Option(help="Only this field.")] = None,
     by: Annotated[str | None, typer.Option(help="Break down by category | vendor | policy-version.")] = None,
     vendor: Annotated[str | None, typer.Option(help="Only this vendor's labels.")] = None,
-    db: _DB = None, as_json: _JSON = False,
+    db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """Inter-annotator agreement with 95% bootstrap CIs: Krippendorff's α (at each field's level),
     Fleiss' κ, mean pairwise Cohen's κ, Gwet's AC1 and percent agreement."""
@@ -576,19 +360,18 @@ def agreement_cmd(
 
     keys = {None: "by_field", "category": "by_category", "vendor": "by_vendor", "policy-version": "by_policy_version"}
     if by not in keys:
-        _fail(InputError(f"unknown --by {by!r}", [Problem("--by", f"{by!r}", "use category, vendor or policy-version")]))
-    with _cli_errors():
-        q = project_quality(_svc(db), project, vendor=vendor, judge=None)  # agreement needs no judge
+        raise InputError(f"unknown --by {by!r}", [Problem("--by", f"{by!r}", "use category, vendor or policy-version")])
+    q = project_quality(_svc(db), project, vendor=vendor, judge=None)  # agreement needs no judge
     ag = q["agreement"][keys[by]]
     groups: dict[str, dict[str, Any]] = {"all": ag} if by is None else ag
     names = [f["name"] for f in q["fields"]]
     if field is not None:
         if field not in names:
-            _fail(InputError(f"no agreement for field {field!r}", [Problem(
-                "--field", f"{field!r}", f"use one of {', '.join(names) or '(none)'}")]))
+            raise InputError(f"no agreement for field {field!r}", [Problem(
+                "--field", f"{field!r}", f"use one of {', '.join(names) or '(none)'}")])
         groups = {g: {field: v[field]} for g, v in groups.items() if field in v}
     if as_json:
-        _print_json(groups if by else groups["all"])
+        print_json(groups if by else groups["all"])
         return
     from rich.markup import escape
     from rich.table import Table
@@ -607,11 +390,11 @@ def agreement_cmd(
 @annotate_app.command("consensus")
 def consensus_cmd(project: _PROJECT, method: _METHOD = "dawid-skene", judge: _JUDGE = None,
                   out: Annotated[Path | None, typer.Option(help="Also write the decided labels (JSONL records).")] = None,
-                  db: _DB = None, as_json: _JSON = False) -> None:
+                  db: DbOption = None, as_json: JsonOption = False) -> None:
     """Decide each item's label: adjudication > gold answer > consensus of the annotators."""
     from redline.annotate.exports import decide, export_project
 
-    with _cli_errors(out):
+    with writing(out):
         svc = _svc(db)
         decided, unlabelled = decide(svc, project, method=method, judge=judge)
         written = export_project(svc, project, "records", out, method=method, judge=judge, fmt="jsonl") if out else None
@@ -632,7 +415,7 @@ def consensus_cmd(project: _PROJECT, method: _METHOD = "dawid-skene", judge: _JU
            "decided_by": by_how, "low_confidence": low, "label_counts": counts,
            **({"out": str(out)} if written else {})}
     if as_json:
-        _print_json(res)
+        print_json(res)
         return
     _echo(f"{project}: {len(decided)} items decided ({', '.join(f'{k} {v}' for k, v in sorted(by_how.items()))}), "
           f"{unlabelled} unlabelled, {low} below 0.7 confidence")
@@ -651,17 +434,16 @@ def queue_cmd(project: _PROJECT,
               include_incomplete: Annotated[bool, typer.Option(
                   "--include-incomplete", help="Also items whose labelling is not complete yet (fewer "
                   "than k labels while annotators may still get them).")] = False,
-              db: _DB = None, as_json: _JSON = False) -> None:
+              db: DbOption = None, as_json: JsonOption = False) -> None:
     """The adjudication queue: disagreements, low-confidence consensus, consensus vs judge — on any
     labelled field; by default only items whose labelling is complete."""
     from redline.annotate.project_quality import review_queue
 
-    with _cli_errors():
-        entries = review_queue(_svc(db), project, vendor=vendor, min_confidence=min_confidence,
-                               include_incomplete=include_incomplete)
+    entries = review_queue(_svc(db), project, vendor=vendor, min_confidence=min_confidence,
+                           include_incomplete=include_incomplete)
     rows = [e.to_dict() for e in entries]
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     _echo(f"{project}: {len(rows)} item(s) to adjudicate")
     for r in rows[:limit]:
@@ -678,11 +460,11 @@ def report_cmd(project: _PROJECT,
                out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("annotation-report.html"),
                vendor: Annotated[str | None, typer.Option(help="Only this vendor's work.")] = None,
                judge: _JUDGE = None,
-               db: _DB = None) -> None:
+               db: DbOption = None) -> None:
     """The quality report: one self-contained HTML page with tables and plots."""
     from redline.annotate.report import write_report
 
-    with _cli_errors(out):
+    with writing(out):
         path = write_report(_svc(db), project, out, vendor=vendor, judge=judge)
     _echo(f"wrote {path}")
 
@@ -697,14 +479,14 @@ def export_cmd(project: _PROJECT,
                to: Annotated[str | None, typer.Option("--to", help="Records: the data format (default: by "
                                                       "extension).")] = None,
                method: _METHOD = "dawid-skene", judge: _JUDGE = None,
-               db: _DB = None, as_json: _JSON = False) -> None:
+               db: DbOption = None, as_json: JsonOption = False) -> None:
     """Export decided labels: records (labels + provenance in meta) or TRL SFT/DPO/KTO data."""
     from redline.annotate.exports import export_project
 
-    with _cli_errors(out):
+    with writing(out):
         res = export_project(_svc(db), project, as_, out, method=method, judge=judge, fmt=to)
     if as_json:
-        _print_json(res.to_json())
+        print_json(res.to_json())
         return
     extra = "".join(f", {n} {why}" for why, n in res.not_exportable.items())
     _echo(f"wrote {res.written} row(s) from {res.items} item(s) to {out} ({res.unlabelled} unlabelled{extra})")
@@ -714,19 +496,14 @@ def export_cmd(project: _PROJECT,
 def casebook_cmd(project: _PROJECT,
                  out: Annotated[Path, typer.Option(help="The policy pack YAML to write.")] = Path("casebook.yaml"),
                  name: Annotated[str | None, typer.Option(help="Name of the new pack.")] = None,
-                 db: _DB = None) -> None:
+                 db: DbOption = None) -> None:
     """Write a policy pack that extends the project's policy with its promoted adjudicated cases."""
     from redline.annotate.exports import casebook_pack
 
-    try:
+    with writing(out, "choose a writable path"):
         text, n = casebook_pack(_svc(db), project, name=name)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
-    except RedlineError as e:
-        _fail(e)
-        return
-    except OSError as e:
-        _fail(InputError(f"cannot write {out}", [Problem(str(out), e.strerror or str(e), "choose a writable path")]))
     _echo(f"wrote {out}: {n} adjudicated case(s); check it with: redline policy lint {out}")
 
 
@@ -741,16 +518,16 @@ def export_batch_cmd(
     out: Annotated[Path, typer.Option(help="Batch file to write.")],
     fmt: Annotated[str, typer.Option("--format", help="csv | jsonl | label-studio.")] = "jsonl",
     per_annotator: Annotated[int, typer.Option(min=1, help="Items per annotator.")] = 50,
-    db: _DB = None, as_json: _JSON = False,
+    db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """Assign items to a vendor's annotators and write them for an external platform (gold hidden)."""
     from redline.annotate.vendor import export_batch
 
     names = [a.strip() for a in annotators.split(",") if a.strip()]
-    with _cli_errors(out):
+    with writing(out):
         res = export_batch(_svc(db), project, vendor, names, fmt, out, per_annotator=per_annotator)
     if as_json:
-        _print_json(res.to_json())
+        print_json(res.to_json())
         return
     _echo(f"wrote {res.rows} row(s) to {out}: " + ", ".join(f"{u} {n}" for u, n in res.per_annotator.items()))
     if res.config:
@@ -763,7 +540,7 @@ def import_batch_cmd(
     file: Annotated[Path, typer.Argument(help="The returned batch (CSV, JSONL, or Label Studio JSON export).")],
     fmt: Annotated[str | None, typer.Option("--format", help="csv | jsonl | label-studio (default: by extension).")] = None,
     quarantine: Annotated[Path | None, typer.Option(help="Where rejected rows go (default FILE.rejected.jsonl).")] = None,
-    db: _DB = None, as_json: _JSON = False,
+    db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """Import returned labels: every row validated and attributed to its annotator; rejected rows go
     to a quarantine file with file:line and reason (exit 2). Re-importing a file is idempotent."""
@@ -771,14 +548,10 @@ def import_batch_cmd(
 
     try:
         res = import_batch(_svc(db), project, file, fmt=fmt, quarantine=quarantine)
-    except RedlineError as e:
-        _fail(e)
-        return
     except OSError as e:  # the quarantine file
-        _cannot_write(quarantine, e)
-        return
+        raise cannot_write(quarantine, e, "choose a path in a writable folder (--out)") from None
     if as_json:
-        _print_json(res.to_json())
+        print_json(res.to_json())
     else:
         _echo(f"{res.rows} row(s): {res.imported} imported, {res.already} already imported, {res.skipped} skipped, "
               f"{res.rejected} rejected")
@@ -790,32 +563,10 @@ def import_batch_cmd(
         raise typer.Exit(2)
 
 
-def project_labels_file(project: str, method: str, db: str | None, policy: str) -> tuple[Path, str]:
-    """For ``redline calibrate --project``: write the project's decided response labels as a
-    calibration labels file under the workspace, and the policy to calibrate with (the project's,
-    unless another than the default was asked for)."""
-    import json
-
-    from redline.annotate.exports import labelled_rows
-    from redline.workspace import Workspace
-
-    if method == "model":  # the judge's own probabilities would vote on the labels it is measured against
-        raise InputError("--method model cannot be used for calibration", [Problem(
-            "--method", "model-assisted consensus mixes a judge's probabilities into the labels, which would "
-            "flatter the judge being calibrated", "use --method dawid-skene (default) or majority")])
-    ws = Workspace.default(db)
-    svc = _svc(db)
-    rows = labelled_rows(svc, project, method=method)
-    if not rows:
-        raise InputError(f"project {project!r} has no decided harmful/refusal labels yet", [Problem(
-            project, "no labelled item with a response", "label some items first (redline annotate status)")])
-    path = ws.home / "annotate" / f"{project}.calibration-labels.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
-    return path, (svc.get_project(project).policy_ref if policy == "default" else policy)
-
-
 def register(app: typer.Typer) -> None:
+    """Add ``redline annotate …`` to the ``redline`` app.
+
+    Args:
+        app: The root app.
+    """
     app.add_typer(annotate_app, name="annotate")

@@ -9,9 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from redline.commands._common import fail as _fail
-from redline.commands._common import print_json
-from redline.errors import InputError, Problem, RedlineError
+from redline.commands._common import JudgeNameOption, ProgressOption, exit_on_interrupt, print_json
+from redline.errors import InputError, Problem
 
 
 def _fmt(p: dict[str, Any] | None) -> str:
@@ -103,13 +102,9 @@ def _benchmark(judge: str, names: list[str], data_dir: Path | None, policy: str,
     from redline.judges.benchmarks import run_benchmarks
     from redline.policy import load_policy
 
-    try:
-        res = run_benchmarks(judge, names, data_dir=data_dir, policy=load_policy(policy),
-                             judge_options=parse_options(option), concurrency=concurrency,
-                             progress=progress and sys.stderr.isatty())
-    except RedlineError as e:
-        _fail(e)
-        return
+    res = run_benchmarks(judge, names, data_dir=data_dir, policy=load_policy(policy),
+                         judge_options=parse_options(option), concurrency=concurrency,
+                         progress=progress and sys.stderr.isatty())
     if json_out:
         print_json(res)
         return
@@ -161,120 +156,119 @@ def _superseded(res: dict[str, Any]) -> dict[str, Any] | None:
     return {"source": prev.get("source"), "rows": _harm_rows(prev)}
 
 
+def calibrate_cmd(
+    judge: JudgeNameOption,
+    labels: Annotated[Path | None, typer.Option(
+        "--labels", help="JSONL: prompt (or messages), response, and human labels harmful "
+                         "(true/false) and/or refusal (full_compliance|full_refusal|partial_refusal); "
+                         "optional category, prompt_harmful.", show_default=False)] = None,
+    project: Annotated[str | None, typer.Option(
+        "--project", help="Instead of --labels: the consensus labels of a response-label annotation "
+                          "project (`redline annotate`), with its policy.", show_default=False)] = None,
+    method: Annotated[str, typer.Option(help="With --project: majority | dawid-skene | model.")] = "dawid-skene",
+    db: Annotated[str | None, typer.Option(help="With --project: workspace database URL (or REDLINE_DB).")] = None,
+    policy: Annotated[str, typer.Option(help="Policy (name or YAML): category ids, and the hash "
+                                             "the calibration is stored under.")] = "default",
+    option: Annotated[list[str] | None, typer.Option(
+        "--option", help="Judge option KEY=VALUE (repeatable), as for `redline judge`.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+    save: Annotated[bool | None, typer.Option(
+        "--save/--no-save", help="Store the result in the workspace ($REDLINE_HOME/calibrations), where "
+                                 "every later eval and report uses it. Default: save with --labels; with "
+                                 "--project only measure (pass --save to store it).",
+        show_default=False)] = None,
+    quarantine: Annotated[Path | None, typer.Option(
+        help="Where rejected rows go (default: LABELS.rejected.jsonl).")] = None,
+    allow_rejected: Annotated[bool, typer.Option(
+        "--allow-rejected", help="Save even when some label rows were rejected "
+                                 "(by default a calibration is saved only from a clean file).")] = False,
+    concurrency: Annotated[int, typer.Option(help="Parallel requests for network judges.")] = 8,
+    progress: ProgressOption = True,
+    benchmark: Annotated[list[str] | None, typer.Option(
+        "--benchmark", help="Instead of --labels: a bundled or public human-labelled set (repeatable; "
+                            "`all` for every one available): " + ", ".join(_benchmark_names()) +
+                            ". Prints figures per source and model family beside the string-match "
+                            "baseline and published anchors; saves nothing.", show_default=False)] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", help="With --benchmark: the local copy of the public files (default "
+                           "$REDLINE_JUDGE_DATA or ~/.cache/redline/judge-data).", show_default=False)] = None,
+) -> None:
+    """Measure a judge against human labels: accuracy, Cohen's kappa, sensitivity/specificity and
+    precision with 95% intervals, overall and per category, and confusion matrices.
+
+    Bad rows go to a quarantine file with their line and reason (exit code 2).
+    """
+    from redline.data.io import quarantine_path
+    from redline.judges.base import parse_options
+    from redline.judges.calibration import calibrate, load_labels, save_calibration
+    from redline.policy import load_policy
+
+    if benchmark:
+        if labels is not None or project is not None:
+            raise InputError("--benchmark replaces --labels and --project", [Problem(
+                "--benchmark", "given together with --labels or --project", "pass one of them")])
+        _benchmark(judge, benchmark, data_dir, policy, option, concurrency, progress, json_out)
+        return
+    if (labels is None) == (project is None):
+        raise InputError("give either --labels FILE or --project NAME", [Problem(
+            "--labels / --project", "both given" if labels is not None else "neither given",
+            "pass --labels FILE (a labels file) or --project NAME (an annotation project), not both")])
+    if project is not None:  # the project's decided labels, through the same row checks
+        from redline.annotate.project_files import project_labels_file
+
+        labels, policy = project_labels_file(project, method, db, policy)
+    assert labels is not None
+    q = quarantine or quarantine_path(labels)
+    with exit_on_interrupt("interrupted: nothing was saved; run the same command again"):
+        pol = load_policy(policy)
+        rows, rejected = load_labels(labels, pol.category_ids)
+        res = calibrate(judge, rows, policy=pol, judge_options=parse_options(option),
+                        progress=progress and sys.stderr.isatty(), labels_path=str(labels),
+                        concurrency=concurrency)
+    res["labels"]["rejected"] = len(rejected)
+    if not rejected and q.is_file():
+        q.unlink()  # a quarantine file left from an earlier run of these labels is stale
+    if rejected:
+        with open(q, "w", encoding="utf-8") as f:
+            for r in rejected:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        res["labels"]["quarantine"] = str(q)
+    saved = None
+    if save is None:  # a project is measured, not made the workspace calibration, unless asked
+        save = project is None
+        if not save:
+            res["not_saved"] = (f"measured against project {project!r} only: pass --save to store it as "
+                                "the calibration later evals and reports use")
+    if save and rejected and not allow_rejected:
+        # A partial file must not silently replace a good (e.g. the shipped) calibration.
+        res["not_saved"] = (f"{len(rejected)} label row(s) rejected: fix them and re-run, "
+                            "or pass --allow-rejected to save this calibration anyway")
+    elif save:
+        prev = _superseded(res)
+        if prev is not None:
+            res["supersedes"] = prev
+        saved = save_calibration(res)
+        res["saved"] = str(saved)
+    if json_out:
+        print_json(res)
+    else:
+        _print_human(res, saved, len(rejected), q)
+        if "not_saved" in res:
+            sys.stderr.write(f"not saved: {res['not_saved']}\n")
+        prev = res.get("supersedes")
+        if prev and prev["rows"] > _harm_rows(res):
+            sys.stderr.write(
+                f"warning: this calibration ({_harm_rows(res)} harmful-labelled rows) "
+                f"now takes precedence over {prev['source']} ({prev['rows']} rows) for "
+                f"{res['judge']['id']} {res['judge']['version']}\n")
+    if rejected:
+        raise typer.Exit(2)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("calibrate")
-    def calibrate_cmd(
-        judge: Annotated[str, typer.Option("--judge", help="Judge name (see `redline judges`).")],
-        labels: Annotated[Path | None, typer.Option(
-            "--labels", help="JSONL: prompt (or messages), response, and human labels harmful "
-                             "(true/false) and/or refusal (full_compliance|full_refusal|partial_refusal); "
-                             "optional category, prompt_harmful.", show_default=False)] = None,
-        project: Annotated[str | None, typer.Option(
-            "--project", help="Instead of --labels: the consensus labels of a response-label annotation "
-                              "project (`redline annotate`), with its policy.", show_default=False)] = None,
-        method: Annotated[str, typer.Option(help="With --project: majority | dawid-skene | model.")] = "dawid-skene",
-        db: Annotated[str | None, typer.Option(help="With --project: workspace database URL (or REDLINE_DB).")] = None,
-        policy: Annotated[str, typer.Option(help="Policy (name or YAML): category ids, and the hash "
-                                                 "the calibration is stored under.")] = "default",
-        option: Annotated[list[str] | None, typer.Option(
-            "--option", help="Judge option KEY=VALUE (repeatable), as for `redline judge`.")] = None,
-        json_out: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
-        save: Annotated[bool | None, typer.Option(
-            "--save/--no-save", help="Store the result in the workspace ($REDLINE_HOME/calibrations), where "
-                                     "every later eval and report uses it. Default: save with --labels; with "
-                                     "--project only measure (pass --save to store it).",
-            show_default=False)] = None,
-        quarantine: Annotated[Path | None, typer.Option(
-            help="Where rejected rows go (default: LABELS.rejected.jsonl).")] = None,
-        allow_rejected: Annotated[bool, typer.Option(
-            "--allow-rejected", help="Save even when some label rows were rejected "
-                                     "(by default a calibration is saved only from a clean file).")] = False,
-        concurrency: Annotated[int, typer.Option(help="Parallel requests for network judges.")] = 8,
-        progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
-        benchmark: Annotated[list[str] | None, typer.Option(
-            "--benchmark", help="Instead of --labels: a bundled or public human-labelled set (repeatable; "
-                                "`all` for every one available): " + ", ".join(_benchmark_names()) +
-                                ". Prints figures per source and model family beside the string-match "
-                                "baseline and published anchors; saves nothing.", show_default=False)] = None,
-        data_dir: Annotated[Path | None, typer.Option(
-            "--data-dir", help="With --benchmark: the local copy of the public files (default "
-                               "$REDLINE_JUDGE_DATA or ~/.cache/redline/judge-data).", show_default=False)] = None,
-    ) -> None:
-        """Measure a judge against human labels: accuracy, Cohen's kappa, sensitivity/specificity and
-        precision with 95% intervals, overall and per category, and confusion matrices.
+    """Add ``redline calibrate`` to the ``redline`` app.
 
-        Bad rows go to a quarantine file with their line and reason (exit code 2).
-        """
-        from redline.judges.base import parse_options
-        from redline.judges.calibration import calibrate, load_labels, save_calibration
-        from redline.policy import load_policy
-
-        if benchmark:
-            if labels is not None or project is not None:
-                _fail(InputError("--benchmark replaces --labels and --project", [Problem(
-                    "--benchmark", "given together with --labels or --project", "pass one of them")]))
-            _benchmark(judge, benchmark, data_dir, policy, option, concurrency, progress, json_out)
-            return
-        if (labels is None) == (project is None):
-            _fail(InputError("give either --labels FILE or --project NAME", [Problem(
-                "--labels / --project", "both given" if labels is not None else "neither given",
-                "pass --labels FILE (a labels file) or --project NAME (an annotation project), not both")]))
-        if project is not None:  # the project's decided labels, through the same row checks
-            from redline.commands.annotate import project_labels_file
-
-            try:
-                labels, policy = project_labels_file(project, method, db, policy)
-            except RedlineError as e:
-                _fail(e)
-        assert labels is not None
-        q = quarantine or labels.with_name(labels.name + ".rejected.jsonl")
-        try:
-            pol = load_policy(policy)
-            rows, rejected = load_labels(labels, pol.category_ids)
-            res = calibrate(judge, rows, policy=pol, judge_options=parse_options(option),
-                            progress=progress and sys.stderr.isatty(), labels_path=str(labels),
-                            concurrency=concurrency)
-        except RedlineError as e:
-            _fail(e)
-            return
-        except KeyboardInterrupt:
-            sys.stderr.write("interrupted: nothing was saved; run the same command again\n")
-            raise typer.Exit(130) from None
-        res["labels"]["rejected"] = len(rejected)
-        if not rejected and q.is_file():
-            q.unlink()  # a quarantine file left from an earlier run of these labels is stale
-        if rejected:
-            with open(q, "w", encoding="utf-8") as f:
-                for r in rejected:
-                    f.write(json.dumps(r, ensure_ascii=False) + "\n")
-            res["labels"]["quarantine"] = str(q)
-        saved = None
-        if save is None:  # a project is measured, not made the workspace calibration, unless asked
-            save = project is None
-            if not save:
-                res["not_saved"] = (f"measured against project {project!r} only: pass --save to store it as "
-                                    "the calibration later evals and reports use")
-        if save and rejected and not allow_rejected:
-            # A partial file must not silently replace a good (e.g. the shipped) calibration.
-            res["not_saved"] = (f"{len(rejected)} label row(s) rejected: fix them and re-run, "
-                                "or pass --allow-rejected to save this calibration anyway")
-        elif save:
-            prev = _superseded(res)
-            if prev is not None:
-                res["supersedes"] = prev
-            saved = save_calibration(res)
-            res["saved"] = str(saved)
-        if json_out:
-            print_json(res)
-        else:
-            _print_human(res, saved, len(rejected), q)
-            if "not_saved" in res:
-                sys.stderr.write(f"not saved: {res['not_saved']}\n")
-            prev = res.get("supersedes")
-            if prev and prev["rows"] > _harm_rows(res):
-                sys.stderr.write(
-                    f"warning: this calibration ({_harm_rows(res)} harmful-labelled rows) "
-                    f"now takes precedence over {prev['source']} ({prev['rows']} rows) for "
-                    f"{res['judge']['id']} {res['judge']['version']}\n")
-        if rejected:
-            raise typer.Exit(2)
+    Args:
+        app: The root app.
+    """
+    app.command("calibrate")(calibrate_cmd)

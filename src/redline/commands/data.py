@@ -2,35 +2,111 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from redline.commands._common import fail, print_json
-from redline.errors import RedlineError
+from redline.commands._common import (
+    DbOption,
+    JsonOption,
+    JsonReportOption,
+    JsonSummaryOption,
+    ProgressOption,
+    exit_on_interrupt,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from redline.data.formats import FieldMap
 
 data_app = typer.Typer(
     name="data", no_args_is_help=True,
     help="Convert, check, profile and cover safety data sets.",
 )
 
-_FROM = typer.Option("--from", help="Input format (default: by extension; see `redline data formats`).")
-_MAP = typer.Option("--map", help="Field mapping FIELD=COLUMN, e.g. --map prompt=question (repeatable).")
-_SET = typer.Option("--set", help="Constant FIELD=VALUE for every row, e.g. --set source=vendor-a (repeatable).")
-_MAPFILE = typer.Option("--map-file", help="YAML mapping file: {map: {prompt: question}, set: {...}}.")
-_JSONKEY = typer.Option("--json-key", help="JSON: the key of the list that holds the rows; Excel: the sheet.")
-_DB = typer.Option(help="Workspace database URL (or REDLINE_DB).")
-_PROGRESS = typer.Option(help="Show a progress bar.")
+@dataclass
+class DataInput:
+    """How a data command reads its input: ``--from`` and the field-mapping options.
+
+    Attributes:
+        frm: The input format (None: by extension).
+        maps: ``FIELD=COLUMN`` mappings.
+        sets: ``FIELD=VALUE`` constants.
+        map_file: A YAML mapping file.
+        json_key: JSON: the key of the list of rows; Excel: the sheet.
+    """
+
+    frm: str | None = None
+    maps: list[str] | None = None
+    sets: list[str] | None = None
+    map_file: Path | None = None
+    json_key: str | None = None
+
+    def field_map(self) -> FieldMap:
+        """The field mapping these options give.
+
+        Returns:
+            The parsed mapping.
+
+        Raises:
+            InputError: A mapping is malformed or the mapping file cannot be read.
+        """
+        from redline.data.formats import FieldMap
+
+        return FieldMap.parse(self.maps, self.sets, self.map_file, self.json_key)
 
 
-def _fieldmap(maps: list[str] | None, sets: list[str] | None, map_file: Path | None, json_key: str | None) -> Any:
-    from redline.data.formats import FieldMap
+# The options that make a DataInput, defined once: `data_input` puts them where a command has `inp`.
+_DATA_INPUT_OPTIONS = [
+    inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=annotation)
+    for name, annotation in (
+        ("frm", Annotated[str | None, typer.Option(
+            "--from", help="Input format (default: by extension; see `redline data formats`).")]),
+        ("maps", Annotated[list[str] | None, typer.Option(
+            "--map", help="Field mapping FIELD=COLUMN, e.g. --map prompt=question (repeatable).")]),
+        ("sets", Annotated[list[str] | None, typer.Option(
+            "--set", help="Constant FIELD=VALUE for every row, e.g. --set source=vendor-a (repeatable).")]),
+        ("map_file", Annotated[Path | None, typer.Option(
+            "--map-file", help="YAML mapping file: {map: {prompt: question}, set: {...}}.")]),
+        ("json_key", Annotated[str | None, typer.Option(
+            "--json-key", help="JSON: the key of the list that holds the rows; Excel: the sheet.")]),
+    )
+]
 
-    return FieldMap.parse(maps, sets, map_file, json_key)
+
+def data_input(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the ``--from``/``--map``/``--set``/``--map-file``/``--json-key`` options.
+
+    They take the place of the command's ``inp: DataInput`` parameter (in ``--help`` too), and
+    the command receives them as one :class:`DataInput`.
+
+    Args:
+        command: A command function with an ``inp`` parameter.
+
+    Returns:
+        The command as typer should register it.
+    """
+    sig = inspect.signature(command, eval_str=True)
+    params: list[inspect.Parameter] = []
+    for p in sig.parameters.values():
+        params += _DATA_INPUT_OPTIONS if p.name == "inp" else [p]
+    names = [p.name for p in _DATA_INPUT_OPTIONS]
+
+    @functools.wraps(command)
+    def run(**kwargs: Any) -> None:
+        inp = DataInput(**{n: kwargs.pop(n) for n in names})
+        command(inp=inp, **kwargs)
+
+    run.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+    return run
 
 
 @contextmanager
@@ -63,20 +139,12 @@ def _console() -> Any:
     return con if con.is_terminal else Console(highlight=False, width=120)
 
 
-def _register(db: str | None, path: Path, fmt: str, rows: int, rejected: int, content_hash: str,
-              labels: Any = ()) -> None:
-    """Record a data set and its labels ``(record_id, name, value, annotator)`` in the workspace."""
-    from redline.workspace import Workspace
-
-    Workspace.default(db).db.register_dataset(path, path.name, fmt, rows, rejected, content_hash, labels)
-
-
 @data_app.command("formats")
-def formats_cmd(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+def formats_cmd(as_json: JsonOption = False) -> None:
     """List the data formats (read/write)."""
     from redline.data.formats import formats
 
-    out = [{"name": n, "extensions": list(f.extensions), "description": f.description,
+    out: list[dict[str, Any]] = [{"name": n, "extensions": list(f.extensions), "description": f.description,
             "write": n != "excel"} for n, f in sorted(formats().items())]
     if as_json:
         print_json(out)
@@ -87,19 +155,16 @@ def formats_cmd(as_json: Annotated[bool, typer.Option("--json", help="Machine-re
 
 
 @data_app.command("convert")
+@data_input
 def convert_cmd(
     src: Annotated[Path, typer.Argument(help="Input file (or datasets folder).")],
     out: Annotated[Path, typer.Argument(help="Output file (or folder for --to hf).")],
     to: Annotated[str | None, typer.Option("--to", help="Output format (default: by extension).")] = None,
-    frm: Annotated[str | None, _FROM] = None,
-    maps: Annotated[list[str] | None, _MAP] = None,
-    sets: Annotated[list[str] | None, _SET] = None,
-    map_file: Annotated[Path | None, _MAPFILE] = None,
-    json_key: Annotated[str | None, _JSONKEY] = None,
+    inp: DataInput = DataInput(),  # replaced by its options: see data_input
     register: Annotated[bool, typer.Option(help="Register the output in the workspace (datasets, labels).")] = True,
-    db: Annotated[str | None, _DB] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    progress: Annotated[bool, _PROGRESS] = True,
+    db: DbOption = None,
+    as_json: JsonSummaryOption = False,
+    progress: ProgressOption = True,
     allow_image_root: Annotated[list[Path] | None, typer.Option(
         "--allow-image-root", exists=True, file_okay=False,
         help="A folder besides the input's own from which image parts' local files may be embedded (repeatable).")] = None,
@@ -112,20 +177,15 @@ def convert_cmd(
     from redline.data.formats import detect_format
     from redline.data.images import image_access
     from redline.data.io import convert
+    from redline.data.register import register_dataset
 
-    try:
-        fmap = _fieldmap(maps, sets, map_file, json_key)
+    with exit_on_interrupt("interrupted (no output written)"):
+        fmap = inp.field_map()
         to_fmt = to or detect_format(out)
         with _progress(progress, f"converting {src.name}") as tick, image_access(extra_roots=allow_image_root):
-            res = convert(src, out, to=to_fmt, frm=frm, fmap=fmap, on_progress=tick, collect_labels=register)
+            res = convert(src, out, to=to_fmt, frm=inp.frm, fmap=fmap, on_progress=tick, collect_labels=register)
         if register and res.written:  # a conversion that wrote nothing is not a data set
-            _register(db, out, to_fmt, res.written, res.rejected, res.content_hash, res.iter_labels())
-    except RedlineError as e:
-        fail(e)
-        return
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted (no output written)\n")
-        raise typer.Exit(130) from None
+            register_dataset(db, out, to_fmt, res.written, res.rejected, res.content_hash, res.iter_labels())
     summary = res.to_json()
     if as_json:
         print_json(summary)
@@ -148,73 +208,43 @@ def convert_cmd(
 
 
 @data_app.command("register")
+@data_input
 def register_cmd(
     path: Annotated[Path, typer.Argument(help="Data file (or datasets folder).")],
-    frm: Annotated[str | None, _FROM] = None,
-    maps: Annotated[list[str] | None, _MAP] = None,
-    sets: Annotated[list[str] | None, _SET] = None,
-    map_file: Annotated[Path | None, _MAPFILE] = None,
-    json_key: Annotated[str | None, _JSONKEY] = None,
-    db: Annotated[str | None, _DB] = None,
+    inp: DataInput = DataInput(),  # replaced by its options: see data_input
+    db: DbOption = None,
 ) -> None:
     """Register a data set in the workspace: content hash, row count, labels (for `redline sql`)."""
-    import hashlib
+    from redline.data.register import register_dataset, scan_file
 
-    from redline.data.formats import Rejected, detect_format
-    from redline.data.io import label_rows, open_input
-
-    try:
-        fmap = _fieldmap(maps, sets, map_file, json_key)
-        fmt = frm or detect_format(path)
-        h = hashlib.sha256()
-        rows = rejected = 0
-        labels = []
-        for item in open_input(path, fmt, fmap):
-            if isinstance(item, Rejected):
-                rejected += 1
-                continue
-            rows += 1
-            h.update(item.canonical_json().encode())
-            h.update(b"\n")
-            labels.extend(label_rows(item))
-        _register(db, path, fmt, rows, rejected, "sha256:" + h.hexdigest(), labels)
-    except RedlineError as e:
-        fail(e)
-        return
-    typer.echo(f"registered {path}: {rows} rows, {rejected} unreadable, sha256:{h.hexdigest()[:16]}…")
-    if rejected:
+    fmap = inp.field_map()
+    f = scan_file(path, inp.frm, fmap)
+    register_dataset(db, path, f.fmt, f.rows, f.rejected, f.content_hash, f.labels)
+    typer.echo(f"registered {path}: {f.rows} rows, {f.rejected} unreadable, {f.content_hash[:23]}…")
+    if f.rejected:
         raise typer.Exit(2)
 
 
 @data_app.command("check")
+@data_input
 def check_cmd(
     path: Annotated[Path, typer.Argument(help="Data file to check.")],
     standard: Annotated[Path, typer.Option("--standard", help="Standards YAML (see docs/data.md).")],
-    frm: Annotated[str | None, _FROM] = None,
-    maps: Annotated[list[str] | None, _MAP] = None,
-    sets: Annotated[list[str] | None, _SET] = None,
-    map_file: Annotated[Path | None, _MAPFILE] = None,
-    json_key: Annotated[str | None, _JSONKEY] = None,
+    inp: DataInput = DataInput(),  # replaced by its options: see data_input
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON report here.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    progress: Annotated[bool, _PROGRESS] = True,
+    as_json: JsonReportOption = False,
+    progress: ProgressOption = True,
 ) -> None:
     """Check a delivery against a dataset standard; exit 1 on violations, 2 on unreadable rows."""
     import json
 
     from redline.data.standards import check_file, load_standard
 
-    try:
+    with exit_on_interrupt("interrupted"):
         std = load_standard(standard)
-        fmap = _fieldmap(maps, sets, map_file, json_key)
+        fmap = inp.field_map()
         with _progress(progress, f"checking {path.name}") as tick:
-            rep = check_file(path, std, frm, fmap, tick)
-    except RedlineError as e:
-        fail(e)
-        return
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        raise typer.Exit(130) from None
+            rep = check_file(path, std, inp.frm, fmap, tick)
     if out is not None:
         out.write_text(json.dumps(rep, indent=2, ensure_ascii=False))
     if as_json:
@@ -243,13 +273,10 @@ def check_cmd(
 
 
 @data_app.command("profile")
+@data_input
 def profile_cmd(
     path: Annotated[Path, typer.Argument(help="Data file to profile.")],
-    frm: Annotated[str | None, _FROM] = None,
-    maps: Annotated[list[str] | None, _MAP] = None,
-    sets: Annotated[list[str] | None, _SET] = None,
-    map_file: Annotated[Path | None, _MAPFILE] = None,
-    json_key: Annotated[str | None, _JSONKEY] = None,
+    inp: DataInput = DataInput(),  # replaced by its options: see data_input
     against: Annotated[list[str] | None, typer.Option(
         "--against", help="Eval set to check for leakage: built-in suite name or file (repeatable).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON report here.")] = None,
@@ -262,8 +289,8 @@ def profile_cmd(
     language: Annotated[bool, typer.Option(help="Language identification.")] = True,
     pii: Annotated[bool, typer.Option(help="PII detection.")] = True,
     phone_region: Annotated[str, typer.Option(help="Region for national phone numbers.")] = "US",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    progress: Annotated[bool, _PROGRESS] = True,
+    as_json: JsonReportOption = False,
+    progress: ProgressOption = True,
 ) -> None:
     """Health checks: duplicates, leakage, PII, language, lengths, encoding, labels."""
     import json
@@ -272,23 +299,17 @@ def profile_cmd(
     from redline.data.profile import ProfileOptions, profile_file
     from redline.data.standards import load_eval_set
 
-    try:
-        fmap = _fieldmap(maps, sets, map_file, json_key)
+    with exit_on_interrupt("interrupted"):
+        fmap = inp.field_map()
         opts = ProfileOptions(near=NearDupConfig(threshold=threshold, num_perm=num_perm, shingle=shingle),
                               near_dups=near, language=language, pii=pii, pii_region=phone_region,
                               against=[load_eval_set(a) for a in against or []], redact_to=redact)
         with _progress(progress, f"profiling {path.name}") as tick:
-            rep = profile_file(path, frm, fmap, opts, tick)
+            rep = profile_file(path, inp.frm, fmap, opts, tick)
         if html is not None:
             from redline.data.profile_html import write_profile_html
 
             write_profile_html(rep, html)
-    except RedlineError as e:
-        fail(e)
-        return
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        raise typer.Exit(130) from None
     if out is not None:
         out.write_text(json.dumps(rep, indent=2, ensure_ascii=False))
     if as_json:
@@ -365,17 +386,14 @@ def _print_profile(rep: dict[str, Any]) -> None:
 
 
 @data_app.command("coverage")
+@data_input
 def coverage_cmd(
     path: Annotated[Path, typer.Argument(help="Data file.")],
     policy: Annotated[str, typer.Option("--policy", help="Built-in policy name or policy YAML.")] = "default",
     quota: Annotated[Path | None, typer.Option("--quota", help="Quota YAML (see docs/data.md).")] = None,
     requests: Annotated[Path | None, typer.Option("--requests", help="Write the data requests (JSONL) here.")] = None,
     thin: Annotated[int, typer.Option(min=1, help="Cells with fewer rows than this are thin.")] = 5,
-    frm: Annotated[str | None, _FROM] = None,
-    maps: Annotated[list[str] | None, _MAP] = None,
-    sets: Annotated[list[str] | None, _SET] = None,
-    map_file: Annotated[Path | None, _MAPFILE] = None,
-    json_key: Annotated[str | None, _JSONKEY] = None,
+    inp: DataInput = DataInput(),  # replaced by its options: see data_input
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON report here.")] = None,
     strict: Annotated[bool, typer.Option(help=(
         "Exit 1 when there are gaps or rows outside the policy. Gaps: with --quota, cells under quota; "
@@ -385,8 +403,8 @@ def coverage_cmd(
     tree: Annotated[bool, typer.Option(
         "--tree", help="One row per policy node (own count and rolled-up total) instead of per top-level category.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    progress: Annotated[bool, _PROGRESS] = True,
+    as_json: JsonReportOption = False,
+    progress: ProgressOption = True,
 ) -> None:
     """Coverage matrix against a policy (category × language × expected), gaps as data requests.
 
@@ -397,18 +415,12 @@ def coverage_cmd(
     from redline.data.io import open_input
     from redline.policy import load_policy
 
-    try:
+    with exit_on_interrupt("interrupted"):
         pol = load_policy(policy)
         q = load_quota(quota) if quota else None
-        fmap = _fieldmap(maps, sets, map_file, json_key)
+        fmap = inp.field_map()
         with _progress(progress, f"reading {path.name}") as tick:
-            rep = coverage_records(open_input(path, frm, fmap), pol, q, thin, tick, assume_harmful, tree)
-    except RedlineError as e:
-        fail(e)
-        return
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        raise typer.Exit(130) from None
+            rep = coverage_records(open_input(path, inp.frm, fmap), pol, q, thin, tick, assume_harmful, tree)
     rep = {"file": str(path), **rep}
     if requests is not None:
         with open(requests, "w", encoding="utf-8") as f:
@@ -492,7 +504,7 @@ _COV_KIND = {"harmful": "H", "benign-contrast": "B", "other": "O", "unlabelled":
 
 def sql_cmd(
     query: Annotated[str, typer.Argument(help="One read-only SQL statement, e.g. \"SELECT * FROM runs\".")],
-    db: Annotated[str | None, _DB] = None,
+    db: DbOption = None,
     fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="Write the result to this file.")] = None,
     sync: Annotated[bool, typer.Option(help="Load new/changed run results into `results` first.")] = True,
@@ -509,19 +521,13 @@ def sql_cmd(
     from redline.errors import InputError, Problem
     from redline.workspace import Workspace
 
-    try:
-        if fmt not in ("table", "csv", "json"):
-            raise InputError("bad --format", [Problem("--format", f"{fmt!r}", "use table, csv or json")])
+    if fmt not in ("table", "csv", "json"):
+        raise InputError("bad --format", [Problem("--format", f"{fmt!r}", "use table, csv or json")])
+    with exit_on_interrupt("interrupted: the query was stopped"):
         wdb = Workspace.default(db).db
         if sync:
             wdb.sync_results()
         cols, rows = wdb.query_readonly(query, max_rows, timeout=timeout or None)
-    except RedlineError as e:
-        fail(e)
-        return
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted: the query was stopped\n")
-        raise typer.Exit(130) from None
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)
@@ -553,6 +559,11 @@ def sql_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``redline data …`` and ``redline sql`` to the ``redline`` app.
+
+    Args:
+        app: The root app.
+    """
     if data_app.registered_commands:
         app.add_typer(data_app, name="data")
     app.command("sql")(sql_cmd)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from redline.commands._common import fail as _fail
-from redline.commands._common import print_json as _print_json
-from redline.errors import InputError, Problem, RedlineError
+from redline.commands._common import JsonOption, print_json, writing
+from redline.errors import InputError, Problem
 
 policy_app = typer.Typer(
     name="policy", no_args_is_help=True,
@@ -25,19 +24,16 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    try:
+    with writing(output, "choose a writable path"):
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        _fail(InputError(f"cannot write {output}", [Problem(str(output), e.strerror or str(e),
-                                                            "choose a writable path")]))
     sys.stderr.write(f"wrote {output}\n")
 
 
 @policy_app.command("lint")
 def lint_cmd(
     pack: Annotated[str, typer.Argument(help=_PACK_HELP)],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOption = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
 ) -> None:
     """Check a pack: schema errors with file:line, and a policy reviewer's quality checks.
@@ -52,7 +48,7 @@ def lint_cmd(
 
     report = lint(pack)
     if as_json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         p = report.policy
         head = (f"{p.name} {p.version} ({p.content_hash}): {len(p.category_ids)} nodes, "
@@ -74,7 +70,7 @@ def diff_cmd(
     impact: Annotated[Path | None, typer.Option(
         "--impact", help="A run directory (results.jsonl) or a labels JSONL: list the records the "
                          "change affects, with counts.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show what changes between two packs, and with --impact which results or labels it affects.
 
@@ -85,17 +81,13 @@ def diff_cmd(
     from redline.policy.diff import impact as impact_of
     from redline.policy.loader import load_policy
 
-    try:
-        d = diff_policies(load_policy(old), load_policy(new))
-        imp = impact_of(d, impact) if impact is not None else None
-    except RedlineError as e:
-        _fail(e)
-        return
+    d = diff_policies(load_policy(old), load_policy(new))
+    imp = impact_of(d, impact) if impact is not None else None
     if as_json:
         out = d.to_dict()
         if imp is not None:
             out["impact"] = imp
-        _print_json(out)
+        print_json(out)
         return
     text = format_diff(d)
     if imp is not None:
@@ -118,12 +110,8 @@ def render_cmd(
     from redline.policy.render import render_guidelines
 
     if fmt not in ("html", "md"):
-        _fail(InputError(f"unknown format {fmt!r}", [Problem("--format", f"{fmt!r}", "use html or md")]))
-    try:
-        policy = load_policy(pack)
-    except RedlineError as e:
-        _fail(e)
-        return
+        raise InputError(f"unknown format {fmt!r}", [Problem("--format", f"{fmt!r}", "use html or md")])
+    policy = load_policy(pack)
     _write(render_guidelines(policy, fmt), output)  # type: ignore[arg-type]
 
 
@@ -144,27 +132,23 @@ def compile_cmd(
     from redline.policy.loader import load_policy
 
     if target not in ("judge", "annotation"):
-        _fail(InputError(f"unknown target {target!r}", [Problem("--for", f"{target!r}", "use judge or annotation")]))
+        raise InputError(f"unknown target {target!r}", [Problem("--for", f"{target!r}", "use judge or annotation")])
     if target == "annotation" and category is not None:
-        _fail(InputError("--category applies to --for judge only", [Problem(
+        raise InputError("--category applies to --for judge only", [Problem(
             "--category", "the annotation schema always covers the whole tree",
-            "drop --category, or use --for judge")]))
-    try:
-        policy = load_policy(pack)
-        if target == "judge":
-            if category is not None and category not in policy.category_ids:
-                import difflib
+            "drop --category, or use --for judge")])
+    policy = load_policy(pack)
+    if target == "judge":
+        if category is not None and category not in policy.category_ids:
+            import difflib
 
-                close = difflib.get_close_matches(category, policy.category_ids, n=1)
-                raise InputError(f"unknown category {category!r}", [Problem(
-                    "--category", f"{category!r} is not a node of {policy.name}",
-                    f"did you mean {close[0]!r}?" if close else f"use one of {policy.category_ids}")])
-            text = judge_prompt(policy, category)
-        else:
-            text = json.dumps(annotation_schema(policy), indent=2, ensure_ascii=False)
-    except RedlineError as e:
-        _fail(e)
-        return
+            close = difflib.get_close_matches(category, policy.category_ids, n=1)
+            raise InputError(f"unknown category {category!r}", [Problem(
+                "--category", f"{category!r} is not a node of {policy.name}",
+                f"did you mean {close[0]!r}?" if close else f"use one of {policy.category_ids}")])
+        text = judge_prompt(policy, category)
+    else:
+        text = json.dumps(annotation_schema(policy), indent=2, ensure_ascii=False)
     _write(text, output)
 
 
@@ -181,38 +165,30 @@ def import_cmd(
     from redline.policy.importers import dump_pack, import_pack
 
     if csv_path is not None and source != "csv":
-        _fail(InputError(f"--csv is only read with --from csv, not --from {source}", [Problem(
-            "--csv", f"{csv_path} would be ignored", "use --from csv, or drop --csv")]))
-    try:
-        pack = import_pack(source, csv_path=csv_path, name=name, version=version)
-    except RedlineError as e:
-        _fail(e)
-        return
+        raise InputError(f"--csv is only read with --from csv, not --from {source}", [Problem(
+            "--csv", f"{csv_path} would be ignored", "use --from csv, or drop --csv")])
+    pack = import_pack(source, csv_path=csv_path, name=name, version=version)
     _write(dump_pack(pack), output)
 
 
 @policy_app.command("show")
 def show_cmd(
     pack: Annotated[str, typer.Argument(help=_PACK_HELP)],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Print a pack's tree with expected behaviours and case counts."""
     from redline.policy.loader import load_policy
 
-    try:
-        p = load_policy(pack)
-    except RedlineError as e:
-        _fail(e)
-        return
-    rows = []
+    p = load_policy(pack)
+    rows: list[dict[str, Any]] = []
     for depth, n in p.walk():
         exp = n.expected
-        rows.append({"id": n.id, "name": n.name, "depth": depth, "parent": (p.path(n.id)[-2:-1] or [None])[0],
+        rows.append({"id": n.id, "name": n.name, "depth": depth, "parent": next(iter(p.path(n.id)[-2:-1]), None),
                      "harmful": exp.harmful if exp else None, "benign": exp.benign if exp else None,
                      "ambiguous": exp.for_intent("ambiguous") if exp else None,
                      "cases": len(p.cases_for(n.id))})
     if as_json:
-        _print_json({"name": p.name, "version": p.version, "hash": p.content_hash, "extends": p.extends,
+        print_json({"name": p.name, "version": p.version, "hash": p.content_hash, "extends": p.extends,
                      "suite": p.suite, "nodes": rows})
         return
     lines = [f"{p.name} {p.version} ({p.content_hash})" + (f" extends {p.extends}" if p.extends else "")
@@ -225,5 +201,10 @@ def show_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``redline policy …`` to the ``redline`` app.
+
+    Args:
+        app: The root app.
+    """
     if policy_app.registered_commands:
         app.add_typer(policy_app, name="policy")

@@ -18,7 +18,7 @@ from redline.data.suites import builtin_suites, resolve_suite
 # Data-operations API, imported on first use so that `redline eval` start-up stays light.
 _LAZY = {
     "Record": "redline.data.records", "record_json": "redline.data.records",
-    "FieldMap": "redline.data.formats", "Rejected": "redline.data.formats", "register_format": "redline.data.formats",
+    "FieldMap": "redline.data.formats", "Rejected": "redline.data.formats", "get_format": "redline.data.formats",
     "formats": "redline.data.formats", "records_from_dataset": "redline.data.formats",
     "records_to_dataset": "redline.data.formats",
     "convert": "redline.data.io", "open_input": "redline.data.io", "read_records": "redline.data.io",
@@ -41,5 +41,5 @@ __all__ = [
     "Result", "Sample", "TextPart", "Usage", "builtin_suites", "check_file", "convert", "coverage_records",
     "detect_language", "formats", "iter_jsonl", "iter_samples", "load_quota", "load_standard", "messages_key",
     "open_input", "profile_file", "read_records", "record_json", "records_from_dataset", "records_to_dataset",
-    "register_format", "resolve_suite", "validate_samples",
+    "get_format", "resolve_suite", "validate_samples",
 ]

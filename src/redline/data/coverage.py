@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redline.data import limits
 from redline.data._yamlerr import yaml_problem
 from redline.data.formats import Rejected
+from redline.data.formats.base import RejectedSummary
 from redline.data.profile import MAX_IDS, base_language
 from redline.data.records import Record
 from redline.errors import InputError, Problem
@@ -158,20 +159,11 @@ def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quo
     outside: dict[str, dict[str, Any]] = {}
     no_expected: list[str] = []
     n_no_expected = 0
-    rejected: list[dict[str, Any]] = []
-    n_rej = 0
+    rejected = RejectedSummary(MAX_IDS)
     n = 0
     has_persona = has_images = False
     langs_seen: Counter[str] = Counter()
-    for item in items:
-        if on_progress is not None:
-            on_progress(1)
-        if isinstance(item, Rejected):
-            n_rej += 1
-            if len(rejected) < MAX_IDS:
-                rejected.append({"where": item.where, "reason": item.reason})
-            continue
-        r = item
+    for r in rejected.records(items, on_progress):
         n += 1
         lang = base_language(r.language) or _NONE
         langs_seen[lang] += 1
@@ -311,5 +303,5 @@ def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quo
         "gaps": gaps,
         "breakdown": breakdown,
         "requests": requests,
-        "rejected": {"count": n_rej, "rows": rejected},
+        "rejected": rejected.to_json(),
     }

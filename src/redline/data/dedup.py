@@ -37,6 +37,9 @@ def normalise(text: str) -> str:
 
 @dataclass
 class NearDupConfig:
+    """Near-duplicate detection: Jaccard ``threshold``, MinHash permutations, shingle length
+    (characters) and the permutations' seed."""
+
     threshold: float = 0.7
     num_perm: int = 128
     shingle: int = 5
@@ -44,10 +47,31 @@ class NearDupConfig:
 
 
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows) as datasketch's MinHashLSH chooses them (equal false-positive/negative weights)."""
-    from datasketch.lsh import _optimal_param
+    """(bands, rows) that minimise the false-positive plus false-negative probability mass.
 
-    return _optimal_param(threshold, num_perm, 0.5, 0.5)
+    The minimisation datasketch's ``MinHashLSH(threshold, num_perm)`` runs to choose its ``b`` and
+    ``r`` (equal weights), with the same integrals; done here because ``MinHashLSH`` refuses a
+    single band, which a high threshold with few permutations needs.
+
+    Args:
+        threshold: the Jaccard similarity at which pairs should become candidates.
+        num_perm: MinHash permutations (bands × rows ≤ num_perm).
+    """
+    from scipy.integrate import quad
+
+    def false_positive(b: int, r: int) -> float:
+        return float(quad(lambda s: 1 - (1 - s ** float(r)) ** float(b), 0.0, threshold)[0])
+
+    def false_negative(b: int, r: int) -> float:
+        return float(quad(lambda s: 1 - (1 - (1 - s ** float(r)) ** float(b)), threshold, 1.0)[0])
+
+    best, opt = float("inf"), (0, 0)
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            error = false_positive(b, r) * 0.5 + false_negative(b, r) * 0.5
+            if error < best:
+                best, opt = error, (b, r)
+    return opt
 
 
 class MinHasher:

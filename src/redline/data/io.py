@@ -15,6 +15,7 @@ from typing import Any
 from redline.data.formats import FieldMap, Item, Rejected, detect_format, get_format
 from redline.data.records import Record
 from redline.errors import InputError, Problem
+from redline.files import jsonl_line, temp_path
 
 
 def quarantine_path(out: Path) -> Path:
@@ -35,13 +36,7 @@ class Quarantine:
     def add(self, rej: Rejected) -> None:
         if self._f is None:
             self._f = open(self.path, "w", encoding="utf-8")
-        line = json.dumps(rej.to_json(), ensure_ascii=False, default=str)
-        if not line.isascii():
-            try:
-                line.encode("utf-8")
-            except UnicodeEncodeError:  # a lone surrogate in the raw row: write it as a \\u escape
-                line = json.dumps(rej.to_json(), ensure_ascii=True, default=str)
-        self._f.write(line + "\n")
+        self._f.write(jsonl_line(rej.to_json(), default=str))  # a lone surrogate: written as a \\u escape
         self.count += 1
 
     def close(self) -> None:
@@ -163,11 +158,11 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
         raise InputError("output would overwrite the input", [Problem(str(out), "same path as the input",
                                                                       "write to another file")])
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    tmp = temp_path(out)
     res = ConvertResult(out=out, quarantine=quarantine_path(out))
     if collect_labels:
         res._labels = tempfile.TemporaryFile("w+", encoding="utf-8")
-    q = Quarantine(res.quarantine)
+    q = Quarantine(quarantine_path(out))
     h = hashlib.sha256()
     writer = None
     ok = False

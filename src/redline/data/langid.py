@@ -15,23 +15,12 @@ import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
-from typing import Any
 
 MIN_CHARS = 3
-_identifier: Any = None
 
 # Unicode-name prefixes that are scripts (the first word of a letter's name)
 _SCRIPT_ALIASES = {"CJK": "Han", "HIRAGANA": "Japanese", "KATAKANA": "Japanese", "HANGUL": "Hangul",
                    "FULLWIDTH": "Latin", "HALFWIDTH": "Japanese"}
-
-
-def _get() -> Any:
-    global _identifier
-    if _identifier is None:
-        from py3langid.langid import _get_identifier
-
-        _identifier = _get_identifier()
-    return _identifier
 
 
 _LETTERS = re.compile(r"[^\W\d_]")
@@ -41,7 +30,9 @@ def detect_language(text: str) -> str:
     """ISO 639-1 code (``und`` when the text has fewer than MIN_CHARS letters)."""
     if len(text) < 40 and len(_LETTERS.findall(text)) < MIN_CHARS:
         return "und"
-    return str(_get().classify(text)[0])
+    import py3langid  # its model is loaded once, on the first call
+
+    return str(py3langid.classify(text)[0])
 
 
 def detect_many(texts: list[str]) -> list[str]:

@@ -194,7 +194,9 @@ def too_long_reason(n: int) -> str:
 
 def iter_lines(f: IO[bytes]) -> Iterator[tuple[int, bytes | int]]:
     """``(line_no, raw line)`` of a binary file, or ``(line_no, length)`` for a line longer than
-    :data:`MAX_LINE_BYTES` — skipped in chunks, never held in memory whole."""
+    :data:`MAX_LINE_BYTES` — skipped in chunks, never held in memory whole. A UTF-8 byte-order
+    mark at the start of line 1 is dropped. The one line loop of every JSONL reader (data
+    readers, suites, vendor batches, labels, batch judging, policy diffs)."""
     limit = MAX_LINE_BYTES
     lineno = 0
     while True:
@@ -211,7 +213,7 @@ def iter_lines(f: IO[bytes]) -> Iterator[tuple[int, bytes | int]]:
                     break
             yield lineno, n
             continue
-        yield lineno, raw
+        yield lineno, raw[3:] if lineno == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
 
 
 @dataclass
@@ -240,8 +242,6 @@ def iter_json_lines(path: Path) -> Iterator[tuple[int, Any]]:
             if isinstance(raw, int):
                 yield lineno, BadLine("long", too_long_reason(raw), None, None)
                 continue
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
@@ -331,7 +331,7 @@ def check_yaml(text: str, path: str | Path, loader: Any = None) -> None:
                     raise fail(ev, f"an integer with {len(v)} digits (more than {INT_DIGITS})",
                                "quote it to make it text")
             elif isinstance(ev, yaml.AliasEvent):
-                n = sizes.get(ev.anchor, 1)
+                n = sizes.get(ev.anchor, 1) if ev.anchor is not None else 1
                 added += n
                 if added > MAX_YAML_ALIAS_NODES:
                     raise fail(ev, f"YAML aliases expand the document by more than {MAX_YAML_ALIAS_NODES} "

@@ -25,6 +25,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 KINDS = ("email", "phone", "credit_card", "iban", "ip_address", "us_ssn", "uk_nino", "street_address")
 
@@ -40,11 +41,13 @@ _SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
 # without dashes only when named: "SSN 078 05 1120", "social security number: 078051120"
 _SSN_NAMED = re.compile(r"\b(?:ssn|social security(?: number| no\.?)?)\W{0,3}(?:is\s+)?"
                         r"((?!000|666|9\d\d)\d{3} ?(?!00)\d{2} ?(?!0000)\d{4})\b", re.IGNORECASE)
+# UK National Insurance number: two prefix letters (HMRC never issues BG, GB, KN, NK, NT, TN, ZZ), six digits, A-D
 _NINO = re.compile(r"\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
-_STREET = re.compile(
-    r"\b\d{1,5}[A-Za-z]?\s+(?:[A-Z][a-z]+\.?\s+){1,3}"
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|"
-    r"Close|Crescent|Square|Sq|Parkway|Pkwy|Highway|Hwy)\b\.?")
+# a street address: a house number, one to three capitalised words and a street type
+_STREET_TYPES = ("Street", "St", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Blvd", "Lane", "Ln", "Drive", "Dr",
+                 "Court", "Ct", "Way", "Place", "Pl", "Terrace", "Close", "Crescent", "Square", "Sq", "Parkway", "Pkwy",
+                 "Highway", "Hwy")
+_STREET = re.compile(r"\b\d{1,5}[A-Za-z]?\s+(?:[A-Z][a-z]+\.?\s+){1,3}(?:" + "|".join(_STREET_TYPES) + r")\b\.?")
 _DIGIT = re.compile(r"\d")
 _DIGITS7 = re.compile(r"\d(?:\D{0,2}\d){6}")
 _CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[0689]|6(?:011|5|4[4-9])|35)")
@@ -91,7 +94,7 @@ class PiiScanner:
             raise ValueError(f"unknown PII kind(s) {sorted(unknown)}; use {', '.join(KINDS)}")
         self.kinds = tuple(kinds)
         self.region = region
-        self._pn = None
+        self._pn: Any = None
 
     def _phones(self, text: str) -> Iterator[Finding]:
         if self._pn is None:

@@ -19,6 +19,7 @@ from typing import Any
 from redline.data import limits
 from redline.data.dedup import DupIndex, MinHasher, NearDupConfig, near_duplicate_pairs, normalise
 from redline.data.formats import FieldMap, Rejected
+from redline.data.formats.base import RejectedSummary
 from redline.data.io import open_input
 from redline.data.records import Record, record_json
 from redline.data.schema import TextPart
@@ -164,8 +165,7 @@ def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | N
     scanner = PiiScanner(region=opts.pii_region) if opts.pii else None
     dup = DupIndex(cfg=opts.near, near=opts.near_dups)
     ids: list[str] = []
-    rejected: list[dict[str, Any]] = []
-    n_rejected = 0
+    rejected = RejectedSummary(MAX_IDS)
     seen_ids: dict[str, int] = {}
     dup_ids = _Ids()
     counts: dict[str, Counter] = {k: Counter() for k in ("category", "expected", "language_declared",
@@ -181,15 +181,7 @@ def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | N
     pii_kind = {k: _Ids() for k in KINDS}
     redact_f = open(opts.redact_to, "w", encoding="utf-8") if opts.redact_to else None
     try:
-        for item in items:
-            if on_progress is not None:
-                on_progress(1)
-            if isinstance(item, Rejected):
-                n_rejected += 1
-                if len(rejected) < MAX_IDS:
-                    rejected.append({"where": item.where, "reason": item.reason})
-                continue
-            r = item
+        for r in rejected.records(items, on_progress):
             idx = len(ids)
             ids.append(r.id)
             if r.id in seen_ids:
@@ -266,7 +258,7 @@ def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | N
     exact = dup.exact_clusters()
     report: dict[str, Any] = {
         "records": len(ids),
-        "rejected": {"count": n_rejected, "rows": rejected},
+        "rejected": rejected.to_json(),
         "duplicate_ids": dup_ids.to_json(),
         "counts": {k: dict(v.most_common()) for k, v in counts.items() if v and k != "roles_last"},
         "labels": {k: _imbalance(v) for k, v in labels.items()},

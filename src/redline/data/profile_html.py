@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 from typing import Any
 
 from redline.data.profile import MAX_IDS
+from redline.report.plots import figure_png
 
 
 def _bar(title: str, counts: dict[str, int], top: int = 20) -> dict[str, str] | None:
@@ -20,7 +19,7 @@ def _bar(title: str, counts: dict[str, int], top: int = 20) -> dict[str, str] | 
     ax.barh([str(k) for k, _ in items][::-1], [v for _, v in items][::-1], color="#4063d8")
     ax.set_title(title, fontsize=10)
     ax.tick_params(labelsize=8)
-    return _png(fig, title)
+    return _chart(fig, title)
 
 
 def _hist(title: str, hist: dict[str, Any] | None) -> dict[str, str] | None:
@@ -35,17 +34,11 @@ def _hist(title: str, hist: dict[str, Any] | None) -> dict[str, str] | None:
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("characters", fontsize=8)
     ax.tick_params(labelsize=8)
-    return _png(fig, title)
+    return _chart(fig, title)
 
 
-def _png(fig: Any, title: str) -> dict[str, str]:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return {"title": title, "png": base64.b64encode(buf.getvalue()).decode()}
+def _chart(fig: Any, title: str) -> dict[str, str]:
+    return {"title": title, "png": figure_png(fig)}
 
 
 def _findings(rep: dict[str, Any]) -> list[dict[str, Any]]:

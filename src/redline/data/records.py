@@ -21,9 +21,17 @@ import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from redline.data.schema import Expected, ImagePart, Message, Sample, TextPart
+from redline.data.schema import (
+    Expected,
+    ImagePart,
+    ItemId,
+    Message,
+    Sample,
+    TextPart,
+    last_user_text,
+)
 
 LabelValue = str | bool | int | float
 
@@ -32,7 +40,7 @@ class Record(BaseModel):
     """One data record (see the module docstring and docs/data.md)."""
 
     model_config = ConfigDict(extra="forbid")
-    id: str
+    id: ItemId
     messages: list[Message] = Field(min_length=1)
     chosen: list[Message] | None = None
     rejected: list[Message] | None = None
@@ -85,13 +93,6 @@ class Record(BaseModel):
             data.pop("expected", None)
         return data
 
-    @field_validator("id")
-    @classmethod
-    def _id_not_empty(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("'id' must not be empty")
-        return v
-
     @model_validator(mode="after")
     def _pairs(self) -> Record:
         if (self.chosen is None) != (self.rejected is None):
@@ -110,10 +111,7 @@ class Record(BaseModel):
     @property
     def prompt(self) -> str:
         """Text of the last user message (or of the last message when there is none)."""
-        for m in reversed(self.prompt_messages):
-            if m.role == "user":
-                return m.text
-        return self.prompt_messages[-1].text
+        return last_user_text(self.prompt_messages)
 
     @property
     def response(self) -> str | None:
@@ -189,7 +187,7 @@ class Record(BaseModel):
 
 def dump_messages(msgs: list[Message]) -> list[dict[str, Any]]:
     """Messages as plain dicts: a single text part becomes a string."""
-    out = []
+    out: list[dict[str, Any]] = []
     for m in msgs:
         if len(m.content) == 1 and isinstance(m.content[0], TextPart):
             out.append({"role": m.role, "content": m.content[0].text})

@@ -17,7 +17,7 @@ import hashlib
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = "1"
 
@@ -122,11 +122,33 @@ class Message(BaseModel):
         return "\n".join(p.text for p in self.content if isinstance(p, TextPart))
 
 
+def last_user_text(messages: list[Message]) -> str:
+    """Text of the last user message (or of the last message when there is none).
+
+    Args:
+        messages: a non-empty conversation.
+    """
+    for m in reversed(messages):
+        if m.role == "user":
+            return m.text
+    return messages[-1].text
+
+
+def _id_not_empty(v: str) -> str:
+    if not v.strip():
+        raise ValueError("'id' must not be empty")
+    return v
+
+
+#: a record's or sample's id: any non-blank text
+ItemId = Annotated[str, AfterValidator(_id_not_empty)]
+
+
 class Sample(BaseModel):
     """One evaluation item: a conversation plus what the policy expects."""
 
     model_config = ConfigDict(extra="forbid")
-    id: str
+    id: ItemId
     messages: list[Message] = Field(min_length=1)
     category: str
     expected: Expected
@@ -150,20 +172,10 @@ class Sample(BaseModel):
             data = {**data, "id": str(data["id"])}
         return data
 
-    @field_validator("id")
-    @classmethod
-    def _id_not_empty(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("'id' must not be empty")
-        return v
-
     @property
     def prompt_text(self) -> str:
         """Text of the last user message (what most judges look at)."""
-        for m in reversed(self.messages):
-            if m.role == "user":
-                return m.text
-        return self.messages[-1].text
+        return last_user_text(self.messages)
 
     @property
     def is_harmful_prompt(self) -> bool:

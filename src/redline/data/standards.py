@@ -172,7 +172,7 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
                 f"categories: {sorted(unknown)}", f"not in policy {policy.name}", "fix the list or the policy")])
         # allowing a node allows its sub-categories
         allowed_cats = pol_cats if allowed_cats is None else {c for c in pol_cats if set(paths[c]) & allowed_cats}
-        harmful_of = {c: policy.category(c).expected.harmful for c in policy.category_ids}
+        harmful_of = {c: e.harmful for c in policy.category_ids if (e := policy.category(c).expected) is not None}
     langs = {base_language(x) for x in std.languages} if std.languages else None
     pii_kinds = None
     scanner = None
@@ -181,9 +181,11 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
 
         pii_kinds = tuple(std.no_pii) if isinstance(std.no_pii, list) else KINDS
         scanner = PiiScanner(pii_kinds)
-    detect = None
+    detect: Callable[[str], str] | None = None
     if std.detected_language_matches:
-        from redline.data.langid import detect_language as detect
+        from redline.data.langid import detect_language
+
+        detect = detect_language
     dup = DupIndex(cfg=NearDupConfig(threshold=std.near_threshold), near=std.no_duplicates == "near" or bool(std.no_overlap_with))
     per_cat: Counter[str] = Counter()
     ids: list[str] = []
@@ -248,9 +250,9 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
     if std.min_per_category is not None:
         # with a policy, a node's count includes its sub-categories' rows (rolled up)
         rolled: Counter[str] = Counter()
-        for c, k in per_cat.items():
-            for anc in paths.get(c, [c]):
-                rolled[anc] += k
+        for cat, count in per_cat.items():
+            for anc in paths.get(cat, [cat]):
+                rolled[anc] += count
         if isinstance(std.min_per_category, int):
             if policy is not None:  # the listed categories, else the policy's top-level ones
                 cats = list(std.categories) if std.categories else list(policy.top_level_ids)
@@ -275,7 +277,7 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
     if std.no_overlap_with:
         from redline.data.profile import leakage
 
-        sets = [load_eval_set(name) for name in std.no_overlap_with]
+        sets: list[tuple[str, Iterable[Record]]] = [load_eval_set(name) for name in std.no_overlap_with]
         for entry in leakage(dup, ids, sets, dup.cfg if dup.near else None):
             for a, b in entry["exact"]["pairs"]:
                 v.add(f"no_overlap_with:{entry['against']}", "row also in an eval set (exact)", f"{a} = {b}")

@@ -20,8 +20,17 @@ from redline.targets.base import Generation, GenParams
 
 
 def cache_key(identity: str, params: GenParams, messages: list[Message]) -> str:
-    """SHA-256 of target identity + params + messages; an image given by path counts by its
-    bytes, so editing the file changes the key."""
+    """The response-cache key of one request.
+
+    Args:
+        identity: The target's cache identity (model, endpoint, ...).
+        params: The generation parameters.
+        messages: The conversation; an image given by path counts by its bytes, so editing
+            the file changes the key.
+
+    Returns:
+        The SHA-256 hex digest of identity + params + messages.
+    """
     h = hashlib.sha256()
     h.update(identity.encode())
     h.update(b"\x00")

@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 import heapq
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-Z95 = 1.959963984540054
-
-
-def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for ``k`` successes out of ``n`` (``(0, 1)`` when n == 0)."""
-    if n <= 0:
-        return (0.0, 1.0)
-    if k < 0 or k > n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
-    p = k / n
-    z2 = z * z
-    denom = 1 + z2 / n
-    centre = (p + z2 / (2 * n)) / denom
-    half = (z / denom) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
+from redline.stats import wilson_interval
 
 
 def rate(k: int, n: int) -> dict[str, Any]:
-    """``{"k", "n", "rate", "ci95"}``; rate is None when n == 0 (nothing to measure)."""
-    lo, hi = wilson_interval(k, n)
+    """A rate with its Wilson 95% interval (:func:`redline.stats.wilson_interval`), JSON-ready.
+
+    Args:
+        k: Number of events (e.g. harmful responses).
+        n: Number of trials they are counted among.
+
+    Returns:
+        ``{"k", "n", "rate", "ci95"}``; ``rate`` and ``ci95`` are None when ``n == 0``
+        (nothing to measure); the interval's bounds are rounded to 4 decimals.
+    """
+    ci = wilson_interval(k, n)
     return {"k": k, "n": n, "rate": (k / n) if n else None,
-            "ci95": [round(lo, 4), round(hi, 4)] if n else None}
+            "ci95": [round(ci[0], 4), round(ci[1], 4)] if ci else None}
 
 
 @dataclass
@@ -151,7 +145,14 @@ _HTTP = re.compile(r"\bHTTP (\d{3})\b")
 
 
 def unassessable_reason(rec: dict[str, Any]) -> str:
-    """A short, stable kind for why a sample is unassessable (for counts in reports)."""
+    """A short, stable kind for why a sample is unassessable (for counts in reports).
+
+    Args:
+        rec: A result record.
+
+    Returns:
+        E.g. ``"HTTP 429"``, ``"timeout"``, ``"empty response"`` or ``"judge error"``.
+    """
     err = rec.get("error")
     if err:
         m = _HTTP.search(err)
@@ -172,7 +173,14 @@ def unassessable_reason(rec: dict[str, Any]) -> str:
 
 
 def harm_reason(rec: dict[str, Any]) -> str | None:
-    """The ``harm_reason`` a harm judge recorded for this response (``degenerate``, ``model``)."""
+    """The ``harm_reason`` a harm judge recorded for a response.
+
+    Args:
+        rec: A result record.
+
+    Returns:
+        The first judgment's ``harm_reason`` field (``degenerate``, ``model``), or None.
+    """
     for j in rec.get("judgments", ()):
         reason = (j.get("fields") or {}).get("harm_reason")
         if reason is not None:

@@ -24,10 +24,10 @@ from redline.evals.runner import (
     EvalConfig,
     EvalOutcome,
     Runner,
-    _file_hash,
     _slug,
     build_judges,
 )
+from redline.files import file_hash
 from redline.policy.loader import load_policy
 from redline.targets.base import Generation, GenParams
 from redline.workspace import Workspace
@@ -37,7 +37,7 @@ class _RecordedTarget:
     """The source run's target, as recorded: never asked (rejudging re-reads responses)."""
 
     cacheable = False
-    max_concurrency = None
+    max_concurrency: int | None = None
 
     def __init__(self, manifest: dict[str, Any], identity: str):
         self._manifest = {k: v for k, v in manifest.items() if k != "name"}
@@ -129,7 +129,7 @@ class Rejudger(Runner):
         self.started = datetime.now(UTC)
         self.identity = {
             "rejudged_from": str(src.resolve()),
-            "source_results_hash": _file_hash(self.source_results),
+            "source_results_hash": file_hash(self.source_results),
             "suite": self.suite_name,
             "suite_hash": ident.get("suite_hash"),
             "target": self.target.name,
@@ -164,7 +164,7 @@ class Rejudger(Runner):
                         "repair or delete that line")]) from None
                 yield rec
 
-    def _samples(self, done: set[str]) -> Iterator[Any]:  # type: ignore[override]
+    def _samples(self, done: set[str]) -> Iterator[Any]:
         seen: set[str] = set()
         for rec in self._source_records():
             sid = rec["sample"]["id"]
@@ -173,7 +173,7 @@ class Rejudger(Runner):
             seen.add(sid)
             yield rec
 
-    async def _process(self, src: Any, sink: Any) -> None:  # type: ignore[override]
+    async def _process(self, src: Any, sink: Any) -> None:
         sample = Sample.model_validate(src["sample"])
         response = src.get("response")
         error = src.get("error")

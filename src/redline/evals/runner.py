@@ -9,18 +9,17 @@ requests no completed sample again and loses or duplicates none.
 from __future__ import annotations
 
 import asyncio
-import errno
 import hashlib
 import json
 import os
-import random
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redline import __version__
 from redline.data.images import image_access
@@ -32,6 +31,14 @@ from redline.evals.cache import ResponseCache, cache_key
 from redline.evals.metrics import MetricsAggregator
 from redline.evals.outcome import DEFAULT_JUDGES as OUTCOME_DEFAULT_JUDGES
 from redline.evals.outcome import RULE_HARM, RULE_REFUSAL, decide, deciding_judges
+from redline.files import (
+    DirectoryLock,
+    file_hash,
+    is_disk_full,
+    jsonl_line,
+    temp_path,
+    write_atomic,
+)
 from redline.judges.base import (
     Judge,
     aclose_judge,
@@ -42,17 +49,14 @@ from redline.judges.base import (
 )
 from redline.judges.calibration import calibration_block_for_run
 from redline.policy.loader import load_policy
+from redline.progress import ProgressBar
 from redline.redact import redact
-from redline.targets.base import (
-    FatalTargetError,
-    Generation,
-    GenParams,
-    SampleError,
-    Target,
-    TransientError,
-    create_target,
-)
+from redline.targets import FatalTargetError, SampleError, Target, TransientError, create_target
+from redline.targets.base import Generation, GenParams, backoff_delay
 from redline.workspace import Workspace
+
+if TYPE_CHECKING:
+    from redline.judges.cache import VerdictCache
 
 
 @dataclass
@@ -63,10 +67,8 @@ class RetryPolicy:
     max_retry_after: float = 60.0
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
-        d = min(self.max_delay, self.base_delay * (2 ** attempt)) * (0.5 + random.random() / 2)
-        if retry_after is not None:
-            d = max(d, min(retry_after, self.max_retry_after))
-        return d
+        return backoff_delay(attempt, retry_after, base=self.base_delay, cap=self.max_delay,
+                             max_retry_after=self.max_retry_after)
 
 
 #: The judges `redline eval` runs when none are given (both orders work; the first harm judge
@@ -105,84 +107,45 @@ class EvalOutcome:
     resumed: int
 
 
-def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return "sha256:" + h.hexdigest()[:16]
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write a whole file or nothing (a kill mid-write leaves the old file; a failed write, e.g.
-    a full disk, leaves the old file and no temporary file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def is_disk_full(e: BaseException) -> bool:
-    """Whether ``e`` says the disk (or the quota) is full: ``ENOSPC``/``EDQUOT``, or SQLite's
-    "database or disk is full" (also inside a SQLAlchemy error)."""
-    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        return True
-    text = f"{e} {getattr(e, 'orig', '')}".lower()
-    return "database or disk is full" in text or "no space left on device" in text
-
-
 def disk_full_error(where: Path) -> InputError:
-    """The message of a run stopped by a full disk (``redline eval`` exits 2 with it)."""
+    """The error of a run stopped by a full disk (``redline eval`` exits 2 with it).
+
+    Args:
+        where: The run directory (or the folder the run would have written to).
+
+    Returns:
+        An ``InputError`` saying that results are kept and how to resume.
+    """
     return InputError("disk full: the run stopped because there is no space left on the device", [Problem(
         str(where), "no space left on device (results written so far are kept; the last, partly "
                     "written line, if any, is dropped when the run resumes)",
         "free some space (or choose another --out), then re-run the same command to resume")])
 
 
-class _RunLock:
+@contextmanager
+def _run_lock(out_dir: Path) -> Iterator[None]:
     """One writer per run directory: a second `redline eval` into it is refused."""
-
-    def __init__(self, out_dir: Path):
-        self.path = out_dir / ".lock"
-        self._f: Any = None
-
-    def acquire(self) -> bool:
-        import fcntl
-
-        self._f = open(self.path, "a")  # noqa: SIM115 - closed in release
-        try:
-            fcntl.flock(self._f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._f.close()
-            return False
-        return True
-
-    def release(self) -> None:
-        self._f.close()  # closing drops the lock
-
-    def __enter__(self) -> _RunLock:
-        if not self.acquire():
-            raise InputError(f"{self.path.parent} is in use", [Problem(
-                str(self.path.parent), "another `redline eval` is writing to this run directory",
-                "wait for it to finish, or choose another --out")])
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.release()
+    lock = DirectoryLock(out_dir)
+    if not lock.acquire():
+        raise InputError(f"{out_dir} is in use", [Problem(
+            str(out_dir), "another `redline eval` is writing to this run directory",
+            "wait for it to finish, or choose another --out")])
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def run_in_progress(out_dir: Path) -> bool:
-    """Whether a `redline eval` process is writing to ``out_dir`` right now."""
-    if not (out_dir / ".lock").exists():
-        return False
-    lock = _RunLock(out_dir)
-    if lock.acquire():
-        lock.release()
-        return False
-    return True
+    """Whether a `redline eval` process is writing to ``out_dir`` right now.
+
+    Args:
+        out_dir: A run directory.
+
+    Returns:
+        True when another process holds the run directory's lock.
+    """
+    return DirectoryLock(out_dir).held_elsewhere()
 
 
 def _slug(text: str) -> str:
@@ -199,7 +162,7 @@ def _scan_existing(results: Path, agg: MetricsAggregator, retry_errors: bool = F
     if not results.exists():
         return done
     dropped = 0
-    tmp = results.with_name(results.name + ".tmp")
+    tmp = temp_path(results)
     out = open(tmp, "wb") if retry_errors else None  # noqa: SIM115 - closed below
     ok = False
     try:
@@ -244,70 +207,6 @@ def _scan_existing(results: Path, agg: MetricsAggregator, retry_errors: bool = F
     return done
 
 
-class _Progress:
-    """A rich progress bar with rate and ETA on a terminal; without one (CI logs, pipes), a
-    plain line on stderr every ``log_every`` seconds. A no-op when disabled."""
-
-    def __init__(self, enabled: bool, total: int, done: int, label: str, log_every: float = 10.0):
-        self._p = None
-        self._log = False
-        if not enabled:
-            return
-        if not sys.stderr.isatty():
-            self._log = True
-            self._total, self._done, self._label = total, done, label
-            self._start_done = done
-            self._t0 = self._last = time.monotonic()
-            self._every = log_every
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TaskProgressColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        class _Rate(TextColumn):
-            def render(self, task):  # type: ignore[override]
-                from rich.text import Text
-
-                speed = task.finished_speed or task.speed
-                return Text(f"{speed:.1f}/s" if speed else "–/s")
-
-        self._p = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TaskProgressColumn(), _Rate(""), TimeElapsedColumn(), TextColumn("eta"),
-                           TimeRemainingColumn(), console=Console(stderr=True), refresh_per_second=4)
-        self._task = self._p.add_task(label, total=total, completed=done)
-
-    def __enter__(self) -> _Progress:
-        if self._p:
-            self._p.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._p:
-            self._p.__exit__(*exc)
-
-    def advance(self) -> None:
-        if self._p:
-            self._p.advance(self._task)
-        elif self._log:
-            self._done += 1
-            now = time.monotonic()
-            if now - self._last >= self._every:
-                self._last = now
-                rate = (self._done - self._start_done) / max(now - self._t0, 1e-9)
-                eta = (self._total - self._done) / rate if rate > 0 else float("inf")
-                sys.stderr.write(f"{self._label}: {self._done}/{self._total} "
-                                 f"({100 * self._done / max(self._total, 1):.0f}%) {rate:.1f}/s "
-                                 f"eta {eta:.0f}s\n")
-                sys.stderr.flush()
-
-
 class Runner:
     def __init__(self, cfg: EvalConfig, workspace: Workspace):
         self.cfg = cfg
@@ -328,9 +227,9 @@ class Runner:
         opts.setdefault("concurrency", cfg.concurrency)
         self.target: Target = create_target(cfg.target, **opts)
         self.started = datetime.now(UTC)
-        self.identity = {
+        self.identity: dict[str, Any] = {
             "suite": self.suite_name,
-            "suite_hash": _file_hash(self.suite_path),
+            "suite_hash": file_hash(self.suite_path),
             "target": self.target.name,
             "target_identity": self.target.cache_identity,
             "params": cfg.params.as_dict(),
@@ -376,7 +275,7 @@ class Runner:
             self.started = old_started
         else:
             out.mkdir(parents=True, exist_ok=True)
-        _write_atomic(ident_file, json.dumps({"identity": self.identity, "limit": cfg.limit,
+        write_atomic(ident_file, json.dumps({"identity": self.identity, "limit": cfg.limit,
                                               "started": self.started.isoformat()}, indent=2))
 
     def _policy_source(self) -> str:
@@ -388,7 +287,7 @@ class Runner:
     def _setup_judging(self) -> None:
         self.harm_judge, self.refusal_judge = deciding_judges(self.judges)
         self.async_judging = any(is_async(j) for j in self.judges)
-        self.verdict_cache = None
+        self.verdict_cache: VerdictCache | None = None
 
     def _open_verdict_cache(self) -> None:
         """Cacheable (network-bound) judges get the judge-verdict cache; offline ones never
@@ -410,8 +309,8 @@ class Runner:
                                 if ref else None),
             "over_refusal": {"id": ref.id, "version": ref.version} if ref else None,
             # the judge whose calibration applies to the harmful rate
-            "id": (harm or ref).id if (harm or ref) else None,
-            "version": (harm or ref).version if (harm or ref) else None,
+            "id": deciding.id if (deciding := harm or ref) else None,
+            "version": deciding.version if deciding else None,
         }
 
     def _samples(self, done: set[str]) -> Iterator[Sample]:
@@ -509,11 +408,11 @@ class Runner:
             "policy_hash": self.policy_hash,
             "schema_version": "1",
         }
-        sink.write(_json_line(rec))
+        sink.write(jsonl_line(rec))
         sink.flush()
         self.agg.add(rec)
 
-    async def _run_async(self, done: set[str], progress: _Progress) -> None:
+    async def _run_async(self, done: set[str], progress: ProgressBar) -> None:
         conc = max(1, self.cfg.concurrency)
         if self.target.max_concurrency:
             conc = min(conc, self.target.max_concurrency)
@@ -544,7 +443,7 @@ class Runner:
 
     def run(self) -> EvalOutcome:
         # image parts' local files are read only inside the suite's folder (and --allow-image-root)
-        with _RunLock(self.out_dir), image_access(self.suite_path, self.cfg.image_roots):
+        with _run_lock(self.out_dir), image_access(self.suite_path, self.cfg.image_roots):
             return self._run_locked()
 
     def _run_locked(self) -> EvalOutcome:
@@ -571,8 +470,8 @@ class Runner:
                 full = full or e
 
         t0 = time.perf_counter()
-        progress = _Progress(self.cfg.progress, self.n_samples,
-                             min(resumed, self.n_samples), f"{self.suite_name} → {self.target.name}")
+        progress = ProgressBar(self.cfg.progress, self.n_samples, f"{self.suite_name} → {self.target.name}",
+                               done=min(resumed, self.n_samples))
         try:
             with progress:
                 asyncio.run(self._run_async(done, progress))
@@ -593,12 +492,12 @@ class Runner:
                 finish(self.verdict_cache.close)
             elapsed = time.perf_counter() - t0
             summary = self._summary(status, elapsed, resumed)
-            finish(lambda: _write_atomic(self.out_dir / "summary.json",
+            finish(lambda: write_atomic(self.out_dir / "summary.json",
                                          json.dumps(summary, indent=2, ensure_ascii=False)))
             if status == "completed" and full is None:
                 from redline.report.html import render_report
 
-                finish(lambda: _write_atomic(self.out_dir / "report.html",
+                finish(lambda: write_atomic(self.out_dir / "report.html",
                                              render_report(summary, self.agg.worst(), self.policy)))
             finish(lambda: self.ws.db.record_end(self.out_dir, status, summary))
         if full is not None:
@@ -633,21 +532,9 @@ class Runner:
             "verdict_cache": self.verdict_cache.stats() if self.verdict_cache is not None else None,
             "host": {"python": sys.version.split()[0], "cpus": os.cpu_count()},
         }
-        summary = {"manifest": manifest, "metrics": m}
+        summary: dict[str, Any] = {"manifest": manifest, "metrics": m}
         summary["calibrated"] = calibration_block_for_run(summary, self.ws.home)  # issue 3 part A
         return summary
-
-
-def _json_line(rec: dict[str, Any]) -> str:
-    """One results.jsonl line. UTF-8 text as is; a lone surrogate that got past the readers (they
-    reject it at load) is written as its ``\\u`` escape instead of crashing the run on every resume."""
-    line = json.dumps(rec, ensure_ascii=False)
-    if not line.isascii():
-        try:
-            line.encode("utf-8")
-        except UnicodeEncodeError:
-            line = json.dumps(rec)
-    return line + "\n"
 
 
 def _valid_text(text: str) -> str:
@@ -661,9 +548,23 @@ def _valid_text(text: str) -> str:
 
 def build_judges(names: list[str], options: dict[str, str], policy: Any,
                  concurrency: int | None = None) -> list[Judge]:
-    """Create the run's judges (with their options and the policy); the refusal judge is
-    required, since over-refusal on benign prompts is its call. Network-bound judges cap their
-    requests in flight at ``concurrency`` unless ``--option concurrency=N`` says otherwise."""
+    """Create the run's judges (with their options and the policy).
+
+    The refusal judge is required, since over-refusal on benign prompts is its call.
+
+    Args:
+        names: The judges, in order.
+        options: Judge options (``--option``; ``NAME.key`` scopes one to a judge).
+        policy: The loaded policy.
+        concurrency: Network-bound judges cap their requests in flight at this, unless
+            ``--option concurrency=N`` says otherwise.
+
+    Returns:
+        The judges, in the order named.
+
+    Raises:
+        InputError: A judge listed twice, an unknown option, or no refusal judge.
+    """
     if len(set(names)) != len(names):
         raise InputError("a judge is listed twice", [Problem(
             "--judge", ", ".join(names), "list each judge once")])
@@ -686,7 +587,18 @@ def _judge_manifest(j: Any) -> dict[str, Any]:
 
 
 def run_eval(cfg: EvalConfig, workspace: Workspace | None = None) -> EvalOutcome:
-    """Prepare and run an evaluation; a full disk is an ``InputError`` (exit 2) saying so."""
+    """Prepare and run an evaluation (or resume it in the same run directory).
+
+    Args:
+        cfg: What to run.
+        workspace: The workspace (default: the current one).
+
+    Returns:
+        The run directory, summary, status and request counts.
+
+    Raises:
+        InputError: Bad input, a run directory in use, or a full disk (exit 2 in the CLI).
+    """
     runner = Runner(cfg, workspace or Workspace.default())
     try:
         runner.prepare()

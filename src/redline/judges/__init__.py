@@ -7,8 +7,6 @@ from redline.judges.base import (
     harm_judgment,
     harm_output_fields,
     judge_names,
-    register_judge,
 )
 
-__all__ = ["HARM_FIELDS", "Judge", "create_judge", "harm_judgment", "harm_output_fields", "judge_names",
-           "register_judge"]
+__all__ = ["HARM_FIELDS", "Judge", "create_judge", "harm_judgment", "harm_output_fields", "judge_names"]

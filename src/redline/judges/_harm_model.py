@@ -112,7 +112,14 @@ def _words(response: str) -> list[str]:
 
 
 def distinct_share(words: list[str]) -> float:
-    """Share of distinct words among ``words`` (0 for none)."""
+    """Measure how varied a list of words is.
+
+    Args:
+        words: The response's words.
+
+    Returns:
+        The share of distinct words, in [0, 1] (0 for no words).
+    """
     return len(set(words)) / len(words) if words else 0.0
 
 
@@ -125,6 +132,12 @@ def degenerate_kind(response: str) -> str | None:
     ``empty list`` (list markers with no items), ``empty code skeleton`` (imports, empty
     definitions and comments, nothing that does anything). Short answers ("Paris.", "42")
     are never degenerate.
+
+    Args:
+        response: The model's response; only its first characters are scanned.
+
+    Returns:
+        The kind, or ``None`` when the response is not degenerate.
     """
     return _degenerate(response.strip()[:_SCAN_CHARS], _words(response))
 
@@ -183,12 +196,28 @@ def _degenerate_tokens(s: str) -> str | None:
 
 
 def prompt_content_words(prompt_counts: dict[str, int]) -> set[str]:
-    """The prompt's content words (not stop words, > 3 letters) from its 1-2gram counts."""
+    """Pick the prompt's content words from its term counts.
+
+    Args:
+        prompt_counts: The prompt's 1-2gram counts (:func:`count_terms`).
+
+    Returns:
+        Single words longer than 3 letters that are not stop words.
+    """
     return {t for t in prompt_counts if len(t) > 3 and " " not in t and t not in _STOP}
 
 
 def prompt_overlap(prompt_text: str, response_counts: dict[str, int]) -> float:
-    """Share of the prompt's content words (not stop words, > 3 letters) found in the response."""
+    """Measure how much of the prompt the response repeats.
+
+    Args:
+        prompt_text: The prompt.
+        response_counts: The response's 1-2gram counts.
+
+    Returns:
+        The share of the prompt's content words (not stop words, > 3 letters) found in
+        the response, in [0, 1] (0 when the prompt has none).
+    """
     words = {t for t in tokens(prompt_text) if len(t) > 3 and t not in _STOP}
     return _overlap(words, response_counts)
 
@@ -200,7 +229,11 @@ def _overlap(words: set[str], response_counts: dict[str, int]) -> float:
 
 
 def dense_feature_names() -> tuple[str, ...]:
-    """Names of :func:`dense_features`, in order."""
+    """Name the values :func:`dense_features` returns.
+
+    Returns:
+        The feature names, in the same order.
+    """
     return (*(f"p_{c}" for c in REFUSAL_LABELS), *(f"pat_{n}" for n in pattern_feature_names()),
             "prompt_overlap", "prompt_words", "distinct_words", "second_person", "imperatives", "descriptive")
 
@@ -216,8 +249,17 @@ _DESCRIPTIVE = ("historically", "history", "researchers", "research", "studies",
 
 
 def style_features(text: str, counts: dict[str, int], n_words: int) -> list[float]:
-    """(second-person words, instruction-verb openings, descriptive words) per 100 words of the
-    capped, lower-cased ``text`` with its 1-2gram ``counts``."""
+    """Measure whether a response instructs the reader or describes.
+
+    Args:
+        text: The capped, lower-cased response.
+        counts: Its 1-2gram counts.
+        n_words: Its number of words (at least 20 is assumed when scaling).
+
+    Returns:
+        ``log1p`` of second-person words, instruction-verb openings and descriptive words,
+        each per 100 words.
+    """
     scale = 100.0 / max(n_words, 20)
     second = sum(counts.get(w, 0) for w in _SECOND_PERSON)
     imper = len(_IMPERATIVE_RE.findall(text))
@@ -227,8 +269,19 @@ def style_features(text: str, counts: dict[str, int], n_words: int) -> list[floa
 
 def dense_features(refusal_probs: list[float], pattern: list[float], overlap: float, prompt_words: int,
                    distinct: float, style: list[float]) -> list[float]:
-    """Dense response features, in :func:`dense_feature_names` order (``distinct``:
-    :func:`distinct_share` of the response's words; ``style``: :func:`style_features`)."""
+    """Assemble the dense response features.
+
+    Args:
+        refusal_probs: The refusal model's probabilities, in ``REFUSAL_LABELS`` order.
+        pattern: The refusal pattern features (:func:`pattern_features`).
+        overlap: Share of the prompt's content words found in the response.
+        prompt_words: Number of the prompt's content words.
+        distinct: :func:`distinct_share` of the response's words.
+        style: :func:`style_features` of the response.
+
+    Returns:
+        The features, in :func:`dense_feature_names` order.
+    """
     return [*refusal_probs, *pattern, overlap, math.log1p(prompt_words) / 3.0, distinct, *style]
 
 
@@ -336,21 +389,49 @@ class HarmModel:
 
     @classmethod
     def load(cls, path: str | Path | None = None, refusal: RefusalModel | None = None) -> HarmModel:
+        """Load the harm model from its JSON artefact.
+
+        Args:
+            path: The artefact (default: the packaged ``harm_model.json``).
+            refusal: The refusal model whose outputs are features (default: the packaged one).
+
+        Returns:
+            The model.
+
+        Raises:
+            ValueError: The artefact does not match the code's features or the refusal model.
+        """
         p = Path(path) if path is not None else _DEFAULT_PATH
         with open(p, encoding="utf-8") as f:
             return cls(json.load(f), refusal)
 
-    def prompt_probability(self, prompt: str) -> float:
-        return _sigmoid(self.prompt_model.scores(count_terms(cap_text(prompt)))[0])
-
     def category_probs(self, prompt: str) -> dict[str, float]:
+        """Classify a prompt into the model's harm categories.
+
+        Args:
+            prompt: The prompt.
+
+        Returns:
+            The probability of each category (they sum to 1).
+        """
         probs = _softmax(self.category_model.scores(count_terms(cap_text(prompt))))
         return dict(zip(self.categories, probs, strict=True))
 
     def response_features(self, prompt: str, response: str, words: list[str] | None = None,
                           prompt_words: set[str] | None = None
                           ) -> tuple[dict[str, int], list[float], str, list[tuple[str, int]]]:
-        """(response 1-2gram counts, dense features, refusal label, repeated terms)."""
+        """Compute the response model's features.
+
+        Args:
+            prompt: The prompt.
+            response: The response.
+            words: The response's words, when the caller has them.
+            prompt_words: The prompt's content words, when the caller has them.
+
+        Returns:
+            The response's 1-2gram counts, its dense features, the refusal model's label and
+            the terms that occur more than once.
+        """
         text, counts, pf = analyse(response)  # shared with the refusal judge (one-entry cache)
         repeated = [(t, c) for t, c in counts.items() if c > 1]
         probs = _softmax(self.refusal.scores_of(text, counts, pf))
@@ -366,15 +447,34 @@ class HarmModel:
 
     def response_probability(self, prompt: str, response: str, words: list[str] | None = None,
                              prompt_words: set[str] | None = None) -> tuple[float, str]:
-        """(P(the response delivers the requested harmful content), refusal label)."""
+        """Estimate whether a response delivers the requested harmful content.
+
+        Args:
+            prompt: The prompt.
+            response: The response.
+            words: The response's words, when the caller has them.
+            prompt_words: The prompt's content words, when the caller has them.
+
+        Returns:
+            The probability and the refusal model's label.
+        """
         counts, dense, label, repeated = self.response_features(prompt, response, words, prompt_words)
         return _sigmoid(self.response_model.scores(counts, dense, repeated)[0]), label
 
     def predict(self, prompt: str, response: str, prompt_harmful: bool | None = None,
                 category: bool = True) -> HarmPrediction:
-        """Verdict on one (prompt, response). ``prompt_harmful``: what the caller knows of the
-        prompt (True: a harmful request, so the verdict is the response model's alone).
-        ``category=False`` skips the category model (``category`` is then None)."""
+        """Judge one (prompt, response) pair.
+
+        Args:
+            prompt: The prompt.
+            response: The response.
+            prompt_harmful: What the caller knows of the prompt: ``True`` for a harmful
+                request (the verdict is then the response model's alone), ``None`` if unknown.
+            category: Run the category model; with ``False`` the ``category`` is ``None``.
+
+        Returns:
+            The verdict (see :class:`HarmPrediction`).
+        """
         p_counts = count_terms(cap_text(prompt))
         p_prompt = _sigmoid(self.prompt_model.scores(p_counts)[0])
         cat, cat_conf = None, None

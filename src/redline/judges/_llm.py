@@ -11,16 +11,18 @@ import asyncio
 import hashlib
 import json
 import os
-import random
 import re
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from redline.data.schema import Message, Sample
+from pydantic import BaseModel, ConfigDict, Field
+
+from redline.data.schema import Judgment, Message, Sample
 from redline.errors import InputError, Problem
+from redline.judges.base import harm_judgment, harm_output_fields
 from redline.redact import redact, url_secrets
-from redline.targets.base import FatalTargetError
+from redline.targets.base import FatalTargetError, backoff_delay
 
 T = TypeVar("T")
 
@@ -28,7 +30,29 @@ T = TypeVar("T")
 DEFAULT_KEY_ENVS = ("REDLINE_JUDGE_API_KEY", "OPENAI_API_KEY")
 
 
+class ModelOptions(BaseModel):
+    """The options of every judge that calls a model (``--option KEY=VALUE``), typed: a value
+    that is not a number, or out of range, is an error naming the option."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = None
+    api_key_env: str | None = None
+    timeout: Annotated[float, Field(ge=0.1)] = 60.0
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 3
+    parse_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    concurrency: Annotated[int, Field(ge=1, le=1024)] = 8
+    retry_base: Annotated[float, Field(ge=0.0)] = 0.5
+
+    def client_options(self) -> dict[str, Any]:
+        """The keyword arguments of :class:`ModelClient` (all but ``parse_retries``)."""
+        return self.model_dump(exclude={"parse_retries", *(set(type(self).model_fields)
+                                                            - set(ModelOptions.model_fields))})
+
+
 def opt_int(value: Any, name: str, default: int, lo: int = 0, hi: int = 1_000_000) -> int:
+    """``value`` as an int in ``[lo, hi]`` (``default`` when None), else an InputError naming
+    ``--option NAME`` (for options whose range depends on other options)."""
     if value is None:
         return default
     try:
@@ -42,18 +66,14 @@ def opt_int(value: Any, name: str, default: int, lo: int = 0, hi: int = 1_000_00
     return v
 
 
-def opt_float(value: Any, name: str, default: float, lo: float = 0.0) -> float:
-    if value is None:
-        return default
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"bad judge option {name}", [Problem(
-            f"--option {name}={value}", "not a number", f"e.g. --option {name}={default}")]) from None
-    if v < lo:
-        raise InputError(f"bad judge option {name}", [Problem(
-            f"--option {name}={value}", f"must be at least {lo}", f"e.g. --option {name}={default}")])
-    return v
+def policy_of(policy: Any) -> Any:
+    """The policy object a judge factory was given: loaded by name (default ``default``) when
+    it is a name or None."""
+    if policy is None or isinstance(policy, str):
+        from redline.policy.loader import load_policy
+
+        return load_policy(policy or "default")
+    return policy
 
 
 def api_key_from_env(api_key_env: str | None) -> str | None:
@@ -138,10 +158,8 @@ class ModelClient:
                             "REDLINE_JUDGE_BASE_URL) is right; re-run the same command to resume") from None
                     raise JudgeCallError(f"{redact(str(e), self._secrets)} (gave up after "
                                          f"{attempt + 1} attempts)") from None
-                d = min(self.retry_max, self.retry_base * (2 ** attempt)) * (0.5 + random.random() / 2)
-                if e.retry_after is not None:
-                    d = max(d, min(e.retry_after, 60.0))
-                await asyncio.sleep(d)
+                await asyncio.sleep(backoff_delay(attempt, e.retry_after, base=self.retry_base,
+                                                  cap=self.retry_max))
                 attempt += 1
             except FatalTargetError as e:  # 401/403/404: every verdict would fail the same way
                 first = redact(str(e).split("\nfix:")[0], self._secrets)
@@ -169,6 +187,67 @@ class ModelClient:
 
     def close(self) -> None:
         self._sync.close(self.aclose)
+
+
+class ModelJudge:
+    """What the judges that call a model share (``policy-llm``, ``guard:*``): a harm judge
+    with an async ``ajudge``, a sync ``judge`` on the client's private loop, and closing."""
+
+    kind = "harm"
+    cache_verdicts = True
+    id: str
+    version: str
+    client: ModelClient
+    parse_retries: int
+    max_tokens: int
+    _node_ids: set[str]
+    #: how an answer without a verdict is described in the error
+    unparseable = "unparseable verdict"
+
+    def messages(self, sample: Sample | None, prompt: str | None, response: str) -> list[Message]:
+        """The chat messages that ask the model for its verdict."""
+        raise NotImplementedError
+
+    def verdict(self, text: str, sample: Sample | None, attempts: int) -> Judgment:
+        """The judgment in the model's answer ``text``; ValueError when it holds none."""
+        raise NotImplementedError
+
+    def category_of(self, harmful: bool, category: str | None, sample: Sample | None) -> str | None:
+        """The verdict's category: the model's, else the sample's (when harmful), else None."""
+        if harmful and category is None and sample is not None and sample.category in self._node_ids:
+            return sample.category
+        return category if harmful else None
+
+    async def ajudge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
+        """Ask the model, again when its answer holds no verdict (``parse_retries``); a failed
+        call or no verdict at all is unassessable, never safe."""
+        if response is None or not response.strip():
+            return harm_judgment(self.id, self.version, harmful=None, error="empty response: nothing to judge")
+        msgs = self.messages(sample, prompt, response)
+        last_err = "no answer"
+        for attempt in range(self.parse_retries + 1):
+            try:
+                text = await self.client.chat(msgs, max_tokens=self.max_tokens, seed=attempt)
+            except JudgeCallError as e:
+                return harm_judgment(self.id, self.version, harmful=None, error=f"judge call failed: {e}")
+            try:
+                return self.verdict(text, sample, attempt + 1)
+            except ValueError as e:
+                last_err = str(e)
+        return harm_judgment(self.id, self.version, harmful=None,
+                             error=f"{self.unparseable} after {self.parse_retries + 1} attempt(s): {last_err}")
+
+    def judge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
+        return self.client.run_sync(lambda: self.ajudge(sample, prompt, response))
+
+    def output_fields(self, j: Judgment) -> dict[str, Any]:
+        return harm_output_fields(j)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def close(self) -> None:
+        self.client.close()
 
 
 class SyncLoop:
@@ -218,6 +297,11 @@ class JudgeFatalError(FatalTargetError):
 
 # --------------------------------------------------------------------------------------------
 # Delimiting the material under review, so that it cannot pass for instructions
+
+def text_message(role: str, text: str) -> Message:
+    """A chat message holding one text part."""
+    return Message.model_validate({"role": role, "content": text})
+
 
 def nonce(*parts: str) -> str:
     """A tag the graded text cannot contain: it is a hash of that very text."""

@@ -1,14 +1,12 @@
 """The judge protocol and registry.
 
 A judge grades one response to one sample and returns a :class:`Judgment`.
-Judges are registered with :func:`register_judge` (one new file adds a judge)
-and built by name with :func:`create_judge`.
+Judges are ``judge`` plug-ins (:mod:`redline.plugins`: ``@plugin("judge", "NAME")`` on a
+factory, one new file adds a judge) and are built by name with :func:`create_judge`.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from redline.data.schema import Judgment, Sample
@@ -45,50 +43,11 @@ class Judge(Protocol):
 # - ``async aclose()`` / ``close()``: release sessions.
 
 
-JudgeFactory = Callable[..., Judge]
-_REGISTRY: dict[str, JudgeFactory] = {}
-
-
-def register_judge(name: str) -> Callable[[JudgeFactory], JudgeFactory]:
-    def deco(factory: JudgeFactory) -> JudgeFactory:
-        _REGISTRY[name] = factory
-        return factory
-
-    return deco
-
-
-def _load_builtin() -> None:
-    from redline.judges import ensemble, guard, harm, policy_llm, refusal, string_match  # noqa: F401
-
-
 def judge_names() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
+    """Every judge's name, ``NAME:`` for those that take an argument (``guard:``, ``ensemble:``)."""
+    from redline.plugins import all_plugins
 
-
-def _factory_for(name: str) -> tuple[JudgeFactory, str | None]:
-    _load_builtin()
-    factory = None if name.endswith(":") else _REGISTRY.get(name)
-    arg = None
-    if factory is None and ":" in name:
-        prefix, _, arg = name.partition(":")
-        factory = _REGISTRY.get(prefix + ":")  # prefix judges register as "guard:", "ensemble:"
-    if factory is None:
-        shown = [n + ("MODEL" if n == "guard:" else "majority|any" if n == "ensemble:" else "")
-                 for n in sorted(_REGISTRY)]
-        raise InputError(f"unknown judge {name!r}", [Problem(
-            "--judge", f"no judge named {name!r}", f"use one of: {', '.join(shown)}")])
-    if arg is not None and not arg:
-        raise InputError(f"judge {name!r} needs an argument", [Problem(
-            "--judge", f"nothing after {name!r}", f"write e.g. {name}NAME")])
-    return factory, arg
-
-
-def _accepted(factory: JudgeFactory) -> tuple[set[str], bool]:
-    """The keyword options a factory names, and whether it takes ``**kwargs``."""
-    params = inspect.signature(factory).parameters.values()
-    named = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
-    return named, any(p.kind is p.VAR_KEYWORD for p in params)
+    return sorted(p.name + (":" if p.arg == "required" else "") for p in all_plugins("judge"))
 
 
 def scoped_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -109,42 +68,42 @@ def scoped_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: keys every caller may pass that are not user options (the judge kind's context)
+_INTERNAL_OPTIONS = frozenset({"policy", "all_options"})
+
+
 def create_judge(name: str, **options: Any) -> Judge:
     """Build judge ``name`` (``refusal``, ``policy-llm``, ``guard:MODEL``, ``ensemble:majority``…).
 
-    ``options`` are judge options (``--option key=value`` on the CLI, values as strings) plus
-    the ``policy`` object where the caller has one. Keys may be scoped to one judge as
-    ``NAME.key``; a factory gets only the keys it names (all of them if it takes ``**kwargs``),
-    and ensembles get the full mapping so that they can pass scoped keys on to their members.
+    ``options`` are the run's judge options (``--option key=value`` on the CLI, values as
+    strings) plus the ``policy`` object where the caller has one. One set of options serves
+    every selected judge: keys may be scoped to one judge as ``NAME.key``, and each judge gets
+    the keys it takes (typed and checked by :mod:`redline.plugins`: a bad value is an
+    :class:`InputError`). A judge whose factory takes ``all_options`` (an ensemble) also gets the
+    full mapping, to pass scoped keys on to its members. :func:`check_options` rejects keys that
+    no selected judge takes.
     """
-    factory, arg = _factory_for(name)
-    named, var_kw = _accepted(factory)
-    mine = scoped_options(name, options)
-    if var_kw:
-        kwargs = dict(mine)
-        if "all_options" in named:
-            kwargs["all_options"] = options
-    else:
-        kwargs = {k: v for k, v in mine.items() if k in named}
-        if "all_options" in named:
-            kwargs["all_options"] = options
-    if arg is not None:
-        kwargs["arg"] = arg
-    return factory(**kwargs)
+    from redline.plugins import create, lookup
 
-
-#: keys every caller may pass that are not user options
-_INTERNAL_OPTIONS = frozenset({"policy", "all_options", "arg"})
+    p, _ = lookup("judge", name)
+    mine = {k: v for k, v in scoped_options(name, options).items() if k not in _INTERNAL_OPTIONS}
+    if not p.takes_any_option:
+        mine = {k: v for k, v in mine.items() if k in p.option_fields}
+    judge: Judge = create("judge", name, mine, policy=options.get("policy"), all_options=options)
+    return judge
 
 
 def judge_option_names(name: str) -> set[str]:
-    """The option keys judge ``name`` understands (an ensemble: its own and its members')."""
-    factory, arg = _factory_for(name)
-    named, _ = _accepted(factory)
-    keys = named - _INTERNAL_OPTIONS
-    extra = getattr(factory, "option_names", None)
-    if extra is not None:
-        keys |= set(extra(arg))
+    """The option keys judge ``name`` understands; a judge that takes ``all_options`` (an
+    ensemble) passes options on to other judges, so it understands theirs as well."""
+    from redline.plugins import all_plugins, lookup
+
+    p, _ = lookup("judge", name)
+    keys = p.option_names()
+    if "all_options" in {q.name for q in p._params}:
+        for other in all_plugins("judge"):
+            if other is not p:
+                keys |= other.option_names()
     return keys
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-from redline.data.schema import Message, Sample
+from redline.data.limits import iter_lines, too_long_reason
+from redline.data.schema import Expected, Message, Sample
 from redline.errors import InputError, Problem
+from redline.files import atomic_path, jsonl_line
 from redline.judges.base import (
     aclose_judge,
     ajudge_any,
@@ -27,9 +28,22 @@ from redline.judges.base import (
     is_async,
     judge_kind,
 )
+from redline.progress import ProgressBar
 
 
-def _prompt_of(rec: dict[str, Any]) -> str | None:
+def prompt_of(rec: dict[str, Any]) -> str | None:
+    """The prompt a judge grades a record's response against.
+
+    Args:
+        rec: A record with ``prompt`` (a string) or ``messages`` (chat messages).
+
+    Returns:
+        ``prompt``; else the text of the last user message (of the last message when none is
+        from the user); None when the record has neither.
+
+    Raises:
+        ValueError: ``messages`` holds an invalid message (a pydantic ``ValidationError``).
+    """
     if isinstance(rec.get("prompt"), str):
         return rec["prompt"]
     msgs = rec.get("messages")
@@ -47,7 +61,7 @@ def _sample_of(rec: dict[str, Any]) -> Sample:
         msgs = [{"role": "user", "content": rec["prompt"]}]
     cat = rec.get("category")
     return Sample(id=str(rec["id"]), messages=msgs, category=cat if isinstance(cat, str) else "",
-                  expected="refuse")
+                  expected=Expected.refuse)
 
 
 def judge_file(judge_name: str, input_path: Path, output_path: Path,
@@ -84,8 +98,9 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
         vcache = VerdictCache((cache_dir or Workspace.default().home) / "verdicts.sqlite")
         judge = with_cache(judge, vcache)
     concurrent = is_async(judge)
-    tmp_out = output_path.with_name(f".{output_path.name}.tmp")
-    quarantine = output_path.with_name(output_path.name + ".rejected.jsonl")
+    from redline.data.io import quarantine_path
+
+    quarantine = quarantine_path(output_path)
     stats: dict[str, Any] = {"judged": 0, "unassessable": 0, "rejected": 0,
                              "quarantine": str(quarantine)}
     # Stale rejects of an earlier run into the same --output must not be read as this run's.
@@ -98,35 +113,26 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
             stats["unassessable"] += 1
         rec[f"{judge.id}_judge_version"] = j.version
         rec.update(policy_stamp)
-        try:
-            fout.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        except UnicodeEncodeError:  # a lone surrogate (a ``\\ud83d`` escape of a cut emoji)
-            fout.write(json.dumps(rec) + "\n")  # written escaped; nothing is written by the failed call
+        fout.write(jsonl_line(rec))  # a lone surrogate (a cut emoji's escape) is written escaped
         stats["judged"] += 1
 
-    bar = None
-    task: Any = None
-    if progress:
-        from rich.progress import Progress
-
-        bar = Progress(transient=True)
-        bar.start()
-        task = bar.add_task(f"judge {judge_name}", total=input_path.stat().st_size)
+    bar = ProgressBar(progress, input_path.stat().st_size, f"judge {judge_name}", unit="bytes",
+                      transient=True, log_every=None)
     qf: Any = None
 
     def records(fin: Any) -> Any:
         """``(record, prompt)`` for every good line; bad ones go to the quarantine file."""
         nonlocal qf
-        for lineno, raw in enumerate(fin, 1):
-            if bar is not None:
-                bar.advance(task, len(raw))
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            if not raw.strip():
+        for lineno, line in iter_lines(fin):  # the BOM of line 1 dropped; an over-long line is its length
+            bar.advance(line if isinstance(line, int) else len(line))
+            raw = b"" if isinstance(line, int) else line
+            if not isinstance(line, int) and not raw.strip():
                 continue
             reason = None
             prompt = None
             try:
+                if isinstance(line, int):
+                    raise ValueError(too_long_reason(line))
                 rec = json.loads(raw)
                 if not isinstance(rec, dict):
                     raise ValueError("not a JSON object")
@@ -136,7 +142,7 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
                     reason = "field 'response' must be a string"
                 elif "response" not in rec:
                     reason = "missing field 'response'"
-                prompt = _prompt_of(rec) if reason is None else None
+                prompt = prompt_of(rec) if reason is None else None
                 if reason is None and prompt is None:
                     reason = "missing field 'prompt' or 'messages'"
                 if reason is None and concurrent:
@@ -179,13 +185,14 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
             await aclose_judge(judge)
 
     try:
-        with open(input_path, "rb") as fin, open(tmp_out, "w", encoding="utf-8") as fout:
+        # the output appears whole, or not at all
+        with (bar, atomic_path(output_path) as tmp_out, open(input_path, "rb") as fin,
+              open(tmp_out, "w", encoding="utf-8") as fout):
             if concurrent:
                 asyncio.run(sliding(fin, fout))
             else:
                 for rec, prompt in records(fin):
                     emit(fout, rec, judge.judge(None, prompt, rec.get("response") or ""))
-        os.replace(tmp_out, output_path)  # the output appears whole, or not at all
     finally:
         if not concurrent:
             closer = getattr(judge, "close", None)
@@ -196,8 +203,4 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
             stats["verdict_cache"] = vcache.stats()
         if qf is not None:
             qf.close()
-        if bar is not None:
-            bar.stop()
-        if tmp_out.exists():
-            tmp_out.unlink()
     return stats

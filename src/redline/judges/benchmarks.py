@@ -88,16 +88,28 @@ HARM_ANCHORS = {"Llama Guard (HarmBench val)": 0.67, "GPT-4 as judge (HarmBench 
 
 
 def default_data_dir() -> Path:
-    """``$REDLINE_JUDGE_DATA``, else ``~/.cache/redline/judge-data``."""
+    """Find the folder that holds the public benchmark files.
+
+    Returns:
+        ``$REDLINE_JUDGE_DATA`` when set, else ``~/.cache/redline/judge-data``.
+    """
     env = os.environ.get("REDLINE_JUDGE_DATA")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "redline" / "judge-data"
 
 
 def pinned_file(data_dir: Path, rel: str) -> Path:
-    """The local copy of public file ``rel``, checked against its pinned SHA-256.
+    """Find the local copy of a public file, checked against its pinned SHA-256.
 
-    Raises ``FileNotFoundError`` (naming where to get it) when absent and ``InputError`` when the
-    file differs from the pinned one.
+    Args:
+        data_dir: The benchmark data folder.
+        rel: The file's path under it (a key of ``FILES``).
+
+    Returns:
+        The file's path.
+
+    Raises:
+        FileNotFoundError: The file is absent; the message says where to get it.
+        InputError: The file differs from the pinned one.
     """
     repo, commit, upstream, want = FILES[rel]
     path = data_dir / rel
@@ -119,7 +131,18 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def read_xstest(data_dir: Path) -> list[dict[str, Any]]:
-    """All 2,250 XSTest v2 completions with their final human label (three classes)."""
+    """Read all 2,250 XSTest v2 completions with their final human label (three classes).
+
+    Args:
+        data_dir: The benchmark data folder.
+
+    Returns:
+        One row per completion (``prompt``, ``response``, ``refusal``, ``model_family``, ...).
+
+    Raises:
+        FileNotFoundError: A file is absent.
+        InputError: A file differs from the pinned one.
+    """
     out = []
     for key, family in XSTEST_MODELS.items():
         rel = f"xstest/xstest_v2_completions_{key}.csv"
@@ -133,8 +156,19 @@ def read_xstest(data_dir: Path) -> list[dict[str, Any]]:
 
 
 def read_gptfuzz(data_dir: Path, split: str) -> list[dict[str, Any]]:
-    """GPTFuzz's human-labelled responses (``label`` 1 = jailbroken = harmful); ``split`` is
-    ``train`` or ``eval`` (the authors' evaluation split)."""
+    """Read GPTFuzz's human-labelled responses (``label`` 1 = jailbroken = harmful).
+
+    Args:
+        data_dir: The benchmark data folder.
+        split: ``train``, or ``eval`` for the authors' evaluation split.
+
+    Returns:
+        One row per response (``prompt``, ``response``, ``harmful``, ...).
+
+    Raises:
+        FileNotFoundError: A file is absent.
+        InputError: A file differs from the pinned one.
+    """
     questions = {r["index"]: r["text"] for r in _csv_rows(pinned_file(data_dir, "gptfuzz/question_list.csv"))}
     rel = f"gptfuzz/{'train' if split == 'train' else 'evaluate'}.csv"
     out = []
@@ -149,12 +183,30 @@ def read_gptfuzz(data_dir: Path, split: str) -> list[dict[str, Any]]:
 
 
 def jbb_dir(data_dir: Path) -> Path:
-    """Where the JailbreakBench attack artefacts are expected under ``data_dir``."""
+    """Locate the JailbreakBench attack artefacts.
+
+    Args:
+        data_dir: The benchmark data folder.
+
+    Returns:
+        The folder where they are expected.
+    """
     return data_dir / "jailbreakbench" / "attack-artifacts"
 
 
 def read_jbb_refs(artifacts: Path, refs: list[str]) -> dict[str, dict[str, Any]]:
-    """Resolve ``METHOD/type/model.json#position`` references into JailbreakBench records."""
+    """Resolve references into JailbreakBench records.
+
+    Args:
+        artifacts: The attack artefacts folder (:func:`jbb_dir`).
+        refs: References of the form ``METHOD/type/model.json#position``.
+
+    Returns:
+        Each reference mapped to its record.
+
+    Raises:
+        FileNotFoundError: An artefact file is absent.
+    """
     cache: dict[str, list[Any]] = {}
     out: dict[str, dict[str, Any]] = {}
     for ref in refs:
@@ -238,8 +290,18 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
 
 
 def load_benchmark(name: str, data_dir: Path | None = None) -> list[dict[str, Any]]:
-    """Rows of benchmark ``name``. Unknown names and missing files are ``InputError``s that say
-    what to do."""
+    """Load the rows of one benchmark.
+
+    Args:
+        name: A key of ``BENCHMARKS``.
+        data_dir: The benchmark data folder (default: :func:`default_data_dir`).
+
+    Returns:
+        The benchmark's labelled rows.
+
+    Raises:
+        InputError: Unknown name, or files missing or not the pinned ones; says what to do.
+    """
     if name not in BENCHMARKS:
         raise InputError(f"unknown benchmark {name!r}", [Problem(
             "--benchmark", f"no benchmark named {name!r}", f"use one of: {', '.join(BENCHMARKS)} (or all)")])
@@ -280,8 +342,23 @@ def run_benchmarks(judge_name: str, names: list[str], *, data_dir: Path | None =
     """Measure ``judge_name`` (and the string-match baseline beside it) on benchmarks ``names``
     (``["all"]``: every benchmark whose files are here; a set named explicitly must be there).
 
-    Returns ``{"judge", "baseline", "benchmarks": {name: {"rows", "judge", "baseline", ...}},
-    "skipped": {name: reason}, "anchors"}`` with figures overall, per source and per model family.
+    Args:
+        judge_name: The judge to measure.
+        names: Benchmark names, or ``["all"]``.
+        data_dir: The benchmark data folder (default: :func:`default_data_dir`).
+        policy: The policy whose category ids the judge may use.
+        judge_options: Options for the judge.
+        concurrency: Requests in flight at once, for judges that call a model.
+        progress: Show a progress bar.
+
+    Returns:
+        ``{"judge", "baseline", "benchmarks": {name: {"rows", "judge", "baseline", ...}},
+        "skipped": {name: reason}, "anchors", "data_dir"}`` with figures overall, per source
+        and per model family.
+
+    Raises:
+        InputError: A benchmark named explicitly is unknown or its files are missing, a
+            benchmark's rows fail the label checks, or no benchmark could be read.
     """
     from redline.judges.calibration import calibrate, rows_from_records
 

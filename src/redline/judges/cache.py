@@ -25,6 +25,17 @@ from redline.data.schema import Judgment, Sample, messages_key
 
 
 def verdict_key(version: str, sample: Sample | None, prompt: str | None, response: str) -> str:
+    """The cache key of one verdict (see the module docstring).
+
+    Args:
+        version: The judge's exact version.
+        sample: The sample graded (its conversation and category count), or None.
+        prompt: The prompt, when there is no sample (``redline judge`` on plain records).
+        response: The response graded.
+
+    Returns:
+        A SHA-256 hex digest.
+    """
     h = hashlib.sha256()
     h.update(version.encode())
     h.update(b"\x00")
@@ -124,9 +135,19 @@ class CachedJudge:
 
 
 def with_cache(judge: Any, cache: VerdictCache | None) -> Any:
-    """Wrap ``judge`` so that cacheable verdicts use ``cache``. An ensemble is not cached as a
-    whole: its members are (combining votes costs nothing), so a verdict reached while one
-    member had a transient failure is re-formed with that member's answer next time."""
+    """Wrap a judge so that its cacheable verdicts go through a verdict cache.
+
+    An ensemble is not cached as a whole: its members are (combining votes costs nothing), so
+    a verdict reached while one member had a transient failure is re-formed with that
+    member's answer next time.
+
+    Args:
+        judge: Any judge.
+        cache: The cache, or None (the judge is returned as it is).
+
+    Returns:
+        The judge, wrapped in a :class:`CachedJudge` when it declares ``cache_verdicts``.
+    """
     if cache is None:
         return judge
     members = getattr(judge, "members", None)

@@ -29,8 +29,8 @@ from redline.judges.base import (
     harm_output_fields,
     is_async,
     judge_kind,
-    register_judge,
 )
+from redline.plugins import plugin
 
 RULES = ("majority", "any")
 RULE_VERSION = "e1"
@@ -124,23 +124,17 @@ class EnsembleJudge:
                 closer()
 
 
-def _option_names(_arg: str | None) -> set[str]:
-    """Ensembles take their own options and pass every other judge's on to the members."""
-    from redline.judges.base import _REGISTRY, _accepted
-
-    keys = set(_OWN)
-    for name, factory in _REGISTRY.items():
-        if not name.startswith("ensemble"):
-            keys |= _accepted(factory)[0]
-    return keys - {"policy", "all_options", "arg"}
-
-
-@register_judge("ensemble:")
-def _factory(arg: str, policy: Any = None, members: str | None = None, min_valid: Any = None,
+@plugin("judge", "ensemble", arg="required", arg_help="majority|any")
+def ensemble(rule: str, policy: Any = None, members: str | None = None, min_valid: int | None = None,
              tie: str | None = None, all_options: dict[str, Any] | None = None) -> EnsembleJudge:
-    if arg not in RULES:
-        raise InputError(f"unknown ensemble rule {arg!r}", [Problem(
-            "--judge", f"ensemble:{arg}", "use ensemble:majority or ensemble:any")])
+    """Several harm judges vote (majority, or any harmful); members from --option members=….
+
+    Every option of the run except its own (``members``, ``min_valid``, ``tie``) is passed on
+    to the members, so it takes every other judge's options too (see ``all_options``).
+    """
+    if rule not in RULES:
+        raise InputError(f"unknown ensemble rule {rule!r}", [Problem(
+            "--judge", f"ensemble:{rule}", "use ensemble:majority or ensemble:any")])
     names = [m.strip() for m in (members or "").split(",") if m.strip()]
     if len(names) < 2:
         raise InputError("an ensemble needs members", [Problem(
@@ -167,7 +161,5 @@ def _factory(arg: str, policy: Any = None, members: str | None = None, min_valid
     if tie not in ("unassessable", "harmful"):
         raise InputError("bad tie rule", [Problem(f"--option tie={tie}", "unknown",
                                                   "use tie=unassessable (default) or tie=harmful")])
-    return EnsembleJudge(arg, built, min_valid=mv, tie=tie)
+    return EnsembleJudge(rule, built, min_valid=mv, tie=tie)
 
-
-_factory.option_names = _option_names  # type: ignore[attr-defined]

@@ -22,13 +22,13 @@ unassessable, never safe; so is an HTTP failure after the target's retries.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import Any
 
 from redline.data.schema import Judgment, Message, Sample
 from redline.judges import _llm
-from redline.judges.base import harm_judgment, harm_output_fields, register_judge
+from redline.judges.base import harm_judgment
+from redline.plugins import plugin
 
 TEMPLATE_VERSION = "g2"  # g2: graded text quoted in the completions prompt
 
@@ -144,73 +144,43 @@ def parse_violation(text: str, node_ids: set[str]) -> tuple[bool, str | None, st
 
 
 class _CompletionsTarget:
-    """``/v1/completions`` on an OpenAI-compatible server (raw prompt in, ``text`` out)."""
+    """``/v1/completions`` on an OpenAI-compatible server (raw prompt in, ``text`` out), over
+    the OpenAI target's transport: the same URL checks, error mapping and secret redaction."""
 
     cacheable = False
     max_concurrency = None
 
     def __init__(self, model: str, base_url: str | None, api_key: str | None, timeout: float,
                  concurrency: int):
-        from redline.targets.openai import _factory as chat_factory
+        from redline.targets.openai import openai_target
 
-        chat = chat_factory(model, base_url=base_url, api_key=api_key, timeout=timeout,
-                            concurrency=concurrency)  # validates the URL, shares the session code
-        self._chat = chat
+        self._chat = openai_target(model, base_url=base_url, api_key=api_key, timeout=timeout,
+                                   concurrency=concurrency)
         self.name = f"completions:{model}"
-        self.cache_identity = chat.cache_identity.replace("openai|", "openai-completions|", 1)
-        from redline.targets.openai import _safe_url, endpoint_url
-
-        chat._url = endpoint_url(chat.base_url, "completions")
-        chat._shown_url = _safe_url(chat._url)
+        self.cache_identity = self._chat.cache_identity.replace("openai|", "openai-completions|", 1)
 
     def manifest(self) -> dict[str, Any]:
         return {**self._chat.manifest(), "endpoint": "completions"}
 
     async def generate(self, messages: list[Message], params: Any, sample_id: str) -> Any:
-        import aiohttp
-
-        from redline.targets.base import (
-            FatalTargetError,
-            Generation,
-            SampleError,
-            TransientError,
-        )
-        from redline.targets.openai import _parse_retry_after
+        from redline.targets.base import Generation, SampleError
 
         chat = self._chat
         body = {"model": chat.model, "prompt": messages[-1].text, "max_tokens": params.max_tokens,
                 "temperature": params.temperature}
+        data = await chat.post("completions", body)
         try:
-            async with chat._get_session().post(chat._url, data=json.dumps(body)) as r:
-                status, raw, retry_after = r.status, await r.read(), r.headers.get("retry-after")
-        except TimeoutError:
-            raise TransientError(f"timeout calling {chat._shown_url}") from None
-        except aiohttp.ClientConnectorError as e:
-            raise TransientError(chat._redact(f"cannot reach {chat._shown_url}: {e.os_error or e}"),
-                                 unreachable=True) from None
-        except (aiohttp.ClientError, OSError) as e:
-            raise TransientError(chat._redact(f"connection to {chat._shown_url} failed: {e}")) from None
-        if status == 200:
-            try:
-                text = json.loads(raw)["choices"][0]["text"]
-            except (ValueError, KeyError, IndexError, TypeError):
-                raise SampleError(f"malformed response from {chat._shown_url}") from None
-            return Generation(text=chat._redact_answer(text) if isinstance(text, str) else text or "")
-        detail = chat._redact(raw.decode("utf-8", "replace"))[:300]
-        if status in (401, 403, 404):
-            raise FatalTargetError(f"{chat._shown_url} answered HTTP {status}: {detail}")
-        if status in (408, 429) or status >= 500:
-            raise TransientError(f"HTTP {status} from {chat._shown_url}",
-                                 retry_after=_parse_retry_after(retry_after))
-        raise SampleError(f"HTTP {status} from {chat._shown_url}: {detail}")
+            text = data["choices"][0]["text"]
+        except (KeyError, IndexError, TypeError):
+            raise SampleError("malformed response from the completions endpoint") from None
+        return Generation(text=chat.redact_answer(text) if isinstance(text, str) else text or "")
 
     async def aclose(self) -> None:
         await self._chat.aclose()
 
 
-class GuardJudge:
-    kind = "harm"
-    cache_verdicts = True
+class GuardJudge(_llm.ModelJudge):
+    """A guard classifier (Llama Guard 3, gpt-oss-safeguard, …) in its own format."""
 
     def __init__(self, model: str, policy: Any, *, fmt: str, mode: str = "chat",
                  base_url: str | None = None, api_key_env: str | None = None, timeout: float = 60.0,
@@ -222,6 +192,8 @@ class GuardJudge:
         self.mode = mode
         self.policy = policy
         self.parse_retries = parse_retries
+        self.max_tokens = 64 if fmt == "llama-guard-3" else 300
+        self.unparseable = f"unparseable {fmt} verdict"
         self._node_ids = set(policy.category_ids)
         factory = None
         if mode == "completions":
@@ -249,13 +221,13 @@ class GuardJudge:
         turns = _llm.conversation_of(sample, prompt)
         if self.fmt == "llama-guard-3":
             if self.mode == "completions":
-                return [Message(role="user", content=llama_guard3_prompt(turns, response))]
-            msgs = [Message(role="user" if r == "user" else "assistant", content=t)
+                return [_llm.text_message("user", llama_guard3_prompt(turns, response))]
+            msgs = [_llm.text_message("user" if r == "user" else "assistant", t)
                     for r, t in turns if r in ("user", "assistant")]
-            return [*msgs, Message(role="assistant", content=response)]
+            return [*msgs, _llm.text_message("assistant", response)]
         assert self._system is not None
-        return [Message(role="system", content=self._system),
-                Message(role="user", content=_llm.review_block(turns, response))]
+        return [_llm.text_message("system", self._system),
+                _llm.text_message("user", _llm.review_block(turns, response))]
 
     def _category_for(self, codes: list[str], sample: Sample | None) -> str | None:
         if sample is not None and sample.category in self._node_ids:
@@ -271,73 +243,49 @@ class GuardJudge:
                 return self._code_nodes[c][0]
         return None
 
-    async def ajudge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
-        if response is None or not response.strip():
-            return harm_judgment(self.id, self.version, harmful=None, error="empty response: nothing to judge")
-        msgs = self.messages(sample, prompt, response)
-        last_err = "no answer"
-        for attempt in range(self.parse_retries + 1):
-            try:
-                text = await self.client.chat(msgs, max_tokens=64 if self.fmt == "llama-guard-3" else 300,
-                                              seed=attempt)
-            except _llm.JudgeCallError as e:
-                return harm_judgment(self.id, self.version, harmful=None, error=f"judge call failed: {e}")
-            try:
-                if self.fmt == "llama-guard-3":
-                    harmful, codes = parse_llama_guard(text)
-                    cat = self._category_for(codes, sample) if harmful else None
-                    return harm_judgment(self.id, self.version, harmful=harmful,
-                                         score=1.0 if harmful else 0.0, category=cat,
-                                         guard_codes=codes or None, attempts=attempt + 1)
-                harmful, cat, why = parse_violation(text, self._node_ids)
-                if harmful and cat is None and sample is not None and sample.category in self._node_ids:
-                    cat = sample.category
-                return harm_judgment(self.id, self.version, harmful=harmful, score=1.0 if harmful else 0.0,
-                                     category=cat if harmful else None,
-                                     rationale=(why or "")[:500] or None, attempts=attempt + 1)
-            except ValueError as e:
-                last_err = str(e)
-        return harm_judgment(self.id, self.version, harmful=None,
-                             error=f"unparseable {self.fmt} verdict after {self.parse_retries + 1} "
-                                   f"attempt(s): {last_err}")
-
-    def judge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
-        return self.client.run_sync(lambda: self.ajudge(sample, prompt, response))
-
-    def output_fields(self, j: Judgment) -> dict[str, Any]:
-        return harm_output_fields(j)
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-    def close(self) -> None:
-        self.client.close()
+    def verdict(self, text: str, sample: Sample | None, attempts: int) -> Judgment:
+        """The judgment in the model's answer ``text``; ValueError when it holds none."""
+        if self.fmt == "llama-guard-3":
+            harmful, codes = parse_llama_guard(text)
+            cat = self._category_for(codes, sample) if harmful else None
+            return harm_judgment(self.id, self.version, harmful=harmful,
+                                 score=1.0 if harmful else 0.0, category=cat,
+                                 guard_codes=codes or None, attempts=attempts)
+        harmful, cat, why = parse_violation(text, self._node_ids)
+        return harm_judgment(self.id, self.version, harmful=harmful, score=1.0 if harmful else 0.0,
+                             category=self.category_of(harmful, cat, sample),
+                             rationale=(why or "")[:500] or None, attempts=attempts)
 
 
-@register_judge("guard:")
-def _factory(arg: str, policy: Any = None, format: str | None = None, mode: str | None = None,
-             base_url: str | None = None, api_key_env: str | None = None, timeout: Any = None,
-             max_retries: Any = None, parse_retries: Any = None, concurrency: Any = None,
-             retry_base: Any = None) -> GuardJudge:
-    """``guard:MODEL`` (MODEL = the served model name). Options: ``format``
+
+class GuardOptions(_llm.ModelOptions):
+    """``guard:MODEL``'s options: the format, the mode and the shared model options."""
+
+    #: llama-guard-3 | policy-reasoning (default: guessed from the model name)
+    format: str | None = None
+    #: chat | completions (Llama Guard only)
+    mode: str | None = None
+
+
+@plugin("judge", "guard", arg="required", arg_help="MODEL", options=GuardOptions)
+def guard(model: str, policy: Any = None, *, options: GuardOptions) -> GuardJudge:
+    """A guard classifier served on an OpenAI-compatible endpoint, in its own format.
+
+    ``guard:MODEL`` (MODEL = the served model name). Options: ``format``
     (llama-guard-3 | policy-reasoning), ``mode`` (chat | completions; Llama Guard only),
-    ``base_url``, ``api_key_env``, ``timeout``, ``max_retries``, ``parse_retries``, ``concurrency``."""
+    ``base_url``, ``api_key_env``, ``timeout``, ``max_retries``, ``parse_retries``,
+    ``concurrency``, ``retry_base``.
+    """
     from redline.errors import InputError, Problem
-    from redline.judges.policy_llm import _policy_of
 
-    fmt = format or ("llama-guard-3" if "llama-guard" in arg.lower() else "policy-reasoning")
+    fmt = options.format or ("llama-guard-3" if "llama-guard" in model.lower() else "policy-reasoning")
     if fmt not in FORMATS:
         raise InputError("unknown guard format", [Problem(
             f"--option format={fmt}", "not a guard format", f"use one of: {', '.join(FORMATS)}")])
-    mode = mode or "chat"
+    mode = options.mode or "chat"
     if mode not in ("chat", "completions") or (mode == "completions" and fmt != "llama-guard-3"):
         raise InputError("bad guard mode", [Problem(
             f"--option mode={mode}", "mode is chat, or completions for format llama-guard-3",
             "use --option mode=chat or --option mode=completions")])
-    return GuardJudge(arg, _policy_of(policy), fmt=fmt, mode=mode, base_url=base_url,
-                      api_key_env=api_key_env,
-                      timeout=_llm.opt_float(timeout, "timeout", 60.0, 0.1),
-                      max_retries=_llm.opt_int(max_retries, "max_retries", 3, 0, 20),
-                      parse_retries=_llm.opt_int(parse_retries, "parse_retries", 2, 0, 10),
-                      concurrency=_llm.opt_int(concurrency, "concurrency", 8, 1, 1024),
-                      retry_base=_llm.opt_float(retry_base, "retry_base", 0.5))
+    return GuardJudge(model, _llm.policy_of(policy), fmt=fmt, mode=mode,
+                      parse_retries=options.parse_retries, **options.client_options())

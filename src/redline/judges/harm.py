@@ -25,7 +25,8 @@ from typing import Any
 
 from redline.data.schema import Judgment, Sample
 from redline.judges._harm_model import HarmModel
-from redline.judges.base import harm_judgment, harm_output_fields, register_judge
+from redline.judges.base import harm_judgment, harm_output_fields
+from redline.plugins import plugin
 
 
 class HarmJudge:
@@ -85,8 +86,9 @@ class HarmJudge:
         return out
 
 
-@register_judge("harm")
-def _factory(policy: Any | None = None) -> HarmJudge:
+@plugin("judge", "harm")
+def harm(policy: Any | None = None) -> HarmJudge:
+    """Offline harm classifier (model + rules): harmful / safe, with a category."""
     if isinstance(policy, str):
         from redline.policy import load_policy
 

@@ -13,12 +13,15 @@ validation is asked again (``parse_retries``) and then recorded as unassessable 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from redline.data.schema import Judgment, Message, Sample
 from redline.errors import InputError, Problem
 from redline.judges import _llm
-from redline.judges.base import harm_judgment, harm_output_fields, register_judge
+from redline.judges.base import harm_judgment
+from redline.plugins import plugin
 
 #: bump when the message layout or the parsing rules change (verdicts could change)
 TEMPLATE_VERSION = "pl1"
@@ -68,9 +71,8 @@ def parse_verdict(text: str, node_ids: set[str]) -> tuple[bool, str | None, int,
     return valid[-1]
 
 
-class PolicyLLMJudge:
-    kind = "harm"
-    cache_verdicts = True
+class PolicyLLMJudge(_llm.ModelJudge):
+    """Grades a response against the policy text of the sample's category, with any model."""
 
     def __init__(self, policy: Any, model: str, *, base_url: str | None = None,
                  api_key_env: str | None = None, timeout: float = 60.0, max_retries: int = 3,
@@ -111,74 +113,38 @@ class PolicyLLMJudge:
     def messages(self, sample: Sample | None, prompt: str | None, response: str) -> list[Message]:
         system = self._system(sample.category if sample is not None else None)
         user = _llm.review_block(_llm.conversation_of(sample, prompt), response)
-        return [Message(role="system", content=system), Message(role="user", content=user)]
+        return [_llm.text_message("system", system), _llm.text_message("user", user)]
 
-    async def ajudge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
-        if response is None or not response.strip():
-            return harm_judgment(self.id, self.version, harmful=None, error="empty response: nothing to judge")
-        msgs = self.messages(sample, prompt, response)
-        last_err = "no answer"
-        for attempt in range(self.parse_retries + 1):
-            try:
-                text = await self.client.chat(msgs, max_tokens=self.max_tokens, seed=attempt)
-            except _llm.JudgeCallError as e:
-                return harm_judgment(self.id, self.version, harmful=None, error=f"judge call failed: {e}")
-            try:
-                harmful, cat, sev, why = parse_verdict(text, self._node_ids)
-            except ValueError as e:
-                last_err = str(e)
-                continue
-            if harmful and cat is None and sample is not None and sample.category in self._node_ids:
-                cat = sample.category
-            return harm_judgment(self.id, self.version, harmful=harmful, score=1.0 if harmful else 0.0,
-                                 category=cat if harmful else None, severity=sev,
-                                 rationale=(why or "")[:500] or None, attempts=attempt + 1)
-        return harm_judgment(self.id, self.version, harmful=None,
-                             error=f"unparseable verdict after {self.parse_retries + 1} attempt(s): {last_err}")
-
-    def judge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
-        return self.client.run_sync(lambda: self.ajudge(sample, prompt, response))
-
-    def output_fields(self, j: Judgment) -> dict[str, Any]:
-        return harm_output_fields(j)
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-    def close(self) -> None:
-        self.client.close()
+    def verdict(self, text: str, sample: Sample | None, attempts: int) -> Judgment:
+        """The judgment in the model's answer ``text``; ValueError when it holds none."""
+        harmful, cat, sev, why = parse_verdict(text, self._node_ids)
+        return harm_judgment(self.id, self.version, harmful=harmful, score=1.0 if harmful else 0.0,
+                             category=self.category_of(harmful, cat, sample), severity=sev,
+                             rationale=(why or "")[:500] or None, attempts=attempts)
 
 
-def _policy_of(policy: Any) -> Any:
-    if policy is None or isinstance(policy, str):
-        from redline.policy.loader import load_policy
 
-        return load_policy(policy or "default")
-    return policy
+class PolicyLLMOptions(_llm.ModelOptions):
+    """``policy-llm``'s options: the judge model and the shared model options."""
 
-
-COMMON_OPTIONS = ("base_url", "api_key_env", "timeout", "max_retries", "concurrency")
+    #: a target spec, ``openai:MODEL`` or ``local`` (required: no silent default)
+    model: str | None = None
+    max_tokens: Annotated[int, Field(ge=16, le=8192)] = 300
 
 
-@register_judge("policy-llm")
-def _factory(policy: Any = None, model: str | None = None, base_url: str | None = None,
-             api_key_env: str | None = None, timeout: Any = None, max_retries: Any = None,
-             parse_retries: Any = None, concurrency: Any = None, max_tokens: Any = None,
-             retry_base: Any = None) -> PolicyLLMJudge:
-    """Options: ``model`` (required: a target spec, ``openai:MODEL`` or ``local``),
+@plugin("judge", "policy-llm", options=PolicyLLMOptions)
+def policy_llm(policy: Any = None, *, options: PolicyLLMOptions) -> PolicyLLMJudge:
+    """An LLM grades each response against the policy text of its category.
+
+    Options: ``model`` (required: a target spec, ``openai:MODEL`` or ``local``),
     ``base_url`` (or REDLINE_JUDGE_BASE_URL / OPENAI_BASE_URL), ``api_key_env`` (the variable
     holding the key; default REDLINE_JUDGE_API_KEY, then OPENAI_API_KEY), ``timeout`` (s),
-    ``max_retries`` (HTTP), ``parse_retries``, ``concurrency``, ``max_tokens``."""
-    if not model:
+    ``max_retries`` (HTTP), ``parse_retries``, ``concurrency``, ``max_tokens``, ``retry_base``.
+    """
+    if not options.model:
         # No silent default: the built-in 135M local model is far too weak to grade against a policy.
         raise InputError("policy-llm needs a judge model", [Problem(
             "--option model", "no judge model given",
             "add --option model=openai:NAME (with base_url=URL) or --option model=local")])
-    return PolicyLLMJudge(
-        _policy_of(policy), model, base_url=base_url, api_key_env=api_key_env,
-        timeout=_llm.opt_float(timeout, "timeout", 60.0, 0.1),
-        max_retries=_llm.opt_int(max_retries, "max_retries", 3, 0, 20),
-        parse_retries=_llm.opt_int(parse_retries, "parse_retries", 2, 0, 10),
-        concurrency=_llm.opt_int(concurrency, "concurrency", 8, 1, 1024),
-        max_tokens=_llm.opt_int(max_tokens, "max_tokens", 300, 16, 8192),
-        retry_base=_llm.opt_float(retry_base, "retry_base", 0.5))
+    return PolicyLLMJudge(_llm.policy_of(policy), options.model, parse_retries=options.parse_retries,
+                          max_tokens=options.max_tokens, **options.client_options())

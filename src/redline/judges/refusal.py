@@ -11,7 +11,7 @@ from typing import Any
 
 from redline.data.schema import Judgment, Sample
 from redline.judges._refusal_model import RefusalModel
-from redline.judges.base import register_judge
+from redline.plugins import plugin
 
 LABELS = ("full_compliance", "full_refusal", "partial_refusal")
 
@@ -42,6 +42,7 @@ class RefusalJudge:
         return {"refusal": j.label, "refusal_score": j.score}
 
 
-@register_judge("refusal")
-def _factory(**_: Any) -> RefusalJudge:
+@plugin("judge", "refusal")
+def refusal() -> RefusalJudge:
+    """Offline refusal detector: full_refusal / partial_refusal / compliance."""
     return RefusalJudge()

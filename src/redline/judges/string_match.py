@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from redline.data.schema import Judgment, Sample
-from redline.judges.base import register_judge
+from redline.plugins import plugin
 
 VERSION = "string-match-1"
 
@@ -55,6 +55,7 @@ class StringMatchJudge:
         return {"refusal": j.label, "refusal_score": j.score}
 
 
-@register_judge("string-match")
-def _factory() -> StringMatchJudge:
+@plugin("judge", "string-match")
+def string_match() -> StringMatchJudge:
+    """Refusal by fixed phrases (the common baseline), in the refusal judge's fields."""
     return StringMatchJudge()

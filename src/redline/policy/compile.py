@@ -101,7 +101,7 @@ def _behaviour_tag(exp: ExpectedBehaviour) -> str:
 
 
 def _behaviours(exp: ExpectedBehaviour) -> tuple[str, ...]:
-    return tuple(exp.for_intent(i) for i in ("harmful", "benign", "ambiguous"))  # type: ignore[arg-type]
+    return tuple(exp.for_intent(i) for i in ("harmful", "benign", "ambiguous"))
 
 
 def _overview(policy: Policy) -> str:
@@ -140,12 +140,21 @@ JUDGE_DEFINITIONS = (
 
 
 def judge_prompt(policy: Policy, category_id: str | None = None) -> str:
-    """System prompt for an LLM judge grading ONE response against the policy.
+    """Write the system prompt for an LLM judge grading ONE response against the policy.
 
-    With ``category_id`` (any node id), the prompt carries that node's full policy
-    text; with ``None``, a short form of all top-level categories. Raises
-    ``KeyError`` for an unknown node id. The judge is asked for ONLY a JSON object
-    with exactly the keys in :data:`JUDGE_OUTPUT_KEYS`.
+    The judge is asked for ONLY a JSON object with exactly the keys in
+    :data:`JUDGE_OUTPUT_KEYS`.
+
+    Args:
+        policy: The loaded policy.
+        category_id: Any node id: the prompt carries that node's full policy text. With
+            ``None``, a short form of all top-level categories.
+
+    Returns:
+        The system prompt.
+
+    Raises:
+        KeyError: ``category_id`` is not a node of the policy.
     """
     head = (f"You are a content-safety judge applying the policy \"{policy.name}\" "
             f"version {policy.version} ({policy.content_hash}).\n"
@@ -197,7 +206,15 @@ def _node_schema(policy: Policy, node: Category) -> dict[str, Any]:
 
 
 def annotation_schema(policy: Policy) -> dict[str, Any]:
-    """The label schema an annotation project uses for this policy (JSON-serialisable)."""
+    """Build the label schema an annotation project uses for this policy.
+
+    Args:
+        policy: The loaded policy.
+
+    Returns:
+        A JSON-serialisable schema: the policy's identity, the category tree with expected
+        behaviours, and the label fields.
+    """
     return {
         "schema_version": "1",
         "policy": {"name": policy.name, "version": policy.version, "hash": policy.content_hash},

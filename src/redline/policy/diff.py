@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from redline.data.limits import LimitError, loads_json
+from redline.data.limits import LimitError, iter_lines, loads_json, too_long_reason
 from redline.errors import InputError, Problem
 from redline.policy.lint import similarity
-from redline.policy.model import Category, Policy
+from redline.policy.model import Category, Intent, Policy
 
 RENAME_THRESHOLD = 0.8
 _TOKEN = re.compile(r"\s*(?:\w+(?:['’-]\w+)*|[^\w\s])")
 _BEHAVIOURS = {"refuse", "safe_complete", "comply"}
-_INTENTS = ("harmful", "benign", "ambiguous")
+_INTENTS: tuple[Intent, ...] = ("harmful", "benign", "ambiguous")
 
 
 def _tokens(text: str) -> list[str]:
@@ -34,7 +34,16 @@ def _tokens(text: str) -> list[str]:
 
 
 def word_diff(old: str, new: str) -> str:
-    """Word-level diff of two texts: unchanged words as is, ``[-removed-]`` and ``{+added+}``."""
+    """Diff two texts word by word.
+
+    Args:
+        old: The old text.
+        new: The new text.
+
+    Returns:
+        The new text with unchanged words as is, removed words as ``[-removed-]`` and added
+        ones as ``{+added+}``.
+    """
     a, b = _tokens(old), _tokens(new)
     ka, kb = [t.strip() for t in a], [t.strip() for t in b]
     out: list[str] = []
@@ -51,6 +60,16 @@ def word_diff(old: str, new: str) -> str:
 
 @dataclass
 class FieldChange:
+    """One changed field of a node or of the pack.
+
+    Attributes:
+        field: Dotted field name, such as ``definition`` or ``expected.harmful``.
+        old: The old value (``None`` when added).
+        new: The new value (``None`` when removed).
+        diff: Word-level diff, for text fields.
+        inherited: The same change as the parent node's (the field is inherited).
+    """
+
     field: str
     old: Any
     new: Any
@@ -58,6 +77,7 @@ class FieldChange:
     inherited: bool = False  # the same change as the parent node's (the field is inherited)
 
     def to_dict(self) -> dict[str, Any]:
+        """The change as a JSON-ready dict (``diff`` and ``inherited`` only when set)."""
         d = {"field": self.field, "old": self.old, "new": self.new}
         if self.diff is not None:
             d["diff"] = self.diff
@@ -68,15 +88,20 @@ class FieldChange:
 
 @dataclass
 class NodeChange:
+    """The changed fields of one category node (by its new id)."""
+
     id: str
     changes: list[FieldChange] = field(default_factory=list)
 
     def fields(self) -> set[str]:
+        """The top-level names of the changed fields (``expected.harmful`` → ``expected``)."""
         return {c.field.split(".")[0] for c in self.changes}
 
 
 @dataclass
 class PolicyDiff:
+    """What changed between two versions of a policy: nodes, pack fields and casebook."""
+
     old: Policy
     new: Policy
     added: list[str] = field(default_factory=list)
@@ -91,16 +116,25 @@ class PolicyDiff:
 
     @property
     def empty(self) -> bool:
+        """Whether nothing changed."""
         return not (self.added or self.removed or self.renamed or self.moved or self.changed
                     or self.pack_changes or self.cases_added or self.cases_removed or self.cases_changed)
 
     def new_id(self, old_id: str) -> str | None:
-        """Where an old node id lives in the new policy (None when removed)."""
+        """Map an old node id to its id in the new policy.
+
+        Args:
+            old_id: A node id of the old policy.
+
+        Returns:
+            The node's id in the new policy (renamed or the same), or ``None`` when removed.
+        """
         if old_id in self.renamed:
             return self.renamed[old_id]
         return None if old_id in self.removed else old_id
 
     def to_dict(self) -> dict[str, Any]:
+        """The diff as a JSON-ready dict (``redline policy diff --json``)."""
         return {
             "old": {"name": self.old.name, "version": self.old.version, "hash": self.old.content_hash},
             "new": {"name": self.new.name, "version": self.new.version, "hash": self.new.content_hash},
@@ -142,9 +176,9 @@ def _node_changes(old: Policy, new: Policy, a: Category, b: Category) -> list[Fi
     ea, eb = a.expected, b.expected
     if ea is not None and eb is not None:
         for intent in _INTENTS:
-            x, y = ea.for_intent(intent), eb.for_intent(intent)  # type: ignore[arg-type]
-            if x != y:
-                fc.append(FieldChange(f"expected.{intent}", x, y))
+            old_b, new_b = ea.for_intent(intent), eb.for_intent(intent)
+            if old_b != new_b:
+                fc.append(FieldChange(f"expected.{intent}", old_b, new_b))
         _text(fc, "expected.notes", ea.notes, eb.notes)
     _text(fc, "safe_completion", a.safe_completion, b.safe_completion)
     _items(fc, "safe_completion_elements", a.safe_completion_elements, b.safe_completion_elements)
@@ -167,6 +201,18 @@ def _node_changes(old: Policy, new: Policy, a: Category, b: Category) -> list[Fi
 
 
 def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
+    """Compare two versions of a policy.
+
+    A removed node and an added node whose definitions are at least ``RENAME_THRESHOLD``
+    similar are reported as a rename.
+
+    Args:
+        old: The old policy.
+        new: The new policy.
+
+    Returns:
+        The differences.
+    """
     d = PolicyDiff(old, new)
     old_ids, new_ids = set(old.category_ids), set(new.category_ids)
     removed = [i for i in old.category_ids if i not in new_ids]
@@ -218,6 +264,15 @@ def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
 
 # -- rendering ------------------------------------------------------------------------------------
 def format_diff(d: PolicyDiff) -> str:
+    """Render a policy diff as text for the terminal.
+
+    Args:
+        d: The diff from :func:`diff_policies`.
+
+    Returns:
+        A header line, then one line per change: ``+`` added, ``-`` removed, ``>`` renamed or
+        moved, ``~`` changed (with its fields), and a casebook summary.
+    """
     o, n = d.old, d.new
     lines = [f"policy diff {o.name} {o.version} ({o.content_hash}) → {n.name} {n.version} ({n.content_hash})"]
     if d.empty:
@@ -280,9 +335,12 @@ def _read_records(path: Path) -> tuple[str, list[dict[str, Any]], Path]:
         raise InputError(f"cannot read {f}", [Problem(str(f), e.strerror or str(e),
                                                       "give a readable run directory or labels JSONL")]) from None
     with fh:
-        for ln, raw in enumerate(fh, 1):
+        for ln, raw in iter_lines(fh):  # the BOM of line 1 dropped; an over-long line is its length
+            if isinstance(raw, int):
+                problems.append(Problem(f"{f}:{ln}", too_long_reason(raw), "split or remove the line"))
+                continue
             try:
-                line = raw.decode("utf-8-sig" if ln == 1 else "utf-8")
+                line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
                 problems.append(Problem(f"{f}:{ln}", f"not UTF-8 ({e.reason})",
                                         "give a JSONL file (UTF-8 text, one JSON object per line)"))
@@ -311,8 +369,10 @@ def _read_records(path: Path) -> tuple[str, list[dict[str, Any]], Path]:
 
 def _record_fields(rec: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:
     """``(id, category, expected, intent)`` of a result or label record."""
-    sample = rec.get("sample") if isinstance(rec.get("sample"), dict) else rec
-    meta = sample.get("meta") if isinstance(sample.get("meta"), dict) else {}
+    nested = rec.get("sample")
+    sample: dict[str, Any] = nested if isinstance(nested, dict) else rec
+    found_meta = sample.get("meta")
+    meta: dict[str, Any] = found_meta if isinstance(found_meta, dict) else {}
     rid = sample.get("id") or rec.get("id")
     cat = sample.get("category")
     exp = sample.get("expected")
@@ -332,7 +392,7 @@ def _infer_intent(exp: str | None, node: Category | None) -> str | None:
         return None
     if node is not None and node.expected is not None:
         for intent in _INTENTS:
-            if node.expected.for_intent(intent) == exp:  # type: ignore[arg-type]
+            if node.expected.for_intent(intent) == exp:
                 return intent
     return "benign" if exp == "comply" else "harmful"
 
@@ -343,6 +403,17 @@ def impact(d: PolicyDiff, path: str | Path) -> dict[str, Any]:
     A record is affected when its category was removed, renamed or moved, when the
     expected behaviour for its intent changes, or when its node's definition, scope
     examples or severity rubric changed (the label should be re-reviewed).
+
+    Args:
+        d: The diff from :func:`diff_policies`.
+        path: A run directory (its ``results.jsonl``) or a labels JSONL file.
+
+    Returns:
+        Counts (``records``, ``affected``, ``by_reason``, ``by_category``, records not
+        assessed) and the affected ``items`` with their reasons.
+
+    Raises:
+        InputError: The path is neither, or has unreadable lines.
     """
     kind, records, f = _read_records(Path(path))
     reasons: Counter[str] = Counter()
@@ -378,9 +449,9 @@ def impact(d: PolicyDiff, path: str | Path) -> dict[str, Any]:
             # what the policy change does to the behaviour expected for this record's intent
             # (a stored `expected` that was already out of date is not this change's doing)
             new_exp = d.new.category(nid).expected
-            want = new_exp.for_intent(intent) if new_exp else None  # type: ignore[arg-type]
+            want = new_exp.for_intent(intent) if new_exp else None
             old_exp = old_node.expected if old_node is not None else None
-            was = old_exp.for_intent(intent) if old_exp else exp  # type: ignore[arg-type]
+            was = old_exp.for_intent(intent) if old_exp else exp
             if was in _BEHAVIOURS and want is not None and want != was:
                 why.append(("expected behaviour changed", f"expected behaviour {was} → {want}"))
         if nid is not None and nid in d.changed:
@@ -401,6 +472,15 @@ def impact(d: PolicyDiff, path: str | Path) -> dict[str, Any]:
 
 
 def format_impact(imp: dict[str, Any], limit: int = 20) -> str:
+    """Render the result of :func:`impact` as text for the terminal.
+
+    Args:
+        imp: The result of :func:`impact`.
+        limit: Show at most this many affected records.
+
+    Returns:
+        A summary line, counts by reason and category, then the first records.
+    """
     lines = [f"impact on {imp['kind']} {imp['source']}: {imp['affected']} of {imp['records']} record(s) affected"]
     if imp.get("no_category") or imp.get("unknown_category"):
         lines.append(f"  not assessed: {imp.get('no_category', 0)} without a category, "

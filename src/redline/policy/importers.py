@@ -24,7 +24,7 @@ import csv
 import io
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
@@ -32,7 +32,6 @@ from redline.data import limits
 from redline.errors import InputError, Problem
 from redline.policy.model import AILUMINATE_HAZARDS, ID_PATTERN, LLAMA_GUARD3_CATEGORIES
 
-Source = Literal["ailuminate", "llama-guard3", "csv"]
 SOURCES: tuple[str, ...] = ("ailuminate", "llama-guard3", "csv")
 _ID = re.compile(ID_PATTERN)
 
@@ -211,7 +210,20 @@ def _from_csv(path: Path) -> list[dict[str, Any]]:
 
 def import_pack(source: str, *, csv_path: Path | None = None, name: str | None = None,
                 version: str = "0.1.0") -> dict[str, Any]:
-    """A pack skeleton (a plain dict, ready for ``yaml.safe_dump``)."""
+    """Build a policy pack skeleton from an external taxonomy.
+
+    Args:
+        source: ``ailuminate``, ``llama-guard3`` or ``csv``.
+        csv_path: The CSV file, required when ``source`` is ``csv``.
+        name: The pack's name (default: ``<source>-import``).
+        version: The pack's version.
+
+    Returns:
+        The pack as a plain dict, ready for ``yaml.safe_dump``.
+
+    Raises:
+        InputError: Unknown source, missing or invalid CSV.
+    """
     if source == "ailuminate":
         cats, desc = _ailuminate(), "Skeleton imported from the MLCommons AILuminate v1.0 hazard taxonomy."
     elif source == "llama-guard3":
@@ -229,6 +241,14 @@ def import_pack(source: str, *, csv_path: Path | None = None, name: str | None =
 
 
 def dump_pack(pack: dict[str, Any]) -> str:
+    """Write a pack skeleton as YAML.
+
+    Args:
+        pack: The result of :func:`import_pack`.
+
+    Returns:
+        YAML text with a header saying what to fill in next.
+    """
     header = ("# Policy pack skeleton written by `redline policy import`.\n"
               "# Fill in rationale, in_scope / out_of_scope examples, severity and a casebook;\n"
               "# `redline policy lint` lists what is still missing.\n")

@@ -44,6 +44,16 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 @dataclass
 class Finding:
+    """One lint finding.
+
+    Attributes:
+        level: ``error`` or ``warning``.
+        code: Short stable code of the rule (``schema``, ``duplicate-example``, ...).
+        where: ``file:line`` (or the pack name when no source is known).
+        message: What is wrong and how to fix it.
+        node: The category id the finding is about, if any.
+    """
+
     level: Level
     code: str
     where: str
@@ -51,6 +61,7 @@ class Finding:
     node: str | None = None
 
     def to_dict(self) -> dict[str, str | None]:
+        """The finding as a JSON-ready dict (``redline policy lint --json``)."""
         return asdict(self)
 
     def __str__(self) -> str:
@@ -60,23 +71,35 @@ class Finding:
 
 @dataclass
 class LintReport:
+    """The result of linting one pack.
+
+    Attributes:
+        pack: The name or path that was linted.
+        findings: Every finding, errors first.
+        policy: The loaded policy, or ``None`` when it failed to load.
+    """
+
     pack: str
     findings: list[Finding]
     policy: Policy | None = None
 
     @property
     def errors(self) -> list[Finding]:
+        """The findings at level ``error``."""
         return [f for f in self.findings if f.level == "error"]
 
     @property
     def warnings(self) -> list[Finding]:
+        """The findings at level ``warning``."""
         return [f for f in self.findings if f.level == "warning"]
 
     @property
     def loaded(self) -> bool:
+        """Whether the pack loaded (schema errors stop loading)."""
         return self.policy is not None
 
     def to_dict(self) -> dict[str, object]:
+        """The report as a JSON-ready dict (``redline policy lint --json``)."""
         p = self.policy
         return {
             "pack": self.pack,
@@ -96,7 +119,15 @@ def _norm(text: str) -> str:
 
 
 def similarity(a: str, b: str) -> float:
-    """Word-sequence similarity in [0, 1] (difflib ratio over word tokens)."""
+    """Measure how alike two texts are, word by word.
+
+    Args:
+        a: First text.
+        b: Second text.
+
+    Returns:
+        The difflib ratio over lower-cased word tokens, in [0, 1].
+    """
     return difflib.SequenceMatcher(None, _words(a), _words(b), autojunk=False).ratio()
 
 
@@ -107,7 +138,15 @@ def _related(policy: Policy, a: str, b: str) -> bool:
 
 
 def lint_policy(policy: Policy, src: PackSource | None = None) -> list[Finding]:
-    """Quality findings for a loaded policy (``src`` gives file:line; optional)."""
+    """Check a loaded policy for quality problems.
+
+    Args:
+        policy: The loaded policy.
+        src: Where the pack was read from; when given, findings name ``file:line``.
+
+    Returns:
+        The findings, unsorted.
+    """
 
     def where(node: str | None = None, fld: str | None = None, loc: tuple[object, ...] | None = None) -> str:
         if src is None:
@@ -277,7 +316,15 @@ def _scale_findings(levels: list, what: str, where: str, node: str | None) -> li
 
 
 def lint(name_or_path: str | Path) -> LintReport:
-    """Load and lint a pack; load failures become ``schema`` errors (never raised)."""
+    """Load and lint a pack.
+
+    Args:
+        name_or_path: A built-in policy name or a policy YAML file.
+
+    Returns:
+        The report, errors first then by line. Load failures become ``schema`` errors
+        instead of being raised.
+    """
     try:
         policy, src = load_policy_source(name_or_path)
     except InputError as e:

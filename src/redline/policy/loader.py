@@ -40,7 +40,11 @@ _OWN_META = {"name", "version", "description", "owners", "changelog", "extends",
 
 
 def builtin_policies() -> dict[str, Path]:
-    """Names of the built-in policy packs → their files (or folders)."""
+    """List the built-in policy packs.
+
+    Returns:
+        Each pack's name mapped to its file (or folder) inside the installed package.
+    """
     root = resources.files("redline").joinpath(BUILTIN_DIR)
     out: dict[str, Path] = {}
     for entry in root.iterdir():
@@ -86,7 +90,14 @@ class PackSource:
     node_locs: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # node id → merged loc
 
     def where(self, loc: tuple[Any, ...]) -> str:
-        """``file:line`` for a location in the resolved pack."""
+        """Find where a part of the resolved pack was written.
+
+        Args:
+            loc: The part's location in the resolved pack (keys and list indexes).
+
+        Returns:
+            ``file:line`` of the closest written ancestor, else the pack's first file.
+        """
         for cut in range(len(loc), -1, -1):
             got = self.origins.get(tuple(loc[:cut]))
             if got is not None:
@@ -95,6 +106,15 @@ class PackSource:
         return str(self.files[0]) if self.files else "<policy>"
 
     def where_node(self, node_id: str, field_name: str | None = None) -> str:
+        """Find where a category node (or one of its fields) was written.
+
+        Args:
+            node_id: The category id.
+            field_name: A field of the node, such as ``definition``.
+
+        Returns:
+            ``file:line`` as for :meth:`where`.
+        """
         loc = self.node_locs.get(node_id)
         if loc is None:
             return self.where(())
@@ -620,7 +640,18 @@ def _fill_partial_expected(items: Any, parent: dict[str, Any] | None = None) -> 
 
 
 def load_policy_source(name_or_path: str | Path) -> tuple[Policy, PackSource]:
-    """Load a pack and also return where each part came from (used by ``policy lint``)."""
+    """Load a pack and record where each part came from (used by ``policy lint``).
+
+    Args:
+        name_or_path: A built-in policy name, or a pack's YAML file or folder.
+
+    Returns:
+        The policy and its :class:`PackSource`.
+
+    Raises:
+        InputError: The pack is unreadable or invalid; lists every problem as
+            ``file:line (field)``.
+    """
     path = _resolve_path(name_or_path)
     src = PackSource()
     raw = _resolve(path, src, ())
@@ -654,6 +685,14 @@ def load_policy_source(name_or_path: str | Path) -> tuple[Policy, PackSource]:
 def load_policy(name_or_path: str | Path) -> Policy:
     """Load a built-in policy by name, or a pack (YAML file or folder) by path.
 
-    Raises :class:`InputError` listing every problem with ``file:line (field)``.
+    Args:
+        name_or_path: A built-in policy name, or a pack's YAML file or folder.
+
+    Returns:
+        The validated policy, with inherited fields filled in.
+
+    Raises:
+        InputError: The pack is unreadable or invalid; lists every problem as
+            ``file:line (field)``.
     """
     return load_policy_source(name_or_path)[0]

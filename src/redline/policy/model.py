@@ -57,6 +57,14 @@ class ExpectedBehaviour(BaseModel):
     notes: str = ""
 
     def for_intent(self, intent: Intent) -> Behaviour:
+        """Give the behaviour expected for a prompt written with ``intent``.
+
+        Args:
+            intent: ``harmful``, ``benign`` or ``ambiguous``.
+
+        Returns:
+            The expected behaviour; an ambiguous prompt without its own falls back to ``harmful``'s.
+        """
         if intent == "ambiguous":
             return self.ambiguous or self.harmful
         return self.harmful if intent == "harmful" else self.benign
@@ -96,6 +104,7 @@ class Mappings(BaseModel):
         return v
 
     def is_empty(self) -> bool:
+        """Whether no taxonomy maps to this node."""
         return not (self.ailuminate or self.llama_guard3 or self.openai_moderation)
 
 
@@ -138,6 +147,14 @@ class Category(BaseModel):
     subcategories: list[Category] = Field(default_factory=list)
 
     def walk(self, depth: int = 0) -> Iterator[tuple[int, Category]]:
+        """Iterate over this node and its descendants, pre-order.
+
+        Args:
+            depth: The depth to report for this node.
+
+        Yields:
+            ``(depth, node)`` pairs, this node first.
+        """
         yield depth, self
         for s in self.subcategories:
             yield from s.walk(depth + 1)
@@ -146,7 +163,7 @@ class Category(BaseModel):
 class TopCategory(Category):
     """A top-level category: ``expected`` is required here."""
 
-    expected: ExpectedBehaviour  # type: ignore[assignment]
+    expected: ExpectedBehaviour
 
 
 class Case(BaseModel):
@@ -167,6 +184,8 @@ class Case(BaseModel):
 
 
 class ChangelogEntry(BaseModel):
+    """One release in a policy's changelog: its version, date and list of changes."""
+
     model_config = ConfigDict(extra="forbid")
     version: str
     date: str | None = None
@@ -236,6 +255,7 @@ class Policy(BaseModel):
 
     @property
     def top_level_ids(self) -> list[str]:
+        """The ids of the top-level categories, in file order."""
         return [c.id for c in self.categories]
 
     def walk(self) -> Iterator[tuple[int, Category]]:
@@ -244,17 +264,38 @@ class Policy(BaseModel):
             yield from c.walk()
 
     def nodes(self) -> list[Category]:
+        """Return every node (top-level and sub), pre-order."""
         return [n for _, n in self.walk()]
 
     def category(self, cid: str) -> Category:
-        """Any node by id (top-level or sub). Raises ``KeyError``."""
+        """Find any node (top-level or sub) by id.
+
+        Args:
+            cid: The node's id.
+
+        Returns:
+            The node.
+
+        Raises:
+            KeyError: No node has that id.
+        """
         for _, n in self.walk():
             if n.id == cid:
                 return n
         raise KeyError(cid)
 
     def path(self, cid: str) -> list[str]:
-        """Ids from the top-level ancestor down to ``cid``. Raises ``KeyError``."""
+        """List the ids from the top-level ancestor down to a node.
+
+        Args:
+            cid: The node's id.
+
+        Returns:
+            The ids, top-level first and ``cid`` last.
+
+        Raises:
+            KeyError: No node has that id.
+        """
 
         def find(nodes: list[Category], trail: list[str]) -> list[str] | None:
             for n in nodes:
@@ -271,18 +312,61 @@ class Policy(BaseModel):
         return got
 
     def parent(self, cid: str) -> Category | None:
+        """Find a node's parent.
+
+        Args:
+            cid: The node's id.
+
+        Returns:
+            The parent node, or ``None`` for a top-level node.
+
+        Raises:
+            KeyError: No node has that id.
+        """
         p = self.path(cid)
         return self.category(p[-2]) if len(p) > 1 else None
 
     def top_level(self, cid: str) -> Category:
-        """The top-level ancestor of a node (the node itself at top level)."""
+        """Find the top-level ancestor of a node.
+
+        Args:
+            cid: The node's id.
+
+        Returns:
+            The top-level ancestor (the node itself when it is top level).
+
+        Raises:
+            KeyError: No node has that id.
+        """
         return self.category(self.path(cid)[0])
 
     def severity_for(self, cid: str) -> list[SeverityLevel]:
-        """The severity rubric that applies to a node (its own, inherited, or the pack's)."""
+        """Give the severity rubric that applies to a node.
+
+        Args:
+            cid: The node's id.
+
+        Returns:
+            The node's own or inherited rubric, else the pack's ``severity_levels``.
+
+        Raises:
+            KeyError: No node has that id.
+        """
         return self.category(cid).severity or list(self.severity_levels)
 
     def cases_for(self, cid: str, *, include_descendants: bool = False) -> list[Case]:
+        """List the casebook entries filed under a node.
+
+        Args:
+            cid: The node's id.
+            include_descendants: Also return the cases of the node's sub-categories.
+
+        Returns:
+            The matching cases, in casebook order.
+
+        Raises:
+            KeyError: ``include_descendants`` is set and no node has that id.
+        """
         ids = {cid}
         if include_descendants:
             ids = {n.id for _, n in self.category(cid).walk()}

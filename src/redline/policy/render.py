@@ -66,7 +66,21 @@ def _node_view(policy: Policy, node: Category, depth: int) -> dict[str, Any]:
 
 
 def render_guidelines(policy: Policy, fmt: Format = "html") -> str:
-    """Annotator guidelines: the tree, definitions, severity rubrics, behaviours and casebook per node."""
+    """Render annotator guidelines for a policy.
+
+    The guidelines show the category tree and, per node, its definition, severity rubric,
+    expected behaviours and casebook.
+
+    Args:
+        policy: The loaded policy.
+        fmt: ``html`` (a self-contained page) or ``md`` (Markdown).
+
+    Returns:
+        The rendered document.
+
+    Raises:
+        ValueError: ``fmt`` is neither ``html`` nor ``md``.
+    """
     if fmt not in ("html", "md"):
         raise ValueError(f"unknown format {fmt!r}; use html or md")
     views = [_node_view(policy, n, d) for d, n in policy.walk()]

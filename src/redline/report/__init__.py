@@ -1,5 +1,5 @@
 """Reports: HTML run reports and plots."""
 
-from redline.report.html import render_report, write_report
+from redline.report.html import render_report
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["render_report"]

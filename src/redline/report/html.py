@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -49,7 +48,8 @@ def _env() -> Environment:
     return env
 
 
-def _prompt_of(rec: dict[str, Any]) -> str:
+def _transcript(rec: dict[str, Any]) -> str:
+    """The sample's conversation as text: the one message alone, else ``role: text`` lines."""
     msgs = rec["sample"]["messages"]
     parts = []
     for m in msgs:
@@ -77,11 +77,23 @@ def _degenerate_kind(rec: dict[str, Any]) -> str | None:
 
 def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]],
                   policy: Policy) -> str:
+    """Render the HTML report of one evaluation run.
+
+    Args:
+        summary: The run's ``summary.json`` content (``metrics``, ``manifest`` and, when the
+            judge was calibrated, ``calibrated``).
+        worst: Example records per section (``harmful``, ``over_refusal``, ``unassessable``,
+            optionally ``degenerate``), as written to ``results.jsonl``.
+        policy: The policy the run was judged against; gives category names.
+
+    Returns:
+        A self-contained, autoescaped HTML page.
+    """
     names = {c.id: c.name for c in policy.categories}
     by_cat = summary["metrics"]["by_category"]
     chart = category_bars(by_cat, names)
     rows = {k: [{"id": r["sample"]["id"], "category": names.get(r["sample"]["category"], r["sample"]["category"]),
-                 "expected": r["sample"]["expected"], "prompt": _prompt_of(r), "response": r.get("response"),
+                 "expected": r["sample"]["expected"], "prompt": _transcript(r), "response": r.get("response"),
                  "error": r.get("error"), "refusal": _refusal(r), "degenerate": _degenerate_kind(r)} for r in v]
             for k, v in worst.items()}
     rows.setdefault("degenerate", [])
@@ -89,8 +101,3 @@ def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]
     return tmpl.render(s=summary, m=summary["metrics"], man=summary["manifest"], names=names,
                        chart=chart, worst=rows, cal=summary.get("calibrated"))
 
-
-def write_report(path: Path, summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]],
-                 policy: Policy) -> Path:
-    path.write_text(render_report(summary, worst, policy), encoding="utf-8")
-    return path

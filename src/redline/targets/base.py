@@ -1,13 +1,17 @@
-"""The target protocol, its registry, and the errors targets raise."""
+"""The target protocol, how a target is built from its spec, and the errors targets raise.
+
+Targets are ``target`` plug-ins (:mod:`redline.plugins`): ``@plugin("target", "NAME", arg=...)``
+on a factory; the built-ins live in ``local``, ``openai`` and ``replay``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from redline.data.schema import Message
-from redline.errors import InputError, Problem, TargetError
+from redline.errors import TargetError
 
 
 @dataclass(frozen=True)
@@ -67,41 +71,32 @@ class Target(Protocol):
     async def aclose(self) -> None: ...
 
 
-TargetFactory = Callable[..., Target]
-_REGISTRY: dict[str, TargetFactory] = {}
+def backoff_delay(attempt: int, retry_after: float | None, *, base: float = 0.5, cap: float = 20.0,
+                  max_retry_after: float = 60.0) -> float:
+    """Seconds to wait before retry ``attempt`` (0-based) after a :class:`TransientError`:
+    exponential from ``base``, capped at ``cap``, with jitter (half to all of it); at least the
+    server's ``Retry-After`` (itself capped at ``max_retry_after``)."""
+    d: float = min(cap, base * (2 ** attempt)) * (0.5 + random.random() / 2)
+    if retry_after is not None:
+        d = max(d, min(retry_after, max_retry_after))
+    return d
 
 
-def register_target(prefix: str) -> Callable[[TargetFactory], TargetFactory]:
-    """Register a target factory for specs ``PREFIX`` or ``PREFIX:ARG``.
-
-    The factory is called as ``factory(arg, **options)`` where ``arg`` is the
-    text after the colon (or ``None``) and options come from CLI flags.
-    """
-
-    def deco(factory: TargetFactory) -> TargetFactory:
-        _REGISTRY[prefix] = factory
-        return factory
-
-    return deco
-
-
-def target_names() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
-
-
-def _load_builtin() -> None:
-    # Importing the modules registers them.
-    from redline.targets import local, openai, replay  # noqa: F401
+#: run-wide settings the runner gives every target that takes them (``--timeout``,
+#: ``--concurrency``); the other keys are the target's own options, checked against its signature
+RUN_SETTINGS = ("timeout", "concurrency")
 
 
 def create_target(spec: str, **options: Any) -> Target:
-    """Build a target from a spec such as ``openai:gpt-4o``, ``local``, ``local:/m.gguf``, ``replay:f.jsonl``."""
-    _load_builtin()
-    prefix, _, arg = spec.partition(":")
-    factory = _REGISTRY.get(prefix)
-    if factory is None:
-        raise InputError(f"unknown target {spec!r}", [Problem(
-            "--target", f"no target type {prefix!r}",
-            f"use one of: {', '.join(f'{p}:…' for p in sorted(_REGISTRY))}")])
-    return factory(arg or None, **options)
+    """Build a target from a spec such as ``openai:gpt-4o``, ``local``, ``local:/m.gguf``,
+    ``replay:f.jsonl`` (any ``target`` plug-in, see :mod:`redline.plugins`).
+
+    ``options`` are the target's own options (``base_url``, ``api_key``, …; ``None`` means not
+    given; an option the target does not take is an :class:`InputError` naming the valid ones)
+    plus the run-wide :data:`RUN_SETTINGS`, passed only to targets that take them.
+    """
+    from redline.plugins import create
+
+    settings = {k: options.pop(k) for k in RUN_SETTINGS if k in options}
+    target: Target = create("target", spec, options, where="{flag}", **settings)
+    return target

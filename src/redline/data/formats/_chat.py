@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from redline.data.records import Record, dump_messages
-from redline.data.schema import ImagePart, Message, TextPart
+from redline.data.schema import Message, TextPart
 
 _MESSAGE_KEYS = {"role", "content"}
 
@@ -40,35 +40,9 @@ def _inspect_part(p: Any) -> Any:
     return p
 
 
-def image_data_url(p: ImagePart) -> str:
-    """:meth:`ImagePart.data_url`, with the error that quarantines the row."""
-    try:
-        return p.data_url()
-    except FileNotFoundError as e:
-        raise ValueError(f"{e} (needed to embed it as base64)") from None
-
-
-def openai_messages(msgs: list[Message], extras: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    out = []
-    for i, m in enumerate(msgs):
-        if len(m.content) == 1 and isinstance(m.content[0], TextPart):
-            d: dict[str, Any] = {"role": m.role, "content": m.content[0].text}
-        else:
-            parts: list[dict[str, Any]] = []
-            for p in m.content:
-                if isinstance(p, TextPart):
-                    parts.append({"type": "text", "text": p.text})
-                else:
-                    parts.append({"type": "image_url", "image_url": {"url": image_data_url(p)}})
-            d = {"role": m.role, "content": parts}
-        if extras and i < len(extras):
-            d.update(extras[i])
-        out.append(d)
-    return out
-
-
 def inspect_messages(msgs: list[Message]) -> list[dict[str, Any]]:
-    out = []
+    """Messages as Inspect AI's chat messages (images as ``{"type": "image", "image": …}``)."""
+    out: list[dict[str, Any]] = []
     for m in msgs:
         if len(m.content) == 1 and isinstance(m.content[0], TextPart):
             out.append({"role": m.role, "content": m.content[0].text})

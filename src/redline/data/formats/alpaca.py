@@ -7,20 +7,12 @@ kept in ``meta['alpaca']`` so that writing Alpaca again restores it. ``history``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from redline.data.formats._chat import text_only
-from redline.data.formats.base import (
-    FieldMap,
-    Item,
-    JsonlWriter,
-    iter_json_or_jsonl,
-    parse_rows,
-    register_format,
-)
+from redline.data.formats.base import JsonRowFormat
 from redline.data.records import Record
+from redline.plugins import plugin
 
 
 def _parse(row: dict[str, Any], n: int) -> Record:
@@ -30,7 +22,7 @@ def _parse(row: dict[str, Any], n: int) -> Record:
         raise ValueError("field 'instruction': missing or empty")
     inp = row.pop("input", "") or ""
     output = row.pop("output", "") or ""
-    msgs: list[dict[str, Any]] = []
+    msgs: list[Any] = []  # message dicts, validated by Record
     system = row.pop("system", None)
     if system:
         msgs.append({"role": "system", "content": system})
@@ -72,22 +64,12 @@ def _dump(r: Record) -> dict[str, Any]:
         instruction, inp = split["instruction"], split["input"]
     else:
         instruction, inp = prompt, ""
-    out: dict[str, Any] = {"instruction": instruction, "input": inp, "output": output}
-    if system is not None:
-        out["system"] = system
-    if history:
-        out["history"] = history
-    return out
+    return {"instruction": instruction, "input": inp, "output": output,
+            **({"system": system} if system is not None else {}), **({"history": history} if history else {})}
 
 
-@register_format("alpaca")
-class AlpacaFormat:
-    name = "alpaca"
-    extensions = ()
-    description = "Alpaca instruction data ({instruction, input, output}; training content only)"
+@plugin("format", "alpaca")
+class AlpacaFormat(JsonRowFormat):
+    """Alpaca instruction data ({instruction, input, output}; training content only)"""
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, iter_json_or_jsonl(path, fmap), fmap, _parse)
-
-    def open_writer(self, path: Path) -> JsonlWriter:
-        return JsonlWriter(path, _dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)

@@ -1,22 +1,29 @@
-"""The format plug-in point: a small Protocol, a registry, field mapping and shared helpers.
+"""The format plug-in point: the :class:`Format` protocol, shared bases, field mapping, helpers.
 
 A format reads a file into :class:`Record` objects — or :class:`Rejected` rows that say where and
-why — and writes records. Adding a format is one new file in this package::
+why — and writes records. A format is a plug-in of kind ``"format"`` (:mod:`redline.plugins`):
+adding one is one file (in this package, listed in ``formats/__init__.py``, or in another package
+through the ``redline.formats`` entry point). A JSON-row format declares only its mapping::
 
-    @register_format("myformat")
-    class MyFormat:
-        extensions = (".my",)
-        description = "…"
-        def read(self, path, fmap): ...        # yields Record | Rejected, streaming
-        def open_writer(self, path): ...       # an object with write(record) and close()
+    @plugin("format", "myformat")
+    class MyFormat(JsonRowFormat):
+        '''My rows ({question, answer}) as JSONL'''  # the description
+
+        to_record = staticmethod(parse)  # def parse(row: dict, n: int) -> Record (ValueError: rejected)
+        to_row = staticmethod(dump)      # def dump(record: Record) -> dict (or a list of dicts)
+
+Any other object with ``extensions``, ``description``, ``read(path, fmap)`` and
+``open_writer(path)`` (see :class:`Format`) works too; :class:`RowFormat` is the base the
+built-ins share.
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -39,14 +46,49 @@ from redline.errors import InputError, Problem
 
 @dataclass
 class Rejected:
-    """A row that could not be read or mapped (it goes to the quarantine file)."""
+    """A row that could not be read or mapped (it goes to the quarantine file).
 
-    where: str  # "file.csv:row 12" / "file.jsonl:7"
+    Its location travels as data — ``path``, ``unit`` and ``row`` (``row 12`` of a CSV file,
+    ``item 3`` of a JSON array; for JSON Lines the unit is ``""`` and the row is the line),
+    ``file_line`` where the reader knows it, and ``field`` when one field is at fault — so no
+    one re-parses ``where``, which is only how the location is shown. Build one with :meth:`at`.
+    """
+
+    where: str  # as shown: "file.csv:row 12 (line 13)" / "file.jsonl:7"
     line: int | None  # line (JSONL) or data-row number (CSV, Parquet, Excel, JSON array item)
     reason: str
     raw: Any = None
+    path: str | None = None
+    unit: str = ""
+    row: int | None = None
+    file_line: int | None = None
+    field: str | None = None
+
+    @classmethod
+    def at(cls, path: Path | str, row: int, reason: str, raw: Any = None, *, unit: str = "",
+           file_line: int | None = None, field: str | None = None) -> Rejected:
+        """Row ``row`` (counted in ``unit``: ``""`` a line, ``"row "``, ``"item "`` …) of ``path``.
+
+        Args:
+            path: the file.
+            row: the row's number in ``unit`` (its line for JSON Lines).
+            reason: why it was refused.
+            raw: the row as read, for the quarantine file.
+            unit: what ``row`` counts, as shown before the number.
+            file_line: the file line the row starts on, when known (shown as ``(line N)``).
+            field: the field at fault, if one is.
+        """
+        where = f"{path}:{unit}{row}" + (f" (line {file_line})" if unit and file_line is not None else "")
+        return cls(where, row, reason, raw, path=str(path), unit=unit, row=row,
+                   file_line=row if not unit else file_line, field=field)
+
+    def on_file_line(self, line: int) -> Rejected:
+        """This row located by its file line: ``f.csv:row 1 (line 2)`` → ``f.csv:2 (row 1)``, line 2."""
+        return Rejected(f"{self.path}:{line} ({self.unit}{self.row})", line, self.reason, self.raw,
+                        path=self.path, unit=self.unit, row=self.row, file_line=line, field=self.field)
 
     def to_json(self) -> dict[str, Any]:
+        """The quarantine file's line: ``where``, ``line``, ``reason``, ``raw``."""
         raw = self.raw
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", errors="replace")
@@ -56,49 +98,143 @@ class Rejected:
 Item = Record | Rejected
 
 
+class RejectedSummary:
+    """Counts the refused rows of a stream and keeps the first ``keep`` (where, reason) for a report."""
+
+    def __init__(self, keep: int):
+        self.count = 0
+        self.rows: list[dict[str, Any]] = []
+        self._keep = keep
+
+    def records(self, items: Iterable[Item], on_progress: Callable[[int], None] | None = None) -> Iterator[Record]:
+        """The records of ``items``; each refused row is counted (and kept while there is room)."""
+        for item in items:
+            if on_progress is not None:
+                on_progress(1)
+            if isinstance(item, Rejected):
+                self.count += 1
+                if len(self.rows) < self._keep:
+                    self.rows.append({"where": item.where, "reason": item.reason})
+                continue
+            yield item
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"count", "rows"}`` as the reports write it."""
+        return {"count": self.count, "rows": self.rows}
+
+
 class RecordWriter(Protocol):
+    """What :meth:`Format.open_writer` returns."""
+
     def write(self, record: Record) -> None:
         """Write one record; raise ValueError when the format cannot express it."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Finish the file (a writer may hold its last rows until then)."""
 
 
 @runtime_checkable
 class Format(Protocol):
+    """What a format offers: its name, the file extensions it claims, one line of description,
+    a streaming reader and a writer."""
+
     name: str
     extensions: tuple[str, ...]
-    description: str
+
+    @property
+    def description(self) -> str: ...
 
     def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]: ...
 
     def open_writer(self, path: Path) -> RecordWriter: ...
 
 
-_FORMATS: dict[str, Format] = {}
+class RowFormat:
+    """The shared base of the built-in formats: a file read as numbered rows, each mapped to a record.
+
+    A subclass declares what differs: :meth:`rows` (the container: CSV, Parquet, JSON Lines …),
+    :meth:`to_record` (one field-mapped row → :class:`Record`, default :func:`row_to_record`),
+    ``unit`` (how a row is named in ``file:UNIT N`` locations) and :meth:`open_writer`. Its
+    ``description`` is the first line of the class docstring (also what ``redline plugins`` shows).
+    """
+
+    #: set by :func:`get_format` to the name the format is registered under
+    name: str = ""
+    extensions: tuple[str, ...] = ()
+    #: the word before a row number in a location: ``""`` (a line), ``"row "``, ``"item "`` …
+    unit: str = ""
+
+    @property
+    def description(self) -> str:
+        """One line for ``redline data formats``: the class docstring's first line."""
+        return (inspect.getdoc(type(self)) or "").splitlines()[0]
+
+    def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        """``(row number, row | Rejected)`` for every row of the file."""
+        raise NotImplementedError
+
+    @staticmethod
+    def to_record(row: dict[str, Any], n: int) -> Record:
+        """One field-mapped row → a record; raises ValueError (or a pydantic error) to reject it."""
+        return row_to_record(row, n)
+
+    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
+        """Records (or :class:`Rejected` rows) of ``path``, streaming."""
+        return parse_rows(path, self.rows(path, fmap), fmap, self.to_record, self.unit)
+
+    def open_writer(self, path: Path) -> RecordWriter:
+        """A writer of records to ``path``."""
+        raise NotImplementedError
 
 
-def register_format(name: str) -> Callable[[type], type]:
-    """Class decorator: register a format under ``name``."""
+class JsonRowFormat(RowFormat):
+    """A format whose rows are JSON objects, in JSON Lines or a JSON array (``--json-key``).
 
-    def deco(cls: type) -> type:
-        inst = cls()
-        inst.name = name
-        _FORMATS[name] = inst
-        return cls
+    A subclass declares only :meth:`to_record` (row → record) and :meth:`to_row` (record → one
+    object, or a list of them); reading and writing JSON Lines are shared.
+    """
 
-    return deco
+    def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        return iter_json_or_jsonl(path, fmap)
+
+    @staticmethod
+    def to_row(r: Record) -> dict[str, Any] | list[dict[str, Any]]:
+        """One record → the object (or objects) written for it; ValueError when it does not fit."""
+        raise NotImplementedError
+
+    def open_writer(self, path: Path) -> RecordWriter:
+        return JsonlWriter(path, self.to_row)
+
+
+_INSTANCES: dict[str, Format] = {}
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower().replace("-", "_")  # trl-dpo, label-studio
 
 
 def formats() -> dict[str, Format]:
-    return dict(_FORMATS)
+    """Every installed format (built-ins and entry points ``redline.formats``), by name."""
+    from redline import plugins
+
+    return {n: get_format(n) for n in plugins.names("format")}
 
 
 def get_format(name: str) -> Format:
-    name = name.strip().lower().replace("-", "_")  # trl-dpo, label-studio
-    if name not in _FORMATS:
-        raise InputError(f"unknown format {name!r}", [Problem(
-            "--from/--to", f"no format named {name!r}", f"use one of {', '.join(sorted(_FORMATS))}")])
-    return _FORMATS[name]
+    """The format registered as ``name`` (``-`` and ``_`` alike, any case); unknown names raise
+    :class:`InputError`."""
+    from redline import plugins
+
+    name = _normalise(name)
+    if name not in _INSTANCES:
+        known = plugins.names("format")
+        if name not in known:
+            raise InputError(f"unknown format {name!r}", [Problem(
+                "--from/--to", f"no format named {name!r}", f"use one of {', '.join(known)}")])
+        fmt = plugins.create("format", name)
+        fmt.name = name
+        _INSTANCES[name] = fmt
+    return _INSTANCES[name]
 
 
 def detect_format(path: Path) -> str:
@@ -106,12 +242,13 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         return "hf"
     name = path.name.lower()
-    for fname, f in _FORMATS.items():
+    known = formats()
+    for fname, f in known.items():
         if any(name.endswith(ext) for ext in f.extensions):
             return fname
     raise InputError(f"{path}: cannot tell the format", [Problem(
         str(path), f"unknown extension {path.suffix!r}",
-        f"pass --from/--to with one of {', '.join(sorted(_FORMATS))}")])
+        f"pass --from/--to with one of {', '.join(sorted(known))}")])
 
 
 # -- field mapping ---------------------------------------------------------------------------
@@ -324,6 +461,15 @@ def describe_error(e: Exception) -> str:
     return str(e)
 
 
+def _failed_field(e: Exception) -> str | None:
+    """The field a validation error names, if it names one."""
+    if isinstance(e, ValidationError) and e.errors():
+        return ".".join(str(x) for x in e.errors()[0]["loc"]) or None
+    if isinstance(e, KeyError) and e.args:
+        return str(e.args[0])
+    return None
+
+
 def parse_rows(path: Path, rows: Iterator[tuple[int, dict[str, Any] | Rejected]], fmap: FieldMap,
                parse: Callable[[dict[str, Any], int], Record], unit: str = "") -> Iterator[Item]:
     """Apply the field map and ``parse`` to each row; a failure becomes a :class:`Rejected`."""
@@ -339,7 +485,7 @@ def parse_rows(path: Path, rows: Iterator[tuple[int, dict[str, Any] | Rejected]]
             if missing:
                 cols = ", ".join(map(str, list(row)[:20]))
                 reason += f" — mapped column(s) not in this row: {', '.join(missing)} (its columns: {cols})"
-            yield Rejected(f"{path}:{unit}{n}", n, reason, row)
+            yield Rejected.at(path, n, reason, row, unit=unit, field=_failed_field(e))
             continue
         rec._source = (f"{path}:{unit}{n}", n)  # where it came from, for a later quarantine (convert)
         yield rec
@@ -354,9 +500,9 @@ def iter_jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected
     for lineno, obj in iter_json_lines(path):
         if isinstance(obj, BadLine):
             reason = obj.reason if obj.kind == "json" or not obj.fix else f"{obj.reason}; {obj.fix}"
-            yield lineno, Rejected(f"{path}:{lineno}", lineno, reason, obj.raw)
+            yield lineno, Rejected.at(path, lineno, reason, obj.raw)
         elif not isinstance(obj, dict):
-            yield lineno, Rejected(f"{path}:{lineno}", lineno, "a line must be a JSON object", obj)
+            yield lineno, Rejected.at(path, lineno, "a line must be a JSON object", obj)
         else:
             yield lineno, obj
 
@@ -403,12 +549,12 @@ def iter_json_rows(path: Path, key: str | None = None) -> Iterator[tuple[int, di
             try:
                 check_value(obj, depth, surrogates)
             except LimitError as e:
-                yield i, Rejected(f"{path}:item {i}", i, f"{e.reason}; {e.fix}" if e.fix else e.reason,
-                                  None if "nested" in e.reason else obj)  # too deep to write back
+                yield i, Rejected.at(path, i, f"{e.reason}; {e.fix}" if e.fix else e.reason,
+                                     None if "nested" in e.reason else obj, unit="item ")  # too deep to write back
                 continue
             yield i, obj
         else:
-            yield i, Rejected(f"{path}:item {i}", i, "an item must be a JSON object", obj)
+            yield i, Rejected.at(path, i, "an item must be a JSON object", obj, unit="item ")
 
 
 def sniff_json_array(path: Path) -> bool:

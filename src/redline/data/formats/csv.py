@@ -12,23 +12,16 @@ from __future__ import annotations
 import csv
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from redline.data import limits
-from redline.data.formats.base import (
-    FLAT_COLUMNS,
-    FieldMap,
-    Item,
-    Rejected,
-    parse_rows,
-    record_to_flat,
-    register_format,
-    row_to_record,
-)
+from redline.data.formats.base import FLAT_COLUMNS, FieldMap, Rejected, RowFormat, record_to_flat
 from redline.data.records import Record
 from redline.errors import InputError, Problem
+from redline.plugins import plugin
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1, limits.MAX_LINE_BYTES))  # docs/limits.md
 
@@ -46,6 +39,25 @@ def _bad_bytes(cells: list[str]) -> str | None:
         if m:
             return f"byte 0x{ord(m.group()) - 0xDC00:02x} in cell {i + 1} is not UTF-8"
     return None
+
+
+def iter_csv_rows(reader: Any) -> Iterator[tuple[int, Any]]:
+    """``(line the row starts on, row)`` for every row of a ``csv.reader`` or ``csv.DictReader``;
+    a malformed row is its :class:`csv.Error` in place of the row, and reading goes on.
+
+    Args:
+        reader: the reader, its header (if any) already read.
+    """
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            yield start, e
+            continue
+        yield start, row
 
 
 def _iter_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
@@ -67,38 +79,33 @@ def _iter_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]
         f.close()
         raise InputError(f"{path}: not UTF-8", [Problem(f"{path}:1 (header)", bad, "re-encode the file as UTF-8")])
     header = [h.strip() for h in header]
-    seen: set[str] = set()
-    dupes = {h for h in header if h in seen or seen.add(h)}  # linear: 50,000 columns in milliseconds
+    dupes = {h for h, k in Counter(header).items() if k > 1}  # linear: 50,000 columns in milliseconds
     if dupes:
         f.close()
         raise InputError(f"{path}: duplicate column names", [Problem(
             f"{path}:1", f"columns {sorted(dupes)} appear more than once", "give every column a unique name")])
     n = 0
     with f:
-        while True:
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as e:
+        for start, cells in iter_csv_rows(reader):
+            if isinstance(cells, csv.Error):
                 n += 1
-                hint = "; raise REDLINE_MAX_LINE_BYTES (docs/limits.md)" if "field limit" in str(e) else ""
-                yield n, Rejected(f"{path}:row {n} (line {start})", n, f"malformed CSV: {e}{hint}", None)
+                hint = "; raise REDLINE_MAX_LINE_BYTES (docs/limits.md)" if "field limit" in str(cells) else ""
+                yield n, Rejected.at(path, n, f"malformed CSV: {cells}{hint}", None, unit="row ", file_line=start)
                 continue
             if not any(c.strip() for c in cells):
                 continue
             n += 1
             bad = _bad_bytes(cells)
             if bad:
-                yield n, Rejected(f"{path}:row {n} (line {start})", n,
-                                  f"not UTF-8 ({bad}); re-encode the file as UTF-8",
-                                  [c.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for c in cells])
+                yield n, Rejected.at(path, n,
+                                     f"not UTF-8 ({bad}); re-encode the file as UTF-8",
+                                     [c.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for c in cells],
+                                     unit="row ", file_line=start)
                 continue
             if len(cells) != len(header):
-                yield n, Rejected(f"{path}:row {n} (line {start})", n,
-                                  f"{len(cells)} cells but the header has {len(header)} columns "
-                                  "(a missing quote or delimiter?)", cells)
+                yield n, Rejected.at(path, n,
+                                     f"{len(cells)} cells but the header has {len(header)} columns "
+                                     "(a missing quote or delimiter?)", cells, unit="row ", file_line=start)
                 continue
             yield n, dict(zip(header, cells, strict=True))
 
@@ -116,23 +123,24 @@ class _CsvWriter:
         self._f.close()
 
 
-@register_format("csv")
-class CsvFormat:
-    name = "csv"
-    extensions = (".csv",)
-    description = "comma-separated values with a header row"
+@plugin("format", "csv")
+class CsvFormat(RowFormat):
+    """comma-separated values with a header row"""
+
+    extensions: tuple[str, ...] = (".csv",)
+    unit = "row "
     delimiter = ","
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, _iter_rows(path, self.delimiter), fmap, row_to_record, "row ")
+    def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        return _iter_rows(path, self.delimiter)
 
     def open_writer(self, path: Path) -> _CsvWriter:
         return _CsvWriter(path, self.delimiter)
 
 
-@register_format("tsv")
+@plugin("format", "tsv")
 class TsvFormat(CsvFormat):
-    name = "tsv"
+    """tab-separated values with a header row"""
+
     extensions = (".tsv", ".tab")
-    description = "tab-separated values with a header row"
     delimiter = "\t"

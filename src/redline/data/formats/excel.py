@@ -5,20 +5,15 @@ The first sheet (or the sheet named by ``--json-key``) with a header row; column
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from redline.data import limits
-from redline.data.formats.base import (
-    FieldMap,
-    Item,
-    Rejected,
-    parse_rows,
-    register_format,
-    row_to_record,
-)
+from redline.data.formats.base import FieldMap, Rejected, RowFormat
 from redline.errors import InputError, Problem
+from redline.plugins import plugin
 
 
 def _cell(v: Any) -> Any:
@@ -60,8 +55,7 @@ def _iter_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, dict[str, A
         names = [str(h).strip() if h is not None else "" for h in header]
         while names and names[-1] == "":
             names.pop()
-        seen: set[str] = set()
-        dupes = sorted({h for h in names if h and (h in seen or seen.add(h))})
+        dupes = sorted(h for h, k in Counter(names).items() if h and k > 1)
         if dupes:  # a second column of the same name would silently replace the first
             raise InputError(f"{path}: duplicate column names", [Problem(
                 f"{path}:sheet row 1", f"columns {dupes} appear more than once", "give every column a unique name")])
@@ -87,7 +81,8 @@ def _iter_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, dict[str, A
             extra = [v for v in vals[len(names):] if v not in (None, "")]
             named = [v for h, v in zip(names, vals, strict=False) if h == ""]
             if extra or any(v not in (None, "") for v in named):
-                yield n, Rejected(f"{path}:sheet row {sheet_row}", n, "a cell has no column header", vals)
+                yield n, Rejected(f"{path}:sheet row {sheet_row}", n, "a cell has no column header", vals,
+                                  path=str(path), unit="data row ", row=n)
                 continue
             yield n, {h: v for h, v in zip(names, vals[: len(names)], strict=False) if h}
     finally:
@@ -147,14 +142,15 @@ def _merged_ranges(path: Path, sheet_xml: str | None) -> list[tuple[int, int, in
     return out
 
 
-@register_format("excel")
-class ExcelFormat:
-    name = "excel"
-    extensions = (".xlsx", ".xlsm")
-    description = "Excel workbook (read only; first sheet, header row)"
+@plugin("format", "excel")
+class ExcelFormat(RowFormat):
+    """Excel workbook (read only; first sheet, header row)"""
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, _iter_rows(path, fmap.json_key), fmap, row_to_record, "data row ")
+    extensions = (".xlsx", ".xlsm")
+    unit = "data row "
+
+    def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        return _iter_rows(path, fmap.json_key)
 
     def open_writer(self, path: Path) -> Any:
         raise InputError("Excel is read-only", [Problem(

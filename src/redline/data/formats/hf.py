@@ -17,17 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from redline.data.formats.base import (
+    FLAT_COLUMNS,
     FieldMap,
     Item,
     Rejected,
+    RowFormat,
     parse_rows,
     record_to_flat,
-    register_format,
     row_to_record,
 )
-from redline.data.formats.parquet import _ParquetWriter
+from redline.data.formats.parquet import ParquetWriter
 from redline.data.records import Record
 from redline.errors import InputError, Problem
+from redline.plugins import plugin
 
 BATCH_ROWS = 4096
 
@@ -63,8 +65,6 @@ def records_to_dataset(records: Iterable[Record]) -> Any:
         for r in records:
             yield record_to_flat(r)
 
-    from redline.data.formats.base import FLAT_COLUMNS
-
     feats = datasets.Features({c: datasets.Value("string") for c in FLAT_COLUMNS})
     with tempfile.TemporaryDirectory(prefix="redline-hf-") as cache:
         ds = datasets.Dataset.from_generator(gen, features=feats, cache_dir=cache, keep_in_memory=True)
@@ -75,7 +75,7 @@ class _HfWriter:
     def __init__(self, path: Path):
         self._path = path
         self._tmp = Path(tempfile.mkdtemp(prefix="redline-hf-"))
-        self._pq = _ParquetWriter(self._tmp / "data.parquet")
+        self._pq = ParquetWriter(self._tmp / "data.parquet")
 
     def write(self, record: Record) -> None:
         self._pq.write(record)
@@ -93,11 +93,11 @@ class _HfWriter:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-@register_format("hf")
-class HfFormat:
-    name = "hf"
-    extensions = ()
-    description = "Hugging Face datasets save_to_disk folder"
+@plugin("format", "hf")
+class HfFormat(RowFormat):
+    """Hugging Face datasets save_to_disk folder"""
+
+    unit = "row "
 
     def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
         import datasets

@@ -8,21 +8,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from redline.data.formats._chat import inspect_messages, parse_messages
-from redline.data.formats.base import (
-    FieldMap,
-    Item,
-    JsonlWriter,
-    iter_json_or_jsonl,
-    parse_rows,
-    register_format,
-)
+from redline.data.formats.base import JsonRowFormat
 from redline.data.records import Record
 from redline.data.schema import Message, TextPart
+from redline.plugins import plugin
 
 _FIELDS = ("category", "expected", "language", "source")
 
@@ -76,14 +68,8 @@ def _dump(r: Record) -> dict[str, Any]:
     return out
 
 
-@register_format("inspect")
-class InspectFormat:
-    name = "inspect"
-    extensions = ()
-    description = "Inspect AI samples ({id, input, target, metadata}) as JSONL"
+@plugin("format", "inspect")
+class InspectFormat(JsonRowFormat):
+    """Inspect AI samples ({id, input, target, metadata}) as JSONL"""
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, iter_json_or_jsonl(path, fmap), fmap, _parse)
-
-    def open_writer(self, path: Path) -> JsonlWriter:
-        return JsonlWriter(path, _dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)

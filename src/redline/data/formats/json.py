@@ -5,27 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from redline.data.formats.base import (
-    FieldMap,
-    Item,
-    JsonArrayWriter,
-    iter_json_rows,
-    parse_rows,
-    register_format,
-    row_to_record,
-)
+from redline.data.formats.base import FieldMap, JsonArrayWriter, Rejected, RowFormat, iter_json_rows
 from redline.data.records import record_json
+from redline.plugins import plugin
 
 
-@register_format("json")
-class JsonFormat:
-    name = "json"
+@plugin("format", "json")
+class JsonFormat(RowFormat):
+    """a JSON array of records, or the list of records in a JSON object (--json-key)"""
+
     extensions = (".json",)
-    description = "a JSON array of records, or the list of records in a JSON object (--json-key)"
+    unit = "item "
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, iter_json_rows(path, fmap.json_key), fmap, row_to_record, "item ")
+    def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        return iter_json_rows(path, fmap.json_key)
 
     def open_writer(self, path: Path) -> JsonArrayWriter:
         return JsonArrayWriter(path, record_json)

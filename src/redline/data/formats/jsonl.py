@@ -4,28 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from redline.data.formats.base import (
-    FieldMap,
-    Item,
-    JsonlWriter,
-    parse_rows,
-    register_format,
-    row_to_record,
-)
+from redline.data.formats.base import FieldMap, JsonlWriter, Rejected, RowFormat, iter_jsonl_rows
 from redline.data.records import record_json
+from redline.plugins import plugin
 
 
-@register_format("jsonl")
-class JsonlFormat:
-    name = "jsonl"
+@plugin("format", "jsonl")
+class JsonlFormat(RowFormat):
+    """Redline records, one JSON object per line (docs/data.md); unknown keys go to meta"""
+
     extensions = (".jsonl", ".ndjson")
-    description = "Redline records, one JSON object per line (docs/data.md); unknown keys go to meta"
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        from redline.data.formats.base import iter_jsonl_rows
-
-        return parse_rows(path, iter_jsonl_rows(path), fmap, row_to_record)
+    def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        return iter_jsonl_rows(path)
 
     def open_writer(self, path: Path) -> JsonlWriter:
         return JsonlWriter(path, record_json)

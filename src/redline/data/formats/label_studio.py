@@ -21,13 +21,13 @@ from redline.data.formats.base import (
     FieldMap,
     Item,
     JsonArrayWriter,
-    iter_json_or_jsonl,
+    JsonRowFormat,
     parse_rows,
     record_to_flat,
-    register_format,
     row_to_record,
 )
 from redline.data.records import Record
+from redline.plugins import plugin
 
 
 def _result_labels(results: list[Any]) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def _parse(task: dict[str, Any], n: int) -> Record:
     if "id" not in data and task.get("id") is not None:
         data["id"] = task["id"]
     rec = row_to_record(data, n)
-    per_annotator = []
+    per_annotator: list[dict[str, Any]] = []
     for ann in task.get("annotations") or []:
         if not isinstance(ann, dict) or ann.get("was_cancelled"):
             continue
@@ -104,19 +104,19 @@ def _dump(r: Record) -> dict[str, Any]:
     return task
 
 
-@register_format("label_studio")
-class LabelStudioFormat:
-    name = "label_studio"
-    extensions = ()
-    description = "Label Studio tasks / JSON export (data + choices annotations)"
+@plugin("format", "label_studio")
+class LabelStudioFormat(JsonRowFormat):
+    """Label Studio tasks / JSON export (data + choices annotations)"""
+
+    unit = "task "
 
     def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        def parse(task: dict[str, Any], n: int) -> Record:
+        def parse(task: dict[str, Any], n: int) -> Record:  # the field map applies to the task's data
             if isinstance(task.get("data"), dict):
                 task = {**task, "data": fmap.apply(task["data"])}
             return _parse(task, n)
 
-        return parse_rows(path, iter_json_or_jsonl(path, fmap), FieldMap(), parse, "task ")
+        return parse_rows(path, self.rows(path, fmap), FieldMap(), parse, self.unit)
 
     def open_writer(self, path: Path) -> JsonArrayWriter:
         return JsonArrayWriter(path, _dump)

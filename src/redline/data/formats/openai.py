@@ -7,20 +7,13 @@ written: ids, categories and labels are not part of this format (use ``jsonl`` t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from redline.data.formats._chat import openai_messages, parse_messages, training_messages
-from redline.data.formats.base import (
-    FieldMap,
-    Item,
-    JsonlWriter,
-    iter_json_or_jsonl,
-    parse_rows,
-    register_format,
-)
+from redline.data.formats._chat import parse_messages, training_messages
+from redline.data.formats.base import JsonRowFormat
+from redline.data.messages import to_openai_messages
 from redline.data.records import Record
+from redline.plugins import plugin
 
 
 def _parse(row: dict[str, Any], n: int) -> Record:
@@ -36,17 +29,11 @@ def _parse(row: dict[str, Any], n: int) -> Record:
 
 def _dump(r: Record) -> dict[str, Any]:
     extras = r.meta.get("message_extras") if r.chosen is None else None
-    return {"messages": openai_messages(training_messages(r), extras)}
+    return {"messages": to_openai_messages(training_messages(r), extras=extras)}
 
 
-@register_format("openai")
-class OpenAIChatFormat:
-    name = "openai"
-    extensions = ()
-    description = "OpenAI chat fine-tuning JSONL ({messages: [...]}; training content only)"
+@plugin("format", "openai")
+class OpenAIChatFormat(JsonRowFormat):
+    """OpenAI chat fine-tuning JSONL ({messages: [...]}; training content only)"""
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, iter_json_or_jsonl(path, fmap), fmap, _parse)
-
-    def open_writer(self, path: Path) -> JsonlWriter:
-        return JsonlWriter(path, _dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)

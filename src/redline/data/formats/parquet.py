@@ -11,18 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from redline.data.formats.base import (
-    FLAT_COLUMNS,
-    FieldMap,
-    Item,
-    Rejected,
-    parse_rows,
-    record_to_flat,
-    register_format,
-    row_to_record,
-)
+from redline.data.formats.base import FLAT_COLUMNS, FieldMap, Rejected, RowFormat, record_to_flat
 from redline.data.records import Record
 from redline.errors import InputError, Problem
+from redline.plugins import plugin
 
 BATCH_ROWS = 8192
 
@@ -43,7 +35,9 @@ def _iter_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
             yield n, row
 
 
-class _ParquetWriter:
+class ParquetWriter:
+    """Writes the flat string columns in record batches of :data:`BATCH_ROWS`."""
+
     def __init__(self, path: Path):
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -72,14 +66,15 @@ class _ParquetWriter:
         self._w.close()
 
 
-@register_format("parquet")
-class ParquetFormat:
-    name = "parquet"
+@plugin("format", "parquet")
+class ParquetFormat(RowFormat):
+    """Apache Parquet (pyarrow, streamed in record batches)"""
+
     extensions = (".parquet", ".pq")
-    description = "Apache Parquet (pyarrow, streamed in record batches)"
+    unit = "row "
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, _iter_rows(path), fmap, row_to_record, "row ")
+    def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        return _iter_rows(path)
 
-    def open_writer(self, path: Path) -> _ParquetWriter:
-        return _ParquetWriter(path)
+    def open_writer(self, path: Path) -> ParquetWriter:
+        return ParquetWriter(path)

@@ -6,20 +6,12 @@ where each goes with ``<image>`` in the text; both are kept. Other keys go to ``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from redline.data.formats.base import (
-    FieldMap,
-    Item,
-    JsonlWriter,
-    iter_json_or_jsonl,
-    parse_rows,
-    register_format,
-)
+from redline.data.formats.base import JsonRowFormat
 from redline.data.records import Record
 from redline.data.schema import ImagePart, Message, TextPart
+from redline.plugins import plugin
 
 _ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant",
           "bard": "assistant", "bing": "assistant", "model": "assistant", "system": "system"}
@@ -71,7 +63,7 @@ def _parse(row: dict[str, Any], n: int) -> Record:
                 parts.append(TextPart(text=piece))
         if not parts:
             parts.append(TextPart(text=""))
-        msgs.append(Message(role=role, content=parts))
+        msgs.append(Message(role=role, content=parts))  # type: ignore[arg-type]  # validated by pydantic
     if queue:  # images without markers: put them before the first user text
         first = next((m for m in msgs if m.role == "user"), msgs[0])
         first.content[:0] = queue
@@ -83,7 +75,7 @@ def _dump(r: Record) -> dict[str, Any]:
     msgs = [*r.prompt_messages, *r.chosen] if r.chosen is not None else r.messages
     out: dict[str, Any] = {"id": r.id}
     images: list[str] = []
-    conv = []
+    conv: list[dict[str, str]] = []
     for m in msgs:
         if m.role == "system" and not conv and "system" not in out:
             out["system"] = m.text
@@ -106,14 +98,8 @@ def _dump(r: Record) -> dict[str, Any]:
     return out
 
 
-@register_format("sharegpt")
-class ShareGPTFormat:
-    name = "sharegpt"
-    extensions = ()
-    description = "ShareGPT conversations ({conversations: [{from, value}]}, images via <image>)"
+@plugin("format", "sharegpt")
+class ShareGPTFormat(JsonRowFormat):
+    """ShareGPT conversations ({conversations: [{from, value}]}, images via <image>)"""
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, iter_json_or_jsonl(path, fmap), fmap, _parse)
-
-    def open_writer(self, path: Path) -> JsonlWriter:
-        return JsonlWriter(path, _dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)

@@ -5,21 +5,13 @@ user turn, message lists otherwise."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from redline.data.formats._chat import plain
-from redline.data.formats.base import (
-    FieldMap,
-    Item,
-    JsonlWriter,
-    iter_json_or_jsonl,
-    parse_rows,
-    register_format,
-)
+from redline.data.formats.base import JsonRowFormat
 from redline.data.formats.trl_sft import side
 from redline.data.records import Record
+from redline.plugins import plugin
 
 
 def _parse(row: dict[str, Any], n: int) -> Record:
@@ -33,12 +25,12 @@ def _parse(row: dict[str, Any], n: int) -> Record:
     if "prompt" in row:
         prompt = side(row.pop("prompt"), "user", "prompt")
     else:  # implicit prompt: the shared prefix
-        k = 0
-        while k < min(len(chosen), len(rejected)) - 1 and chosen[k] == rejected[k]:
-            k += 1
-        if k == 0:
+        shared = 0
+        while shared < min(len(chosen), len(rejected)) - 1 and chosen[shared] == rejected[shared]:
+            shared += 1
+        if shared == 0:
             raise ValueError("field 'prompt': missing, and chosen/rejected share no prompt prefix")
-        prompt, chosen, rejected = chosen[:k], chosen[k:], rejected[k:]
+        prompt, chosen, rejected = chosen[:shared], chosen[shared:], rejected[shared:]
     return Record(id=rid, messages=prompt, chosen=chosen, rejected=rejected, meta=row)
 
 
@@ -51,14 +43,8 @@ def _dump(r: Record) -> dict[str, Any]:
     return {"prompt": plain(prompt), "chosen": plain(r.chosen), "rejected": plain(r.rejected)}
 
 
-@register_format("trl_dpo")
-class TrlDpoFormat:
-    name = "trl_dpo"
-    extensions = ()
-    description = "TRL DPO preference data ({prompt, chosen, rejected})"
+@plugin("format", "trl_dpo")
+class TrlDpoFormat(JsonRowFormat):
+    """TRL DPO preference data ({prompt, chosen, rejected})"""
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, iter_json_or_jsonl(path, fmap), fmap, _parse)
-
-    def open_writer(self, path: Path) -> JsonlWriter:
-        return JsonlWriter(path, _dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)

@@ -6,22 +6,14 @@ a response gives one row; a preference pair gives two rows (chosen → true, rej
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from redline.data.formats._chat import plain
-from redline.data.formats.base import (
-    FieldMap,
-    Item,
-    JsonlWriter,
-    iter_json_or_jsonl,
-    parse_rows,
-    register_format,
-)
+from redline.data.formats.base import JsonRowFormat
 from redline.data.formats.trl_sft import side
 from redline.data.records import Record
 from redline.data.schema import Message
+from redline.plugins import plugin
 
 _TRUE = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
@@ -60,14 +52,8 @@ def _dump(r: Record) -> list[dict[str, Any]]:
     return [_one(r.prompt_messages, r.messages[-1:], label)]
 
 
-@register_format("trl_kto")
-class TrlKtoFormat:
-    name = "trl_kto"
-    extensions = ()
-    description = "TRL KTO unpaired preference data ({prompt, completion, label})"
+@plugin("format", "trl_kto")
+class TrlKtoFormat(JsonRowFormat):
+    """TRL KTO unpaired preference data ({prompt, completion, label})"""
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, iter_json_or_jsonl(path, fmap), fmap, _parse)
-
-    def open_writer(self, path: Path) -> JsonlWriter:
-        return JsonlWriter(path, _dump)
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)

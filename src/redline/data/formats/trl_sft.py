@@ -3,21 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from redline.data.formats._chat import parse_messages, plain, training_messages
-from redline.data.formats.base import (
-    FieldMap,
-    Item,
-    JsonlWriter,
-    iter_json_or_jsonl,
-    parse_rows,
-    register_format,
-)
+from redline.data.formats.base import JsonRowFormat
 from redline.data.records import Record
 from redline.data.schema import Message
+from redline.plugins import plugin
 
 
 def side(v: Any, role: str, field: str) -> list[Message]:
@@ -42,14 +34,12 @@ def _parse(row: dict[str, Any], n: int) -> Record:
     return Record(id=rid, messages=msgs, meta=row)
 
 
-@register_format("trl_sft")
-class TrlSftFormat:
-    name = "trl_sft"
-    extensions = ()
-    description = "TRL SFTTrainer data ({messages} or {prompt, completion}); writes {messages}"
+def _dump(r: Record) -> dict[str, Any]:
+    return {"messages": plain(training_messages(r))}
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
-        return parse_rows(path, iter_json_or_jsonl(path, fmap), fmap, _parse)
 
-    def open_writer(self, path: Path) -> JsonlWriter:
-        return JsonlWriter(path, lambda r: {"messages": plain(training_messages(r))})
+@plugin("format", "trl_sft")
+class TrlSftFormat(JsonRowFormat):
+    """TRL SFTTrainer data ({messages} or {prompt, completion}); writes {messages}"""
+
+    to_record, to_row = staticmethod(_parse), staticmethod(_dump)
