@@ -92,6 +92,14 @@ class WorkspaceDB:
                 "check the URL and that the database (or the SQLite file's folder) exists")]) from None
 
     def record_start(self, out_dir: Path, identity: dict[str, Any], started: datetime) -> None:
+        """Record that a run started (or restarted: its row goes back to ``running``).
+
+        Args:
+            out_dir: the run directory (its absolute path is the run's id).
+            identity: the run's ``suite``, ``suite_hash``, ``target``, ``policy``, ``policy_hash``
+                and ``judges``.
+            started: when it started (timezone-aware).
+        """
         rid = str(Path(out_dir).resolve())
         row = {
             "run_id": rid, "started": started, "status": "running",
@@ -107,6 +115,13 @@ class WorkspaceDB:
                 conn.execute(runs.insert().values(**row))
 
     def record_end(self, out_dir: Path, status: str, summary: dict[str, Any]) -> None:
+        """Record how a run ended, with its headline rates and summary.
+
+        Args:
+            out_dir: the run directory.
+            status: its final status (``complete``, ``failed``, ``interrupted``, …).
+            summary: the run's summary (``metrics.overall`` and ``manifest`` are read).
+        """
         rid = str(Path(out_dir).resolve())
         o = summary["metrics"]["overall"]
         with self.engine.begin() as conn:
@@ -118,6 +133,14 @@ class WorkspaceDB:
                 summary=json.dumps(summary, ensure_ascii=False)))
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recent runs first, without their summaries.
+
+        Args:
+            limit: how many at the most.
+
+        Returns:
+            One dict a run, keyed by the ``runs`` columns.
+        """
         cols = [c for c in runs.c if c.name != "summary"]
         with self.engine.connect() as conn:
             rows = conn.execute(select(*cols).order_by(runs.c.started.desc()).limit(limit)).mappings()
@@ -127,8 +150,17 @@ class WorkspaceDB:
 
     def register_dataset(self, path: Path, name: str, fmt: str, rows: int, rejected: int, content_hash: str,
                          record_labels: Iterable[tuple[Any, ...]] = ()) -> None:
-        """Record (or update) a data set and replace its labels
-        ``(record_id, name, value, annotator[, policy_hash])``."""
+        """Record (or update) a data set and replace its labels.
+
+        Args:
+            path: the data file or folder (its absolute path is the key).
+            name: its name.
+            fmt: its format.
+            rows: how many records it holds.
+            rejected: how many were quarantined.
+            content_hash: sha256 of its canonical records.
+            record_labels: ``(record_id, name, value, annotator[, policy_hash])`` tuples.
+        """
         key = str(Path(path).resolve())
         row = {"path": key, "name": name, "format": fmt, "rows": rows, "rejected": rejected,
                "content_hash": content_hash, "registered": datetime.now(UTC)}
@@ -148,6 +180,11 @@ class WorkspaceDB:
                 conn.execute(labels.insert(), batch)
 
     def list_datasets(self) -> list[dict[str, Any]]:
+        """The registered data sets, the most recently registered first.
+
+        Returns:
+            One dict a data set, keyed by the ``datasets`` columns.
+        """
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(datasets).order_by(datasets.c.registered.desc())).mappings()]
 
@@ -155,7 +192,11 @@ class WorkspaceDB:
 
     def sync_results(self) -> int:
         """Load ``results.jsonl`` of every recorded run into ``results`` when it changed since the
-        last load (size or mtime). Returns the number of runs (re)loaded."""
+        last load (size or mtime).
+
+        Returns:
+            The number of runs (re)loaded.
+        """
         with self.engine.connect() as conn:
             run_ids = [r[0] for r in conn.execute(select(runs.c.run_id))]
             loaded = {r.run_id: (r.size, r.mtime_ns) for r in conn.execute(select(results_loaded))}
@@ -183,12 +224,27 @@ class WorkspaceDB:
 
     def query_readonly(self, sql: str, max_rows: int | None = None,
                        timeout: float | None = DEFAULT_SQL_TIMEOUT) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run one SQL statement read-only: SQLite opened with ``mode=ro``, ``PRAGMA query_only`` and an
-        authorizer that allows only reads (no ATTACH/PRAGMA); other databases inside a ``READ ONLY``
-        transaction that is rolled back. The statement (fetching its rows included) is stopped
-        after ``timeout`` seconds (``None``, 0 or infinity: no limit; negative or NaN: an
-        ``InputError``) with an ``InputError`` saying so (SQLite: a progress handler, which also
-        makes Ctrl-C stop it at once; PostgreSQL: ``statement_timeout``, at most ~24.8 days)."""
+        """Run one SQL statement read-only (``redline sql``).
+
+        SQLite is opened with ``mode=ro``, ``PRAGMA query_only`` and an authorizer that allows
+        only reads (no ATTACH/PRAGMA, never the annotation UI's credentials); other databases
+        run it inside a ``READ ONLY`` transaction that is rolled back. The statement (fetching
+        its rows included) is stopped after ``timeout`` seconds (SQLite: a progress handler,
+        which also makes Ctrl-C stop it at once; PostgreSQL: ``statement_timeout``, at most
+        ~24.8 days).
+
+        Args:
+            sql: one statement.
+            max_rows: at most this many rows (``None``: all).
+            timeout: seconds (``None``, 0 or infinity: no limit).
+
+        Returns:
+            The column names and the rows.
+
+        Raises:
+            InputError: a negative or NaN timeout, an in-memory database, an SQL error, more
+                than one statement, or the timeout reached.
+        """
         if timeout is not None and not timeout >= 0:  # NaN too
             raise InputError("bad SQL timeout", [Problem(
                 "timeout", f"{timeout!r} seconds", "give seconds >= 0 (0: no limit)")])
