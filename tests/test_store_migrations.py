@@ -235,6 +235,26 @@ def test_downgrade_to_the_baseline_and_back(tmp_path: Path):
     db.engine.dispose()
 
 
+def test_file_head_is_the_head_revision():
+    """Opening an up-to-date workspace trusts the revision files' names (no alembic import)."""
+    from redline.store.migrate import file_head, head_revision
+
+    assert file_head() == head_revision() != ""
+
+
+def test_opening_an_up_to_date_workspace_does_not_import_alembic(tmp_path: Path):
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    code = ("import sys; from redline.store.db import WorkspaceDB; WorkspaceDB({url!r}); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    first = subprocess.run([sys.executable, "-c", code.format(url=url)], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run([sys.executable, "-c", code.format(url=url)], capture_output=True, text=True)
+    assert again.returncode == 0 and again.stdout.strip() == "[]", (again.stdout, again.stderr)
+
+
 def test_store_modules_import_without_cycles():
     grimp = pytest.importorskip("grimp")
     graph = grimp.build_graph("redline")
