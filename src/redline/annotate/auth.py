@@ -47,11 +47,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def generate_password() -> str:
-    """A random password to print once (CLI ``user add`` without ``--password-stdin``)."""
-    return secrets.token_urlsafe(12)
-
-
 def same(a: str, b: str) -> bool:
     """Constant-time comparison (CSRF tokens)."""
     return hmac.compare_digest(a.encode(), b.encode())

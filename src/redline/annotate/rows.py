@@ -24,10 +24,6 @@ class User(BaseModel):
     paused_reason: str | None = None
 
     @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
     def is_reviewer(self) -> bool:
         """Reviewers and admins may review (a vendor reviewer only their vendor's items)."""
         return self.role in ("admin", "reviewer")

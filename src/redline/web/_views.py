@@ -546,13 +546,6 @@ def _short_label(spec: Any, v: Any) -> str:
     return fmt_value(v)
 
 
-def _option_label(spec: Any, v: Any) -> str:
-    for o in spec.options:
-        if o.value == v or (not isinstance(v, bool) and str(o.value) == str(v) and v is not None):
-            return f"{o.label}" if str(o.label) == fmt_value(v) else f"{fmt_value(v)} ({o.label})"
-    return fmt_value(v)
-
-
 def _schema_path(nodes: list[dict[str, Any]], nid: str | None) -> list[dict[str, Any]] | None:
     for n in nodes:
         if n["id"] == nid:
