@@ -17,7 +17,6 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from redline.data.limits import iter_lines, too_long_reason
 from redline.data.schema import Message, Sample
 from redline.errors import InputError, Problem
 from redline.judges.base import (
@@ -120,17 +119,16 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
     def records(fin: Any) -> Any:
         """``(record, prompt)`` for every good line; bad ones go to the quarantine file."""
         nonlocal qf
-        for lineno, line in iter_lines(fin):  # the BOM of line 1 dropped; an over-long line is its length
+        for lineno, raw in enumerate(fin, 1):
             if bar is not None:
-                bar.advance(task, line if isinstance(line, int) else len(line))
-            raw = b"" if isinstance(line, int) else line
-            if not isinstance(line, int) and not raw.strip():
+                bar.advance(task, len(raw))
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
                 continue
             reason = None
             prompt = None
             try:
-                if isinstance(line, int):
-                    raise ValueError(too_long_reason(line))
                 rec = json.loads(raw)
                 if not isinstance(rec, dict):
                     raise ValueError("not a JSON object")
