@@ -122,6 +122,9 @@ class ModelClient:
         self._manifest: dict[str, Any] = probe.manifest()
         self._probe = probe  # reused by the first loop that asks
         self._sync = SyncLoop()
+        # set by the first 401/403/404: every later call fails at once instead of sending
+        # another request that would fail the same way (with concurrent graders, a burst)
+        self._fatal: str | None = None
 
     def manifest(self) -> dict[str, Any]:
         return dict(self._manifest)
@@ -146,6 +149,8 @@ class ModelClient:
         while True:
             try:
                 async with sem:
+                    if self._fatal is not None:
+                        raise JudgeFatalError(self._fatal)
                     gen = await target.generate(messages, params, "judge")
                 # the answer ends up in rationales and "unparseable verdict" errors: redacted
                 return redact(gen.text or "", self._secrets)
@@ -161,12 +166,15 @@ class ModelClient:
                 await asyncio.sleep(backoff_delay(attempt, e.retry_after, base=self.retry_base,
                                                   cap=self.retry_max))
                 attempt += 1
+            except JudgeFatalError:  # an earlier call's 401/403/404 (below), as it was
+                raise
             except FatalTargetError as e:  # 401/403/404: every verdict would fail the same way
                 first = redact(str(e).split("\nfix:")[0], self._secrets)
-                raise JudgeFatalError(
+                self._fatal = (
                     f"judge model {self.name}: {first}\nfix: check the judge's key (--option "
                     f"api_key_env=VAR names the environment variable holding it; default "
-                    f"{' or '.join(DEFAULT_KEY_ENVS)}), --option base_url and the model name") from None
+                    f"{' or '.join(DEFAULT_KEY_ENVS)}), --option base_url and the model name")
+                raise JudgeFatalError(self._fatal) from None
             except SampleError as e:
                 raise JudgeCallError(redact(str(e), self._secrets)) from None
             except asyncio.CancelledError:
