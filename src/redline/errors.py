@@ -12,6 +12,10 @@ class Problem:
     where: str  # "suite.jsonl:12" or "default.yaml:40 (categories[3].expected.harmful)"
     message: str
     fix: str | None = None
+    #: the input row as data, when the problem is with one row of an in-memory list:
+    #: ``("records", 3)`` for ``records[3] …`` (callers map it to a file line without
+    #: re-parsing ``where``)
+    item: tuple[str, int] | None = None
 
     def __str__(self) -> str:
         s = f"{self.where}: {self.message}"

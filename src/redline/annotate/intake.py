@@ -38,9 +38,11 @@ def item_rows(project: str, task: str, schema: dict[str, Any], records: Iterable
     problems: list[Problem] = []
     dups: list[str] = []
 
-    def add(rec: Record, answer: dict[str, Any] | None, where: str) -> None:
+    def add(rec: Record, answer: dict[str, Any] | None, kind: str, n: int) -> None:
+        where, item = f"{kind}[{n}]", (kind, n)
         if not isinstance(rec, Record):
-            problems.append(Problem(where, f"{type(rec).__name__} is not a Record", "give Record objects"))
+            problems.append(Problem(where, f"{type(rec).__name__} is not a Record", "give Record objects",
+                                    item=item))
             return
         if rec.id in seen or rec.id in existing:
             dups.append(rec.id)
@@ -48,33 +50,36 @@ def item_rows(project: str, task: str, schema: dict[str, Any], records: Iterable
         seen[rec.id] = 1
         if task == "response-label" and rec.response is None:
             problems.append(Problem(f"{where} ({rec.id})", "no response to label",
-                                    "give records that end with an assistant turn (or 'response')"))
+                                    "give records that end with an assistant turn (or 'response')", item=item))
         if task == "preference" and len(candidates(rec)) < 2:
             problems.append(Problem(f"{where} ({rec.id})", "fewer than 2 candidate responses",
-                                    "give meta.responses (2+) or chosen/rejected"))
+                                    "give meta.responses (2+) or chosen/rejected", item=item))
         clean = None
         if answer is not None:
             try:
                 clean = validate_values(task, schema, answer, rec)
             except InputError as e:
-                problems.extend(Problem(f"{where} ({rec.id}) {p.where}", p.message, p.fix) for p in e.problems)
+                problems.extend(Problem(f"{where} ({rec.id}) {p.where}", p.message, p.fix, item=item)
+                                for p in e.problems)
         rows.append({"project": project, "item_id": rec.id, "seq": start + len(rows),
                      "record_json": rec.model_dump_json(), "category": rec.category,
                      "is_gold": answer is not None, "gold_json": dumps(clean) if clean is not None else None,
                      "origin": "gold" if answer is not None else "data", "vendor": None, "created": now})
 
     for n, rec in enumerate(records):
-        add(rec, None, f"records[{n}]")
+        add(rec, None, "records", n)
     for n, pair in enumerate(gold):
         try:
             rec, answer = pair
         except (TypeError, ValueError):
-            problems.append(Problem(f"gold[{n}]", "not a (record, answer) pair", "give (Record, dict) pairs"))
+            problems.append(Problem(f"gold[{n}]", "not a (record, answer) pair", "give (Record, dict) pairs",
+                                    item=("gold", n)))
             continue
         if not isinstance(answer, dict):
-            problems.append(Problem(f"gold[{n}]", "the answer is not a mapping", "give field → value"))
+            problems.append(Problem(f"gold[{n}]", "the answer is not a mapping", "give field → value",
+                                    item=("gold", n)))
             continue
-        add(rec, answer, f"gold[{n}]")
+        add(rec, answer, "gold", n)
     if dups:
         shown = ", ".join(repr(d) for d in list(dict.fromkeys(dups))[:20])
         problems.insert(0, Problem("items", f"duplicate item id(s): {shown}",

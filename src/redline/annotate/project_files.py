@@ -4,7 +4,6 @@ labels file."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,8 +17,14 @@ if TYPE_CHECKING:
     from redline.data.records import Record
     from redline.policy.model import Policy
 
-# ``records[3] (id) field`` / ``gold[0] (id)``: where the service puts a problem with one row
-_ROW_WHERE = re.compile(r"^(records|gold)\[(\d+)\]")
+
+def _row_of(pr: Problem) -> tuple[str, int, str] | None:
+    """``(kind, index, rest of where)`` of a problem with one row of ``records``/``gold``."""
+    if pr.item is None:
+        return None
+    kind, idx = pr.item
+    head = f"{kind}[{idx}]"
+    return kind, idx, pr.where[len(head):] if pr.where.startswith(head) else ""
 
 
 @dataclass
@@ -140,7 +145,8 @@ def create_project_from_files(svc: Annotations, name: str, files: ItemFiles, qua
                 for i, reason in sorted(unfit[kind].items()):
                     r = rows[i]
                     where, line = item_source(r, gold if kind == "gold" and gold is not None else data)
-                    sink.append(Rejected(where, line, reason, r.model_dump(mode="json")))
+                    raw = r.model_dump(mode="json")
+                    sink.append(Rejected.of_record(r, reason, raw) or Rejected(where, line, reason, raw))
                 rows[:] = [r for i, r in enumerate(rows) if i not in unfit[kind]]
     files.rejected, files.gold_rejected = at_file_lines(bad, data), at_file_lines(gbad, gold)
     write_quarantine(quarantine, files.rejected)
@@ -184,7 +190,9 @@ def item_source(r: Record, path: Path) -> tuple[str, int | None]:
     Returns:
         The place, and its line when known.
     """
-    return r._source or (f"{path} (id {r.id})", None)
+    from redline.data.formats.base import record_where
+
+    return record_where(r) or (f"{path} (id {r.id})", None)
 
 
 def dedupe_items(recs: list[Record], grecs: list[Record], data: Path,
@@ -213,8 +221,10 @@ def dedupe_items(recs: list[Record], grecs: list[Record], data: Path,
             where, line = item_source(r, path)
             if r.id in first:
                 kind = "a data item" if rows is grecs and first[r.id].startswith(f"{data}:") else "an item"
-                sink.append(Rejected(where, line, f"duplicate item id {r.id!r}: already {kind} at {first[r.id]} "
-                                     "(that one is kept) (fix: give every row a unique id)", r.model_dump(mode="json")))
+                reason = (f"duplicate item id {r.id!r}: already {kind} at {first[r.id]} "
+                          "(that one is kept) (fix: give every row a unique id)")
+                raw = r.model_dump(mode="json")
+                sink.append(Rejected.of_record(r, reason, raw) or Rejected(where, line, reason, raw))
                 continue
             first[r.id] = where
             keep.append(r)
@@ -235,15 +245,14 @@ def unfit_rows(e: InputError, kinds: dict[str, list[Record]]) -> dict[str, dict[
     """
     out: dict[str, dict[int, str]] = {k: {} for k in kinds}
     for pr in e.problems:
-        m = _ROW_WHERE.match(pr.where)
-        if m is None or int(m.group(2)) >= len(kinds[m.group(1)]):
+        row = _row_of(pr)
+        if row is None or row[0] not in kinds or row[1] >= len(kinds[row[0]]):
             return None
-        rest = pr.where[m.end():].strip()
+        kind, idx, rest = row[0], row[1], row[2].strip()
         reason = f"item {rest}: {pr.message}" if rest else pr.message
         if pr.fix:
             reason += f" (fix: {pr.fix})"
-        idx = int(m.group(2))
-        out[m.group(1)][idx] = "; ".join(filter(None, [out[m.group(1)].get(idx), reason]))
+        out[kind][idx] = "; ".join(filter(None, [out[kind].get(idx), reason]))
     return out
 
 
@@ -259,10 +268,10 @@ def locate_problems(e: InputError, kinds: dict[str, tuple[list[Record], Path | N
     """
     probs = []
     for pr in e.problems:
-        m = _ROW_WHERE.match(pr.where)
-        rows, path = kinds.get(m.group(1), ([], None)) if m else ([], None)
-        if m and path is not None and int(m.group(2)) < len(rows):
-            where = item_source(rows[int(m.group(2))], path)[0] + pr.where[m.end():]
+        row = _row_of(pr)
+        rows, path = kinds.get(row[0], ([], None)) if row else ([], None)
+        if row and path is not None and row[1] < len(rows):
+            where = item_source(rows[row[1]], path)[0] + row[2]
             probs.append(Problem(where, pr.message, pr.fix))
         else:
             probs.append(pr)
@@ -317,8 +326,9 @@ def csv_row_lines(path: Path) -> dict[int, int]:
 def at_file_lines(bad: list[Rejected], path: Path | None) -> list[Rejected]:
     """Quarantine entries whose ``line`` is the file line their ``where`` names.
 
-    CSV readers give data-row numbers: ``f.csv:row 1 (line 2)`` / ``f.csv:row 1`` become
-    ``f.csv:2 (row 1)``, line 2.
+    CSV readers give data-row numbers (``Rejected.unit == "row "``): ``f.csv:row 1 (line 2)``
+    / ``f.csv:row 1`` become ``f.csv:2 (row 1)``, line 2 (the reader's ``file_line``, else
+    the file's row-to-line map).
 
     Args:
         bad: Refused rows.
@@ -327,25 +337,18 @@ def at_file_lines(bad: list[Rejected], path: Path | None) -> list[Rejected]:
     Returns:
         The entries, located by line where that is known.
     """
-    from redline.data.formats import Rejected
-
     lines: dict[int, int] | None = None
     out = []
     for b in bad:
-        m = re.match(r"^(.*):row (\d+)(?: \(line (\d+)\))?$", b.where)
-        if m is None:
+        if b.unit != "row " or b.row is None:
             out.append(b)
             continue
-        if m.group(3):
-            line: int | None = int(m.group(3))
-        else:
+        line = b.file_line
+        if line is None:
             if lines is None:
                 lines = csv_row_lines(path) if path is not None and path.is_file() else {}
-            line = lines.get(int(m.group(2)))
-        if line is None:
-            out.append(b)
-            continue
-        out.append(Rejected(f"{m.group(1)}:{line} (row {m.group(2)})", line, b.reason, b.raw))
+            line = lines.get(b.row)
+        out.append(b if line is None else b.on_file_line(line))
     return out
 
 

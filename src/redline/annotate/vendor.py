@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
 
 from redline.data.formats import FieldMap, Rejected
+from redline.data.formats.base import record_where
 from redline.data.formats.csv import iter_csv_rows
 from redline.data.io import Quarantine, quarantine_path
 from redline.data.records import dump_messages
@@ -403,7 +404,7 @@ def _iter_label_studio(path: Path) -> Iterator[_Row | Rejected]:
         if isinstance(item, Rejected):
             yield item
             continue
-        where, line = item._source or (str(path), None)
+        where, line = record_where(item) or (str(path), None)
         data = {k: item.meta.get(k) for k in _KEYS}
         yield _Row(where, line, data, values=dict(item.labels), skipped=bool(item.meta.get("skipped")))
 

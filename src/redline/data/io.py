@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from redline.data.formats import FieldMap, Item, Rejected, detect_format, get_format
+from redline.data.formats.base import record_where
 from redline.data.records import Record
 from redline.errors import InputError, Problem
 from redline.files import jsonl_line, temp_path
@@ -179,7 +180,7 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
                     writer.write(item)
                 except ValueError as e:
                     reason = f"cannot be written as {to}: {e}"
-                    where, line = item._source or (f"{src}", None)
+                    where, line = record_where(item) or (f"{src}", None)
                     q.add(Rejected(f"{where} (id {item.id})", line, reason, item.model_dump(mode="json")))
                     res.unwritable += 1
                     kind = f"cannot be written as {to}: {_reason_kind(str(e))}"

@@ -50,8 +50,9 @@ class Record(BaseModel):
     language: str | None = None
     source: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
-    #: ``(where, line)`` of the source row when read from a file (not part of the record's content)
-    _source: tuple[str, int] | None = PrivateAttr(default=None)
+    #: ``(path, unit, row)`` of the source row when read from a file (not part of the record's
+    #: content); see :meth:`redline.data.formats.Rejected.of_record`
+    _source: tuple[str, str, int] | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod

@@ -44,6 +44,12 @@ from redline.data.records import Record, dump_messages
 from redline.errors import InputError, Problem
 
 
+def record_where(rec: Any) -> tuple[str, int] | None:
+    """``("file:row 3", 3)``: where a reader found a record, as shown (None: not from a file)."""
+    src = getattr(rec, "_source", None)
+    return None if src is None else (f"{src[0]}:{src[1]}{src[2]}", src[2])
+
+
 @dataclass
 class Rejected:
     """A row that could not be read or mapped (it goes to the quarantine file).
@@ -81,6 +87,18 @@ class Rejected:
         where = f"{path}:{unit}{row}" + (f" (line {file_line})" if unit and file_line is not None else "")
         return cls(where, row, reason, raw, path=str(path), unit=unit, row=row,
                    file_line=row if not unit else file_line, field=field)
+
+    @classmethod
+    def of_record(cls, rec: Any, reason: str, raw: Any = None) -> Rejected | None:
+        """A refused record at the row a reader found it on (None: not read from a file).
+
+        Args:
+            rec: A :class:`~redline.data.records.Record` (its private ``_source``).
+            reason: Why it is refused.
+            raw: What the quarantine file keeps of it.
+        """
+        src = getattr(rec, "_source", None)
+        return None if src is None else cls.at(src[0], src[2], reason, raw, unit=src[1])
 
     def on_file_line(self, line: int) -> Rejected:
         """This row located by its file line: ``f.csv:row 1 (line 2)`` → ``f.csv:2 (row 1)``, line 2."""
@@ -487,7 +505,7 @@ def parse_rows(path: Path, rows: Iterator[tuple[int, dict[str, Any] | Rejected]]
                 reason += f" — mapped column(s) not in this row: {', '.join(missing)} (its columns: {cols})"
             yield Rejected.at(path, n, reason, row, unit=unit, field=_failed_field(e))
             continue
-        rec._source = (f"{path}:{unit}{n}", n)  # where it came from, for a later quarantine (convert)
+        rec._source = (str(path), unit, n)  # where it came from, for a later quarantine (convert)
         yield rec
 
 
