@@ -91,10 +91,13 @@ def load_labels(path: Path, categories: Iterable[str] | None = None
     cats = set(categories) if categories is not None else None
     rows: list[LabelledRow] = []
     rejected: list[dict[str, Any]] = []
+    from redline.data.limits import iter_lines, too_long_reason
+
     with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
+        for lineno, raw in iter_lines(f):  # the BOM of line 1 dropped; an over-long line is its length
+            if isinstance(raw, int):  # never held whole: rejected by its length
+                rejected.append({"line": lineno, "reason": too_long_reason(raw), "raw": None})
+                continue
             if not raw.strip():
                 continue
             row: LabelledRow | None
