@@ -39,6 +39,7 @@ def new_token() -> str:
 
 
 def new_csrf() -> str:
+    """A fresh CSRF token for a form or session (256 bits, URL-safe)."""
     return secrets.token_urlsafe(32)
 
 

@@ -72,6 +72,18 @@ _EPS = 1e-3
 
 @dataclass
 class ItemConsensus:
+    """The consensus label of one item and how sure it is.
+
+    Attributes:
+        item_id: The item, as given in the ratings.
+        label: The consensus class (the posterior's argmax, or the tie-broken winner).
+        confidence: The posterior probability of ``label``.
+        posterior: Probability of every class for this item.
+        n_labels: How many annotator labels the item had.
+        tie: Whether two or more classes shared the top score and the winner was picked by a
+            tie-break.
+    """
+
     item_id: Hashable
     label: Any
     confidence: float
@@ -82,6 +94,19 @@ class ItemConsensus:
 
 @dataclass
 class ConsensusResult:
+    """The outcome of one consensus method over all items.
+
+    Attributes:
+        method: ``"majority"``, ``"dawid-skene"`` or ``"model"``.
+        classes: The classes seen, in the order used for tie-breaks.
+        items: Per item, its :class:`ItemConsensus`.
+        annotators: Per annotator, its estimated accuracy, weight, confusion matrix (where the
+            method has them) and number of labels.
+        priors: Estimated class priors, where the method estimates them.
+        iterations: EM iterations run (0 for methods without EM).
+        converged: Whether the iterations stopped on ``tol`` rather than ``max_iter``.
+    """
+
     method: str
     classes: list[Any]
     items: dict[Hashable, ItemConsensus]
@@ -93,9 +118,11 @@ class ConsensusResult:
     converged: bool = True
 
     def labels(self) -> dict[Hashable, Any]:
+        """The consensus label of each item, by item id."""
         return {i: c.label for i, c in self.items.items()}
 
     def confidences(self) -> dict[Hashable, float]:
+        """The confidence (posterior of the consensus label) of each item, by item id."""
         return {i: c.confidence for i, c in self.items.items()}
 
     def __len__(self) -> int:

@@ -53,6 +53,16 @@ class Decided:
     judges: dict[str, str] = field(default_factory=dict)  # field → judge whose probabilities it used
 
     def provenance(self, project: Any) -> dict[str, Any]:
+        """Describe where this decided label came from, for an exported row's metadata.
+
+        Args:
+            project: The project the item belongs to (its name, task and policy are recorded).
+
+        Returns:
+            A JSON-ready dict: project, task, item, annotators, vendors, label sources, policy
+            name/version/hash, the method and per-field confidences (rounded to 4 places) with
+            their minimum, plus the judges used and the adjudicating reviewer when there are any.
+        """
         conf = [c for c in self.confidence.values() if c is not None]
         return {
             "project": project.name, "task": project.task, "item_id": self.item_id,
@@ -72,6 +82,17 @@ class Decided:
 
 @dataclass
 class ExportResult:
+    """What an export of a project wrote.
+
+    Attributes:
+        out: The file written.
+        kind: The export kind, one of ``EXPORTS``.
+        written: Rows written.
+        items: Items with a decided label.
+        unlabelled: Items nobody has labelled yet (not exported).
+        not_exportable: Items left out, counted by reason (e.g. ties).
+    """
+
     out: Path
     kind: str
     written: int = 0  # rows written
@@ -80,6 +101,7 @@ class ExportResult:
     not_exportable: dict[str, int] = field(default_factory=dict)  # reason → items (e.g. ties)
 
     def to_json(self) -> dict[str, Any]:
+        """The result as a JSON-ready dict (``kind`` under ``"as"``, ``written`` under ``"rows"``)."""
         return {"out": str(self.out), "as": self.kind, "rows": self.written, "items": self.items,
                 "unlabelled": self.unlabelled, "not_exportable": self.not_exportable}
 

@@ -115,6 +115,14 @@ def agreement_fields(svc: Annotations, project: str) -> list[FieldSpec]:
 
 
 def main_field(task: str) -> str:
+    """Name the field that stands for a task's label (e.g. ``"harmful"`` for response-label).
+
+    Args:
+        task: The project's task name.
+
+    Returns:
+        The main field of a built-in task, else ``"category"``.
+    """
     return _MAIN.get(task, "category")
 
 
@@ -301,6 +309,7 @@ class QueueEntry:
     per_field: dict[str, dict[str, Any]] = dataclass_field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields as a plain dict (``dataclasses.asdict``)."""
         return asdict(self)
 
 

@@ -87,6 +87,33 @@ class Observation:
 
 @dataclass
 class AnnotatorStats:
+    """One annotator's row in the quality table (see the module docstring for the measures).
+
+    Attributes:
+        username: The annotator.
+        vendor: The annotator's vendor, None for in-house.
+        active: Whether the annotator may get new assignments.
+        paused_reason: Why the annotator was paused, if they were.
+        labels: Submitted labels.
+        gold_n: Gold labels with a known correctness.
+        gold_correct: Gold labels right on the task's primary field(s).
+        gold_accuracy: ``gold_correct / gold_n`` (None without gold labels).
+        gold_ci: Wilson 95% interval of ``gold_accuracy``.
+        gold_exact_correct: Gold labels right on every field of the gold answer.
+        gold_exact_accuracy: The every-field-exact gold rate.
+        gold_exact_ci: Wilson 95% interval of ``gold_exact_accuracy``.
+        gold_by_field: Per gold field, its ``n``, ``correct``, ``accuracy`` and ``ci``.
+        consensus_n: Non-gold labels on items with two or more labels, compared with consensus.
+        consensus_agreement: Share of those labels equal to the consensus.
+        consensus_ci: Wilson 95% interval of ``consensus_agreement``.
+        median_seconds: Median time spent on a label.
+        assigned: Submitted plus skipped assignments.
+        skipped: Skipped assignments.
+        skip_rate: ``skipped / assigned`` (None when nothing was assigned).
+        flagged: Whether :func:`flag_annotators` flagged the annotator.
+        flag_reasons: Why, with the numbers.
+    """
+
     username: str
     vendor: str | None = None
     active: bool = True
@@ -111,6 +138,7 @@ class AnnotatorStats:
     flag_reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields as a plain dict (``dataclasses.asdict``)."""
         return asdict(self)
 
 
@@ -176,6 +204,26 @@ def annotator_table(observations: Iterable[Observation], *,
 
 @dataclass
 class DriftWindow:
+    """One annotator's control-chart point for one time window (see :func:`control_chart`).
+
+    Attributes:
+        start: Start of the window (UTC).
+        end: End of the window (UTC, exclusive).
+        n: Events in the window.
+        correct: Successful events in the window.
+        rate: ``correct / n``.
+        baseline: The baseline rate ``p0`` the window is compared with.
+        baseline_source: ``"own"`` (the annotator's first windows) or ``"pool"`` (every
+            annotator's events).
+        lcl: Lower 3-sigma control limit around ``baseline``.
+        ucl: Upper 3-sigma control limit around ``baseline``.
+        p_value: Binomial tail ``P(X <= correct)`` against the tested baseline (None for
+            baseline windows).
+        flagged: Whether the p-chart or the CUSUM rule fired in this window.
+        cusum: The CUSUM statistic at the end of the window (None for baseline windows).
+        flag_rule: ``"p-chart"``, ``"cusum"`` or ``"p-chart+cusum"`` when flagged.
+    """
+
     start: datetime
     end: datetime
     n: int
@@ -191,6 +239,7 @@ class DriftWindow:
     flag_rule: str | None = None  # "p-chart", "cusum" or "p-chart+cusum" when flagged
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields as a plain dict, ``start`` and ``end`` as ISO 8601 strings."""
         d = asdict(self)
         d["start"] = self.start.isoformat()
         d["end"] = self.end.isoformat()

@@ -245,6 +245,21 @@ def _pct(v: float | None, ci: list[float] | None = None) -> str:
 
 def write_report(svc: Annotations, project: str, out: Path, *, vendor: str | None = None,
                  judge: str | None = None) -> Path:
+    """Render a project's quality report as a self-contained HTML file.
+
+    Args:
+        svc: The annotation service holding the project.
+        project: The project's name.
+        out: Where to write the HTML (parent folders are created).
+        vendor: Only this vendor's annotators, if given.
+        judge: The judge for the model-assisted comparison; else the project's queue judge.
+
+    Returns:
+        ``out``.
+
+    Raises:
+        InputError: If ``judge`` is not a registered judge name.
+    """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     import redline

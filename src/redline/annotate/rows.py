@@ -30,6 +30,15 @@ class User(BaseModel):
 
 
 class Session(BaseModel):
+    """A logged-in session.
+
+    Attributes:
+        username: Who is logged in.
+        csrf_token: The token forms of this session must send back.
+        expires: When the session ends at the latest (it also ends after its idle time).
+        user: The logged-in user.
+    """
+
     username: str
     csrf_token: str
     expires: datetime
@@ -54,6 +63,23 @@ class ProjectSettings(BaseModel):
 
 
 class Project(BaseModel):
+    """An annotation project: a task over a set of items, under one policy version.
+
+    Attributes:
+        name: The project's unique name.
+        task: The annotation task (e.g. ``"response-label"``, ``"preference"``).
+        policy_name: Name of the policy the labels follow.
+        policy_ref: How the policy was named (built-in name or resolved path).
+        policy_hash: Hash of the current policy; labels made under another hash are outdated.
+        policy_version: Version of the current policy.
+        schema_: The label schema compiled from the policy (read it as ``schema``).
+        overlap: Labels wanted per item.
+        gold_rate: Share of served items that are gold, per category (``"*"``: all).
+        settings: Wellbeing, pacing and review-queue settings.
+        created: When the project was created.
+        status: The project's status (``"active"`` when created).
+    """
+
     name: str
     task: str
     policy_name: str
@@ -71,6 +97,7 @@ class Project(BaseModel):
 
     @property
     def schema(self) -> dict[str, Any]:  # type: ignore[override]
+        """The label schema compiled from the project's policy."""
         return self.schema_
 
 
@@ -89,6 +116,20 @@ class Item(BaseModel):
 
 
 class Assignment(BaseModel):
+    """An item handed to an annotator, and what became of it.
+
+    Attributes:
+        project: The project's name.
+        item_id: The item assigned.
+        username: The annotator it was assigned to.
+        vendor: The annotator's vendor, None for in-house.
+        status: ``"open"``, ``"submitted"`` or ``"skipped"``.
+        assigned_at: When it was assigned.
+        done_at: When it was submitted or skipped.
+        skip_reason: The annotator's reason for a skip.
+        item: The item itself.
+    """
+
     project: str
     item_id: str
     username: str
@@ -105,6 +146,24 @@ class Assignment(BaseModel):
 
 
 class Label(BaseModel):
+    """One annotator's submitted label on one item.
+
+    Attributes:
+        id: The label's id (labels are numbered in the order they were made).
+        project: The project's name.
+        item_id: The item labelled.
+        username: The annotator.
+        vendor: The annotator's vendor, None for in-house.
+        values: The answer, field by field.
+        policy_hash: Hash of the policy the label was made under.
+        policy_version: Version of that policy.
+        is_gold: Whether the item was gold (None in the blind view).
+        duration_s: Seconds the annotator spent on it, if known.
+        created: When it was submitted.
+        source: Where it came from, e.g. ``"web"`` or ``"import:<file name>"`` (a vendor import).
+        outdated: Made under another policy version than the project's current one.
+    """
+
     id: int
     project: str
     item_id: str
@@ -121,6 +180,19 @@ class Label(BaseModel):
 
 
 class Adjudication(BaseModel):
+    """A reviewer's final answer for an item, overriding the annotators' labels.
+
+    Attributes:
+        project: The project's name.
+        item_id: The item adjudicated.
+        reviewer: The reviewer or admin who decided.
+        values: The decided answer, field by field.
+        rationale: Why this is the right label (it becomes case law).
+        created: When the item was first adjudicated.
+        promoted_casebook: Whether the decision was added to the policy casebook.
+        promoted_gold: Whether the item became a gold item with this answer.
+    """
+
     project: str
     item_id: str
     reviewer: str

@@ -38,6 +38,15 @@ QUALITIES = ("good", "acceptable", "poor", "n/a")
 
 
 class Option(BaseModel):
+    """One answer a field offers.
+
+    Attributes:
+        value: The value stored when it is chosen (None for an explicit "none" answer).
+        label: The text shown for it.
+        key: Its keyboard shortcut, unique within the field.
+        help: An explanation shown with it.
+    """
+
     value: str | int | bool | None
     label: str
     key: str | None = None  # keyboard shortcut (unique within the field)
@@ -45,6 +54,23 @@ class Option(BaseModel):
 
 
 class FieldSpec(BaseModel):
+    """One field of a task's label form.
+
+    Attributes:
+        name: The key of the field in a label's values.
+        label: The field's title on the form.
+        type: The kind of input: ``"enum"``, ``"boolean"``, ``"integer"``, ``"text"``,
+            ``"choice"`` or ``"ranking"``.
+        options: The answers offered, in order.
+        required: Whether a label must give it (when it is shown).
+        level: Measurement level for agreement and consensus; ``"none"`` leaves the field out.
+        help: Help text shown with the field.
+        when: Show and require the field only when other fields have these values.
+        default: A value to pre-select.
+        min_length: Fewest characters a text answer must have, surrounding whitespace not
+            counted.
+    """
+
     name: str
     label: str
     type: Literal["enum", "boolean", "integer", "text", "choice", "ranking"]

@@ -33,6 +33,18 @@ __all__ = ["SimulatedCrowd", "simulate_crowd"]
 
 @dataclass
 class SimulatedCrowd:
+    """A simulated crowd's labels with the truth behind them (see the module docstring).
+
+    Attributes:
+        ratings: ``(item_id, annotator, label)`` triples, as the consensus methods take them.
+        truth: The true class of each item.
+        model_probs: Per item, the simulated model's class probabilities (empty when no model
+            was simulated).
+        annotator_kind: Per annotator, ``"good"``, ``"spammer"`` or ``"adversarial"``.
+        annotator_accuracy: Per annotator, the probability it gives the true class.
+        classes: The classes, in the order given.
+    """
+
     ratings: list[tuple[str, str, Any]]
     truth: dict[str, Any]
     model_probs: dict[str, dict[Any, float]]

@@ -61,6 +61,16 @@ def task_id(project: str, item_id: str, username: str) -> str:
 
 @dataclass
 class BatchExport:
+    """What :func:`export_batch` wrote.
+
+    Attributes:
+        out: The batch file.
+        format: One of ``BATCH_FORMATS``.
+        rows: Rows written, one per (annotator, item).
+        per_annotator: Rows per annotator.
+        config: The Label Studio labelling config written beside it, if any.
+    """
+
     out: Path
     format: str
     rows: int = 0
@@ -68,6 +78,7 @@ class BatchExport:
     config: Path | None = None  # Label Studio labelling config
 
     def to_json(self) -> dict[str, Any]:
+        """The summary as a JSON-ready dict (``config`` under ``"label_config"``)."""
         return {"out": str(self.out), "format": self.format, "rows": self.rows,
                 "per_annotator": self.per_annotator,
                 "label_config": None if self.config is None else str(self.config)}
@@ -75,6 +86,20 @@ class BatchExport:
 
 @dataclass
 class BatchImport:
+    """What :func:`import_batch` made of a returned file.
+
+    Attributes:
+        path: The file read.
+        rows: Rows read.
+        imported: Rows that became labels.
+        already: Rows whose identical label was already there (a re-import).
+        skipped: Rows returned with a skip reason.
+        rejected: Rows sent to the quarantine file.
+        quarantine: The quarantine file.
+        reasons: Rejected rows counted by reason.
+        per_annotator: Imported labels per annotator.
+    """
+
     path: Path
     rows: int = 0
     imported: int = 0
@@ -86,6 +111,7 @@ class BatchImport:
     per_annotator: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The summary as a JSON-ready dict (``quarantine`` only when rows were rejected)."""
         return {"file": str(self.path), "rows": self.rows, "imported": self.imported, "already": self.already,
                 "skipped": self.skipped, "rejected": self.rejected,
                 "quarantine": str(self.quarantine) if self.rejected else None,
