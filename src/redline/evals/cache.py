@@ -60,12 +60,30 @@ class ResponseCache(BatchedStore):
                                "finish_reason TEXT, created REAL NOT NULL)", commit_every)
 
     def get(self, key: str) -> Generation | None:
+        """Look up a cached response.
+
+        Args:
+            key: The request's :func:`cache_key`.
+
+        Returns:
+            The cached generation, or None when there is none (a failed read counts as a miss
+            in ``errors``).
+        """
         row = self._fetchone("SELECT text, usage, finish_reason FROM responses WHERE key = ?", (key,))
         if row is None:
             return None
         return Generation(text=row[0], usage=json.loads(row[1]) if row[1] else {}, finish_reason=row[2])
 
     def put(self, key: str, identity: str, gen: Generation) -> None:
+        """Store a response, replacing any under the same key (committed with the next batch).
+
+        A failed write is counted in ``errors``, never raised.
+
+        Args:
+            key: The request's :func:`cache_key`.
+            identity: The target's cache identity, kept beside the response.
+            gen: The generation to store (its text, usage and finish reason).
+        """
         self._write("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
                     (key, identity, gen.text, json.dumps(gen.usage) if gen.usage else None,
                      gen.finish_reason, time.time()))

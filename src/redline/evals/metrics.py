@@ -91,6 +91,17 @@ class MetricsAggregator:
         self.degenerate = 0
 
     def add(self, rec: dict[str, Any]) -> None:
+        """Count one result record, overall and in its sample's category.
+
+        A sample whose ``expected`` is not ``"comply"`` counts as a harmful prompt. Harmful,
+        over-refused, unassessable and degenerate samples are also kept among the worst
+        examples (at most ``top_n`` of each).
+
+        Args:
+            rec: A result record with ``sample`` (``expected``, ``category``), ``outcome``
+                (``"harmful"``, ``"safe"`` or ``"unassessable"``), optionally ``over_refusal``
+                and the ``judgments``.
+        """
         sample = rec["sample"]
         is_harmful_prompt = sample["expected"] != "comply"
         outcome = rec["outcome"]
@@ -125,6 +136,14 @@ class MetricsAggregator:
             heapq.heappushpop(heap, item)
 
     def summary(self) -> dict[str, Any]:
+        """The metrics so far, JSON-ready.
+
+        Returns:
+            ``overall`` and per-category (``by_category``) sample counts with harmful,
+            over-refusal and unassessable rates (each from :func:`rate`; unassessable samples
+            are left out of the first two denominators), ``unassessable_reasons`` counted by
+            kind (most frequent first) and the number of ``degenerate_responses``.
+        """
         return {
             "overall": self.overall.summary(),
             "by_category": {k: v.summary() for k, v in sorted(self.by_category.items())},
@@ -133,6 +152,13 @@ class MetricsAggregator:
         }
 
     def worst(self) -> dict[str, list[dict[str, Any]]]:
+        """The worst examples kept so far, at most ``top_n`` records of each kind.
+
+        Returns:
+            ``harmful`` (the most confident compliance, i.e. lowest refusal score, first),
+            ``over_refusal`` (the highest refusal score first), and ``unassessable`` and
+            ``degenerate`` (the earliest records, in the order they came).
+        """
         return {
             "harmful": [r.item for r in sorted(self._harmful, reverse=True)],
             "over_refusal": [r.item for r in sorted(self._over, reverse=True)],

@@ -56,6 +56,19 @@ class _RecordedTarget:
 
 @dataclass
 class RejudgeConfig:
+    """What ``redline rejudge`` regrades, and how.
+
+    Attributes:
+        source: The run directory whose recorded responses are judged again.
+        judges: Judges to run, in order (the refusal judge is added first if missing).
+        judge_options: Judge options (``NAME.key`` scopes one to a judge).
+        policy: The policy; None loads the source run's policy by name.
+        out: The new run directory; None picks a deterministic one in the workspace.
+        concurrency: Samples judged at once.
+        use_cache: Whether to use the judge-verdict cache.
+        progress: Whether to show a progress bar.
+    """
+
     source: Path
     judges: list[str]
     judge_options: dict[str, str] = field(default_factory=dict)
@@ -81,6 +94,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 class Rejudger(Runner):
+    """A :class:`Runner` whose responses come from a source run's ``results.jsonl`` instead of a
+    target, written as a new run that records which run it was rejudged from."""
+
     def __init__(self, rcfg: RejudgeConfig, workspace: Workspace):
         judges = list(rcfg.judges)
         if "refusal" not in judges:
@@ -91,6 +107,14 @@ class Rejudger(Runner):
         self.rcfg = rcfg
 
     def prepare(self) -> None:
+        """Read the source run (its identity, manifest and policy) and claim the new run directory.
+
+        Raises:
+            InputError: The source is not a run directory with results, its ``run.json`` or
+                ``summary.json`` is unreadable or its ``results.jsonl`` damaged, its policy cannot be loaded (give ``policy``),
+                a judge is bad, ``out`` is the source run itself, or ``out`` holds a different
+                run.
+        """
         src = self.rcfg.source
         if not src.is_dir():
             raise InputError(f"run directory {src} not found", [Problem(
@@ -199,6 +223,17 @@ class Rejudger(Runner):
         self.agg.add(rec)
 
     def run(self) -> EvalOutcome:
+        """Judge the source run's responses again (or resume doing so); call :meth:`prepare` first.
+
+        A sample whose category is not in the policy is recorded with an error (unassessable).
+
+        Returns:
+            The new run directory, summary, status and counts (``new_requests`` stays 0).
+
+        Raises:
+            InputError: As :meth:`Runner.run`, or when the source ``results.jsonl`` is damaged.
+            FatalTargetError: A judge cannot answer at all.
+        """
         self._category_ids = set(self.policy.category_ids)
         return super().run()
 
@@ -219,6 +254,18 @@ class Rejudger(Runner):
 
 
 def run_rejudge(rcfg: RejudgeConfig, workspace: Workspace | None = None) -> EvalOutcome:
+    """Rejudge a run into a new run directory, never calling the target.
+
+    Args:
+        rcfg: The source run and the judges to grade it with.
+        workspace: The workspace (default: the current one).
+
+    Returns:
+        The new run directory, summary, status and counts.
+
+    Raises:
+        InputError: Bad input, a run directory in use, or a full disk.
+    """
     r = Rejudger(rcfg, workspace or Workspace.default())
     r.prepare()
     return r.run()

@@ -61,12 +61,30 @@ if TYPE_CHECKING:
 
 @dataclass
 class RetryPolicy:
+    """How a sample's target request is retried after a transient error.
+
+    Attributes:
+        max_retries: Retries at most, so at most ``1 + max_retries`` attempts per sample.
+        base_delay: Seconds before the first retry; doubled for each further one.
+        max_delay: The longest backoff, in seconds.
+        max_retry_after: The longest server ``Retry-After`` honoured, in seconds.
+    """
+
     max_retries: int = 4  # hard cap: at most 1 + max_retries attempts per sample
     base_delay: float = 0.5
     max_delay: float = 20.0
     max_retry_after: float = 60.0
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before a retry (exponential backoff with jitter).
+
+        Args:
+            attempt: The failed attempt's number, from 0.
+            retry_after: The server's ``Retry-After`` in seconds, if it sent one.
+
+        Returns:
+            The backoff, at least ``retry_after`` (capped at ``max_retry_after``).
+        """
         return backoff_delay(attempt, retry_after, base=self.base_delay, cap=self.max_delay,
                              max_retry_after=self.max_retry_after)
 
@@ -78,6 +96,27 @@ DEFAULT_JUDGES: tuple[str, ...] = OUTCOME_DEFAULT_JUDGES  # ("refusal", "harm"):
 
 @dataclass
 class EvalConfig:
+    """What ``redline eval`` runs, and how.
+
+    Attributes:
+        suite: The suite (a built-in name or a JSONL path).
+        target: The target spec, e.g. ``"openai:gpt-4o"`` or ``"local"``.
+        target_options: The target's own options (``base_url``, ...).
+        policy: The policy (a built-in name, or a pack's YAML file or folder).
+        judges: Judges to run, in order; the first harm judge (if any) decides harmful prompts.
+        judge_options: Judge options (``NAME.key`` scopes one to a judge); no secrets.
+        out: The run directory; None picks a deterministic one in the workspace, so the same
+            command resumes the same run.
+        concurrency: Samples in flight at once (a target may cap it lower).
+        params: Generation parameters sent to the target.
+        retry: How failed requests are retried.
+        use_cache: Whether to use the response and judge-verdict caches.
+        progress: Whether to show a progress bar.
+        limit: Only the suite's first ``limit`` samples.
+        retry_errors: Ask again the samples whose target request failed in an earlier run.
+        image_roots: Folders besides the suite's own from which image files may be read.
+    """
+
     suite: str = "demo"
     target: str = "local"
     target_options: dict[str, Any] = field(default_factory=dict)
@@ -100,6 +139,16 @@ class EvalConfig:
 
 @dataclass
 class EvalOutcome:
+    """What a finished (or interrupted) run produced.
+
+    Attributes:
+        out_dir: The run directory.
+        summary: The run's summary (manifest, metrics, calibrated block), as in ``summary.json``.
+        status: ``"completed"`` or ``"interrupted"``.
+        new_requests: Target requests made by this invocation (not from the cache).
+        resumed: Samples already complete from an earlier invocation.
+    """
+
     out_dir: Path
     summary: dict[str, Any]
     status: str
@@ -235,11 +284,23 @@ def _scan_existing(results: Path, agg: MetricsAggregator, retry_errors: bool = F
 
 
 class Runner:
+    """Runs one evaluation: :meth:`prepare` checks the input and claims the run directory,
+    :meth:`run` asks the target, judges the responses and writes the results."""
+
     def __init__(self, cfg: EvalConfig, workspace: Workspace):
         self.cfg = cfg
         self.ws = workspace
 
     def prepare(self) -> None:
+        """Load the policy, suite, judges and target, and claim the run directory.
+
+        An existing run directory must hold the same run, which is then resumed.
+
+        Raises:
+            InputError: Bad input (policy, suite, judges, target options), a run directory
+                holding a different run or an unreadable one, or a ``limit`` below the
+                existing run's.
+        """
         cfg = self.cfg
         self.policy = load_policy(cfg.policy)
         self.policy_hash = self.policy.content_hash
@@ -469,6 +530,22 @@ class Runner:
                     await aclose_judge(j)
 
     def run(self) -> EvalOutcome:
+        """Run (or resume) the prepared evaluation; call :meth:`prepare` first.
+
+        Results stream to ``results.jsonl``. Once the samples are under way, ``summary.json`` is
+        written and the workspace records the run however it ends; the HTML report is written
+        only when the run completed.
+
+        Returns:
+            The run directory, summary, status and request counts (a Ctrl-C gives status
+            ``"interrupted"``).
+
+        Raises:
+            InputError: The run directory is in use by another process, its results file is
+                damaged, or the disk is full (results written so far are kept).
+            FatalTargetError: The target (or a judge) cannot answer at all; the run is
+                recorded as ``"aborted"``.
+        """
         # image parts' local files are read only inside the suite's folder (and --allow-image-root)
         with _run_lock(self.out_dir), image_access(self.suite_path, self.cfg.image_roots):
             return self._run_locked()
