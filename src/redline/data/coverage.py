@@ -55,6 +55,15 @@ _HARMFUL, _BENIGN, _NONE = "harmful", "comply", "(none)"
 
 
 class QuotaCell(BaseModel):
+    """One override in a quota file: the minimum row count for a category × language × behaviour cell.
+
+    Attributes:
+        category: A policy node id, or ``"*"`` for every category the quota lists.
+        language: A language code, or ``"*"`` for every language the quota lists.
+        expected: ``harmful`` (the node's harmful behaviour), ``benign`` (= ``comply``) or a behaviour.
+        min: The minimum number of rows the cell needs; a later matching cell overrides an earlier one.
+    """
+
     model_config = ConfigDict(extra="forbid")
     category: str = "*"
     language: str = "*"
@@ -63,6 +72,15 @@ class QuotaCell(BaseModel):
 
 
 class Quota(BaseModel):
+    """A coverage quota file: which categories and languages must be covered, and by how many rows.
+
+    Attributes:
+        languages: The languages every category must cover; ``None`` means those in the data.
+        categories: Policy nodes of any level; ``None`` means the policy's top-level categories.
+        min_per_cell: The minimum for each listed category × language × {harmful, benign-contrast} cell.
+        cells: Per-cell overrides of ``min_per_cell``.
+    """
+
     model_config = ConfigDict(extra="forbid")
     languages: list[str] | None = None
     categories: list[str] | None = None
@@ -71,6 +89,18 @@ class Quota(BaseModel):
 
 
 def load_quota(path: str | Path) -> Quota:
+    """Read and validate a quota YAML file (size, depth and alias limits applied).
+
+    Args:
+        path: The quota file.
+
+    Returns:
+        The parsed quota; an empty file gives the default (empty) quota.
+
+    Raises:
+        InputError: The file cannot be read, is too large, is not valid YAML or does not match the
+            quota schema (each problem names the line and the allowed keys).
+    """
     import yaml
 
     p = Path(path)
@@ -100,6 +130,7 @@ def _quota_fields_at(loc: tuple[Any, ...]) -> list[str] | None:
 
 
 def language_name(code: str) -> str:
+    """The English name of a language code (``fr`` → ``French``); an unknown code is returned as is."""
     return LANGUAGE_NAMES.get(code, code)
 
 

@@ -244,6 +244,15 @@ class DupIndex:
         self._hasher = MinHasher(self.cfg) if self.near else None
 
     def add(self, text: str) -> int:
+        """Index one text: record it in its exact-duplicate group and queue it for MinHash.
+
+        Args:
+            text: The row's text; it is normalised first, and only its first
+                ``limits.PROFILE_TEXT_CHARS`` characters are used for near-duplicate signatures.
+
+        Returns:
+            The row's index (0, 1, 2, ... in the order added).
+        """
         i = self.n
         self.n += 1
         t = normalise(text)
@@ -258,6 +267,7 @@ class DupIndex:
         return i
 
     def add_many(self, texts: Iterable[str]) -> None:
+        """Index each text in order, as ``add`` does."""
         for t in texts:
             self.add(t)
 
@@ -267,6 +277,12 @@ class DupIndex:
             self._pending = []
 
     def signatures(self) -> Any:
+        """The MinHash signatures of all rows added so far, one row each (``uint32``, ``num_perm`` wide).
+
+        Returns:
+            A numpy array of shape ``(rows, cfg.num_perm)``; empty when nothing was added or
+            ``near`` is off.
+        """
         import numpy as np
 
         self._flush()
@@ -284,6 +300,7 @@ class DupIndex:
         return self.exact_groups.get(first, [first])
 
     def exact_clusters(self) -> list[list[int]]:
+        """The groups of rows with equal normalised text (two or more rows each), largest first."""
         return sorted(self.exact_groups.values(), key=lambda c: (-len(c), c[0]))
 
     def near_clusters(self) -> tuple[list[list[int]], Any]:

@@ -35,12 +35,14 @@ class Quarantine:
             path.unlink()
 
     def add(self, rej: Rejected) -> None:
+        """Append one rejected row as a JSON line (the file is created on the first call)."""
         if self._f is None:
             self._f = open(self.path, "w", encoding="utf-8")
         self._f.write(jsonl_line(rej.to_json(), default=str))  # a lone surrogate: written as a \\u escape
         self.count += 1
 
     def close(self) -> None:
+        """Close the file, if one was opened."""
         if self._f is not None:
             self._f.close()
 
@@ -73,6 +75,20 @@ def read_records(path: str | Path, fmt: str | None = None, fmap: FieldMap | None
 
 @dataclass
 class ConvertResult:
+    """What :func:`convert` did: row counts, the output and quarantine paths, and a content hash.
+
+    Attributes:
+        read: Rows parsed into records (written plus unwritable).
+        written: Records written to the output.
+        rejected: Rows in the quarantine file (unreadable plus unwritable).
+        unreadable: Rows that could not be read or mapped to a record.
+        unwritable: Records the output format cannot express.
+        out: The output path; ``None`` when nothing was written (no output file is left).
+        quarantine: The ``OUT.rejected.jsonl`` path (reported only when rows were rejected).
+        content_hash: ``sha256:`` of the written records' canonical JSON, one per line.
+        reasons: Rejected-row counts by reason, the row-specific detail stripped.
+    """
+
     read: int = 0  # rows parsed into records (written + unwritable)
     written: int = 0
     rejected: int = 0  # unreadable + unwritable, all in the quarantine file
@@ -101,6 +117,8 @@ class ConvertResult:
         self._labels = None
 
     def to_json(self) -> dict[str, Any]:
+        """The result as the ``convert`` report writes it (paths as strings; ``quarantine`` only
+        when rows were rejected)."""
         return {"rows": self.rows, "read": self.read, "written": self.written, "rejected": self.rejected,
                 "out": None if self.out is None else str(self.out),
                 "unreadable": self.unreadable, "unwritable": self.unwritable,

@@ -42,6 +42,15 @@ def detect_many(texts: list[str]) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def char_script(ch: str) -> str | None:
+    """The Unicode script of one character, from the first word of its Unicode name.
+
+    Args:
+        ch: A single character.
+
+    Returns:
+        ``None`` for a non-letter; ``Latin`` for ASCII letters; a script name such as ``Cyrillic``,
+        ``Han``, ``Japanese`` (kana) or ``Hangul``; ``Unknown`` when the character has no name.
+    """
     if not ch.isalpha():
         return None
     if ch.isascii():

@@ -54,6 +54,14 @@ _CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[0689]|6(?:011|5|4[4-9])|
 
 
 def luhn_ok(digits: str) -> bool:
+    """Whether a card number passes the Luhn checksum.
+
+    Args:
+        digits: The number as ASCII digits only (no spaces or dashes).
+
+    Returns:
+        True when the Luhn sum is a multiple of 10.
+    """
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = ord(ch) - 48
@@ -66,6 +74,14 @@ def luhn_ok(digits: str) -> bool:
 
 
 def iban_ok(s: str) -> bool:
+    """Whether a string is a plausible IBAN: 15-34 characters (spaces ignored) passing the mod-97 check.
+
+    Args:
+        s: The candidate, country code and check digits first; spaces are removed.
+
+    Returns:
+        True when the length fits and the ISO 13616 checksum is 1; the country code is not checked.
+    """
     s = s.replace(" ", "")
     if not 15 <= len(s) <= 34:
         return False
@@ -79,6 +95,15 @@ def iban_ok(s: str) -> bool:
 
 @dataclass(frozen=True)
 class Finding:
+    """One PII span found in a text.
+
+    Attributes:
+        kind: The recogniser that found it, one of :data:`KINDS`.
+        start: The span's start offset in the text.
+        end: The span's end offset (exclusive).
+        text: The matched text.
+    """
+
     kind: str
     start: int
     end: int
@@ -106,6 +131,18 @@ class PiiScanner:
             yield Finding("phone", m.start, m.end, m.raw_string)
 
     def scan(self, text: str) -> list[Finding]:
+        """Find the PII spans of the enabled kinds in a text.
+
+        Checksums and formats filter the candidates (Luhn for cards, mod-97 for IBANs, valid IP
+        addresses, valid phone numbers for ``region``); a phone match that overlaps another finding
+        is dropped. Other kinds may overlap each other.
+
+        Args:
+            text: The text to scan.
+
+        Returns:
+            The findings, sorted by start offset (longer first at the same start).
+        """
         out: list[Finding] = []
         k = self.kinds
         has_digit = _DIGIT.search(text) is not None

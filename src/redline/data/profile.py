@@ -144,6 +144,21 @@ class _Languages:
 
 @dataclass
 class ProfileOptions:
+    """What :func:`profile_records` checks, and how.
+
+    Attributes:
+        near: The MinHash settings for near-duplicate detection.
+        near_dups: Find near duplicates (exact duplicates are always found).
+        language: Detect each record's language.
+        pii: Scan the text for PII.
+        pii_region: The region phone numbers are parsed for (e.g. ``US``).
+        against: ``(name, records)`` eval sets to check for leakage into the profiled set.
+        redact_to: A JSONL file to write every record to with its PII replaced by ``[KIND]``
+            (needs ``pii``).
+        max_clusters: The most duplicate clusters listed in the report.
+        parallel: Run language detection in a worker process.
+    """
+
     near: NearDupConfig = field(default_factory=NearDupConfig)
     near_dups: bool = True
     language: bool = True
@@ -331,6 +346,21 @@ def leakage(dup: DupIndex, ids: list[str], against: list[tuple[str, Iterable[Rec
 def profile_file(path: str | Path, fmt: str | None = None, fmap: FieldMap | None = None,
                  opts: ProfileOptions | None = None,
                  on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Profile a data file in one streaming pass (see :func:`profile_records`).
+
+    Args:
+        path: The data file (or Hugging Face folder).
+        fmt: The format name; ``None`` detects it from the extension.
+        fmap: The field map applied to each row.
+        opts: What to check; ``None`` means the defaults.
+        on_progress: Called with 1 for every row read.
+
+    Returns:
+        The profile report, with ``file`` and ``format`` added.
+
+    Raises:
+        InputError: The file is missing, its format unknown or the file unreadable as a whole.
+    """
     from redline.data.formats import detect_format
 
     p = Path(path)

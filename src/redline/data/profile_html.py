@@ -72,6 +72,16 @@ def _findings(rep: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def write_profile_html(rep: dict[str, Any], path: str | Path) -> Path:
+    """Render a profile report as one HTML page: charts (lengths, categories, languages, scripts,
+    PII, labels) and a table of findings.
+
+    Args:
+        rep: The report of :func:`redline.data.profile.profile_records` / ``profile_file``.
+        path: The HTML file to write (overwritten).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -123,6 +123,7 @@ class Record(BaseModel):
 
     @property
     def system(self) -> str | None:
+        """Text of the leading system message, or ``None`` when the conversation has none."""
         return self.messages[0].text if self.messages[0].role == "system" else None
 
     @property
@@ -132,6 +133,7 @@ class Record(BaseModel):
 
     @property
     def has_images(self) -> bool:
+        """Whether any message (chosen and rejected included) has an image part."""
         return any(isinstance(p, ImagePart) for m in self._all_messages() for p in m.content)
 
     def texts(self) -> list[str]:
@@ -162,12 +164,15 @@ class Record(BaseModel):
                           ensure_ascii=False, separators=(",", ":"))
 
     def content_hash(self) -> str:
+        """The SHA-256 hex digest of :meth:`canonical_json` (equal records, equal hashes)."""
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
     # -- conversion ----------------------------------------------------------------------------
 
     @classmethod
     def from_sample(cls, s: Sample) -> Record:
+        """A record of an evaluation sample: its id, messages, category, expected behaviour,
+        language, source and (a copy of) its meta."""
         return cls(id=s.id, messages=s.messages, category=s.category, expected=s.expected,
                    language=s.language, source=s.source, meta=dict(s.meta))
 

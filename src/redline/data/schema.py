@@ -39,6 +39,8 @@ class Outcome(StrEnum):
 
 
 class TextPart(BaseModel):
+    """A text part of a message's content."""
+
     model_config = ConfigDict(extra="forbid")
     type: Literal["text"] = "text"
     text: str
@@ -84,6 +86,16 @@ ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 
 
 class Message(BaseModel):
+    """One chat turn: a role and its content parts.
+
+    ``content`` also accepts a plain string (one text part), strings in a list, and OpenAI-style
+    ``{"type": "image_url", "image_url": {"url": …}}`` parts, which become :class:`ImagePart`.
+
+    Attributes:
+        role: ``system``, ``user``, ``assistant`` or ``tool``.
+        content: The text and image parts, in order.
+    """
+
     model_config = ConfigDict(extra="forbid")
     role: Literal["system", "user", "assistant", "tool"]
     content: list[ContentPart]
@@ -179,10 +191,13 @@ class Sample(BaseModel):
 
     @property
     def is_harmful_prompt(self) -> bool:
+        """Whether the policy expects anything but compliance (``refuse`` or ``safe_complete``)."""
         return self.expected is not Expected.comply
 
 
 class Usage(BaseModel):
+    """Token counts a target reported for one call; ``None`` where it did not report one."""
+
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
@@ -201,6 +216,7 @@ class Judgment(BaseModel):
 
     @property
     def ok(self) -> bool:
+        """Whether the judge gave a verdict: no error and a label."""
         return self.error is None and self.label is not None
 
 

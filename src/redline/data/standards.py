@@ -47,12 +47,37 @@ _FIELDS = ("id", "prompt", "response", "system", "category", "expected", "langua
 
 
 class Bounds(BaseModel):
+    """An inclusive range for a per-row count (characters or turns); ``None`` leaves that side open."""
+
     model_config = ConfigDict(extra="forbid")
     min: int | None = Field(default=None, ge=0)
     max: int | None = Field(default=None, ge=0)
 
 
 class Standard(BaseModel):
+    """A dataset standard: the rules a delivery must satisfy (the YAML keys of the module docstring).
+
+    Every rule is off by default. Attributes that are not obvious:
+
+    Attributes:
+        policy: A policy pack; categories must be its node ids, and allowing a node allows its
+            sub-categories.
+        required_fields: Record fields that must be present and non-empty (``meta.X`` and
+            ``labels.X`` accepted).
+        expected_matches_policy: A row that is not ``comply`` must carry its category's harmful
+            behaviour from the policy.
+        labels: Per label name, the allowed values (compared as lower-case strings); the label
+            must be present.
+        min_per_category: One minimum for every listed category (none listed: the policy's
+            top-level ones, or without a policy those in the data), or a minimum per named
+            category; with a policy, sub-categories' rows are rolled up.
+        no_pii: True for every PII kind, or the list of kinds to refuse.
+        no_duplicates: ``exact``, ``near`` (exact as well) or ``False``.
+        near_threshold: The Jaccard similarity at which rows are near duplicates.
+        no_overlap_with: Built-in suite names or data files that no row may also occur in.
+        detected_language_matches: The declared language must match the one detected from the prompt.
+    """
+
     model_config = ConfigDict(extra="forbid")
     name: str = "standard"
     policy: str | None = None
@@ -82,6 +107,18 @@ class Standard(BaseModel):
 
 
 def load_standard(path: str | Path) -> Standard:
+    """Read and validate a standards YAML file (size, depth and alias limits applied).
+
+    Args:
+        path: The standards file.
+
+    Returns:
+        The parsed standard; an empty file gives a standard with every rule off.
+
+    Raises:
+        InputError: The file cannot be read, is too large, is not valid YAML or does not match the
+            schema (each problem names the line and the allowed keys).
+    """
     import yaml
 
     p = Path(path)
@@ -290,5 +327,20 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
 
 def check_file(path: str | Path, std: Standard, fmt: str | None = None, fmap: FieldMap | None = None,
                on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Check a data file against a standard (see :func:`check_records`).
+
+    Args:
+        path: The data file.
+        std: The standard to check against.
+        fmt: The format name; ``None`` detects it from the extension.
+        fmap: The field map applied to each row.
+        on_progress: Called with 1 for every row read.
+
+    Returns:
+        The check report (``passed``, ``violations``, ``rules`` …) with ``file`` added.
+
+    Raises:
+        InputError: The file cannot be read, or the standard names categories its policy lacks.
+    """
     rep = check_records(open_input(path, fmt, fmap), std, on_progress)
     return {"file": str(path), **rep}

@@ -11,6 +11,7 @@ BUILTIN_DIR = "packs/suites"
 
 
 def builtin_suites() -> dict[str, Path]:
+    """The suites shipped with Redline (``packs/suites/*.jsonl``), by name (the file stem), sorted."""
     root = resources.files("redline").joinpath(BUILTIN_DIR)
     out = {}
     for entry in root.iterdir():

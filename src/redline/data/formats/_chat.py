@@ -68,10 +68,23 @@ def training_messages(r: Record) -> list[Message]:
 
 
 def plain(msgs: list[Message]) -> list[dict[str, Any]]:
+    """Messages as OpenAI-style ``{role, content}`` dicts: a lone text part becomes a string, else a list of parts."""
     return dump_messages(msgs)
 
 
 def text_only(m: Message, what: str) -> str:
+    """The text of a message for a format that carries no images.
+
+    Args:
+        m: The message.
+        what: How the error names the message (e.g. ``"prompt"``).
+
+    Returns:
+        The message's text.
+
+    Raises:
+        ValueError: The message has an image part.
+    """
     if any(not isinstance(p, TextPart) for p in m.content):
         raise ValueError(f"{what} has images; this format carries text only")
     return m.text

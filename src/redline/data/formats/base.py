@@ -160,11 +160,25 @@ class Format(Protocol):
     extensions: tuple[str, ...]
 
     @property
-    def description(self) -> str: ...
+    def description(self) -> str:
+        """One line describing the format (shown by ``redline data formats`` and ``redline plugins``)."""
 
-    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]: ...
+    def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
+        """Stream the file's records, a row that cannot be read or mapped yielded as :class:`Rejected`.
 
-    def open_writer(self, path: Path) -> RecordWriter: ...
+        Args:
+            path: The file (or folder) to read.
+            fmap: Column renames, constants and value maps applied to each row before parsing.
+
+        Returns:
+            An iterator of :class:`Record` and :class:`Rejected` items, in file order.
+
+        Raises:
+            InputError: The file as a whole cannot be read (missing, not the format, over a limit).
+        """
+
+    def open_writer(self, path: Path) -> RecordWriter:
+        """Create ``path`` and return a writer of records to it; call its ``close`` to finish the file."""
 
 
 class RowFormat:
@@ -213,6 +227,8 @@ class JsonRowFormat(RowFormat):
     """
 
     def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        """The file's objects: a JSON array (``fmap.json_key``) for ``.json`` or a file starting
+        with ``[``, else JSON Lines."""
         return iter_json_or_jsonl(path, fmap)
 
     @staticmethod
@@ -221,6 +237,7 @@ class JsonRowFormat(RowFormat):
         raise NotImplementedError
 
     def open_writer(self, path: Path) -> RecordWriter:
+        """A JSON Lines writer of :meth:`to_row`'s object(s) for each record."""
         return JsonlWriter(path, self.to_row)
 
 
@@ -285,6 +302,15 @@ class FieldMap:
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def apply(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Map one source row to record fields: renames, then constants, then value tables.
+
+        Args:
+            row: The row as read from the file; it is not modified.
+
+        Returns:
+            A new dict with the mapping applied, or ``row`` itself when the map is empty. A rename
+            whose source column is missing is skipped; a value table matches the value's string form.
+        """
         if not self.renames and not self.constants and not self.values:
             return row
         row = dict(row)
@@ -587,6 +613,8 @@ def sniff_json_array(path: Path) -> bool:
 
 
 def iter_json_or_jsonl(path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+    """``(number, row | Rejected)`` from a JSON array (see :func:`iter_json_rows`, using ``fmap.json_key``)
+    or from JSON Lines (see :func:`iter_jsonl_rows`), as :func:`sniff_json_array` decides."""
     return iter_json_rows(path, fmap.json_key) if sniff_json_array(path) else iter_jsonl_rows(path)
 
 
@@ -605,12 +633,18 @@ class JsonlWriter:
         self.extra = extra
 
     def write(self, record: Record) -> None:
+        """Write the record's object(s), one line each, with ``extra``'s columns merged in.
+
+        Raises:
+            ValueError: ``to_obj`` cannot express the record in this format.
+        """
         obj = self._to_obj(record)
         more = self.extra(record) if self.extra is not None else None
         for o in obj if isinstance(obj, list) else [obj]:
             self._f.write(json.dumps({**o, **more} if more else o, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
+        """Close the file."""
         self._f.close()
 
 
@@ -624,11 +658,17 @@ class JsonArrayWriter:
         self._f.write("[")
 
     def write(self, record: Record) -> None:
+        """Append the record's object(s) to the array, one item a line.
+
+        Raises:
+            ValueError: ``to_obj`` cannot express the record in this format.
+        """
         obj = self._to_obj(record)
         for o in obj if isinstance(obj, list) else [obj]:
             self._f.write(("\n" if self._n == 0 else ",\n") + json.dumps(o, ensure_ascii=False))
             self._n += 1
 
     def close(self) -> None:
+        """Close the array (``]``) and the file; the file is not valid JSON before this."""
         self._f.write("\n]\n")
         self._f.close()

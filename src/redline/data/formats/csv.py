@@ -132,9 +132,12 @@ class CsvFormat(RowFormat):
     delimiter = ","
 
     def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        """``(row number, header → cell | Rejected)`` per data row; a row with a bad byte or the wrong
+        number of cells is rejected on its own."""
         return _iter_rows(path, self.delimiter)
 
     def open_writer(self, path: Path) -> _CsvWriter:
+        """A writer of the flat columns (``FLAT_COLUMNS``, structured values as JSON) with a header row."""
         return _CsvWriter(path, self.delimiter)
 
 

@@ -150,8 +150,15 @@ class ExcelFormat(RowFormat):
     unit = "data row "
 
     def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        """``(data row number, header → cell)`` for the first sheet, or the sheet ``fmap.json_key`` names;
+        a merged cell's value fills every cell of its range and blank rows are skipped."""
         return _iter_rows(path, fmap.json_key)
 
     def open_writer(self, path: Path) -> Any:
+        """Always refuses: the format is read-only.
+
+        Raises:
+            InputError: Always; write CSV or Parquet instead.
+        """
         raise InputError("Excel is read-only", [Problem(
             str(path), "Redline does not write .xlsx", "write csv or parquet instead (--to csv)")])

@@ -100,6 +100,18 @@ class HfFormat(RowFormat):
     unit = "row "
 
     def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
+        """Records of a ``save_to_disk`` folder (a ``DatasetDict`` split by split), in batches.
+
+        Args:
+            path: The folder written by ``Dataset.save_to_disk`` or ``DatasetDict.save_to_disk``.
+            fmap: The field map applied to each row.
+
+        Returns:
+            An iterator of :class:`Record` and :class:`Rejected` items.
+
+        Raises:
+            InputError: ``path`` is not a ``datasets`` folder.
+        """
         import datasets
 
         try:
@@ -110,4 +122,6 @@ class HfFormat(RowFormat):
         return records_from_dataset(ds, fmap, str(path))
 
     def open_writer(self, path: Path) -> _HfWriter:
+        """A writer that stages the flat columns in Parquet and, on ``close``, replaces ``path`` with a
+        ``save_to_disk`` folder."""
         return _HfWriter(path)

@@ -20,7 +20,9 @@ class JsonFormat(RowFormat):
     unit = "item "
 
     def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        """``(item number, object | Rejected)`` for the array's items (the file is loaded whole)."""
         return iter_json_rows(path, fmap.json_key)
 
     def open_writer(self, path: Path) -> JsonArrayWriter:
+        """A writer of one JSON array of Redline record objects."""
         return JsonArrayWriter(path, record_json)

@@ -18,7 +18,9 @@ class JsonlFormat(RowFormat):
     extensions = (".jsonl", ".ndjson")
 
     def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        """``(line number, object | Rejected)`` for every non-blank line; ``fmap`` is not used here."""
         return iter_jsonl_rows(path)
 
     def open_writer(self, path: Path) -> JsonlWriter:
+        """A writer of Redline record objects, one JSON line each."""
         return JsonlWriter(path, record_json)

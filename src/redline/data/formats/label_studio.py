@@ -111,6 +111,16 @@ class LabelStudioFormat(JsonRowFormat):
     unit = "task "
 
     def read(self, path: Path, fmap: FieldMap) -> Iterator[Item]:
+        """Records of a task file or JSON export, annotations turned into ``labels`` (see the module doc).
+
+        Args:
+            path: A JSON array (or JSON Lines) of Label Studio tasks.
+            fmap: The field map, applied to each task's ``data`` object rather than to the task.
+
+        Returns:
+            An iterator of :class:`Record` and :class:`Rejected` items (a task without ``data`` is rejected).
+        """
+
         def parse(task: dict[str, Any], n: int) -> Record:  # the field map applies to the task's data
             if isinstance(task.get("data"), dict):
                 task = {**task, "data": fmap.apply(task["data"])}
@@ -119,4 +129,5 @@ class LabelStudioFormat(JsonRowFormat):
         return parse_rows(path, self.rows(path, fmap), FieldMap(), parse, self.unit)
 
     def open_writer(self, path: Path) -> JsonArrayWriter:
+        """A writer of an importable JSON array of tasks, labels as pre-filled ``choices`` annotations."""
         return JsonArrayWriter(path, _dump)

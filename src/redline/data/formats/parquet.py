@@ -49,6 +49,7 @@ class ParquetWriter:
         self._n = 0
 
     def write(self, record: Record) -> None:
+        """Buffer the record's flat columns; a full batch is written out."""
         for k, v in record_to_flat(record).items():
             self._buf[k].append(v)
         self._n += 1
@@ -62,6 +63,7 @@ class ParquetWriter:
             self._n = 0
 
     def close(self) -> None:
+        """Write the buffered rows and finish the file (its footer is written only here)."""
         self._flush()
         self._w.close()
 
@@ -74,7 +76,14 @@ class ParquetFormat(RowFormat):
     unit = "row "
 
     def rows(self, path: Path, fmap: FieldMap) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        """``(row number, column → value)`` for every row, batch by batch; nested columns come as
+        lists/dicts.
+
+        Raises:
+            InputError: The file is not Parquet.
+        """
         return _iter_rows(path)
 
     def open_writer(self, path: Path) -> ParquetWriter:
+        """A writer of the flat string columns (zstd-compressed)."""
         return ParquetWriter(path)
