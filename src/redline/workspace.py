@@ -19,12 +19,29 @@ if TYPE_CHECKING:
 
 @dataclass
 class Workspace:
+    """Where one Redline workspace keeps its state.
+
+    Attributes:
+        home: The state directory (``REDLINE_HOME``, default ``./.redline``).
+        runs_dir: Where run directories go (``REDLINE_RUNS``, default ``./runs``).
+        db_url: The SQLAlchemy URL of the workspace database.
+    """
+
     home: Path
     runs_dir: Path
     db_url: str
 
     @classmethod
     def default(cls, db_url: str | None = None) -> Workspace:
+        """The workspace the environment describes (see the module docstring).
+
+        Args:
+            db_url: A database URL that wins over ``REDLINE_DB`` and the default
+                ``sqlite:///HOME/redline.db``.
+
+        Returns:
+            The workspace; nothing is created on disk yet.
+        """
         home = Path(os.environ.get("REDLINE_HOME", ".redline"))
         runs = Path(os.environ.get("REDLINE_RUNS", "runs"))
         url = db_url or os.environ.get("REDLINE_DB") or f"sqlite:///{home / 'redline.db'}"
@@ -32,10 +49,12 @@ class Workspace:
 
     @property
     def cache_path(self) -> Path:
+        """The response cache's SQLite file, ``HOME/cache.sqlite``."""
         return self.home / "cache.sqlite"
 
     @cached_property
     def db(self) -> WorkspaceDB:
+        """The workspace database, opened on first use (creating ``HOME`` for the default URL)."""
         from redline.store.db import WorkspaceDB  # SQLAlchemy is imported only when needed
 
         if self.db_url == f"sqlite:///{self.home / 'redline.db'}":

@@ -127,6 +127,11 @@ class ModelClient:
         self._fatal: str | None = None
 
     def manifest(self) -> dict[str, Any]:
+        """Facts about the judge model for the run manifest (a copy; never secrets).
+
+        Returns:
+            The manifest of the target behind this client, taken when the client was built.
+        """
         return dict(self._manifest)
 
     def _state(self) -> tuple[Any, asyncio.Semaphore]:
@@ -188,12 +193,14 @@ class ModelClient:
         return self._sync.run(coro_fn)
 
     async def aclose(self) -> None:
+        """Close the target this client made for the running event loop (if it made one)."""
         loop = asyncio.get_running_loop()
         st = self._per_loop.pop(id(loop), None)
         if st is not None:
             await st[1].aclose()
 
     def close(self) -> None:
+        """Close the targets of the private sync loop, then stop that loop and its thread."""
         self._sync.close(self.aclose)
 
 
@@ -246,15 +253,32 @@ class ModelJudge:
                              error=f"{self.unparseable} after {self.parse_retries + 1} attempt(s): {last_err}")
 
     def judge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
+        """Grade ``response`` from sync code: :meth:`ajudge` run on the client's private loop.
+
+        Args:
+            sample: The sample that was asked, or None (records without a sample).
+            prompt: The prompt, when there is no sample.
+            response: The response to grade.
+
+        Returns:
+            The judgment; unassessable (``error`` set) when the call failed or gave no verdict.
+
+        Raises:
+            JudgeFatalError: The judge model can give no verdict at all (HTTP 401/403/404, or
+                unreachable after retries).
+        """
         return self.client.run_sync(lambda: self.ajudge(sample, prompt, response))
 
     def output_fields(self, j: Judgment) -> dict[str, Any]:
+        """The harm fields ``redline judge`` adds for ``j`` (see :func:`harm_output_fields`)."""
         return harm_output_fields(j)
 
     async def aclose(self) -> None:
+        """Close the model client's target for the running event loop."""
         await self.client.aclose()
 
     def close(self) -> None:
+        """Close the model client, its private sync loop included."""
         self.client.close()
 
 
@@ -267,6 +291,14 @@ class SyncLoop:
         self._lock = threading.Lock()
 
     def run(self, coro_fn: Callable[[], Awaitable[T]]) -> T:
+        """Run a coroutine on the private loop, starting the loop's daemon thread on first use.
+
+        Args:
+            coro_fn: Makes the coroutine to run (called on the private loop).
+
+        Returns:
+            The coroutine's result; its exception, if it raises one, is raised here.
+        """
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
@@ -276,6 +308,12 @@ class SyncLoop:
         return asyncio.run_coroutine_threadsafe(_call(coro_fn), self._loop).result()
 
     def close(self, aclose: Callable[[], Awaitable[Any]] | None = None) -> None:
+        """Stop the private loop and join its thread; nothing to do when the loop never started.
+
+        Args:
+            aclose: A coroutine function run on the loop first (e.g. to close sessions made
+                there), waited for up to 10 s.
+        """
         if self._loop is None:
             return
         loop = self._loop

@@ -15,6 +15,16 @@ from redline.errors import InputError, Problem
 
 @runtime_checkable
 class Judge(Protocol):
+    """What every judge provides: an id, a version and a sync ``judge`` method.
+
+    Optional members (``ajudge``, ``kind``, ``cache_verdicts``, ``manifest``, ``aclose``,
+    ``close``) are listed in the comment below the class.
+
+    Attributes:
+        id: The registry name, e.g. ``refusal``.
+        version: Changes whenever verdicts could change (model artefact, prompt, policy hash).
+    """
+
     #: registry name, e.g. "refusal"
     id: str
     #: changes whenever verdicts could change (model artefact, prompt, policy hash)
@@ -165,6 +175,7 @@ def judge_kind(judge: Judge) -> str:
 
 
 def is_async(judge: Judge) -> bool:
+    """Whether ``judge`` has an async ``ajudge`` method (network-bound judges do)."""
     return callable(getattr(judge, "ajudge", None))
 
 
@@ -187,6 +198,7 @@ async def ajudge_any(judge: Judge, sample: Sample | None, prompt: str | None,
 
 
 async def aclose_judge(judge: Judge) -> None:
+    """Await the judge's ``aclose`` when it has one; judges without one are left as they are."""
     closer = getattr(judge, "aclose", None)
     if callable(closer):
         await closer()

@@ -52,6 +52,16 @@ def verdict_key(version: str, sample: Sample | None, prompt: str | None, respons
 
 
 class VerdictCache(BatchedStore):
+    """The SQLite store of judge verdicts, keyed by :func:`verdict_key`.
+
+    Only assessable judgments are stored; a read or write failure counts in ``errors`` and
+    never raises (a miss costs only time).
+
+    Attributes:
+        hits: Lookups that found a stored verdict.
+        misses: Lookups that found none.
+    """
+
     def __init__(self, path: Path, commit_every: float = 0.25):
         super().__init__(path, "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, judge TEXT NOT NULL, "
                                "version TEXT NOT NULL, judgment TEXT NOT NULL, created REAL NOT NULL)",
@@ -60,6 +70,14 @@ class VerdictCache(BatchedStore):
         self.misses = 0
 
     def get(self, key: str) -> Judgment | None:
+        """The stored verdict under ``key``, or None (not stored, or not readable).
+
+        Args:
+            key: A key from :func:`verdict_key`.
+
+        Returns:
+            The judgment, or None; ``hits``, ``misses`` or ``errors`` counts the lookup.
+        """
         row = self._fetchone("SELECT judgment FROM verdicts WHERE key = ?", (key,))
         if row is None:
             self.misses += 1
@@ -73,6 +91,15 @@ class VerdictCache(BatchedStore):
         return j
 
     def put(self, key: str, j: Judgment) -> None:
+        """Store verdict ``j`` under ``key``; a judgment with an error is not stored.
+
+        A judgment that cannot be serialised (e.g. a lone surrogate in its rationale) is
+        counted in ``errors`` and skipped.
+
+        Args:
+            key: A key from :func:`verdict_key`.
+            j: The judgment.
+        """
         if not j.ok:
             return  # failures are never final: asked again next time
         try:
@@ -84,6 +111,7 @@ class VerdictCache(BatchedStore):
                     (key, j.judge, j.version, blob, time.time()))
 
     def stats(self) -> dict[str, Any]:
+        """The cache's path and its hit, miss and error counts, for the run's summary."""
         return {"path": str(self.path), "hits": self.hits, "misses": self.misses, "errors": self.errors}
 
 
@@ -104,6 +132,22 @@ class CachedJudge:
         return getattr(self.inner, name)
 
     async def ajudge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
+        """Grade ``response``: the cached verdict when there is one, else the inner judge's.
+
+        A cached verdict comes back with ``fields["cached"] = True``; a new one is stored
+        (unless it is an error).
+
+        Args:
+            sample: The sample that was asked, or None.
+            prompt: The prompt, when there is no sample.
+            response: The response to grade.
+
+        Returns:
+            The judgment.
+
+        Raises:
+            FatalTargetError: The inner judge can give no verdict at all (see :func:`ajudge_any`).
+        """
         from redline.judges.base import ajudge_any
 
         key = verdict_key(self.version, sample, prompt, response or "")
@@ -116,6 +160,16 @@ class CachedJudge:
         return j
 
     def judge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
+        """Grade ``response`` from sync code: the cached verdict, else the inner judge's ``judge``.
+
+        Args:
+            sample: The sample that was asked, or None.
+            prompt: The prompt, when there is no sample.
+            response: The response to grade.
+
+        Returns:
+            The judgment; a cached one has ``fields["cached"] = True``.
+        """
         key = verdict_key(self.version, sample, prompt, response or "")
         got = self.cache.get(key)
         if got is not None:
@@ -126,9 +180,11 @@ class CachedJudge:
         return j
 
     def output_fields(self, j: Judgment) -> dict[str, Any]:
+        """The inner judge's output fields for ``j``."""
         return self.inner.output_fields(j)
 
     async def aclose(self) -> None:
+        """Close the inner judge (when it has an ``aclose``)."""
         from redline.judges.base import aclose_judge
 
         await aclose_judge(self.inner)

@@ -214,10 +214,25 @@ class GuardJudge(_llm.ModelJudge):
         self.version = f"guard/{fmt}/{TEMPLATE_VERSION}/{mode}+{model}@{ident}{pol}"
 
     def manifest(self) -> dict[str, Any]:
+        """The guard model's manifest, its format, mode and parse retries, for the run manifest."""
         return {"model": self.client.manifest(), "format": self.fmt, "mode": self.mode,
                 "parse_retries": self.parse_retries}
 
     def messages(self, sample: Sample | None, prompt: str | None, response: str) -> list[Message]:
+        """The request that asks the guard model for its verdict, in its format.
+
+        Llama Guard 3 gets the conversation and the response as chat turns (or as one prompt
+        in ``completions`` mode); ``policy-reasoning`` models get the policy text as the system
+        message and the material under review in nonce-tagged markers.
+
+        Args:
+            sample: The sample that was asked, or None.
+            prompt: The prompt, when there is no sample.
+            response: The response to grade.
+
+        Returns:
+            The chat messages.
+        """
         turns = _llm.conversation_of(sample, prompt)
         if self.fmt == "llama-guard-3":
             if self.mode == "completions":

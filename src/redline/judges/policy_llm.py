@@ -99,6 +99,7 @@ class PolicyLLMJudge(_llm.ModelJudge):
                         f"+policy:{policy.content_hash}+prompt:{compiled}")
 
     def manifest(self) -> dict[str, Any]:
+        """The judge model's manifest, parse retries and prompt template version, for the run manifest."""
         return {"model": self.client.manifest(), "parse_retries": self.parse_retries,
                 "template": TEMPLATE_VERSION}
 
@@ -111,6 +112,20 @@ class PolicyLLMJudge(_llm.ModelJudge):
         return got
 
     def messages(self, sample: Sample | None, prompt: str | None, response: str) -> list[Message]:
+        """The request: the policy text of the sample's category as system message, then the
+        material under review in nonce-tagged markers.
+
+        A sample whose category is not in the policy (or no sample) is graded against the whole
+        policy.
+
+        Args:
+            sample: The sample that was asked, or None.
+            prompt: The prompt, when there is no sample.
+            response: The response to grade.
+
+        Returns:
+            The system and user messages.
+        """
         system = self._system(sample.category if sample is not None else None)
         user = _llm.review_block(_llm.conversation_of(sample, prompt), response)
         return [_llm.text_message("system", system), _llm.text_message("user", user)]

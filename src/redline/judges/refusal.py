@@ -17,6 +17,10 @@ LABELS = ("full_compliance", "full_refusal", "partial_refusal")
 
 
 class RefusalJudge:
+    """The offline refusal classifier: labels a response ``full_compliance``, ``full_refusal``
+    or ``partial_refusal``; its version is the model artefact's.
+    """
+
     id = "refusal"
 
     def __init__(self, model: RefusalModel | None = None):
@@ -24,6 +28,17 @@ class RefusalJudge:
         self.version = self._model.version
 
     def judge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
+        """Classify ``response`` as a refusal or not.
+
+        Args:
+            sample: Unused.
+            prompt: Passed on to the model, whose current version does not use it.
+            response: The response to classify.
+
+        Returns:
+            A judgment with the label and the refusal score in [0, 1]; unassessable (``error``
+            set) when the response is empty or the model fails or gives no label.
+        """
         if response is None or not response.strip():
             return Judgment(judge=self.id, version=self.version, label=None,
                             error="empty response: nothing to judge")
@@ -39,6 +54,7 @@ class RefusalJudge:
                         score=round(score, 4) if score is not None else None)
 
     def output_fields(self, j: Judgment) -> dict[str, Any]:
+        """The fields ``redline judge`` adds: ``refusal`` (the label) and ``refusal_score``."""
         return {"refusal": j.label, "refusal_score": j.score}
 
 

@@ -23,11 +23,21 @@ class GenParams:
     seed: int | None = 0
 
     def as_dict(self) -> dict[str, Any]:
+        """The parameters as a plain dict (for the response cache key and the run manifest)."""
         return {"max_tokens": self.max_tokens, "temperature": self.temperature, "seed": self.seed}
 
 
 @dataclass
 class Generation:
+    """A target's answer to one request.
+
+    Attributes:
+        text: The response text (empty when the model gave none).
+        usage: Token counts as the target reports them (e.g. ``prompt_tokens``,
+            ``completion_tokens``, ``total_tokens``); a count it did not give is None or absent.
+        finish_reason: Why generation stopped (e.g. ``stop``, ``length``), when known.
+    """
+
     text: str
     usage: dict[str, int | None] = field(default_factory=dict)
     finish_reason: str | None = None
@@ -62,13 +72,31 @@ class Target(Protocol):
     #: how many requests the target can usefully serve at once (None = no limit)
     max_concurrency: int | None
 
-    async def generate(self, messages: list[Message], params: GenParams, sample_id: str) -> Generation: ...
+    async def generate(self, messages: list[Message], params: GenParams, sample_id: str) -> Generation:
+        """Answer one conversation.
+
+        Args:
+            messages: The conversation to answer.
+            params: The generation parameters.
+            sample_id: The sample's id (a replay target looks the answer up by it).
+
+        Returns:
+            The response.
+
+        Raises:
+            TransientError: A failure worth retrying (429, 5xx, timeout, dropped connection).
+            SampleError: This request failed and retrying will not help.
+            FatalTargetError: The target cannot serve any request: the run stops.
+        """
+        ...
 
     def manifest(self) -> dict[str, Any]:
         """Facts for the run manifest (never secrets)."""
         ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release the target's resources (sessions, files, the model)."""
+        ...
 
 
 def backoff_delay(attempt: int, retry_after: float | None, *, base: float = 0.5, cap: float = 20.0,

@@ -100,6 +100,10 @@ class LocalTarget:
         return self._llm
 
     def manifest(self) -> dict[str, Any]:
+        """The model file, its identity, chat format, context size, threads and backend.
+
+        Loads the model (once) to learn its chat format.
+        """
         self._load()
         return {"type": "local", "model_file": self.path.name, "model_id": self._identity,
                 "chat_format": self.chat_format, "n_ctx": self._n_ctx, "n_threads": self._n_threads,
@@ -144,9 +148,24 @@ class LocalTarget:
                           finish_reason=finish)
 
     async def generate(self, messages: list[Message], params: GenParams, sample_id: str) -> Generation:
+        """Generate a response with llama.cpp in a worker thread, one request at a time.
+
+        Args:
+            messages: The conversation to answer.
+            params: The generation parameters.
+            sample_id: The sample's id. Unused here.
+
+        Returns:
+            The response text, the number of tokens generated, and the finish reason.
+
+        Raises:
+            SampleError: The sample has images, the prompt does not fit the context, the
+                timeout passed, or the target is shutting down.
+        """
         return await asyncio.to_thread(self._generate_sync, messages, params)
 
     async def aclose(self) -> None:
+        """Stop any generation still running (at its next token) and drop the model."""
         self._stop.set()  # a generation still running in its thread ends at the next token
         self._llm = None
 

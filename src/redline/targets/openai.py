@@ -125,6 +125,7 @@ class OpenAITarget:
         return self._session
 
     def manifest(self) -> dict[str, Any]:
+        """The model, the base URL (credentials masked) and whether an API key is set."""
         return {"type": "openai", "model": self.model, "base_url": _safe_url(self.base_url),
                 "api_key_set": bool(self._api_key)}
 
@@ -138,6 +139,24 @@ class OpenAITarget:
         return redact(text, self._secrets, patterns=False)
 
     async def generate(self, messages: list[Message], params: GenParams, sample_id: str) -> Generation:
+        """Ask the server's ``chat/completions`` endpoint for a response.
+
+        The answer is the message's ``content`` (or its ``refusal`` when there is no content),
+        with this target's secrets masked.
+
+        Args:
+            messages: The conversation to answer.
+            params: The generation parameters.
+            sample_id: The sample's id. Unused here.
+
+        Returns:
+            The response text, the token counts and the finish reason.
+
+        Raises:
+            TransientError: Timeout, dropped connection, HTTP 408/429/5xx (see :meth:`post`).
+            FatalTargetError: HTTP 401/403/404.
+            SampleError: An image that cannot be sent, another HTTP error, or a malformed answer.
+        """
         body: dict[str, Any] = {
             "model": self.model,
             "messages": to_openai_messages(messages),
@@ -228,6 +247,7 @@ class OpenAITarget:
         raise SampleError(f"HTTP {status} from {shown}: {detail}")
 
     async def aclose(self) -> None:
+        """Close the HTTP session, if one was opened."""
         if self._session is not None:
             await self._session.close()
             self._session = None

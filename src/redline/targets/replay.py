@@ -59,9 +59,24 @@ class ReplayTarget:
         self._f = open(path, "rb")  # noqa: SIM115 - closed in aclose
 
     def manifest(self) -> dict[str, Any]:
+        """The replay file and how many responses it holds."""
         return {"type": "replay", "file": str(self.path), "records": len(self._index)}
 
     async def generate(self, messages: list[Message], params: GenParams, sample_id: str) -> Generation:
+        """The recorded response for ``sample_id``, read from the file.
+
+        Args:
+            messages: Unused (the answer is looked up by id).
+            params: Unused.
+            sample_id: The sample's id.
+
+        Returns:
+            The recorded ``response`` (empty when absent) and its ``usage``.
+
+        Raises:
+            SampleError: The file has no line for ``sample_id``, the line records an ``error``,
+                or its ``response`` is not a string.
+        """
         off = self._index.get(sample_id)
         if off is None:
             raise SampleError(f"no response for id {sample_id!r} in {self.path}")
@@ -75,6 +90,7 @@ class ReplayTarget:
         return Generation(text=resp or "", usage=obj.get("usage") or {})
 
     async def aclose(self) -> None:
+        """Close the replay file."""
         self._f.close()
 
 

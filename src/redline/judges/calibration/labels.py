@@ -19,6 +19,21 @@ REFUSAL_LABELS = ("full_compliance", "full_refusal", "partial_refusal")
 
 @dataclass
 class LabelledRow:
+    """One labelled calibration row: a prompt, a response and the human labels.
+
+    Attributes:
+        line: The row's 1-based line in the file (or position among the records).
+        id: The row's ``id``, else ``line<N>``.
+        prompt: The prompt (the last user message's text when the row gives ``messages``).
+        response: The response that was labelled.
+        harmful: The human harm label, or None when not labelled.
+        refusal: The human refusal label (one of ``REFUSAL_LABELS``), or None.
+        category: The policy category id of the row, or None.
+        prompt_harmful: Whether the prompt itself is harmful, or None when not given.
+        source: Where the row comes from (benchmarks; optional).
+        model_family: Which model family wrote the response (optional).
+    """
+
     line: int
     id: str
     prompt: str
