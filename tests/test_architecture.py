@@ -28,7 +28,7 @@ HEAVY = ("numpy", "scipy", "sklearn", "pyarrow", "sqlalchemy", "matplotlib")
 
 # Public functions, classes and methods in src/redline without a docstring (see
 # ``undocumented_public``). Only ever lower this number.
-MAX_UNDOCUMENTED = 166
+MAX_UNDOCUMENTED = 0  # every public function, class and method has a docstring; keep it so
 
 
 # --------------------------------------------------------------------------- import cycles
