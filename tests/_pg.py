@@ -71,3 +71,23 @@ def start_postgres(tmp: Path | None = None) -> tuple[str, Callable[[], None]]:
         cleanup()
 
     return f"postgresql+psycopg://redline@/postgres?host={base}&port={port}", stop
+
+
+_made = 0
+
+
+def new_database(server: str, prefix: str = "t", script: str | None = None) -> str:
+    """A fresh database on a running server (``server``: its SQLAlchemy URL), optionally filled
+    by the SQL text ``script``; returns the new database's URL."""
+    import psycopg
+
+    global _made
+    _made += 1
+    name = f"{prefix}{_made}"
+    with psycopg.connect(server.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    url = server.replace("/postgres?", f"/{name}?")
+    if script:
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
+            c.execute(script)
+    return url

@@ -64,6 +64,18 @@ def fake_server(tmp_path: Path) -> Iterator:
             s.proc.kill()
 
 
+@pytest.fixture(scope="module")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL server for one test module (skips with the reason when none can start)."""
+    from tests._pg import start_postgres
+
+    url, stop = start_postgres(tmp_path_factory.mktemp("pg"))
+    try:
+        yield url
+    finally:
+        stop()
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An isolated workspace (cache, database, runs) under tmp_path."""

@@ -4,7 +4,6 @@ concurrent annotators."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import inspect
 
 from redline.annotate import Annotations
 from redline.store.db import WorkspaceDB
-from tests._pg import start_postgres
+from tests._pg import new_database
 from tests.test_annotate_concurrency import run_crowd, run_races
 from tests.test_annotate_core import (
     Clock,
@@ -24,30 +23,10 @@ from tests.test_annotate_core import (
 )
 
 
-@pytest.fixture(scope="module")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url, stop = start_postgres(tmp_path_factory.mktemp("pg"))
-    try:
-        yield url
-    finally:
-        stop()
-
-
-_n = 0
-
-
 @pytest.fixture
 def pg_url(pg_server: str) -> str:
     """A fresh database on the shared server for each test."""
-    import psycopg
-
-    global _n
-    _n += 1
-    name = f"t{_n}"
-    dsn = pg_server.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name}")
-    return pg_server.replace("/postgres?", f"/{name}?")
+    return new_database(pg_server, "t")
 
 
 def _svc(url: str, clock: Clock) -> Annotations:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -266,35 +265,11 @@ def test_store_modules_import_without_cycles():
 
 # -- PostgreSQL --------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests._pg import start_postgres
-
-    url, stop = start_postgres(tmp_path_factory.mktemp("pg"))
-    try:
-        yield url
-    finally:
-        stop()
-
-
-_n = 0
-
-
 def _pg_db(server: str, script: str | None = None) -> str:
     """A fresh database on the shared server, optionally filled by a fixture script."""
-    import psycopg
+    from tests._pg import new_database
 
-    global _n
-    _n += 1
-    name = f"mig{_n}"
-    dsn = server.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name}")
-    url = server.replace("/postgres?", f"/{name}?")
-    if script:
-        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
-            c.execute((FIXTURES / script).read_text(encoding="utf-8"))
-    return url
+    return new_database(server, "mig", (FIXTURES / script).read_text(encoding="utf-8") if script else None)
 
 
 def test_previous_release_workspace_is_migrated_on_postgres(pg_server: str, capsys: pytest.CaptureFixture[str]):
