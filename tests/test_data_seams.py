@@ -112,3 +112,36 @@ def test_language_detection_uses_the_public_api() -> None:
 
     assert detect_language("Bonjour tout le monde, comment allez-vous aujourd'hui ?") == "fr"
     assert detect_language("ok") == "und"
+
+
+def test_one_source_column_feeds_several_fields_and_swaps_work(tmp_path: Path) -> None:
+    """Issue 18 item 2: ``--map category=tags --map expected=tags`` kept only one of the two."""
+    from redline.data.formats import FieldMap
+    from redline.data.io import convert
+
+    fm = FieldMap.parse(["category=tags", "source=tags", "prompt=question"])
+    row = {"id": "r1", "question": "how do I bake bread?", "tags": "benign"}
+    got = fm.apply(row)
+    assert got["category"] == "benign" and got["source"] == "benign" and got["prompt"] == row["question"]
+    assert "tags" not in got and "question" not in got and row["tags"] == "benign"  # input untouched
+    swapped = FieldMap.parse(["prompt=response", "response=prompt"]).apply({"prompt": "P", "response": "R"})
+    assert swapped == {"prompt": "R", "response": "P"}
+    # end to end through convert: both fields arrive
+    src = tmp_path / "in.csv"
+    src.write_text("id,question,tags\nr1,how do I bake bread?,cooking\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    res = convert(src, out, to="jsonl", fmap=FieldMap.parse(["prompt=question", "category=tags", "source=tags"]))
+    assert res.written == 1, res
+    rec = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert rec["category"] == "cooking" and rec["source"] == "cooking"
+
+
+def test_reject_summary_names_whole_fields() -> None:
+    """Issue 18 item 2: the summary showed ``20 × field '`` (cut inside the quoted name)."""
+    from redline.data.io import _reason_kind
+
+    assert _reason_kind("field '(root)': not an object") == "field '(root)'"
+    assert _reason_kind("field 'meta (extra)': too deep (depth 70)") == "field 'meta (extra)'"
+    assert _reason_kind("no assistant turn (response) in row 3") == "no assistant turn"
+    assert _reason_kind("invalid JSON: Expecting value: line 1") == "invalid JSON"
+    assert _reason_kind("can't be written: 'x' too long") == "can't be written"

@@ -149,8 +149,23 @@ def label_rows(r: Record) -> list[tuple[str, str, Any, str | None, str | None]]:
 
 
 def _reason_kind(reason: str) -> str:
-    """The reason without its row-specific detail: ``no assistant turn (response) …`` → ``no assistant turn``."""
-    return reason.split(":")[0].split("(")[0].strip()[:80]
+    """The reason without its row-specific detail, for the summary's counts.
+
+    Cuts at the first ``: `` or `` (`` outside quotes — ``no assistant turn (response) …`` →
+    ``no assistant turn``, ``field '(root)': not an object`` → ``field '(root)'`` — never inside
+    a quoted name, so a summary line always names the whole field.
+    """
+    text = reason.splitlines()[0] if reason else ""
+    quote: str | None = None
+    for i, ch in enumerate(text):
+        if quote is not None:
+            quote = None if ch == quote else quote
+        elif ch in "'\"" and (i == 0 or text[i - 1] in " ([{=,"):  # an apostrophe opens nothing
+            quote = ch
+        elif text.startswith((": ", " ("), i) or (ch == ":" and i == len(text) - 1):
+            text = text[:i]
+            break
+    return text.strip()[:200]
 
 
 def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | None = None,

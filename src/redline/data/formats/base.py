@@ -308,15 +308,21 @@ class FieldMap:
             row: The row as read from the file; it is not modified.
 
         Returns:
-            A new dict with the mapping applied, or ``row`` itself when the map is empty. A rename
-            whose source column is missing is skipped; a value table matches the value's string form.
+            A new dict with the mapping applied, or ``row`` itself when the map is empty. Renames
+            read the original row (one column may feed several fields); a rename whose source
+            column is missing is skipped; a value table matches the value's string form.
         """
         if not self.renames and not self.constants and not self.values:
             return row
-        row = dict(row)
+        src, row = row, dict(row)
+        # every rename reads the source row, so one column may feed several fields
+        # (``--map category=tags --map expected=tags``) and swaps work; a source column that is
+        # not itself a target is moved (it does not stay behind in ``meta``)
+        for source in set(self.renames.values()) - set(self.renames):
+            row.pop(source, None)
         for target, source in self.renames.items():
-            if source in row:
-                row[target] = row.pop(source)
+            if source in src:
+                row[target] = src[source]
         for target, value in self.constants.items():
             row[target] = value
         for target, table in self.values.items():
