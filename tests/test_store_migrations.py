@@ -105,13 +105,18 @@ def test_previous_release_workspace_is_migrated_on_open(tmp_path: Path, capsys: 
     assert capsys.readouterr().err == ""
 
 
-def test_stamped_older_revision_is_upgraded_from_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    url = f"sqlite:///{tmp_path / 'w.db'}"
+def _upgrade(url: str, revision: str) -> None:
+    """Bring the database at ``url`` to ``revision`` with alembic itself (not WorkspaceDB)."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        command.upgrade(alembic_config(conn), "0001")
+        command.upgrade(alembic_config(conn), revision)
         conn.commit()
     engine.dispose()
+
+
+def test_stamped_older_revision_is_upgraded_from_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    _upgrade(url, "0001")
     db = WorkspaceDB(url)
     err = capsys.readouterr().err.strip()
     assert err.startswith("redline: upgrading the workspace database") and "\n" not in err
@@ -209,11 +214,7 @@ def test_migrations_match_the_tables(tmp_path: Path):
     exactly the tables in store/tables.py and store/annotation.py (else: ``python -m
     redline.store.migrate new "what changed"``, see docs/store.md)."""
     url = f"sqlite:///{tmp_path / 'replayed.db'}"
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        command.upgrade(alembic_config(conn), "head")
-        conn.commit()
-    engine.dispose()
+    _upgrade(url, "head")
     assert _no_diff(url) == []
     assert new_revision("nothing changed") == []  # the developer command agrees: nothing to write
 
@@ -285,11 +286,7 @@ def test_previous_release_workspace_is_migrated_on_postgres(pg_server: str, caps
 
 def test_migrations_match_the_tables_on_postgres(pg_server: str):
     url = _pg_db(pg_server)
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        command.upgrade(alembic_config(conn), "head")
-        conn.commit()
-    engine.dispose()
+    _upgrade(url, "head")
     assert _no_diff(url) == []
 
 

@@ -206,7 +206,8 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
             if isinstance(item, Rejected):
                 q.add(item)
                 res.unreadable += 1
-                res.reasons[_reason_kind(item.reason)] = res.reasons.get(_reason_kind(item.reason), 0) + 1
+                kind = _reason_kind(item.reason)
+                res.reasons[kind] = res.reasons.get(kind, 0) + 1
             else:
                 res.read += 1
                 try:
