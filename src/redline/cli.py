@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from redline.commands import annotate, calibration, data, evals, judging, plugins, policy
+from redline.commands import annotate, calibration, compare, data, evals, judging, plugins, policy
 from redline.commands._common import CommandGroup
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 
 evals.register(app)
+compare.register(app)
 judging.register(app)
 calibration.register(app)
 policy.register(app)
