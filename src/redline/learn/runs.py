@@ -21,6 +21,9 @@ from redline.workspace import Workspace
 
 __all__ = ["Run", "load_run", "sample_key"]
 
+#: canonical JSON (sorted keys, no spaces) of a sample's messages, hashed into its key
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 
 def sample_key(rec: dict[str, Any]) -> str:
     """The identity of a result record's sample: its id and a hash of its messages.
@@ -35,7 +38,7 @@ def sample_key(rec: dict[str, Any]) -> str:
         ``"<id>#<16 hex digits of SHA-256 of the messages as canonical JSON>"``.
     """
     sample = rec["sample"]
-    blob = json.dumps(sample.get("messages"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    blob = _CANONICAL.encode(sample.get("messages"))
     return f"{sample['id']}#{hashlib.sha256(blob.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
 
 
@@ -103,9 +106,9 @@ class Run:
                 if not raw.endswith(b"\n"):
                     return  # torn write at the end of a killed run
                 try:
-                    rec = json.loads(raw)
+                    rec = json.loads(raw.decode("utf-8"))  # str: json skips detecting the encoding
                     sid = rec["sample"]["id"]
-                except (ValueError, KeyError, TypeError):
+                except (ValueError, KeyError, TypeError):  # UnicodeDecodeError is a ValueError
                     raise InputError(f"{path} is damaged", [Problem(
                         f"{path}:{lineno}", "not a result record written by Redline",
                         "delete that line and resume the run (`redline eval` with the same "
