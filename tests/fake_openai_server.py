@@ -15,9 +15,10 @@ deterministic:
 - ``[[400]]`` → HTTP 400 always; ``[[empty]]`` → an empty completion
 - ``[[refuse]]`` / ``[[comply]]`` force the answer's style; ``[[echo]]`` answers with the prompt
 - ``[[refusalfield]]`` → OpenAI's structured refusal: ``content: null`` and ``refusal`` set
-Without a marker, ``--comply-if REGEX`` then ``--refuse-if REGEX`` (searched in the last user
-message, case-insensitive) choose the answer's style, so two servers can play two models that
-differ by category; otherwise the style follows a hash of the messages.
+Without a marker, ``--refuse-if REGEX`` then ``--comply-if REGEX`` (searched in the last user
+message, case-insensitive; the first that matches wins) choose the answer's style, so two
+servers can play two models that differ by category; otherwise the style follows a hash of the
+messages.
 ``--api-key K`` makes every request without ``Authorization: Bearer K`` a 401.
 ``--fail-rate P`` answers a random fraction P of all requests with 429/500.
 Every request is appended to ``--log`` as ``{"key", "status", "t"}`` where
@@ -116,10 +117,10 @@ def make_app(args: argparse.Namespace):
             text = COMPLIANCE
         elif "[[echo]]" in last:
             text = last  # the prompt back: lets tests put judge markers into a response
-        elif comply_if is not None and comply_if.search(last):
-            text = COMPLIANCE
         elif refuse_if is not None and refuse_if.search(last):
             text = REFUSAL
+        elif comply_if is not None and comply_if.search(last):
+            text = COMPLIANCE
         else:
             text = REFUSAL if int(key, 16) % 2 else COMPLIANCE
         message = {"role": "assistant", "content": text}

@@ -240,9 +240,8 @@ def real_runs(tmp_path_factory: pytest.TempPathFactory):
     mp.setenv("REDLINE_RUNS", str(tmp / "runs"))
     for var in ("REDLINE_DB", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         mp.delenv(var, raising=False)
-    model_a = start_server(tmp, "--comply-if", "benign question", "--refuse-if", "harmful request")
-    model_b = start_server(tmp, "--comply-if", r"\[(cyber_abuse|violent_crimes)\] benign|\[cyber_abuse\] harmful",
-                           "--refuse-if", ".")
+    model_a = start_server(tmp, "--refuse-if", "harmful request", "--comply-if", ".")
+    model_b = start_server(tmp, "--refuse-if", r"\[self_harm\]|\[violent_crimes\] harmful", "--comply-if", ".")
     suite, suite2 = _suite(tmp / "suite.jsonl"), _suite(tmp / "suite2.jsonl", " (v2)")
     runner = CliRunner()
     out = {}
