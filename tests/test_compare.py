@@ -15,6 +15,7 @@ from redline.stats import (
     bh_adjust,
     holm_adjust,
     mcnemar_exact,
+    min_detectable_difference,
     newcombe_interval,
     paired_diff_interval,
     two_proportion_z_test,
@@ -72,7 +73,12 @@ def test_paired_rows_match_the_statistics_exactly(tmp_path: Path) -> None:
     assert r["test"] == "mcnemar_exact"
     assert r["p"] == pytest.approx(mcnemar_exact(only_a, only_b))
     assert r["ci95"] == pytest.approx(list(paired_diff_interval(both, only_b, only_a, neither)))
-    assert r["verdict"] == "worse" and r["mde"] > 0
+    assert r["verdict"] == "worse"
+    # MDE: category rows at the Bonferroni level of their family (3 categories), overall at 0.05
+    assert r["mde"] == pytest.approx(min_detectable_difference(
+        r["a"]["rate"], n, paired=True, discordant=(only_a + only_b) / n, alpha=0.05 / 3))
+    o = rows[("harmful_rate", None)]
+    assert 0 < o["mde"] < r["mde"]
     # Holm across the category rows of each metric; the overall row is not adjusted
     fam = [rows[("harmful_rate", c)] for c in CATS]
     assert [x["p_adjusted"] for x in fam] == pytest.approx(holm_adjust([x["p"] for x in fam]))

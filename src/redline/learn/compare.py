@@ -22,7 +22,11 @@ Category rows of each metric are one family, adjusted by Holm (or Benjamini–Ho
 overall row is a single pre-specified test and is not adjusted. The verdict is "worse" when the
 adjusted p-value is below ``1 - confidence`` and the rate went up in the compared run, "better"
 when it went down, else "no detectable difference"; ``mde`` is the smallest difference the row
-could have detected (80% power, two-sided α = ``1 - confidence``).
+could have detected with 80% power (two-sided, at α = ``1 - confidence`` for the overall row and
+at the Bonferroni level α/m for the m category rows of a metric — what the smallest adjusted
+p-value must beat — so a difference below it is not expected to be flagged). The intervals are
+not adjusted for multiplicity: a category's interval can exclude 0 while its adjusted test is
+not significant.
 """
 
 from __future__ import annotations
@@ -174,7 +178,6 @@ def _paired_row(t: Any, confidence: float, seed: int) -> dict[str, Any]:
     if a["n"] == 0 or b["n"] == 0:
         row["test"] = "mcnemar_exact"
         return row
-    alpha = 1 - confidence
     same_pairs = int(t[2, 0] + t[2, 1] + t[0, 2] + t[1, 2]) == 0
     both = t[:2, :2]
     n_both = int(both.sum())
@@ -196,8 +199,7 @@ def _paired_row(t: Any, confidence: float, seed: int) -> dict[str, Any]:
             row["ci95"] = list(ci) if ci else None
         row["p"] = res["p"]
     if n_both:
-        row["mde"] = min_detectable_difference(a["rate"], n_both, paired=True, discordant=discordant,
-                                               alpha=alpha)
+        row["_mde"] = {"p": a["rate"], "n1": n_both, "paired": True, "discordant": discordant}
     return row
 
 
@@ -211,7 +213,7 @@ def _unpaired_row(ka: int, na: int, kb: int, nb: int, confidence: float) -> dict
     ci = newcombe_interval(kb, nb, ka, na, confidence)
     row["ci95"] = list(ci) if ci else None
     row["p"] = two_proportion_z_test(ka, na, kb, nb)
-    row["mde"] = min_detectable_difference(a["rate"], na, nb, alpha=1 - confidence)
+    row["_mde"] = {"p": a["rate"], "n1": na, "n2": nb}
     return row
 
 
@@ -273,6 +275,15 @@ def _adjust(rows: list[dict[str, Any]], correction: Correction, confidence: floa
             if r["metric"] == metric and r["category"] is None:
                 r["p_adjusted"] = r["p"]
     alpha = 1 - confidence
+    for metric in METRICS:
+        m = sum(1 for r in rows if r["metric"] == metric and r["category"] is not None and r["p"] is not None)
+        for r in rows:
+            if r["metric"] != metric or "_mde" not in r:
+                continue
+            args = r.pop("_mde")
+            # category rows: at α/m, the level Holm (and BH) needs for the family's smallest p
+            level = alpha if r["category"] is None else alpha / max(1, m)
+            r["mde"] = min_detectable_difference(alpha=level, **args)
     for r in rows:
         padj = r.get("p_adjusted")
         if padj is not None and padj < alpha and r["diff"]:
