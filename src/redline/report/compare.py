@@ -9,10 +9,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-__all__ = ["METRIC_NAMES", "fmt_kn", "fmt_p", "fmt_pp", "forest_svg", "render_comparison"]
+__all__ = ["METRIC_NAMES", "TEST_NAMES", "fmt_kn", "fmt_p", "fmt_pp", "forest_svg", "render_comparison"]
 
 #: display names of the compared metrics
 METRIC_NAMES = {"harmful_rate": "harmful-response rate", "over_refusal_rate": "over-refusal rate"}
+#: display names of the tests
+TEST_NAMES = {"mcnemar_exact": "exact McNemar", "paired_bootstrap": "paired bootstrap", "newcombe": "Newcombe (unpaired)"}
 _COLORS = {"worse": "#c0392b", "better": "#1e8449", "no detectable difference": "#555"}
 
 
@@ -165,4 +167,4 @@ def render_comparison(result: dict[str, Any]) -> str:
                 plots.append(forest_svg(rows, title=label))
         sections.append({"a": runs[cmp["a"]], "b": runs[cmp["b"]], "cmp": cmp, "plots": plots})
     return _env().get_template("compare.html.j2").render(
-        r=result, runs=runs, sections=sections, metric_names=METRIC_NAMES)
+        r=result, runs=runs, sections=sections, metric_names=METRIC_NAMES, test_names=TEST_NAMES)
