@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "MAX_SAMPLES",
     "Z95",
     "bh_adjust",
     "holm_adjust",
@@ -29,7 +30,10 @@ __all__ = [
     "paired_diff_interval",
     "percentile_interval",
     "rogan_gladen",
+    "samples_for_budget",
+    "samples_for_difference",
     "two_proportion_z_test",
+    "upper_bound_one_sided",
     "wilson_interval",
 ]
 
@@ -485,3 +489,256 @@ def min_detectable_difference(p: float, n1: int, n2: int | None = None, *, paire
     found = [x for x in (_smallest_detectable(unpaired(1), 1 - p),
                          _smallest_detectable(unpaired(-1), p)) if x is not None]
     return min(found) if found else None
+
+
+# --- Release gates and sample sizes (redline.learn.gate, ``redline plan``) -----------------------
+
+#: the largest sample size the searches below consider; beyond it a budget counts as unreachable
+MAX_SAMPLES = 10**9
+
+# the exact power search scans every n in a window this wide (vectorized); wider windows are
+# bisected, where the binomial saw-tooth is far smaller than the answer's own uncertainty
+_SCAN_WIDTH = 1_000_000
+
+
+def upper_bound_one_sided(k: int, n: int, confidence: float = 0.95) -> float | None:
+    """Exact (Clopper-Pearson) one-sided upper confidence bound for a binomial proportion.
+
+    The ``u`` with ``P(Binomial(n, u) <= k) = 1 - confidence``, i.e. the ``confidence``
+    quantile of ``Beta(k + 1, n - k)``; ``1.0`` when ``k == n``. With no failures it is
+    ``1 - (1 - confidence) ** (1 / n)``, about ``3 / n`` at 95% (the "rule of three"). A
+    release gate uses it: a run passes a budget only when this bound is within it, so 0 failures
+    in 12 samples (bound 0.221) does not pass a 1% budget. It is exact, never below the nominal
+    coverage (unlike the Wilson bound, which undercovers near 0 where budgets live). Reference:
+    C. J. Clopper & E. S. Pearson (1934), "The use of confidence or fiducial limits illustrated
+    in the case of the binomial", Biometrika 26(4):404-413; J. A. Hanley & A. Lippman-Hand
+    (1983), "If nothing goes wrong, is everything all right?", JAMA 249(13):1743-1745.
+
+    Args:
+        k: Number of failures, ``0 <= k <= n``.
+        n: Number of samples.
+        confidence: One-sided confidence level, strictly between 0 and 1.
+
+    Returns:
+        The upper bound in (0, 1], or None when ``n <= 0`` (no observations, no bound).
+
+    Raises:
+        ValueError: ``k`` outside ``[0, n]``, or ``confidence`` outside (0, 1).
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
+    if n <= 0:
+        return None
+    if k < 0 or k > n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    if k == n:
+        return 1.0
+    if k == 0:
+        return -math.expm1(math.log1p(-confidence) / n)
+    from scipy.stats import beta
+
+    return float(beta.ppf(confidence, k + 1, n - k))
+
+
+def _check_budget_args(rate: float, budget: float, confidence: float) -> None:
+    """Validate the arguments shared by the sample-size searches."""
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate must be in [0, 1], got {rate}")
+    if not 0.0 <= budget <= 1.0:
+        raise ValueError(f"budget must be in [0, 1], got {budget}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
+
+
+def _passes_at_expected(n: int, rate: float, budget: float, confidence: float) -> bool:
+    """Whether the one-sided bound at the (fractional) expected count ``n * rate`` is within budget.
+
+    Uses the duality ``upper(k, n) <= b  <=>  P(Beta(k + 1, n - k) <= b) >= confidence``, with the
+    Beta shapes taken at the real-valued ``k = n * rate`` (a smooth interpolation between counts).
+    """
+    k = n * rate
+    if k >= n:
+        return budget >= 1.0
+    if k == 0:
+        return -math.expm1(n * math.log1p(-budget)) >= confidence if budget < 1 else True
+    from scipy.stats import beta
+
+    return bool(beta.cdf(budget, k + 1, n - k) >= confidence)
+
+
+def _pass_power(ns: Any, rate: float, budget: float, alpha: float) -> Any:
+    """Probability that a run of ``n`` samples with true rate ``rate`` passes ``budget``, for each n.
+
+    A run with ``k`` failures passes when ``upper(k, n) <= budget``, which is
+    ``P(Binomial(n, budget) <= k) <= alpha`` (Clopper-Pearson duality); ``k_max(n)`` is the largest
+    such ``k`` (``-1``: none), found from a normal start and corrected with exact binomial CDFs.
+    The power is ``P(Binomial(n, rate) <= k_max(n))``.
+    """
+    import numpy as np
+    from scipy.stats import binom, norm
+
+    ns = np.asarray(ns, dtype=float)
+    sd = np.sqrt(ns * budget * (1 - budget))
+    k = np.floor(ns * budget + norm.ppf(alpha) * sd)
+    k = np.clip(k, -1, ns)
+    for _ in range(10_000):  # walk down while k is too high (CDF above alpha) ...
+        high = (k >= 0) & (binom.cdf(k, ns, budget) > alpha)
+        if not high.any():
+            break
+        k = np.where(high, k - 1, k)
+    for _ in range(10_000):  # ... then up while k + 1 still passes
+        up = (k + 1 <= ns) & (binom.cdf(k + 1, ns, budget) <= alpha)
+        if not up.any():
+            break
+        k = np.where(up, k + 1, k)
+    return np.where(k >= 0, binom.cdf(k, ns, rate), 0.0)
+
+
+def samples_for_budget(rate: float, budget: float, confidence: float = 0.95,
+                       power: float | None = None) -> int | None:
+    """Smallest number of samples with which a run whose true failure rate is ``rate`` passes a budget.
+
+    A run passes when the one-sided Clopper-Pearson upper bound (:func:`upper_bound_one_sided`)
+    is at most ``budget``.
+
+    - ``power=None``: the smallest ``n`` at which a run showing exactly the expected count
+      ``n * rate`` passes (the count taken as a real number, so the answer does not jump with
+      rounding). ``rate=0`` gives ``ceil(log(1 - confidence) / log(1 - budget))``: 299 samples
+      for a 1% budget at 95% (the rule of three's 300).
+    - ``power=p``: the smallest ``n`` at which such a run passes with probability at least
+      ``p``, computed exactly from the binomial distribution: ``P(Binomial(n, rate) <= k_max(n))
+      >= p`` with ``k_max(n)`` the most failures that still pass. Exact binomial power is a
+      saw-tooth in ``n`` (A. Chernick & C. Liu (2002), "The saw-toothed behavior of power versus
+      sample size and software solutions", The American Statistician 56(2):149-155); this is the
+      smallest such ``n`` (every ``n`` is checked up to a window of a million around the
+      normal-approximation answer; larger answers are bisected).
+
+    Args:
+        rate: The run's true (or expected) failure rate, in [0, 1].
+        budget: The budget, the largest acceptable rate, in [0, 1].
+        confidence: One-sided confidence level of the gate's bound.
+        power: None, or the probability of passing to plan for, in (0, 1).
+
+    Returns:
+        The number of samples, or None when no number of samples passes (``rate >= budget``,
+        where the bound never falls within the budget with any certainty, or more than
+        :data:`MAX_SAMPLES` would be needed).
+
+    Raises:
+        ValueError: An argument out of range.
+    """
+    _check_budget_args(rate, budget, confidence)
+    if power is not None and not 0.0 < power < 1.0:
+        raise ValueError(f"power must be between 0 and 1 (exclusive), got {power}")
+    if budget >= 1.0:
+        return 1
+    if rate >= budget:
+        return None
+    alpha = 1 - confidence
+    if power is None:
+        def ok(n: int) -> bool:
+            return _passes_at_expected(n, rate, budget, confidence)
+    else:
+        def ok(n: int) -> bool:
+            return bool(_pass_power([n], rate, budget, alpha)[0] >= power)
+
+    hi = 1
+    while not ok(hi):  # doubling: first power of two that passes
+        if hi > MAX_SAMPLES:
+            return None
+        hi *= 2
+    lo = hi // 2  # fails (or 0)
+    if power is None or hi - lo > _SCAN_WIDTH:
+        while hi - lo > 1:  # bisection (the expected-count bound is monotone in n)
+            mid = (lo + hi) // 2
+            if ok(mid):
+                hi = mid
+            else:
+                lo = mid
+        if power is None:
+            return hi
+    # exact saw-tooth: scan every n up to the bisected/doubled answer, a chunk at a time
+    import numpy as np
+
+    start = max(1, hi - _SCAN_WIDTH)
+    for chunk_start in range(start, hi + 1, 65_536):
+        ns = np.arange(chunk_start, min(hi, chunk_start + 65_535) + 1)
+        hits = np.nonzero(_pass_power(ns, rate, budget, alpha) >= power)[0]
+        if len(hits):
+            return int(ns[hits[0]])
+    return hi
+
+
+def samples_for_difference(p1: float, p2: float, alpha: float = 0.05, power: float = 0.8,
+                           paired: bool = False, discordance: float | None = None) -> int:
+    """Samples needed for a two-sided test to detect a difference between two failure rates.
+
+    - Unpaired (two runs on different samples): the number per run for the two-proportion test
+      on Cohen's effect size ``h = 2 asin(sqrt(p1)) - 2 asin(sqrt(p2))``: the smallest ``n`` with
+      ``Φ(|h| sqrt(n / 2) - z) + Φ(-|h| sqrt(n / 2) - z) >= power``, ``z = Φ⁻¹(1 - alpha / 2)``
+      — what ``statsmodels``' ``NormalIndPower().solve_power(proportion_effectsize(p1, p2),
+      alpha=alpha, power=power)`` gives, rounded up. Reference: J. Cohen (1988), *Statistical
+      Power Analysis for the Behavioral Sciences*, 2nd ed., ch. 6.
+    - Paired (two runs on the same samples, McNemar's test): the number of pairs, by Connor's
+      formula ``n = (z sqrt(ψ) + z_β sqrt(ψ - δ²))² / δ²`` with ``δ = p2 - p1`` and ``ψ`` the
+      share of discordant pairs (one run fails a sample, the other does not). ``ψ`` is rarely
+      known before the runs; ``discordance=None`` assumes the runs fail independently given the
+      rates, ``ψ = p1 (1 - p2) + p2 (1 - p1)``, which overstates ``ψ`` (and so ``n``) for
+      models whose failures overlap. Reference: R. J. Connor (1987), "Sample size for testing
+      differences in proportions for the paired-sample design", Biometrics 43(1):207-211.
+
+    Args:
+        p1: Failure rate of the first (baseline) run, in [0, 1].
+        p2: Failure rate of the second run, in [0, 1], different from ``p1``.
+        alpha: Two-sided significance level, in (0, 1).
+        power: Probability of detecting the difference, in (0, 1).
+        paired: Whether the runs share their samples (McNemar) or not.
+        discordance: For ``paired``: the expected share of discordant pairs, at least
+            ``|p2 - p1|`` and at most ``min(p1 + p2, 2 - p1 - p2)``; None assumes independence.
+
+    Returns:
+        The number of samples per run (unpaired) or of pairs (paired).
+
+    Raises:
+        ValueError: ``p1 == p2`` (no difference to detect), or an argument out of range.
+    """
+    for name, v in (("p1", p1), ("p2", p2)):
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {v}")
+    for name, v in (("alpha", alpha), ("power", power)):
+        if not 0.0 < v < 1.0:
+            raise ValueError(f"{name} must be between 0 and 1 (exclusive), got {v}")
+    if p1 == p2:
+        raise ValueError("p1 and p2 are equal: there is no difference to detect")
+    from statistics import NormalDist
+
+    nd = NormalDist()
+    z = nd.inv_cdf(1 - alpha / 2)
+    if paired:
+        delta = p2 - p1
+        psi = p1 * (1 - p2) + p2 * (1 - p1) if discordance is None else discordance
+        top = min(p1 + p2, 2 - p1 - p2)
+        if not abs(delta) - 1e-12 <= psi <= top + 1e-12:
+            raise ValueError(f"discordance must be between |p2 - p1| = {abs(delta):g} and "
+                             f"min(p1 + p2, 2 - p1 - p2) = {top:g}, got {psi:g}")
+        zb = nd.inv_cdf(power)
+        n = (z * math.sqrt(psi) + zb * math.sqrt(max(0.0, psi - delta * delta))) ** 2 / delta**2
+        return max(1, math.ceil(n - 1e-9))
+    h = abs(2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p2)))
+
+    def achieved(n: float) -> float:
+        s = h * math.sqrt(n / 2)
+        return nd.cdf(s - z) + nd.cdf(-s - z)
+
+    lo, hi = 0.0, max(2.0, 2 * ((z + nd.inv_cdf(power)) / h) ** 2 + 2)
+    while achieved(hi) < power:
+        hi *= 2
+    for _ in range(200):  # bisection on the continuous n, then round up
+        mid = (lo + hi) / 2
+        if achieved(mid) >= power:
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo < 1e-9:
+            break
+    return max(1, math.ceil(hi - 1e-7))
