@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import typer
 
-from redline.commands import annotate, calibration, compare, data, evals, judging, plugins, policy, requests
+from redline.commands import (
+    annotate,
+    calibration,
+    compare,
+    data,
+    evals,
+    judging,
+    plugins,
+    policy,
+    requests,
+)
 from redline.commands._common import CommandGroup
 
 app = typer.Typer(
