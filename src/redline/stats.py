@@ -1,11 +1,14 @@
-"""Shared statistics: binomial confidence intervals, percentile intervals, the Rogan-Gladen correction.
+"""Shared statistics: binomial confidence intervals, percentile intervals, the Rogan-Gladen correction,
+and the comparison of two runs' rates (McNemar, Newcombe intervals, paired bootstrap, Holm/BH,
+minimum detectable differences).
 
 One implementation of each, used by :mod:`redline.evals` (safety-metric intervals),
-:mod:`redline.judges.calibration` (judge agreement and corrected rates) and
-:mod:`redline.annotate` (annotator quality and agreement intervals).
+:mod:`redline.judges.calibration` (judge agreement and corrected rates),
+:mod:`redline.annotate` (annotator quality and agreement intervals) and :mod:`redline.learn`
+(comparing runs, gates).
 
 This module is on ``redline eval``'s import path: it imports only the standard library at
-module level; ``numpy`` is imported inside the function that needs it.
+module level; ``numpy`` and ``scipy`` are imported inside the functions that need them.
 
 Conventions: a statistic that the data cannot define (no observations, too few defined
 bootstrap values, a judge no better than chance) is ``None`` — never ``NaN``, which JSON cannot
