@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import typer
 
-from redline.commands import annotate, calibration, data, evals, gate, judging, plugins, policy
+from redline.commands import (
+    annotate,
+    calibration,
+    data,
+    evals,
+    gate,
+    judging,
+    plugins,
+    policy,
+    requests,
+)
 from redline.commands._common import CommandGroup
 
 app = typer.Typer(
@@ -28,6 +38,7 @@ policy.register(app)
 data.register(app)
 annotate.register(app)
 plugins.register(app)
+requests.register(app)
 gate.register(app)
 
 
