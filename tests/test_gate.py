@@ -157,7 +157,7 @@ def test_junit_has_one_testcase_per_category_and_rule_and_markdown_escapes(tmp_p
 def test_gate_cli_exit_codes_and_outputs(tmp_path, pol, monkeypatch):
     monkeypatch.setenv("REDLINE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("REDLINE_RUNS", str(tmp_path / "runs"))
-    good = make_run(tmp_path / "runs" / "good", pol, {("self_harm", "harmful"): (0, 400)})
+    make_run(tmp_path / "runs" / "good", pol, {("self_harm", "harmful"): (0, 400)})
     bad = make_run(tmp_path / "runs" / "bad", pol, {("self_harm", "harmful"): (0, 12)})
     b = budgets_file(tmp_path, "defaults: {harmful_rate: 0.01}\n")
     r = invoke("gate", "good", "--budgets", str(b))  # a run name under the runs folder
