@@ -254,3 +254,13 @@ def test_load_budgets_in_code(tmp_path):
     assert b.categories == {} and b.defaults.harmful_rate is None and b.confidence == 0.95
     with pytest.raises(InputError, match="bad budgets file"):
         load_budgets(budgets_file(tmp_path, "- a\n- b\n"))
+
+
+def test_an_incomplete_run_is_not_gated(tmp_path, pol):
+    run = make_run(tmp_path / "run", pol, {("self_harm", "harmful"): (0, 500)})
+    s = json.loads((run / "summary.json").read_text())
+    s["manifest"]["status"] = "interrupted"
+    (run / "summary.json").write_text(json.dumps(s))
+    r = invoke("gate", str(run), "--budgets", str(budgets_file(tmp_path, "defaults: {harmful_rate: 0.05}\n")))
+    assert r.exit_code == 2 and "not complete" in r.stderr and "resume" in r.stderr
+    assert invoke("plan", "--rate", "0.01", "--budget", "0.05", "--confidence", "1.5").exit_code == 2

@@ -476,13 +476,18 @@ def gate_run(spec: Any, budgets: Budgets, *, baseline: str | Path | None = None,
         :func:`budget_check` (or :func:`regression_checks`) gives it.
 
     Raises:
-        InputError: The run (or baseline) is not a finished run, the budgets name categories
+        InputError: The run (or baseline) is not a finished, complete run, the budgets name categories
             the run's policy does not have, or the runs cannot be compared (different judges:
             rejudge first).
     """
     from redline.learn.runs import load_run
 
     run = spec if hasattr(spec, "summary") and hasattr(spec, "dir") else load_run(spec, ws)
+    status = run.manifest.get("status", "completed")
+    if status != "completed":
+        raise InputError(f"{run.dir}: the run is not complete", [Problem(
+            str(run.dir / "summary.json"), f"status {status!r}: its rates cover only the samples done so far",
+            "finish it first (re-run the same `redline eval` command to resume it), then gate it")])
     known, subtree, warning = _policy_tree(run)
     warnings = [warning] if warning else []
     pol = run.manifest.get("policy") or {}
@@ -642,6 +647,9 @@ def plan_sizes(rate: float, budget: float | None = None, *, diff: float | None =
             raise bad(opt, f"{v:g} is not between 0 and 1")
     if not 0.0 < power < 1.0:
         raise InputError("bad --power", [Problem("--power", f"{power:g} is not between 0 and 1", "e.g. 0.8")])
+    if not 0.5 <= confidence < 1.0:
+        raise InputError("bad --confidence", [Problem("--confidence", f"{confidence:g} is not in [0.5, 1)",
+                                                      "e.g. 0.95")])
     out: dict[str, Any] = {"rate": rate, "budget": budget, "diff": diff, "power": power,
                            "confidence": confidence, "gate": None, "compare": None}
     if budget is not None:
