@@ -264,3 +264,12 @@ def test_an_incomplete_run_is_not_gated(tmp_path, pol):
     r = invoke("gate", str(run), "--budgets", str(budgets_file(tmp_path, "defaults: {harmful_rate: 0.05}\n")))
     assert r.exit_code == 2 and "not complete" in r.stderr and "resume" in r.stderr
     assert invoke("plan", "--rate", "0.01", "--budget", "0.05", "--confidence", "1.5").exit_code == 2
+
+
+def test_budget_for(tmp_path):
+    b = load_budgets(budgets_file(tmp_path, "defaults: {harmful_rate: 0.02}\noverall: {harmful_rate: 0.01}\n"
+                                            "categories:\n  self_harm: {harmful_rate: '0.5%', over_refusal_rate: 0.1}\n"
+                                            "  violent_crimes: {harmful_rate: null}\n"))
+    assert b.budget_for("self_harm", "harmful_rate") == 0.005 and b.budget_for("self_harm", "over_refusal_rate") == 0.1
+    assert b.budget_for("violent_crimes", "harmful_rate") is None and b.budget_for("other", "harmful_rate") == 0.02
+    assert b.budget_for(None, "harmful_rate") == 0.01 and b.budget_for(None, "over_refusal_rate") is None

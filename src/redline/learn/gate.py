@@ -64,7 +64,7 @@ def _rate_value(v: Any) -> Any:
     return v
 
 
-Rate = Annotated[float | None, BeforeValidator(_rate_value), Field(ge=0.0, le=1.0)]
+Rate = Annotated[Annotated[float, Field(ge=0.0, le=1.0)] | None, BeforeValidator(_rate_value)]
 
 
 class Limits(BaseModel):
@@ -127,6 +127,22 @@ class Budgets(BaseModel):
     def path(self) -> Path | None:
         """The file the budgets were read from (None when built in code)."""
         return self._path
+
+    def budget_for(self, category: str | None, metric: str) -> float | None:
+        """The budget that applies to a category's rate (the category's own, else the default).
+
+        Args:
+            category: A category id, or None for the overall rate (``overall``, else the default).
+            metric: ``harmful_rate`` or ``over_refusal_rate``.
+
+        Returns:
+            The largest acceptable rate, or None when no budget applies.
+        """
+        if category is None:
+            if self.overall is not None and metric in self.overall.model_fields_set:
+                return getattr(self.overall, metric)
+            return getattr(self.defaults, metric)
+        return _limit(self, category, metric)[1]
 
     def where(self, *loc: Any) -> str:
         """``file:line (key)`` of a key of the budgets file, for error messages.
