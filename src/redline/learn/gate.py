@@ -474,7 +474,7 @@ def _baseline_spec(budgets: Budgets, baseline: str | Path | None) -> str | Path 
 
 
 def gate_run(spec: Any, budgets: Budgets, *, baseline: str | Path | None = None, ws: Any = None,
-             write: bool = True) -> dict[str, Any]:
+             write: bool = True, comparison: dict[str, Any] | None = None) -> dict[str, Any]:
     """Gate a finished run against budgets (and a baseline run), and write ``<run>/gate.json``.
 
     Args:
@@ -485,6 +485,8 @@ def gate_run(spec: Any, budgets: Budgets, *, baseline: str | Path | None = None,
             a baseline and no regression rule in the file, the default rule applies.
         ws: The workspace (default: the current one).
         write: Write ``gate.json`` into the run directory.
+        comparison: A ``compare_runs([baseline, run])`` result already computed (the regression
+            rule uses it instead of comparing again).
 
     Returns:
         ``{"passed", "run", "target", "budgets", "baseline", "confidence", "checks",
@@ -511,11 +513,12 @@ def gate_run(spec: Any, budgets: Budgets, *, baseline: str | Path | None = None,
     checks = budget_checks(budgets, run.metrics, subtree)
     base = _baseline_spec(budgets, baseline)
     base_name = None
-    if base is not None:
-        from redline.learn.compare import compare_runs
-
+    if base is not None or comparison is not None:
         rule = budgets.regression or Regression()
-        comparison = compare_runs([base, run.dir], baseline=0, correction=rule.correction, ws=ws)
+        if comparison is None:
+            from redline.learn.compare import compare_runs
+
+            comparison = compare_runs([base, run.dir], baseline=0, correction=rule.correction, ws=ws)
         base_name = comparison["runs"][0].get("name")
         warnings += list(comparison.get("warnings") or [])
         checks += regression_checks(comparison, list(rule.metrics))
