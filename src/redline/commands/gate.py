@@ -1,4 +1,5 @@
-"""Release-gate commands: ``gate`` (a run against budgets) and ``plan`` (sample sizes)."""
+"""Release-gate commands: ``gate`` (a run against budgets), ``plan`` (sample sizes) and ``review``
+(the launch review page)."""
 
 from __future__ import annotations
 
@@ -152,6 +153,39 @@ def plan_cmd(
                    "fewer when their failures overlap)")
 
 
+def review_cmd(
+    candidate: Annotated[str, typer.Argument(help="The candidate run (directory or name under the runs folder).")],
+    baseline: Annotated[str, typer.Option(help="The baseline run to compare against.")],
+    budget: Annotated[Path, typer.Option("--budget", "--budgets", help="Budgets YAML file (docs/learn/gate.md).")],
+    out: Annotated[Path, typer.Option(help="The HTML page to write.")] = Path("review.html"),
+    allow_judge_mismatch: Annotated[bool, typer.Option("--allow-judge-mismatch", help="Compare runs graded by different judges (better: `redline rejudge` one of them).")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write the launch review: gates, significant changes, failure clusters, data requests, calibration.
+
+    One self-contained HTML page for a launch meeting. Exit code 0 when the page is written
+    (whatever the decision), 2 on bad input.
+    """
+    from redline.files import write_atomic
+    from redline.learn.gate import load_budgets
+    from redline.learn.review import build_review, render_review
+    from redline.workspace import Workspace
+
+    b = load_budgets(budget)
+    review = build_review(candidate, baseline, b, ws=Workspace.default(db), allow_judge_mismatch=allow_judge_mismatch)
+    with writing(out):
+        write_atomic(out, render_review(review))
+    if as_json:
+        print_json({"out": str(out), **review})
+        return
+    d = review["decision"]
+    typer.echo(f"{d['headline']}" + (f": {'; '.join(d['reasons'])}" if d["reasons"] else ""))
+    typer.echo(f"{d['worse']} significant regressions, {d['better']} improvements · "
+               f"{review['requests_total']} data requests · {len(review['caveats'])} caveats")
+    typer.echo(f"review: {out}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the ``redline`` app.
 
@@ -160,3 +194,4 @@ def register(app: typer.Typer) -> None:
     """
     app.command("gate")(gate_cmd)
     app.command("plan")(plan_cmd)
+    app.command("review")(review_cmd)

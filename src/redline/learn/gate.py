@@ -303,6 +303,22 @@ def _points(x: float) -> str:
     return f"{s} point{'' if s == '1' else 's'}"
 
 
+def signed_points(x: float | None, unit: bool = True) -> str:
+    """A difference of rates in signed percentage points (``0.041`` → ``+4.1 pts``).
+
+    Args:
+        x: The difference (None → ``n/a``).
+        unit: Append `` pts``.
+
+    Returns:
+        The text.
+    """
+    if x is None:
+        return "n/a"
+    s = f"{100 * x:+.2f}".rstrip("0").rstrip(".")
+    return s + (" pts" if unit else "")
+
+
 def _counts(by_cat: dict[str, Any], ids: list[str], metric: str) -> tuple[int, int, int]:
     """``(k, n, prompts)`` of a metric summed over categories (a parent and its sub-categories)."""
     k = n = prompts = 0
@@ -446,9 +462,9 @@ def regression_checks(comparison: dict[str, Any], metrics: list[str]) -> list[di
         p = row.get("p_adjusted")
         ptxt = "n/a" if p is None else f"{p:.3g}"
         ci = row.get("ci95")
-        citxt = "" if not ci else f", 95% CI {pct(ci[0])} to {pct(ci[1])}"
+        citxt = "" if not ci else f", 95% CI {signed_points(ci[0], unit=False)} to {signed_points(ci[1])}"
         diff = row.get("diff")
-        dtxt = "n/a" if diff is None else f"{'+' if diff >= 0 else ''}{pct(diff)}"
+        dtxt = "n/a" if diff is None else signed_points(diff)
         msg = (f"{_NOUN[row['metric']]} {pct(a.get('rate'))} → {pct(b.get('rate'))} ({dtxt}{citxt}; "
                f"{row.get('test')}, adjusted p {ptxt}): {row.get('verdict')}")
         if worse:
@@ -517,6 +533,8 @@ def gate_run(spec: Any, budgets: Budgets, *, baseline: str | Path | None = None,
         rule = budgets.regression or Regression()
         if comparison is None:
             from redline.learn.compare import compare_runs
+
+            assert base is not None
 
             comparison = compare_runs([base, run.dir], baseline=0, correction=rule.correction, ws=ws)
         base_name = comparison["runs"][0].get("name")
