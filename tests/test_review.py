@@ -104,3 +104,38 @@ def test_render_review_without_clusters_or_changes(runs):
     assert rv["changes"] == [] and rv["unchanged"] > 0
     html = render_review(rv)
     assert "No significant change in any category" in html
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def test_review_page_in_a_real_browser(runs, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (install the Debian chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    base, cand, budgets = runs
+    clusters = json.loads((cand / "clusters.json").read_text())
+    clusters["clusters"][0]["examples"][0]["prompt"] = "<script>window.__pwned=1</script>"
+    (cand / "clusters.json").write_text(json.dumps(clusters))
+    out = tmp_path / "review.html"
+    out.write_text(render_review(build_review(cand, base, load_budgets(budgets))))
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            requests: list[str] = []
+            page.on("request", lambda req: requests.append(req.url))
+            page.goto(out.as_uri())
+            assert all(u.startswith("file://") for u in requests), requests
+            assert page.evaluate("window.__pwned") is None and page.evaluate("document.scripts.length") == 0
+            assert page.locator("#decision").inner_text().startswith("Not ready to launch")
+            body = page.inner_text("body")
+            assert "<script>window.__pwned=1</script>" in body  # shown as text
+            fails = page.locator("#gates ~ table tr.failed")
+            assert fails.count() == sum(1 for c in build_review(cand, base, load_budgets(budgets))["gate"]["checks"]
+                                        if not c["passed"])
+            assert "violent_crimes" in fails.first.inner_text()
+        finally:
+            browser.close()
