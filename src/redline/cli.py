@@ -15,6 +15,7 @@ from redline.commands import (
     compare,
     data,
     evals,
+    gate,
     judging,
     plugins,
     policy,
@@ -33,6 +34,7 @@ app = typer.Typer(
 
 evals.register(app)
 compare.register(app)
+gate.register(app)
 judging.register(app)
 calibration.register(app)
 policy.register(app)
