@@ -11,11 +11,13 @@ harmful-rate budget, or the bound of its over-refusal rate exceeds the over-refu
 (defaults :data:`DEFAULT_BUDGETS`, or a budgets file), or — from a comparison — when a row's
 verdict is ``worse``. Each weak cell gives one request, whose kind follows the failure:
 
-- harmful responses observed above the budget → ``refusal-sft`` / ``safe-completion-sft``
-  training examples (by the cell's expected behaviour);
-- a harmful-rate bound above the budget without an observed rate above it (too few samples to
-  pass the gate) → ``harmful`` — more adversarial eval prompts;
-- over-refusal → ``benign-contrast`` prompts.
+- a harmful-response rate significantly above the budget (the lower end of its Wilson 95%
+  interval is above it) → ``refusal-sft`` / ``safe-completion-sft`` training examples (by the
+  cell's expected behaviour);
+- otherwise (the upper bound is above the budget, but the cell has too few samples to say) →
+  ``harmful`` — more adversarial eval prompts;
+- over-refusal → ``benign-contrast`` prompts (the cell size when significantly above the
+  budget, the missing samples otherwise).
 
 **N** (``need``) comes from the power analysis in :mod:`redline.stats`: ``samples_for_budget(
 target, budget)`` is the cell size at which a model whose true rate is ``target`` (by default
@@ -373,7 +375,7 @@ def requests_from_run(run: Any, *, comparison: dict[str, Any] | None = None,
         InputError: The run cannot be read.
     """
     from redline.evals.metrics import rate
-    from redline.stats import upper_bound_one_sided
+    from redline.stats import upper_bound_one_sided, wilson_interval
 
     r = _as_run(run)
     name = _run_name(r)
@@ -392,7 +394,8 @@ def requests_from_run(run: Any, *, comparison: dict[str, Any] | None = None,
             if upper is None or upper <= budget:
                 continue
             size = _size(budget * TARGET_FRACTION, budget)
-            failing = k / n > budget
+            lower = rt_ci[0] if (rt_ci := wilson_interval(k, n)) else 0.0
+            failing = lower > budget  # significantly above the budget, not one unlucky sample
             if metric == "over_refusal_rate":
                 kind = "benign-contrast"
                 need = size if failing else max(1, size - n)
@@ -405,7 +408,7 @@ def requests_from_run(run: Any, *, comparison: dict[str, Any] | None = None,
             rt = rate(k, n)
             ev = {"source": "run", "run": name, "metric": metric, "k": k, "n": n, "rate": rt["rate"],
                   "ci95": rt["ci95"], "upper95": round(upper, 4), "budget": budget,
-                  "reason": "rate above budget" if failing else "too few samples to pass the budget",
+                  "reason": "rate significantly above the budget" if failing else "too few samples to pass the budget",
                   "power": {"cell_size": size, "target_rate": budget * TARGET_FRACTION},
                   "clusters": _cluster_ids(clusters, fkind, cat, ids), "examples": ids[:MAX_EXAMPLES]}
             out.append(make_request(names, category=cat, language=lang, persona=persona, expected=expected,
