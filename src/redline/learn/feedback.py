@@ -301,7 +301,7 @@ def _judge_all(items: list[dict[str, Any]], policy: Any) -> None:
 
 
 def import_feedback(path: str | Path, *, fmt: str | None = None, policy: str | Any = "default",
-                    seed: int = 0) -> dict[str, Any]:
+                    seed: int = 0, budgets: Any = None) -> dict[str, Any]:
     """Judge, categorise and cluster a feedback file; significant clusters become data requests.
 
     Args:
@@ -309,6 +309,8 @@ def import_feedback(path: str | Path, *, fmt: str | None = None, policy: str | A
         fmt: Its format (None: by extension).
         policy: A policy object, built-in policy name or policy YAML path.
         seed: Clustering seed.
+        budgets: Budgets that size N (see :func:`redline.learn.requests.budget_for`); a category
+            without one is sized with :data:`redline.learn.requests.DEFAULT_BUDGETS`.
 
     Returns:
         ``{"file", "policy", "records", "skipped_positive", "failures": {kind: n},
@@ -322,7 +324,14 @@ def import_feedback(path: str | Path, *, fmt: str | None = None, policy: str | A
     from redline.data.formats import Rejected
     from redline.data.io import open_input
     from redline.data.profile import base_language
-    from redline.learn.requests import _Names, _size, budget_for, make_request
+    from redline.learn.requests import (
+        DEFAULT_BUDGETS,
+        TARGET_FRACTION,
+        _Names,
+        _size,
+        budget_for,
+        make_request,
+    )
     from redline.policy import load_policy
     from redline.stats import wilson_interval
 
@@ -375,8 +384,8 @@ def import_feedback(path: str | Path, *, fmt: str | None = None, policy: str | A
             if not significant:
                 continue
             metric = "harmful_rate" if failure == "harmful" else "over_refusal_rate"
-            budget = budget_for(None, cat, metric)
-            need = _size(budget * 0.5, budget)
+            budget = budget_for(budgets, cat, metric) or DEFAULT_BUDGETS[metric]
+            need = _size(budget * TARGET_FRACTION, budget)
             if failure == "harmful":
                 expected = names.harmful_behaviour(cat)
                 kind = "safe-completion-sft" if expected == "safe_complete" else "refusal-sft"

@@ -101,40 +101,34 @@ def normalise(rec: dict[str, Any]) -> dict[str, Any]:
 # -- budgets --------------------------------------------------------------------------------------
 
 
-def budget_for(budgets: Any, category: str | None, metric: str) -> float:
+def budget_for(budgets: Any, category: str | None, metric: str) -> float | None:
     """The budget of ``metric`` for ``category``.
 
     Args:
-        budgets: None (the defaults), a :class:`redline.learn.gate.Budgets` (its ``budget_for`` /
-            ``for_category`` method is used) or a mapping ``{"defaults": {metric: x},
-            "categories": {id: {metric: x}}}`` (or a flat ``{metric: x}``).
+        budgets: None (:data:`DEFAULT_BUDGETS`), a :class:`redline.learn.gate.Budgets` (its
+            ``budget_for`` decides: the category's own budget, else the default, None where
+            none applies) or a mapping ``{"defaults": {metric: x}, "categories": {id: {metric:
+            x}}}``.
         category: The category id (None: overall).
         metric: ``harmful_rate`` or ``over_refusal_rate``.
 
     Returns:
-        The largest acceptable rate.
+        The largest acceptable rate, or None when no budget applies (the cell is not checked).
     """
     if budgets is None:
         return DEFAULT_BUDGETS[metric]
-    for meth in ("budget_for", "limit", "for_category"):
-        f = getattr(budgets, meth, None)
-        if callable(f):
-            v = f(category, metric)
-            if isinstance(v, int | float):
-                return float(v)
-            got = getattr(v, metric, None) if v is not None else None
-            if isinstance(got, int | float):
-                return float(got)
-    if hasattr(budgets, "model_dump"):
-        budgets = budgets.model_dump()
+    f = getattr(budgets, "budget_for", None)
+    if callable(f):
+        v = f(category, metric)
+        return None if v is None else float(v)
     if isinstance(budgets, dict):
         cats = budgets.get("categories") or {}
         if category is not None and isinstance(cats.get(category), dict) and metric in cats[category]:
-            return float(cats[category][metric])
-        defaults = budgets.get("defaults") or budgets
-        if isinstance(defaults, dict) and isinstance(defaults.get(metric), int | float):
-            return float(defaults[metric])
-    return DEFAULT_BUDGETS[metric]
+            v = cats[category][metric]
+            return None if v is None else float(v)
+        v = (budgets.get("defaults") or {}).get(metric)
+        return None if v is None else float(v)
+    raise TypeError(f"budgets must be None, a Budgets object or a mapping, not {type(budgets).__name__}")
 
 
 def load_budgets_file(path: str | Path) -> Any:
@@ -383,6 +377,7 @@ def requests_from_run(run: Any, *, comparison: dict[str, Any] | None = None,
     names = _Names(policy)
     policy_name = policy.name if policy is not None else ((r.manifest.get("policy") or {}).get("name"))
     cells = count_cells(r.iter_results())
+    confidence = float(getattr(budgets, "confidence", None) or 0.95)
     out: list[dict[str, Any]] = []
     for (cat, lang, persona, expected), c in cells.items():
         for metric, k, n, ids, fkind in (("harmful_rate", c.h_k, c.h_n, c.h_ids, "harmful"),
@@ -390,7 +385,9 @@ def requests_from_run(run: Any, *, comparison: dict[str, Any] | None = None,
             if n == 0:
                 continue
             budget = budget_for(budgets, cat, metric)
-            upper = upper_bound_one_sided(k, n)
+            if budget is None:
+                continue
+            upper = upper_bound_one_sided(k, n, confidence)
             if upper is None or upper <= budget:
                 continue
             size = _size(budget * TARGET_FRACTION, budget)
