@@ -105,6 +105,17 @@ def test_budgets_and_clusters_shape_the_requests(made: dict) -> None:
     recs = requests_from_run(made["run"], budgets=per_cat, clusters=clusters)
     assert [(r["category"], r["kind"]) for r in recs] == [("violent_crimes", "refusal-sft")]
     assert recs[0]["evidence"][0]["clusters"] == ["h1"] and recs[0]["evidence"][0]["budget"] == 0.2
+    # the command reads the run's clusters.json (written by the failure clustering) by itself
+    cfile = made["run"] / "clusters.json"
+    cfile.write_text(json.dumps(clusters))
+    try:
+        out = made["dir"] / "with-clusters.jsonl"
+        res = invoke("requests", "from-run", str(made["run"]), "--out", str(out), env=made["env"])
+        assert res.exit_code == 0, res.output
+        vc = [json.loads(x) for x in out.read_text().splitlines() if '"refusal-sft"' in x]
+        assert [r["evidence"][0]["clusters"] for r in vc] == [["h1"]]
+    finally:
+        cfile.unlink()
 
 
 def test_a_comparison_row_that_got_worse_becomes_a_request(made: dict) -> None:

@@ -63,21 +63,22 @@ def from_run_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Data requests for a run's weak cells (category × language × persona × expected behaviour)."""
-    from redline.learn.requests import load_budgets_file, requests_from_run, write_requests
+    from redline.learn.requests import _as_run, load_budgets_file, requests_from_run, write_requests
 
     b = load_budgets_file(budgets) if budgets is not None else None
+    r = _as_run(run)
     comparison = None
     if baseline is not None:
         from redline.learn.compare import compare_runs
 
-        comparison = compare_runs([baseline, run], baseline=0)
+        comparison = compare_runs([baseline, r.dir], baseline=0)
     clusters = None
-    cpath = Path(run) / "clusters.json"
+    cpath = Path(r.dir) / "clusters.json"  # written by the failure clustering, when it ran
     if cpath.is_file():
         from redline.data.limits import loads_json_document, read_config_text
 
         clusters = loads_json_document(read_config_text(cpath, "clusters file"))
-    recs = requests_from_run(run, comparison=comparison, clusters=clusters, budgets=b)
+    recs = requests_from_run(r, comparison=comparison, clusters=clusters, budgets=b)
     with writing(out):
         write_requests(out, recs)
     if as_json:

@@ -315,6 +315,7 @@ def _cluster_ids(clusters: dict[str, Any] | None, kind: str, category: str | Non
 
 
 def _as_run(run: Any) -> Any:
+    """A loaded run: ``run`` itself when it is one, else :func:`redline.learn.runs.load_run`."""
     if hasattr(run, "iter_results"):
         return run
     try:
