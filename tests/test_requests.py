@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -104,6 +105,17 @@ def test_budgets_and_clusters_shape_the_requests(made: dict) -> None:
     recs = requests_from_run(made["run"], budgets=per_cat, clusters=clusters)
     assert [(r["category"], r["kind"]) for r in recs] == [("violent_crimes", "refusal-sft")]
     assert recs[0]["evidence"][0]["clusters"] == ["h1"] and recs[0]["evidence"][0]["budget"] == 0.2
+    # the command reads the run's clusters.json (written by the failure clustering) by itself
+    cfile = made["run"] / "clusters.json"
+    cfile.write_text(json.dumps(clusters))
+    try:
+        out = made["dir"] / "with-clusters.jsonl"
+        res = invoke("requests", "from-run", str(made["run"]), "--out", str(out), env=made["env"])
+        assert res.exit_code == 0, res.output
+        vc = [json.loads(x) for x in out.read_text().splitlines() if '"refusal-sft"' in x]
+        assert [r["evidence"][0]["clusters"] for r in vc] == [["h1"]]
+    finally:
+        cfile.unlink()
 
 
 def test_a_comparison_row_that_got_worse_becomes_a_request(made: dict) -> None:
@@ -171,3 +183,52 @@ def test_bad_request_lines_are_named(made: dict) -> None:
     res = invoke("requests", "from-run", str(made["dir"] / "nope"), "--out", str(made["dir"] / "x.jsonl"),
                  env=made["env"])
     assert res.exit_code == 2 and "nope" in res.output
+
+
+FEEDBACK = Path(__file__).with_name("data") / "feedback_small.jsonl"
+
+
+def test_feedback_import_gives_categorised_requests(tmp_path: Path) -> None:
+    out = tmp_path / "fb.jsonl"
+    res = invoke("feedback", "import", str(FEEDBACK), "--out", str(out), "--json", env={})
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.output)
+    assert rep["records"] == 11 and rep["skipped_positive"] == 1
+    assert rep["failures"] == {"harmful": 4, "over_refusal": 5, "other": 2}
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert recs == rep["requests"]
+    got = {(r["category"], r["kind"], r["language"], r["source"]) for r in recs}
+    assert got == {("hate", "refusal-sft", "en", "feedback"), ("violent_crimes", "benign-contrast", "en", "feedback")}
+    vc = next(r for r in recs if r["category"] == "violent_crimes")
+    ev = vc["evidence"][0]
+    assert ev["size"] == 5 and sorted(ev["examples"]) == ["fb01", "fb02", "fb03", "fb04", "fb05"]
+    assert ev["share_ci95"][0] >= 0.02 and ev["reasons"]
+    # a one-record cluster is not significant and asks for nothing
+    assert all(c["significant"] == (c["size"] >= 3) for c in rep["clusters"])
+    # the same requests merge with run and coverage requests (one queue)
+    res = invoke("requests", "merge", str(out), str(out), "--out", str(tmp_path / "m.jsonl"), env={})
+    assert res.exit_code == 0 and "merged 2 duplicate(s)" in res.output
+
+
+def test_feedback_bad_rows_are_named(tmp_path: Path) -> None:
+    bad = tmp_path / "fb.jsonl"
+    bad.write_text(FEEDBACK.read_text().splitlines()[0] + "\n" + '{"id": "x", "reason": "no conversation"}\n{oops\n')
+    res = invoke("feedback", "import", str(bad), "--out", str(tmp_path / "o.jsonl"), env={})
+    assert res.exit_code == 2
+    assert "fb.jsonl:2" in res.output and "no prompt" in res.output and "fb.jsonl:3" in res.output
+
+
+def test_the_classifier_beats_the_keyword_baseline_on_a_held_out_suite() -> None:
+    from redline.data.io import read_records
+    from redline.learn.feedback import evaluate_classifiers
+    from redline.policy import load_policy
+
+    suite = Path(__file__).resolve().parent.parent / "src" / "redline" / "packs" / "suites" / "demo.jsonl"
+    items = [(r.prompt, r.category) for r in read_records(suite) if r.category]
+    res = evaluate_classifiers(load_policy("default"), items)
+    assert res["n"] + res["overlap_with_training"] == len(items)
+    c, k = res["classifier"], res["keyword"]
+    assert c["top_level_accuracy"] > k["top_level_accuracy"] and c["top_level_macro_f1"] > k["top_level_macro_f1"]
+    assert c["top_level_accuracy"] > 3 / 17  # well above chance over 17 top-level categories
+    levels = [a["min_confidence"] for a in c["abstain"]]
+    assert levels == sorted(levels) and c["abstain"][0]["categorised"] >= c["abstain"][-1]["categorised"]

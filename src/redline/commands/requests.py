@@ -38,6 +38,9 @@ def _table(records: list[dict[str, Any]], title: str) -> None:
         bits = []
         if first.get("rate") is not None:
             bits.append(f"{first.get('metric', 'rate')} {first['rate']:.1%} ({first.get('k')}/{first.get('n')})")
+        if first.get("cluster"):
+            bits.append(f"feedback cluster {first['cluster']} ({first.get('size')}, {first.get('share', 0):.0%}): "
+                        f"{first.get('label', '')}")
         if first.get("clusters"):
             bits.append("clusters " + ", ".join(map(str, first["clusters"][:3])))
         if len(ev) > 1:
@@ -60,21 +63,22 @@ def from_run_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Data requests for a run's weak cells (category × language × persona × expected behaviour)."""
-    from redline.learn.requests import load_budgets_file, requests_from_run, write_requests
+    from redline.learn.requests import _as_run, load_budgets_file, requests_from_run, write_requests
 
     b = load_budgets_file(budgets) if budgets is not None else None
+    r = _as_run(run)
     comparison = None
     if baseline is not None:
         from redline.learn.compare import compare_runs
 
-        comparison = compare_runs([baseline, run], baseline=0)
+        comparison = compare_runs([baseline, r.dir], baseline=0)
     clusters = None
-    cpath = Path(run) / "clusters.json"
+    cpath = Path(r.dir) / "clusters.json"  # written by the failure clustering, when it ran
     if cpath.is_file():
         from redline.data.limits import loads_json_document, read_config_text
 
         clusters = loads_json_document(read_config_text(cpath, "clusters file"))
-    recs = requests_from_run(run, comparison=comparison, clusters=clusters, budgets=b)
+    recs = requests_from_run(r, comparison=comparison, clusters=clusters, budgets=b)
     with writing(out):
         write_requests(out, recs)
     if as_json:
@@ -117,6 +121,37 @@ def merge_cmd(
         return
     typer.echo(f"read {len(recs)} request(s) from {len(files)} file(s); merged {dup} duplicate(s); "
                f"wrote {len(merged)} to {out}")
+
+
+@feedback_app.command("import")
+def feedback_import_cmd(
+    path: Annotated[Path, typer.Argument(help="Feedback file (thumbs-down / report records), any supported format.")],
+    out: OutOption,
+    frm: Annotated[str | None, typer.Option("--from", help="Input format (default: by extension).")] = None,
+    policy: Annotated[str, typer.Option("--policy", help="Built-in policy name or policy YAML.")] = "default",
+    as_json: JsonOption = False,
+) -> None:
+    """Judge, categorise and cluster user feedback; significant clusters become data requests."""
+    from redline.learn.feedback import import_feedback
+    from redline.learn.requests import write_requests
+
+    rep = import_feedback(path, fmt=frm, policy=policy)
+    with writing(out):
+        write_requests(out, rep["requests"])
+    if as_json:
+        print_json({**rep, "out": str(out)})
+        return
+    fails = ", ".join(f"{k} {v}" for k, v in sorted(rep["failures"].items()))
+    typer.echo(f"{rep['records']} feedback record(s) ({fails}); {rep['skipped_positive']} positive skipped")
+    for c in rep["clusters"]:
+        mark = "*" if c["significant"] else " "
+        typer.echo(f" {mark} {c['id']:4s} {c['failure']:12s} {str(c['category']):24s} {c['size']:4d} "
+                   f"share {c['share']:.0%} (95% CI {c['share_ci95'][0]:.0%}–{c['share_ci95'][1]:.0%})  {c['label']}")
+    typer.echo(f"significant (*): at least {rep['significance']['min_size']} records and a share whose 95% lower "
+               f"bound is at least {rep['significance']['min_share_lower95']:.0%}")
+    if rep["requests"]:
+        _table(rep["requests"], f"{len(rep['requests'])} data request(s)")
+    typer.echo(f"data requests: {out}")
 
 
 def register(app: typer.Typer) -> None:

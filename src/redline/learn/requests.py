@@ -11,11 +11,13 @@ harmful-rate budget, or the bound of its over-refusal rate exceeds the over-refu
 (defaults :data:`DEFAULT_BUDGETS`, or a budgets file), or — from a comparison — when a row's
 verdict is ``worse``. Each weak cell gives one request, whose kind follows the failure:
 
-- harmful responses observed above the budget → ``refusal-sft`` / ``safe-completion-sft``
-  training examples (by the cell's expected behaviour);
-- a harmful-rate bound above the budget without an observed rate above it (too few samples to
-  pass the gate) → ``harmful`` — more adversarial eval prompts;
-- over-refusal → ``benign-contrast`` prompts.
+- a harmful-response rate significantly above the budget (the lower end of its Wilson 95%
+  interval is above it) → ``refusal-sft`` / ``safe-completion-sft`` training examples (by the
+  cell's expected behaviour);
+- otherwise (the upper bound is above the budget, but the cell has too few samples to say) →
+  ``harmful`` — more adversarial eval prompts;
+- over-refusal → ``benign-contrast`` prompts (the cell size when significantly above the
+  budget, the missing samples otherwise).
 
 **N** (``need``) comes from the power analysis in :mod:`redline.stats`: ``samples_for_budget(
 target, budget)`` is the cell size at which a model whose true rate is ``target`` (by default
@@ -99,40 +101,34 @@ def normalise(rec: dict[str, Any]) -> dict[str, Any]:
 # -- budgets --------------------------------------------------------------------------------------
 
 
-def budget_for(budgets: Any, category: str | None, metric: str) -> float:
+def budget_for(budgets: Any, category: str | None, metric: str) -> float | None:
     """The budget of ``metric`` for ``category``.
 
     Args:
-        budgets: None (the defaults), a :class:`redline.learn.gate.Budgets` (its ``budget_for`` /
-            ``for_category`` method is used) or a mapping ``{"defaults": {metric: x},
-            "categories": {id: {metric: x}}}`` (or a flat ``{metric: x}``).
+        budgets: None (:data:`DEFAULT_BUDGETS`), a :class:`redline.learn.gate.Budgets` (its
+            ``budget_for`` decides: the category's own budget, else the default, None where
+            none applies) or a mapping ``{"defaults": {metric: x}, "categories": {id: {metric:
+            x}}}``.
         category: The category id (None: overall).
         metric: ``harmful_rate`` or ``over_refusal_rate``.
 
     Returns:
-        The largest acceptable rate.
+        The largest acceptable rate, or None when no budget applies (the cell is not checked).
     """
     if budgets is None:
         return DEFAULT_BUDGETS[metric]
-    for meth in ("budget_for", "limit", "for_category"):
-        f = getattr(budgets, meth, None)
-        if callable(f):
-            v = f(category, metric)
-            if isinstance(v, int | float):
-                return float(v)
-            got = getattr(v, metric, None) if v is not None else None
-            if isinstance(got, int | float):
-                return float(got)
-    if hasattr(budgets, "model_dump"):
-        budgets = budgets.model_dump()
+    f = getattr(budgets, "budget_for", None)
+    if callable(f):
+        v = f(category, metric)
+        return None if v is None else float(v)
     if isinstance(budgets, dict):
         cats = budgets.get("categories") or {}
         if category is not None and isinstance(cats.get(category), dict) and metric in cats[category]:
-            return float(cats[category][metric])
-        defaults = budgets.get("defaults") or budgets
-        if isinstance(defaults, dict) and isinstance(defaults.get(metric), int | float):
-            return float(defaults[metric])
-    return DEFAULT_BUDGETS[metric]
+            v = cats[category][metric]
+            return None if v is None else float(v)
+        v = (budgets.get("defaults") or {}).get(metric)
+        return None if v is None else float(v)
+    raise TypeError(f"budgets must be None, a Budgets object or a mapping, not {type(budgets).__name__}")
 
 
 def load_budgets_file(path: str | Path) -> Any:
@@ -319,6 +315,7 @@ def _cluster_ids(clusters: dict[str, Any] | None, kind: str, category: str | Non
 
 
 def _as_run(run: Any) -> Any:
+    """A loaded run: ``run`` itself when it is one, else :func:`redline.learn.runs.load_run`."""
     if hasattr(run, "iter_results"):
         return run
     try:
@@ -373,7 +370,7 @@ def requests_from_run(run: Any, *, comparison: dict[str, Any] | None = None,
         InputError: The run cannot be read.
     """
     from redline.evals.metrics import rate
-    from redline.stats import upper_bound_one_sided
+    from redline.stats import upper_bound_one_sided, wilson_interval
 
     r = _as_run(run)
     name = _run_name(r)
@@ -381,6 +378,7 @@ def requests_from_run(run: Any, *, comparison: dict[str, Any] | None = None,
     names = _Names(policy)
     policy_name = policy.name if policy is not None else ((r.manifest.get("policy") or {}).get("name"))
     cells = count_cells(r.iter_results())
+    confidence = float(getattr(budgets, "confidence", None) or 0.95)
     out: list[dict[str, Any]] = []
     for (cat, lang, persona, expected), c in cells.items():
         for metric, k, n, ids, fkind in (("harmful_rate", c.h_k, c.h_n, c.h_ids, "harmful"),
@@ -388,11 +386,14 @@ def requests_from_run(run: Any, *, comparison: dict[str, Any] | None = None,
             if n == 0:
                 continue
             budget = budget_for(budgets, cat, metric)
-            upper = upper_bound_one_sided(k, n)
+            if budget is None:
+                continue
+            upper = upper_bound_one_sided(k, n, confidence)
             if upper is None or upper <= budget:
                 continue
             size = _size(budget * TARGET_FRACTION, budget)
-            failing = k / n > budget
+            lower = rt_ci[0] if (rt_ci := wilson_interval(k, n)) else 0.0
+            failing = lower > budget  # significantly above the budget, not one unlucky sample
             if metric == "over_refusal_rate":
                 kind = "benign-contrast"
                 need = size if failing else max(1, size - n)
@@ -405,7 +406,7 @@ def requests_from_run(run: Any, *, comparison: dict[str, Any] | None = None,
             rt = rate(k, n)
             ev = {"source": "run", "run": name, "metric": metric, "k": k, "n": n, "rate": rt["rate"],
                   "ci95": rt["ci95"], "upper95": round(upper, 4), "budget": budget,
-                  "reason": "rate above budget" if failing else "too few samples to pass the budget",
+                  "reason": "rate significantly above the budget" if failing else "too few samples to pass the budget",
                   "power": {"cell_size": size, "target_rate": budget * TARGET_FRACTION},
                   "clusters": _cluster_ids(clusters, fkind, cat, ids), "examples": ids[:MAX_EXAMPLES]}
             out.append(make_request(names, category=cat, language=lang, persona=persona, expected=expected,
