@@ -256,6 +256,38 @@ def test_compare_page_and_judge_mismatch(site):
     assert st == 400 and "baseline" in page
 
 
+def _cmp_row(category, metric, a, b, verdict, p):
+    return {"category": category, "metric": metric, "a": {"k": a[0], "n": a[1], "rate": a[0] / a[1]},
+            "b": {"k": b[0], "n": b[1], "rate": b[0] / b[1]}, "diff": b[0] / b[1] - a[0] / a[1],
+            "ci95": [b[0] / b[1] - a[0] / a[1] - 0.1, b[0] / b[1] - a[0] / a[1] + 0.1], "test": "mcnemar_exact",
+            "p": p, "p_adjusted": min(1.0, 2 * p), "verdict": verdict, "mde": 0.08}
+
+
+def test_compare_view_renders_the_documented_json_escaped():
+    """The comparison page from a result in the shape of docs (learn_api) — hostile text stays text."""
+    from redline.web._runs import compare_view
+    from redline.web.deps import templates
+
+    evil = "<script>alert('c')</script>"
+    run = {"dir": "/x", "target": evil, "suite": "s", "suite_hash": "h", "policy": "p", "policy_hash": "ph",
+           "judges": [{"id": "refusal", "version": "1"}], "deciding_judge": {}, "params": {}, "samples": 10}
+    res = {"runs": [{**run, "name": "a"}, {**run, "name": "b"}], "warnings": [f"policy differs {evil}"],
+           "comparisons": [{"a": 0, "b": 1, "paired": True, "n_paired": 10, "unmatched": {"a_only": 1, "b_only": 0},
+                            "correction": "holm", "rows": [
+                                _cmp_row(None, "harmful_rate", (2, 10), (6, 10), "worse", 0.01),
+                                _cmp_row(evil, "over_refusal_rate", (5, 10), (1, 10), "better", 0.02),
+                                _cmp_row("self_harm", "harmful_rate", (1, 10), (1, 10), "no detectable difference", 1.0)]}]}
+    ctx = compare_view(res, [{"run_id": "/x/a"}, {"run_id": "/x/b"}])
+    page = templates().get_template("runs_compare.html").render(
+        request=None, session=None, user=None, csrf=None, labels=["a", "b"], baseline=0, correction="holm",
+        allow_judge_mismatch=False, error=None, **ctx)
+    assert page.count('<g class="forest-row">') == 3
+    assert page.count("<b>worse</b>") == 1 and page.count("<b>better</b>") == 1
+    assert "+40.0" in page and "[+30.0, +50.0]" in page and "1 only in a" in page
+    assert evil not in page and esc(evil) in page
+    _hostile_safe(page)
+
+
 # -- in Chromium ---------------------------------------------------------------------------------
 
 def test_browser_filters_drill_down_and_escaping(site):
@@ -316,3 +348,8 @@ def test_browser_filters_drill_down_and_escaping(site):
             assert dialogs == []
         finally:
             b.close()
+
+
+def test_redline_serve_is_the_web_app_command():
+    res = CliRunner().invoke(app, ["serve", "--help"])
+    assert res.exit_code == 0 and "runs pages" in res.output and "--port" in res.output

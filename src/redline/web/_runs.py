@@ -522,6 +522,20 @@ def compare_context(rows: list[dict[str, Any]], *, baseline: int, correction: st
 
     res = compare_runs([Path(r["run_id"]) for r in rows], baseline=baseline, correction=correction,
                        allow_judge_mismatch=allow_judge_mismatch)
+    return {**compare_view(res, rows), "baseline": baseline, "correction": correction,
+            "allow_judge_mismatch": allow_judge_mismatch}
+
+
+def compare_view(res: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The comparison page's content from a :func:`redline.learn.compare.compare_runs` result.
+
+    Args:
+        res: The comparison (its JSON form).
+        rows: The compared runs' database rows, in the comparison's order.
+
+    Returns:
+        The template context: runs (with their ``run_id``), warnings, comparisons with forest plots.
+    """
     names: dict[str, str] = {}
     for r in rows:
         names.update(category_names(summary_of(r).get("manifest") or {}))
@@ -532,5 +546,4 @@ def compare_context(rows: list[dict[str, Any]], *, baseline: int, correction: st
     for c in res.get("comparisons") or ():
         comparisons.append({**c, "forest": forest(c.get("rows") or [], names)})
     return {"result": res, "runs": runs, "warnings": res.get("warnings") or [], "comparisons": comparisons,
-            "names": names, "baseline": baseline, "correction": correction,
-            "allow_judge_mismatch": allow_judge_mismatch, "run_ids": [r["run_id"] for r in rows]}
+            "names": names, "run_ids": [r["run_id"] for r in rows]}

@@ -88,6 +88,7 @@ def compare_page(request: Request, w: WebDep, sess: SessionDep,
         b = -1
     if not 0 <= b < len(rows):
         return problem(400, f"The baseline is the index of one of the {len(rows)} runs (0 to {len(rows) - 1}).")
+    base["baseline"] = b
     if correction not in ("holm", "bh"):
         return problem(400, "The correction is 'holm' or 'bh'.")
     try:
