@@ -121,11 +121,13 @@ def category_names(manifest: dict[str, Any]) -> dict[str, str]:
 
 # -- results.jsonl, streamed -----------------------------------------------------------------
 
-def iter_results(path: Path) -> Iterator[dict[str, Any]]:
+def iter_results(path: Path, needle: bytes | None = None) -> Iterator[dict[str, Any]]:
     """The result records of a run's ``results.jsonl``, one at a time (bad lines skipped).
 
     Args:
         path: The results file.
+        needle: Parse only the lines holding these bytes (a fast pre-filter; callers still check
+            each record).
 
     Yields:
         Each record as written by the runner.
@@ -138,7 +140,7 @@ def iter_results(path: Path) -> Iterator[dict[str, Any]]:
         return
     with f:
         for _, raw in iter_lines(f):
-            if isinstance(raw, int) or not raw.strip():
+            if isinstance(raw, int) or not raw.strip() or (needle is not None and needle not in raw):
                 continue
             try:
                 rec = json.loads(raw)
@@ -217,7 +219,9 @@ def find_result(path: Path, sample_id: str) -> dict[str, Any] | None:
         The record, or None when the run has no such sample.
     """
     found = None
-    for rec in iter_results(path):
+    # an ASCII id is written the same way whatever the line's escaping: only its lines are parsed
+    needle = json.dumps(sample_id).encode() if sample_id.isascii() else None
+    for rec in iter_results(path, needle):
         if str(rec["sample"].get("id")) == sample_id:
             found = rec
     return found
