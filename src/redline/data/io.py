@@ -54,7 +54,11 @@ def open_input(path: str | Path, fmt: str | None = None, fmap: FieldMap | None =
     """
     p = Path(path)
     if not p.exists():
-        raise InputError(f"{p}: no such file", [Problem(str(p), "the file does not exist", "check the path")])
+        from redline.data.suites import builtin_suites
+
+        raise InputError(f"{p}: no such file", [Problem(
+            str(p), "the file does not exist",
+            f"check the path, or name a built-in suite ({', '.join(builtin_suites())})")])
     f = get_format(fmt or detect_format(p))
     return f.read(p, fmap or FieldMap())
 
