@@ -236,6 +236,8 @@ def test_trends_per_category_with_intervals(site):
     assert page.count('<g class="point harmful_rate">') == 6 and page.count('<g class="point over_refusal_rate">') == 6
     assert esc(HOSTILE_NAME) in page
     _hostile_safe(page)
+    st, page, _ = c.get("/runs/trends?" + _q(target=target, suite="other"))
+    assert st == 200 and 'id="no-trends"' in page
 
 
 def test_compare_page_and_judge_mismatch(site):

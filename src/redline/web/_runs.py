@@ -394,6 +394,15 @@ def summary_of(row: dict[str, Any]) -> dict[str, Any]:
     return s if isinstance(s, dict) else {}
 
 
+def live_status(row: dict[str, Any]) -> str:
+    """The run's status; a run recorded as ``running`` that no process writes any more is ``incomplete``."""
+    from redline.evals.runner import run_in_progress
+
+    if row["status"] == "running" and not run_in_progress(Path(row["run_id"])):
+        return "incomplete"
+    return str(row["status"])
+
+
 def run_label(row: dict[str, Any]) -> str:
     """A run's short name: its directory's name."""
     return Path(row["run_id"]).name
@@ -425,6 +434,7 @@ def list_context(db: Any, *, target: str, suite: str, policy: str, since: str, u
     for r in rows:
         r["name"] = run_label(r)
         r["gate"] = gate_of(Path(r["run_id"]))
+        r["status"] = live_status(r)
     filters = {"target": target, "suite": suite, "policy": policy, "since": since, "until": until}
     pages = max(1, -(-total // RUNS_PAGE))
     return ({"runs": rows, "total": total, "facets": db.run_facets(), "filters": filters, "errors": errors,
@@ -479,18 +489,19 @@ def run_context(row: dict[str, Any], flt: ResultFilter, page: int) -> dict[str, 
     }
 
 
-def trends_context(db: Any, target: str, limit: int = 60) -> dict[str, Any]:
+def trends_context(db: Any, target: str, suite: str = "", limit: int = 60) -> dict[str, Any]:
     """A target's category rates across its finished runs over time (the latest ``limit`` runs).
 
     Args:
         db: The workspace database.
         target: The target.
+        suite: Only its runs on this suite ("" = all).
         limit: How many of its latest runs to show.
 
     Returns:
         The template context (``charts`` from :func:`trend_charts`).
     """
-    rows, total = db.find_runs(target=target, limit=limit, with_summary=True)
+    rows, total = db.find_runs(target=target, suite=suite or None, limit=limit, with_summary=True)
     runs, names = [], {}
     for r in reversed(rows):  # oldest first
         s = summary_of(r)
@@ -502,7 +513,9 @@ def trends_context(db: Any, target: str, limit: int = 60) -> dict[str, Any]:
                      "started": started, "metrics": s["metrics"],
                      "label": started.strftime("%m-%d %H:%M") if isinstance(started, datetime) else str(started)})
     suites = sorted({r["suite"] for r in runs})
-    return {"target": target, "runs": runs, "total": total, "limit": limit, "suites": suites,
+    all_suites = sorted({r["suite"] for r in db.find_runs(target=target, limit=1000)[0]})
+    return {"target": target, "suite": suite, "runs": runs, "total": total, "limit": limit, "suites": suites,
+            "all_suites": all_suites,
             "charts": trend_charts(runs, names)}
 
 

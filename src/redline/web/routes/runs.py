@@ -44,6 +44,7 @@ def run_page(request: Request, w: WebDep, sess: SessionDep, run: Text = "", cate
              outcome: Text = "", over_refusal: Text = "", cluster: Text = "", page: Text = "") -> Response:
     """One run: its rates with CIs, calibration caveats, gate, clusters and a filtered page of results."""
     row = _row(w, run)
+    row["status"] = _runs.live_status(row)
     if outcome and outcome not in _runs.OUTCOMES:
         raise HTTPException(400, f"Unknown outcome {outcome!r}: choose one of {', '.join(_runs.OUTCOMES)}.")
     if over_refusal not in ("", "yes", "no"):
@@ -102,8 +103,8 @@ def compare_page(request: Request, w: WebDep, sess: SessionDep,
 
 
 @router.get("/runs/trends", response_class=HTMLResponse)
-def trends_page(request: Request, w: WebDep, sess: SessionDep, target: Text = "") -> Response:
+def trends_page(request: Request, w: WebDep, sess: SessionDep, target: Text = "", suite: Text = "") -> Response:
     """Each category's harmful and over-refusal rate across a target's runs over time, with CIs."""
     if not target or target not in w.svc.db.run_facets()["target"]:
         raise HTTPException(404, "No runs of this target in this workspace.")
-    return w.render(request, "runs_trends.html", session=sess, **_runs.trends_context(w.svc.db, target))
+    return w.render(request, "runs_trends.html", session=sess, **_runs.trends_context(w.svc.db, target, suite))
