@@ -108,7 +108,8 @@ def site(tmp_path_factory):
         (runs / "cand" / "clusters.json").write_text(json.dumps({"method": "tf-idf + k-means", "failures": {
             "harmful": 2, "over_refusal": 0}, "clusters": [
             {"id": "h1", "kind": "harmful", "category": "violent_crimes", "size": 2, "share": 0.2,
-             "terms": ["step"], "label": "step, detailed <i>answer</i>", "examples": [],
+             "terms": ["step"], "label": "step, detailed <i>answer</i>",
+             "examples": [{"id": "s002", "prompt": "<i>p</i>", "response": "r"}],
              "sample_ids": ["s002", "s004"]}]}))
         srv = Server(db, tmp / "server.log")
         try:
@@ -182,6 +183,7 @@ def test_run_page_report_filters_paging_and_clusters(site):
     assert 'id="category-table"' in page and esc(HOSTILE_NAME) in page
     assert 'id="gate-checks"' in page and "gate failed" in page
     assert 'id="cluster-table"' in page and "step, detailed &lt;i&gt;answer&lt;/i&gt;" in page
+    assert "sample=s002" in page and 'title="&lt;i&gt;p&lt;/i&gt;"' in page
     _hostile_safe(page)
     rows = re.findall(r'<tr data-sample="([^"]+)"', page)
     assert len(rows) == 50 and 'id="next-page"' in page  # 64 results, 50 a page
