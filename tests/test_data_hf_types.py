@@ -178,3 +178,15 @@ def test_old_json_text_folders_still_read(tmp_path: Path) -> None:
     ds.save_to_disk(str(path))
     (r,) = read_records(path, "hf")
     assert r.response == "r" and r.labels == {"harm": "safe"} and r.meta == {"k": [1, None]}
+
+
+def test_foreign_struct_nulls_are_kept(tmp_path: Path) -> None:
+    """Only a Redline-typed folder (its description says so) reads a null struct field as an
+    absent key; another dataset's nulls stay values (nothing dropped unasked)."""
+    ds = datasets.Dataset.from_list([{"prompt": "q", "meta": {"a": 1, "b": None}},
+                                     {"prompt": "r", "meta": {"a": None, "b": "x"}}])
+    recs = list(records_from_dataset(ds))
+    assert [r.meta for r in recs] == [{"a": 1, "b": None}, {"a": None, "b": "x"}]
+    typed = records_to_dataset(recs)
+    assert "typed layout" in typed.info.description
+    assert [r.meta for r in records_from_dataset(typed)] == [r.meta for r in recs]

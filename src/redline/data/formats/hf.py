@@ -53,6 +53,11 @@ PART_FIELDS = ("type", "text", "path", "url", "base64", "mime_type")
 #: how many distinct keys one object of ``meta`` may have across the file before it is JSON text
 MAX_STRUCT_FIELDS = 1000
 _INT64 = (-(2**63), 2**63 - 1)
+#: the ``DatasetInfo.description`` of a typed folder: it tells the reader that a null field of
+#: ``labels`` / ``meta`` is a key the record does not have (a foreign dataset's nulls are kept)
+TYPED_MARK = "Redline records, typed layout v1"
+DESCRIPTION = (f"{TYPED_MARK} (docs/formats.md, 'Hugging Face and TRL'): a null field of labels or meta "
+               "is a key the record does not have, unless meta_nulls lists its JSON path.")
 
 # -- reading ----------------------------------------------------------------------------------
 
@@ -86,13 +91,16 @@ def _drop_absent(v: Any, nulls: set[str], path: list[Any]) -> Any:
     return v
 
 
-def _untype(row: dict[str, Any]) -> dict[str, Any]:
-    """A row of a typed dataset back to what :func:`row_to_record` reads: the parts' absent
-    fields, the labels' absent names and the meta keys a record did not have are dropped."""
-    nulls = row.pop("meta_nulls", None)
+def _untype(row: dict[str, Any], typed: bool) -> dict[str, Any]:
+    """A dataset row back to what :func:`row_to_record` reads: the parts' absent fields are
+    dropped; in a Redline-typed dataset (``typed``) also the labels' absent names and the meta
+    keys a record did not have."""
     for k in ("messages", "chosen", "rejected"):
         if isinstance(row.get(k), list):
             row[k] = _strip_part_nulls(row[k])
+    if not typed:
+        return row
+    nulls = row.pop("meta_nulls", None)
     if isinstance(row.get("labels"), dict):
         row["labels"] = {k: v for k, v in row["labels"].items() if v is not None}
     if isinstance(row.get("meta"), dict):
@@ -102,11 +110,12 @@ def _untype(row: dict[str, Any]) -> dict[str, Any]:
 
 def _iter_dataset_rows(ds: Any, split: str | None = None) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
     n = 0
+    typed = TYPED_MARK in str(getattr(getattr(ds, "info", None), "description", None) or "")
     for batch in ds.iter(batch_size=BATCH_ROWS):
         cols = list(batch)
         for i in range(len(batch[cols[0]]) if cols else 0):
             n += 1
-            row = _untype({c: batch[c][i] for c in cols})
+            row = _untype({c: batch[c][i] for c in cols}, typed)
             if split is not None:
                 row.setdefault("meta.split", split)
             yield n, row
@@ -375,9 +384,16 @@ class _HfWriter:
             self.write_arrow(arrow)
             assert self._path is not None
             ds = datasets.Dataset.from_file(str(arrow))
+            ds.info.description = DESCRIPTION
             if self._path.exists():
                 shutil.rmtree(self._path) if self._path.is_dir() else self._path.unlink()
-            ds.save_to_disk(str(self._path))
+            quiet = datasets.utils.are_progress_bars_disabled()
+            datasets.utils.disable_progress_bars()  # the command shows its own progress
+            try:
+                ds.save_to_disk(str(self._path))
+            finally:
+                if not quiet:
+                    datasets.utils.enable_progress_bars()
             del ds
         finally:
             self._spool.close()
@@ -403,6 +419,7 @@ def records_to_dataset(records: Iterable[Record]) -> Any:
         arrow = w._tmp / "data.arrow"
         w.write_arrow(arrow)
         ds = datasets.Dataset.from_file(str(arrow), in_memory=True)
+        ds.info.description = DESCRIPTION
     finally:
         w._spool.close()
         shutil.rmtree(w._tmp, ignore_errors=True)
