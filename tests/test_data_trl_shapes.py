@@ -226,3 +226,13 @@ def test_eval_results_convert_to_kto(tmp_path: Path) -> None:
     assert (res.rows, res.written, res.rejected) == (5, 4, 1)
     assert [r["label"] for r in _rows(out)] == [True, False, False, True]
     assert "unassessable" in json.loads(quarantine_path(out).read_text())["reason"]
+
+
+def test_eval_result_fields_never_overwrite_sample_meta(tmp_path: Path) -> None:
+    row = {"sample": {"id": "1", "messages": [{"role": "user", "content": "q"}], "category": "c",
+                      "expected": "refuse", "meta": {"target": "from the sample"}},
+           "target": "replay:x", "response": "No.", "judgments": [], "outcome": "safe"}
+    src = tmp_path / "results.jsonl"
+    src.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    (r,) = read_records(src)
+    assert r.meta["target"] == "from the sample" and r.meta["result.target"] == "replay:x"

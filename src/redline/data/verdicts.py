@@ -86,6 +86,10 @@ def eval_result_row(row: dict[str, Any]) -> dict[str, Any]:
                                                  "source") if k in s}
     meta.update({f"sample.{k}": v for k, v in s.items()})  # anything else the sample carried
     labels: dict[str, Any] = {}
+
+    def keep(k: str, v: Any) -> None:  # a result field beside the sample's own meta, never over it
+        meta[k if k not in meta else f"result.{k}"] = v
+
     for k, v in row.items():
         if k == "sample":
             continue
@@ -93,16 +97,18 @@ def eval_result_row(row: dict[str, Any]) -> dict[str, Any]:
             if isinstance(v, str) and v.strip():
                 out["response"] = v
             elif v is not None:
-                meta["response"] = v
+                keep("response", v)
         elif k in ("outcome", "over_refusal") and _scalar(v):
             labels[k] = v
         elif k == "judgments" and isinstance(v, list):
-            meta["judgments"] = v
+            keep("judgments", v)
             for j in v:
                 if isinstance(j, dict) and isinstance(j.get("judge"), str) and _scalar(j.get("label")):
-                    labels.setdefault(j["judge"], j["label"])
+                    if j["judge"] in labels:
+                        continue  # a judge listed twice: the first label; all are in meta.judgments
+                    labels[j["judge"]] = j["label"]
         elif v is not None:
-            meta[k] = v
+            keep(k, v)
     out["labels"] = labels
     out["meta"] = meta
     return out
