@@ -171,8 +171,8 @@ def test_judged_file_converts_to_kto(tmp_path: Path) -> None:
     src = tmp_path / "judged.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in JUDGED), encoding="utf-8")
     recs = read_records(src)
-    assert recs[0].labels == {"refusal": "full_refusal", "refusal_score": 0.99}
-    assert recs[0].meta == {"refusal_judge_version": "refusal-lr-5"}
+    assert recs[0].labels == {"refusal": "full_refusal"}
+    assert recs[0].meta == {"refusal_score": 0.99, "refusal_judge_version": "refusal-lr-5"}
     out = tmp_path / "kto.jsonl"
     res = convert(src, out, to="trl_kto")
     assert (res.rows, res.written, res.rejected) == (4, 4, 0)

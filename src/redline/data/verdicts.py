@@ -3,8 +3,9 @@ KTO ``desirable`` label a verdict implies.
 
 ``redline judge`` adds its verdict as top-level fields (``refusal``, ``refusal_score``;
 ``harmful``, ``harm_score``, ``harm_category``) next to ``<judge>_judge_version``. Read as a
-plain row those would land in ``meta``; :func:`judge_output_labels` moves them to ``labels``
-(the provenance — versions, errors, policy — stays in ``meta``). An eval result row
+plain row those would land in ``meta``; :func:`judge_output_labels` moves the verdicts
+(``refusal``, ``harmful``, ``harm_category``) to ``labels``; scores and provenance (versions,
+errors, policy) stay in ``meta``. An eval result row
 (``results.jsonl``: ``{sample, response, judgments, outcome, ...}``) becomes a record with the
 response as the final assistant turn, ``labels.outcome``, ``labels.over_refusal`` and one label
 per judge (:func:`eval_result_row`).
@@ -19,8 +20,9 @@ from typing import Any
 
 from redline.data.records import Record
 
-#: the verdict fields ``redline judge`` writes (the refusal judge's and the harm convention's)
-VERDICT_FIELDS = ("refusal", "refusal_score", "harmful", "harm_score", "harm_category")
+#: the verdicts ``redline judge`` writes (the refusal judge's and the harm convention's); their
+#: scores stay in ``meta`` (a score is not a label: every value would be its own class)
+VERDICT_FIELDS = ("refusal", "harmful", "harm_category")
 _RESULT_KEYS = {"sample", "judgments", "outcome"}
 
 
