@@ -190,3 +190,56 @@ def test_foreign_struct_nulls_are_kept(tmp_path: Path) -> None:
     typed = records_to_dataset(recs)
     assert "typed layout" in typed.info.description
     assert [r.meta for r in records_from_dataset(typed)] == [r.meta for r in recs]
+
+
+def test_any_meta_and_labels_roundtrip_property() -> None:
+    """Whatever the labels and meta (typed, or JSON text where they cannot be typed), records come
+    back from a dataset identical field by field."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from redline.data.records import Record
+    from redline.data.schema import Message
+
+    scalar = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+                       st.floats(allow_nan=False), st.text(max_size=5))
+    key = st.text(max_size=3)
+    value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                         st.dictionaries(key, inner, max_size=3)), max_leaves=8)
+    label = st.one_of(st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False), st.text(max_size=4))
+    # meta whose keys keep one type each (typed, with keys missing here and null there) or anything
+    null_or = lambda s: st.one_of(st.none(), s)  # noqa: E731
+    typed_meta = st.fixed_dictionaries({}, optional={
+        "n": null_or(st.integers(-(2**63), 2**63 - 1)), "s": null_or(st.text(max_size=4)),
+        "d": null_or(st.fixed_dictionaries({}, optional={"x": null_or(st.floats(allow_nan=False)),
+                                                          "y": st.lists(null_or(st.text(max_size=2)), max_size=2)})),
+        "l": st.lists(st.fixed_dictionaries({}, optional={"k": null_or(st.booleans())}), max_size=3)})
+    record = st.builds(lambda i, meta, labels: Record(id=str(i), messages=[Message(role="user", content="q")],
+                                                      meta=meta, labels=labels),
+                       st.integers(0, 10**6), st.one_of(typed_meta, st.dictionaries(key, value, max_size=4)),
+                       st.dictionaries(st.sampled_from(["a", "b", "c"]), label, max_size=3))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(record, min_size=1, max_size=4))
+    def check(recs: list[Record]) -> None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            ds = records_to_dataset(recs)
+        back = list(records_from_dataset(ds))
+        assert [record_json(r) for r in back] == [record_json(r) for r in recs]
+        assert [r.content_hash() for r in back] == [r.content_hash() for r in recs]
+
+    check()
+
+
+def test_trl_sees_the_typed_messages_as_conversational(tmp_path: Path) -> None:
+    """TRL's own check takes the folder's ``messages`` column as chat data (no JSON decoding)."""
+    try:
+        from trl.data_utils import is_conversational
+    except Exception:  # noqa: BLE001 - trl (and torch) are optional here
+        pytest.skip("trl is not installed (pip install trl; CPU torch is enough)")
+    _, _, _, ds = _roundtrip(tmp_path, REALISTIC)
+    assert all(is_conversational({"messages": row["messages"]}) for row in ds)
+    assert is_conversational({"chosen": ds[2]["chosen"], "rejected": ds[2]["rejected"]})
