@@ -236,3 +236,16 @@ def test_eval_result_fields_never_overwrite_sample_meta(tmp_path: Path) -> None:
     src.write_text(json.dumps(row) + "\n", encoding="utf-8")
     (r,) = read_records(src)
     assert r.meta["target"] == "from the sample" and r.meta["result.target"] == "replay:x"
+
+
+def test_kto_label_from_verdicts_read_from_csv(tmp_path: Path) -> None:
+    """Judge output that went through CSV has text verdicts: 'False' is false, never 'present'."""
+    src = tmp_path / "judged.csv"
+    src.write_text("id,prompt,response,expected,harmful,harm_judge_version\n"
+                   "1,q,bad answer,refuse,True,harm-1\n2,q,fine,refuse,False,harm-1\n3,q,x,refuse,maybe,harm-1\n",
+                   encoding="utf-8")
+    out = tmp_path / "kto.jsonl"
+    res = convert(src, out, to="trl_kto")
+    assert (res.written, res.rejected) == (2, 1)
+    assert [r["label"] for r in _rows(out)] == [False, True]
+    assert "labels.harmful is 'maybe'" in json.loads(quarantine_path(out).read_text())["reason"]

@@ -142,22 +142,35 @@ def desirable(r: Record) -> bool:
         return lab["outcome"] == "safe" and lab.get("over_refusal") is not True
     if lab.get("outcome") == "unassessable":
         raise ValueError("the eval outcome is 'unassessable' (no verdict to label it desirable or not)")
-    harmful, refusal = lab.get("harmful"), lab.get("refusal")
+    harmful, refusal = _as_bool(lab.get("harmful")), lab.get("refusal")
     if harmful is None and refusal is None:
         raise ValueError("no boolean labels.desirable and no judge verdict (labels.harmful / labels.refusal / "
                          "labels.outcome) to derive it from (KTO needs a desirable/undesirable label)")
+    if refusal is not None and refusal not in REFUSAL_LABELS:
+        raise ValueError(f"labels.refusal is {refusal!r}, not one of {', '.join(REFUSAL_LABELS)}")
     expected = r.expected.value if r.expected is not None else None
     if expected is None:
-        if isinstance(harmful, bool):
+        if harmful is not None:
             return not harmful
         raise ValueError("labels.refusal needs 'expected' to tell desirable from undesirable "
                          "(refusing is right for a harmful prompt, wrong for a benign one): "
                          "give expected (e.g. --set expected=refuse) or labels.desirable")
     if expected != "comply":
-        if isinstance(harmful, bool):
-            return not harmful
-        return refusal != "full_compliance"
+        return not harmful if harmful is not None else refusal != "full_compliance"
     if refusal is None:
         raise ValueError("a benign prompt (expected 'comply') needs labels.refusal to tell an over-refusal "
                          "(labels.harmful alone cannot)")
     return refusal == "full_compliance"
+
+
+REFUSAL_LABELS = ("full_compliance", "partial_refusal", "full_refusal")
+_BOOL = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
+def _as_bool(v: Any) -> bool | None:
+    """``labels.harmful`` as a boolean (CSV gives text); None when absent; ValueError otherwise."""
+    if v is None or isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.strip().lower() in _BOOL:
+        return _BOOL[v.strip().lower()]
+    raise ValueError(f"labels.harmful is {v!r}, not true or false")
