@@ -83,7 +83,8 @@ def eval_result_row(row: dict[str, Any]) -> dict[str, Any]:
         A row :func:`redline.data.formats.base.row_to_record` reads.
     """
     s = dict(row["sample"])
-    meta = dict(s.pop("meta", None) or {})
+    own = s.pop("meta", None)
+    meta: dict[str, Any] = dict(own) if isinstance(own, dict) else ({} if own is None else {"sample.meta": own})
     out: dict[str, Any] = {k: s.pop(k) for k in ("id", "messages", "prompt", "category", "expected", "language",
                                                  "source") if k in s}
     meta.update({f"sample.{k}": v for k, v in s.items()})  # anything else the sample carried
