@@ -203,6 +203,8 @@ def convert_cmd(
             (f" (not expressible as {to_fmt})" if res.unwritable else "")
         typer.echo(f"{src} → {out} ({to_fmt}): {res.rows} rows: {res.written} written, "
                    f"{res.rejected} rejected{detail}")
+        for note in res.notes:
+            typer.echo(f"  note: {note}")
         if res.rejected:
             for k, v in sorted(res.reasons.items(), key=lambda kv: -kv[1]):
                 typer.echo(f"  {v} × {k}")
