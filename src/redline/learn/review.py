@@ -171,9 +171,14 @@ def render_review(review: dict[str, Any]) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from redline.learn.gate import pct, signed_points
+    from redline.report.compare import METRIC_NAMES, forest_svg
 
     env = Environment(loader=PackageLoader("redline.report", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["pct"] = pct
     env.filters["pts"] = signed_points
-    return env.get_template("review.html.j2").render(r=review)
+    rows = ((review["comparison"].get("comparisons") or [{}])[0]).get("rows") or []
+    forests = [forest_svg(mrows, title=f"{METRIC_NAMES.get(m, m)}: candidate − baseline, percentage points")
+               for m in ("harmful_rate", "over_refusal_rate")
+               if (mrows := [r for r in rows if r["metric"] == m])]
+    return env.get_template("review.html.j2").render(r=review, forests=forests)
