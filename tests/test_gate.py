@@ -9,14 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-pytest.importorskip("redline.learn.runs", reason="the run loader (issue 12, compare part) is not merged yet")
-
-from redline.cli import app  # noqa: E402
-from redline.errors import InputError  # noqa: E402
-from redline.learn.gate import gate_run, load_budgets, render_junit, render_markdown  # noqa: E402
-from redline.stats import samples_for_budget, upper_bound_one_sided  # noqa: E402
-from tests._gate_runs import SUB_POLICY, make_run  # noqa: E402
-from tests.helpers import eval_args, make_records, write_policy, write_suite  # noqa: E402
+from redline.cli import app
+from redline.errors import InputError
+from redline.learn.gate import gate_run, load_budgets, render_junit, render_markdown
+from redline.stats import samples_for_budget, upper_bound_one_sided
+from tests._gate_runs import SUB_POLICY, make_run
+from tests.helpers import eval_args, make_records, write_policy, write_suite
 
 
 def invoke(*args: str):
@@ -239,7 +237,6 @@ def test_budget_for(tmp_path):
 
 
 def test_regression_rule_against_a_baseline(tmp_path, pol):
-    pytest.importorskip("redline.learn.compare", reason="compare_runs (issue 12, compare part) is not merged yet")
     cells = {("violent_crimes", "harmful"): (0, 200), ("self_harm", "harmful"): (2, 200),
              ("self_harm", "benign"): (20, 200)}
     base = make_run(tmp_path / "base", pol, cells)
@@ -272,7 +269,6 @@ def test_regression_rule_against_a_baseline(tmp_path, pol):
 
 
 def test_regression_against_a_run_with_another_judge_is_refused(tmp_path, pol):
-    pytest.importorskip("redline.learn.compare", reason="compare_runs (issue 12, compare part) is not merged yet")
     cells = {("violent_crimes", "harmful"): (0, 20)}
     base = make_run(tmp_path / "base", pol, cells, judge="llm-harm")
     cand = make_run(tmp_path / "cand", pol, cells)

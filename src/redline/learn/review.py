@@ -28,7 +28,7 @@ __all__ = ["build_review", "render_review"]
 UNASSESSABLE_WARN = 0.05
 
 
-def _clusters(run: Any, max_clusters: int) -> tuple[dict[str, Any] | None, str | None]:
+def _clusters(run: Any) -> tuple[dict[str, Any] | None, str | None]:
     """The run's failure clusters (``clusters.json``, else computed), and a note when unavailable."""
     path = run.dir / "clusters.json"
     if path.is_file():
@@ -117,7 +117,7 @@ def build_review(candidate: Any, baseline: Any, budgets: Any, *, ws: Any = None,
     rows = (comparison.get("comparisons") or [{}])[0].get("rows") or []
     changes = sorted((r for r in rows if r.get("verdict") in ("worse", "better")),
                      key=lambda r: (r["verdict"] != "worse", r["category"] is not None, -abs(r.get("diff") or 0)))
-    clusters, cluster_note = _clusters(cand, max_clusters)
+    clusters, cluster_note = _clusters(cand)
     reqs = requests_from_run(cand, comparison=comparison, clusters=clusters, budgets=budgets)
     caveats = _caveats(cand, base, comparison, gate)
     if cluster_note:
@@ -171,9 +171,14 @@ def render_review(review: dict[str, Any]) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from redline.learn.gate import pct, signed_points
+    from redline.report.compare import METRIC_NAMES, forest_svg
 
     env = Environment(loader=PackageLoader("redline.report", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["pct"] = pct
     env.filters["pts"] = signed_points
-    return env.get_template("review.html.j2").render(r=review)
+    rows = ((review["comparison"].get("comparisons") or [{}])[0]).get("rows") or []
+    forests = [forest_svg(mrows, title=f"{METRIC_NAMES.get(m, m)}: candidate − baseline, percentage points")
+               for m in ("harmful_rate", "over_refusal_rate")
+               if (mrows := [r for r in rows if r["metric"] == m])]
+    return env.get_template("review.html.j2").render(r=review, forests=forests)
