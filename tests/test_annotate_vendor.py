@@ -143,7 +143,7 @@ def test_label_studio_round_trip(workspace: Path) -> None:
     tasks = json.loads(out.read_text())
     assert len(tasks) == 3 and all(set(t) == {"data"} for t in tasks)
     config = (workspace / "tasks.json.label_config.xml").read_text()
-    assert '<Choices name="harmful"' in config and '<Choice value="true"' in config
+    assert '<Choices name="harmful"' in config and 'alias="true"' in config
     # what Label Studio exports: ids, the data back, annotations with choices results
     export = []
     for i, t in enumerate(tasks):
