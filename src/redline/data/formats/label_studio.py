@@ -97,8 +97,8 @@ def _annotator(ann: dict[str, Any], redline: dict[str, Any] | None) -> Any:
     if redline is not None:
         key = ann["import_id"] if "import_id" in ann else ann.get("id")
         if key is not None:
-            names = redline.get("annotators") if isinstance(redline.get("annotators"), dict) else {}
-            return names.get(str(key))
+            names = redline.get("annotators")
+            return names.get(str(key)) if isinstance(names, dict) else None
     who = ann.get("completed_by")
     if isinstance(who, dict):
         who = who.get("email") or who.get("id")
@@ -137,7 +137,7 @@ def _parse(task: dict[str, Any], n: int) -> Record:
     elif cancelled:
         rec.meta["cancelled_annotations"] = cancelled
     if per_annotator:
-        first = next((a["labels"] for a in per_annotator if a["labels"]), {})
+        first: dict[str, Any] = next((a["labels"] for a in per_annotator if a["labels"]), {})
         rec.labels = {**first, **rec.labels}
         if len(per_annotator) > 1 or per_annotator[0]["annotator"] is not None or "results" in per_annotator[0] \
                 or not per_annotator[0]["labels"]:
