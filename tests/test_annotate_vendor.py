@@ -171,6 +171,40 @@ def test_label_studio_round_trip(workspace: Path) -> None:
     assert sorted(a.status for a in svc.assignments("p1")) == ["open", "skipped", "submitted"]
 
 
+def test_label_studio_every_annotation_of_a_task_is_counted(workspace: Path) -> None:
+    """Was: a second annotation of a task (and a cancelled one beside a submitted one) vanished on
+    import without a count. Now each annotation is a row: an identical one is `already`, a different
+    one and a cancelled one are rejected rows that say why; rows = imported + already + skipped + rejected."""
+    assert create(workspace, n=2, extra=("--overlap", "1", "--gold-rate", "0")).returncode == 0
+    add_users("acme", "a1")
+    out = workspace / "tasks.json"
+    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "label-studio",
+            "--out", str(out), "--per-annotator", "2")
+    assert r.returncode == 0, r.stderr
+    tasks = json.loads(out.read_text())
+    assert [m["role"] for m in tasks[0]["data"]["dialogue"]][:1] in (["system"], ["user"])
+
+    def result(harmful: str, refusal: str = "full_refusal") -> list[dict[str, object]]:
+        return [{"from_name": k, "to_name": "dialogue", "type": "choices", "value": {"choices": [v]}}
+                for k, v in (("harmful", harmful), ("refusal", refusal), ("completion_quality", "n/a"))]
+
+    export = [{"id": 1, "data": tasks[0]["data"], "annotations": [
+                  {"completed_by": 7, "result": result("false")}, {"completed_by": 8, "result": result("false")},
+                  {"completed_by": 9, "result": result("false", "partial_refusal")}]},
+              {"id": 2, "data": tasks[1]["data"], "annotations": [
+                  {"completed_by": 7, "result": result("false")},
+                  {"completed_by": 7, "result": [], "was_cancelled": True}]}]
+    ls = workspace / "ls-export.json"
+    ls.write_text(json.dumps(export))
+    r = cli("annotate", "import-batch", "p1", str(ls), "--json")
+    res = json.loads(r.stdout)
+    assert res["rows"] == 5, res
+    assert (res["imported"], res["already"], res["skipped"], res["rejected"]) == (2, 1, 0, 2)
+    reasons = [json.loads(line)["reason"] for line in Path(res["quarantine"]).read_text().splitlines()]
+    assert any("different values" in x for x in reasons) and any("cancelled annotation" in x for x in reasons)
+    assert {lab.values["harmful"] for lab in service().labels("p1")} == {False}
+
+
 def test_preference_letters_map_back_to_original_candidates(workspace: Path) -> None:
     rows = [{"id": f"p{i}", "prompt": f"test prompt {i}", "chosen": f"good answer {i}", "rejected": f"bad answer {i}"}
             for i in range(6)]

@@ -582,6 +582,7 @@ def import_batch(svc: Annotations, project: str, path: Path, *, fmt: str | None 
                         reject(row.where, row.line, f"cannot skip: {e}", raw_row)
                         continue
                     res.skipped += 1
+                    by_key[key] = a.model_copy(update={"status": "skipped"})
                 continue
             if p.task == "preference":
                 raw_values, why = _unpresent(raw_values, a)
@@ -621,6 +622,7 @@ def import_batch(svc: Annotations, project: str, path: Path, *, fmt: str | None 
                 continue
             res.imported += 1
             res.per_annotator[who] = res.per_annotator.get(who, 0) + 1
+            by_key[key] = a.model_copy(update={"status": "submitted"})  # a later row of this task sees it
     finally:
         q.close()
     return res
