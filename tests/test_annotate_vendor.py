@@ -143,7 +143,9 @@ def test_label_studio_round_trip(workspace: Path) -> None:
     tasks = json.loads(out.read_text())
     assert len(tasks) == 3 and all(set(t) == {"data"} for t in tasks)
     config = (workspace / "tasks.json.label_config.xml").read_text()
-    assert '<Choices name="harmful"' in config and 'alias="true"' in config
+    assert '<Choices name="harmful"' in config and 'alias="true"' in config  # shown "harmful", stored "true"
+    assert '<Paragraphs name="dialogue" value="$dialogue"' in config  # the whole conversation, system prompt first
+    assert all(t["data"]["dialogue"][-1]["role"] == "assistant" for t in tasks)
     # what Label Studio exports: ids, the data back, annotations with choices results
     export = []
     for i, t in enumerate(tasks):
@@ -182,7 +184,6 @@ def test_label_studio_every_annotation_of_a_task_is_counted(workspace: Path) -> 
             "--out", str(out), "--per-annotator", "2")
     assert r.returncode == 0, r.stderr
     tasks = json.loads(out.read_text())
-    assert [m["role"] for m in tasks[0]["data"]["dialogue"]][:1] in (["system"], ["user"])
 
     def result(harmful: str, refusal: str = "full_refusal") -> list[dict[str, object]]:
         return [{"from_name": k, "to_name": "dialogue", "type": "choices", "value": {"choices": [v]}}
