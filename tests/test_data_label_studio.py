@@ -174,6 +174,17 @@ def test_round_trip_through_own_file_is_identical(tmp_path: Path) -> None:
     assert [r.model_dump(mode="json") for r in back] == [r.model_dump(mode="json") for r in orig]
 
 
+def test_labels_beside_annotations_are_kept(tmp_path: Path) -> None:
+    """Labels a record has besides its annotators' (set after reading) are not lost on the way out."""
+    rows = [{"id": "x", "prompt": "q", "labels": {"harm": "safe", "reviewed": True},
+             "meta": {"annotations": [{"annotator": 4, "labels": {"harm": "unsafe"}}]}}]
+    src = _write(tmp_path / "in.jsonl", rows)
+    convert(src, tmp_path / "t.json", to="label_studio")
+    [back] = read_records(tmp_path / "t.json", "label_studio")
+    [orig] = read_records(src, "jsonl")
+    assert back.model_dump(mode="json") == orig.model_dump(mode="json")
+
+
 def test_unknown_result_types_and_empty_annotations_are_kept(tmp_path: Path) -> None:
     """Was: an annotation whose results were not choices/textarea/rating vanished without a word."""
     region = {"from_name": "span", "to_name": "text", "type": "labels",

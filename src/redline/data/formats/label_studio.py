@@ -173,6 +173,11 @@ def _spool_task(r: Record) -> dict[str, Any]:
     anns = [a for a in raw if isinstance(a, dict)] if isinstance(raw, list) else []
     if not anns and r.labels:
         anns = [{"annotator": None, "labels": r.labels}]
+    else:  # labels that are not the first annotation's (set after reading) travel in data.labels
+        first = next((a["labels"] for a in anns if isinstance(a.get("labels"), dict) and a["labels"]), {})
+        extra = {k: v for k, v in r.labels.items() if k not in first or repr(first[k]) != repr(v)}
+        if extra:
+            data["labels"] = extra
     return {"data": data, "anns": [{"annotator": a.get("annotator"),
                                     "labels": a.get("labels") if isinstance(a.get("labels"), dict) else {},
                                     "results": a.get("results") if isinstance(a.get("results"), list) else []}
