@@ -371,3 +371,42 @@ def test_round_trip_through_label_studio(ls_server: _Api, tmp_path: Path) -> Non
     assert back["ls-003"].labels == orig["ls-003"].labels
     assert back["ls-003"].meta["annotations"] == orig["ls-003"].meta["annotations"]
     assert back["ls-003"].meta["label_disagreement"] == ["severity"]
+
+
+def test_vendor_batch_through_label_studio(ls_server: _Api, workspace: Path) -> None:
+    """`annotate export-batch --format label-studio` → a real Label Studio project (its config, its
+    tasks, two annotators on one task) → `annotate import-batch`: every annotation is a counted row."""
+    from tests._annotate_helpers import add_users, create, service
+    from tests.helpers import cli
+
+    api = ls_server
+    assert create(workspace, n=2, extra=("--overlap", "1", "--gold-rate", "0")).returncode == 0
+    add_users("acme", "a1")
+    out = workspace / "batch.json"
+    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "label-studio",
+            "--out", str(out), "--per-annotator", "2")
+    assert r.returncode == 0, r.stderr
+    config = (workspace / "batch.json.label_config.xml").read_text()
+    tasks = json.loads(out.read_text())
+    assert _validate_with_sdk(config, tasks) == []
+    pid = api("POST", "/api/projects/", {"title": "redline vendor batch", "label_config": config})["id"]
+    assert api("POST", f"/api/projects/{pid}/import", tasks)["task_count"] == 2
+    ls_tasks = api("GET", f"/api/tasks/?project={pid}&page_size=100")["tasks"]
+    users = [api("POST", "/api/users/", {"email": f"vendor{i}@redline.invalid", "username": f"vendor{i}",
+                                         "password": "redline-test-password"})["id"] for i in (1, 2)]
+    labels = {"harmful": "false", "refusal": "full_refusal", "completion_quality": "n/a"}
+    for n, (task, who) in enumerate([(ls_tasks[0], users[0]), (ls_tasks[1], users[0]), (ls_tasks[1], users[1])]):
+        vals = {**labels, "refusal": "partial_refusal"} if n == 2 else labels  # the second annotator disagrees
+        result = [{"from_name": k, "to_name": "dialogue", "type": "choices", "value": {"choices": [v]}}
+                  for k, v in vals.items()]
+        api("POST", f"/api/tasks/{task['id']}/annotations/", {"result": result, "completed_by": who})
+    export = workspace / "ls-export.json"
+    export.write_text(json.dumps(api("GET", f"/api/projects/{pid}/export?exportType=JSON&download_all_tasks=true")))
+    r = cli("annotate", "import-batch", "p1", str(export), "--json")
+    res = json.loads(r.stdout)
+    assert res["rows"] == 3 == res["imported"] + res["already"] + res["skipped"] + res["rejected"]
+    assert (res["imported"], res["rejected"]) == (2, 1), res
+    [bad] = [json.loads(x) for x in Path(res["quarantine"]).read_text().splitlines()]
+    assert "different values" in bad["reason"] and "annotation 2 of 2" in bad["where"]
+    got = service().labels("p1")
+    assert len(got) == 2 and all(lab.values["harmful"] is False and lab.username == "a1" for lab in got)
