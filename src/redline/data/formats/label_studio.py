@@ -174,7 +174,7 @@ def _spool_task(r: Record) -> dict[str, Any]:
     if not anns and r.labels:
         anns = [{"annotator": None, "labels": r.labels}]
     else:  # labels that are not the first annotation's (set after reading) travel in data.labels
-        first = next((a["labels"] for a in anns if isinstance(a.get("labels"), dict) and a["labels"]), {})
+        first: dict[str, Any] = next((a["labels"] for a in anns if isinstance(a.get("labels"), dict) and a["labels"]), {})
         extra = {k: v for k, v in r.labels.items() if k not in first or repr(first[k]) != repr(v)}
         if extra:
             data["labels"] = extra
