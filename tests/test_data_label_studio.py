@@ -100,6 +100,16 @@ def test_choices_are_text_and_match_the_config(exported: tuple[list[dict[str, An
     assert allowed["refusal"] == {"full_refusal": "Full refusal", "full_compliance": "Full compliance"}
 
 
+def test_shown_choices_stay_unambiguous(tmp_path: Path) -> None:
+    rows = [{"id": str(i), "prompt": "q", "labels": {"r": v}} for i, v in enumerate(["full_refusal", "Full refusal",
+                                                                                       "safe"])]
+    convert(_write(tmp_path / "in.jsonl", rows), tmp_path / "t.json", to="label_studio")
+    shown = _config_labels((tmp_path / "t.json.label_config.xml").read_text())["r"]
+    assert shown == {"full_refusal": "full_refusal", "Full refusal": "Full refusal", "safe": "Safe"}
+    assert [r.labels["r"] for r in read_records(tmp_path / "t.json", "label_studio")] == [
+        "full_refusal", "Full refusal", "safe"]
+
+
 def test_config_shows_system_prompt_and_conversation(exported: tuple[list[dict[str, Any]], str]) -> None:
     """Was: a `$prompt` text only (no system prompt; a conversation shown as raw JSON)."""
     tasks, config = exported

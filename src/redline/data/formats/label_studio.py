@@ -224,7 +224,12 @@ class _Controls:
             return [("Yes", "true"), ("No", "false")]
         if self.types.get(name) == {"integer"}:
             return [(t, t) for t in sorted(texts, key=int)]
-        return [(_human(t), t) for t in texts]
+        pairs = [(_human(t), t) for t in texts]
+
+        def ambiguous(h: str, t: str) -> bool:  # shown like another choice (Label Studio ignores case)
+            return any(h.lower() in (h2.lower(), t2.lower()) for h2, t2 in pairs if t2 != t)
+
+        return [(t if ambiguous(h, t) else h, t) for h, t in pairs]
 
     def config(self, pairs: bool) -> str:
         """The labelling config: the conversation (system prompt first), then a control per label."""
