@@ -143,7 +143,8 @@ def test_label_studio_round_trip(workspace: Path) -> None:
     tasks = json.loads(out.read_text())
     assert len(tasks) == 3 and all(set(t) == {"data"} for t in tasks)
     config = (workspace / "tasks.json.label_config.xml").read_text()
-    assert '<Choices name="harmful"' in config and 'alias="true"' in config  # shown "harmful", stored "true"
+    assert '<Choices name="harmful"' in config and 'alias="yes"' in config  # shown "harmful", stored "yes"
+    assert not any(f'{a}="{b}"' in config for a in ("value", "alias") for b in ("true", "false"))  # read as booleans
     assert '<Paragraphs name="dialogue" value="$dialogue"' in config  # the whole conversation, system prompt first
     assert all(t["data"]["dialogue"][-1]["role"] == "assistant" for t in tasks)
     # what Label Studio exports: ids, the data back, annotations with choices results
@@ -190,10 +191,10 @@ def test_label_studio_every_annotation_of_a_task_is_counted(workspace: Path) -> 
                 for k, v in (("harmful", harmful), ("refusal", refusal), ("completion_quality", "n/a"))]
 
     export = [{"id": 1, "data": tasks[0]["data"], "annotations": [
-                  {"completed_by": 7, "result": result("false")}, {"completed_by": 8, "result": result("false")},
-                  {"completed_by": 9, "result": result("false", "partial_refusal")}]},
+                  {"completed_by": 7, "result": result("no")}, {"completed_by": 8, "result": result("no")},
+                  {"completed_by": 9, "result": result("no", "partial_refusal")}]},
               {"id": 2, "data": tasks[1]["data"], "annotations": [
-                  {"completed_by": 7, "result": result("false")},
+                  {"completed_by": 7, "result": result("no")},
                   {"completed_by": 7, "result": [], "was_cancelled": True}]}]
     ls = workspace / "ls-export.json"
     ls.write_text(json.dumps(export))

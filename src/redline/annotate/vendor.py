@@ -207,7 +207,9 @@ def _row(svc: Annotations, project: str, task: str, a: Assignment, vendor: str,
 
 def _ls_choice(o: Any) -> str:
     """One ``<Choice>``: the option's label shown, its stored value as ``alias`` (when they differ)."""
-    value = "" if o.value is None else str(o.value).lower() if isinstance(o.value, bool) else str(o.value)
+    # a boolean is stored as yes / no: Label Studio's UI reads an attribute "true" / "false" as a
+    # boolean and then fails on it
+    value = "" if o.value is None else ("yes" if o.value else "no") if isinstance(o.value, bool) else str(o.value)
     shown = o.label if o.label and o.label != value else value
     if o.label and o.label != value and o.label.strip().lower() == value.lower():
         shown = f"{o.label} ({value})"  # Label Studio compares choice values without case

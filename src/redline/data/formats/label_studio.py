@@ -19,7 +19,7 @@ task every annotator skipped (``was_cancelled``) gets ``meta['skipped'] = true``
 Writing produces an importable JSON array of tasks — ``data`` holds the record's columns, its
 ``meta`` (an object), a ``dialogue`` (the whole conversation, system prompt first, for display)
 and ``redline`` (label types, annotators) — the labels as pre-filled annotations (choice values as
-text: ``"true"``, ``"3"``), and a labelling config (``OUT.label_config.xml``) whose controls match
+text: ``"Yes"``, ``"3"``), and a labelling config (``OUT.label_config.xml``) whose controls match
 them: human-readable choices with the stored value as ``alias``.
 """
 
@@ -52,9 +52,9 @@ def _typed(text: Any, kind: str | None) -> Any:
     """A choice's text back in the type Redline wrote it with (unchanged when it does not parse)."""
     if not isinstance(text, str) or kind in (None, "string"):
         return text
-    s = text.strip()
-    if kind == "boolean" and s.lower() in ("true", "false"):
-        return s.lower() == "true"
+    s = text.strip().lower()
+    if kind == "boolean" and s in ("yes", "no", "true", "false"):
+        return s in ("yes", "true")
     try:
         if kind == "integer":
             return int(s)
@@ -154,7 +154,9 @@ def _type_of(v: Any) -> str:
 
 
 def _text(v: Any) -> str:
-    return ("true" if v else "false") if isinstance(v, bool) else str(v)
+    """A label value as Label Studio stores it. Booleans are ``Yes`` / ``No``: its labelling UI reads a
+    config attribute ``"true"`` / ``"false"`` as a boolean and then fails on it (a Choice must be text)."""
+    return ("Yes" if v else "No") if isinstance(v, bool) else str(v)
 
 
 def _dialogue(r: Record) -> list[dict[str, str]]:
@@ -208,9 +210,10 @@ class _Controls:
         types = self.types.get(name, set())
         if "number" in types and types <= {"number", "integer"}:
             return "number"
-        if types == {"boolean"} or (types in ({"integer"}, {"string"})
-                                    and len(self.values.get(name, {})) <= MAX_CHOICES):
-            return "choices"
+        texts = self.values.get(name, {})
+        if types == {"boolean"} or (types in ({"integer"}, {"string"}) and len(texts) <= MAX_CHOICES
+                                    and not any(t.strip().lower() in ("true", "false") for t in texts)):
+            return "choices"  # ("true" / "false" as a choice would break the labelling UI, see _text)
         return "textarea"
 
     def file_types(self) -> dict[str, str]:
@@ -221,7 +224,7 @@ class _Controls:
         """``(shown, stored)`` choices of a label name."""
         texts = list(self.values.get(name, {}))
         if self.types.get(name) == {"boolean"}:
-            return [("Yes", "true"), ("No", "false")]
+            return [("Yes", "Yes"), ("No", "No")]
         if self.types.get(name) == {"integer"}:
             return [(t, t) for t in sorted(texts, key=int)]
         pairs = [(_human(t), t) for t in texts]
