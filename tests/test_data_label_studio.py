@@ -209,7 +209,7 @@ def test_unknown_result_types_and_empty_annotations_are_kept(tmp_path: Path) -> 
     assert r.meta["annotations"] == [{"annotator": 1, "labels": {}, "results": [region]},
                                      {"annotator": 2, "labels": {}},
                                      {"annotator": 3, "labels": {"score": 0.5}}]
-    assert r.labels == {"score": 0.5}
+    assert r.labels == {"score": 0.5} and "label_disagreement" not in r.meta
 
 
 # -- a real Label Studio server ----------------------------------------------------------------

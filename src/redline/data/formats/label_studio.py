@@ -142,8 +142,9 @@ def _parse(task: dict[str, Any], n: int) -> Record:
         if len(per_annotator) > 1 or per_annotator[0]["annotator"] is not None or "results" in per_annotator[0] \
                 or not per_annotator[0]["labels"]:
             rec.meta["annotations"] = per_annotator
-        names = sorted({k for a in per_annotator for k in a["labels"]})
-        split = [k for k in names if len({repr(a["labels"].get(k)) for a in per_annotator}) > 1]
+        labelled = [a for a in per_annotator if a["labels"]]  # an empty annotation disagrees with no one
+        names = sorted({k for a in labelled for k in a["labels"]})
+        split = [k for k in names if len({repr(a["labels"].get(k)) for a in labelled}) > 1]
         if split:  # `labels` holds the first annotator's; the others are in meta.annotations
             rec.meta["label_disagreement"] = split
     return rec
