@@ -1,0 +1,1 @@
+"""Learn (stage 5 of the loop): compare runs, gate releases, cluster failures, request data."""
