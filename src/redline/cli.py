@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from redline.commands import annotate, calibration, data, evals, judging, plugins, policy
+from redline.commands import annotate, calibration, clusters, data, evals, judging, plugins, policy
 from redline.commands._common import CommandGroup
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ policy.register(app)
 data.register(app)
 annotate.register(app)
 plugins.register(app)
+clusters.register(app)
 
 
 def main() -> None:  # pragma: no cover

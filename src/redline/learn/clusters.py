@@ -52,9 +52,9 @@ from redline.errors import InputError, Problem
 
 #: The method, as recorded in clusters.json.
 METHOD_NOTE = ("tf-idf (word 1-2-grams + char 3-5-grams) → truncated SVD (≤100 dims) → HDBSCAN "
-               "(k-means with k by silhouette under 200 texts); names: class-based term shares")
+               "(under 200 texts: Ward linkage, k by silhouette); names: class-based term shares")
 
-#: From this many texts on, ``method="auto"`` uses HDBSCAN; below it, k-means.
+#: From this many texts on, ``method="auto"`` uses HDBSCAN; below it, Ward linkage.
 HDBSCAN_FROM = 200
 
 #: Failures clustered per kind (harmful / over-refusal) by default; more are reservoir-sampled.
@@ -99,25 +99,22 @@ def _embed(texts: list[str], seed: int) -> Any:
     return normalize(np.asarray(x, dtype=np.float32))
 
 
-def _kmeans(x: Any, seed: int, min_size: int, max_k: int) -> Any:
-    """k-means labels, k in 2..max_k chosen by the (sampled) silhouette score; one cluster when
-    no split has a positive silhouette."""
+def _ward(x: Any, min_size: int, max_k: int) -> Any:
+    """Ward-linkage agglomerative labels, the tree cut at the k in 2..max_k with the best
+    silhouette score; one cluster when no cut has a positive silhouette."""
     import numpy as np
-    from sklearn.cluster import KMeans
+    from scipy.cluster.hierarchy import fcluster, linkage
     from sklearn.metrics import silhouette_score
 
     n = x.shape[0]
     best_labels = np.zeros(n, dtype=int)
     best = 0.0
-    hi = min(max_k, n // max(2, min_size))
-    sample = min(n, 2000)
-    for k in range(2, hi + 1):
-        km = KMeans(n_clusters=k, n_init=3, random_state=seed, max_iter=100)
-        labels = km.fit_predict(x)
+    tree = linkage(x, "ward")
+    for k in range(2, min(max_k, n // max(2, min_size)) + 1):
+        labels = fcluster(tree, k, "maxclust") - 1
         if len(set(labels.tolist())) < 2:
             continue
-        s = float(silhouette_score(x, labels, sample_size=sample if sample < n else None,
-                                   random_state=seed))
+        s = float(silhouette_score(x, labels))
         if s > best + 1e-9:
             best, best_labels = s, labels
     return best_labels
@@ -208,12 +205,14 @@ def cluster_texts(texts: list[str], *, seed: int = 0, method: str = "auto",
     Args:
         texts: The texts (any language); empty strings are allowed.
         seed: Random seed; the same inputs and seed give the same result.
-        method: ``"auto"`` (HDBSCAN from :data:`HDBSCAN_FROM` texts on, else k-means; see the
+        method: ``"auto"`` (HDBSCAN from :data:`HDBSCAN_FROM` texts on, else Ward; see the
             module docstring for why), ``"hdbscan"`` (density-based; its noise points become
-            the unclustered group) or ``"kmeans"`` (k chosen by the silhouette score).
+            the unclustered group) or ``"ward"`` (agglomerative, k chosen by the silhouette
+            score).
         min_cluster_size: Smallest reported cluster (default: 2% of the texts, at least 3,
-            at most 50). Smaller clusters join the unclustered group.
-        max_clusters: Largest k tried by k-means.
+            at most 50). Smaller clusters join the unclustered group (from twice that many
+            texts on; fewer texts make one cluster).
+        max_clusters: Largest k tried by Ward.
         n_terms: Distinctive terms per cluster.
         n_representatives: Representative members per cluster (closest to the centroid).
 
@@ -226,8 +225,8 @@ def cluster_texts(texts: list[str], *, seed: int = 0, method: str = "auto",
     Raises:
         ValueError: An unknown method.
     """
-    if method not in ("auto", "kmeans", "hdbscan"):
-        raise ValueError(f"unknown clustering method {method!r} (auto, kmeans or hdbscan)")
+    if method not in ("auto", "ward", "hdbscan"):
+        raise ValueError(f"unknown clustering method {method!r} (auto, ward or hdbscan)")
     if not texts:
         return []
     return _cluster(_embed(texts, seed), texts, seed=seed, method=method,
@@ -248,7 +247,7 @@ def _cluster(x: Any, texts: list[str], *, seed: int, method: str = "auto",
     elif method == "hdbscan" or (method == "auto" and n >= HDBSCAN_FROM):
         labels = _hdbscan(x, min_size)
     else:
-        labels = _kmeans(x, seed, min_size, max_clusters)
+        labels = _ward(x, min_size, max_clusters)
     groups: dict[int, list[int]] = {}
     for i, lab in enumerate(labels.tolist()):
         groups.setdefault(int(lab), []).append(i)
@@ -300,8 +299,19 @@ def prompt_text(rec: dict[str, Any]) -> str:
     return _text(msgs[-1].get("content")) if msgs and isinstance(msgs[-1], dict) else ""
 
 
-def _run_dir(run: Any) -> Path:
-    """The directory of a run given as a Run (``.dir``), a path, or a name under the runs dir."""
+def run_dir(run: Any) -> Path:
+    """The directory of a run.
+
+    Args:
+        run: A Run (anything with ``.dir``), a run directory, or a run's name under the
+            workspace's runs folder.
+
+    Returns:
+        The directory (it holds results.jsonl).
+
+    Raises:
+        InputError: It is not a run directory.
+    """
     d = getattr(run, "dir", None)
     if d is not None:
         return Path(d)
@@ -419,7 +429,7 @@ def cluster_failures(run: Any, *, max_failures: int = DEFAULT_MAX_FAILURES, seed
     """
     if max_failures < 1:
         raise ValueError("max_failures must be at least 1")
-    d = _run_dir(run)
+    d = run_dir(run)
     res = _failures(d / "results.jsonl", max_failures, seed)
     out: dict[str, Any] = {
         "method": METHOD_NOTE, "run": d.name, "seed": seed, "max_failures": max_failures,
@@ -466,3 +476,37 @@ def cluster_failures(run: Any, *, max_failures: int = DEFAULT_MAX_FAILURES, seed
 
         write_atomic(d / "clusters.json", json.dumps(out, indent=1, ensure_ascii=False))
     return out
+
+
+#: Failures per kind clustered for the report that ``redline eval`` writes at the end of a run
+#: (about 2–5 s on one core for both kinds); ``redline clusters RUN`` clusters up to
+#: :data:`DEFAULT_MAX_FAILURES` (or ``--max``).
+REPORT_MAX_FAILURES = 2000
+
+
+def clusters_for_report(run_dir: Path, metrics: dict[str, Any], *, seed: int = 0) -> dict[str, Any] | None:
+    """The failure clusters of a run that just completed, for its report (and clusters.json).
+
+    Args:
+        run_dir: The run directory.
+        metrics: The run's metrics (``summary.json``'s ``metrics``).
+        seed: Random seed.
+
+    Returns:
+        None when the run has no failure; else :func:`cluster_failures`'s result (at most
+        :data:`REPORT_MAX_FAILURES` failures per kind), or ``{"error": "..."}`` when the
+        clustering failed — the report is written either way.
+    """
+    overall = metrics.get("overall") or {}
+    k = sum(int((overall.get(m) or {}).get("k") or 0) for m in ("harmful_rate", "over_refusal_rate"))
+    if not k:
+        return None
+    try:
+        return cluster_failures(run_dir, max_failures=REPORT_MAX_FAILURES, seed=seed)
+    except Exception as e:  # the report matters more than its clusters; the reason is shown
+        from redline.files import is_disk_full
+        from redline.redact import redact
+
+        if is_disk_full(e):
+            raise
+        return {"error": redact(f"{type(e).__name__}: {e}")}
