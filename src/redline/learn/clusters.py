@@ -130,8 +130,10 @@ def _hdbscan(x: Any, min_size: int) -> Any:
 
 _WORD = r"(?u)\b[^\W\d_][^\W\d_]+\b"
 
-# Function words of the commonest European languages besides English (sklearn's list).
+# Function words of the commonest European languages besides English (sklearn's list), and the
+# pieces English contractions leave ("I've" → "ve").
 _STOP_OTHER = frozenset("""
+ve ll re don didn doesn isn aren wasn weren won wouldn couldn shouldn hasn haven hadn ain let
 le la les un une des du de et ou en au aux ce ces cet cette que qui quoi dans pour par sur avec sans
 est sont être avoir il elle ils elles je tu nous vous on ne pas plus mon ma mes ton ta tes son sa ses
 leur leurs comment quelle quel quels quelles se sa qu
@@ -150,9 +152,13 @@ def _terms(texts: list[str], groups: list[list[int]], n_terms: int) -> list[list
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
     stop = sorted(ENGLISH_STOP_WORDS | _STOP_OTHER)
+    words = CountVectorizer(token_pattern=_WORD, ngram_range=(1, 2), stop_words=stop).build_analyzer()
+
+    def analyze(doc: str) -> list[str]:  # no bigram across lines (prompt | response)
+        return [t for line in doc.split("\n") for t in words(line)]
+
     try:
-        cv = CountVectorizer(token_pattern=_WORD, ngram_range=(1, 2), stop_words=stop,
-                             max_features=100_000, binary=True, dtype=np.float32)
+        cv = CountVectorizer(analyzer=analyze, max_features=100_000, binary=True, dtype=np.float32)
         present = cv.fit_transform(texts).tocsr()
     except ValueError:  # no words at all
         return [[] for _ in groups]
