@@ -15,20 +15,26 @@ written without spaces such as Chinese or Japanese), both sublinear and L2-norma
 at most 100 dimensions with TruncatedSVD (latent semantic analysis) and normalised again, so
 Euclidean distance ranks like cosine similarity.
 
-How they are clustered, and why (measured on the synthetic failures of
-``tests/_clusters_data.py``: five topics, one in French, with request framings, filler words and
-response boilerplate shared by all topics; adjusted Rand index against the known topics, seeds
-0–2, numbers in docs/learn/clusters.md): HDBSCAN (scikit-learn) is the default from
-:data:`HDBSCAN_FROM` texts on. It recovered unequal topic sizes (60/25/10/4/1 %: ARI 0.99 vs
-0.84 for k-means, whose silhouette picked k=2 and split the big topic instead of the small ones)
-and random one-off texts (10–20 % noise: ARI 0.99 vs 0.36–0.93), which it reports as
-*unclustered* instead of forcing them into a cluster — real failure sets look like that: a few
-dominant modes and a long tail. Below :data:`HDBSCAN_FROM` texts density estimates are poor
-(60 texts: ARI 0.17–0.79 vs 0.87–1.0), so k-means with k chosen by the silhouette score is used
-there. Known limit: HDBSCAN's excess-of-mass selection can keep two topics merged when a third
-group is far from both (two English topics next to a French one: ARI 0.54–0.58, k-means 1.0);
-``method="kmeans"`` is available. HDBSCAN's noise points and clusters smaller than
-``min_cluster_size`` are reported as one *unclustered* group — never dropped.
+How they are clustered, and why (measured with ``python bench/bench_clusters.py --quality``
+on the synthetic failures of ``tests/_clusters_data.py``: five topics, one in French, written
+through request framings, filler words and response boilerplate shared by all topics; adjusted
+Rand index against the known topics, noise counted as its own group, seeds 0–2; the table is in
+docs/learn/clusters.md):
+
+* From :data:`HDBSCAN_FROM` (500) texts on: HDBSCAN (scikit-learn). At 1,000 texts it recovered
+  the topics best (ARI 1.00 balanced, 1.00 with unequal sizes 60/25/10/4/1 %, 0.99 with 10 %
+  one-off noise, which it reports as *unclustered* instead of forcing it into a cluster); Ward
+  split the French topic by its framings (0.89–0.93) and k-means with k by silhouette split the
+  big topic instead of separating the small ones (0.36–0.93). Real failure sets look like that:
+  a few dominant modes and a long tail. It scales (10,000 failures: see bench_clusters.py).
+* Under 500 texts: Ward-linkage agglomerative clustering, the tree cut where the silhouette
+  score is best. HDBSCAN's density estimates are poor on few texts (60 texts: 0.17–0.79;
+  150 texts with unequal sizes: 0.07–1.00) and its excess-of-mass selection kept two topics
+  merged next to a distant third (0.54–0.58); Ward was the most even (0.71–1.00 on every small
+  case; k-means 0.32–1.00).
+
+HDBSCAN's noise points and clusters smaller than ``min_cluster_size`` are reported as one
+*unclustered* group — never dropped. ``method="ward"`` / ``"hdbscan"`` force one method.
 
 Names: class-based term scores — for each word or bigram (letters only; English, French,
 German, Spanish, Italian and Portuguese function words removed) the share of the cluster's
@@ -52,10 +58,10 @@ from redline.errors import InputError, Problem
 
 #: The method, as recorded in clusters.json.
 METHOD_NOTE = ("tf-idf (word 1-2-grams + char 3-5-grams) → truncated SVD (≤100 dims) → HDBSCAN "
-               "(under 200 texts: Ward linkage, k by silhouette); names: class-based term shares")
+               "(under 500 texts: Ward linkage, k by silhouette); names: class-based term shares")
 
 #: From this many texts on, ``method="auto"`` uses HDBSCAN; below it, Ward linkage.
-HDBSCAN_FROM = 200
+HDBSCAN_FROM = 500
 
 #: Failures clustered per kind (harmful / over-refusal) by default; more are reservoir-sampled.
 DEFAULT_MAX_FAILURES = 10_000
