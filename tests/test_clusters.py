@@ -129,6 +129,14 @@ def test_cluster_failures_per_category_and_across(tmp_path: Path) -> None:
             assert len(ids) == len(set(ids)) == sum(c["size"] for c in rows)
     ids = [c["id"] for c in out["clusters"]]
     assert len(ids) == len(set(ids)) and ids[0] == "h1"
+    by_id = {c["id"]: c for c in out["clusters"]}
+    for c in out["clusters"]:  # a category's clusters are the across clusters, restricted to it
+        if c["category"] is None:
+            assert c["parent"] is None
+            continue
+        parent = by_id[c["parent"]]
+        assert parent["category"] is None and parent["terms"] == c["terms"]
+        assert set(c["sample_ids"]) <= set(parent["sample_ids"])
     c = out["clusters"][0]
     assert len(c["examples"]) == 3 and {"id", "prompt", "response", "category"} <= set(c["examples"][0])
     assert {e["id"] for e in c["examples"]} <= set(c["sample_ids"])

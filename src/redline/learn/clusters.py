@@ -49,6 +49,7 @@ Determinism: the same texts, parameters and ``seed`` give the same clusters, ter
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,8 +107,9 @@ def _embed(texts: list[str], seed: int) -> Any:
 
 
 def _ward(x: Any, min_size: int, max_k: int) -> Any:
-    """Ward-linkage agglomerative labels, the tree cut at the k in 2..max_k with the best
-    silhouette score; one cluster when no cut has a positive silhouette."""
+    """Ward-linkage agglomerative labels, the tree cut at the k in 2..max_k (and at most √n,
+    so that few texts are not cut into crumbs) with the best silhouette score; one cluster when
+    no cut has a positive silhouette."""
     import numpy as np
     from scipy.cluster.hierarchy import fcluster, linkage
     from sklearn.metrics import silhouette_score
@@ -116,7 +118,7 @@ def _ward(x: Any, min_size: int, max_k: int) -> Any:
     best_labels = np.zeros(n, dtype=int)
     best = 0.0
     tree = linkage(x, "ward")
-    for k in range(2, min(max_k, n // max(2, min_size)) + 1):
+    for k in range(2, min(max_k, n // max(2, min_size), math.isqrt(n)) + 1):
         labels = fcluster(tree, k, "maxclust") - 1
         if len(set(labels.tolist())) < 2:
             continue
@@ -413,6 +415,44 @@ def _failures(path: Path, cap: int, seed: int) -> dict[str, _Reservoir]:
     return res
 
 
+def _kind_clusters(kind: str, items: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """The clusters of one kind of failure: across categories, then per category."""
+    if not items:
+        return []
+    texts = [(it["prompt"] + "\n" + it["response"]) if kind == "harmful" else it["prompt"]
+             for it in items]
+    x = _embed(texts, seed)
+    across = _cluster(x, texts, seed=seed)
+    rows: list[dict[str, Any]] = []
+
+    def emit(cat: Any, c: dict[str, Any], members: list[int], reps: list[int], total: int,
+             parent: str | None) -> str:
+        cid = f"{kind[0]}{len(rows) + 1}"
+        rows.append({
+            "id": cid, "kind": kind, "category": cat, "parent": parent,
+            "size": len(members), "share": round(len(members) / total, 4),
+            "terms": c["terms"], "label": c["label"], "unclustered": c["unclustered"],
+            "examples": [{"id": items[m]["id"], "category": items[m]["category"],
+                          "prompt": _excerpt(items[m]["prompt"]),
+                          "response": _excerpt(items[m]["response"])} for m in reps],
+            "sample_ids": [items[m]["id"] for m in members]})
+        return cid
+
+    ids = [emit(None, c, c["members"], c["representatives"], len(items), None) for c in across]
+    by_cat: dict[Any, set[int]] = {}
+    for i, it in enumerate(items):
+        by_cat.setdefault(it["category"], set()).add(i)
+    # per category: the same clusters, restricted to the category's failures
+    for cat in sorted(by_cat, key=str):
+        mine = by_cat[cat]
+        parts = [(c, cid, [m for m in c["members"] if m in mine]) for c, cid in zip(across, ids, strict=True)]
+        parts = [p for p in parts if p[2]]
+        parts.sort(key=lambda p: (p[0]["unclustered"], -len(p[2]), p[2][0]))
+        for c, cid, members in parts:
+            emit(cat, c, members, _representatives(x, members, 3), len(mine), cid)
+    return rows
+
+
 def cluster_failures(run: Any, *, max_failures: int = DEFAULT_MAX_FAILURES, seed: int = 0,
                      write: bool = True) -> dict[str, Any]:
     """Cluster a run's failures: harmful responses (on prompt + response) and over-refused
@@ -429,11 +469,15 @@ def cluster_failures(run: Any, *, max_failures: int = DEFAULT_MAX_FAILURES, seed
     Returns:
         ``{"method", "run", "seed", "max_failures", "failures": {kind: n}, "sampled": {kind: n},
         "note", "clusters": [...]}``; each cluster: ``id`` (``h1``…, ``o1``…), ``kind``,
-        ``category`` (None: across categories), ``size``, ``share`` (of that kind's failures in
-        that category, in the sample), ``terms``, ``label``, ``unclustered``, ``examples``
-        (3 representatives: ``id``, ``category``, ``prompt`` and ``response`` excerpts) and
-        ``sample_ids``. Across-category clusters come first, then categories by name; within
-        each, largest first and the unclustered group last.
+        ``category`` (None: across categories), ``parent`` (for a category's cluster: the id of
+        the across-category cluster it is part of), ``size``, ``share`` (of that kind's
+        failures in that category, in the sample), ``terms``, ``label``, ``unclustered``,
+        ``examples`` (3 representatives: ``id``, ``category``, ``prompt`` and ``response``
+        excerpts) and ``sample_ids``. The failures of each kind are clustered once, across
+        categories; each category's clusters are those clusters restricted to its failures
+        (same names, the category's own representatives), so the views agree. Across-category
+        clusters come first, then categories by name; within each, largest first and the
+        unclustered group last.
 
     Raises:
         InputError: ``run`` is not a run directory, or its results file is damaged.
@@ -453,36 +497,8 @@ def cluster_failures(run: Any, *, max_failures: int = DEFAULT_MAX_FAILURES, seed
         out["note"] = ("; ".join(f"{res[k].seen} {k.replace('_', '-')} failures: a uniform random "
                                  f"sample of {max_failures} (seed {seed}) was clustered" for k in capped)
                        + "; sizes are of the sample and shares estimate the full run's")
-    counter = {"harmful": 0, "over_refusal": 0}
     for kind in KINDS:
-        items = res[kind].sample()
-        if not items:
-            continue
-        texts = [(it["prompt"] + "\n" + it["response"]) if kind == "harmful" else it["prompt"]
-                 for it in items]
-        x = _embed(texts, seed)
-        scopes: list[tuple[str | None, list[int]]] = [(None, list(range(len(items))))]
-        by_cat: dict[str, list[int]] = {}
-        for i, it in enumerate(items):
-            by_cat.setdefault(str(it["category"]), []).append(i)
-        if len(by_cat) > 1:
-            scopes += sorted(by_cat.items())
-        elif by_cat:  # one category: the per-category view is the across view
-            scopes = [(next(iter(by_cat)), scopes[0][1])]
-        for cat, idx in scopes:
-            sub = _cluster(x[idx], [texts[i] for i in idx], seed=seed)
-            for c in sub:
-                counter[kind] += 1
-                members = [idx[m] for m in c["members"]]
-                out["clusters"].append({
-                    "id": f"{kind[0]}{counter[kind]}", "kind": kind, "category": cat,
-                    "size": c["size"], "share": round(c["size"] / len(idx), 4),
-                    "terms": c["terms"], "label": c["label"], "unclustered": c["unclustered"],
-                    "examples": [{"id": items[idx[m]]["id"], "category": items[idx[m]]["category"],
-                                  "prompt": _excerpt(items[idx[m]]["prompt"]),
-                                  "response": _excerpt(items[idx[m]]["response"])}
-                                 for m in c["representatives"]],
-                    "sample_ids": [items[m]["id"] for m in members]})
+        out["clusters"] += _kind_clusters(kind, res[kind].sample(), seed)
     if write:
         from redline.files import write_atomic
 
