@@ -207,3 +207,11 @@ def test_eval_writes_clusters_and_report_section(workspace: Path) -> None:
            and not c["unclustered"]]
     assert len(top) >= 3 and top[0]["id"] in html and top[0]["terms"][0] in html
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+
+
+def test_another_embedding_can_be_plugged_in() -> None:
+    texts = ["alpha one", "alpha two", "alpha three", "beta one", "beta two", "beta three"] * 2
+    vec = {"alpha": [1.0, 0.0], "beta": [0.0, 1.0]}
+    clusters = cluster_texts(texts, embed=lambda ts: [vec[t.split()[0]] for t in ts], min_cluster_size=2)
+    assert sorted(sorted(texts[m].split()[0] for m in c["members"])[0] for c in clusters) == ["alpha", "beta"]
+    assert {c["terms"][0] for c in clusters} == {"alpha", "beta"}

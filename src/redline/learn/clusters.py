@@ -51,7 +51,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +213,8 @@ def _representatives(x: Any, members: list[int], k: int) -> list[int]:
 
 def cluster_texts(texts: list[str], *, seed: int = 0, method: str = "auto",
                   min_cluster_size: int | None = None, max_clusters: int = _MAX_K,
-                  n_terms: int = 5, n_representatives: int = 3) -> list[dict[str, Any]]:
+                  n_terms: int = 5, n_representatives: int = 3,
+                  embed: Callable[[list[str]], Any] | None = None) -> list[dict[str, Any]]:
     """Cluster texts by content and name each cluster by its distinctive terms.
 
     Args:
@@ -229,6 +230,9 @@ def cluster_texts(texts: list[str], *, seed: int = 0, method: str = "auto",
         max_clusters: Largest k tried by Ward.
         n_terms: Distinctive terms per cluster.
         n_representatives: Representative members per cluster (closest to the centroid).
+        embed: Another embedding: a function from the texts to one vector per text (an
+            ``n × d`` array), e.g. the ``encode`` of a static-embedding model that is installed
+            locally; default: TF-IDF + SVD (see the module docstring).
 
     Returns:
         Clusters, largest first, then one ``unclustered`` group when any text is in none:
@@ -243,7 +247,14 @@ def cluster_texts(texts: list[str], *, seed: int = 0, method: str = "auto",
         raise ValueError(f"unknown clustering method {method!r} (auto, ward or hdbscan)")
     if not texts:
         return []
-    return _cluster(_embed(texts, seed), texts, seed=seed, method=method,
+    if embed is None:
+        x = _embed(texts, seed)
+    else:
+        import numpy as np
+        from sklearn.preprocessing import normalize
+
+        x = normalize(np.asarray(embed(texts), dtype=np.float32).reshape(len(texts), -1))
+    return _cluster(x, texts, seed=seed, method=method,
                     min_cluster_size=min_cluster_size, max_clusters=max_clusters, n_terms=n_terms,
                     n_representatives=n_representatives)
 
