@@ -599,10 +599,12 @@ class Runner:
             finish(lambda: write_atomic(self.out_dir / "summary.json",
                                          json.dumps(summary, indent=2, ensure_ascii=False)))
             if status == "completed" and full is None:
+                from redline.learn.clusters import clusters_for_report  # sklearn only from here on
                 from redline.report.html import render_report
 
-                finish(lambda: write_atomic(self.out_dir / "report.html",
-                                             render_report(summary, self.agg.worst(), self.policy)))
+                finish(lambda: write_atomic(self.out_dir / "report.html", render_report(
+                    summary, self.agg.worst(), self.policy,
+                    clusters_for_report(self.out_dir, summary["metrics"]))))
             finish(lambda: self.ws.db.record_end(self.out_dir, status, summary))
         if full is not None:
             raise disk_full_error(self.out_dir) from None

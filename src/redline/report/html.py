@@ -75,8 +75,21 @@ def _degenerate_kind(rec: dict[str, Any]) -> str | None:
     return None
 
 
+#: Failure clusters listed in the report (largest first; the rest are in clusters.json).
+REPORT_CLUSTERS = 15
+
+
+def _top_clusters(clusters: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The report's cluster rows: real clusters (not the unclustered groups), largest first."""
+    if not clusters:
+        return []
+    rows = [c for c in clusters.get("clusters", ()) if not c.get("unclustered")]
+    rows.sort(key=lambda c: (c["kind"] != "harmful", c["category"] is not None, -c["size"], c["id"]))
+    return rows[:REPORT_CLUSTERS]
+
+
 def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]],
-                  policy: Policy) -> str:
+                  policy: Policy, clusters: dict[str, Any] | None = None) -> str:
     """Render the HTML report of one evaluation run.
 
     Args:
@@ -85,6 +98,8 @@ def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]
         worst: Example records per section (``harmful``, ``over_refusal``, ``unassessable``,
             optionally ``degenerate``), as written to ``results.jsonl``.
         policy: The policy the run was judged against; gives category names.
+        clusters: The run's failure clusters (:func:`redline.learn.clusters.cluster_failures`),
+            or ``{"error": "..."}`` when they could not be computed; None: no section.
 
     Returns:
         A self-contained, autoescaped HTML page.
@@ -99,5 +114,6 @@ def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]
     rows.setdefault("degenerate", [])
     tmpl = _env().get_template("report.html.j2")
     return tmpl.render(s=summary, m=summary["metrics"], man=summary["manifest"], names=names,
-                       chart=chart, worst=rows, cal=summary.get("calibrated"))
+                       chart=chart, worst=rows, cal=summary.get("calibrated"), clusters=clusters,
+                       top_clusters=_top_clusters(clusters))
 

@@ -1,0 +1,48 @@
+"""Failure clusters: ``redline clusters RUN``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from redline.commands._common import JsonOption, print_json, writing
+
+
+def clusters_cmd(
+    run: Annotated[str, typer.Argument(help="A run directory (or its name under the runs folder).")],
+    as_json: JsonOption = False,
+    max_failures: Annotated[int, typer.Option("--max", min=1, help="Most failures clustered per kind; "
+                                              "more are sampled at random (seeded).")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed (sample, embedding, clustering).")] = 0,
+) -> None:
+    """Cluster a run's harmful responses and over-refused benign prompts by content.
+
+    Per category and across categories; each cluster is named by its distinctive terms, with
+    its size, share and 3 representative samples. Writes RUN/clusters.json.
+    """
+    from redline.learn.clusters import cluster_failures, run_dir
+
+    d = run_dir(run)
+    with writing(d / "clusters.json", "make the run directory writable"):
+        result = cluster_failures(d, max_failures=max_failures, seed=seed)
+    if as_json:
+        print_json(result)
+        return
+    f = result["failures"]
+    typer.echo(f"{f['harmful']} harmful response(s), {f['over_refusal']} over-refusal(s) → {d / 'clusters.json'}")
+    if result["note"]:
+        typer.echo(f"sampled: {result['note']}")
+    for c in result["clusters"]:
+        where = c["category"] or "all categories"
+        label = "(unclustered)" if c["unclustered"] else c["label"]
+        typer.echo(f"{c['id']:>5}  {c['kind']:<12} {where:<24} {c['size']:>6}  {100 * c['share']:5.1f}%  {label}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``redline`` app.
+
+    Args:
+        app: The root app.
+    """
+    app.command("clusters")(clusters_cmd)
