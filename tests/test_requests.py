@@ -118,6 +118,38 @@ def test_budgets_and_clusters_shape_the_requests(made: dict) -> None:
         cfile.unlink()
 
 
+def test_budgets_file_and_baseline_run_from_the_command_line(made: dict) -> None:
+    from redline.stats import samples_for_difference
+
+    d, env = made["dir"], made["env"]
+    budgets = d / "budgets.yaml"
+    budgets.write_text("defaults: {harmful_rate: 1.0, over_refusal_rate: 1.0}\n"
+                       "categories:\n  violent_crimes: {harmful_rate: 20%}\n  self_harm: {over_refusal_rate: null}\n")
+    out = d / "budgeted.jsonl"
+    res = invoke("requests", "from-run", str(made["run"]), "--budgets", str(budgets), "--out", str(out), "--json",
+                 env=env)
+    assert res.exit_code == 0, res.output
+    recs = json.loads(res.output)
+    assert [(r["category"], r["kind"], r["evidence"][0]["budget"]) for r in recs] == [
+        ("violent_crimes", "refusal-sft", 0.2)]
+    # a baseline run where the model refused the violent prompts: the run got significantly worse
+    replay = d / "replay-base.jsonl"
+    replay.write_text("".join(json.dumps({"id": r["id"], "response": REFUSE if r["id"].startswith("vc-h")
+                                          else _answer(r)}) + "\n" for r in _suite()))
+    base = d / "base"
+    res = invoke("eval", "--target", f"replay:{replay}", "--suite", str(made["suite"]), "--policy",
+                 str(made["policy"]), "--out", str(base), "--no-progress", "--judge", "refusal", env=env)
+    assert res.exit_code == 0, res.output
+    res = invoke("requests", "from-run", str(made["run"]), "--baseline", str(base), "--budgets", str(budgets),
+                 "--out", str(out), "--json", env=env)
+    assert res.exit_code == 0, res.output
+    comp = [r for r in json.loads(res.output) if r["source"] == "comparison"]
+    assert [(r["category"], r["kind"]) for r in comp] == [("violent_crimes", "refusal-sft")]
+    ev = comp[0]["evidence"][0]
+    assert ev["baseline"] == "base" and ev["baseline_rate"] == 0.0 and ev["rate"] == 1.0
+    assert comp[0]["need"] == samples_for_difference(0.0, 1.0, paired=True)
+
+
 def test_a_comparison_row_that_got_worse_becomes_a_request(made: dict) -> None:
     from redline.learn.requests import requests_from_run
     from redline.stats import samples_for_difference
