@@ -249,7 +249,7 @@ def test_compare_page_and_judge_mismatch(site):
     pytest.importorskip("redline.learn.compare", reason="the compare helper has not landed")
     st, page, _ = c.get("/runs/compare?" + _q(runs=[ids["base1"], ids["cand"]]))
     assert st == 200, page
-    assert 'class="chart forest"' in page and "compare-table" in page
+    assert page.count('class="chart forest"') == 2 and "compare-table" in page
     assert re.search(r"<b>(better|worse|no detectable difference)</b>", page)
     _hostile_safe(page)
     st, page, _ = c.get("/runs/compare?" + _q(runs=[ids["base1"], ids["cand-sm"]]))
@@ -285,7 +285,8 @@ def test_compare_view_renders_the_documented_json_escaped():
     page = templates().get_template("runs_compare.html").render(
         request=None, session=None, user=None, csrf=None, labels=["a", "b"], baseline=0, correction="holm",
         allow_judge_mismatch=False, error=None, **ctx)
-    assert page.count('<g class="forest-row">') == 3
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="forest"') == 2  # one per metric
+    assert page.count("<circle") == 3
     assert page.count("<b>worse</b>") == 1 and page.count("<b>better</b>") == 1
     assert "+40.0" in page and "[+30.0, +50.0]" in page and "1 only in a" in page
     assert evil not in page and esc(evil) in page
