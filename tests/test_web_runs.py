@@ -345,9 +345,15 @@ def test_browser_filters_drill_down_and_escaping(site):
             assert page.locator("#verdicts tbody tr").count() == 1
             assert page.locator("script").count() == 1  # only the app's own /static/redline.js
             assert page.locator("img[src=x]").count() == 0
-            # the comparison page renders (or says why not) without running anything hostile
-            page.goto(srv.base + "/runs/compare?" + _q(runs=[ids["base1"], ids["cand"]]))
+            # compare two ticked runs from the list: the older one is the baseline
+            page.goto(srv.base + "/runs")
+            page.check("tr[data-run='cand'] input[name=runs]")
+            page.check("tr[data-run='base1'] input[name=runs]")
+            with page.expect_navigation():
+                page.click("#compare-button")
             assert page.locator("h1").inner_text() == "Compare runs"
+            assert page.locator("section.comparison h2").inner_text() == "cand vs base1"
+            assert page.locator("figure.forest svg").count() == 2
             assert page.locator("img[src=x]").count() == 0
             page.goto(srv.base + "/runs")
             with page.expect_navigation():
