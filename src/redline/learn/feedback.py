@@ -430,5 +430,5 @@ def _cluster(members: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
         # the unclustered rest is still feedback on this category: kept as one group
         return out
     words = Counter(w for t in texts for w in {w.lower() for w in _WORD.findall(t)} if w not in _STOP)
-    terms = [w for w, _ in words.most_common(3)]
+    terms = [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))[:3]]  # ties: alphabetical
     return [{"members": members, "label": ", ".join(terms), "terms": terms, "unclustered": False}]
