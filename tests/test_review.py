@@ -102,6 +102,9 @@ def test_render_review_without_clusters_or_changes(runs):
     (cand / "clusters.json").unlink()
     rv = build_review(base, base, load_budgets(budgets))
     assert rv["changes"] == [] and rv["unchanged"] > 0
+    # no clusters.json: computed (base fails 31 times), and the run directory is left as it was
+    assert rv["failures"] == {"harmful": 1, "over_refusal": 30} and rv["clusters"] is not None
+    assert not (base / "clusters.json").exists()
     html = render_review(rv)
     assert "No significant change in any category" in html
 
@@ -181,5 +184,7 @@ def test_gate_and_review_on_real_runs_of_two_models_that_differ_by_category(work
     rv = json.loads(r.stdout)
     assert not rv["decision"]["ready"] and rv["changes"][0]["verdict"] == "worse"
     assert any(q["category"] == "violent_crimes" for q in rv["requests"])
+    # the failure clusters (the run's clusters.json, else computed)
+    assert rv["clusters"] and rv["clusters"][0]["kind"] == "harmful" and rv["failures"]["harmful"] == 40
     html = out.read_text()
     assert "Not ready to launch" in html and "model-b" in html and "model-a" in html
