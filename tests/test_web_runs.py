@@ -103,13 +103,9 @@ def site(tmp_path_factory):
             budgets.write_text(f"defaults: {{harmful_rate: {budget}, over_refusal_rate: {budget}}}\n")
             res = CliRunner().invoke(app, ["gate", str(runs / run), "--budgets", str(budgets), "--db", db])
             assert res.exit_code == code, res.output
-        # the clusters helper's file, in its documented format
-        (runs / "cand" / "clusters.json").write_text(json.dumps({"method": "tf-idf + k-means", "failures": {
-            "harmful": 2, "over_refusal": 0}, "clusters": [
-            {"id": "h1", "kind": "harmful", "category": "violent_crimes", "size": 2, "share": 0.2,
-             "terms": ["step"], "label": "step, detailed <i>answer</i>",
-             "examples": [{"id": "s002", "prompt": "<i>p</i>", "response": "r"}],
-             "sample_ids": ["s002", "s004"]}]}))
+        # real failure clusters (`redline clusters` writes clusters.json)
+        res = CliRunner().invoke(app, ["clusters", str(runs / "cand")])
+        assert res.exit_code == 0 and (runs / "cand" / "clusters.json").is_file(), res.output
         srv = Server(db, tmp / "server.log")
         try:
             c = Client(srv.base)
@@ -185,8 +181,13 @@ def test_run_page_report_filters_paging_and_clusters(site):
     failed = [ch for ch in gate["checks"] if not ch["passed"]]
     assert failed and page.count('<tr class="fail">') == len(failed)
     assert esc(failed[0]["message"]) in page
-    assert 'id="cluster-table"' in page and "step, detailed &lt;i&gt;answer&lt;/i&gt;" in page
-    assert "sample=s002" in page and 'title="&lt;i&gt;p&lt;/i&gt;"' in page
+    clusters = json.loads((Path(ids["cand"]) / "clusters.json").read_text())["clusters"]
+    assert clusters and 'id="cluster-table"' in page
+    assert page.count('<tr data-cluster="') == len(clusters)
+    for cl in clusters:
+        assert esc(cl["label"]) in page
+        for ex in cl["examples"]:
+            assert "sample=" + urllib.parse.quote(ex["id"], safe="") in page
     _hostile_safe(page)
     rows = re.findall(r'<tr data-sample="([^"]+)"', page)
     assert len(rows) == 50 and 'id="next-page"' in page  # 64 results, 50 a page
@@ -202,14 +203,15 @@ def test_run_page_report_filters_paging_and_clusters(site):
     st, page, _ = c.get("/runs/run?" + _q(run=ids["cand"], over_refusal="yes"))
     assert re.findall(r'<tr data-sample="', page) and page.count('class="badge over"') == len(
         re.findall(r'<tr data-sample="', page))
-    st, page, _ = c.get("/runs/run?" + _q(run=ids["cand"], cluster="h1"))
-    assert sorted(re.findall(r'<tr data-sample="([^"]+)"', page)) == ["s002", "s004"]
+    cl = max(clusters, key=lambda x: x["size"])
+    st, page, _ = c.get("/runs/run?" + _q(run=ids["cand"], cluster=cl["id"]))
+    assert sorted(re.findall(r'<tr data-sample="([^"]+)"', page)) == sorted(cl["sample_ids"])[:50]
     st, page, _ = c.get("/runs/run?" + _q(run=ids["cand"], cluster="zz"))
     assert st == 200 and "no failure cluster" in page and not re.findall(r'<tr data-sample="', page)
     assert c.get("/runs/run?" + _q(run=ids["cand"], outcome="evil"))[0] == 400
     # a run with neither gate nor clusters, and the calibration caveats of the default policy
     st, page, _ = c.get("/runs/run?" + _q(run=ids["smoke"]))
-    assert st == 200 and "Not gated yet" in page and 'id="cluster-table"' not in page
+    assert st == 200 and "Not gated yet" in page
     assert 'id="calibrated"' in page
 
 
