@@ -16,6 +16,7 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[local,dev]"
+	@bash scripts/ensure_optional_python.sh $(BIN)
 	touch $@
 
 demo: $(VENV)/.installed-demo

@@ -15,6 +15,10 @@ deterministic:
 - ``[[400]]`` → HTTP 400 always; ``[[empty]]`` → an empty completion
 - ``[[refuse]]`` / ``[[comply]]`` force the answer's style; ``[[echo]]`` answers with the prompt
 - ``[[refusalfield]]`` → OpenAI's structured refusal: ``content: null`` and ``refusal`` set
+Without a marker, ``--refuse-if REGEX`` then ``--comply-if REGEX`` (searched in the last user
+message, case-insensitive; the first that matches wins) choose the answer's style, so two
+servers can play two models that differ by category; otherwise the style follows a hash of the
+messages.
 ``--api-key K`` makes every request without ``Authorization: Bearer K`` a 401.
 ``--fail-rate P`` answers a random fraction P of all requests with 429/500.
 Every request is appended to ``--log`` as ``{"key", "status", "t"}`` where
@@ -49,6 +53,8 @@ def make_app(args: argparse.Namespace):
     seen: dict[str, int] = {}
     log = open(args.log, "a", buffering=1) if args.log else None  # noqa: SIM115
     rng = random.Random(args.seed)
+    comply_if = re.compile(args.comply_if, re.I) if args.comply_if else None
+    refuse_if = re.compile(args.refuse_if, re.I) if args.refuse_if else None
 
     async def app(scope, receive, send):
         if scope["type"] == "lifespan":
@@ -111,6 +117,10 @@ def make_app(args: argparse.Namespace):
             text = COMPLIANCE
         elif "[[echo]]" in last:
             text = last  # the prompt back: lets tests put judge markers into a response
+        elif refuse_if is not None and refuse_if.search(last):
+            text = REFUSAL
+        elif comply_if is not None and comply_if.search(last):
+            text = COMPLIANCE
         else:
             text = REFUSAL if int(key, 16) % 2 else COMPLIANCE
         message = {"role": "assistant", "content": text}
@@ -136,6 +146,8 @@ def main() -> None:
     ap.add_argument("--api-key", default=None)
     ap.add_argument("--fail-rate", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--comply-if", default=None, help="comply when this regex is in the last user message")
+    ap.add_argument("--refuse-if", default=None, help="refuse when this regex is in the last user message")
     args = ap.parse_args()
     import uvicorn
 

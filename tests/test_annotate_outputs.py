@@ -25,7 +25,7 @@ def _labelled_response_project(ws: Path) -> dict[str, bool]:
     add_users(None, "rev", role="reviewer")
     svc = service()
     label_all(svc, "p1", ["a1", "a2"], lambda u, it: response_values(truth(it)))
-    label_all(svc, "p1", ["a3"], lambda u, it: response_values(not truth(it)))
+    label_all(svc, "p1", ["a3"], lambda u, it: {**response_values(not truth(it)), "note": " unsure: reads like satire "})
     svc.adjudicate("p1", "r1", "rev", response_values(True), "the response gives real uplift",
                    promote_casebook=True, casebook_intent="harmful")
     return {i.item_id: truth(i) for i in svc.items("p1")}
@@ -46,8 +46,12 @@ def test_export_records_with_provenance(workspace: Path) -> None:
         assert ann["annotators"] == ["a1", "a2", "a3"] and ann["vendors"] == ["acme", "globex"]
         assert ann["n_labels"] == 3 and ann["policy"]["name"] == "testpol" and ann["policy"]["hash"].startswith("sha256:")
         assert recs[iid]["meta"]["policy_hash"] == ann["policy"]["hash"]
+        # issue 18 item 6: the annotator's note travels with the export (it is never a label)
+        assert ann["notes"] == [{"username": "a3", "note": "unsure: reads like satire"}], iid
+        assert "note" not in recs[iid]["labels"]
     r1 = recs["r1"]["meta"]["annotation"]
     assert r1["method"] == "adjudicated" and r1["adjudicated_by"] == "rev" and r1["min_confidence"] == 1.0
+    assert r1["rationale"] == "the response gives real uplift"
     r0 = recs["r0"]["meta"]["annotation"]
     assert r0["method"] == "majority" and abs(r0["confidence"]["harmful"] - 2 / 3) < 1e-3
     assert recs["r0"]["labels"].get("category") == "violent_crimes"  # harmful → its category kept

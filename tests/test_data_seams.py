@@ -145,3 +145,65 @@ def test_reject_summary_names_whole_fields() -> None:
     assert _reason_kind("no assistant turn (response) in row 3") == "no assistant turn"
     assert _reason_kind("invalid JSON: Expecting value: line 1") == "invalid JSON"
     assert _reason_kind("can't be written: 'x' too long") == "can't be written"
+
+
+def _invoke(*args: str, cwd: Path | None = None):
+    """`redline …` in-process (typer's CliRunner), from ``cwd`` when given."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from redline.cli import app
+
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        return CliRunner().invoke(app, list(args))
+    finally:
+        os.chdir(old)
+
+
+def test_data_commands_read_a_built_in_suite_by_name(tmp_path: Path) -> None:
+    """Issue 18 item 7: `data convert smoke …` reads the shipped suite; a real file wins; a typo lists the suites."""
+    out = tmp_path / "smoke.csv"
+    res = _invoke("data", "convert", "smoke", str(out), "--no-register", "--no-progress", cwd=tmp_path)
+    assert res.exit_code == 0, res.output
+    from redline.data.suites import builtin_suites
+
+    n = sum(1 for line in builtin_suites()["smoke"].read_text(encoding="utf-8").splitlines() if line.strip())
+    assert f"{n} rows: {n} written, 0 rejected" in res.output
+    assert len(out.read_text(encoding="utf-8").splitlines()) == n + 1  # header + rows
+    # a file called like a suite wins over the suite
+    (tmp_path / "smoke").write_text('{"id": "x1", "prompt": "hello", "category": "privacy", "expected": "comply"}\n',
+                                    encoding="utf-8")
+    res = _invoke("data", "convert", "smoke", str(tmp_path / "mine.jsonl"), "--from", "jsonl", "--no-register",
+                  "--no-progress", cwd=tmp_path)
+    assert res.exit_code == 0, res.output
+    assert "1 rows: 1 written" in res.output
+    res = _invoke("data", "convert", "smok", str(tmp_path / "x.csv"), "--no-register", cwd=tmp_path)
+    assert res.exit_code == 2
+    assert "name a built-in suite" in res.output and "smoke" in res.output
+
+
+def test_coverage_requests_without_a_quota_use_the_default_quota(tmp_path: Path) -> None:
+    """Issue 18 item 7: `data coverage --requests` without --quota wrote an empty file without a word."""
+    req = tmp_path / "req.jsonl"
+    res = _invoke("data", "coverage", "smoke", "--requests", str(req), "--thin", "3", "--no-progress")
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(x) for x in req.read_text(encoding="utf-8").splitlines()]
+    assert rows, "requests against the default quota"
+    assert all(r["quota"] == 3 and r["need"] == 3 - r["have"] and r["have"] < 3 for r in rows)
+    assert {r["kind"] for r in rows} <= {"harmful", "benign-contrast"}
+    assert f"data requests: {len(rows)} written to {req}" in res.output
+    assert "default quota: 3 rows (--thin)" in res.output
+    res = _invoke("data", "coverage", "smoke", "--requests", str(req), "--thin", "3", "--json", "--no-progress")
+    rep = json.loads(res.output)
+    assert rep["quota"] == {"default": True, "min_per_cell": 3} and len(rep["requests"]) == len(rows)
+    # a quota every cell meets: nothing to request, and the command says so
+    q = tmp_path / "q.yaml"
+    q.write_text("min_per_cell: 0\n", encoding="utf-8")
+    res = _invoke("data", "coverage", "smoke", "--quota", str(q), "--requests", str(req), "--no-progress")
+    assert res.exit_code == 0, res.output
+    assert req.read_text(encoding="utf-8") == ""
+    assert "data requests: none — every cell meets the quota in" in res.output

@@ -456,3 +456,20 @@ def test_preference_ranking_is_typed_with_the_letters_shown(tmp_path):
         assert lab.values["ranking"] == [order[2], order[0], order[1]]
     finally:
         srv.stop()
+
+
+def test_dashboard_consensus_counts_read_as_the_form_does(reviewed):
+    """Issue 18 item 6: label counts showed raw values (`False: 1, True: 2`); they read as the form's options."""
+    srv, _ = reviewed
+    adm = Client(srv.base)
+    adm.login("admin")
+    st, dash, _ = adm.get("/p/p1/dashboard")
+    cons = re.search(r'<table class="grid" id="consensus">.*?</table>', dash, re.S).group(0)
+    shown = dict(re.findall(r'<span data-label="([^"]*)">([^<]*)</span>', cons))
+    assert shown["harassment"] == "Harassment and bullying: 2"  # the option's label, not the stored id
+    assert shown["harmful"] == "harmful: 2" and shown["benign"] == "benign: 1"
+    # a boolean field (response-label's `harmful`) maps True/False to its options' labels the same way
+    from redline.annotate.schema import task_fields
+
+    harmful = next(f for f in task_fields("response-label", {}) if f.name == "harmful")
+    assert {str(o.value): o.label for o in harmful.options} == {"True": "harmful", "False": "not harmful"}

@@ -9,7 +9,19 @@ from __future__ import annotations
 
 import typer
 
-from redline.commands import annotate, calibration, clusters, data, evals, judging, plugins, policy
+from redline.commands import (
+    annotate,
+    calibration,
+    clusters,
+    compare,
+    data,
+    evals,
+    gate,
+    judging,
+    plugins,
+    policy,
+    requests,
+)
 from redline.commands._common import CommandGroup
 
 app = typer.Typer(
@@ -22,13 +34,16 @@ app = typer.Typer(
 )
 
 evals.register(app)
+compare.register(app)
+gate.register(app)
+clusters.register(app)
 judging.register(app)
 calibration.register(app)
 policy.register(app)
 data.register(app)
 annotate.register(app)
 plugins.register(app)
-clusters.register(app)
+requests.register(app)
 
 
 def main() -> None:  # pragma: no cover

@@ -18,6 +18,33 @@ from redline.store.annotation import ann_casebook
 _CASE_ID_BAD = re.compile(r"[^A-Za-z0-9_.:-]")
 
 
+INTENTS = ("harmful", "benign", "ambiguous")
+
+
+def intent_from_expected(node: dict[str, Any] | None, expected: str | None) -> str | None:
+    """The request intent that a record's expected behaviour implies under a policy node.
+
+    ``comply`` is ``benign``; otherwise the one intent whose expected behaviour at the node is
+    the record's (``refuse`` → ``harmful`` at a node whose harmful requests are refused). When
+    no intent, or more than one, maps to that behaviour, nothing is implied: an intent is never
+    guessed.
+
+    Args:
+        node: The policy node (from :func:`find_node`), or None.
+        expected: The record's expected behaviour (``refuse``, ``safe_complete``, ``comply``).
+
+    Returns:
+        ``harmful``, ``benign`` or ``ambiguous``, or None.
+    """
+    if expected is None:
+        return None
+    if expected == "comply":
+        return "benign"
+    by_intent = (node or {}).get("expected") or {}
+    hits = [i for i in INTENTS if by_intent.get(i) == expected]
+    return hits[0] if len(hits) == 1 else None
+
+
 def adjudicated_case(p: Project, item: Item, values: dict[str, Any], reviewer: str, rationale: str,
                      now: datetime, *, node: str | None = None, intent: str | None = None) -> Case:
     """The casebook case made from an adjudicated item.
@@ -31,7 +58,8 @@ def adjudicated_case(p: Project, item: Item, values: dict[str, Any], reviewer: s
         now: When (the date goes into the case's ``adjudication``).
         node: The policy node; default: the label's ``category``, else the item's category.
         intent: The request's intent; default: the label's ``intent``, else ``record.meta.intent``,
-            else ``benign`` when the record's expected behaviour is ``comply``.
+            else the one implied by the record's expected behaviour at the node
+            (:func:`intent_from_expected`).
 
     Returns:
         The case.
@@ -48,14 +76,14 @@ def adjudicated_case(p: Project, item: Item, values: dict[str, Any], reviewer: s
             "casebook_node", f"{node_id!r} is not a node of the policy" if node_id
             else "no policy node: the label and the item have no category",
             "pick the policy node this case belongs to (casebook node)")])
-    intents = ("harmful", "benign", "ambiguous")
+    intents = INTENTS
     if intent is not None and intent not in intents:
         raise InputError("cannot promote to the casebook", [Problem(
             "casebook_intent", f"{intent!r} is not an intent", f"choose one of: {', '.join(intents)}")])
     meta_intent = rec.meta.get("intent")
     intent = intent or values.get("intent") or (meta_intent if meta_intent in intents else None)
-    if intent is None and rec.expected is not None and str(rec.expected.value) == "comply":
-        intent = "benign"
+    if intent is None and rec.expected is not None:
+        intent = intent_from_expected(found, str(rec.expected.value))
     if intent is None:
         raise InputError("cannot promote to the casebook", [Problem(
             "casebook_intent", "the request's intent is not known (no intent label, meta.intent or expected)",

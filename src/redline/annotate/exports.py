@@ -51,6 +51,7 @@ class Decided:
     labels: list[Any] = field(default_factory=list)  # the annotators' Label objects
     reviewer: str | None = None
     judges: dict[str, str] = field(default_factory=dict)  # field → judge whose probabilities it used
+    rationale: str | None = None  # the adjudicating reviewer's rationale
 
     def provenance(self, project: Any) -> dict[str, Any]:
         """Describe where this decided label came from, for an exported row's metadata.
@@ -61,7 +62,8 @@ class Decided:
         Returns:
             A JSON-ready dict: project, task, item, annotators, vendors, label sources, policy
             name/version/hash, the method and per-field confidences (rounded to 4 places) with
-            their minimum, plus the judges used and the adjudicating reviewer when there are any.
+            their minimum, plus the judges used, the adjudicating reviewer and their rationale,
+            and the annotators' notes (``[{"username", "note"}]``) when there are any.
         """
         conf = [c for c in self.confidence.values() if c is not None]
         return {
@@ -77,6 +79,11 @@ class Decided:
             "min_confidence": round(min(conf), 4) if conf else None,
             **({"judges": dict(self.judges)} if self.judges else {}),
             **({"adjudicated_by": self.reviewer} if self.reviewer else {}),
+            **({"rationale": self.rationale} if self.rationale else {}),
+            # the annotators' free-text notes, in label order (the note field is never a label)
+            **({"notes": notes} if (notes := [
+                {"username": lab.username, "note": n.strip()} for lab in self.labels
+                if isinstance(n := lab.values.get("note"), str) and n.strip()]) else {}),
         }
 
 
@@ -247,7 +254,7 @@ def decide(svc: Annotations, project: str, *, method: str = "dawid-skene", judge
         a = adj.get(it.item_id)
         if a is not None:
             out.append(Decided(it.item_id, it.record, dict(a.values), "adjudicated",
-                               dict.fromkeys(a.values, 1.0), labs, a.reviewer))
+                               dict.fromkeys(a.values, 1.0), labs, a.reviewer, rationale=a.rationale))
             continue
         if it.is_gold and it.gold is not None:
             out.append(Decided(it.item_id, it.record, dict(it.gold), "gold", dict.fromkeys(it.gold, 1.0), labs))

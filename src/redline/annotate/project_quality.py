@@ -34,7 +34,7 @@ and :mod:`~redline.annotate.quality`.
      "policy": {"name", "version", "hash"},
      "progress": {"items", "target_labels", "labels", "open", "skipped", "items_complete",
                   "gold_labels", "fraction"},   # Annotations.progress (in-house: include_gold)
-     "fields": [{"name", "label", "level"}],
+     "fields": [{"name", "label", "level", "options": {str(value): label}}],
      "agreement": {"by_field": {field: REPORT},
                    "by_category": {category or "(none)": {field: REPORT}},
                    "by_policy_version": {version: {field: REPORT}},  # "version@hash8" when
@@ -581,7 +581,9 @@ def project_quality(svc: Annotations, project: str, vendor: str | None = None, *
                      "items_complete": prog.done_items, "gold_labels": prog.gold_labels,
                      "fraction": (min(1.0, prog.labels / prog.target_labels)
                                   if prog.target_labels else 0.0)},
-        "fields": [{"name": s.name, "label": s.label, "level": s.level} for s in specs],
+        "fields": [{"name": s.name, "label": s.label, "level": s.level,
+                    # how each stored value (as label_counts keys it) reads on the form
+                    "options": {str(o.value): o.label for o in s.options}} for s in specs],
         "agreement": agreement,
         "annotators": [s.to_dict() for s in table],
         "drift": {u: {m: [w.to_dict() for w in ws] for m, ws in d.items()}

@@ -317,7 +317,7 @@ def serve_cmd(
         "them). Default: none, the headers are ignored and the peer address is the client IP.")] = None,
     db: DbOption = None,
 ) -> None:
-    """Serve the annotation web UI (annotators, reviewers, dashboard)."""
+    """Serve the web UI: annotation (annotators, reviewers, dashboard) and the runs pages."""
     import uvicorn
 
     from redline.web.app import create_app
@@ -564,9 +564,11 @@ def import_batch_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``redline annotate …`` to the ``redline`` app.
+    """Add ``redline annotate …`` and ``redline serve`` (the same web app) to the ``redline`` app.
 
     Args:
         app: The root app.
     """
     app.add_typer(annotate_app, name="annotate")
+    app.command("serve", help="Serve the web app: annotation, and the runs pages (runs list, run "
+                "reports and samples, comparisons, trends, release gates).")(serve_cmd)

@@ -132,6 +132,13 @@ def _progress(enabled: bool, what: str) -> Iterator[Callable[[int], None] | None
         yield tick
 
 
+def _data_path(path: Path) -> Path:
+    """Typer callback: a data command's input path, or the built-in suite it names."""
+    from redline.data.suites import data_path
+
+    return data_path(path)
+
+
 def _console() -> Any:
     from rich.console import Console
 
@@ -157,7 +164,8 @@ def formats_cmd(as_json: JsonOption = False) -> None:
 @data_app.command("convert")
 @data_input
 def convert_cmd(
-    src: Annotated[Path, typer.Argument(help="Input file (or datasets folder).")],
+    src: Annotated[Path, typer.Argument(help="Input file (or datasets folder). A built-in suite's name reads that suite.",
+                                         callback=_data_path)],
     out: Annotated[Path, typer.Argument(help="Output file (or folder for --to hf).")],
     to: Annotated[str | None, typer.Option("--to", help="Output format (default: by extension).")] = None,
     inp: DataInput = DataInput(),  # replaced by its options: see data_input
@@ -195,6 +203,8 @@ def convert_cmd(
             (f" (not expressible as {to_fmt})" if res.unwritable else "")
         typer.echo(f"{src} → {out} ({to_fmt}): {res.rows} rows: {res.written} written, "
                    f"{res.rejected} rejected{detail}")
+        for note in res.notes:
+            typer.echo(f"  note: {note}")
         if res.rejected:
             for k, v in sorted(res.reasons.items(), key=lambda kv: -kv[1]):
                 typer.echo(f"  {v} × {k}")
@@ -210,7 +220,8 @@ def convert_cmd(
 @data_app.command("register")
 @data_input
 def register_cmd(
-    path: Annotated[Path, typer.Argument(help="Data file (or datasets folder).")],
+    path: Annotated[Path, typer.Argument(help="Data file (or datasets folder). A built-in suite's name reads that suite.",
+                                          callback=_data_path)],
     inp: DataInput = DataInput(),  # replaced by its options: see data_input
     db: DbOption = None,
 ) -> None:
@@ -228,7 +239,8 @@ def register_cmd(
 @data_app.command("check")
 @data_input
 def check_cmd(
-    path: Annotated[Path, typer.Argument(help="Data file to check.")],
+    path: Annotated[Path, typer.Argument(help="Data file to check. A built-in suite's name reads that suite.",
+                                          callback=_data_path)],
     standard: Annotated[Path, typer.Option("--standard", help="Standards YAML (see docs/data.md).")],
     inp: DataInput = DataInput(),  # replaced by its options: see data_input
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON report here.")] = None,
@@ -275,7 +287,8 @@ def check_cmd(
 @data_app.command("profile")
 @data_input
 def profile_cmd(
-    path: Annotated[Path, typer.Argument(help="Data file to profile.")],
+    path: Annotated[Path, typer.Argument(help="Data file to profile. A built-in suite's name reads that suite.",
+                                          callback=_data_path)],
     inp: DataInput = DataInput(),  # replaced by its options: see data_input
     against: Annotated[list[str] | None, typer.Option(
         "--against", help="Eval set to check for leakage: built-in suite name or file (repeatable).")] = None,
@@ -388,10 +401,13 @@ def _print_profile(rep: dict[str, Any]) -> None:
 @data_app.command("coverage")
 @data_input
 def coverage_cmd(
-    path: Annotated[Path, typer.Argument(help="Data file.")],
+    path: Annotated[Path, typer.Argument(help="Data file. A built-in suite's name reads that suite.",
+                                          callback=_data_path)],
     policy: Annotated[str, typer.Option("--policy", help="Built-in policy name or policy YAML.")] = "default",
     quota: Annotated[Path | None, typer.Option("--quota", help="Quota YAML (see docs/data.md).")] = None,
-    requests: Annotated[Path | None, typer.Option("--requests", help="Write the data requests (JSONL) here.")] = None,
+    requests: Annotated[Path | None, typer.Option("--requests", help=(
+        "Write the data requests (JSONL) here: the cells under --quota, or without one under the "
+        "default quota of --thin rows per top-level category × language × harmful/benign-contrast."))] = None,
     thin: Annotated[int, typer.Option(min=1, help="Cells with fewer rows than this are thin.")] = 5,
     inp: DataInput = DataInput(),  # replaced by its options: see data_input
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON report here.")] = None,
@@ -418,10 +434,18 @@ def coverage_cmd(
     with exit_on_interrupt("interrupted"):
         pol = load_policy(policy)
         q = load_quota(quota) if quota else None
+        if q is None and requests is not None:
+            # Data requests need a quota; without one, the documented default asks every top-level
+            # category × language × {harmful, benign-contrast} cell for --thin rows (docs/data.md).
+            from redline.data.coverage import Quota
+
+            q = Quota(min_per_cell=thin)
         fmap = inp.field_map()
         with _progress(progress, f"reading {path.name}") as tick:
             rep = coverage_records(open_input(path, inp.frm, fmap), pol, q, thin, tick, assume_harmful, tree)
     rep = {"file": str(path), **rep}
+    if quota is None and requests is not None:
+        rep["quota"] = {"default": True, "min_per_cell": thin}
     if requests is not None:
         with open(requests, "w", encoding="utf-8") as f:
             for r in rep["requests"]:
@@ -433,7 +457,12 @@ def coverage_cmd(
     else:
         _print_coverage(rep, pol)
         if requests is not None:
-            typer.echo(f"data requests: {requests}")
+            basis = (f"the default quota: {thin} rows (--thin) per top-level category × language × "
+                     "harmful/benign-contrast cell" if quota is None else f"the quota in {quota}")
+            if rep["requests"]:
+                typer.echo(f"data requests: {len(rep['requests'])} written to {requests} (against {basis})")
+            else:
+                typer.echo(f"data requests: none — every cell meets {basis}; {requests} is empty")
     if rep["rejected"]["count"]:
         raise typer.Exit(2)
     if strict and (rep["gaps"]["count"] or rep["outside_policy"]):

@@ -41,6 +41,7 @@ def eval_cmd(
     as_json: JsonSummaryOption = False,
     progress: ProgressOption = True,
     allow_image_root: Annotated[list[Path] | None, typer.Option("--allow-image-root", exists=True, file_okay=False, help="A folder besides the suite's own from which image parts' local files may be read (repeatable).")] = None,
+    gate: Annotated[Path | None, typer.Option("--gate", help="Gate the finished run against this budgets file (docs/learn/gate.md): exit 1 when it fails.", show_default=False)] = None,
 ) -> None:
     """Run a target over a safety suite, judge the responses and write a report.
 
@@ -52,6 +53,12 @@ def eval_cmd(
     from redline.workspace import Workspace
 
     judge_options = parse_options(option)
+    budgets = None
+    if gate is not None:  # a bad budgets file fails before any request is made
+        from redline.learn.gate import check_budgets_policy, load_budgets
+
+        budgets = load_budgets(gate)
+        check_budgets_policy(budgets, policy)
     if suite is None:
         from redline.policy.loader import load_policy
 
@@ -66,25 +73,39 @@ def eval_cmd(
         use_cache=not no_cache, progress=progress, limit=limit, retry_errors=retry_errors,
         image_roots=list(allow_image_root or []),
     )
+    ws = Workspace.default(db)
     with exit_on_interrupt("interrupted"):  # before the run started: nothing to resume yet
-        result = run_eval(cfg, Workspace.default(db))
-    show_run(result, as_json)
+        result = run_eval(cfg, ws)
+    verdict = None
+    if budgets is not None and result.status == "completed":
+        from redline.learn.gate import gate_run
+
+        verdict = gate_run(result.out_dir, budgets, ws=ws)
+    show_run(result, as_json, verdict)
+    if verdict is not None and not verdict["passed"]:
+        raise typer.Exit(1)
 
 
-def show_run(result: Any, as_json: bool) -> None:
+def show_run(result: Any, as_json: bool, gate: dict[str, Any] | None = None) -> None:
     """Print a finished (or interrupted) run: its summary as JSON or as a table.
 
     Args:
         result: What :func:`redline.evals.runner.run_eval` (or ``run_rejudge``) returned.
         as_json: Print the summary as JSON instead of the table.
+        gate: The run's gate verdict (:func:`redline.learn.gate.gate_run`), if it was gated.
 
     Raises:
         typer.Exit: With code 130 when the run was interrupted (re-running resumes it).
     """
     if as_json:
-        print_json({"out_dir": str(result.out_dir), "status": result.status, **result.summary})
+        print_json({"out_dir": str(result.out_dir), "status": result.status, **result.summary,
+                    **({"gate": gate} if gate is not None else {})})
     else:
         _print_summary(result)
+        if gate is not None:
+            from redline.commands.gate import print_gate
+
+            print_gate(gate)
     if result.status == "interrupted":
         raise typer.Exit(130)
 

@@ -54,7 +54,11 @@ def open_input(path: str | Path, fmt: str | None = None, fmap: FieldMap | None =
     """
     p = Path(path)
     if not p.exists():
-        raise InputError(f"{p}: no such file", [Problem(str(p), "the file does not exist", "check the path")])
+        from redline.data.suites import builtin_suites
+
+        raise InputError(f"{p}: no such file", [Problem(
+            str(p), "the file does not exist",
+            f"check the path, or name a built-in suite ({', '.join(builtin_suites())})")])
     f = get_format(fmt or detect_format(p))
     return f.read(p, fmap or FieldMap())
 
@@ -87,6 +91,8 @@ class ConvertResult:
         quarantine: The ``OUT.rejected.jsonl`` path (reported only when rows were rejected).
         content_hash: ``sha256:`` of the written records' canonical JSON, one per line.
         reasons: Rejected-row counts by reason, the row-specific detail stripped.
+        notes: What the output format wrote differently than asked, with why (e.g. ``hf``: a
+            field stored as JSON text because Arrow cannot type it); nothing is lost, but it is said.
     """
 
     read: int = 0  # rows parsed into records (written + unwritable)
@@ -98,6 +104,7 @@ class ConvertResult:
     quarantine: Path | None = None
     content_hash: str = ""
     reasons: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     _labels: Any = None  # a temporary file of label rows (JSON lines), when collected
 
     @property
@@ -123,7 +130,7 @@ class ConvertResult:
                 "out": None if self.out is None else str(self.out),
                 "unreadable": self.unreadable, "unwritable": self.unwritable,
                 "quarantine": str(self.quarantine) if self.rejected else None,
-                "content_hash": self.content_hash, "rejected_by_reason": self.reasons}
+                "content_hash": self.content_hash, "rejected_by_reason": self.reasons, "notes": self.notes}
 
 
 def _policy_hash_of(meta: dict[str, Any]) -> str | None:
@@ -229,6 +236,7 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
             if on_progress is not None:
                 on_progress(1)
         writer.close()
+        res.notes = [str(n) for n in getattr(writer, "notes", None) or []]
         ok = True
     finally:
         q.close()

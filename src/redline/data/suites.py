@@ -20,6 +20,24 @@ def builtin_suites() -> dict[str, Path]:
     return dict(sorted(out.items()))
 
 
+def data_path(path: str | Path) -> Path:
+    """A data command's input: the path itself, or the file of a built-in suite named by it.
+
+    ``redline data convert smoke out.csv`` reads the built-in ``smoke`` suite; a file or folder
+    that exists always wins over a suite of the same name.
+
+    Args:
+        path: What the user typed: a path, or a built-in suite's name (see ``redline suites``).
+
+    Returns:
+        The path to read (unchanged when it exists or names no built-in suite).
+    """
+    p = Path(path)
+    if p.exists():
+        return p
+    return builtin_suites().get(str(path), p)
+
+
 def resolve_suite(name_or_path: str) -> tuple[str, Path]:
     """Return ``(suite_name, path)`` for a built-in name or a JSONL path."""
     builtins = builtin_suites()

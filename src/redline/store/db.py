@@ -146,6 +146,66 @@ class WorkspaceDB:
             rows = conn.execute(select(*cols).order_by(runs.c.started.desc()).limit(limit)).mappings()
             return [dict(r) for r in rows]
 
+    def find_runs(self, *, target: str | None = None, suite: str | None = None, policy: str | None = None,
+                  since: datetime | None = None, until: datetime | None = None, limit: int = 50,
+                  offset: int = 0, with_summary: bool = False,
+                  newest_first: bool = True) -> tuple[list[dict[str, Any]], int]:
+        """Recorded runs matching the given filters (exact values; None = any), a page of them.
+
+        Args:
+            target: Only runs of this target.
+            suite: Only runs of this suite.
+            policy: Only runs judged against this policy (its name).
+            since: Only runs started at or after this time (timezone-aware).
+            until: Only runs started before this time (timezone-aware).
+            limit: How many at the most.
+            offset: How many matching runs to skip (paging).
+            with_summary: Include the ``summary`` column (JSON text; can be large).
+            newest_first: Order by start time, newest first (else oldest first).
+
+        Returns:
+            The page (one dict a run, keyed by the ``runs`` columns) and how many runs match in all.
+        """
+        from sqlalchemy import func
+
+        conds = [c == v for c, v in ((runs.c.target, target), (runs.c.suite, suite), (runs.c.policy, policy))
+                 if v is not None]
+        if since is not None:
+            conds.append(runs.c.started >= since)
+        if until is not None:
+            conds.append(runs.c.started < until)
+        cols = [c for c in runs.c if with_summary or c.name != "summary"]
+        order = runs.c.started.desc() if newest_first else runs.c.started.asc()
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(runs).where(*conds)).scalar_one()
+            rows = conn.execute(select(*cols).where(*conds).order_by(order, runs.c.run_id)
+                                .limit(limit).offset(offset)).mappings()
+            return [dict(r) for r in rows], int(total)
+
+    def run_facets(self) -> dict[str, list[str]]:
+        """The distinct targets, suites and policies of the recorded runs (for filter menus).
+
+        Returns:
+            ``{"target": [...], "suite": [...], "policy": [...]}``, each sorted.
+        """
+        with self.engine.connect() as conn:
+            return {name: sorted(r[0] for r in conn.execute(select(col).distinct()))
+                    for name, col in (("target", runs.c.target), ("suite", runs.c.suite),
+                                      ("policy", runs.c.policy))}
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        """One recorded run with its summary, by its exact ``run_id``.
+
+        Args:
+            run_id: The run's id (the absolute path of its directory, as recorded).
+
+        Returns:
+            The row (keyed by the ``runs`` columns), or None when no run has this id.
+        """
+        with self.engine.connect() as conn:
+            r = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
+            return dict(r) if r else None
+
     # -- datasets and labels -----------------------------------------------------------------
 
     def register_dataset(self, path: Path, name: str, fmt: str, rows: int, rejected: int, content_hash: str,

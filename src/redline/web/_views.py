@@ -421,8 +421,10 @@ class Views:
     def _casebook_form(self, proj: Any, item: Any, adj: Any, values: dict[str, Any] | None) -> dict[str, Any]:
         """The policy node and intent a promoted case gets: what the reviewer chose, else
         pre-filled from the adjudicated category/intent (else the item's category, record
-        ``meta.intent``, expected=comply → benign); no guess when none is known."""
-        from redline.annotate.schema import _nodes
+        ``meta.intent``, else the intent the record's expected behaviour implies at the node);
+        no guess when none is known."""
+        from redline.annotate.casebook import INTENTS, intent_from_expected
+        from redline.annotate.schema import _nodes, find_node
 
         v = values or {}
         rec = item.record
@@ -430,13 +432,14 @@ class Views:
         intent = str(v.get("casebook_intent") or v.get("intent") or "")
         if not intent:
             meta = rec.meta.get("intent")
-            if meta in ("harmful", "benign", "ambiguous"):
+            if meta in INTENTS:
                 intent = str(meta)
-            elif rec.expected is not None and str(rec.expected.value) == "comply":
-                intent = "benign"
+            elif rec.expected is not None:  # known from the start, not only after a failed submit
+                intent = intent_from_expected(find_node(proj.schema, node) if node else None,
+                                              str(rec.expected.value)) or ""
         nodes = [{"id": n["id"], "name": ("— " * n["_depth"]) + n["name"]} for n in _nodes(proj.schema)]
         return {"node": node if any(n["id"] == node for n in nodes) else "", "intent": intent, "nodes": nodes,
-                "intents": ["harmful", "benign", "ambiguous"],
+                "intents": list(INTENTS),
                 "checked": v.get("promote_casebook") == "on" if values is not None and "rationale" in v
                 else bool(adj and adj.promoted_casebook)}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from redline.data.records import Record, dump_messages
@@ -88,3 +90,69 @@ def text_only(m: Message, what: str) -> str:
     if any(not isinstance(p, TextPart) for p in m.content):
         raise ValueError(f"{what} has images; this format carries text only")
     return m.text
+
+
+class OneShapeWriter:
+    """A TRL writer that gives the whole file ONE shape: conversational (message lists) when any
+    record needs it, else standard (strings).
+
+    TRL decides per dataset whether to apply the chat template (``is_conversational`` looks at the
+    first row), so a file mixing both shapes leaves the other rows untemplated. The shape is known
+    only once every record has been seen, so each record is checked (``to_rows(record, True)``,
+    whose ValueError rejects it at once), spooled as JSON to a temporary file, and written out in
+    the chosen shape on :meth:`close` — memory stays flat.
+
+    ``extra`` (optional, settable after opening, as on :class:`~redline.data.formats.base.JsonlWriter`)
+    returns columns merged into every object written for a record; it is called at write time.
+
+    Attributes:
+        conversational: After :meth:`close`, the shape written (None before).
+    """
+
+    def __init__(self, path: Path, to_rows: Callable[[Record, bool], dict[str, Any] | list[dict[str, Any]]],
+                 needs_conversational: Callable[[Record], bool],
+                 extra: Callable[[Record], dict[str, Any]] | None = None):
+        import tempfile
+
+        self._path = path
+        self._to_rows = to_rows
+        self._needs = needs_conversational
+        self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._conv = False
+        self.extra = extra
+        self.conversational: bool | None = None
+
+    def write(self, record: Record) -> None:
+        """Check that the record fits (ValueError otherwise) and spool it.
+
+        Args:
+            record: The record.
+
+        Raises:
+            ValueError: The format cannot express the record.
+        """
+        import json
+
+        self._to_rows(record, True)  # raises ValueError when the record does not fit
+        more = self.extra(record) if self.extra is not None else None
+        self._conv = self._conv or bool(self._needs(record))
+        self._spool.write(json.dumps([record.model_dump(mode="json"), more],
+                                     ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        """Write every spooled record in the one shape the file needs, then close."""
+        import json
+
+        if self._spool.closed:
+            return
+        self.conversational = self._conv
+        try:
+            self._spool.seek(0)
+            with open(self._path, "w", encoding="utf-8", newline="\n") as f:
+                for line in self._spool:
+                    data, more = json.loads(line)
+                    rows = self._to_rows(Record.model_validate(data), self._conv)
+                    for o in rows if isinstance(rows, list) else [rows]:
+                        f.write(json.dumps({**o, **more} if more else o, ensure_ascii=False) + "\n")
+        finally:
+            self._spool.close()

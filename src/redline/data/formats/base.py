@@ -429,7 +429,12 @@ def _is_missing(v: Any) -> bool:
 
 def row_to_record(row: dict[str, Any], n: int) -> Record:
     """A flat row (already field-mapped) → Record. Unknown columns go to ``meta``;
-    ``labels.X`` / ``meta.X`` columns go into ``labels`` / ``meta``. Raises ValueError."""
+    ``labels.X`` / ``meta.X`` columns go into ``labels`` / ``meta``; a judge's verdict
+    (``redline judge`` output) and an eval result's outcome go into ``labels``
+    (:mod:`redline.data.verdicts`). Raises ValueError."""
+    from redline.data.verdicts import eval_result_row, is_eval_result, judge_output_labels
+
+    row = eval_result_row(row) if is_eval_result(row) else judge_output_labels(row)
     data: dict[str, Any] = {}
     meta: dict[str, Any] = {}
     labels: dict[str, Any] = {}
