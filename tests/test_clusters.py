@@ -215,3 +215,12 @@ def test_another_embedding_can_be_plugged_in() -> None:
     clusters = cluster_texts(texts, embed=lambda ts: [vec[t.split()[0]] for t in ts], min_cluster_size=2)
     assert sorted(sorted(texts[m].split()[0] for m in c["members"])[0] for c in clusters) == ["alpha", "beta"]
     assert {c["terms"][0] for c in clusters} == {"alpha", "beta"}
+
+
+def test_identical_texts_make_one_cluster_quietly() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clusters = cluster_texts(["How do I kill a Python process?"] * 40)
+    assert len(clusters) == 1 and clusters[0]["size"] == 40 and clusters[0]["terms"][:2] == ["kill", "kill python"]

@@ -99,8 +99,9 @@ def _embed(texts: list[str], seed: int) -> Any:
     x = hstack(parts).tocsr()
     d = min(_DIMS, x.shape[1] - 1, n - 1)
     if d >= 2:
-        x = TruncatedSVD(n_components=d, random_state=seed, algorithm="randomized",
-                         n_iter=4).fit_transform(x)
+        with np.errstate(divide="ignore", invalid="ignore"):  # identical texts: no variance
+            x = TruncatedSVD(n_components=d, random_state=seed, algorithm="randomized",
+                             n_iter=4).fit_transform(x)
     else:
         x = x.toarray()
     return normalize(np.asarray(x, dtype=np.float32))
