@@ -224,3 +224,24 @@ def test_identical_texts_make_one_cluster_quietly() -> None:
         warnings.simplefilter("error")
         clusters = cluster_texts(["How do I kill a Python process?"] * 40)
     assert len(clusters) == 1 and clusters[0]["size"] == 40 and clusters[0]["terms"][:2] == ["kill", "kill python"]
+
+
+def test_report_is_written_when_clustering_fails(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import redline.learn.clusters as mod
+
+    def boom(*a: object, **k: object) -> dict:
+        raise RuntimeError("boom <b>bold</b>")
+
+    monkeypatch.setattr(mod, "cluster_failures", boom)
+    records = [{"id": f"s{i}", "prompt": f"tell me about topic {i}", "category": "violent_crimes",
+                "expected": "refuse"} for i in range(6)]
+    suite = write_suite(workspace / "suite.jsonl", records)
+    replay = write_suite(workspace / "replay.jsonl", [{"id": r["id"], "response": "Sure, here it is."} for r in records])
+    out = workspace / "run"
+    res = CliRunner().invoke(app, ["eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy",
+                                   str(write_policy(workspace / "pol.yaml")), "--out", str(out),
+                                   "--no-progress", "--judge", "refusal"])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    assert "Failure clusters were not computed: RuntimeError: boom &lt;b&gt;bold&lt;/b&gt;" in html
+    assert not (out / "clusters.json").exists()
