@@ -75,17 +75,27 @@ def _degenerate_kind(rec: dict[str, Any]) -> str | None:
     return None
 
 
-#: Failure clusters listed in the report (largest first; the rest are in clusters.json).
-REPORT_CLUSTERS = 15
+#: Failure clusters listed in the report per kind (largest first; all are in clusters.json).
+REPORT_CLUSTERS = 10
 
 
 def _top_clusters(clusters: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The report's cluster rows: real clusters (not the unclustered groups), largest first."""
+    """The report's cluster rows: the across-category clusters (not the unclustered groups),
+    harmful first, largest first, each with its per-category parts (``parts``)."""
     if not clusters:
         return []
-    rows = [c for c in clusters.get("clusters", ()) if not c.get("unclustered")]
-    rows.sort(key=lambda c: (c["kind"] != "harmful", c["category"] is not None, -c["size"], c["id"]))
-    return rows[:REPORT_CLUSTERS]
+    every = clusters.get("clusters") or []
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for c in every:
+        if c.get("parent"):
+            parts.setdefault(c["parent"], []).append(c)
+    rows = []
+    for kind in ("harmful", "over_refusal"):
+        top = [c for c in every if c["kind"] == kind and c["category"] is None and not c.get("unclustered")]
+        top.sort(key=lambda c: -c["size"])
+        rows += [{**c, "parts": sorted(parts.get(c["id"], []), key=lambda p: -p["size"])}
+                 for c in top[:REPORT_CLUSTERS]]
+    return rows
 
 
 def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]],
