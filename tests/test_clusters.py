@@ -116,9 +116,9 @@ def _write_run(d: Path, n: int, seed: int = 0, hostile: bool = False) -> Path:
 
 
 def test_cluster_failures_per_category_and_across(tmp_path: Path) -> None:
-    d = _write_run(tmp_path / "run", 400)
+    d = _write_run(tmp_path / "run", 240)
     out = cluster_failures(d, seed=0)
-    assert out["failures"] == {"harmful": 300, "over_refusal": 100} and out["note"] is None
+    assert out["failures"] == {"harmful": 180, "over_refusal": 60} and out["note"] is None
     assert json.loads((d / "clusters.json").read_text()) == out
     for kind in ("harmful", "over_refusal"):
         for cat in (None, "hate", "weapons"):
@@ -140,7 +140,6 @@ def test_cluster_failures_per_category_and_across(tmp_path: Path) -> None:
     c = out["clusters"][0]
     assert len(c["examples"]) == 3 and {"id", "prompt", "response", "category"} <= set(c["examples"][0])
     assert {e["id"] for e in c["examples"]} <= set(c["sample_ids"])
-    assert cluster_failures(d, seed=0, write=False) == out
 
 
 def test_reservoir_cap_is_seeded_and_said(tmp_path: Path) -> None:
