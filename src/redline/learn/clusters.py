@@ -5,8 +5,9 @@ Two layers:
 * :func:`cluster_texts` clusters any list of texts (a run's failures here, user feedback in
   :mod:`redline.learn.feedback`) and names each cluster by its distinctive terms.
 * :func:`cluster_failures` reads a finished run, clusters its harmful responses (on prompt +
-  response) and its over-refused benign prompts (on the prompt), per category and across
-  categories, and writes ``<run dir>/clusters.json``.
+  response) and its over-refused benign prompts (on the prompt), once per kind across
+  categories — each category's view is the same clusters restricted to its failures — and
+  writes ``<run dir>/clusters.json``.
 
 How texts are embedded (everything ships offline, nothing is downloaded): TF-IDF over word
 unigrams + bigrams (Unicode ``\\w`` tokens, so accented and non-Latin words count) stacked with
@@ -29,9 +30,10 @@ docs/learn/clusters.md):
   a few dominant modes and a long tail. It scales (10,000 failures: see bench_clusters.py).
 * Under 500 texts: Ward-linkage agglomerative clustering, the tree cut where the silhouette
   score is best. HDBSCAN's density estimates are poor on few texts (60 texts: 0.17–0.79;
-  150 texts with unequal sizes: 0.07–1.00) and its excess-of-mass selection kept two topics
-  merged next to a distant third (0.54–0.58); Ward was the most even (0.71–1.00 on every small
-  case; k-means 0.32–1.00).
+  150 texts with unequal sizes: 0.07–1.00); Ward was the most even (0.71–1.00 on every small
+  case; k-means 0.32–1.00). Ward has no notion of noise: outliers join a cluster or form one.
+  Known limit of the threshold: HDBSCAN's excess-of-mass selection kept two topics merged next
+  to a distant third even at 500 texts (0.54–0.58, Ward 0.74–0.91).
 
 HDBSCAN's noise points and clusters smaller than ``min_cluster_size`` are reported as one
 *unclustered* group — never dropped. ``method="ward"`` / ``"hdbscan"`` force one method.
@@ -40,8 +42,8 @@ Names: class-based term scores — for each word or bigram (letters only; Englis
 German, Spanish, Italian and Portuguese function words removed) the share of the cluster's
 members that contain it minus its share among all other texts, so words every failure shares
 (response boilerplate, request framings) score near zero; a term must occur in at least two
-members (one for a cluster of one or two). Representatives are the
-members closest to the cluster's centroid.
+members (one for a cluster of one or two). Representatives are the members closest to the
+cluster's centroid.
 
 Determinism: the same texts, parameters and ``seed`` give the same clusters, terms and order.
 """
