@@ -47,10 +47,84 @@ class Quarantine:
             self._f.close()
 
 
-def open_input(path: str | Path, fmt: str | None = None, fmap: FieldMap | None = None) -> Iterator[Item]:
+@dataclass
+class RowCounts:
+    """Where every row a command read went: ``read = written + rejected + skipped``.
+
+    The one summary of the rule every row-reading command follows (docs/data.md, "Counts"):
+    each row read is written (or checked, judged … — ``verb`` says which), rejected (to a
+    quarantine file, with its reason) or skipped with a counted reason; nothing else.
+    :meth:`line` renders it the same way everywhere; :meth:`to_json` is the ``counts`` object
+    of the commands' ``--json`` output.
+
+    Attributes:
+        read: Rows read from the input (blank lines and blank rows are not rows).
+        written: Rows that went through (written, checked, profiled, judged …).
+        rejected: Rows refused, each with its reason (in a quarantine file or the report).
+        skipped: Rows deliberately left out, counted by reason.
+        verb: What ``written`` means for this command, as the line shows it.
+        unit: What a row is called at the head of the line (``rows``, ``samples`` …).
+    """
+
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    verb: str = "written"
+    unit: str = "rows"
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` rows skipped for ``reason`` (nothing is counted for ``n`` = 0).
+
+        Args:
+            reason: Why, in a few words (e.g. ``"category outside the policy"``).
+            n: How many rows.
+        """
+        if n:
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+    @property
+    def n_skipped(self) -> int:
+        """Rows skipped, all reasons together."""
+        return sum(self.skipped.values())
+
+    @property
+    def balanced(self) -> bool:
+        """Whether ``read == written + rejected + skipped`` (it always should)."""
+        return self.read == self.written + self.rejected + self.n_skipped
+
+    def line(self) -> str:
+        """``rows: 12 read = 9 written + 2 rejected + 1 skipped (1 category outside the policy)``."""
+        text = (f"{self.unit}: {self.read} read = {self.written} {self.verb} + {self.rejected} rejected + "
+                f"{self.n_skipped} skipped")
+        if self.skipped:
+            text += " (" + ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items(),
+                                                                     key=lambda kv: (-kv[1], kv[0]))) + ")"
+        return text
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], unit: str = "rows") -> RowCounts:
+        """The counts back from :meth:`to_json` (a report's ``row_counts``).
+
+        Args:
+            d: The ``row_counts`` object.
+            unit: What a row is called at the head of the line.
+        """
+        return cls(read=d["read"], written=d["written"], rejected=d["rejected"],
+                   skipped=dict(d.get("skipped_by_reason") or {}), verb=d.get("verb", "written"), unit=unit)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"read", "written", "rejected", "skipped", "skipped_by_reason", "verb"}``."""
+        return {"read": self.read, "written": self.written, "rejected": self.rejected,
+                "skipped": self.n_skipped, "skipped_by_reason": dict(self.skipped), "verb": self.verb}
+
+
+def open_input(path: str | Path, fmt: str | None = None, fmap: FieldMap | None = None,
+               quarantine: Quarantine | None = None) -> Iterator[Item]:
     """Records (and :class:`Rejected` rows) of a file in any registered format, streaming.
 
-    Duplicate ids are not an error here (checks report them); a missing file is.
+    Duplicate ids are not an error here (checks report them); a missing file is. With
+    ``quarantine``, every :class:`Rejected` row is also written there as it passes.
     """
     p = Path(path)
     if not p.exists():
@@ -60,7 +134,16 @@ def open_input(path: str | Path, fmt: str | None = None, fmap: FieldMap | None =
             str(p), "the file does not exist",
             f"check the path, or name a built-in suite ({', '.join(builtin_suites())})")])
     f = get_format(fmt or detect_format(p))
-    return f.read(p, fmap or FieldMap())
+    items = f.read(p, fmap or FieldMap())
+    return items if quarantine is None else _quarantined(items, quarantine)
+
+
+def _quarantined(items: Iterator[Item], q: Quarantine) -> Iterator[Item]:
+    """``items`` unchanged, each :class:`Rejected` row also written to ``q``."""
+    for item in items:
+        if isinstance(item, Rejected):
+            q.add(item)
+        yield item
 
 
 def read_records(path: str | Path, fmt: str | None = None, fmap: FieldMap | None = None) -> list[Record]:
@@ -112,6 +195,10 @@ class ConvertResult:
         """Input rows seen: every one is either written or quarantined."""
         return self.read + self.unreadable
 
+    def counts(self) -> RowCounts:
+        """The rows as :class:`RowCounts`: every row read is written or rejected (convert skips none)."""
+        return RowCounts(read=self.rows, written=self.written, rejected=self.rejected)
+
     def iter_labels(self) -> Iterator[tuple[str, str, Any, str | None, str | None]]:
         """The written records' label rows (see :func:`label_rows`), streamed from a spool file."""
         if self._labels is None:
@@ -130,7 +217,8 @@ class ConvertResult:
                 "out": None if self.out is None else str(self.out),
                 "unreadable": self.unreadable, "unwritable": self.unwritable,
                 "quarantine": str(self.quarantine) if self.rejected else None,
-                "content_hash": self.content_hash, "rejected_by_reason": self.reasons, "notes": self.notes}
+                "content_hash": self.content_hash, "rejected_by_reason": self.reasons, "notes": self.notes,
+                "row_counts": self.counts().to_json()}
 
 
 def _policy_hash_of(meta: dict[str, Any]) -> str | None:
