@@ -158,6 +158,25 @@ def _print_summary(result: Any) -> None:
         con.print(f"report:  {result.out_dir / 'report.html'}", markup=False)
     if result.status != "completed":
         con.print("[yellow]run not complete: re-run the same command to resume[/]")
+    con.print(sample_counts(man).line(), markup=False)
+
+
+def sample_counts(manifest: dict[str, Any]) -> Any:
+    """A run's samples as :class:`~redline.data.io.RowCounts`: every sample of the suite is run,
+    or skipped (past ``--limit``; not run yet in an unfinished run). A suite with a bad line is
+    not run at all (the error lists every bad line), so nothing is rejected.
+
+    Args:
+        manifest: The run's ``summary.json`` manifest.
+    """
+    from redline.data.io import RowCounts
+
+    suite, done = manifest["suite"], manifest["timings"]["completed"]
+    rows = suite.get("rows", suite["samples"])  # runs recorded before the total was kept
+    rc = RowCounts(read=rows, written=done, verb="run", unit="samples")
+    rc.skip("past --limit", rows - suite["samples"])
+    rc.skip(f"not run ({manifest['status']}; re-run to resume)", suite["samples"] - done)
+    return rc
 
 
 def runs_cmd(
