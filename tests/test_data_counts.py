@@ -394,3 +394,54 @@ def test_eval_counts_samples_past_the_limit(tmp_path: Path, workspace: Path) -> 
     n = len(ids)
     assert (c["unit"], c["read"], c["written"], c["verb"], c["skipped"]) == ("samples", n, 3, "run", n - 3)
     assert f"{n - 3} past --limit" in c["reasons"]
+    rj = _invoke("eval", "--suite", "smoke", "--target", f"replay:{replay}", "--judge", "refusal", "--limit", "3",
+                 "--out", str(tmp_path / "run"), "--no-progress", "--json")  # resumed: nothing new to run
+    rc = _json_counts(json.loads(rj.stdout)["row_counts"])
+    assert (rc["read"], rc["written"], rc["skipped_by_reason"]) == (n, 3, {"past --limit": n - 3})
+
+
+def test_annotate_create_and_import_batch_counts(workspace: Path) -> None:
+    """Rows in: duplicate ids and unreadable rows rejected on create; on import, rows imported,
+    rejected, or skipped with the reason (the annotator skipped the item; already imported)."""
+    from tests._annotate_helpers import response_rows, response_values
+    from tests.helpers import write_policy
+
+    pol = write_policy(workspace / "pol.yaml")
+    rows = response_rows(4)
+    data = workspace / "items.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows) + "\n" + json.dumps(rows[0]) + "\n{broken\n",
+                    encoding="utf-8")
+    r = _invoke("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", "response-label",
+                "--name", "p1", "--gold-rate", "0")
+    assert r.exit_code == 2, r.output
+    c = _counts(r.output)
+    assert (c["read"], c["written"], c["verb"], c["rejected"]) == (6, 4, "added as items", 2)
+    assert len(quarantine_path(data).read_text().splitlines()) == 2
+    assert _invoke("annotate", "user", "add", "a1", "--vendor", "acme").exit_code == 0
+    batch = workspace / "batch.csv"
+    r = _invoke("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "csv",
+                "--out", str(batch), "--per-annotator", "4")
+    assert r.exit_code == 0, r.output
+    with open(batch, newline="", encoding="utf-8") as f:
+        got = list(csv.DictReader(f))
+    assert len(got) == 4 and "skip_reason" in got[0]
+    for i, row in enumerate(got):
+        for k, v in response_values(i % 2 == 0).items():
+            row[k] = str(v).lower() if isinstance(v, bool) else str(v)
+    got[1]["refusal"] = "maybe"  # rejected: not an allowed value
+    for k in response_values(True):  # skipped by the annotator, with the reason
+        got[2][k] = ""
+    got[2]["skip_reason"] = "unclear prompt"
+    with open(batch, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(got[0]))
+        w.writeheader()
+        w.writerows(got)
+    r = _invoke("annotate", "import-batch", "p1", str(batch))
+    assert r.exit_code == 2, r.output
+    c = _counts(r.output)
+    assert (c["read"], c["written"], c["verb"], c["rejected"], c["skipped"]) == (4, 2, "imported", 1, 1)
+    assert "skipped by the annotator" in c["reasons"]
+    j = json.loads(_invoke("annotate", "import-batch", "p1", str(batch), "--json").stdout)  # again: already there
+    rc = _json_counts(j["row_counts"])
+    assert (rc["written"], rc["rejected"], rc["skipped"]) == (0, 1, 3)
+    assert rc["skipped_by_reason"] == {"already imported (the same label, or the same skip)": 3}

@@ -117,7 +117,7 @@ class BatchImport:
         from redline.data.io import RowCounts
 
         rc = RowCounts(read=self.rows, written=self.imported, rejected=self.rejected, verb="imported")
-        rc.skip("already imported, same label", self.already)
+        rc.skip("already imported (the same label, or the same skip)", self.already)
         rc.skip("skipped by the annotator (the skip is recorded)", self.skipped)
         return rc
 

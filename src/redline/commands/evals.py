@@ -99,6 +99,7 @@ def show_run(result: Any, as_json: bool, gate: dict[str, Any] | None = None) -> 
     """
     if as_json:
         print_json({"out_dir": str(result.out_dir), "status": result.status, **result.summary,
+                    "row_counts": sample_counts(result.summary["manifest"]).to_json(),
                     **({"gate": gate} if gate is not None else {})})
     else:
         _print_summary(result)
