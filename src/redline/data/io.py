@@ -14,7 +14,7 @@ from typing import Any
 
 from redline.data.formats import FieldMap, Item, Rejected, detect_format, get_format
 from redline.data.formats.base import record_where
-from redline.data.records import Record
+from redline.data.records import Record, record_json
 from redline.errors import InputError, Problem
 from redline.files import jsonl_line, temp_path
 
@@ -175,7 +175,10 @@ class ConvertResult:
         content_hash: ``sha256:`` of the written records' canonical JSON, one per line.
         reasons: Rejected-row counts by reason, the row-specific detail stripped.
         notes: What the output format wrote differently than asked, with why (e.g. ``hf``: a
-            field stored as JSON text because Arrow cannot type it); nothing is lost, but it is said.
+            field stored as JSON text because Arrow cannot type it), and the fields it has no
+            place for; nothing is lost unsaid.
+        dropped: Written records by field the output format has no place for (``labels.X`` and
+            ``meta.X`` name one key), e.g. ``{"category": 12}`` for ``openai``.
     """
 
     read: int = 0  # rows parsed into records (written + unwritable)
@@ -188,6 +191,7 @@ class ConvertResult:
     content_hash: str = ""
     reasons: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
     _labels: Any = None  # a temporary file of label rows (JSON lines), when collected
 
     @property
@@ -218,6 +222,7 @@ class ConvertResult:
                 "unreadable": self.unreadable, "unwritable": self.unwritable,
                 "quarantine": str(self.quarantine) if self.rejected else None,
                 "content_hash": self.content_hash, "rejected_by_reason": self.reasons, "notes": self.notes,
+                "dropped_fields": self.dropped,
                 "row_counts": self.counts().to_json()}
 
 
@@ -241,6 +246,23 @@ def label_rows(r: Record) -> list[tuple[str, str, Any, str | None, str | None]]:
                  _policy_hash_of(a) or ph)
                 for a in anns if isinstance(a, dict) for k, v in (a.get("labels") or {}).items()]
     return [(r.id, k, v, None, ph) for k, v in r.labels.items()]
+
+
+def _dropped_fields(rec: Record, keeps: tuple[str, ...]) -> list[str]:
+    """The fields of ``rec`` (with a value) that a format keeping only ``keeps`` does not write.
+
+    ``labels.X`` / ``meta.X`` in ``keeps`` keep that one key: the other keys are then named
+    (``labels.harmful``); otherwise ``labels`` / ``meta`` is named whole.
+    """
+    out: list[str] = []
+    for f, v in record_json(rec).items():
+        if f in keeps:
+            continue
+        if isinstance(v, dict) and any(k.startswith(f + ".") for k in keeps):
+            out += [f"{f}.{k}" for k in v if f"{f}.{k}" not in keeps]
+        else:
+            out.append(f)
+    return out
 
 
 def _reason_kind(reason: str) -> str:
@@ -295,6 +317,7 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
     h = hashlib.sha256()
     writer = None
     ok = False
+    keeps = getattr(writer_fmt, "keeps", None)
     try:
         writer = writer_fmt.open_writer(tmp)
         for item in items:
@@ -316,6 +339,9 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
                     res.reasons[kind] = res.reasons.get(kind, 0) + 1
                 else:
                     res.written += 1
+                    if keeps is not None:
+                        for f in _dropped_fields(item, keeps):
+                            res.dropped[f] = res.dropped.get(f, 0) + 1
                     if res._labels is not None and (item.labels or item.meta.get("annotations")):
                         for row in label_rows(item):
                             res._labels.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
@@ -325,6 +351,11 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
                 on_progress(1)
         writer.close()
         res.notes = [str(n) for n in getattr(writer, "notes", None) or []]
+        if res.dropped:
+            res.notes.append(f"{to} rows have no place for these fields, so they were not written: " + ", ".join(
+                f"{f} ({n} record{'s' if n != 1 else ''})" for f, n in sorted(res.dropped.items()))
+                + (" — a row's id is its position when read back" if "id" in res.dropped else "")
+                + "; keep them with a format that holds every field (jsonl, csv, parquet, hf)")
         ok = True
     finally:
         q.close()
