@@ -452,3 +452,26 @@ def test_annotate_create_and_import_batch_counts(workspace: Path) -> None:
     rc = _json_counts(j["row_counts"])
     assert (rc["written"], rc["rejected"], rc["skipped"]) == (0, 1, 3)
     assert rc["skipped_by_reason"] == {"already imported (the same label, or the same skip)": 3}
+
+
+def test_rejudge_counts_repeated_and_torn_source_lines(tmp_path: Path, workspace: Path) -> None:
+    """Rejudging reads a run's results.jsonl: a repeated result of a sample and a torn
+    last line (a killed run) are skipped with those reasons, not dropped unsaid."""
+    from redline.data.suites import builtin_suites
+
+    ids = [json.loads(x)["id"] for x in builtin_suites()["smoke"].read_text(encoding="utf-8").splitlines()
+           if x.strip()][:3]
+    replay = tmp_path / "replay.jsonl"
+    _write_jsonl(replay, [{"id": i, "response": "I can't help with that."} for i in ids])
+    run = tmp_path / "run"
+    r = _invoke("eval", "--suite", "smoke", "--target", f"replay:{replay}", "--judge", "refusal", "--limit", "3",
+                "--out", str(run), "--no-progress")
+    assert r.exit_code == 0, r.output
+    res = run / "results.jsonl"
+    lines = res.read_text(encoding="utf-8").splitlines(keepends=True)
+    res.write_text("".join(lines) + lines[0] + lines[1][:40], encoding="utf-8")  # a repeat, then a torn line
+    r = _invoke("rejudge", str(run), "--judge", "refusal", "--out", str(tmp_path / "re"), "--no-progress")
+    assert r.exit_code == 0, r.output
+    c = _counts(r.output)
+    assert (c["read"], c["written"], c["verb"], c["skipped"]) == (5, 3, "run", 2), r.output
+    assert "a repeated result of a sample" in c["reasons"] and "a torn last line" in c["reasons"]

@@ -159,13 +159,14 @@ def _print_summary(result: Any) -> None:
         con.print(f"report:  {result.out_dir / 'report.html'}", markup=False)
     if result.status != "completed":
         con.print("[yellow]run not complete: re-run the same command to resume[/]")
-    con.print(sample_counts(man).line(), markup=False)
+    con.print(sample_counts(man).line(), markup=False, soft_wrap=True)
 
 
 def sample_counts(manifest: dict[str, Any]) -> Any:
     """A run's samples as :class:`~redline.data.io.RowCounts`: every sample of the suite is run,
-    or skipped (past ``--limit``; not run yet in an unfinished run). A suite with a bad line is
-    not run at all (the error lists every bad line), so nothing is rejected.
+    or skipped (past ``--limit``; not run yet in an unfinished run; for ``rejudge``, a repeated
+    result of a sample in the source run and a torn last line). A suite with a bad line is not run at
+    all (the error lists every bad line), so nothing is rejected.
 
     Args:
         manifest: The run's ``summary.json`` manifest.
@@ -175,7 +176,8 @@ def sample_counts(manifest: dict[str, Any]) -> Any:
     suite, done = manifest["suite"], manifest["timings"]["completed"]
     rows = suite.get("rows", suite["samples"])  # runs recorded before the total was kept
     rc = RowCounts(read=rows, written=done, verb="run", unit="samples")
-    rc.skip("past --limit", rows - suite["samples"])
+    for why, n in (suite.get("skipped_by_reason") or {"past --limit": rows - suite["samples"]}).items():
+        rc.skip(why, n)
     rc.skip(f"not run ({manifest['status']}; re-run to resume)", suite["samples"] - done)
     return rc
 

@@ -612,6 +612,7 @@ class Runner:
     def _summary(self, status: str, elapsed: float, resumed: int) -> dict[str, Any]:
         m = self.agg.summary()
         completed = self.agg.overall.total
+        rows = getattr(self, "n_rows", self.n_samples)  # every sample of the suite, before --limit
         manifest = {
             "redline_version": __version__,
             "status": status,
@@ -619,7 +620,8 @@ class Runner:
             "finished": datetime.now(UTC).isoformat(),
             "suite": {"name": self.suite_name, "path": str(self.suite_path),
                       "hash": self.identity["suite_hash"], "samples": self.n_samples,
-                      "rows": getattr(self, "n_rows", self.n_samples)},
+                      "rows": rows, "skipped_by_reason": {"past --limit": rows - self.n_samples}
+                      if rows > self.n_samples else {}},
             "target": {"name": self.target.name, **self.target.manifest()},
             "params": self.cfg.params.as_dict(),
             "policy": {"name": self.policy.name, "version": self.policy.version,
