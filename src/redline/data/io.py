@@ -387,4 +387,7 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
     if tmp.is_dir() and out.exists():
         shutil.rmtree(out) if out.is_dir() else out.unlink()
     os.replace(tmp, out)
+    finish = getattr(writer, "finish", None)  # files a format writes beside its output (label_studio)
+    if finish is not None:
+        res.notes += [str(n) for n in finish(out) or []]
     return res
