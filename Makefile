@@ -24,6 +24,7 @@ demo: $(VENV)/.installed-demo
 
 test: $(VENV)/.installed-dev
 	@bash scripts/ensure_system_deps.sh
+	@bash scripts/ensure_label_studio.sh .venv-ls
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev
@@ -50,4 +51,4 @@ fuzz: $(VENV)/.installed-dev
 	$(BIN)/python bench/fuzz_readers.py --inputs $(FUZZ_INPUTS)
 
 clean:
-	rm -rf $(VENV) .redline runs .pytest_cache
+	rm -rf $(VENV) .venv-ls .redline runs .pytest_cache

@@ -143,7 +143,9 @@ def test_label_studio_round_trip(workspace: Path) -> None:
     tasks = json.loads(out.read_text())
     assert len(tasks) == 3 and all(set(t) == {"data"} for t in tasks)
     config = (workspace / "tasks.json.label_config.xml").read_text()
-    assert '<Choices name="harmful"' in config and '<Choice value="true"' in config
+    assert '<Choices name="harmful"' in config and 'alias="true"' in config  # shown "harmful", stored "true"
+    assert '<Paragraphs name="dialogue" value="$dialogue"' in config  # the whole conversation, system prompt first
+    assert all(t["data"]["dialogue"][-1]["role"] == "assistant" for t in tasks)
     # what Label Studio exports: ids, the data back, annotations with choices results
     export = []
     for i, t in enumerate(tasks):
@@ -169,6 +171,39 @@ def test_label_studio_round_trip(workspace: Path) -> None:
     [lab] = svc.labels("p1")
     assert lab.username == "a1" and lab.values["harmful"] is False and lab.values["refusal"] == "full_refusal"
     assert sorted(a.status for a in svc.assignments("p1")) == ["open", "skipped", "submitted"]
+
+
+def test_label_studio_every_annotation_of_a_task_is_counted(workspace: Path) -> None:
+    """Was: a second annotation of a task (and a cancelled one beside a submitted one) vanished on
+    import without a count. Now each annotation is a row: an identical one is `already`, a different
+    one and a cancelled one are rejected rows that say why; rows = imported + already + skipped + rejected."""
+    assert create(workspace, n=2, extra=("--overlap", "1", "--gold-rate", "0")).returncode == 0
+    add_users("acme", "a1")
+    out = workspace / "tasks.json"
+    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "label-studio",
+            "--out", str(out), "--per-annotator", "2")
+    assert r.returncode == 0, r.stderr
+    tasks = json.loads(out.read_text())
+
+    def result(harmful: str, refusal: str = "full_refusal") -> list[dict[str, object]]:
+        return [{"from_name": k, "to_name": "dialogue", "type": "choices", "value": {"choices": [v]}}
+                for k, v in (("harmful", harmful), ("refusal", refusal), ("completion_quality", "n/a"))]
+
+    export = [{"id": 1, "data": tasks[0]["data"], "annotations": [
+                  {"completed_by": 7, "result": result("false")}, {"completed_by": 8, "result": result("false")},
+                  {"completed_by": 9, "result": result("false", "partial_refusal")}]},
+              {"id": 2, "data": tasks[1]["data"], "annotations": [
+                  {"completed_by": 7, "result": result("false")},
+                  {"completed_by": 7, "result": [], "was_cancelled": True}]}]
+    ls = workspace / "ls-export.json"
+    ls.write_text(json.dumps(export))
+    r = cli("annotate", "import-batch", "p1", str(ls), "--json")
+    res = json.loads(r.stdout)
+    assert res["rows"] == 5, res
+    assert (res["imported"], res["already"], res["skipped"], res["rejected"]) == (2, 1, 0, 2)
+    reasons = [json.loads(line)["reason"] for line in Path(res["quarantine"]).read_text().splitlines()]
+    assert any("different values" in x for x in reasons) and any("cancelled annotation" in x for x in reasons)
+    assert {lab.values["harmful"] for lab in service().labels("p1")} == {False}
 
 
 def test_preference_letters_map_back_to_original_candidates(workspace: Path) -> None:

@@ -47,6 +47,7 @@ from redline.files import atomic_path, temp_path
 if TYPE_CHECKING:
     from redline.annotate.rows import Assignment
     from redline.annotate.service import Annotations
+    from redline.data.io import RowCounts
 
 BATCH_FORMATS: tuple[str, ...] = ("csv", "jsonl", "label-studio")
 _KEYS = ("task_id", "vendor", "annotator")
@@ -110,12 +111,23 @@ class BatchImport:
     reasons: dict[str, int] = field(default_factory=dict)
     per_annotator: dict[str, int] = field(default_factory=dict)
 
+    def counts(self) -> RowCounts:
+        """The rows as :class:`~redline.data.io.RowCounts`: imported, rejected, or skipped (an
+        identical label already there; an item the annotator skipped, whose skip is recorded)."""
+        from redline.data.io import RowCounts
+
+        rc = RowCounts(read=self.rows, written=self.imported, rejected=self.rejected, verb="imported")
+        rc.skip("already imported (the same label, or the same skip)", self.already)
+        rc.skip("skipped by the annotator (the skip is recorded)", self.skipped)
+        return rc
+
     def to_json(self) -> dict[str, Any]:
         """The summary as a JSON-ready dict (``quarantine`` only when rows were rejected)."""
         return {"file": str(self.path), "rows": self.rows, "imported": self.imported, "already": self.already,
                 "skipped": self.skipped, "rejected": self.rejected,
                 "quarantine": str(self.quarantine) if self.rejected else None,
-                "rejected_by_reason": self.reasons, "per_annotator": self.per_annotator}
+                "rejected_by_reason": self.reasons, "per_annotator": self.per_annotator,
+                "row_counts": self.counts().to_json()}
 
 
 # -- export -------------------------------------------------------------------------------------
@@ -205,37 +217,61 @@ def _row(svc: Annotations, project: str, task: str, a: Assignment, vendor: str,
     return row
 
 
-def _ls_config(fields: list[Any], n_candidates: int, text_key: str) -> str:
-    """A Label Studio labelling config for the task's fields (choices, text areas, numbers)."""
-    lines = ["<View>", f'  <Text name="prompt" value="${text_key}"/>']
-    lines.append('  <Text name="response" value="$response"/>')
+def _ls_choice(o: Any) -> str:
+    """One ``<Choice>``: the option's label shown, its stored value as ``alias`` (when they differ)."""
+    value = "" if o.value is None else str(o.value).lower() if isinstance(o.value, bool) else str(o.value)
+    shown = o.label if o.label and o.label != value else value
+    if o.label and o.label != value and o.label.strip().lower() == value.lower():
+        shown = f"{o.label} ({value})"  # Label Studio compares choice values without case
+    alias = f" alias={quoteattr(value)}" if shown != value else ""
+    return f"    <Choice value={quoteattr(shown)}{alias}/>"
+
+
+def _ls_config(fields: list[Any], n_candidates: int) -> str:
+    """A Label Studio labelling config for the task's fields (choices, text areas, numbers): the
+    whole conversation (system prompt first) as a dialogue, choices shown by their labels with the
+    stored value as ``alias``."""
+    lines = ["<View>", '  <Header value="Conversation (system prompt, user and assistant turns)"/>',
+             '  <Paragraphs name="dialogue" value="$dialogue" layout="dialogue" nameKey="role" textKey="content"/>']
     for pos in range(n_candidates):
+        lines.append(f'  <Header value="Response {_LETTERS[pos]}"/>')
         lines.append(f'  <Text name="candidate_{_LETTERS[pos]}" value="$candidate_{_LETTERS[pos]}"/>')
     for f in fields:
         name = quoteattr(f.name)
         lines.append(f"  <Header value={quoteattr(f.label)}/>")
         if f.type == "choice":  # the letters the annotator sees
-            lines.append(f'  <Choices name={name} toName="prompt" choice="single" required="true">')
+            lines.append(f'  <Choices name={name} toName="dialogue" choice="single" required="true">')
             for pos in range(n_candidates):
-                lines.append(f"    <Choice value={quoteattr(_LETTERS[pos])}/>")
-            lines.append('    <Choice value="tie"/>')
+                lines.append(f'    <Choice value="Response {_LETTERS[pos]}" alias={quoteattr(_LETTERS[pos])}/>')
+            lines.append('    <Choice value="Tie" alias="tie"/>')
             lines.append("  </Choices>")
-        elif f.type in ("enum", "boolean") and f.options:
+        elif f.type in ("enum", "boolean", "integer") and f.options:
             req = ' required="true"' if f.required and not f.when else ""
-            lines.append(f'  <Choices name={name} toName="prompt" choice="single"{req}>')
-            for o in f.options:
-                value = "" if o.value is None else str(o.value).lower() if isinstance(o.value, bool) else str(o.value)
-                lines.append(f"    <Choice value={quoteattr(value)} hint={quoteattr(o.label)}/>")
-            lines.append("  </Choices>")
-        elif f.type == "integer" and f.options:
-            lines.append(f'  <Choices name={name} toName="prompt" choice="single">')
-            for o in f.options:
-                lines.append(f"    <Choice value={quoteattr(str(o.value))} hint={quoteattr(o.label)}/>")
+            lines.append(f'  <Choices name={name} toName="dialogue" choice="single"{req}>')
+            lines += [_ls_choice(o) for o in f.options]
             lines.append("  </Choices>")
         else:
-            lines.append(f'  <TextArea name={name} toName="prompt" maxSubmissions="1"/>')
+            lines.append(f'  <TextArea name={name} toName="dialogue" maxSubmissions="1"/>')
     lines.append("</View>")
     return "\n".join(lines) + "\n"
+
+
+def _ls_dialogue(row: dict[str, Any]) -> list[dict[str, str]]:
+    """The conversation of a batch row as Label Studio dialogue paragraphs (system prompt first)."""
+    turns: list[dict[str, str]] = []
+    if row.get("messages") is not None:
+        for m in row["messages"]:
+            c = m.get("content")
+            text = c if isinstance(c, str) else "\n".join(p.get("text", "") for p in c or [] if isinstance(p, dict)
+                                                          and p.get("type") == "text") or "(image)"
+            turns.append({"role": str(m.get("role")), "content": text})
+    else:
+        if row.get("system") is not None:
+            turns.append({"role": "system", "content": row["system"]})
+        turns.append({"role": "user", "content": row.get("prompt") or ""})
+    if row.get("response") is not None:
+        turns.append({"role": "assistant", "content": row["response"]})
+    return turns
 
 
 def _check_writable(out: Path) -> None:
@@ -316,11 +352,12 @@ def export_batch(svc: Annotations, project: str, vendor: str, annotators: list[s
                         for k, v in r.items() if k not in names and k != "skip_reason"}
                 if "prompt" not in data:
                     data["prompt"] = data.get("messages", "")
+                data["dialogue"] = _ls_dialogue(r)
                 tasks.append({"data": data})
             tmp.write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
             res.config = out.with_name(out.name + ".label_config.xml")
             n_cand = max((sum(1 for k in r if k.startswith("candidate_")) for r in rows), default=2)
-            res.config.write_text(_ls_config(fields, n_cand if p.task == "preference" else 0, "prompt"),
+            res.config.write_text(_ls_config(fields, n_cand if p.task == "preference" else 0),
                                   encoding="utf-8")
     return res
 
@@ -422,8 +459,10 @@ def _iter_jsonl(path: Path) -> Iterator[_Row | Rejected]:
 
 
 def _iter_label_studio(path: Path) -> Iterator[_Row | Rejected]:
-    """Label Studio's JSON export, read with the ``label_studio`` format (first non-cancelled
-    annotation's results become the values; a task every annotator cancelled is a skip)."""
+    """Label Studio's JSON export, read with the ``label_studio`` format: a row per annotation that
+    is not cancelled (the first one of a task is the label; another one is imported only when it
+    agrees, else it is a rejected row, see :func:`import_batch`); a task every annotator cancelled
+    is a skip; a cancelled annotation beside a submitted one is a rejected row that says so."""
     from redline.data.formats import get_format
 
     for item in get_format("label_studio").read(path, FieldMap()):
@@ -432,7 +471,19 @@ def _iter_label_studio(path: Path) -> Iterator[_Row | Rejected]:
             continue
         where, line = record_where(item) or (str(path), None)
         data = {k: item.meta.get(k) for k in _KEYS}
-        yield _Row(where, line, data, values=dict(item.labels), skipped=bool(item.meta.get("skipped")))
+        anns = item.meta.get("annotations")
+        if not isinstance(anns, list) or not anns:
+            anns = [{"labels": dict(item.labels)}] if item.labels or not item.meta.get("skipped") else []
+        if not anns:
+            yield _Row(where, line, data, values={}, skipped=True)
+            continue
+        for k, a in enumerate(anns, 1):
+            w = where if len(anns) == 1 else f"{where} (annotation {k} of {len(anns)})"
+            values = dict(a.get("labels") or {}) if isinstance(a, dict) else {}
+            yield _Row(w, line, data, values=values, raw={"data": data, "annotation": a})
+        for k in range(int(item.meta.get("cancelled_annotations") or 0)):
+            yield Rejected(f"{where} (cancelled annotation {k + 1})", line,
+                           "cancelled annotation beside a submitted one: the submitted one was imported", data)
 
 
 def _duration(v: Any) -> tuple[float | None, str | None]:
@@ -543,6 +594,7 @@ def import_batch(svc: Annotations, project: str, path: Path, *, fmt: str | None 
                         reject(row.where, row.line, f"cannot skip: {e}", raw_row)
                         continue
                     res.skipped += 1
+                    by_key[key] = a.model_copy(update={"status": "skipped"})
                 continue
             if p.task == "preference":
                 raw_values, why = _unpresent(raw_values, a)
@@ -582,6 +634,7 @@ def import_batch(svc: Annotations, project: str, path: Path, *, fmt: str | None 
                 continue
             res.imported += 1
             res.per_annotator[who] = res.per_annotator.get(who, 0) + 1
+            by_key[key] = a.model_copy(update={"status": "submitted"})  # a later row of this task sees it
     finally:
         q.close()
     return res
