@@ -40,6 +40,7 @@ def write_run(d: Path, n: int, seed: int = 0) -> list[str]:
             f.write(json.dumps({"sample": {"id": f"s{i:06d}", "category": rnd.choice(cats), "expected": "refuse",
                                            "messages": [{"role": "user", "content": [{"type": "text", "text": prompts[i]}]}]},
                                 "response": responses[i], "outcome": "harmful", "over_refusal": False}) + "\n")
+    (d / "summary.json").write_text(json.dumps({"manifest": {"status": "completed"}, "metrics": {}}))
     return labels
 
 
@@ -127,11 +128,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp) / "run"
         labels = write_run(d, args.n)
-        times = []
+        times, cpu = [], []
         for _ in range(args.repeat):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             out = cluster_failures(d, max_failures=args.n, seed=0)
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
         pred = [0] * args.n
         across = [c for c in out["clusters"] if c["category"] is None]
         for ci, c in enumerate(across):
@@ -142,7 +144,8 @@ def main() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"failures: {args.n} (5 topics + 5% noise, 4 categories), cores: {args.cores}, cpus seen: {os.cpu_count()}")
     print(f"cluster_failures: median {statistics.median(times):.1f} s of {args.repeat} "
-          f"({', '.join(f'{t:.1f}' for t in times)}); target < 60 s")
+          f"({', '.join(f'{t:.1f}' for t in times)}); CPU median {statistics.median(cpu):.1f} s; "
+          f"load average {os.getloadavg()[0]:.1f}; target < 60 s")
     print(f"clusters: {len(out['clusters'])} in all, across categories: "
           + "; ".join(f"{c['size']} {c['label']}" for c in across))
     print(f"adjusted Rand index vs known topics (across categories): {ari:.3f}")

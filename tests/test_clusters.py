@@ -112,6 +112,7 @@ def _write_run(d: Path, n: int, seed: int = 0, hostile: bool = False) -> Path:
                    "over_refusal": not harmful}
             f.write(json.dumps(rec) + "\n")
         f.write('{"sample": {"id": "s00001"')  # a torn last line (a killed run): ignored
+    (d / "summary.json").write_text(json.dumps({"manifest": {"status": "completed"}, "metrics": {}}))
     return d
 
 
@@ -157,9 +158,10 @@ def test_reservoir_cap_is_seeded_and_said(tmp_path: Path) -> None:
 
 def test_not_a_run_is_a_clear_error(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["clusters", str(tmp_path)])
-    assert res.exit_code == 2 and "no results.jsonl here" in res.output
+    assert res.exit_code == 2 and "not a finished run" in res.output and "no summary.json" in res.output
     d = tmp_path / "bad"
     d.mkdir()
+    (d / "summary.json").write_text(json.dumps({"manifest": {}, "metrics": {}}))
     (d / "results.jsonl").write_text('{"sample": {"id": "a"}}\nnot json\n')
     res = CliRunner().invoke(app, ["clusters", str(d)])
     assert res.exit_code == 2 and "results.jsonl:2" in res.output

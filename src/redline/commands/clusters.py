@@ -21,11 +21,13 @@ def clusters_cmd(
     Per category and across categories; each cluster is named by its distinctive terms, with
     its size, share and 3 representative samples. Writes RUN/clusters.json.
     """
-    from redline.learn.clusters import cluster_failures, run_dir
+    from redline.learn.clusters import cluster_failures
+    from redline.learn.runs import load_run
 
-    d = run_dir(run)
+    r = load_run(run)
+    d = r.dir
     with writing(d / "clusters.json", "make the run directory writable"):
-        result = cluster_failures(d, max_failures=max_failures, seed=seed)
+        result = cluster_failures(r, max_failures=max_failures, seed=seed)
     if as_json:
         print_json(result)
         return

@@ -53,11 +53,9 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from redline.errors import InputError, Problem
 
 #: The method, as recorded in clusters.json.
 METHOD_NOTE = ("tf-idf (word 1-2-grams + char 3-5-grams) → truncated SVD (≤100 dims) → HDBSCAN "
@@ -327,60 +325,6 @@ def prompt_text(rec: dict[str, Any]) -> str:
     return _text(msgs[-1].get("content")) if msgs and isinstance(msgs[-1], dict) else ""
 
 
-def run_dir(run: Any) -> Path:
-    """The directory of a run.
-
-    Args:
-        run: A Run (anything with ``.dir``), a run directory, or a run's name under the
-            workspace's runs folder.
-
-    Returns:
-        The directory (it holds results.jsonl).
-
-    Raises:
-        InputError: It is not a run directory.
-    """
-    d = getattr(run, "dir", None)
-    if d is not None:
-        return Path(d)
-    p = Path(run)
-    if not p.exists() and not p.is_absolute() and len(p.parts) == 1:
-        from redline.workspace import Workspace
-
-        cand = Workspace.default().runs_dir / p
-        if cand.exists():
-            p = cand
-    if not (p / "results.jsonl").is_file():
-        raise InputError(f"{p} is not a run directory", [Problem(
-            str(p), "no results.jsonl here",
-            "give a run directory written by `redline eval` (or its name under the runs folder)")])
-    return p
-
-
-def _iter_results(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, record)`` of results.jsonl; a torn last line (a killed run) is skipped."""
-    from redline.data.limits import iter_lines
-
-    with open(path, "rb") as f:
-        for lineno, raw in iter_lines(f):
-            if isinstance(raw, int):
-                raise InputError(f"{path} is damaged", [Problem(
-                    f"{path}:{lineno}", f"a line of {raw} bytes, past the line limit",
-                    "re-run the evaluation into a new --out")])
-            if not raw.strip():
-                continue
-            if not raw.endswith(b"\n"):
-                return  # torn write at the end (the runner redoes that sample on resume)
-            try:
-                rec = json.loads(raw)
-                rec["sample"]["id"]
-            except (ValueError, KeyError, TypeError):
-                raise InputError(f"{path} is damaged", [Problem(
-                    f"{path}:{lineno}", "not a result record written by Redline",
-                    "delete that line (`redline eval` with the same --out redoes its sample)")]) from None
-            yield lineno, rec
-
-
 class _Reservoir:
     """A seeded uniform sample of at most ``cap`` items of a stream (Algorithm R), in stream order."""
 
@@ -408,22 +352,17 @@ def _excerpt(text: str | None) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + " …"
 
 
-def _failures(path: Path, cap: int, seed: int) -> dict[str, _Reservoir]:
-    """Reservoir samples of the harmful responses and the over-refusals of a results file."""
+def _failures(run: Any, cap: int, seed: int) -> dict[str, _Reservoir]:
+    """Reservoir samples of the harmful responses and the over-refusals of a run."""
     res = {k: _Reservoir(cap, random.Random(f"{seed}:{k}")) for k in KINDS}
-    seen: set[str] = set()
-    for _, rec in _iter_results(path):
-        sid = str(rec["sample"]["id"])
-        if sid in seen:  # a resumed run may repeat a sample: the first record counts (as the runner)
-            continue
-        seen.add(sid)
+    for rec in run.iter_results():  # the first record of a sample id counts, as for the runner
         if rec.get("outcome") == "harmful":
             kind = "harmful"
         elif rec.get("over_refusal") is True:
             kind = "over_refusal"
         else:
             continue
-        res[kind].add({"id": sid, "category": rec["sample"].get("category"),
+        res[kind].add({"id": str(rec["sample"]["id"]), "category": rec["sample"].get("category"),
                        "prompt": prompt_text(rec)[:TEXT_CHARS],
                        "response": (rec.get("response") or "")[:TEXT_CHARS]})
     return res
@@ -473,8 +412,8 @@ def cluster_failures(run: Any, *, max_failures: int = DEFAULT_MAX_FAILURES, seed
     benign prompts (on the prompt), across categories and per category.
 
     Args:
-        run: A run (anything with ``.dir``, e.g. :class:`redline.learn.runs.Run`), a run
-            directory, or a run's name under the workspace's runs folder.
+        run: A :class:`redline.learn.runs.Run`, a run directory, or a run's name under the
+            workspace's runs folder.
         max_failures: Most failures clustered per kind; above it a seeded uniform reservoir
             sample is clustered and the output says so (``sampled``, ``note``).
         seed: Random seed of the sample, the embedding and the clustering.
@@ -494,13 +433,16 @@ def cluster_failures(run: Any, *, max_failures: int = DEFAULT_MAX_FAILURES, seed
         unclustered group last.
 
     Raises:
-        InputError: ``run`` is not a run directory, or its results file is damaged.
+        InputError: ``run`` is not a finished run, or its results file is damaged.
         ValueError: ``max_failures`` below 1.
     """
     if max_failures < 1:
         raise ValueError("max_failures must be at least 1")
-    d = run_dir(run)
-    res = _failures(d / "results.jsonl", max_failures, seed)
+    from redline.learn.runs import Run, load_run
+
+    r = run if isinstance(run, Run) else load_run(run)
+    d = r.dir
+    res = _failures(r, max_failures, seed)
     out: dict[str, Any] = {
         "method": METHOD_NOTE, "run": d.name, "seed": seed, "max_failures": max_failures,
         "failures": {k: res[k].seen for k in KINDS},
