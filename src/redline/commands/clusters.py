@@ -10,7 +10,7 @@ from redline.commands._common import JsonOption, print_json, writing
 
 
 def clusters_cmd(
-    run: Annotated[str, typer.Argument(help="A run directory (or its name under the runs folder).")],
+    run: Annotated[str, typer.Argument(help="A finished run's directory (or its name under the runs folder).")],
     as_json: JsonOption = False,
     max_failures: Annotated[int, typer.Option("--max", min=1, help="Most failures clustered per kind; "
                                               "more are sampled at random (seeded).")] = 10_000,
@@ -18,8 +18,9 @@ def clusters_cmd(
 ) -> None:
     """Cluster a run's harmful responses and over-refused benign prompts by content.
 
-    Per category and across categories; each cluster is named by its distinctive terms, with
-    its size, share and 3 representative samples. Writes RUN/clusters.json.
+    Across categories, and per category (the same clusters, restricted).
+    Each cluster: distinctive terms, size, share, 3 representative samples.
+    Writes RUN/clusters.json.
     """
     from redline.learn.clusters import cluster_failures
     from redline.learn.runs import load_run
