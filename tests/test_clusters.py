@@ -207,6 +207,12 @@ def test_eval_writes_clusters_and_report_section(workspace: Path) -> None:
     top = [c for c in clusters["clusters"] if c["kind"] == "harmful" and c["category"] is None
            and not c["unclustered"]]
     assert len(top) >= 3 and top[0]["id"] in html and top[0]["terms"][0] in html
+    table = html[html.index('<table class="clusters">'):]
+    table = table[:table.index("</table>")]
+    # one row per across-category cluster, with its split by category (policy names)
+    assert table.count("<tr><td>") == len([c for c in clusters["clusters"] if c["category"] is None
+                                           and not c["unclustered"]])
+    assert "Violent crimes" in table and "Self-harm" in table
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
 
 
