@@ -98,7 +98,8 @@ PAIRS = [
     {"id": "p3", "prompt": "Summarise the plot of Hamlet.", "chosen": "A prince avenges his father.",
      "rejected": "I won't."},
 ]
-TRAINING = {"openai", "sharegpt", "alpaca", "trl_sft"}  # conversations: what they keep is the messages
+TRAINING = {"openai", "sharegpt", "alpaca", "trl_sft"}
+FULL = ("jsonl", "json", "csv", "tsv", "parquet", "hf", "label_studio")  # every record field kept  # conversations: what they keep is the messages
 EXT = {"jsonl": "jsonl", "json": "json", "csv": "csv", "tsv": "tsv", "parquet": "parquet", "hf": "hfds",
        "inspect": "inspect.jsonl", "label_studio": "ls.json", "openai": "oa.jsonl", "sharegpt": "sg.jsonl",
        "alpaca": "alpaca.jsonl", "trl_sft": "sft.jsonl", "trl_dpo": "dpo.jsonl", "trl_kto": "kto.jsonl",
@@ -231,7 +232,7 @@ def test_convert_counts_every_row_of_every_format(convert_dir: Path, fmt: str) -
     # field by field: what was written is what was read
     ids = fmt == "excel" or [r.id for r in as_read] == [r["id"] for r in _good_rows(fmt)]
     _fields_equal(read_records(out), as_read, f"{fmt} → jsonl", ids)
-    if fmt in ("jsonl", "json", "csv", "tsv", "parquet", "hf"):  # they keep every field
+    if fmt in FULL:  # they keep every field
         _fields_equal(as_read, read_records(d / "canon.jsonl"), f"jsonl → {fmt}")
     elif fmt in TRAINING:
         canon_recs = read_records(d / "canon.jsonl")
@@ -475,3 +476,20 @@ def test_rejudge_counts_repeated_and_torn_source_lines(tmp_path: Path, workspace
     c = _counts(r.output)
     assert (c["read"], c["written"], c["verb"], c["skipped"]) == (5, 3, "run", 2), r.output
     assert "a repeated result of a sample" in c["reasons"] and "a torn last line" in c["reasons"]
+
+
+@pytest.mark.parametrize("fmt", FULL)
+def test_a_meta_key_named_like_a_record_field_stays_in_meta(tmp_path: Path, fmt: str) -> None:
+    """``meta.source`` (an upstream column called "source") is not read back as the record's
+    ``source``, nor ``meta.category`` as its category."""
+    from redline.data.io import convert
+
+    if fmt == "hf":
+        pytest.importorskip("datasets")
+    src = tmp_path / "in.jsonl"
+    _write_jsonl(src, [{"id": "a1", "prompt": "How do I report a phishing email?", "category": "cyber",
+                        "source": "vendor-a", "meta": {"source": "upstream.csv", "category": "Phishing"}},
+                       {"id": "a2", "prompt": "What is a firewall?", "meta": {"source": "upstream.csv"}}])
+    out = tmp_path / f"out.{EXT[fmt]}"
+    assert convert(src, out, to=fmt).rejected == 0
+    _fields_equal(read_records(out, fmt), read_records(src), f"jsonl → {fmt}")
