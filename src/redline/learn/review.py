@@ -135,7 +135,9 @@ def build_review(candidate: Any, baseline: Any, budgets: Any, *, ws: Any = None,
                 else "Not ready to launch" if failed else "No gates apply")
     ctop = None
     if clusters is not None:
-        ctop = sorted((c for c in clusters.get("clusters") or [] if not c.get("unclustered")),
+        # the clusters across categories only: a category's view repeats them (``parent``)
+        ctop = sorted((c for c in clusters.get("clusters") or []
+                       if not c.get("unclustered") and c.get("category") is None),
                       key=lambda c: -(c.get("size") or 0))[:max_clusters]
 
     def describe(run: Any) -> dict[str, Any]:
