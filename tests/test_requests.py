@@ -147,7 +147,12 @@ def test_budgets_file_and_baseline_run_from_the_command_line(made: dict) -> None
     assert [(r["category"], r["kind"]) for r in comp] == [("violent_crimes", "refusal-sft")]
     ev = comp[0]["evidence"][0]
     assert ev["baseline"] == "base" and ev["baseline_rate"] == 0.0 and ev["rate"] == 1.0
-    assert comp[0]["need"] == samples_for_difference(0.0, 1.0, paired=True)
+    # 4 pairs would detect a return to 0% — too few training examples: at least the cell size a
+    # run-based request asks at the category's 20% budget (a model at 10% passes it)
+    from redline.stats import samples_for_budget
+
+    assert samples_for_difference(0.0, 1.0, paired=True) < samples_for_budget(0.1, 0.2)
+    assert comp[0]["need"] == samples_for_budget(0.1, 0.2)
 
 
 def test_a_comparison_row_that_got_worse_becomes_a_request(made: dict) -> None:

@@ -24,7 +24,8 @@ target, budget)`` is the cell size at which a model whose true rate is ``target`
 half the budget, :data:`TARGET_FRACTION`) passes the gate; eval-prompt requests ask for that size
 minus what the cell has, training requests for that many examples. Comparison rows use
 ``samples_for_difference(a_rate, b_rate)``: the size at which a return to the baseline's rate is
-detected with 80% power. The overall row (category null) gives a request only when no single
+detected with 80% power (for training requests, at least the budget-based size above: a large
+regression is detected with a handful of samples, which would be too few examples to fix it). The overall row (category null) gives a request only when no single
 category of its metric got worse.
 
 Records have the fields of ``redline data coverage --requests`` (category, category_name,
@@ -386,13 +387,13 @@ def requests_from_run(run: Any, *, comparison: dict[str, Any] | None = None,
                                     kind=kind, have=n, need=need, source="run", evidence=[ev],
                                     policy_name=policy_name))
     if comparison is not None:
-        out.extend(_from_comparison(comparison, names, policy_name, clusters))
+        out.extend(_from_comparison(comparison, names, policy_name, clusters, budgets))
     out.sort(key=lambda x: (-x["need"], str(x["category"]), str(x["language"]), x["kind"]))
     return out
 
 
 def _from_comparison(comparison: dict[str, Any], names: _Names, policy_name: str | None,
-                     clusters: dict[str, Any] | None) -> list[dict[str, Any]]:
+                     clusters: dict[str, Any] | None, budgets: Any = None) -> list[dict[str, Any]]:
     from redline.stats import samples_for_difference
 
     runs = comparison.get("runs") or []
@@ -419,6 +420,10 @@ def _from_comparison(comparison: dict[str, Any], names: _Names, policy_name: str
             else:
                 expected = names.harmful_behaviour(cat)
                 kind = "safe-completion-sft" if expected == "safe_complete" else "refusal-sft"
+                # a large regression is detected with few samples, but a handful of training
+                # examples does not fix it: at least the cell size a run-based request would ask
+                if (budget := budget_for(budgets, cat, metric)) is not None:
+                    size = max(size, _size(budget * TARGET_FRACTION, budget))
             ev = {"source": "comparison", "run": b, "baseline": a, "metric": metric, "k": row["b"].get("k"),
                   "n": have, "rate": pb, "baseline_rate": pa, "diff": row.get("diff"), "ci95": row.get("ci95"),
                   "p_adjusted": row.get("p_adjusted"), "test": row.get("test"),
