@@ -88,7 +88,7 @@ def _messages(raw: Any, field: str, reasoning: list[dict[str, Any]]) -> list[dic
         if not isinstance(m, dict):
             raise ValueError(f"field '{where}': expected an object with 'role' and 'content'")
         if m.get("tool_calls") or m.get("role") == "tool":
-            raise ValueError(f"field '{where}': tool calls are not supported (an agent transcript); map the "
+            raise ValueError(f"tool calls are not supported (field '{where}', an agent transcript); map the "
                              "fields to keep instead, e.g. --map prompt=input --map response=output.completion")
         content = m.get("content")
         if isinstance(content, list):
@@ -104,8 +104,8 @@ def _messages(raw: Any, field: str, reasoning: list[dict[str, Any]]) -> list[dic
                 elif isinstance(p, str):
                     parts.append(p)
                 else:
-                    raise ValueError(f"field '{where}.content[{j}]': a {kind or type(p).__name__} part is not "
-                                     "supported (text and images are)")
+                    raise ValueError(f"a {kind or type(p).__name__} part is not supported (field "
+                                     f"'{where}.content[{j}]'; text and images are)")
             content = parts if parts else ""
         out.append({"role": m.get("role"), "content": content})
     return out
@@ -144,12 +144,13 @@ def _keep_target(target: Any, expected: Any) -> bool:
     return not (isinstance(target, str) and expected is not None and target == str(expected))
 
 
-def _dataset_flat(row: dict[str, Any], n: int) -> dict[str, Any]:
-    """A data set sample → a flat row (record fields, ``labels.X``, ``meta.X``)."""
-    reasoning: list[dict[str, Any]] = []
-    flat: dict[str, Any] = {"id": row.get("id", n), "messages": _messages(row.get("input"), "input", reasoning)}
+def _dataset_flat(row: dict[str, Any], n: int, conversation: bool = True) -> dict[str, Any]:
+    """A data set sample → a flat row (record fields, ``labels.X``, ``meta.X``); ``conversation=False``:
+    a mapping supplies the prompt (``input`` is not read)."""
+    msgs = _messages(row.get("input"), "input", []) if conversation else []
+    flat: dict[str, Any] = {"id": row.get("id", n), "messages": msgs}
     _split_metadata(row.get("metadata"), flat)
-    if "response" in flat:
+    if "response" in flat and conversation:
         flat["messages"].append({"role": "assistant", "content": flat.pop("response")})
     for k, v in row.items():
         if k in ("id", "input", "metadata") or v in (None, "", []):
@@ -180,26 +181,39 @@ def _score_label(value: Any) -> Any:
     return value if isinstance(value, str | bool | int | float) else None
 
 
-def _log_flat(sample: dict[str, Any], header: dict[str, Any]) -> dict[str, Any]:
-    """A log sample (and the log's header) → a flat row (record fields, ``labels.X``, ``meta.X``)."""
+def _log_flat(sample: dict[str, Any], header: dict[str, Any], conversation: bool = True) -> dict[str, Any]:
+    """A log sample (and the log's header) → a flat row (record fields, ``labels.X``, ``meta.X``).
+
+    ``conversation=False``: a mapping supplies the prompt, so the sample's messages are not read
+    (an agent transcript with tool calls can still be read that way); the answer is then
+    ``output.completion``.
+    """
     ev = header.get("eval") or {}
     epochs = (ev.get("config") or {}).get("epochs") or 1
     sid, epoch = sample.get("id"), sample.get("epoch", 1)
     reasoning: list[dict[str, Any]] = []
-    raw_msgs = sample.get("messages") or sample.get("input")
-    msgs = _messages(raw_msgs, "messages" if sample.get("messages") else "input", reasoning)
     output = sample.get("output") or {}
     completion = output.get("completion") if isinstance(output, dict) else None
-    if msgs[-1]["role"] != "assistant" and isinstance(completion, str) and completion:
-        msgs.append({"role": "assistant", "content": completion})  # the answer, when messages stop short
+    answer = completion if isinstance(completion, str) and completion else None
+    msgs: list[dict[str, Any]] = []
+    if conversation:
+        raw_msgs = sample.get("messages") or sample.get("input")
+        msgs = _messages(raw_msgs, "messages" if sample.get("messages") else "input", reasoning)
+        if msgs[-1]["role"] != "assistant" and answer is not None:
+            msgs.append({"role": "assistant", "content": answer})  # the answer, when messages stop short
     flat: dict[str, Any] = {"id": str(sid) if epochs == 1 else f"{sid}#{epoch}", "messages": msgs}
+    if not conversation and answer is not None:
+        flat["response"] = answer
     _split_metadata(sample.get("metadata"), flat)
-    if "response" in flat:  # metadata.response of a Redline export: the model's own answer wins
+    if "response" in flat and conversation:  # metadata.response of a Redline export: the model's answer wins
         resp = flat.pop("response")
         if msgs[-1]["role"] != "assistant":
             msgs.append({"role": "assistant", "content": resp})
         elif resp != _text(msgs[-1]["content"]):
             flat["meta.response"] = resp
+    elif "response" in flat and answer is not None and flat["response"] != answer:
+        flat["meta.response"] = flat.pop("response")
+        flat["response"] = answer
     target = sample.get("target")
     if _keep_target(target, flat.get("expected")):
         flat["meta.target"] = target
@@ -268,28 +282,32 @@ def _apply_map(flat: dict[str, Any], sample: dict[str, Any], fmap: FieldMap) -> 
         head = source.partition(".")[0]
         if head == "metadata" and source != "metadata":
             flat.pop(f"meta.{source[9:]}", None)  # moved, not copied
-        elif head in ("target", "choices"):
+        elif source == head:  # a top-level key that would otherwise land in meta (target, choices …)
             flat.pop(f"meta.{head}", None)
         if target == "messages":
             flat["messages"] = _messages(v, source, [])
+            if "response" in flat and flat["messages"][-1]["role"] == "assistant":
+                del flat["response"]  # the mapped conversation has its own answer
         elif target == "response":
             msgs = flat.get("messages") or []
             if msgs and len(msgs) > 1 and msgs[-1]["role"] == "assistant":
                 flat["messages"] = msgs[:-1]
             flat["response"] = _text(v) if isinstance(v, list) else v
-        elif target in ("prompt", "system"):
-            msgs = [m for m in flat.pop("messages", None) or []]
-            if target == "prompt":  # the prompt replaces the conversation; its system and answer stay
-                if "system" not in flat and msgs and msgs[0]["role"] == "system":
-                    flat["system"] = msgs[0]["content"]
-                if "response" not in flat and len(msgs) > 1 and msgs[-1]["role"] == "assistant":
-                    flat["response"] = msgs[-1]["content"]
-                flat[target] = v
+        elif target == "prompt":  # the prompt replaces the conversation; its system prompt and answer stay
+            old = flat.pop("messages", None) or []
+            if "response" not in flat and len(old) > 1 and old[-1]["role"] == "assistant":
+                flat["response"] = old[-1]["content"]
+            if isinstance(v, list):  # Inspect's chat-message input
+                flat["messages"] = _messages(v, source, [])
             else:
-                flat["messages"] = [m for i, m in enumerate(msgs) if not (i == 0 and m["role"] == "system")]
-                if not flat["messages"]:
-                    del flat["messages"]
-                flat["system"] = v
+                if "system" not in flat and old and old[0]["role"] == "system":
+                    flat["system"] = old[0]["content"]
+                flat["prompt"] = v
+        elif target == "system":
+            msgs = [m for i, m in enumerate(flat.pop("messages", None) or []) if not (i == 0 and m["role"] == "system")]
+            if msgs:
+                flat["messages"] = msgs
+            flat["system"] = v
         elif target in ("labels", "meta"):
             if not isinstance(v, dict):
                 raise ValueError(f"--map {target}={source}: expected an object, not {type(v).__name__}")
@@ -458,7 +476,7 @@ def _read_log(path: Path, fmap: FieldMap, doc: dict[str, Any] | None) -> Iterato
     n = 0
     # in the eval's own order (data set order × epoch), whatever order the samples were written in
     for key, load in sorted(samples, key=lambda kv: order.get(kv[0], len(order))):
-        where = f"sample {key[0]} epoch {key[1]}"
+        where = f" (sample {key[0]}, epoch {key[1]})"
         try:
             sample = load()
         except IndexError:
@@ -466,22 +484,23 @@ def _read_log(path: Path, fmap: FieldMap, doc: dict[str, Any] | None) -> Iterato
         except (LimitError, ValueError) as e:
             n += 1
             seen.add(key)
-            yield Rejected.at(path, n, f"{where}: {e}", None, unit="sample ")
+            yield Rejected.at(path, n, f"{e}{where}", None, unit="sample ")
             continue
         n += 1
         seen.add(key)
         if not isinstance(sample, dict):
-            yield Rejected.at(path, n, f"{where}: a sample must be a JSON object", sample, unit="sample ")
+            yield Rejected.at(path, n, f"a sample must be a JSON object{where}", sample, unit="sample ")
             continue
         try:
             if not own:
                 sample = _resolve_attachments({k: v for k, v in sample.items() if k not in _HEAVY or k in need},
                                               sample.get("attachments") or {})
             sample.pop("attachments", None)
-            rec = _record(_apply_map(_log_flat(_raw_renames(sample, fmap), header), sample, fmap), n)
+            conv = not any(t in ("prompt", "messages") for t in fmap.renames)
+            rec = _record(_apply_map(_log_flat(_raw_renames(sample, fmap), header, conv), sample, fmap), n)
         except (ValueError, TypeError, KeyError, AttributeError) as e:
             reason = describe_error(e) if not isinstance(e, KeyError) else f"missing field {e}"
-            yield Rejected.at(path, n, f"{where}: {reason}", {k: v for k, v in sample.items() if k not in _HEAVY},
+            yield Rejected.at(path, n, f"{reason}{where}", {k: v for k, v in sample.items() if k not in _HEAVY},
                               unit="sample ")
             continue
         rec._source = (str(path), "sample ", n)
@@ -490,8 +509,8 @@ def _read_log(path: Path, fmap: FieldMap, doc: dict[str, Any] | None) -> Iterato
     for key in keys:
         if key not in seen:
             n += 1
-            yield Rejected.at(path, n, f"sample {key[0]} epoch {key[1]}: not in the log (the eval's status is "
-                              f"{status!r}; it ran {len(keys)} sample(s))", {"id": key[0], "epoch": key[1]},
+            yield Rejected.at(path, n, f"not in the log (sample {key[0]}, epoch {key[1]}; the eval's status is "
+                              f"{status!r}: it did not finish all {len(keys)} sample(s))", {"id": key[0], "epoch": key[1]},
                               unit="sample ")
 
 
@@ -565,7 +584,8 @@ class InspectFormat(JsonRowFormat):
                 yield row
                 continue
             try:
-                rec = _record(_apply_map(_dataset_flat(_raw_renames(row, fmap), n), row, fmap), n)
+                conv = not any(t in ("prompt", "messages") for t in fmap.renames)
+                rec = _record(_apply_map(_dataset_flat(_raw_renames(row, fmap), n, conv), row, fmap), n)
             except (ValueError, TypeError, KeyError, AttributeError) as e:
                 reason = describe_error(e) if not isinstance(e, KeyError) else f"missing field {e}"
                 yield Rejected.at(path, n, reason, row, unit=self.unit)
