@@ -11,8 +11,11 @@ DIR=${1:-${REDLINE_INSPECT_VENV:-.venv-inspect}}
 PY=${PYTHON:-python3}
 "$DIR/bin/python" -c "import inspect_ai" 2>/dev/null && exit 0
 start=$(date +%s)
-if ! { [ -x "$DIR/bin/python" ] || "$PY" -m venv "$DIR"; } >/tmp/redline-inspect.log 2>&1 \
-   || ! "$DIR/bin/pip" install -q "inspect-ai==0.3.285" >>/tmp/redline-inspect.log 2>&1; then
+install() {
+  { [ -x "$DIR/bin/python" ] || "$PY" -m venv "$DIR"; } && "$DIR/bin/pip" install -q "inspect-ai==0.3.285"
+}
+# one retry: a download that fails half-way should not cost the live tests
+if ! install >/tmp/redline-inspect.log 2>&1 && ! install >>/tmp/redline-inspect.log 2>&1; then
   echo "note: could not install inspect-ai into $DIR (see /tmp/redline-inspect.log); the live Inspect tests will skip" >&2
   exit 0
 fi
