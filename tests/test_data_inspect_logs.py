@@ -360,3 +360,17 @@ def test_dataset_prompt_from_another_column(tmp_path: Path) -> None:
         assert (summary["written"], summary["rejected"]) == (1, 0), m
         (rec,) = read_records(out)
         assert rec.prompt == "Is it safe?" and rec.expected == "comply" and "question" not in rec.meta, m
+
+
+def test_broken_eval_files_are_refused_with_the_reason(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.eval"
+    cut.write_bytes((DATA / "redline_rt.eval").read_bytes()[:4000])  # an interrupted copy
+    res = _invoke("data", "convert", str(cut), str(tmp_path / "o.jsonl"), "--no-register", "--no-progress")
+    assert res.exit_code == 2 and "not an Inspect .eval log" in res.output and "is a zip file" in res.output
+    import zipfile
+
+    other = tmp_path / "other.eval"
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr("data.json", "{}")
+    res = _invoke("data", "convert", str(other), str(tmp_path / "o.jsonl"), "--no-register", "--no-progress")
+    assert res.exit_code == 2 and "no header.json" in res.output, res.output

@@ -439,12 +439,23 @@ def inspect_ai_available() -> bool:
     return importlib.util.find_spec("inspect_ai") is not None
 
 
-def _via_inspect_ai(path: Path, need: set[str]) -> tuple[dict[str, Any], list[tuple[tuple[str, int], Loader]]]:
-    """Header and (key, loader) of each sample, read with Inspect AI's own reader (``inspect_ai.log``)."""
-    from inspect_ai.log import read_eval_log, read_eval_log_sample
+def _via_inspect_ai(path: Path, need: set[str]) -> tuple[dict[str, Any], list[tuple[tuple[str, int], Loader]]] | None:
+    """Header and (key, loader) of each sample, read with Inspect AI's own reader (``inspect_ai.log``);
+    None when that reader cannot be used here (an import error, a version without ``exclude_fields``)."""
+    import inspect as pyinspect
 
+    try:
+        from inspect_ai.log import read_eval_log, read_eval_log_sample
+    except Exception:  # noqa: BLE001 - a broken install: the documented layout is read instead
+        return None
+    if "exclude_fields" not in pyinspect.signature(read_eval_log_sample).parameters:
+        return None  # an older inspect_ai: the documented layout is read instead
     exclude = {k for k in _HEAVY if k not in need} or None
-    head = read_eval_log(str(path), header_only=True)
+    try:
+        head = read_eval_log(str(path), header_only=True)
+    except Exception as e:  # noqa: BLE001 - whatever inspect_ai raises for a file it cannot read
+        raise InputError(f"{path}: Inspect AI cannot read this log", [Problem(
+            str(path), f"{type(e).__name__}: {e}"[:500], "check that it is an Inspect log (or the right --from)")]) from None
     header: dict[str, Any] = head.model_dump(mode="json", exclude_none=True)
     keys = _expected_keys(header)
     if path.suffix.lower() == ".eval" and keys:
@@ -463,11 +474,12 @@ def _via_inspect_ai(path: Path, need: set[str]) -> tuple[dict[str, Any], list[tu
 def _read_log(path: Path, fmap: FieldMap, doc: dict[str, Any] | None) -> Iterator[Item]:
     """Records (and rejected samples) of an eval log, one sample in memory at a time (.eval)."""
     need = {s.partition(".")[0] for s in fmap.renames.values()}
-    own = inspect_ai_available()
-    if own:
-        header, samples = _via_inspect_ai(path, need)
-    elif doc is not None:
-        header, samples = _documented_json(doc)
+    via = _via_inspect_ai(path, need) if inspect_ai_available() else None
+    own = via is not None
+    if via is not None:
+        header, samples = via
+    elif doc is not None or not zipfile.is_zipfile(path):
+        header, samples = _documented_json(doc if doc is not None else _log_document(path) or {})
     else:
         header, samples = _documented_eval(path, zipfile.ZipFile(path))
     keys = _expected_keys(header)
@@ -573,6 +585,10 @@ class InspectFormat(JsonRowFormat):
         """
         if path.is_file() and zipfile.is_zipfile(path):
             return _read_log(path, fmap, None)
+        if path.suffix.lower() == ".eval":
+            raise InputError(f"{path}: not an Inspect .eval log", [Problem(
+                str(path), "an .eval log is a zip file; this one is not (cut short, or another kind of file)",
+                "pass the whole log as Inspect wrote it (or convert a JSON log: inspect log convert --to json)")])
         doc = _log_document(path) if path.is_file() and _json_head(path).startswith(b"{") else None
         if doc is not None:
             return _read_log(path, fmap, doc)
