@@ -188,8 +188,8 @@ def _log_flat(sample: dict[str, Any], header: dict[str, Any], conversation: bool
     (an agent transcript with tool calls can still be read that way); the answer is then
     ``output.completion``.
     """
-    ev = header.get("eval") or {}
-    epochs = (ev.get("config") or {}).get("epochs") or 1
+    ev = _obj(header.get("eval"))
+    epochs = _epochs(header)
     sid, epoch = sample.get("id"), sample.get("epoch", 1)
     reasoning: list[dict[str, Any]] = []
     output = sample.get("output") or {}
@@ -375,20 +375,48 @@ def _zip_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
 
 
 def _member_json(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
-    text = _zip_member(z, info, MAX_LINE_BYTES).decode("utf-8")
+    """A member's JSON, with the limits; a damaged member raises LimitError (a ValueError) saying so."""
+    try:
+        raw = _zip_member(z, info, MAX_LINE_BYTES)
+    except LimitError:
+        raise
+    except Exception as e:  # noqa: BLE001 - zipfile, zlib and zstandard each raise their own errors
+        raise LimitError(f"{info.filename} is damaged ({type(e).__name__}: {e})"[:300],
+                         "copy the log again from where Inspect wrote it") from None
+    text = raw.decode("utf-8")
     return check_value(loads_json_document(text), *needs_check(text))
 
 
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    """The .eval zip; a damaged one is an InputError."""
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise InputError(f"{path}: the .eval log is damaged", [Problem(
+            str(path), f"{type(e).__name__}: {e}"[:300], "copy the log again from where Inspect wrote it")]) from None
+
+
+def _obj(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _int(v: Any, default: int = 1) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else default
+
+
 def _sample_key(sid: Any, epoch: Any) -> tuple[str, int]:
-    return str(sid), int(epoch or 1)
+    return str(sid), _int(epoch)
+
+
+def _epochs(header: dict[str, Any]) -> int:
+    return min(_int(_obj(_obj(header.get("eval")).get("config")).get("epochs")), 100_000)
 
 
 def _expected_keys(header: dict[str, Any]) -> list[tuple[str, int]]:
     """(sample id, epoch) of every sample the eval ran, from the header (empty when it does not say)."""
-    ev = header.get("eval") or {}
-    ids = (ev.get("dataset") or {}).get("sample_ids") or []
-    epochs = (ev.get("config") or {}).get("epochs") or 1
-    return [_sample_key(i, e) for i in ids for e in range(1, epochs + 1)]
+    ids = _obj(_obj(header.get("eval")).get("dataset")).get("sample_ids")
+    ids = [i for i in ids if isinstance(i, str | int)] if isinstance(ids, list) else []
+    return [_sample_key(i, e) for i in ids for e in range(1, _epochs(header) + 1)]
 
 
 Loader = Callable[[], Any]  # a sample's JSON object; raises LimitError/ValueError (unreadable) or IndexError (absent)
@@ -405,6 +433,9 @@ def _documented_eval(path: Path, z: zipfile.ZipFile) -> tuple[dict[str, Any], li
             except (LimitError, ValueError) as e:
                 raise InputError(f"{path}: cannot read {name}", [Problem(f"{path}:{name}", str(e),
                                                                          "check the log")]) from None
+            if not isinstance(header, dict):
+                raise InputError(f"{path}: cannot read {name}", [Problem(
+                    f"{path}:{name}", f"expected an object, found {type(header).__name__}", "check the log")])
             break
     else:
         raise InputError(f"{path}: not an Inspect .eval log", [Problem(
@@ -423,10 +454,14 @@ def _same(x: Any) -> Any:
     return x
 
 
-def _documented_json(doc: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[tuple[str, int], Loader]]]:
+def _documented_json(path: Path, doc: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[tuple[str, int], Loader]]]:
     """Header and (key, loader) of each sample of a JSON log (already loaded)."""
     out: list[tuple[tuple[str, int], Loader]] = []
-    for s in doc.get("samples") or []:
+    samples = doc.get("samples")
+    if samples is not None and not isinstance(samples, list):
+        raise InputError(f"{path}: the log's 'samples' is not a list", [Problem(
+            f"{path} (samples)", f"expected a list of samples, found {type(samples).__name__}", "check the log")])
+    for s in samples or []:
         key = _sample_key(s.get("id"), s.get("epoch")) if isinstance(s, dict) else ("?", 0)
         out.append((key, partial(_same, s)))
     return {k: v for k, v in doc.items() if k != "samples"}, out
@@ -479,9 +514,9 @@ def _read_log(path: Path, fmap: FieldMap, doc: dict[str, Any] | None) -> Iterato
     if via is not None:
         header, samples = via
     elif doc is not None or not zipfile.is_zipfile(path):
-        header, samples = _documented_json(doc if doc is not None else _log_document(path) or {})
+        header, samples = _documented_json(path, doc if doc is not None else _log_document(path) or {})
     else:
-        header, samples = _documented_eval(path, zipfile.ZipFile(path))
+        header, samples = _documented_eval(path, _open_zip(path))
     keys = _expected_keys(header)
     order = {k: i for i, k in enumerate(keys)}
     seen: set[tuple[str, int]] = set()
