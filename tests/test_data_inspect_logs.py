@@ -374,3 +374,37 @@ def test_broken_eval_files_are_refused_with_the_reason(tmp_path: Path) -> None:
         z.writestr("data.json", "{}")
     res = _invoke("data", "convert", str(other), str(tmp_path / "o.jsonl"), "--no-register", "--no-progress")
     assert res.exit_code == 2 and "no header.json" in res.output, res.output
+
+
+def test_a_second_inspect_run_keeps_the_first_runs_ids(tmp_path: Path) -> None:
+    """Redline → Inspect → Redline → Inspect → Redline: the first run's `meta.inspect` is not overwritten."""
+    first = tmp_path / "first.jsonl"
+    _convert(DATA / "redline_rt.eval", first)
+    ds = tmp_path / "again.inspect.jsonl"
+    res = _invoke("data", "convert", str(first), str(ds), "--to", "inspect", "--no-register", "--no-progress")
+    assert res.exit_code == 0, res.output
+    again = {d["id"]: d for d in _lines(ds)}
+    doc = json.loads((DATA / "redline_rt.json").read_text(encoding="utf-8"))
+    for smp in doc["samples"]:  # as if the exported set had been run: its metadata is the export's
+        smp["metadata"] = again[smp["id"]]["metadata"]
+    log = tmp_path / "second.json"
+    log.write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "second.jsonl"
+    assert _convert(log, out)["written"] == 5
+    before = {r.id: r for r in read_records(first)}
+    for r in read_records(out):
+        assert r.meta["inspect"]["previous"] == before[r.id].meta["inspect"]
+        assert r.meta["inspect"]["eval_id"] == doc["eval"]["eval_id"] != r.meta["inspect"]["previous"]["eval_id"]
+        assert r.labels == before[r.id].labels  # the first run's scores stay the labels; this run's are in meta
+
+
+def test_mapped_system_prompt_replaces_the_samples_own(tmp_path: Path) -> None:
+    src = tmp_path / "s.jsonl"
+    src.write_text(json.dumps({"id": "s1", "input": [{"role": "system", "content": "Old."},
+                                                     {"role": "user", "content": "Hello"}],
+                               "metadata": {"persona": "Be brief.", "response": "Hi."}}) + "\n")
+    out = tmp_path / "o.jsonl"
+    assert _convert(src, out, "--map", "system=metadata.persona")["written"] == 1
+    (rec,) = read_records(out)
+    assert [(m.role, m.text) for m in rec.messages] == [("system", "Be brief."), ("user", "Hello"), ("assistant", "Hi.")]
+    assert rec.meta == {}

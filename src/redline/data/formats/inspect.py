@@ -17,7 +17,8 @@ assistant turn), the sample's ``metadata`` as above, each scorer's value as a la
 (``labels[SCORER]``, unless the sample already has a label of that name) and
 ``meta["inspect"]``: ``eval_id``, ``run_id``, ``task``, ``model``, ``sample_id``, ``epoch``,
 ``uuid`` and the full ``scores`` (value, answer, explanation, metadata), plus ``error`` /
-``limit`` when the sample has them. Events, the store, usage and timings are not read unless
+``limit`` when the sample has them (and ``previous``: the ``meta.inspect`` of an earlier run
+that the sample's metadata carried). Events, the store, usage and timings are not read unless
 asked for with a mapping whose source is a path into the sample: ``--map meta.events=events``,
 ``--map response=output.completion``, ``--map labels.grade=scores.model_graded_qa.value``. A
 mapping whose source a sample lacks rejects that sample (with the reason); a sample the log's
@@ -241,6 +242,8 @@ def _log_flat(sample: dict[str, Any], header: dict[str, Any], conversation: bool
             info[k] = sample[k]
     if reasoning:
         info["reasoning"] = reasoning
+    if "meta.inspect" in flat:  # a record from an earlier Inspect run, exported and run again
+        info["previous"] = flat["meta.inspect"]
     flat["meta.inspect"] = info
     return flat
 
@@ -327,10 +330,7 @@ def _raw_renames(row: dict[str, Any], fmap: FieldMap) -> dict[str, Any]:
 
 
 def _record(flat: dict[str, Any], n: int) -> Record:
-    if "messages" in flat and flat.get("prompt") is None:
-        msgs = flat["messages"]
-        if isinstance(msgs, list) and "system" in flat:
-            flat = {**flat, "messages": [{"role": "system", "content": flat.pop("system")}, *msgs]}
+    """The record of a flat row (a mapped ``system`` goes before the messages, ``response`` after)."""
     return row_to_record(flat, n)
 
 
