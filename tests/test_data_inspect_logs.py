@@ -429,3 +429,19 @@ def test_mapped_system_prompt_replaces_the_samples_own(tmp_path: Path) -> None:
     (rec,) = read_records(out)
     assert [(m.role, m.text) for m in rec.messages] == [("system", "Be brief."), ("user", "Hello"), ("assistant", "Hi.")]
     assert rec.meta == {}
+
+
+def test_meta_keys_named_like_record_fields_survive_the_round_trip(tmp_path: Path) -> None:
+    """meta.source / meta.language / meta.labels used to be flattened into Inspect's metadata next to
+    the record's own fields: they overwrote them on the way out and came back as them."""
+    rec = Record.model_validate({"id": "a1", "prompt": "hi", "category": "privacy", "expected": "comply",
+                                 "source": "real", "labels": {"harmful": False},
+                                 "meta": {"source": "vendor-x", "language": "xx", "labels": ["l"], "k": 1}})
+    fmt = get_format("inspect")
+    out = tmp_path / "out.jsonl"
+    w = fmt.open_writer(out)
+    w.write(rec)
+    w.close()
+    (back,) = read_records(out, "inspect")
+    assert back.source == "real" and back.category == "privacy" and back.labels == {"harmful": False}
+    assert back.meta == {"source": "vendor-x", "language": "xx", "labels": ["l"], "k": 1}

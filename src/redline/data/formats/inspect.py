@@ -115,6 +115,10 @@ def _messages(raw: Any, field: str, reasoning: list[dict[str, Any]]) -> list[dic
 # -- data set samples ------------------------------------------------------------------------------
 
 
+#: metadata keys with a meaning of their own in a Redline export
+_RESERVED = frozenset((*_FIELDS, "labels", "response", "meta"))
+
+
 def _split_metadata(md: Any, flat: dict[str, Any]) -> None:
     """``metadata`` → the record fields, labels and ``meta.*`` keys of a flat row."""
     if md is None:
@@ -134,6 +138,12 @@ def _split_metadata(md: Any, flat: dict[str, Any]) -> None:
     response = md.pop("response", None)
     if isinstance(response, str) and response:
         flat["response"] = response
+    nested = md.pop("meta", None)  # meta keys named like a record field (see _dump)
+    if isinstance(nested, dict):
+        for k, v in nested.items():
+            flat[f"meta.{k}"] = v
+    elif nested is not None:
+        md["meta"] = nested
     for k, v in md.items():
         flat[f"meta.{k}"] = v
 
@@ -585,7 +595,12 @@ def _dump(r: Record) -> dict[str, Any]:
         md["response"] = r.response
     if r.labels:
         md["labels"] = r.labels
+    # meta keys that read back as record fields (meta.source, meta.labels …) go under metadata.meta,
+    # so they neither overwrite the record's own fields nor come back as them
+    clash = {k: meta.pop(k) for k in list(meta) if k in _RESERVED}
     md.update(meta)
+    if clash:
+        md["meta"] = clash
     if md:
         out["metadata"] = md
     return out
