@@ -99,7 +99,7 @@ PAIRS = [
      "rejected": "I won't."},
 ]
 TRAINING = {"openai", "sharegpt", "alpaca", "trl_sft"}
-FULL = ("jsonl", "json", "csv", "tsv", "parquet", "hf", "label_studio")  # every record field kept  # conversations: what they keep is the messages
+FULL = ("jsonl", "json", "csv", "tsv", "parquet", "hf", "label_studio", "inspect")  # every record field kept
 EXT = {"jsonl": "jsonl", "json": "json", "csv": "csv", "tsv": "tsv", "parquet": "parquet", "hf": "hfds",
        "inspect": "inspect.jsonl", "label_studio": "ls.json", "openai": "oa.jsonl", "sharegpt": "sg.jsonl",
        "alpaca": "alpaca.jsonl", "trl_sft": "sft.jsonl", "trl_dpo": "dpo.jsonl", "trl_kto": "kto.jsonl",
