@@ -69,6 +69,8 @@ def _lines(p: Path) -> list[dict[str, Any]]:
 def _inspect_python() -> Path | None:
     """The Python of the Inspect venv, when it has inspect_ai."""
     venv = Path(os.environ.get("REDLINE_INSPECT_VENV") or ROOT / ".venv-inspect")
+    if not venv.is_absolute():  # relative to the project (the Makefile passes .venv-inspect); the
+        venv = ROOT / venv      # Inspect run happens in a temporary folder
     py = venv / "bin" / "python"
     if not py.exists():
         return None
