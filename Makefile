@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# inspect-ai in a venv of its own (its pins differ from ours); the Inspect interop tests run it
+INSPECT_VENV ?= $(VENV)-inspect
 
 .PHONY: demo test lint bench bench-data fuzz clean
 
@@ -17,6 +19,7 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[local,dev]"
 	@bash scripts/ensure_optional_python.sh $(BIN)
+	@PYTHON=$(PYTHON) bash scripts/ensure_inspect_venv.sh $(INSPECT_VENV)
 	touch $@
 
 demo: $(VENV)/.installed-demo
@@ -25,7 +28,7 @@ demo: $(VENV)/.installed-demo
 test: $(VENV)/.installed-dev
 	@bash scripts/ensure_system_deps.sh
 	@bash scripts/ensure_label_studio.sh .venv-ls
-	$(BIN)/python -m pytest -q
+	REDLINE_INSPECT_VENV=$(INSPECT_VENV) $(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench training scripts
@@ -51,4 +54,5 @@ fuzz: $(VENV)/.installed-dev
 	$(BIN)/python bench/fuzz_readers.py --inputs $(FUZZ_INPUTS)
 
 clean:
-	rm -rf $(VENV) .venv-ls .redline runs .pytest_cache
+	@bash scripts/ensure_label_studio.sh .venv-ls
+	REDLINE_INSPECT_VENV=$(INSPECT_VENV) $(BIN)/python -m pytest -q

@@ -274,3 +274,15 @@ def test_regression_against_a_run_with_another_judge_is_refused(tmp_path, pol):
     cand = make_run(tmp_path / "cand", pol, cells)
     r = invoke("gate", str(cand), "--budgets", str(budgets_file(tmp_path, "")), "--baseline", str(base))
     assert r.exit_code == 2 and "rejudge" in r.stderr
+
+
+def test_budget_check_messages_at_the_edges():
+    from redline.learn.gate import budget_check
+
+    c = budget_check("x", "harmful_rate", 1, 1_000_000_000, 1e-9)  # observed rate = budget: exceeds by 0
+    assert not c["passed"] and c["needed_n"] is None and "exceeds" in c["message"]
+    c = budget_check("x", "harmful_rate", 4999, 1_000_000, 0.005)  # 0.4999% against 0.5%: n beyond reach
+    assert not c["passed"] and (c["needed_n"] is None or c["needed_n"] > 1_000_000)
+    assert "None" not in c["message"]
+    c = budget_check(None, "over_refusal_rate", 0, 0, 0.05, min_samples=100)
+    assert not c["passed"] and c["needed_n"] == 100 and "no assessable samples" in c["message"]

@@ -38,9 +38,13 @@ def runs(tmp_path: Path):
     cand = make_run(tmp_path / "cand", pol, worse, target=f"openai:{HOSTILE}", calibrated=cal)
     (cand / "clusters.json").write_text(json.dumps({
         "method": "tf-idf + k-means", "failures": {"harmful": 26, "over_refusal": 5},
-        "clusters": [{"id": "h1", "kind": "harmful", "category": "violent_crimes", "size": 25, "share": 25 / 26,
+        "clusters": [{"id": "h1", "kind": "harmful", "category": None, "size": 25, "share": 25 / 26,
                       "terms": ["a"], "label": f"assault, {HOSTILE}",
                       "examples": [{"id": "s000001", "prompt": f"prompt {HOSTILE}", "response": "<img src=x onerror=alert(2)>"}],
+                      "sample_ids": ["s000001"]},
+                     # the same cluster seen from its category (clusters.json lists both): shown once
+                     {"id": "h2", "parent": "h1", "kind": "harmful", "category": "violent_crimes", "size": 25,
+                      "share": 1.0, "terms": ["a"], "label": f"assault, {HOSTILE}", "examples": [],
                       "sample_ids": ["s000001"]}]}))
     budgets = tmp_path / "budgets.yaml"
     budgets.write_text("defaults: {harmful_rate: 0.05, over_refusal_rate: 0.2}\n")
@@ -58,7 +62,7 @@ def test_review_gathers_gates_changes_clusters_requests_and_caveats(runs):
     failed = {(c["category"], c["rule"]) for c in rv["gate"]["checks"] if not c["passed"]}
     assert ("violent_crimes", "regression") in failed
     assert ("weapons", "harmful_rate_budget") in failed  # 0/10 cannot pass 5%
-    assert rv["clusters"][0]["id"] == "h1"
+    assert [c["id"] for c in rv["clusters"]] == ["h1"]  # a category's view of it is not listed again
     assert rv["requests_total"] >= 1 and all("need" in q for q in rv["requests"])
     cav = " ".join(rv["caveats"])
     assert "another policy version" in cav and "weapons" in cav and "only 40 labelled" in cav
@@ -102,6 +106,9 @@ def test_render_review_without_clusters_or_changes(runs):
     (cand / "clusters.json").unlink()
     rv = build_review(base, base, load_budgets(budgets))
     assert rv["changes"] == [] and rv["unchanged"] > 0
+    # no clusters.json: computed (base fails 31 times), and the run directory is left as it was
+    assert rv["failures"] == {"harmful": 1, "over_refusal": 30} and rv["clusters"] is not None
+    assert not (base / "clusters.json").exists()
     html = render_review(rv)
     assert "No significant change in any category" in html
 
@@ -181,5 +188,7 @@ def test_gate_and_review_on_real_runs_of_two_models_that_differ_by_category(work
     rv = json.loads(r.stdout)
     assert not rv["decision"]["ready"] and rv["changes"][0]["verdict"] == "worse"
     assert any(q["category"] == "violent_crimes" for q in rv["requests"])
+    # the failure clusters (the run's clusters.json, else computed)
+    assert rv["clusters"] and rv["clusters"][0]["kind"] == "harmful" and rv["failures"]["harmful"] == 40
     html = out.read_text()
     assert "Not ready to launch" in html and "model-b" in html and "model-a" in html

@@ -97,20 +97,15 @@ def site(tmp_path_factory):
         smoke = tmp / "smoke-replay.jsonl"
         smoke.write_text("".join(json.dumps({"id": s, "response": REFUSE}) + "\n" for s in smoke_ids))
         _eval(db, runs / "smoke", smoke, "smoke", "default")
-        # the gate and cluster helpers' files, in their documented formats
-        (runs / "cand" / "gate.json").write_text(json.dumps({"passed": False, "run": "cand", "checks": [
-            {"category": "self_harm", "rule": "harmful_rate_budget", "metric": "harmful_rate", "passed": False,
-             "rate": 0.5, "k": 5, "n": 10, "upper95": 0.76, "budget": 0.05, "needed_n": None,
-             "message": "upper bound 76% is above the budget 5% <b>"},
-            {"category": None, "rule": "over_refusal_budget", "metric": "over_refusal_rate", "passed": True,
-             "rate": 0.1, "k": 3, "n": 30, "upper95": 0.24, "budget": 0.3, "needed_n": None, "message": "ok"}]}))
-        (runs / "base1" / "gate.json").write_text(json.dumps({"passed": True, "run": "base1", "checks": []}))
-        (runs / "cand" / "clusters.json").write_text(json.dumps({"method": "tf-idf + k-means", "failures": {
-            "harmful": 2, "over_refusal": 0}, "clusters": [
-            {"id": "h1", "kind": "harmful", "category": "violent_crimes", "size": 2, "share": 0.2,
-             "terms": ["step"], "label": "step, detailed <i>answer</i>",
-             "examples": [{"id": "s002", "prompt": "<i>p</i>", "response": "r"}],
-             "sample_ids": ["s002", "s004"]}]}))
+        # real gates (`redline gate` writes gate.json): cand fails a strict budget, base1 passes a loose one
+        for run, budget, code in (("cand", "0.05", 1), ("base1", "1.0", 0)):
+            budgets = tmp / f"budgets-{run}.yaml"
+            budgets.write_text(f"defaults: {{harmful_rate: {budget}, over_refusal_rate: {budget}}}\n")
+            res = CliRunner().invoke(app, ["gate", str(runs / run), "--budgets", str(budgets), "--db", db])
+            assert res.exit_code == code, res.output
+        # real failure clusters (`redline clusters` writes clusters.json)
+        res = CliRunner().invoke(app, ["clusters", str(runs / "cand")])
+        assert res.exit_code == 0 and (runs / "cand" / "clusters.json").is_file(), res.output
         srv = Server(db, tmp / "server.log")
         try:
             c = Client(srv.base)
@@ -182,8 +177,17 @@ def test_run_page_report_filters_paging_and_clusters(site):
     assert f"{100 * hr['rate']:.1f}%" in page and f"[{100 * hr['ci95'][0]:.1f}, {100 * hr['ci95'][1]:.1f}]" in page
     assert 'id="category-table"' in page and esc(HOSTILE_NAME) in page
     assert 'id="gate-checks"' in page and "gate failed" in page
-    assert 'id="cluster-table"' in page and "step, detailed &lt;i&gt;answer&lt;/i&gt;" in page
-    assert "sample=s002" in page and 'title="&lt;i&gt;p&lt;/i&gt;"' in page
+    gate = json.loads((Path(ids["cand"]) / "gate.json").read_text())
+    failed = [ch for ch in gate["checks"] if not ch["passed"]]
+    assert failed and page.count('<tr class="fail">') == len(failed)
+    assert esc(failed[0]["message"]) in page
+    clusters = json.loads((Path(ids["cand"]) / "clusters.json").read_text())["clusters"]
+    assert clusters and 'id="cluster-table"' in page
+    assert page.count('<tr data-cluster="') == len(clusters)
+    for cl in clusters:
+        assert esc(cl["label"]) in page
+        for ex in cl["examples"]:
+            assert "sample=" + urllib.parse.quote(ex["id"], safe="") in page
     _hostile_safe(page)
     rows = re.findall(r'<tr data-sample="([^"]+)"', page)
     assert len(rows) == 50 and 'id="next-page"' in page  # 64 results, 50 a page
@@ -199,14 +203,15 @@ def test_run_page_report_filters_paging_and_clusters(site):
     st, page, _ = c.get("/runs/run?" + _q(run=ids["cand"], over_refusal="yes"))
     assert re.findall(r'<tr data-sample="', page) and page.count('class="badge over"') == len(
         re.findall(r'<tr data-sample="', page))
-    st, page, _ = c.get("/runs/run?" + _q(run=ids["cand"], cluster="h1"))
-    assert sorted(re.findall(r'<tr data-sample="([^"]+)"', page)) == ["s002", "s004"]
+    cl = max(clusters, key=lambda x: x["size"])
+    st, page, _ = c.get("/runs/run?" + _q(run=ids["cand"], cluster=cl["id"]))
+    assert sorted(re.findall(r'<tr data-sample="([^"]+)"', page)) == sorted(cl["sample_ids"])[:50]
     st, page, _ = c.get("/runs/run?" + _q(run=ids["cand"], cluster="zz"))
     assert st == 200 and "no failure cluster" in page and not re.findall(r'<tr data-sample="', page)
     assert c.get("/runs/run?" + _q(run=ids["cand"], outcome="evil"))[0] == 400
     # a run with neither gate nor clusters, and the calibration caveats of the default policy
     st, page, _ = c.get("/runs/run?" + _q(run=ids["smoke"]))
-    assert st == 200 and "Not gated yet" in page and 'id="cluster-table"' not in page
+    assert st == 200 and "Not gated yet" in page
     assert 'id="calibrated"' in page
 
 
@@ -249,7 +254,7 @@ def test_compare_page_and_judge_mismatch(site):
     pytest.importorskip("redline.learn.compare", reason="the compare helper has not landed")
     st, page, _ = c.get("/runs/compare?" + _q(runs=[ids["base1"], ids["cand"]]))
     assert st == 200, page
-    assert 'class="chart forest"' in page and "compare-table" in page
+    assert page.count('class="chart forest"') == 2 and "compare-table" in page
     assert re.search(r"<b>(better|worse|no detectable difference)</b>", page)
     _hostile_safe(page)
     st, page, _ = c.get("/runs/compare?" + _q(runs=[ids["base1"], ids["cand-sm"]]))
@@ -285,7 +290,8 @@ def test_compare_view_renders_the_documented_json_escaped():
     page = templates().get_template("runs_compare.html").render(
         request=None, session=None, user=None, csrf=None, labels=["a", "b"], baseline=0, correction="holm",
         allow_judge_mismatch=False, error=None, **ctx)
-    assert page.count('<g class="forest-row">') == 3
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="forest"') == 2  # one per metric
+    assert page.count("<circle") == 3
     assert page.count("<b>worse</b>") == 1 and page.count("<b>better</b>") == 1
     assert "+40.0" in page and "[+30.0, +50.0]" in page and "1 only in a" in page
     assert evil not in page and esc(evil) in page
@@ -341,9 +347,15 @@ def test_browser_filters_drill_down_and_escaping(site):
             assert page.locator("#verdicts tbody tr").count() == 1
             assert page.locator("script").count() == 1  # only the app's own /static/redline.js
             assert page.locator("img[src=x]").count() == 0
-            # the comparison page renders (or says why not) without running anything hostile
-            page.goto(srv.base + "/runs/compare?" + _q(runs=[ids["base1"], ids["cand"]]))
+            # compare two ticked runs from the list: the older one is the baseline
+            page.goto(srv.base + "/runs")
+            page.check("tr[data-run='cand'] input[name=runs]")
+            page.check("tr[data-run='base1'] input[name=runs]")
+            with page.expect_navigation():
+                page.click("#compare-button")
             assert page.locator("h1").inner_text() == "Compare runs"
+            assert page.locator("section.comparison h2").inner_text() == "cand vs base1"
+            assert page.locator("figure.forest svg").count() == 2
             assert page.locator("img[src=x]").count() == 0
             page.goto(srv.base + "/runs")
             with page.expect_navigation():

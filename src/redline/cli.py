@@ -12,6 +12,7 @@ import typer
 from redline.commands import (
     annotate,
     calibration,
+    clusters,
     compare,
     data,
     evals,
@@ -35,6 +36,7 @@ app = typer.Typer(
 evals.register(app)
 compare.register(app)
 gate.register(app)
+clusters.register(app)
 judging.register(app)
 calibration.register(app)
 policy.register(app)

@@ -47,6 +47,7 @@ from redline.files import atomic_path, temp_path
 if TYPE_CHECKING:
     from redline.annotate.rows import Assignment
     from redline.annotate.service import Annotations
+    from redline.data.io import RowCounts
 
 BATCH_FORMATS: tuple[str, ...] = ("csv", "jsonl", "label-studio")
 _KEYS = ("task_id", "vendor", "annotator")
@@ -110,12 +111,23 @@ class BatchImport:
     reasons: dict[str, int] = field(default_factory=dict)
     per_annotator: dict[str, int] = field(default_factory=dict)
 
+    def counts(self) -> RowCounts:
+        """The rows as :class:`~redline.data.io.RowCounts`: imported, rejected, or skipped (an
+        identical label already there; an item the annotator skipped, whose skip is recorded)."""
+        from redline.data.io import RowCounts
+
+        rc = RowCounts(read=self.rows, written=self.imported, rejected=self.rejected, verb="imported")
+        rc.skip("already imported (the same label, or the same skip)", self.already)
+        rc.skip("skipped by the annotator (the skip is recorded)", self.skipped)
+        return rc
+
     def to_json(self) -> dict[str, Any]:
         """The summary as a JSON-ready dict (``quarantine`` only when rows were rejected)."""
         return {"file": str(self.path), "rows": self.rows, "imported": self.imported, "already": self.already,
                 "skipped": self.skipped, "rejected": self.rejected,
                 "quarantine": str(self.quarantine) if self.rejected else None,
-                "rejected_by_reason": self.reasons, "per_annotator": self.per_annotator}
+                "rejected_by_reason": self.reasons, "per_annotator": self.per_annotator,
+                "row_counts": self.counts().to_json()}
 
 
 # -- export -------------------------------------------------------------------------------------

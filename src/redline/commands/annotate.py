@@ -138,6 +138,11 @@ def create_cmd(
                "gold": len(grecs), "overlap": proj.overlap, "gold_rate": proj.gold_rate,
                "rejected": rejected + gold_rejected,
                "quarantine": [str(p) for p, n in ((q, rejected), (gq, gold_rejected)) if n and p]}
+    from redline.data.io import RowCounts
+
+    counts = RowCounts(read=len(recs) + len(grecs) + rejected + gold_rejected, written=len(recs) + len(grecs),
+                       rejected=rejected + gold_rejected, verb="added as items")
+    summary["row_counts"] = counts.to_json()
     slashed = [r.id for r in [*recs, *grecs] if "/" in r.id]
     if slashed:  # they work (the web UI encodes ids in URLs), but proxies may refuse %2F
         summary["warnings"] = [
@@ -154,6 +159,7 @@ def create_cmd(
         if rejected or gold_rejected:
             _echo(f"{rejected + gold_rejected} row(s) rejected, with reasons: {', '.join(summary['quarantine'])}")
         _echo("next: redline annotate user add NAME --role annotator; redline annotate serve")
+        _echo(counts.line())
     if rejected or gold_rejected:
         raise typer.Exit(2)
 
@@ -559,6 +565,7 @@ def import_batch_cmd(
             _echo(f"rejected rows, with reasons: {res.quarantine}")
             for why, n in sorted(res.reasons.items(), key=lambda kv: -kv[1]):
                 _echo(f"  {n} × {why}")
+        _echo(res.counts().line())
     if res.rejected:
         raise typer.Exit(2)
 

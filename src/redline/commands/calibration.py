@@ -78,6 +78,7 @@ def _print_human(res: dict[str, Any], saved: Path | None, rejected: int, quarant
                       markup=False)
     if rejected:
         con.print(f"{rejected} row(s) rejected, with reasons: {quarantine}", markup=False)
+    con.print(_label_counts(res, rejected).line(), markup=False)
 
 
 def _benchmark_names() -> list[str]:
@@ -210,6 +211,7 @@ def calibrate_cmd(
                         progress=progress and sys.stderr.isatty(), labels_path=str(labels),
                         concurrency=concurrency)
     res["labels"]["rejected"] = len(rejected)
+    res["labels"]["row_counts"] = _label_counts(res, len(rejected)).to_json()
     if not rejected and q.is_file():
         q.unlink()  # a quarantine file left from an earlier run of these labels is stale
     if rejected:
@@ -247,6 +249,14 @@ def calibrate_cmd(
                 f"{res['judge']['id']} {res['judge']['version']}\n")
     if rejected:
         raise typer.Exit(2)
+
+
+def _label_counts(res: dict[str, Any], rejected: int) -> Any:
+    """The labels file's rows: used for the calibration, or rejected (to the quarantine file)."""
+    from redline.data.io import RowCounts
+
+    used = int(res["labels"]["rows"])
+    return RowCounts(read=used + rejected, written=used, rejected=rejected, verb="used")
 
 
 def register(app: typer.Typer) -> None:

@@ -132,6 +132,23 @@ def _progress(enabled: bool, what: str) -> Iterator[Callable[[int], None] | None
         yield tick
 
 
+QuarantineOption = Annotated[Path | None, typer.Option(
+    "--quarantine", help="Where rows that cannot be read go, with their reasons (default: INPUT.rejected.jsonl; "
+                         "written only when a row is rejected).")]
+
+
+@contextmanager
+def _quarantine(path: Path, given: Path | None) -> Iterator[Any]:
+    """The :class:`~redline.data.io.Quarantine` for ``path``'s rejected rows (closed on exit)."""
+    from redline.data.io import Quarantine, quarantine_path
+
+    q = Quarantine(given or quarantine_path(path))
+    try:
+        yield q
+    finally:
+        q.close()
+
+
 def _data_path(path: Path) -> Path:
     """Typer callback: a data command's input path, or the built-in suite it names."""
     from redline.data.suites import data_path
@@ -213,6 +230,7 @@ def convert_cmd(
             typer.echo(f"nothing was written: no output file {out} created"
                        + (" (the existing one was left unchanged)" if out.exists() else "")
                        + ("" if not register else "; not registered in the workspace"))
+        typer.echo(res.counts().line())
     if res.rejected or not res.written:
         raise typer.Exit(2)
 
@@ -224,14 +242,22 @@ def register_cmd(
                                           callback=_data_path)],
     inp: DataInput = DataInput(),  # replaced by its options: see data_input
     db: DbOption = None,
+    quarantine: QuarantineOption = None,
 ) -> None:
-    """Register a data set in the workspace: content hash, row count, labels (for `redline sql`)."""
+    """Register a data set in the workspace: content hash, row count, labels (for `redline sql`).
+
+    Unreadable rows go to INPUT.rejected.jsonl (exit 2)."""
+    from redline.data.io import RowCounts
     from redline.data.register import register_dataset, scan_file
 
     fmap = inp.field_map()
-    f = scan_file(path, inp.frm, fmap)
+    with _quarantine(path, quarantine) as q:
+        f = scan_file(path, inp.frm, fmap, q)
     register_dataset(db, path, f.fmt, f.rows, f.rejected, f.content_hash, f.labels)
     typer.echo(f"registered {path}: {f.rows} rows, {f.rejected} unreadable, {f.content_hash[:23]}…")
+    if q.count:
+        typer.echo(f"rejected rows: {q.path}")
+    typer.echo(RowCounts(read=f.rows + f.rejected, written=f.rows, rejected=f.rejected, verb="registered").line())
     if f.rejected:
         raise typer.Exit(2)
 
@@ -244,10 +270,12 @@ def check_cmd(
     standard: Annotated[Path, typer.Option("--standard", help="Standards YAML (see docs/data.md).")],
     inp: DataInput = DataInput(),  # replaced by its options: see data_input
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON report here.")] = None,
+    quarantine: QuarantineOption = None,
     as_json: JsonReportOption = False,
     progress: ProgressOption = True,
 ) -> None:
-    """Check a delivery against a dataset standard; exit 1 on violations, 2 on unreadable rows."""
+    """Check a delivery against a dataset standard; exit 1 on violations, 2 on unreadable rows
+    (they go to INPUT.rejected.jsonl)."""
     import json
 
     from redline.data.standards import check_file, load_standard
@@ -255,8 +283,9 @@ def check_cmd(
     with exit_on_interrupt("interrupted"):
         std = load_standard(standard)
         fmap = inp.field_map()
-        with _progress(progress, f"checking {path.name}") as tick:
-            rep = check_file(path, std, inp.frm, fmap, tick)
+        with _progress(progress, f"checking {path.name}") as tick, _quarantine(path, quarantine) as q:
+            rep = check_file(path, std, inp.frm, fmap, tick, q)
+        rep["quarantine"] = str(q.path) if q.count else None
     if out is not None:
         out.write_text(json.dumps(rep, indent=2, ensure_ascii=False))
     if as_json:
@@ -278,6 +307,7 @@ def check_cmd(
             con.print(t)
         for u in rep.get("unreadable", [])[:20]:
             con.print(f"[red]unreadable[/] {escape(u['where'])}: {escape(u['reason'])}", soft_wrap=True)
+        _echo_counts(rep)
     if any(v["rule"] == "readable" for v in rep["rules"]):
         raise typer.Exit(2)
     if not rep["passed"]:
@@ -302,6 +332,7 @@ def profile_cmd(
     language: Annotated[bool, typer.Option(help="Language identification.")] = True,
     pii: Annotated[bool, typer.Option(help="PII detection.")] = True,
     phone_region: Annotated[str, typer.Option(help="Region for national phone numbers.")] = "US",
+    quarantine: QuarantineOption = None,
     as_json: JsonReportOption = False,
     progress: ProgressOption = True,
 ) -> None:
@@ -317,8 +348,9 @@ def profile_cmd(
         opts = ProfileOptions(near=NearDupConfig(threshold=threshold, num_perm=num_perm, shingle=shingle),
                               near_dups=near, language=language, pii=pii, pii_region=phone_region,
                               against=[load_eval_set(a) for a in against or []], redact_to=redact)
-        with _progress(progress, f"profiling {path.name}") as tick:
-            rep = profile_file(path, inp.frm, fmap, opts, tick)
+        with _progress(progress, f"profiling {path.name}") as tick, _quarantine(path, quarantine) as q:
+            rep = profile_file(path, inp.frm, fmap, opts, tick, q)
+        rep["quarantine"] = str(q.path) if q.count else None
         if html is not None:
             from redline.data.profile_html import write_profile_html
 
@@ -332,8 +364,19 @@ def profile_cmd(
         for what, p in (("report", out), ("html", html), ("redacted", redact)):
             if p is not None:
                 typer.echo(f"{what}: {p}")
+        _echo_counts(rep)
     if rep["rejected"]["count"]:
         raise typer.Exit(2)
+
+
+def _echo_counts(rep: dict[str, Any]) -> None:
+    """The report's closing lines: where rejected rows went, then
+    ``rows: N read = N checked + N rejected + N skipped (…)``."""
+    from redline.data.io import RowCounts
+
+    if rep.get("quarantine"):
+        typer.echo(f"rejected rows: {rep['quarantine']}")
+    typer.echo(RowCounts.from_json(rep["row_counts"]).line())
 
 
 def _print_profile(rep: dict[str, Any]) -> None:
@@ -419,6 +462,7 @@ def coverage_cmd(
     tree: Annotated[bool, typer.Option(
         "--tree", help="One row per policy node (own count and rolled-up total) instead of per top-level category.")
     ] = False,
+    quarantine: QuarantineOption = None,
     as_json: JsonReportOption = False,
     progress: ProgressOption = True,
 ) -> None:
@@ -441,9 +485,9 @@ def coverage_cmd(
 
             q = Quota(min_per_cell=thin)
         fmap = inp.field_map()
-        with _progress(progress, f"reading {path.name}") as tick:
-            rep = coverage_records(open_input(path, inp.frm, fmap), pol, q, thin, tick, assume_harmful, tree)
-    rep = {"file": str(path), **rep}
+        with _progress(progress, f"reading {path.name}") as tick, _quarantine(path, quarantine) as qf:
+            rep = coverage_records(open_input(path, inp.frm, fmap, qf), pol, q, thin, tick, assume_harmful, tree)
+    rep = {"file": str(path), **rep, "quarantine": str(qf.path) if qf.count else None}
     if quota is None and requests is not None:
         rep["quota"] = {"default": True, "min_per_cell": thin}
     if requests is not None:
@@ -463,6 +507,7 @@ def coverage_cmd(
                 typer.echo(f"data requests: {len(rep['requests'])} written to {requests} (against {basis})")
             else:
                 typer.echo(f"data requests: none — every cell meets {basis}; {requests} is empty")
+        _echo_counts(rep)
     if rep["rejected"]["count"]:
         raise typer.Exit(2)
     if strict and (rep["gaps"]["count"] or rep["outside_policy"]):

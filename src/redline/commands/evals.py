@@ -99,6 +99,7 @@ def show_run(result: Any, as_json: bool, gate: dict[str, Any] | None = None) -> 
     """
     if as_json:
         print_json({"out_dir": str(result.out_dir), "status": result.status, **result.summary,
+                    "row_counts": sample_counts(result.summary["manifest"]).to_json(),
                     **({"gate": gate} if gate is not None else {})})
     else:
         _print_summary(result)
@@ -158,6 +159,27 @@ def _print_summary(result: Any) -> None:
         con.print(f"report:  {result.out_dir / 'report.html'}", markup=False)
     if result.status != "completed":
         con.print("[yellow]run not complete: re-run the same command to resume[/]")
+    con.print(sample_counts(man).line(), markup=False, soft_wrap=True)
+
+
+def sample_counts(manifest: dict[str, Any]) -> Any:
+    """A run's samples as :class:`~redline.data.io.RowCounts`: every sample of the suite is run,
+    or skipped (past ``--limit``; not run yet in an unfinished run; for ``rejudge``, a repeated
+    result of a sample in the source run and a torn last line). A suite with a bad line is not run at
+    all (the error lists every bad line), so nothing is rejected.
+
+    Args:
+        manifest: The run's ``summary.json`` manifest.
+    """
+    from redline.data.io import RowCounts
+
+    suite, done = manifest["suite"], manifest["timings"]["completed"]
+    rows = suite.get("rows", suite["samples"])  # runs recorded before the total was kept
+    rc = RowCounts(read=rows, written=done, verb="run", unit="samples")
+    for why, n in (suite.get("skipped_by_reason") or {"past --limit": rows - suite["samples"]}).items():
+        rc.skip(why, n)
+    rc.skip(f"not run ({manifest['status']}; re-run to resume)", suite["samples"] - done)
+    return rc
 
 
 def runs_cmd(

@@ -51,10 +51,16 @@ def judge_cmd(
         stats = judge_file(judge, input, output, progress=progress and sys.stderr.isatty(),
                            options=parse_options(option), policy=policy, concurrency=concurrency,
                            use_cache=not no_cache)
+    from redline.data.io import RowCounts
+
     sys.stderr.write(f"judged {stats['judged']} record(s), {stats['unassessable']} unassessable, "
                      f"{stats['rejected']} rejected → {output}\n")
     if stats["rejected"]:
         sys.stderr.write(f"rejected rows with reasons: {stats['quarantine']}\n")
+    # every non-blank line is judged (written, with the verdict or why it is unassessable) or rejected
+    sys.stderr.write(RowCounts(read=stats["judged"] + stats["rejected"], written=stats["judged"],
+                               rejected=stats["rejected"], verb="judged").line() + "\n")
+    if stats["rejected"]:
         raise typer.Exit(2)
 
 def judges_cmd(

@@ -169,6 +169,15 @@ def import_cmd(
             "--csv", f"{csv_path} would be ignored", "use --from csv, or drop --csv")])
     pack = import_pack(source, csv_path=csv_path, name=name, version=version)
     _write(dump_pack(pack), output)
+    if csv_path is not None:
+        from redline.data.io import RowCounts
+
+        # all or nothing: a CSV with a bad row raises, listing every problem, and nothing is written
+        def nodes(cats: list[dict[str, Any]]) -> int:
+            return sum(1 + nodes(c.get("subcategories") or []) for c in cats)
+
+        n = nodes(pack["categories"])
+        sys.stderr.write(RowCounts(read=n, written=n, verb="written as categories").line() + "\n")
 
 
 @policy_app.command("show")

@@ -40,6 +40,7 @@ from redline.data import limits
 from redline.data._yamlerr import yaml_problem
 from redline.data.formats import Rejected
 from redline.data.formats.base import RejectedSummary
+from redline.data.io import RowCounts
 from redline.data.profile import MAX_IDS, base_language
 from redline.data.records import Record
 from redline.errors import InputError, Problem
@@ -335,4 +336,14 @@ def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quo
         "breakdown": breakdown,
         "requests": requests,
         "rejected": rejected.to_json(),
+        "row_counts": _row_counts(n, rejected.count, outside, policy.name).to_json(),
     }
+
+
+def _row_counts(n: int, rejected: int, outside: dict[str, dict[str, Any]], policy: str) -> RowCounts:
+    """The coverage's rows: counted in the matrix, rejected, or skipped as outside the policy."""
+    rc = RowCounts(read=n + rejected, written=n - sum(o["count"] for o in outside.values()),
+                   rejected=rejected, verb="counted")
+    for cat, o in outside.items():
+        rc.skip("without a category" if cat == _NONE else f"category {cat!r} not in policy {policy}", o["count"])
+    return rc

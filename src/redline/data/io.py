@@ -14,7 +14,7 @@ from typing import Any
 
 from redline.data.formats import FieldMap, Item, Rejected, detect_format, get_format
 from redline.data.formats.base import record_where
-from redline.data.records import Record
+from redline.data.records import Record, record_json
 from redline.errors import InputError, Problem
 from redline.files import jsonl_line, temp_path
 
@@ -47,10 +47,84 @@ class Quarantine:
             self._f.close()
 
 
-def open_input(path: str | Path, fmt: str | None = None, fmap: FieldMap | None = None) -> Iterator[Item]:
+@dataclass
+class RowCounts:
+    """Where every row a command read went: ``read = written + rejected + skipped``.
+
+    The one summary of the rule every row-reading command follows (docs/data.md, "Counts"):
+    each row read is written (or checked, judged … — ``verb`` says which), rejected (to a
+    quarantine file, with its reason) or skipped with a counted reason; nothing else.
+    :meth:`line` renders it the same way everywhere; :meth:`to_json` is the ``counts`` object
+    of the commands' ``--json`` output.
+
+    Attributes:
+        read: Rows read from the input (blank lines and blank rows are not rows).
+        written: Rows that went through (written, checked, profiled, judged …).
+        rejected: Rows refused, each with its reason (in a quarantine file or the report).
+        skipped: Rows deliberately left out, counted by reason.
+        verb: What ``written`` means for this command, as the line shows it.
+        unit: What a row is called at the head of the line (``rows``, ``samples`` …).
+    """
+
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    verb: str = "written"
+    unit: str = "rows"
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` rows skipped for ``reason`` (nothing is counted for ``n`` = 0).
+
+        Args:
+            reason: Why, in a few words (e.g. ``"category outside the policy"``).
+            n: How many rows.
+        """
+        if n:
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+    @property
+    def n_skipped(self) -> int:
+        """Rows skipped, all reasons together."""
+        return sum(self.skipped.values())
+
+    @property
+    def balanced(self) -> bool:
+        """Whether ``read == written + rejected + skipped`` (it always should)."""
+        return self.read == self.written + self.rejected + self.n_skipped
+
+    def line(self) -> str:
+        """``rows: 12 read = 9 written + 2 rejected + 1 skipped (1 category outside the policy)``."""
+        text = (f"{self.unit}: {self.read} read = {self.written} {self.verb} + {self.rejected} rejected + "
+                f"{self.n_skipped} skipped")
+        if self.skipped:
+            text += " (" + ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items(),
+                                                                     key=lambda kv: (-kv[1], kv[0]))) + ")"
+        return text
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], unit: str = "rows") -> RowCounts:
+        """The counts back from :meth:`to_json` (a report's ``row_counts``).
+
+        Args:
+            d: The ``row_counts`` object.
+            unit: What a row is called at the head of the line.
+        """
+        return cls(read=d["read"], written=d["written"], rejected=d["rejected"],
+                   skipped=dict(d.get("skipped_by_reason") or {}), verb=d.get("verb", "written"), unit=unit)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"read", "written", "rejected", "skipped", "skipped_by_reason", "verb"}``."""
+        return {"read": self.read, "written": self.written, "rejected": self.rejected,
+                "skipped": self.n_skipped, "skipped_by_reason": dict(self.skipped), "verb": self.verb}
+
+
+def open_input(path: str | Path, fmt: str | None = None, fmap: FieldMap | None = None,
+               quarantine: Quarantine | None = None) -> Iterator[Item]:
     """Records (and :class:`Rejected` rows) of a file in any registered format, streaming.
 
-    Duplicate ids are not an error here (checks report them); a missing file is.
+    Duplicate ids are not an error here (checks report them); a missing file is. With
+    ``quarantine``, every :class:`Rejected` row is also written there as it passes.
     """
     p = Path(path)
     if not p.exists():
@@ -60,7 +134,16 @@ def open_input(path: str | Path, fmt: str | None = None, fmap: FieldMap | None =
             str(p), "the file does not exist",
             f"check the path, or name a built-in suite ({', '.join(builtin_suites())})")])
     f = get_format(fmt or detect_format(p))
-    return f.read(p, fmap or FieldMap())
+    items = f.read(p, fmap or FieldMap())
+    return items if quarantine is None else _quarantined(items, quarantine)
+
+
+def _quarantined(items: Iterator[Item], q: Quarantine) -> Iterator[Item]:
+    """``items`` unchanged, each :class:`Rejected` row also written to ``q``."""
+    for item in items:
+        if isinstance(item, Rejected):
+            q.add(item)
+        yield item
 
 
 def read_records(path: str | Path, fmt: str | None = None, fmap: FieldMap | None = None) -> list[Record]:
@@ -92,7 +175,10 @@ class ConvertResult:
         content_hash: ``sha256:`` of the written records' canonical JSON, one per line.
         reasons: Rejected-row counts by reason, the row-specific detail stripped.
         notes: What the output format wrote differently than asked, with why (e.g. ``hf``: a
-            field stored as JSON text because Arrow cannot type it); nothing is lost, but it is said.
+            field stored as JSON text because Arrow cannot type it), and the fields it has no
+            place for; nothing is lost unsaid.
+        dropped: Written records by field the output format has no place for (``labels.X`` and
+            ``meta.X`` name one key), e.g. ``{"category": 12}`` for ``openai``.
     """
 
     read: int = 0  # rows parsed into records (written + unwritable)
@@ -105,12 +191,17 @@ class ConvertResult:
     content_hash: str = ""
     reasons: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
     _labels: Any = None  # a temporary file of label rows (JSON lines), when collected
 
     @property
     def rows(self) -> int:
         """Input rows seen: every one is either written or quarantined."""
         return self.read + self.unreadable
+
+    def counts(self) -> RowCounts:
+        """The rows as :class:`RowCounts`: every row read is written or rejected (convert skips none)."""
+        return RowCounts(read=self.rows, written=self.written, rejected=self.rejected)
 
     def iter_labels(self) -> Iterator[tuple[str, str, Any, str | None, str | None]]:
         """The written records' label rows (see :func:`label_rows`), streamed from a spool file."""
@@ -130,7 +221,9 @@ class ConvertResult:
                 "out": None if self.out is None else str(self.out),
                 "unreadable": self.unreadable, "unwritable": self.unwritable,
                 "quarantine": str(self.quarantine) if self.rejected else None,
-                "content_hash": self.content_hash, "rejected_by_reason": self.reasons, "notes": self.notes}
+                "content_hash": self.content_hash, "rejected_by_reason": self.reasons, "notes": self.notes,
+                "dropped_fields": self.dropped,
+                "row_counts": self.counts().to_json()}
 
 
 def _policy_hash_of(meta: dict[str, Any]) -> str | None:
@@ -153,6 +246,23 @@ def label_rows(r: Record) -> list[tuple[str, str, Any, str | None, str | None]]:
                  _policy_hash_of(a) or ph)
                 for a in anns if isinstance(a, dict) for k, v in (a.get("labels") or {}).items()]
     return [(r.id, k, v, None, ph) for k, v in r.labels.items()]
+
+
+def _dropped_fields(rec: Record, keeps: tuple[str, ...]) -> list[str]:
+    """The fields of ``rec`` (with a value) that a format keeping only ``keeps`` does not write.
+
+    ``labels.X`` / ``meta.X`` in ``keeps`` keep that one key: the other keys are then named
+    (``labels.harmful``); otherwise ``labels`` / ``meta`` is named whole.
+    """
+    out: list[str] = []
+    for f, v in record_json(rec).items():
+        if f in keeps:
+            continue
+        if isinstance(v, dict) and any(k.startswith(f + ".") for k in keeps):
+            out += [f"{f}.{k}" for k in v if f"{f}.{k}" not in keeps]
+        else:
+            out.append(f)
+    return out
 
 
 def _reason_kind(reason: str) -> str:
@@ -207,6 +317,7 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
     h = hashlib.sha256()
     writer = None
     ok = False
+    keeps = getattr(writer_fmt, "keeps", None)
     try:
         writer = writer_fmt.open_writer(tmp)
         for item in items:
@@ -228,6 +339,9 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
                     res.reasons[kind] = res.reasons.get(kind, 0) + 1
                 else:
                     res.written += 1
+                    if keeps is not None:
+                        for f in _dropped_fields(item, keeps):
+                            res.dropped[f] = res.dropped.get(f, 0) + 1
                     if res._labels is not None and (item.labels or item.meta.get("annotations")):
                         for row in label_rows(item):
                             res._labels.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
@@ -237,6 +351,11 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
                 on_progress(1)
         writer.close()
         res.notes = [str(n) for n in getattr(writer, "notes", None) or []]
+        if res.dropped:
+            res.notes.append(f"{to} rows have no place for these fields, so they were not written: " + ", ".join(
+                f"{f} ({n} record{'s' if n != 1 else ''})" for f, n in sorted(res.dropped.items()))
+                + (" — a row's id is its position when read back" if "id" in res.dropped else "")
+                + "; keep them with a format that holds every field (jsonl, csv, parquet, hf)")
         ok = True
     finally:
         q.close()

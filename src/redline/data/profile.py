@@ -20,7 +20,7 @@ from redline.data import limits
 from redline.data.dedup import DupIndex, MinHasher, NearDupConfig, near_duplicate_pairs, normalise
 from redline.data.formats import FieldMap, Rejected
 from redline.data.formats.base import RejectedSummary
-from redline.data.io import open_input
+from redline.data.io import Quarantine, RowCounts, open_input
 from redline.data.records import Record, record_json
 from redline.data.schema import TextPart
 
@@ -274,6 +274,8 @@ def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | N
     report: dict[str, Any] = {
         "records": len(ids),
         "rejected": rejected.to_json(),
+        "row_counts": RowCounts(read=len(ids) + rejected.count, written=len(ids), rejected=rejected.count,
+                                verb="profiled").to_json(),
         "duplicate_ids": dup_ids.to_json(),
         "counts": {k: dict(v.most_common()) for k, v in counts.items() if v and k != "roles_last"},
         "labels": {k: _imbalance(v) for k, v in labels.items()},
@@ -345,7 +347,8 @@ def leakage(dup: DupIndex, ids: list[str], against: list[tuple[str, Iterable[Rec
 
 def profile_file(path: str | Path, fmt: str | None = None, fmap: FieldMap | None = None,
                  opts: ProfileOptions | None = None,
-                 on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                 on_progress: Callable[[int], None] | None = None,
+                 quarantine: Quarantine | None = None) -> dict[str, Any]:
     """Profile a data file in one streaming pass (see :func:`profile_records`).
 
     Args:
@@ -354,6 +357,7 @@ def profile_file(path: str | Path, fmt: str | None = None, fmap: FieldMap | None
         fmap: The field map applied to each row.
         opts: What to check; ``None`` means the defaults.
         on_progress: Called with 1 for every row read.
+        quarantine: Where the rows that cannot be read are written, with their reasons.
 
     Returns:
         The profile report, with ``file`` and ``format`` added.
@@ -364,6 +368,6 @@ def profile_file(path: str | Path, fmt: str | None = None, fmap: FieldMap | None
     from redline.data.formats import detect_format
 
     p = Path(path)
-    items = open_input(p, fmt, fmap)
+    items = open_input(p, fmt, fmap, quarantine)
     rep = profile_records(items, opts, on_progress)
     return {"file": str(p), "format": fmt or detect_format(p), **rep}

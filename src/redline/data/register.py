@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from redline.data.formats import FieldMap
+    from redline.data.io import Quarantine
 
 
 @dataclass
@@ -31,13 +32,15 @@ class ScannedFile:
     labels: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def scan_file(path: Path, fmt: str | None = None, fmap: FieldMap | None = None) -> ScannedFile:
+def scan_file(path: Path, fmt: str | None = None, fmap: FieldMap | None = None,
+              quarantine: Quarantine | None = None) -> ScannedFile:
     """Read a data file through: count its rows, hash its records and collect their labels.
 
     Args:
         path: The data file (or datasets folder).
         fmt: Its format (None: by extension).
         fmap: Field mapping applied while reading.
+        quarantine: Where the rows that cannot be read are written, with their reasons.
 
     Returns:
         The counts, content hash and labels.
@@ -52,7 +55,7 @@ def scan_file(path: Path, fmt: str | None = None, fmap: FieldMap | None = None) 
 
     res = ScannedFile(fmt or detect_format(path))
     h = hashlib.sha256()
-    for item in open_input(path, res.fmt, fmap):
+    for item in open_input(path, res.fmt, fmap, quarantine):
         if isinstance(item, Rejected):
             res.rejected += 1
             continue

@@ -37,7 +37,7 @@ from redline.data import limits
 from redline.data._yamlerr import yaml_problem
 from redline.data.dedup import DupIndex, NearDupConfig
 from redline.data.formats import FieldMap, Rejected
-from redline.data.io import open_input
+from redline.data.io import Quarantine, RowCounts, open_input
 from redline.data.profile import MAX_IDS, base_language, dedup_text
 from redline.data.records import Record
 from redline.errors import InputError, Problem
@@ -228,11 +228,12 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
     ids: list[str] = []
     unreadable: list[dict[str, str]] = []
     seen: set[str] = set()
-    n = 0
+    n = n_rejected = 0
     for item in items:
         if on_progress is not None:
             on_progress(1)
         if isinstance(item, Rejected):
+            n_rejected += 1
             v.add("readable", "rows that cannot be read or mapped", item.where)
             if len(unreadable) < MAX_IDS:
                 unreadable.append({"where": item.where, "reason": item.reason})
@@ -322,11 +323,13 @@ def check_records(items: Iterable[Record | Rejected], std: Standard,
                 v.add(f"no_overlap_with:{entry['against']}", "row also in an eval set (near)", f"{a} ~ {b}")
     total = sum(x["count"] for x in v.rules.values())
     return {"standard": std.name, "records": n, "passed": total == 0, "violations": total,
-            "rules": list(v.rules.values()), "unreadable": unreadable, "per_category": dict(per_cat.most_common())}
+            "rules": list(v.rules.values()), "unreadable": unreadable, "per_category": dict(per_cat.most_common()),
+            "row_counts": RowCounts(read=n + n_rejected, written=n, rejected=n_rejected, verb="checked").to_json()}
 
 
 def check_file(path: str | Path, std: Standard, fmt: str | None = None, fmap: FieldMap | None = None,
-               on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+               on_progress: Callable[[int], None] | None = None,
+               quarantine: Quarantine | None = None) -> dict[str, Any]:
     """Check a data file against a standard (see :func:`check_records`).
 
     Args:
@@ -335,6 +338,7 @@ def check_file(path: str | Path, std: Standard, fmt: str | None = None, fmap: Fi
         fmt: The format name; ``None`` detects it from the extension.
         fmap: The field map applied to each row.
         on_progress: Called with 1 for every row read.
+        quarantine: Where the rows that cannot be read are written, with their reasons.
 
     Returns:
         The check report (``passed``, ``violations``, ``rules`` …) with ``file`` added.
@@ -342,5 +346,5 @@ def check_file(path: str | Path, std: Standard, fmt: str | None = None, fmap: Fi
     Raises:
         InputError: The file cannot be read, or the standard names categories its policy lacks.
     """
-    rep = check_records(open_input(path, fmt, fmap), std, on_progress)
+    rep = check_records(open_input(path, fmt, fmap, quarantine), std, on_progress)
     return {"file": str(path), **rep}

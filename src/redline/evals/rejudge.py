@@ -170,15 +170,24 @@ class Rejudger(Runner):
 
     def _count_samples(self) -> int:
         seen: set[str] = set()
+        lines = 0
+        self._torn = 0
         for rec in self._source_records():
+            lines += 1
             seen.add(rec["sample"]["id"])
+        # every source line is rejudged or skipped with its reason (summary manifest, `suite`)
+        self.n_rows = lines + self._torn
+        self.skipped_rows = {k: n for k, n in (
+            ("a repeated result of a sample (the first is rejudged)", lines - len(seen)),
+            ("a torn last line (the source run was killed)", self._torn)) if n}
         return len(seen)
 
     def _source_records(self) -> Iterator[dict[str, Any]]:
         with open(self.source_results, "rb") as f:
             for lineno, line in enumerate(f, 1):
                 if not line.endswith(b"\n"):
-                    return  # a torn last line of a killed run: that sample has no result
+                    self._torn = 1  # counted: a torn last line of a killed run, that sample has no result
+                    return
                 try:
                     rec = json.loads(line)
                     rec["sample"]["id"]  # noqa: B018 - validates the shape
@@ -250,6 +259,7 @@ class Rejudger(Runner):
             "policy": src.get("policy"),
         }
         man["suite"]["hash"] = self.identity["suite_hash"]
+        man["suite"]["skipped_by_reason"] = dict(getattr(self, "skipped_rows", {}))
         return summary
 
 

@@ -306,6 +306,7 @@ class Runner:
         self.policy_hash = self.policy.content_hash
         self.suite_name, self.suite_path = resolve_suite(cfg.suite)
         self.n_samples = validate_samples(self.suite_path, set(self.policy.category_ids))
+        self.n_rows = self.n_samples  # every sample of the suite (before --limit)
         if cfg.limit is not None:
             self.n_samples = min(self.n_samples, cfg.limit)
         self.judges: list[Judge] = build_judges(cfg.judges, cfg.judge_options, self.policy,
@@ -599,10 +600,12 @@ class Runner:
             finish(lambda: write_atomic(self.out_dir / "summary.json",
                                          json.dumps(summary, indent=2, ensure_ascii=False)))
             if status == "completed" and full is None:
+                from redline.learn.clusters import clusters_for_report  # sklearn only from here on
                 from redline.report.html import render_report
 
-                finish(lambda: write_atomic(self.out_dir / "report.html",
-                                             render_report(summary, self.agg.worst(), self.policy)))
+                finish(lambda: write_atomic(self.out_dir / "report.html", render_report(
+                    summary, self.agg.worst(), self.policy,
+                    clusters_for_report(self.out_dir, summary["metrics"]))))
             finish(lambda: self.ws.db.record_end(self.out_dir, status, summary))
         if full is not None:
             raise disk_full_error(self.out_dir) from None
@@ -611,13 +614,16 @@ class Runner:
     def _summary(self, status: str, elapsed: float, resumed: int) -> dict[str, Any]:
         m = self.agg.summary()
         completed = self.agg.overall.total
+        rows = getattr(self, "n_rows", self.n_samples)  # every sample of the suite, before --limit
         manifest = {
             "redline_version": __version__,
             "status": status,
             "started": self.started.isoformat(),
             "finished": datetime.now(UTC).isoformat(),
             "suite": {"name": self.suite_name, "path": str(self.suite_path),
-                      "hash": self.identity["suite_hash"], "samples": self.n_samples},
+                      "hash": self.identity["suite_hash"], "samples": self.n_samples,
+                      "rows": rows, "skipped_by_reason": {"past --limit": rows - self.n_samples}
+                      if rows > self.n_samples else {}},
             "target": {"name": self.target.name, **self.target.manifest()},
             "params": self.cfg.params.as_dict(),
             "policy": {"name": self.policy.name, "version": self.policy.version,

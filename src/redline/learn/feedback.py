@@ -110,7 +110,10 @@ class CategoryClassifier:
             ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1)),
         ])
         self.model = make_pipeline(feats, LogisticRegression(C=C, max_iter=3000, class_weight="balanced"))
-        self.model.fit(texts, y)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # a small problem: BLAS threads only contend (6 s → 1.4 s on 2 busy cores)
+            self.model.fit(texts, y)
         self.labels: list[str] = [str(x) for x in self.model.classes_]
 
     def predict(self, texts: list[str], min_confidence: float = 0.0) -> list[tuple[str | None, float]]:
@@ -393,7 +396,7 @@ def import_feedback(path: str | Path, *, fmt: str | None = None, policy: str | A
                 expected, kind = "comply", "benign-contrast"
             ev = {"source": "feedback", "file": str(path), "cluster": cid, "label": cl["label"],
                   "size": size, "share": round(size / n_judged, 4), "share_ci95": clusters[-1]["share_ci95"],
-                  "reasons": [m["reason"] for m in cl["members"][:3] if m["reason"]], "examples": ids[:10]}
+                  "reasons": list(dict.fromkeys(m["reason"] for m in cl["members"] if m["reason"]))[:3], "examples": ids[:10]}
             requests.append(make_request(names, category=cat, language=lang, persona=None, expected=expected,
                                          kind=kind, have=0, need=need, source="feedback", evidence=[ev],
                                          policy_name=pol.name))
@@ -415,15 +418,9 @@ def _cluster(members: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
     A group too small to split is one cluster, named by its most frequent words.
     """
     texts = [f"{m['prompt']} {m['reason']}".strip() for m in members]
-    cluster_texts: Any = None
     if len(members) >= 2 * MIN_CLUSTER_SIZE:
-        import importlib
+        from redline.learn.clusters import cluster_texts
 
-        try:  # redline.learn.clusters.cluster_texts (learn_api.md)
-            cluster_texts = importlib.import_module("redline.learn.clusters").cluster_texts
-        except (ImportError, AttributeError):  # not merged yet: the group stays whole
-            cluster_texts = None
-    if cluster_texts is not None:
         out = []
         for c in cluster_texts(texts, seed=seed, min_cluster_size=MIN_CLUSTER_SIZE):
             terms = list(c.get("terms") or [])
@@ -432,6 +429,6 @@ def _cluster(members: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
                         "terms": terms, "unclustered": bool(c.get("unclustered"))})
         # the unclustered rest is still feedback on this category: kept as one group
         return out
-    words = Counter(w for t in texts for w in set(_words(t)) if w not in _STOP)
-    terms = [w for w, _ in words.most_common(3)]
+    words = Counter(w for t in texts for w in {w.lower() for w in _WORD.findall(t)} if w not in _STOP)
+    terms = [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))[:3]]  # ties: alphabetical
     return [{"members": members, "label": ", ".join(terms), "terms": terms, "unclustered": False}]

@@ -375,10 +375,13 @@ def budget_check(category: str | None, metric: str, k: int, n: int, budget: floa
         if min_samples and needed is not None:
             needed = max(needed, min_samples)
         if upper is not None and upper > budget:
-            more = f"{needed - n} more" if needed is not None else ""
-            msg = (f"{what}: {conf} upper bound {pct(upper)} > budget {pct(budget)} — too few samples "
-                   f"to be sure: about {needed} at this rate would pass ({more}; "
-                   f"`redline plan` sizes it for a chosen power)")
+            if needed is None:  # the rate is so close to the budget that no feasible n shows it
+                msg = (f"{what}: {conf} upper bound {pct(upper)} > budget {pct(budget)} — the rate is too "
+                       f"close to the budget for any feasible number of samples to show it is within")
+            else:
+                msg = (f"{what}: {conf} upper bound {pct(upper)} > budget {pct(budget)} — too few samples "
+                       f"to be sure: about {needed} at this rate would pass ({needed - n} more; "
+                       f"`redline plan` sizes it for a chosen power)")
         else:
             msg = (f"{what}: {conf} upper bound {pct(upper)} ≤ budget {pct(budget)}, but only {n} "
                    f"samples, below min_samples {min_samples} ({(min_samples or 0) - n} more needed)")

@@ -24,7 +24,9 @@ target, budget)`` is the cell size at which a model whose true rate is ``target`
 half the budget, :data:`TARGET_FRACTION`) passes the gate; eval-prompt requests ask for that size
 minus what the cell has, training requests for that many examples. Comparison rows use
 ``samples_for_difference(a_rate, b_rate)``: the size at which a return to the baseline's rate is
-detected with 80% power.
+detected with 80% power (for training requests, at least the budget-based size above: a large
+regression is detected with a handful of samples, which would be too few examples to fix it). The overall row (category null) gives a request only when no single
+category of its metric got worse.
 
 Records have the fields of ``redline data coverage --requests`` (category, category_name,
 top_level, path, language, language_name, expected, kind, have, quota, need, policy, text) plus
@@ -318,37 +320,9 @@ def _as_run(run: Any) -> Any:
     """A loaded run: ``run`` itself when it is one, else :func:`redline.learn.runs.load_run`."""
     if hasattr(run, "iter_results"):
         return run
-    try:
-        from redline.learn.runs import load_run
-    except ImportError:  # until the run loader lands (learn_api.md): a minimal reader
-        return _MinimalRun(Path(run))
+    from redline.learn.runs import load_run
+
     return load_run(run)
-
-
-class _MinimalRun:
-    """A finished run directory: manifest and streamed results (stand-in for learn.runs.Run)."""
-
-    def __init__(self, d: Path) -> None:
-        from redline.data.limits import read_config_text
-
-        if not (d / "summary.json").is_file() or not (d / "results.jsonl").is_file():
-            raise InputError(f"{d}: not a finished run", [Problem(str(d), "no summary.json / results.jsonl",
-                                                                  "give a run directory made by `redline eval`")])
-        self.dir = d
-        self.name = d.name
-        self.summary = json.loads(read_config_text(d / "summary.json", "summary"))
-        self.manifest = self.summary.get("manifest") or {}
-        self.results_path = d / "results.jsonl"
-
-    def iter_results(self) -> Iterator[dict[str, Any]]:
-        """Result records, streamed."""
-        from redline.data.limits import BadLine, iter_json_lines
-
-        for line, obj in iter_json_lines(self.results_path):
-            if isinstance(obj, BadLine) or not isinstance(obj, dict):
-                raise InputError(f"{self.results_path}:{line}: not a result record",
-                                 [Problem(f"{self.results_path}:{line}", getattr(obj, "reason", "not an object"))])
-            yield obj
 
 
 def requests_from_run(run: Any, *, comparison: dict[str, Any] | None = None,
@@ -413,13 +387,13 @@ def requests_from_run(run: Any, *, comparison: dict[str, Any] | None = None,
                                     kind=kind, have=n, need=need, source="run", evidence=[ev],
                                     policy_name=policy_name))
     if comparison is not None:
-        out.extend(_from_comparison(comparison, names, policy_name, clusters))
+        out.extend(_from_comparison(comparison, names, policy_name, clusters, budgets))
     out.sort(key=lambda x: (-x["need"], str(x["category"]), str(x["language"]), x["kind"]))
     return out
 
 
 def _from_comparison(comparison: dict[str, Any], names: _Names, policy_name: str | None,
-                     clusters: dict[str, Any] | None) -> list[dict[str, Any]]:
+                     clusters: dict[str, Any] | None, budgets: Any = None) -> list[dict[str, Any]]:
     from redline.stats import samples_for_difference
 
     runs = comparison.get("runs") or []
@@ -427,10 +401,13 @@ def _from_comparison(comparison: dict[str, Any], names: _Names, policy_name: str
     for comp in comparison.get("comparisons") or []:
         a = runs[comp["a"]]["name"] if comp.get("a", -1) < len(runs) else str(comp.get("a"))
         b = runs[comp["b"]]["name"] if comp.get("b", -1) < len(runs) else str(comp.get("b"))
-        for row in comp.get("rows") or []:
-            if row.get("verdict") != "worse":
-                continue
+        worse = [row for row in comp.get("rows") or [] if row.get("verdict") == "worse"]
+        # the overall row asks for data only when no single category of that metric is worse
+        by_category = {row.get("metric") for row in worse if row.get("category") is not None}
+        for row in worse:
             cat = row.get("category")
+            if cat is None and row.get("metric") in by_category:
+                continue
             metric = row.get("metric")
             pa, pb = (row.get("a") or {}).get("rate"), (row.get("b") or {}).get("rate")
             if pa is None or pb is None or pb <= pa:
@@ -443,6 +420,10 @@ def _from_comparison(comparison: dict[str, Any], names: _Names, policy_name: str
             else:
                 expected = names.harmful_behaviour(cat)
                 kind = "safe-completion-sft" if expected == "safe_complete" else "refusal-sft"
+                # a large regression is detected with few samples, but a handful of training
+                # examples does not fix it: at least the cell size a run-based request would ask
+                if (budget := budget_for(budgets, cat, metric)) is not None:
+                    size = max(size, _size(budget * TARGET_FRACTION, budget))
             ev = {"source": "comparison", "run": b, "baseline": a, "metric": metric, "k": row["b"].get("k"),
                   "n": have, "rate": pb, "baseline_rate": pa, "diff": row.get("diff"), "ci95": row.get("ci95"),
                   "p_adjusted": row.get("p_adjusted"), "test": row.get("test"),

@@ -40,7 +40,7 @@ def _clusters(run: Any) -> tuple[dict[str, Any] | None, str | None]:
         from redline.learn.clusters import cluster_failures
     except ImportError:
         return None, "failure clustering is not available in this installation"
-    return cluster_failures(run), None
+    return cluster_failures(run, write=False), None
 
 
 def _caveats(cand: Any, base: Any, comparison: dict[str, Any], gate: dict[str, Any]) -> list[str]:
@@ -135,7 +135,10 @@ def build_review(candidate: Any, baseline: Any, budgets: Any, *, ws: Any = None,
                 else "Not ready to launch" if failed else "No gates apply")
     ctop = None
     if clusters is not None:
-        ctop = sorted(clusters.get("clusters") or [], key=lambda c: -(c.get("size") or 0))[:max_clusters]
+        # the clusters across categories only: a category's view repeats them (``parent``)
+        ctop = sorted((c for c in clusters.get("clusters") or []
+                       if not c.get("unclustered") and c.get("category") is None),
+                      key=lambda c: -(c.get("size") or 0))[:max_clusters]
 
     def describe(run: Any) -> dict[str, Any]:
         man = run.manifest

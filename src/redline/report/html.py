@@ -75,8 +75,31 @@ def _degenerate_kind(rec: dict[str, Any]) -> str | None:
     return None
 
 
+#: Failure clusters listed in the report per kind (largest first; all are in clusters.json).
+REPORT_CLUSTERS = 10
+
+
+def _top_clusters(clusters: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The report's cluster rows: the across-category clusters (not the unclustered groups),
+    harmful first, largest first, each with its per-category parts (``parts``)."""
+    if not clusters:
+        return []
+    every = clusters.get("clusters") or []
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for c in every:
+        if c.get("parent"):
+            parts.setdefault(c["parent"], []).append(c)
+    rows = []
+    for kind in ("harmful", "over_refusal"):
+        top = [c for c in every if c["kind"] == kind and c["category"] is None and not c.get("unclustered")]
+        top.sort(key=lambda c: -c["size"])
+        rows += [{**c, "parts": sorted(parts.get(c["id"], []), key=lambda p: -p["size"])}
+                 for c in top[:REPORT_CLUSTERS]]
+    return rows
+
+
 def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]],
-                  policy: Policy) -> str:
+                  policy: Policy, clusters: dict[str, Any] | None = None) -> str:
     """Render the HTML report of one evaluation run.
 
     Args:
@@ -85,6 +108,8 @@ def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]
         worst: Example records per section (``harmful``, ``over_refusal``, ``unassessable``,
             optionally ``degenerate``), as written to ``results.jsonl``.
         policy: The policy the run was judged against; gives category names.
+        clusters: The run's failure clusters (:func:`redline.learn.clusters.cluster_failures`),
+            or ``{"error": "..."}`` when they could not be computed; None: no section.
 
     Returns:
         A self-contained, autoescaped HTML page.
@@ -99,5 +124,6 @@ def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]
     rows.setdefault("degenerate", [])
     tmpl = _env().get_template("report.html.j2")
     return tmpl.render(s=summary, m=summary["metrics"], man=summary["manifest"], names=names,
-                       chart=chart, worst=rows, cal=summary.get("calibrated"))
+                       chart=chart, worst=rows, cal=summary.get("calibrated"), clusters=clusters,
+                       top_clusters=_top_clusters(clusters))
 

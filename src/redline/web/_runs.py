@@ -336,42 +336,6 @@ def trend_charts(runs: list[dict[str, Any]], names: dict[str, str]) -> list[dict
     return charts
 
 
-def forest(rows: list[dict[str, Any]], names: dict[str, str]) -> dict[str, Any] | None:
-    """Forest-plot geometry of one comparison's rows: each difference with its 95% CI around 0.
-
-    Args:
-        rows: The comparison's rows (``category``, ``metric``, ``diff``, ``ci95``, ``verdict``).
-        names: Category names by id.
-
-    Returns:
-        The plot (size, zero line, ticks, one line per row), or None when no row has an interval.
-    """
-    rows = [r for r in rows if r.get("diff") is not None and r.get("ci95")]
-    if not rows:
-        return None
-    span = max(0.05, max(max(abs(r["ci95"][0]), abs(r["ci95"][1]), abs(r["diff"])) for r in rows))
-    left, plot_w, row_h = 250, 360, 18
-    h = 30 + row_h * len(rows)
-
-    def x_of(v: float) -> float:
-        return round(left + plot_w * (v + span) / (2 * span), 1)
-
-    colour = {"worse": "#c0392b", "better": "#1e8449"}
-    lines = []
-    for i, r in enumerate(rows):
-        cat = r.get("category")
-        metric = "harmful" if r["metric"] == "harmful_rate" else "over-refusal"
-        label = f"{'Overall' if cat is None else names.get(cat, cat)} · {metric}"
-        lo, hi = r["ci95"]
-        lines.append({"y": 12 + row_h * i + row_h / 2, "x": x_of(r["diff"]), "lo": x_of(lo), "hi": x_of(hi),
-                      "label": label, "colour": colour.get(str(r.get("verdict")), "#555"),
-                      "title": f"{label}: {100 * r['diff']:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}] "
-                               f"— {r.get('verdict')}"})
-    ticks = [{"x": x_of(v), "label": f"{100 * v:+.0f}"} for v in (-span, -span / 2, 0.0, span / 2, span)]
-    return {"w": left + plot_w + 20, "h": h, "left": left, "zero": x_of(0.0), "axis_y": h - 16,
-            "lines": lines, "ticks": ticks}
-
-
 # -- page contexts ---------------------------------------------------------------------------
 
 def parse_day(raw: str | None, name: str) -> tuple[datetime | None, str | None]:
@@ -537,7 +501,8 @@ def compare_context(rows: list[dict[str, Any]], *, baseline: int, correction: st
     """
     from redline.learn.compare import compare_runs
 
-    res = compare_runs([Path(r["run_id"]) for r in rows], baseline=baseline, correction=correction,
+    res = compare_runs([Path(r["run_id"]) for r in rows], baseline=baseline,
+                       correction="bh" if correction == "bh" else "holm",
                        allow_judge_mismatch=allow_judge_mismatch)
     return {**compare_view(res, rows), "baseline": baseline, "correction": correction,
             "allow_judge_mismatch": allow_judge_mismatch}
@@ -559,8 +524,16 @@ def compare_view(res: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, A
     runs = res.get("runs") or []
     for i, r in enumerate(runs):
         r["run_id"] = rows[i]["run_id"] if i < len(rows) else None
+    from redline.report.compare import METRIC_NAMES, TEST_NAMES, forest_svg
+
     comparisons = []
     for c in res.get("comparisons") or ():
-        comparisons.append({**c, "forest": forest(c.get("rows") or [], names)})
+        plots = []
+        for metric, label in METRIC_NAMES.items():
+            rows_m = [{**r, "category": names.get(r["category"], r["category"])} if r.get("category") else r
+                      for r in c.get("rows") or () if r.get("metric") == metric]
+            if rows_m:
+                plots.append(forest_svg(rows_m, title=label))
+        comparisons.append({**c, "plots": plots})
     return {"result": res, "runs": runs, "warnings": res.get("warnings") or [], "comparisons": comparisons,
-            "names": names, "run_ids": [r["run_id"] for r in rows]}
+            "names": names, "test_names": TEST_NAMES, "run_ids": [r["run_id"] for r in rows]}

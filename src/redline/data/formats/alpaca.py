@@ -72,4 +72,6 @@ def _dump(r: Record) -> dict[str, Any]:
 class AlpacaFormat(JsonRowFormat):
     """Alpaca instruction data ({instruction, input, output}; training content only)"""
 
+    keeps = ("messages",)
+
     to_record, to_row = staticmethod(_parse), staticmethod(_dump)

@@ -195,6 +195,9 @@ class RowFormat:
     extensions: tuple[str, ...] = ()
     #: the word before a row number in a location: ``""`` (a line), ``"row "``, ``"item "`` …
     unit: str = ""
+    #: the record fields a written row keeps (``None``: all of them); ``labels.X`` / ``meta.X`` keep
+    #: one key. ``convert`` notes every other field a written record had (nothing is lost unsaid).
+    keeps: tuple[str, ...] | None = None
 
     @property
     def description(self) -> str:

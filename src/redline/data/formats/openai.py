@@ -36,4 +36,6 @@ def _dump(r: Record) -> dict[str, Any]:
 class OpenAIChatFormat(JsonRowFormat):
     """OpenAI chat fine-tuning JSONL ({messages: [...]}; training content only)"""
 
+    keeps = ("messages",)
+
     to_record, to_row = staticmethod(_parse), staticmethod(_dump)

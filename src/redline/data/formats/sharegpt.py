@@ -102,4 +102,6 @@ def _dump(r: Record) -> dict[str, Any]:
 class ShareGPTFormat(JsonRowFormat):
     """ShareGPT conversations ({conversations: [{from, value}]}, images via <image>)"""
 
+    keeps = ("id", "messages", "meta")
+
     to_record, to_row = staticmethod(_parse), staticmethod(_dump)

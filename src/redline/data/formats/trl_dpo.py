@@ -80,6 +80,8 @@ def _dump(r: Record) -> dict[str, Any]:
 class TrlDpoFormat(JsonRowFormat):
     """TRL DPO preference data ({prompt, chosen, rejected})"""
 
+    keeps = ("messages", "chosen", "rejected")
+
     to_record, to_row = staticmethod(_parse), staticmethod(_dump)
 
     def open_writer(self, path: Path) -> OneShapeWriter:

@@ -95,6 +95,8 @@ def _dump(r: Record) -> list[dict[str, Any]]:
 class TrlKtoFormat(JsonRowFormat):
     """TRL KTO unpaired preference data ({prompt, completion, label})"""
 
+    keeps = ("messages", "chosen", "rejected", "labels.desirable")
+
     to_record, to_row = staticmethod(_parse), staticmethod(_dump)
 
     def open_writer(self, path: Path) -> OneShapeWriter:

@@ -42,4 +42,6 @@ def _dump(r: Record) -> dict[str, Any]:
 class TrlSftFormat(JsonRowFormat):
     """TRL SFTTrainer data ({messages} or {prompt, completion}); writes {messages}"""
 
+    keeps = ("messages",)
+
     to_record, to_row = staticmethod(_parse), staticmethod(_dump)

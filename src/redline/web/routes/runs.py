@@ -71,10 +71,17 @@ def sample_page(request: Request, w: WebDep, sess: SessionDep, run: Text = "", s
 @router.get("/runs/compare", response_class=HTMLResponse)
 def compare_page(request: Request, w: WebDep, sess: SessionDep,
                  runs: Annotated[list[str], Query(max_length=2000)] = [],  # noqa: B006 - FastAPI reads it
-                 baseline: Text = "0", correction: Text = "holm", allow_judge_mismatch: Text = "") -> Response:
-    """Compare runs against a baseline: per-category differences with CIs, tests and forest plots."""
-    ids = list(dict.fromkeys(r for r in runs if r))
-    rows = [_row(w, r) for r in ids]
+                 baseline: Text = "0", correction: Text = "holm", allow_judge_mismatch: Text = "",
+                 order: Text = "") -> Response:
+    """Compare runs against a baseline: per-category differences with CIs, tests and forest plots.
+
+    The runs are compared in the order given (the first is the baseline unless ``baseline`` picks
+    another); ``order=oldest`` (the runs list's form) puts them in start order, oldest first.
+    """
+    rows = [_row(w, r) for r in dict.fromkeys(r for r in runs if r)]
+    if order == "oldest":
+        rows.sort(key=lambda r: r["started"])
+    ids = [r["run_id"] for r in rows]
     base = {"run_ids": ids, "labels": [_runs.run_label(r) for r in rows], "correction": correction,
             "allow_judge_mismatch": bool(allow_judge_mismatch)}
 
