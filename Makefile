@@ -54,5 +54,4 @@ fuzz: $(VENV)/.installed-dev
 	$(BIN)/python bench/fuzz_readers.py --inputs $(FUZZ_INPUTS)
 
 clean:
-	@bash scripts/ensure_label_studio.sh .venv-ls
-	REDLINE_INSPECT_VENV=$(INSPECT_VENV) $(BIN)/python -m pytest -q
+	rm -rf $(VENV) .venv-ls $(INSPECT_VENV) .redline runs .pytest_cache
