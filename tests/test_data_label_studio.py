@@ -216,7 +216,8 @@ def test_unknown_result_types_and_empty_annotations_are_kept(tmp_path: Path) -> 
 
 
 def _ls_venv() -> Path:
-    return Path(os.environ.get("REDLINE_LABEL_STUDIO_VENV") or ROOT / ".venv-ls")
+    venv = Path(os.environ.get("REDLINE_LABEL_STUDIO_VENV") or ".venv-ls")
+    return venv if venv.is_absolute() else ROOT / venv  # relative to the project, as make test names it
 
 
 class _Api:
