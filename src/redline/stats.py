@@ -362,6 +362,13 @@ def paired_bootstrap_diff(table: list[list[int]], *, n_boot: int = 10000, confid
     return {"diff": d, "low": ci[0], "high": ci[1], "p": min(1.0, p)}
 
 
+def _family(pvalues: list[float | None]) -> tuple[list[int], list[float], list[float | None]]:
+    """The tested rows of a family, smallest p first: their indices, their p-values, and an
+    all-None result list of the input's length (rows with no test stay None)."""
+    tested = sorted(((p, i) for i, p in enumerate(pvalues) if p is not None))
+    return [i for _, i in tested], [p for p, _ in tested], [None] * len(pvalues)
+
+
 def holm_adjust(pvalues: list[float | None]) -> list[float | None]:
     """Holm's step-down adjusted p-values (family-wise error control).
 
@@ -377,13 +384,10 @@ def holm_adjust(pvalues: list[float | None]) -> list[float | None]:
     Returns:
         The adjusted p-values, in the input's order.
     """
-    idx = sorted((i for i, p in enumerate(pvalues) if p is not None), key=lambda i: pvalues[i])  # type: ignore[arg-type,return-value]
+    idx, ps, out = _family(pvalues)
     m = len(idx)
-    out: list[float | None] = [None] * len(pvalues)
     running = 0.0
-    for rank, i in enumerate(idx):
-        p = pvalues[i]
-        assert p is not None
+    for rank, (i, p) in enumerate(zip(idx, ps, strict=True)):
         running = max(running, min(1.0, (m - rank) * p))
         out[i] = running
     return out
@@ -404,14 +408,11 @@ def bh_adjust(pvalues: list[float | None]) -> list[float | None]:
     Returns:
         The adjusted p-values, in the input's order.
     """
-    idx = sorted((i for i, p in enumerate(pvalues) if p is not None), key=lambda i: pvalues[i])  # type: ignore[arg-type,return-value]
+    idx, ps, out = _family(pvalues)
     m = len(idx)
-    out: list[float | None] = [None] * len(pvalues)
     running = 1.0
     for rank in range(m - 1, -1, -1):
-        i = idx[rank]
-        p = pvalues[i]
-        assert p is not None
+        i, p = idx[rank], ps[rank]
         running = min(running, min(1.0, m * p / (rank + 1)))
         out[i] = running
     return out
