@@ -24,7 +24,7 @@ def _rules(rep: dict) -> dict[str, dict]:
 def test_check_finds_every_defect(tmp_path):
     out = tmp_path / "report.json"
     p = cli("data", "check", str(DEFECTIVE), "--standard", str(DATA / "standard_vendor.yaml"), "--out", str(out),
-            "--no-progress")
+            "--no-progress", "--quarantine", str(tmp_path / "rejected.jsonl"))  # never beside the repo's data
     assert p.returncode == 2, p.stderr  # unreadable rows: exit 2 (bad input) wins over violations
     rep = json.loads(out.read_text())
     r = _rules(rep)
@@ -102,7 +102,7 @@ def test_check_overlap_with_eval_sets(tmp_path):
 def test_profile_finds_every_defect(tmp_path):
     out, html, red = tmp_path / "p.json", tmp_path / "p.html", tmp_path / "redacted.jsonl"
     p = cli("data", "profile", str(DEFECTIVE), "--out", str(out), "--html", str(html), "--redact", str(red),
-            "--against", "smoke", "--no-progress")
+            "--against", "smoke", "--no-progress", "--quarantine", str(tmp_path / "rejected.jsonl"))
     assert p.returncode == 2, p.stderr  # 3 unreadable rows
     rep = json.loads(out.read_text())
     assert rep["records"] == 14 and rep["rejected"]["count"] == 3
@@ -159,7 +159,7 @@ def test_profile_html_in_a_browser(tmp_path):
 def test_coverage_matrix_and_data_requests(tmp_path):
     req = tmp_path / "req.jsonl"
     p = cli("data", "coverage", str(DEFECTIVE), "--policy", "default", "--quota", str(DATA / "quota_small.yaml"),
-            "--requests", str(req), "--json", "--no-progress")
+            "--requests", str(req), "--json", "--no-progress", "--quarantine", str(tmp_path / "rejected.jsonl"))
     assert p.returncode == 2, p.stderr  # unreadable rows
     rep = json.loads(p.stdout)
     assert rep["outside_policy"] == {"hate_speech": {"count": 1, "ids": ["v008"]}}
