@@ -158,7 +158,7 @@ def test_conversion_that_writes_nothing_is_not_registered_and_leaves_no_file(wor
 def test_check_messages_json_error_and_near_clusters(tmp_path):
     out = tmp_path / "rep.json"
     p = cli("data", "check", str(DATA / "defective_delivery.jsonl"), "--standard", str(DATA / "standard_vendor.yaml"),
-            "--out", str(out), "--no-progress")
+            "--out", str(out), "--no-progress", "--quarantine", str(tmp_path / "rejected.jsonl"))
     assert p.returncode == 2
     assert "Invalid control character at column 39" in p.stdout and "at at" not in p.stdout
     rep = json.loads(out.read_text())
@@ -182,7 +182,8 @@ def test_unknown_key_in_a_standard_names_key_line_and_valid_keys(tmp_path):
     assert top.fix.startswith("did you mean 'no_duplicates'? valid keys: name, policy, required_fields")
     nested = probs[f"{std}:4 (prompt_chars.mxa)"]
     assert nested.fix == "did you mean 'max'? valid keys: min, max"
-    p = cli("data", "check", str(DATA / "defective_delivery.jsonl"), "--standard", str(std), "--no-progress")
+    p = cli("data", "check", str(DATA / "defective_delivery.jsonl"), "--standard", str(std), "--no-progress",
+            "--quarantine", str(tmp_path / "rejected.jsonl"))
     assert p.returncode == 2 and "Extra inputs are not permitted" not in p.stderr
     assert "no_duplicate" in p.stderr and "did you mean 'no_duplicates'" in p.stderr
 
