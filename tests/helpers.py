@@ -67,6 +67,25 @@ def cli(*args: str, env_extra: dict | None = None, timeout: float = 120) -> subp
                           timeout=timeout, env=env)
 
 
+def invoke(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):
+    """`redline …` in-process (typer's CliRunner), from ``cwd`` and with ``env`` when given.
+
+    The one in-process CLI helper of the tests; ``cli`` runs a real subprocess instead (for
+    signals, process death and the installed entry point).
+    """
+    from typer.testing import CliRunner
+
+    from redline.cli import app
+
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        return CliRunner().invoke(app, list(args), env=env)
+    finally:
+        os.chdir(old)
+
+
 def eval_args(server, suite: Path, policy: Path, *extra: str) -> list[str]:
     """`redline eval` against a fake server, with fast retries and no progress bar."""
     return ["eval", "--target", "openai:fake-model", "--base-url", server.url, "--suite", str(suite),

@@ -21,6 +21,7 @@ from redline.stats import (
     two_proportion_z_test,
 )
 from tests._compare_runs import record, write_run
+from tests.helpers import invoke
 
 CATS = ("cyber", "hate", "self_harm")
 
@@ -268,16 +269,8 @@ def real_runs(tmp_path_factory: pytest.TempPathFactory):
         mp.undo()
 
 
-def _cli(*args: str):
-    from typer.testing import CliRunner
-
-    from redline.cli import app
-
-    return CliRunner().invoke(app, list(args))
-
-
 def test_real_runs_find_the_categories_that_differ(real_runs: dict[str, Path]) -> None:
-    res = _cli("compare", str(real_runs["a"]), str(real_runs["b"]), "--json")
+    res = invoke("compare", str(real_runs["a"]), str(real_runs["b"]), "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["comparisons"][0]["paired"] and out["comparisons"][0]["n_paired"] == 6 * PER_CELL
@@ -290,23 +283,23 @@ def test_real_runs_find_the_categories_that_differ(real_runs: dict[str, Path]) -
         assert rows[key]["verdict"] == "no detectable difference", key
     assert all(r["test"] == "mcnemar_exact" for r in out["comparisons"][0]["rows"])
     # the same comparison the other way: better
-    back = _rows(json.loads(_cli("compare", str(real_runs["b"]), str(real_runs["a"]), "--json").output))
+    back = _rows(json.loads(invoke("compare", str(real_runs["b"]), str(real_runs["a"]), "--json").output))
     assert back[("harmful_rate", "cyber_abuse")]["verdict"] == "better"
     # --baseline by name, and the terminal table
-    res = _cli("compare", str(real_runs["a"]), str(real_runs["b"]), "--baseline", "b")
+    res = invoke("compare", str(real_runs["a"]), str(real_runs["b"]), "--baseline", "b")
     assert res.exit_code == 0, res.output
     assert "better" in res.output and "cyber_abuse" in res.output and "McNemar" in res.output
 
 
 def test_real_runs_on_different_suites_are_compared_unpaired(real_runs: dict[str, Path]) -> None:
-    res = _cli("compare", str(real_runs["a"]), str(real_runs["b2"]), "--json")
+    res = invoke("compare", str(real_runs["a"]), str(real_runs["b2"]), "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert not out["comparisons"][0]["paired"]
     assert {r["test"] for r in out["comparisons"][0]["rows"]} == {"newcombe"}
     assert any("NOT PAIRED" in w for w in out["warnings"]) and any("SUITES DIFFER" in w for w in out["warnings"])
     assert _rows(out)[("harmful_rate", "cyber_abuse")]["verdict"] == "worse"
-    table = _cli("compare", str(real_runs["a"]), str(real_runs["b2"]))
+    table = invoke("compare", str(real_runs["a"]), str(real_runs["b2"]))
     assert "warning:" in table.output and "NOT paired" in table.output
 
 
@@ -319,18 +312,18 @@ def test_real_runs_judged_differently_need_rejudge(real_runs: dict[str, Path], t
     summary["manifest"]["judges"][0]["version"] = "99"
     summary["manifest"]["deciding_judge"]["over_refusal"]["version"] = "99"
     (c / "summary.json").write_text(json.dumps(summary))
-    res = _cli("compare", str(real_runs["a"]), str(c))
+    res = invoke("compare", str(real_runs["a"]), str(c))
     assert res.exit_code == 2
     assert "redline rejudge" in res.output and "--allow-judge-mismatch" in res.output
-    res = _cli("compare", str(real_runs["a"]), str(c), "--allow-judge-mismatch")
+    res = invoke("compare", str(real_runs["a"]), str(c), "--allow-judge-mismatch")
     assert res.exit_code == 0 and "JUDGES DIFFER" in res.output
-    assert _cli("compare", str(real_runs["a"]), str(tmp_path / "missing")).exit_code == 2
-    assert _cli("compare", str(real_runs["a"]), str(c), "--correction", "bonferroni").exit_code == 2
+    assert invoke("compare", str(real_runs["a"]), str(tmp_path / "missing")).exit_code == 2
+    assert invoke("compare", str(real_runs["a"]), str(c), "--correction", "bonferroni").exit_code == 2
 
 
 def test_html_page_is_self_contained_and_escaped(real_runs: dict[str, Path], tmp_path: Path) -> None:
     page = tmp_path / "cmp.html"
-    res = _cli("compare", str(real_runs["a"]), str(real_runs["b"]), str(real_runs["b2"]), "--html", str(page))
+    res = invoke("compare", str(real_runs["a"]), str(real_runs["b"]), str(real_runs["b2"]), "--html", str(page))
     assert res.exit_code == 0, res.output
     html = page.read_text()
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html

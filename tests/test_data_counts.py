@@ -20,25 +20,9 @@ import pytest
 from redline import plugins
 from redline.data.io import RowCounts, open_input, quarantine_path, read_records
 from redline.data.records import Record, record_json
+from tests.helpers import invoke
 
 LINE = re.compile(r"^(\w+): (\d+) read = (\d+) ([\w ]+?) \+ (\d+) rejected \+ (\d+) skipped(?: \((.*)\))?$", re.M)
-
-
-def _invoke(*args: str, cwd: Path | None = None) -> Any:
-    """`redline …` in-process (typer's CliRunner), from ``cwd`` when given."""
-    import os
-
-    from typer.testing import CliRunner
-
-    from redline.cli import app
-
-    old = Path.cwd()
-    if cwd is not None:
-        os.chdir(cwd)
-    try:
-        return CliRunner().invoke(app, list(args))
-    finally:
-        os.chdir(old)
 
 
 def _counts(output: str) -> dict[str, Any]:
@@ -222,7 +206,7 @@ def test_convert_counts_every_row_of_every_format(convert_dir: Path, fmt: str) -
         n_good = len(as_read)
         n_bad = _inject(fmt, src, _good_rows(fmt))
     out = d / "out.jsonl"
-    r = _invoke("data", "convert", str(src), str(out), "--from", fmt, "--no-register", "--no-progress")
+    r = invoke("data", "convert", str(src), str(out), "--from", fmt, "--no-register", "--no-progress")
     assert r.exit_code == 2, r.output  # rows were rejected
     c = _counts(r.output)
     assert (c["read"], c["written"], c["rejected"], c["skipped"]) == (n_good + n_bad, n_good, n_bad, 0), r.output
@@ -245,7 +229,7 @@ def test_convert_counts_every_row_of_every_format(convert_dir: Path, fmt: str) -
         assert {f.split(".")[0] for f in res.dropped} == lost, (fmt, res.dropped, lost)
         assert bool(res.dropped) == any("have no place for" in n for n in res.notes)
     # the same counts in --json
-    rj = _invoke("data", "convert", str(src), str(d / "out2.jsonl"), "--from", fmt, "--no-register",
+    rj = invoke("data", "convert", str(src), str(d / "out2.jsonl"), "--from", fmt, "--no-register",
                  "--no-progress", "--json")
     j = json.loads(rj.stdout)
     rc = _json_counts(j["row_counts"])
@@ -291,11 +275,11 @@ def test_mixed_fixture_uses_the_default_policy() -> None:
 def test_check_counts(mixed: Path, tmp_path: Path) -> None:
     std = Path(__file__).parent / "data" / "standard_vendor.yaml"
     q = tmp_path / "check.rejected.jsonl"
-    r = _invoke("data", "check", str(mixed), "--standard", str(std), "--no-progress", "--quarantine", str(q))
+    r = invoke("data", "check", str(mixed), "--standard", str(std), "--no-progress", "--quarantine", str(q))
     c = _counts(r.output)
     assert (c["read"], c["written"], c["verb"], c["rejected"]) == (6, 4, "checked", 2)
     assert len(q.read_text().splitlines()) == 2 and f"rejected rows: {q}" in r.output
-    rj = _invoke("data", "check", str(mixed), "--standard", str(std), "--no-progress", "--json",
+    rj = invoke("data", "check", str(mixed), "--standard", str(std), "--no-progress", "--json",
                  "--quarantine", str(q))
     rep = json.loads(rj.stdout)
     assert _json_counts(rep["row_counts"])["read"] == 6 and rep["quarantine"] == str(q)
@@ -303,27 +287,27 @@ def test_check_counts(mixed: Path, tmp_path: Path) -> None:
 
 def test_profile_counts(mixed: Path, tmp_path: Path) -> None:
     args = ["data", "profile", str(mixed), "--no-progress", "--no-near", "--no-language", "--no-pii"]
-    r = _invoke(*args, "--quarantine", str(tmp_path / "q.jsonl"))
+    r = invoke(*args, "--quarantine", str(tmp_path / "q.jsonl"))
     c = _counts(r.output)
     assert (c["read"], c["written"], c["verb"], c["rejected"]) == (6, 4, "profiled", 2)
-    rep = json.loads(_invoke(*args, "--json", "--quarantine", str(tmp_path / "q.jsonl")).stdout)
+    rep = json.loads(invoke(*args, "--json", "--quarantine", str(tmp_path / "q.jsonl")).stdout)
     assert _json_counts(rep["row_counts"])["written"] == rep["records"] == 4
 
 
 def test_coverage_counts_rows_outside_the_policy_as_skipped(mixed: Path, tmp_path: Path) -> None:
     args = ["data", "coverage", str(mixed), "--no-progress", "--quarantine", str(tmp_path / "q.jsonl")]
-    r = _invoke(*args)
+    r = invoke(*args)
     c = _counts(r.output)
     assert (c["read"], c["written"], c["verb"], c["rejected"], c["skipped"]) == (6, 3, "counted", 2, 1)
     assert "category 'not_a_policy_category' not in policy default" in c["reasons"]
-    rep = json.loads(_invoke(*args, "--json").stdout)
+    rep = json.loads(invoke(*args, "--json").stdout)
     rc = _json_counts(rep["row_counts"])
     assert rc["skipped_by_reason"] == {"1 category 'not_a_policy_category' not in policy default"[2:]: 1}
 
 
 def test_register_counts(mixed: Path, tmp_path: Path, workspace: Path) -> None:
     q = tmp_path / "reg.rejected.jsonl"
-    r = _invoke("data", "register", str(mixed), "--db", f"sqlite:///{tmp_path / 'ws.db'}", "--quarantine", str(q))
+    r = invoke("data", "register", str(mixed), "--db", f"sqlite:///{tmp_path / 'ws.db'}", "--quarantine", str(q))
     assert r.exit_code == 2, r.output
     c = _counts(r.output)
     assert (c["read"], c["written"], c["verb"], c["rejected"]) == (6, 4, "registered", 2)
@@ -346,7 +330,7 @@ def judge_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_judge_counts(judge_input: Path, tmp_path: Path, workspace: Path) -> None:
     out = tmp_path / "judged.jsonl"
-    r = _invoke("judge", "--input", str(judge_input), "--output", str(out), "--judge", "refusal", "--no-progress",
+    r = invoke("judge", "--input", str(judge_input), "--output", str(out), "--judge", "refusal", "--no-progress",
                 "--no-cache")
     assert r.exit_code == 2, r.output
     c = _counts(r.output)
@@ -367,12 +351,12 @@ def test_calibrate_labels_counts(tmp_path: Path, workspace: Path) -> None:
                                           ("I won't assist.", True), ("Here is a joke about cats.", False)])]
     labels.write_text("".join(json.dumps(g) + "\n" for g in good) + "\n{broken\n"
                       + json.dumps({"id": "x", "prompt": "p"}) + "\n", encoding="utf-8")
-    r = _invoke("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-save", "--no-progress",
+    r = invoke("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-save", "--no-progress",
                 "--allow-rejected")
     assert r.exit_code == 2, r.output
     c = _counts(r.output)
     assert (c["read"], c["written"], c["verb"], c["rejected"]) == (6, 4, "used", 2)
-    rj = _invoke("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-save", "--no-progress", "--json")
+    rj = invoke("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-save", "--no-progress", "--json")
     assert _json_counts(json.loads(rj.stdout)["labels"]["row_counts"])["read"] == 6
 
 
@@ -380,7 +364,7 @@ def test_policy_import_counts(tmp_path: Path) -> None:
     src = tmp_path / "taxonomy.csv"
     src.write_text("id,name,definition,parent\nviolence,Violence,Violent acts,\n\n"
                    "weapons,Weapons,Weapons topics,violence\nfraud,Fraud,Scams,\n", encoding="utf-8")
-    r = _invoke("policy", "import", "--from", "csv", "--csv", str(src), "-o", str(tmp_path / "p.yaml"))
+    r = invoke("policy", "import", "--from", "csv", "--csv", str(src), "-o", str(tmp_path / "p.yaml"))
     assert r.exit_code == 0, r.output
     c = _counts(r.output)
     assert (c["read"], c["written"], c["rejected"]) == (3, 3, 0)
@@ -395,14 +379,14 @@ def test_eval_counts_samples_past_the_limit(tmp_path: Path, workspace: Path) -> 
            if x.strip()]
     replay = tmp_path / "replay.jsonl"
     _write_jsonl(replay, [{"id": i, "response": "I can't help with that."} for i in ids[:3]])
-    r = _invoke("eval", "--suite", "smoke", "--target", f"replay:{replay}", "--judge", "refusal", "--limit", "3",
+    r = invoke("eval", "--suite", "smoke", "--target", f"replay:{replay}", "--judge", "refusal", "--limit", "3",
                 "--out", str(tmp_path / "run"), "--no-progress")
     assert r.exit_code == 0, r.output
     c = _counts(r.output)
     n = len(ids)
     assert (c["unit"], c["read"], c["written"], c["verb"], c["skipped"]) == ("samples", n, 3, "run", n - 3)
     assert f"{n - 3} past --limit" in c["reasons"]
-    rj = _invoke("eval", "--suite", "smoke", "--target", f"replay:{replay}", "--judge", "refusal", "--limit", "3",
+    rj = invoke("eval", "--suite", "smoke", "--target", f"replay:{replay}", "--judge", "refusal", "--limit", "3",
                  "--out", str(tmp_path / "run"), "--no-progress", "--json")  # resumed: nothing new to run
     rc = _json_counts(json.loads(rj.stdout)["row_counts"])
     assert (rc["read"], rc["written"], rc["skipped_by_reason"]) == (n, 3, {"past --limit": n - 3})
@@ -419,15 +403,15 @@ def test_annotate_create_and_import_batch_counts(workspace: Path) -> None:
     data = workspace / "items.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows) + "\n" + json.dumps(rows[0]) + "\n{broken\n",
                     encoding="utf-8")
-    r = _invoke("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", "response-label",
+    r = invoke("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", "response-label",
                 "--name", "p1", "--gold-rate", "0")
     assert r.exit_code == 2, r.output
     c = _counts(r.output)
     assert (c["read"], c["written"], c["verb"], c["rejected"]) == (6, 4, "added as items", 2)
     assert len(quarantine_path(data).read_text().splitlines()) == 2
-    assert _invoke("annotate", "user", "add", "a1", "--vendor", "acme").exit_code == 0
+    assert invoke("annotate", "user", "add", "a1", "--vendor", "acme").exit_code == 0
     batch = workspace / "batch.csv"
-    r = _invoke("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "csv",
+    r = invoke("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "csv",
                 "--out", str(batch), "--per-annotator", "4")
     assert r.exit_code == 0, r.output
     with open(batch, newline="", encoding="utf-8") as f:
@@ -444,12 +428,12 @@ def test_annotate_create_and_import_batch_counts(workspace: Path) -> None:
         w = csv.DictWriter(f, fieldnames=list(got[0]))
         w.writeheader()
         w.writerows(got)
-    r = _invoke("annotate", "import-batch", "p1", str(batch))
+    r = invoke("annotate", "import-batch", "p1", str(batch))
     assert r.exit_code == 2, r.output
     c = _counts(r.output)
     assert (c["read"], c["written"], c["verb"], c["rejected"], c["skipped"]) == (4, 2, "imported", 1, 1)
     assert "skipped by the annotator" in c["reasons"]
-    j = json.loads(_invoke("annotate", "import-batch", "p1", str(batch), "--json").stdout)  # again: already there
+    j = json.loads(invoke("annotate", "import-batch", "p1", str(batch), "--json").stdout)  # again: already there
     rc = _json_counts(j["row_counts"])
     assert (rc["written"], rc["rejected"], rc["skipped"]) == (0, 1, 3)
     assert rc["skipped_by_reason"] == {"already imported (the same label, or the same skip)": 3}
@@ -465,13 +449,13 @@ def test_rejudge_counts_repeated_and_torn_source_lines(tmp_path: Path, workspace
     replay = tmp_path / "replay.jsonl"
     _write_jsonl(replay, [{"id": i, "response": "I can't help with that."} for i in ids])
     run = tmp_path / "run"
-    r = _invoke("eval", "--suite", "smoke", "--target", f"replay:{replay}", "--judge", "refusal", "--limit", "3",
+    r = invoke("eval", "--suite", "smoke", "--target", f"replay:{replay}", "--judge", "refusal", "--limit", "3",
                 "--out", str(run), "--no-progress")
     assert r.exit_code == 0, r.output
     res = run / "results.jsonl"
     lines = res.read_text(encoding="utf-8").splitlines(keepends=True)
     res.write_text("".join(lines) + lines[0] + lines[1][:40], encoding="utf-8")  # a repeat, then a torn line
-    r = _invoke("rejudge", str(run), "--judge", "refusal", "--out", str(tmp_path / "re"), "--no-progress")
+    r = invoke("rejudge", str(run), "--judge", "refusal", "--out", str(tmp_path / "re"), "--no-progress")
     assert r.exit_code == 0, r.output
     c = _counts(r.output)
     assert (c["read"], c["written"], c["verb"], c["skipped"]) == (5, 3, "run", 2), r.output

@@ -22,6 +22,7 @@ import pytest
 from redline.data.formats import FieldMap, Rejected, get_format
 from redline.data.io import read_records
 from redline.data.records import Record, dump_messages
+from tests.helpers import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "inspect"
@@ -42,18 +43,9 @@ EXTRA = [  # beside the smoke suite: a system prompt, several turns with an answ
 ]
 
 
-def _invoke(*args: str) -> Any:
-    """`redline …` in-process (typer's CliRunner)."""
-    from typer.testing import CliRunner
-
-    from redline.cli import app
-
-    return CliRunner().invoke(app, list(args))
-
-
 def _convert(src: Path, out: Path, *extra: str) -> dict[str, Any]:
     """`redline data convert SRC OUT --from inspect --json …`: the summary (exit 0 or 2)."""
-    res = _invoke("data", "convert", str(src), str(out), "--from", "inspect", "--no-register", "--no-progress",
+    res = invoke("data", "convert", str(src), str(out), "--from", "inspect", "--no-register", "--no-progress",
                   "--json", *extra)
     assert res.exit_code in (0, 2), res.output
     summary: dict[str, Any] = json.loads(res.output)
@@ -111,7 +103,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     parts = []
     for i, src in enumerate(("smoke", str(extra))):
         part = tmp / f"part{i}.jsonl"
-        res = _invoke("data", "convert", src, str(part), "--to", "inspect", "--no-register", "--no-progress")
+        res = invoke("data", "convert", src, str(part), "--to", "inspect", "--no-register", "--no-progress")
         assert res.exit_code == 0, res.output
         parts.append(part.read_text(encoding="utf-8"))
     dataset = tmp / "dataset.inspect.jsonl"
@@ -247,7 +239,7 @@ def test_eval_log_is_read_not_rejected_as_not_utf8(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     summary = _convert(DATA / "redline_rt.eval", out)  # no --from needed either: .eval is Inspect's
     assert (summary["rows"], summary["written"], summary["rejected"]) == (5, 5, 0)
-    res = _invoke("data", "convert", str(DATA / "redline_rt.eval"), str(tmp_path / "auto.jsonl"), "--no-register",
+    res = invoke("data", "convert", str(DATA / "redline_rt.eval"), str(tmp_path / "auto.jsonl"), "--no-register",
                   "--no-progress")
     assert res.exit_code == 0 and "5 rows: 5 written, 0 rejected" in res.output, res.output
     recs = read_records(out)
@@ -314,7 +306,7 @@ def test_dataset_target_round_trip(tmp_path: Path) -> None:
     rows = [*EXTRA, {"id": "t-4", "prompt": "Name a capital.", "expected": "comply", "meta": {"target": "Paris"}}]
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "ds.inspect.jsonl"
-    res = _invoke("data", "convert", str(src), str(out), "--to", "inspect", "--no-register", "--no-progress")
+    res = invoke("data", "convert", str(src), str(out), "--to", "inspect", "--no-register", "--no-progress")
     assert res.exit_code == 0, res.output
     written = {d["id"]: d for d in _lines(out)}
     assert written["sys-1"]["target"] == "refuse" and written["multi-2"]["target"] == "comply"
@@ -388,14 +380,14 @@ def test_dataset_prompt_from_another_column(tmp_path: Path) -> None:
 def test_broken_eval_files_are_refused_with_the_reason(tmp_path: Path) -> None:
     cut = tmp_path / "cut.eval"
     cut.write_bytes((DATA / "redline_rt.eval").read_bytes()[:4000])  # an interrupted copy
-    res = _invoke("data", "convert", str(cut), str(tmp_path / "o.jsonl"), "--no-register", "--no-progress")
+    res = invoke("data", "convert", str(cut), str(tmp_path / "o.jsonl"), "--no-register", "--no-progress")
     assert res.exit_code == 2 and "not an Inspect .eval log" in res.output and "is a zip file" in res.output
     import zipfile
 
     other = tmp_path / "other.eval"
     with zipfile.ZipFile(other, "w") as z:
         z.writestr("data.json", "{}")
-    res = _invoke("data", "convert", str(other), str(tmp_path / "o.jsonl"), "--no-register", "--no-progress")
+    res = invoke("data", "convert", str(other), str(tmp_path / "o.jsonl"), "--no-register", "--no-progress")
     assert res.exit_code == 2 and "no header.json" in res.output, res.output
 
 
@@ -404,7 +396,7 @@ def test_a_second_inspect_run_keeps_the_first_runs_ids(tmp_path: Path) -> None:
     first = tmp_path / "first.jsonl"
     _convert(DATA / "redline_rt.eval", first)
     ds = tmp_path / "again.inspect.jsonl"
-    res = _invoke("data", "convert", str(first), str(ds), "--to", "inspect", "--no-register", "--no-progress")
+    res = invoke("data", "convert", str(first), str(ds), "--to", "inspect", "--no-register", "--no-progress")
     assert res.exit_code == 0, res.output
     again = {d["id"]: d for d in _lines(ds)}
     doc = json.loads((DATA / "redline_rt.json").read_text(encoding="utf-8"))

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from redline.data.io import convert, read_records
+from tests.helpers import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "redline0test0token0000000000000000000000"
@@ -57,15 +58,6 @@ RECORDS: list[dict[str, Any]] = [
 def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
-
-
-def _invoke(*args: str) -> Any:
-    """`redline …` in-process (typer's CliRunner)."""
-    from typer.testing import CliRunner
-
-    from redline.cli import app
-
-    return CliRunner().invoke(app, list(args))
 
 
 def _config_labels(config: str) -> dict[str, dict[str, str]]:
@@ -316,7 +308,7 @@ def test_round_trip_through_label_studio(ls_server: _Api, tmp_path: Path) -> Non
     api = ls_server
     src = _write(tmp_path / "records.jsonl", RECORDS)
     out = tmp_path / "tasks.json"
-    res = _invoke("data", "convert", str(src), str(out), "--to", "label_studio", "--no-register", "--no-progress")
+    res = invoke("data", "convert", str(src), str(out), "--to", "label_studio", "--no-register", "--no-progress")
     assert res.exit_code == 0, res.output
     assert "3 rows: 3 written, 0 rejected" in res.output and "label_config.xml" in res.output
     config = (tmp_path / "tasks.json.label_config.xml").read_text()
@@ -353,7 +345,7 @@ def test_round_trip_through_label_studio(ls_server: _Api, tmp_path: Path) -> Non
     assert sum(len(t["annotations"]) for t in export) == 6
 
     back_path = tmp_path / "back.jsonl"
-    res = _invoke("data", "convert", str(ls_json), str(back_path), "--from", "label_studio", "--no-register",
+    res = invoke("data", "convert", str(ls_json), str(back_path), "--from", "label_studio", "--no-register",
                   "--no-progress", "--json")
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output)

@@ -12,6 +12,7 @@ import pytest
 from redline.data.formats import Rejected, formats, get_format
 from redline.data.formats.base import JsonRowFormat
 from redline.data.records import Record
+from tests.helpers import invoke
 
 
 def test_every_format_is_a_format_plugin() -> None:
@@ -147,27 +148,10 @@ def test_reject_summary_names_whole_fields() -> None:
     assert _reason_kind("can't be written: 'x' too long") == "can't be written"
 
 
-def _invoke(*args: str, cwd: Path | None = None):
-    """`redline …` in-process (typer's CliRunner), from ``cwd`` when given."""
-    import os
-
-    from typer.testing import CliRunner
-
-    from redline.cli import app
-
-    old = Path.cwd()
-    if cwd is not None:
-        os.chdir(cwd)
-    try:
-        return CliRunner().invoke(app, list(args))
-    finally:
-        os.chdir(old)
-
-
 def test_data_commands_read_a_built_in_suite_by_name(tmp_path: Path) -> None:
     """Issue 18 item 7: `data convert smoke …` reads the shipped suite; a real file wins; a typo lists the suites."""
     out = tmp_path / "smoke.csv"
-    res = _invoke("data", "convert", "smoke", str(out), "--no-register", "--no-progress", cwd=tmp_path)
+    res = invoke("data", "convert", "smoke", str(out), "--no-register", "--no-progress", cwd=tmp_path)
     assert res.exit_code == 0, res.output
     from redline.data.suites import builtin_suites
 
@@ -177,11 +161,11 @@ def test_data_commands_read_a_built_in_suite_by_name(tmp_path: Path) -> None:
     # a file called like a suite wins over the suite
     (tmp_path / "smoke").write_text('{"id": "x1", "prompt": "hello", "category": "privacy", "expected": "comply"}\n',
                                     encoding="utf-8")
-    res = _invoke("data", "convert", "smoke", str(tmp_path / "mine.jsonl"), "--from", "jsonl", "--no-register",
+    res = invoke("data", "convert", "smoke", str(tmp_path / "mine.jsonl"), "--from", "jsonl", "--no-register",
                   "--no-progress", cwd=tmp_path)
     assert res.exit_code == 0, res.output
     assert "1 rows: 1 written" in res.output
-    res = _invoke("data", "convert", "smok", str(tmp_path / "x.csv"), "--no-register", cwd=tmp_path)
+    res = invoke("data", "convert", "smok", str(tmp_path / "x.csv"), "--no-register", cwd=tmp_path)
     assert res.exit_code == 2
     assert "name a built-in suite" in res.output and "smoke" in res.output
 
@@ -189,7 +173,7 @@ def test_data_commands_read_a_built_in_suite_by_name(tmp_path: Path) -> None:
 def test_coverage_requests_without_a_quota_use_the_default_quota(tmp_path: Path) -> None:
     """Issue 18 item 7: `data coverage --requests` without --quota wrote an empty file without a word."""
     req = tmp_path / "req.jsonl"
-    res = _invoke("data", "coverage", "smoke", "--requests", str(req), "--thin", "3", "--no-progress")
+    res = invoke("data", "coverage", "smoke", "--requests", str(req), "--thin", "3", "--no-progress")
     assert res.exit_code == 0, res.output
     rows = [json.loads(x) for x in req.read_text(encoding="utf-8").splitlines()]
     assert rows, "requests against the default quota"
@@ -197,13 +181,13 @@ def test_coverage_requests_without_a_quota_use_the_default_quota(tmp_path: Path)
     assert {r["kind"] for r in rows} <= {"harmful", "benign-contrast"}
     assert f"data requests: {len(rows)} written to {req}" in res.output
     assert "default quota: 3 rows (--thin)" in res.output
-    res = _invoke("data", "coverage", "smoke", "--requests", str(req), "--thin", "3", "--json", "--no-progress")
+    res = invoke("data", "coverage", "smoke", "--requests", str(req), "--thin", "3", "--json", "--no-progress")
     rep = json.loads(res.output)
     assert rep["quota"] == {"default": True, "min_per_cell": 3} and len(rep["requests"]) == len(rows)
     # a quota every cell meets: nothing to request, and the command says so
     q = tmp_path / "q.yaml"
     q.write_text("min_per_cell: 0\n", encoding="utf-8")
-    res = _invoke("data", "coverage", "smoke", "--quota", str(q), "--requests", str(req), "--no-progress")
+    res = invoke("data", "coverage", "smoke", "--quota", str(q), "--requests", str(req), "--no-progress")
     assert res.exit_code == 0, res.output
     assert req.read_text(encoding="utf-8") == ""
     assert "data requests: none — every cell meets the quota in" in res.output

@@ -7,18 +7,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from redline.cli import app
 from redline.errors import InputError
 from redline.learn.gate import gate_run, load_budgets, render_junit, render_markdown
 from redline.stats import samples_for_budget, upper_bound_one_sided
 from tests._gate_runs import SUB_POLICY, make_run
-from tests.helpers import eval_args, make_records, write_policy, write_suite
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
+from tests.helpers import eval_args, invoke, make_records, write_policy, write_suite
 
 
 @pytest.fixture

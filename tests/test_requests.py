@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.helpers import write_policy, write_suite
+from tests.helpers import invoke, write_policy, write_suite
 
 COMPLY = "Sure, here is how to do it. Step 1: get started. Step 2: keep going. Step 3: finish."
 REFUSE = "I'm sorry, but I can't help with that request."
@@ -37,12 +36,6 @@ def _answer(rec: dict) -> str:
     if rec["id"].startswith("sh-h") or rec["id"].startswith("sh-b"):
         return REFUSE
     return ANSWER
-
-
-def invoke(*args: str, env: dict[str, str]) -> object:
-    from redline.cli import app
-
-    return CliRunner().invoke(app, list(args), env=env)
 
 
 @pytest.fixture(scope="module")
