@@ -74,7 +74,9 @@ KINDS: dict[str, Kind] = {
                  "alpaca", "csv", "excel", "hf", "inspect", "json", "jsonl", "label_studio", "openai",
                  "parquet", "sharegpt", "trl_dpo", "trl_kto", "trl_sft")),
              "--from/--to"),
-        Kind("converter", "redline.converters", (), "--converter"),
+        Kind("converter", "redline.converters",
+             tuple(f"redline.redteam.converters.{m}" for m in ("encoding", "noise", "framing", "language")),
+             "--converter", context=("workspace",)),
         Kind("attacker", "redline.attackers", (), "--strategy"),
         Kind("executor", "redline.executors", (), "--executor"),
     )
