@@ -20,6 +20,7 @@ from redline.commands import (
     judging,
     plugins,
     policy,
+    redteam,
     requests,
 )
 from redline.commands._common import CommandGroup
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 
 evals.register(app)
+redteam.register(app)
 compare.register(app)
 gate.register(app)
 clusters.register(app)

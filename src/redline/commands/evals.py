@@ -17,26 +17,47 @@ from redline.commands._common import (
 )
 
 
+# The options `eval` shares with other run commands (`redteam`): one definition each.
+TargetOption = Annotated[str, typer.Option(help="local | local:PATH.gguf | openai:MODEL | replay:FILE.jsonl")]
+PolicyOption = Annotated[str, typer.Option(help="Built-in policy name or a policy YAML file.")]
+JudgeOption = Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable) (default: refusal + harm: harm decides harmful prompts, refusal over-refusal); the first harm judge decides harmful prompts.", show_default=False)]
+JudgeOptionsOption = Annotated[list[str] | None, typer.Option("--option", help="Judge option KEY=VALUE (repeatable; NAME.KEY scopes it to one judge). API keys are read from env vars only: api_key_env=VAR.")]
+OutOption = Annotated[Path | None, typer.Option(help="Run directory; re-running with the same --out resumes.")]
+ConcurrencyOption = Annotated[int, typer.Option(min=1, max=4096, help="Requests in flight at once.")]
+BaseUrlOption = Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")]
+ApiKeyOption = Annotated[str | None, typer.Option(help="API key (prefer the OPENAI_API_KEY variable).", show_default=False)]
+MaxTokensOption = Annotated[int | None, typer.Option(min=1, help="Maximum tokens per response (default: 200 for local models, 512 otherwise).", show_default=False)]
+TemperatureOption = Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")]
+SeedOption = Annotated[int | None, typer.Option(help="Sampling seed, where the target supports one.")]
+TimeoutOption = Annotated[float, typer.Option(min=0.1, help="Per-request timeout in seconds.")]
+MaxRetriesOption = Annotated[int, typer.Option(min=0, max=20, help="Retries per request (hard cap).")]
+RetryBaseOption = Annotated[float, typer.Option(min=0.0, help="First backoff delay in seconds (doubles, capped).")]
+RetryMaxOption = Annotated[float, typer.Option(min=0.0, help="Backoff cap in seconds.")]
+LimitOption = Annotated[int | None, typer.Option(min=1, help="Only the first N samples of the suite.")]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Ask the target again even for cached prompts.")]
+RetryErrorsOption = Annotated[bool, typer.Option("--retry-errors", help="When resuming, ask again for samples whose request failed.")]
+
+
 def eval_cmd(
     suite: Annotated[str | None, typer.Option(help="Built-in suite name (see `redline suites`) or a JSONL file (default: the policy's own suite; `demo` for the default policy).", show_default=False)] = None,
-    target: Annotated[str, typer.Option(help="local | local:PATH.gguf | openai:MODEL | replay:FILE.jsonl")] = "local",
-    policy: Annotated[str, typer.Option(help="Built-in policy name or a policy YAML file.")] = "default",
-    judge: Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable) (default: refusal + harm: harm decides harmful prompts, refusal over-refusal); the first harm judge decides harmful prompts.", show_default=False)] = None,
-    option: Annotated[list[str] | None, typer.Option("--option", help="Judge option KEY=VALUE (repeatable; NAME.KEY scopes it to one judge). API keys are read from env vars only: api_key_env=VAR.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Run directory; re-running with the same --out resumes.")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Requests in flight at once.")] = 8,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")] = None,
-    api_key: Annotated[str | None, typer.Option(help="API key (prefer the OPENAI_API_KEY variable).", show_default=False)] = None,
-    max_tokens: Annotated[int | None, typer.Option(min=1, help="Maximum tokens per response (default: 200 for local models, 512 otherwise).", show_default=False)] = None,
-    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.0,
-    seed: Annotated[int | None, typer.Option(help="Sampling seed, where the target supports one.")] = 0,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Per-request timeout in seconds.")] = 60.0,
-    max_retries: Annotated[int, typer.Option(min=0, max=20, help="Retries per request (hard cap).")] = 4,
-    retry_base: Annotated[float, typer.Option(min=0.0, help="First backoff delay in seconds (doubles, capped).")] = 0.5,
-    retry_max: Annotated[float, typer.Option(min=0.0, help="Backoff cap in seconds.")] = 20.0,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N samples of the suite.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the target again even for cached prompts.")] = False,
-    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="When resuming, ask again for samples whose request failed.")] = False,
+    target: TargetOption = "local",
+    policy: PolicyOption = "default",
+    judge: JudgeOption = None,
+    option: JudgeOptionsOption = None,
+    out: OutOption = None,
+    concurrency: ConcurrencyOption = 8,
+    base_url: BaseUrlOption = None,
+    api_key: ApiKeyOption = None,
+    max_tokens: MaxTokensOption = None,
+    temperature: TemperatureOption = 0.0,
+    seed: SeedOption = 0,
+    timeout: TimeoutOption = 60.0,
+    max_retries: MaxRetriesOption = 4,
+    retry_base: RetryBaseOption = 0.5,
+    retry_max: RetryMaxOption = 20.0,
+    limit: LimitOption = None,
+    no_cache: NoCacheOption = False,
+    retry_errors: RetryErrorsOption = False,
     db: DbOption = None,
     as_json: JsonSummaryOption = False,
     progress: ProgressOption = True,
@@ -47,9 +68,8 @@ def eval_cmd(
 
     With no arguments: the built-in `demo` suite, the built-in local model and the offline judges.
     """
-    from redline.evals.runner import DEFAULT_JUDGES, EvalConfig, RetryPolicy, run_eval
+    from redline.evals.runner import run_eval
     from redline.judges.base import parse_options
-    from redline.targets.base import GenParams
     from redline.workspace import Workspace
 
     judge_options = parse_options(option)
@@ -63,15 +83,12 @@ def eval_cmd(
         from redline.policy.loader import load_policy
 
         suite = load_policy(policy).suite or "demo"
-    cfg = EvalConfig(
-        suite=suite, target=target, policy=policy, judges=judge or list(DEFAULT_JUDGES), out=out,
-        judge_options=judge_options, concurrency=concurrency,
-        target_options={"base_url": base_url, "api_key": api_key, "timeout": timeout},
-        params=GenParams(max_tokens=max_tokens or (200 if target.split(":")[0] == "local" else 512),
-                         temperature=temperature, seed=seed),
-        retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base, max_delay=retry_max),
-        use_cache=not no_cache, progress=progress, limit=limit, retry_errors=retry_errors,
-        image_roots=list(allow_image_root or []),
+    cfg = eval_config(
+        suite=suite, target=target, policy=policy, judge=judge, judge_options=judge_options, out=out,
+        concurrency=concurrency, base_url=base_url, api_key=api_key, max_tokens=max_tokens,
+        temperature=temperature, seed=seed, timeout=timeout, max_retries=max_retries,
+        retry_base=retry_base, retry_max=retry_max, limit=limit, no_cache=no_cache,
+        retry_errors=retry_errors, progress=progress, allow_image_root=allow_image_root,
     )
     ws = Workspace.default(db)
     with exit_on_interrupt("interrupted"):  # before the run started: nothing to resume yet
@@ -84,6 +101,53 @@ def eval_cmd(
     show_run(result, as_json, verdict)
     if verdict is not None and not verdict["passed"]:
         raise typer.Exit(1)
+
+
+def eval_config(*, suite: str, target: str, policy: str, judge: list[str] | None,
+                judge_options: dict[str, str], out: Path | None, concurrency: int,
+                base_url: str | None, api_key: str | None, max_tokens: int | None, temperature: float,
+                seed: int | None, timeout: float, max_retries: int, retry_base: float, retry_max: float,
+                limit: int | None, no_cache: bool, retry_errors: bool, progress: bool,
+                allow_image_root: list[Path] | None = None) -> Any:
+    """The :class:`~redline.evals.runner.EvalConfig` of a run command's options (``eval``,
+    ``redteam``): the same defaults (judges, max tokens per target kind) everywhere.
+
+    Args:
+        suite: The suite (a built-in name or a JSONL path).
+        target: The target spec.
+        policy: The policy.
+        judge: ``--judge`` (None: the default judges).
+        judge_options: The parsed ``--option`` values.
+        out: ``--out``.
+        concurrency: ``--concurrency``.
+        base_url: ``--base-url``.
+        api_key: ``--api-key``.
+        max_tokens: ``--max-tokens`` (None: 200 for local models, 512 otherwise).
+        temperature: ``--temperature``.
+        seed: ``--seed``.
+        timeout: ``--timeout``.
+        max_retries: ``--max-retries``.
+        retry_base: ``--retry-base``.
+        retry_max: ``--retry-max``.
+        limit: ``--limit``.
+        no_cache: ``--no-cache``.
+        retry_errors: ``--retry-errors``.
+        progress: ``--progress/--no-progress``.
+        allow_image_root: ``--allow-image-root``.
+    """
+    from redline.evals.runner import DEFAULT_JUDGES, EvalConfig, RetryPolicy
+    from redline.targets.base import GenParams
+
+    return EvalConfig(
+        suite=suite, target=target, policy=policy, judges=judge or list(DEFAULT_JUDGES), out=out,
+        judge_options=judge_options, concurrency=concurrency,
+        target_options={"base_url": base_url, "api_key": api_key, "timeout": timeout},
+        params=GenParams(max_tokens=max_tokens or (200 if target.split(":")[0] == "local" else 512),
+                         temperature=temperature, seed=seed),
+        retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base, max_delay=retry_max),
+        use_cache=not no_cache, progress=progress, limit=limit, retry_errors=retry_errors,
+        image_roots=list(allow_image_root or []),
+    )
 
 
 def show_run(result: Any, as_json: bool, gate: dict[str, Any] | None = None) -> None:
