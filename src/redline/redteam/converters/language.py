@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from redline.errors import InputError, Problem
 from redline.redteam.converters import Converter, converter
@@ -26,12 +28,13 @@ class TranslateConverter(Converter):
     name = "translate"
 
     def __init__(self, target: str, language: str, base_url: str | None, timeout: float,
-                 max_tokens: int, answer_in_english: bool, workspace: Any):
+                 max_tokens: int, answer_in_english: bool, workspace: Any, max_retries: int = 3):
         from redline.evals.cache import ResponseCache
         from redline.targets import create_target
         from redline.targets.base import GenParams
 
         self.language = language
+        self.max_retries = max_retries
         self.answer_in_english = answer_in_english
         opts: dict[str, Any] = {"timeout": timeout, "concurrency": 1}
         if base_url is not None:
@@ -59,12 +62,12 @@ class TranslateConverter(Converter):
         gen = self.cache.get(key) if self.cache is not None else None
         if gen is None:
             sid = "translate-" + hashlib.sha256(text.encode()).hexdigest()[:12]
-            for attempt in range(4):
+            for attempt in range(self.max_retries + 1):
                 try:
                     gen = self._loop.run_until_complete(self.target.generate(msgs, self.params, sid))
                     break
                 except TransientError as e:
-                    if attempt == 3:
+                    if attempt == self.max_retries:
                         raise self._failed(str(e)) from None
                     self._loop.run_until_complete(asyncio.sleep(backoff_delay(attempt, e.retry_after)))
                 except SampleError as e:
@@ -105,6 +108,8 @@ class TranslateConverter(Converter):
 
 @converter("translate", "language")
 def translate(target: str, language: str = "Zulu", base_url: str | None = None, timeout: float = 60.0,
-              max_tokens: int = 512, answer_in_english: bool = True, workspace: Any = None) -> TranslateConverter:
+              max_tokens: int = 512, answer_in_english: bool = True,
+              max_retries: Annotated[int, Field(ge=0, le=10)] = 3, workspace: Any = None) -> TranslateConverter:
     """The prompt translated into ``language`` (default Zulu, low-resource) by the ``target`` model."""
-    return TranslateConverter(target, language, base_url, timeout, max_tokens, answer_in_english, workspace)
+    return TranslateConverter(target, language, base_url, timeout, max_tokens, answer_in_english, workspace,
+                              max_retries)
