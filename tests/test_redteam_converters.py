@@ -13,7 +13,13 @@ import pytest
 from redline.data.schema import Sample
 from redline.errors import InputError
 from redline.plugins import all_plugins, names
-from redline.redteam.converters import FAMILIES, build_chains, build_converter, parse_chains, parse_converter_options
+from redline.redteam.converters import (
+    FAMILIES,
+    build_chains,
+    build_converter,
+    parse_chains,
+    parse_converter_options,
+)
 from redline.redteam.converters.encoding import Encoding
 from redline.redteam.plan import PlanCounts, expand
 

@@ -16,7 +16,6 @@ from redline.commands._common import (
     print_json,
 )
 
-
 # The options `eval` shares with other run commands (`redteam`): one definition each.
 TargetOption = Annotated[str, typer.Option(help="local | local:PATH.gguf | openai:MODEL | replay:FILE.jsonl")]
 PolicyOption = Annotated[str, typer.Option(help="Built-in policy name or a policy YAML file.")]

@@ -7,14 +7,19 @@ from typing import Annotated, Any
 
 import typer
 
-from redline.commands._common import DbOption, JsonSummaryOption, ProgressOption, exit_on_interrupt, print_json
+from redline.commands._common import (
+    DbOption,
+    JsonSummaryOption,
+    ProgressOption,
+    exit_on_interrupt,
+    print_json,
+)
 from redline.commands.evals import (
     ApiKeyOption,
     BaseUrlOption,
     ConcurrencyOption,
     JudgeOption,
     JudgeOptionsOption,
-    LimitOption,
     MaxRetriesOption,
     MaxTokensOption,
     NoCacheOption,

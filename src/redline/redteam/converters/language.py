@@ -53,11 +53,11 @@ class TranslateConverter(Converter):
         Raises:
             InputError: The translator failed (after retries) or answered nothing.
         """
-        from redline.data.schema import Message
+        from redline.data.schema import Message, TextPart
         from redline.evals.cache import cache_key
         from redline.targets.base import SampleError, TransientError, backoff_delay
 
-        msgs = [Message(role="user", content=PROMPT.format(language=self.language, text=text))]
+        msgs = [Message(role="user", content=[TextPart(text=PROMPT.format(language=self.language, text=text))])]
         key = cache_key(self.target.cache_identity, self.params, msgs)
         gen = self.cache.get(key) if self.cache is not None else None
         if gen is None:
