@@ -3,6 +3,7 @@ back, options are typed, chains compose left to right, and the planner expands g
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import codecs
 import random
@@ -46,6 +47,7 @@ def test_every_converter_transforms_and_is_deterministic_with_a_seed(name: str):
     assert isinstance(out, str) and out and out != TEXT
     assert conv.convert(TEXT, rng(7)) == out  # same seed, same text
     assert isinstance(params, dict)
+    assert conv.convert(TEXT) == conv.convert(TEXT)  # without an item's seed: seeded by the text
 
 
 @pytest.mark.parametrize("name, options", [
@@ -196,6 +198,15 @@ def test_translate_goes_through_a_target_and_the_response_cache(workspace: Path,
     finally:
         conv2.close()
     assert len(server.requests()) == 1  # the second planning asked nothing: the response cache
+
+    async def in_a_loop() -> str:  # as the attack runner converts its attacker's prompts
+        conv3, _ = build_converter("translate", opts, workspace=ws)
+        try:
+            return await conv3.convert("[[echo]] where is the library?")
+        finally:
+            await conv3.aclose()
+
+    assert asyncio.run(in_a_loop()) == out and len(server.requests()) == 1
     bad, _ = build_converter("translate", {**opts, "base_url": "http://127.0.0.1:9/v1", "timeout": "0.5",
                                      "max_retries": "0"},
                              workspace=ws)

@@ -49,12 +49,14 @@ class Converter:
 
     name: str = ""
 
-    def convert(self, text: str, rng: random.Random) -> str:
+    def convert(self, text: str, rng: random.Random | None = None) -> str:
         """The transformed text.
 
         Args:
             text: The prompt (the last user message's text).
             rng: The item's seeded random source; the only randomness a converter may use.
+                None (a caller without an item, such as an attacker's prompt) seeds one from
+                the text itself (:func:`text_rng`), so the result is still reproducible.
 
         Returns:
             The text to send instead.
@@ -72,9 +74,9 @@ class FnConverter(Converter):
         self.name = name
         self._fn = fn
 
-    def convert(self, text: str, rng: random.Random) -> str:
+    def convert(self, text: str, rng: random.Random | None = None) -> str:
         """Apply the function (see :meth:`Converter.convert`)."""
-        return self._fn(text, rng)
+        return self._fn(text, rng or text_rng(text))
 
 
 def converter(name: str, family: str, *, attribution: str = "") -> Callable[[F], F]:
@@ -145,6 +147,15 @@ def item_rng(seed: int, item: str, chain: str, step: int) -> random.Random:
     """
     digest = hashlib.sha256(f"{seed}\x00{item}\x00{chain}\x00{step}".encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def text_rng(text: str) -> random.Random:
+    """A random source seeded by ``text`` (for a conversion without an item's seed).
+
+    Args:
+        text: The text to convert.
+    """
+    return random.Random(int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big"))
 
 
 def parse_chains(specs: list[str] | None) -> list[list[str]]:

@@ -43,12 +43,22 @@ class TranslateConverter(Converter):
         self.params = GenParams(max_tokens=max_tokens, temperature=0.0, seed=0)
         self.cache = (ResponseCache(workspace.cache_path)
                       if workspace is not None and getattr(self.target, "cacheable", True) else None)
-        self._loop = asyncio.new_event_loop()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.requests = 0
         self._closed = False
 
     def translate(self, text: str) -> str:
         """``text`` in the configured language (from the cache when it was asked before).
+
+        Raises:
+            InputError: The translator failed (after retries) or answered nothing.
+        """
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(self.atranslate(text))
+
+    async def atranslate(self, text: str) -> str:
+        """:meth:`translate`, in the caller's event loop (an attack runner's).
 
         Raises:
             InputError: The translator failed (after retries) or answered nothing.
@@ -64,12 +74,12 @@ class TranslateConverter(Converter):
             sid = "translate-" + hashlib.sha256(text.encode()).hexdigest()[:12]
             for attempt in range(self.max_retries + 1):
                 try:
-                    gen = self._loop.run_until_complete(self.target.generate(msgs, self.params, sid))
+                    gen = await self.target.generate(msgs, self.params, sid)
                     break
                 except TransientError as e:
                     if attempt == self.max_retries:
                         raise self._failed(str(e)) from None
-                    self._loop.run_until_complete(asyncio.sleep(backoff_delay(attempt, e.retry_after)))
+                    await asyncio.sleep(backoff_delay(attempt, e.retry_after))
                 except SampleError as e:
                     raise self._failed(str(e)) from None
             assert gen is not None
@@ -79,7 +89,7 @@ class TranslateConverter(Converter):
         out = gen.text.strip()
         if not out:
             raise self._failed("the translator answered nothing")
-        return out
+        return out + "\n\n(Answer in English.)" if self.answer_in_english else out
 
     def _failed(self, why: str) -> InputError:
         from redline.redact import redact
@@ -88,10 +98,28 @@ class TranslateConverter(Converter):
             f"--converter-option translate.target ({self.target.name})", redact(why),
             "check the translator target (its --converter-option translate.base_url) and re-run")])
 
-    def convert(self, text: str, rng: random.Random) -> str:
-        """The translation, plus a request to answer in English when ``answer_in_english``."""
-        out = self.translate(text)
-        return out + "\n\n(Answer in English.)" if self.answer_in_english else out
+    def convert(self, text: str, rng: random.Random | None = None) -> Any:
+        """The translation, plus a request to answer in English when ``answer_in_english``.
+
+        Called from inside a running event loop (the attack runner converts its attacker's
+        prompts there), it returns the awaitable :meth:`atranslate` instead of the text.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self.translate(text)
+        return self.atranslate(text)
+
+    async def aclose(self) -> None:
+        """Close the target and the cache from inside the caller's event loop (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self.target.aclose()
+        finally:
+            if self.cache is not None:
+                self.cache.close()
 
     def close(self) -> None:
         """Close the target, the cache and the event loop (once)."""
@@ -99,9 +127,11 @@ class TranslateConverter(Converter):
             return
         self._closed = True
         try:
-            self._loop.run_until_complete(self.target.aclose())
+            if self._loop is not None:
+                self._loop.run_until_complete(self.target.aclose())
         finally:
-            self._loop.close()
+            if self._loop is not None:
+                self._loop.close()
             if self.cache is not None:
                 self.cache.close()
 
