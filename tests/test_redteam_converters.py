@@ -174,6 +174,9 @@ def test_plan_expands_goals_chains_and_strategies_benign_direct_only():
     assert "g-b1~roleplay+hex~direct" in by_id
     again = list(expand(GOALS, chains, ["pair", "crescendo"], seed=3))
     assert [s.model_dump() for s in again] == [s.model_dump() for s in items]  # stable: resumable
+    exported = GOALS[0].model_copy(update={"meta": {"redteam": it.meta["redteam"]}})
+    again = next(expand([exported], [], []))
+    assert again.meta["redteam_parent"]["strategy"] == "pair" and again.meta["redteam"]["strategy"] == "direct"
     with pytest.raises(InputError, match="repeats"):
         list(expand([GOALS[0], GOALS[0]], chains, []))
 

@@ -7,8 +7,10 @@ into every chain (``none`` included) × every strategy (``direct`` included); a 
 
 Each item is a :class:`~redline.data.schema.Sample` with id ``<original>~<chain>~<strategy>``,
 the original's category, expected behaviour, language and source, the original's ``meta`` and
-``meta["redteam"]`` (see :mod:`redline.redteam.options`). Items come out in a stable order, so
-the same command plans the same suite file (and resumes the same run).
+``meta["redteam"]`` (see :mod:`redline.redteam.options`); a goal that already had a
+``meta["redteam"]`` (an exported success attacked again) keeps it as ``meta["redteam_parent"]``.
+Items come out in a stable order, so the same command plans the same suite file (and resumes
+the same run).
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def convert_sample(sample: Sample, chain: Chain, strategy: str, seed: int) -> Sa
         others = [p for p in messages[idx].content if not isinstance(p, TextPart)]
         messages[idx] = Message(role=messages[idx].role, content=[TextPart(text=converted), *others])
     meta = dict(sample.meta)
+    if "redteam" in meta:  # a goal that came from an earlier red-team run (an exported success)
+        meta["redteam_parent"] = meta["redteam"]
     meta["redteam"] = {"strategy": strategy, "converters": chain.record(), "original_id": sample.id,
                        "goal": goal, "intent": intent(sample)}
     return Sample(id=item_id(sample.id, chain.label, strategy), messages=messages, category=sample.category,
