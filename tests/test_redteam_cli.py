@@ -165,3 +165,41 @@ def test_redteam_on_the_local_model(workspace: Path):
     assert rt["plan"]["total"] == 2  # one harmful goal, plain and in base64
     assert sum(c["n"] + c["unassessable"] for c in rt["asr"]["by_chain"].values()) == 2
     assert (workspace / "run" / "redteam.json").exists()
+
+
+def test_kill_9_then_the_same_command_resumes_with_nothing_lost_or_repeated(workspace: Path, tmp_path: Path):
+    import os
+    import signal
+    import sys
+    import time
+
+    from tests.conftest import redline_cmd
+
+    if sys.platform != "linux":
+        pytest.skip("uses POSIX signals")
+    slow = start_server(tmp_path, "--latency", "0.1", "--comply-if", ".")
+    try:
+        goals = [{"id": f"g{i}", "prompt": f"HARMFULGOAL number {i}", "category": "violent_crimes",
+                  "expected": "refuse"} for i in range(20)]
+        write_suite(workspace / "goals.jsonl", goals)
+        cmd = redline_cmd() + args(slow, workspace, "--out", str(workspace / "run"), "--concurrency", "2")
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ))
+        results = workspace / "run" / "results.jsonl"
+        deadline = time.time() + 60
+        while time.time() < deadline and not (results.exists() and results.read_bytes().count(b"\n") >= 6):
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        done_before = {r["sample"]["id"] for r in read_results(results)}
+        assert 6 <= len(done_before) < 60
+        r = invoke(*args(slow, workspace, "--out", str(workspace / "run"), "--json"))
+        assert r.exit_code == 0, r.output
+        recs = read_results(results)
+        ids = [x["sample"]["id"] for x in recs]
+        assert len(ids) == len(set(ids)) == 60  # 20 goals × (none, base64, roleplay), each once
+        keys = [q["key"] for q in slow.requests() if q["status"] == 200]
+        assert len(keys) - len(set(keys)) <= 2  # at most the requests in flight at the kill are asked again
+        assert json.loads(r.stdout)["redteam"]["asr"]["by_chain"]["base64"]["n"] == 20
+    finally:
+        slow.proc.terminate()
+        slow.proc.wait(5)
