@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from redline.annotate.service import Annotations
 
 EXPORTS: tuple[str, ...] = ("records", "sft", "dpo", "kto")
-METHODS: tuple[str, ...] = ("majority", "dawid-skene", "model")
+METHODS: tuple[str, ...] = ("majority", "dawid-skene", "model", "median")
 
 __all__ = ["EXPORTS", "METHODS", "Decided", "ExportResult", "casebook_pack", "check_judge", "decide",
            "export_project", "labelled_rows", "resolve_judge"]
@@ -150,6 +150,8 @@ def _field_consensus(method: str, spec: Any, labels: list[Any], model_probs: dic
         return {}
     if method == "model" and not model_probs:
         method = "dawid-skene"  # no judge opinion for this field: annotators only
+    if method == "median" and spec.level == "nominal":
+        method = "majority"  # a median needs ranks
     res = run_consensus(method, ratings, model_probs=model_probs)
     return {str(i): (None if ic.label == NONE_LABEL else ic.label, ic.confidence) for i, ic in res.items.items()}
 

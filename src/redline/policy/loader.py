@@ -768,6 +768,26 @@ def load_pack(name_or_path: str | Path) -> Policy | Rubric:
     return load_pack_source(name_or_path)[0]
 
 
+def pack_data_path(name_or_path: str | Path) -> Path | None:
+    """Find the data file a rubric pack names in ``data`` (relative to the pack's folder or file).
+
+    Args:
+        name_or_path: A built-in pack name, or a pack's YAML file or folder.
+
+    Returns:
+        The data file's path, or None when the pack names none (or it does not exist).
+
+    Raises:
+        InputError: The pack is unreadable or invalid.
+    """
+    pack = load_pack(name_or_path)
+    if not isinstance(pack, Rubric) or not pack.data:
+        return None
+    path = _resolve_path(name_or_path)
+    got = (path if path.is_dir() else path.parent) / pack.data
+    return got if got.is_file() else None
+
+
 def load_policy_source(name_or_path: str | Path) -> tuple[Policy, PackSource]:
     """Load a harm-taxonomy pack and record where each part came from.
 

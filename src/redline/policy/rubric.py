@@ -23,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from redline.policy.model import ID_PATTERN, ChangelogEntry
 
 CaseTag = Literal["clear", "borderline", "adjudicated"]
+#: names a label form already uses: a criterion cannot have them as its id
+RESERVED_IDS = frozenset({"rationale", "note", "item_id", "csrf", "csrf_token", "duration_s"})
 
 
 class LevelExample(BaseModel):
@@ -94,6 +96,9 @@ class Rubric(BaseModel):
         for c in self.criteria:
             if c.id in seen:
                 raise ValueError(f"duplicate criterion id {c.id!r}")
+            if c.id in RESERVED_IDS:
+                raise ValueError(f"criterion id {c.id!r} is reserved by the label form; rename the criterion "
+                                 f"(reserved: {', '.join(sorted(RESERVED_IDS))})")
             seen.add(c.id)
             if not c.levels and not self.levels:
                 raise ValueError(f"criterion {c.id!r} has no levels and the pack gives no default "
