@@ -88,7 +88,13 @@ def diff_cmd(
     and mapping changes, casebook changes. For rubrics: criteria added/removed/renamed, level
     and descriptor changes, changed scales, new changelog entries, casebook changes.
     """
-    from redline.policy.diff import diff_policies, diff_rubrics, format_diff, format_impact, format_rubric_diff
+    from redline.policy.diff import (
+        diff_policies,
+        diff_rubrics,
+        format_diff,
+        format_impact,
+        format_rubric_diff,
+    )
     from redline.policy.diff import impact as impact_of
     from redline.policy.loader import load_pack
     from redline.policy.model import Policy
@@ -244,7 +250,7 @@ def show_cmd(
     p = load_pack(pack)
     if isinstance(p, Rubric):
         data = pack_data_path(pack)
-        crit = [{"id": c.id, "name": c.name, "levels": p.values_for(c.id),
+        crit: list[dict[str, Any]] = [{"id": c.id, "name": c.name, "levels": p.values_for(c.id),
                  "labels": [lv.label for lv in sorted(p.levels_for(c.id), key=lambda x: x.value)],
                  "cases": len(p.cases_for(c.id))} for c in p.criteria]
         if as_json:

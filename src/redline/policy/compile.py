@@ -265,7 +265,7 @@ def rubric_annotation_schema(rubric: Rubric) -> dict[str, Any]:
         ``{"type": "integer", "level": "ordinal", "levels": [values]}``, plus an optional
         ``rationale`` text.
     """
-    criteria = [{"id": c.id, "name": c.name, "description": c.description,
+    criteria: list[dict[str, Any]] = [{"id": c.id, "name": c.name, "description": c.description,
                  "levels": [{"value": lv.value, "label": lv.label, "descriptor": lv.descriptor}
                             for lv in sorted(rubric.levels_for(c.id), key=lambda x: x.value)]}
                 for c in rubric.criteria]

@@ -459,8 +459,7 @@ def format_rubric_diff(d: RubricDiff) -> str:
     for c in d.pack_changes:
         lines.append(f"~ pack.{c.field}: {c.diff or f'{c.old!r} → {c.new!r}'}")
     for cid in d.added:
-        c = n.criterion(cid)
-        lines.append(f"+ added criterion {cid} ({c.name}), levels {n.values_for(cid)}")
+        lines.append(f"+ added criterion {cid} ({n.criterion(cid).name}), levels {n.values_for(cid)}")
     for cid in d.removed:
         lines.append(f"- removed criterion {cid} ({o.criterion(cid).name})")
     for oid, nid in d.renamed.items():
