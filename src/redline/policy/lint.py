@@ -426,7 +426,7 @@ def lint_rubric(rubric: Rubric, src: PackSource) -> list[Finding]:
                                "every criterion has its own levels: the pack's default `levels` are unused"))
     for i, c in enumerate(rubric.criteria):
         if not c.description.strip():
-            out.append(Finding("error", "no-description", src.where(("criteria", i, "name")),
+            out.append(Finding("error", "no-description", src.where(("criteria", i, "description")),
                                f"criterion {c.id!r} has no description — say what it judges", c.id))
         if c.levels:
             out += _rubric_scale(c.levels, f"the scale of {c.id!r}", ("criteria", i, "levels"), src, c.id)

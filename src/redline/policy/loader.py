@@ -709,8 +709,6 @@ def _validation_problems(e: ValidationError, src: PackSource) -> list[Problem]:
             fix = f"add the field '{loc[-1]}'"
         elif err["type"] == "extra_forbidden":
             fix = f"remove or rename '{loc[-1]}'"
-        elif err["type"] == "value_error" and not loc:
-            fix = "see the message: each id once, and a scale for every criterion"
         where = src.where(loc)
         problems.append(Problem(f"{where} ({fld})" if fld else where, msg, fix))
     return problems
@@ -739,7 +737,16 @@ def load_pack_source(name_or_path: str | Path) -> tuple[Policy | Rubric, PackSou
         try:
             return Rubric.model_validate(data), src
         except ValidationError as e:
-            problems = _validation_problems(e, src)
+            problems = []
+            for p in _validation_problems(e, src):
+                if p.fix is None and "; " in p.message:  # the rubric model's messages end with "; <fix>"
+                    what, _, fix = p.message.partition("; ")
+                    p = Problem(p.where, what, fix)
+                elif p.fix is None:
+                    fix = ("give a whole number (a level value)" if "valid integer" in p.message else
+                           "write it as the rubric format asks (docs/policy.md, guideline packs)")
+                    p = Problem(p.where, p.message, fix)
+                problems.append(p)
             raise InputError(f"rubric pack {path} has {len(problems)} error(s)", problems) from None
     data.pop("kind", None)  # "taxonomy", the default: not part of a policy's content (or hash)
     _fill_partial_expected(data.get("categories"))

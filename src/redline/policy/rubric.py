@@ -55,6 +55,14 @@ class Criterion(BaseModel):
     description: str = ""
     levels: list[ScoreLevel] = Field(default_factory=list)  # empty: the pack's levels
 
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v in RESERVED_IDS:
+            raise ValueError(f"criterion id {v!r} is reserved by the label form; rename the criterion "
+                             f"(reserved: {', '.join(sorted(RESERVED_IDS))})")
+        return v
+
 
 class RubricCase(BaseModel):
     """A worked item: a question, an answer and its correct score on one or more criteria."""
@@ -95,18 +103,15 @@ class Rubric(BaseModel):
         seen: set[str] = set()
         for c in self.criteria:
             if c.id in seen:
-                raise ValueError(f"duplicate criterion id {c.id!r}")
-            if c.id in RESERVED_IDS:
-                raise ValueError(f"criterion id {c.id!r} is reserved by the label form; rename the criterion "
-                                 f"(reserved: {', '.join(sorted(RESERVED_IDS))})")
+                raise ValueError(f"duplicate criterion id {c.id!r}; give every criterion a unique id")
             seen.add(c.id)
             if not c.levels and not self.levels:
                 raise ValueError(f"criterion {c.id!r} has no levels and the pack gives no default "
-                                 "'levels': add levels to the criterion or to the pack")
+                                 "'levels'; add levels to the criterion or to the pack")
         case_ids: set[str] = set()
         for case in self.casebook:
             if case.id in case_ids:
-                raise ValueError(f"duplicate casebook case id {case.id!r}")
+                raise ValueError(f"duplicate casebook case id {case.id!r}; give every case a unique id")
             case_ids.add(case.id)
         return self
 
