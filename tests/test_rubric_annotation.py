@@ -91,11 +91,17 @@ def test_median_consensus_and_tie_rules():
 
 
 def _simulate(svc: Any, project: str, seed: int = 0) -> int:
-    """Five annotators with known accuracy: the reference score, else one level off (clipped)."""
+    """Five annotators with known accuracy, taking turns: the reference score, else one level off
+    (clipped) — the simulation of docs/annotation.md's worked example."""
     rng = random.Random(seed)
-    n = 0
-    for u, acc in ACCURACY.items():
-        while (a := svc.next_item(project, u)) is not None:
+    n, busy = 0, True
+    while busy:
+        busy = False
+        for u, acc in ACCURACY.items():
+            a = svc.next_item(project, u)
+            if a is None:
+                continue
+            busy = True
             ref = svc.item(project, a.item_id).record.meta["reference_scores"]
             vals: dict[str, Any] = {c: (v if rng.random() < acc else min(4, max(1, v + rng.choice((-1, 1)))))
                                     for c, v in ref.items()}
@@ -134,7 +140,7 @@ def test_end_to_end_project_with_simulated_annotators(workspace: Path):
     labels = svc.labels("rq")
     items = sorted({lb.item_id for lb in labels})
     for c in CRITERIA:  # ordinal α per criterion, as the krippendorff package computes it
-        assert ag[c]["level"] == "ordinal" and ag[c]["n_items"] == 24
+        assert ag[c]["level"] == "ordinal" and ag[c]["n_items"] == 24 and ag[c]["n_raters"] == 5
         m = np.full((len(ACCURACY), len(items)), np.nan)
         for lb in labels:
             m[list(ACCURACY).index(lb.username), items.index(lb.item_id)] = lb.values[c]
@@ -148,7 +154,7 @@ def test_end_to_end_project_with_simulated_annotators(workspace: Path):
     assert unlabelled == 0 and len(decided) == 24
     ref = {d.item_id: d.record.meta["reference_scores"] for d in decided}
     hits = sum(d.values[c] == ref[d.item_id][c] for d in decided for c in CRITERIA)
-    assert hits / (24 * 3) >= 0.85
+    assert hits == 67  # of 72 (seed 0; docs/annotation.md quotes it)
     r = invoke("annotate", "consensus", "rq", "--method", "median", "--json")
     assert r.exit_code == 0, r.output
     # adjudication wins over the consensus; exports carry the scores per criterion
@@ -166,8 +172,6 @@ def test_end_to_end_project_with_simulated_annotators(workspace: Path):
     other = next(i for i in rows if i != target)
     assert set(rows[other]["labels"]) == set(CRITERIA)
     assert rows[other]["meta"]["annotation"]["method"] == "median"
-    r = invoke("annotate", "queue", "rq", "--json")
-    assert r.exit_code == 0, r.output
 
 
 def test_web_form_in_chromium(tmp_path: Path):

@@ -740,7 +740,7 @@ def load_pack_source(name_or_path: str | Path) -> tuple[Policy | Rubric, PackSou
             problems = []
             for p in _validation_problems(e, src):
                 if p.fix is None and "; " in p.message:  # the rubric model's messages end with "; <fix>"
-                    what, _, fix = p.message.partition("; ")
+                    what, _, fix = p.message.removeprefix("Value error, ").partition("; ")
                     p = Problem(p.where, what, fix)
                 elif p.fix is None:
                     fix = ("give a whole number (a level value)" if "valid integer" in p.message else
