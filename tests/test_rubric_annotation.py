@@ -128,6 +128,8 @@ def test_end_to_end_project_with_simulated_annotators(workspace: Path):
     r = invoke("annotate", "create", "--policy", "default", "--data", str(workspace / "items.jsonl"),
                "--task", "rubric-score", "--name", "wrong")
     assert r.exit_code == 2 and "rubric-score needs a rubric pack" in r.output
+    r = invoke("annotate", "set-policy", "rq", "--policy", "default")
+    assert r.exit_code == 2 and "rubric-score needs a rubric pack" in r.output
     svc = Annotations(Workspace.default().db)
     for u in ACCURACY:
         svc.add_user(u, "a-long-password", "annotator")
