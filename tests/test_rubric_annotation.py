@@ -30,7 +30,7 @@ def schema() -> dict[str, Any]:
 
 def test_form_one_ordinal_field_per_criterion(schema: dict[str, Any]):
     fields = task_fields("rubric-score", schema)
-    assert [f.name for f in fields] == [*CRITERIA, "rationale"]
+    assert [f.name for f in fields] == [*CRITERIA, "reason"]
     for f in fields[:3]:
         assert f.type == "integer" and f.level == "ordinal" and f.required
         assert [o.value for o in f.options] == [1, 2, 3, 4] and [o.key for o in f.options] == ["1", "2", "3", "4"]
@@ -41,7 +41,7 @@ def test_form_one_ordinal_field_per_criterion(schema: dict[str, Any]):
 
 def test_validation_coerces_and_names_every_bad_field(schema: dict[str, Any]):
     got = validate_values("rubric-score", schema, {"correctness": "4", "completeness": 2, "clarity": "3"})
-    assert got == {"correctness": 4, "completeness": 2, "clarity": 3, "rationale": None}
+    assert got == {"correctness": 4, "completeness": 2, "clarity": 3, "reason": None}
     with pytest.raises(InputError) as e:
         validate_values("rubric-score", schema, {"correctness": "5", "clarity": "x", "depth": 1})
     probs = {p.where: p for p in e.value.problems}
@@ -105,7 +105,7 @@ def _simulate(svc: Any, project: str, seed: int = 0) -> int:
             ref = svc.item(project, a.item_id).record.meta["reference_scores"]
             vals: dict[str, Any] = {c: (v if rng.random() < acc else min(4, max(1, v + rng.choice((-1, 1)))))
                                     for c, v in ref.items()}
-            vals["rationale"] = "simulated"
+            vals["reason"] = "simulated"
             svc.submit(project, u, a.item_id, vals, duration_s=5.0)
             n += 1
     return n
@@ -186,6 +186,7 @@ def test_web_form_in_chromium(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'ws.db'}"
     svc = workspace(url)
     svc.add_user("a1", PASSWORD, "annotator")
+    svc.add_user("rev", PASSWORD, "reviewer")
     recs = [Record.model_validate({"id": "q1", "prompt": "What is 2 + 2? <script>alert(1)</script>",
                                    "response": "2 + 2 = 4."})]
     svc.create_project("rq", policy=load_pack("reasoning-quality"), policy_ref="reasoning-quality",
@@ -194,12 +195,17 @@ def test_web_form_in_chromium(tmp_path: Path):
     try:
         with pw.sync_playwright() as play:
             b = browser(play)
-            page = b.new_context().new_page()
-            page.goto(srv.base + "/login")
-            page.fill("#username", "a1")
-            page.fill("#password", PASSWORD)
-            page.click("#login-button")
-            page.wait_for_url(srv.base + "/")
+
+            def login(user: str) -> Any:
+                page = b.new_context().new_page()
+                page.goto(srv.base + "/login")
+                page.fill("#username", user)
+                page.fill("#password", PASSWORD)
+                page.click("#login-button")
+                page.wait_for_url(srv.base + "/")
+                return page
+
+            page = login("a1")
             page.goto(srv.base + "/p/rq/annotate")
             assert [page.locator(f"fieldset[data-field='{c}'] legend").inner_text().rstrip(" *")
                     for c in CRITERIA] == ["Correctness", "Completeness", "Clarity of reasoning steps"]
@@ -213,12 +219,25 @@ def test_web_form_in_chromium(tmp_path: Path):
             page.keyboard.press("g")
             assert "major error" in page.locator("#rubric-guide").inner_text()
             page.keyboard.press("Escape")
-            page.fill("textarea[name='rationale']", "right, terse")
+            page.fill("textarea[name='reason']", "right, terse")
             with page.expect_navigation():
                 page.click("#submit")
+            # the reviewer adjudicates on the review page: the same per-criterion fields, and the
+            # adjudication's own rationale (distinct from the label's `reason`)
+            rev = login("rev")
+            rev.goto(srv.base + "/p/rq/review/q1")
+            assert "4 correct" in rev.locator("#annotations").inner_text()
+            for c, v in zip(CRITERIA, ("4", "4", "3"), strict=True):
+                rev.locator(f"#adjudicate-form input[name='{c}'][value='{v}']").check()
+            rev.fill("#rationale", "the sum is shown, so complete")
+            with rev.expect_navigation():
+                rev.click("#adjudicate")
             b.close()
     finally:
         srv.stop()
     got = svc.labels("rq")
     assert len(got) == 1
-    assert got[0].values == {"correctness": 4, "completeness": 3, "clarity": 2, "rationale": "right, terse"}
+    assert got[0].values == {"correctness": 4, "completeness": 3, "clarity": 2, "reason": "right, terse"}
+    (adj,) = svc.adjudications("rq")
+    assert adj.values["correctness"] == 4 and adj.values["completeness"] == 4 and adj.values["clarity"] == 3
+    assert adj.rationale == "the sum is shown, so complete"

@@ -17,7 +17,8 @@ and ``ranking`` values always name ORIGINAL candidate indices, whatever order th
 ``rubric-score`` projects are made from a rubric pack (``kind: rubric``; their schema is
 :func:`redline.policy.compile.rubric_annotation_schema`): one required ordinal integer field
 per criterion, named by the criterion's id, whose options are the criterion's levels (value,
-label, descriptor as help), and an optional free-text ``rationale``. Agreement on each criterion
+label, descriptor as help), and an optional free-text ``reason`` (why these scores; not
+``rationale``, which the review page's adjudication form uses). Agreement on each criterion
 is then ordinal Krippendorff's α, and consensus per criterion works as for any ordinal field.
 """
 
@@ -274,7 +275,7 @@ def check_task_schema(task: str, schema: dict[str, Any]) -> None:
 
 
 def rubric_fields(schema: dict[str, Any]) -> list[FieldSpec]:
-    """The ``rubric-score`` form: one ordinal score per criterion, then an optional rationale.
+    """The ``rubric-score`` form: one ordinal score per criterion, then an optional ``reason``.
 
     Args:
         schema: A rubric pack's annotation schema.
@@ -290,7 +291,7 @@ def rubric_fields(schema: dict[str, Any]) -> list[FieldSpec]:
                        help=(lv.get("descriptor") or "").strip() or None) for lv in levels]
         fields.append(FieldSpec(name=c["id"], label=c.get("name") or c["id"], type="integer", options=opts,
                                 level="ordinal", help=(c.get("description") or "").strip()))
-    fields.append(FieldSpec(name="rationale", label="Rationale", type="text", required=False, level="none",
+    fields.append(FieldSpec(name="reason", label="Reason", type="text", required=False, level="none",
                             help="optional: why these scores, citing the level descriptors"))
     return fields
 

@@ -14,7 +14,7 @@ For a rubric pack (:class:`~redline.policy.rubric.Rubric`):
   criterion (descriptors, example answers per level, worked cases); it must answer with a
   JSON object ``{"scores": {criterion: level value}, "rationale": "..."}``.
 * :func:`rubric_annotation_schema` — the label schema of a ``rubric-score`` project: one
-  ordinal integer field per criterion (its level values), plus an optional rationale.
+  ordinal integer field per criterion (its level values), plus an optional ``reason`` text.
   :func:`annotation_schema` returns it when given a rubric.
 """
 
@@ -263,7 +263,7 @@ def rubric_annotation_schema(rubric: Rubric) -> dict[str, Any]:
         A JSON-serialisable schema: ``kind: "rubric"``, the pack's identity, the criteria with
         their levels (value, label, descriptor), and ``fields``: per criterion
         ``{"type": "integer", "level": "ordinal", "levels": [values]}``, plus an optional
-        ``rationale`` text.
+        ``reason`` text.
     """
     criteria: list[dict[str, Any]] = [{"id": c.id, "name": c.name, "description": c.description,
                  "levels": [{"value": lv.value, "label": lv.label, "descriptor": lv.descriptor}
@@ -271,7 +271,7 @@ def rubric_annotation_schema(rubric: Rubric) -> dict[str, Any]:
                 for c in rubric.criteria]
     fields: dict[str, Any] = {c["id"]: {"type": "integer", "level": "ordinal",
                                         "levels": [lv["value"] for lv in c["levels"]]} for c in criteria}
-    fields["rationale"] = {"type": "text", "required": False}
+    fields["reason"] = {"type": "text", "required": False}
     return {
         "schema_version": RUBRIC_SCHEMA_VERSION,
         "kind": "rubric",

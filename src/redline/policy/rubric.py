@@ -24,7 +24,7 @@ from redline.policy.model import ID_PATTERN, ChangelogEntry
 
 CaseTag = Literal["clear", "borderline", "adjudicated"]
 #: names a label form already uses: a criterion cannot have them as its id
-RESERVED_IDS = frozenset({"rationale", "note", "item_id", "csrf", "csrf_token", "duration_s"})
+RESERVED_IDS = frozenset({"reason", "rationale", "note", "item_id", "csrf", "csrf_token", "duration_s"})
 
 
 class LevelExample(BaseModel):
