@@ -218,6 +218,7 @@ def test_web_form_in_chromium(tmp_path: Path):
             assert page.locator("input[name='clarity'][value='2']").is_checked()
             page.keyboard.press("g")
             assert "major error" in page.locator("#rubric-guide").inner_text()
+            assert page.locator("#casebook .rubric-case").count() == 6  # the pack's worked cases
             page.keyboard.press("Escape")
             page.fill("textarea[name='reason']", "right, terse")
             with page.expect_navigation():

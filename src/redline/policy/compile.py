@@ -261,7 +261,8 @@ def rubric_annotation_schema(rubric: Rubric) -> dict[str, Any]:
 
     Returns:
         A JSON-serialisable schema: ``kind: "rubric"``, the pack's identity, the criteria with
-        their levels (value, label, descriptor), and ``fields``: per criterion
+        their levels (value, label, descriptor), the casebook (shown in the annotators'
+        guidelines panel), and ``fields``: per criterion
         ``{"type": "integer", "level": "ordinal", "levels": [values]}``, plus an optional
         ``reason`` text.
     """
@@ -277,6 +278,8 @@ def rubric_annotation_schema(rubric: Rubric) -> dict[str, Any]:
         "kind": "rubric",
         "policy": {"name": rubric.name, "version": rubric.version, "hash": rubric.content_hash},
         "criteria": criteria,
+        "casebook": [{"id": c.id, "tag": c.tag, "prompt": c.prompt, "response": c.response,
+                      "scores": dict(c.scores), "reasoning": c.reasoning} for c in rubric.casebook],
         "category_ids": [],
         "fields": fields,
     }
