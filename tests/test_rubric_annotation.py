@@ -165,6 +165,8 @@ def test_end_to_end_project_with_simulated_annotators(workspace: Path):
     with pytest.raises(InputError):
         svc.adjudicate("rq", target, "rev", {"correctness": 9, "completeness": 1, "clarity": 1}, "bad")
     out = workspace / "labels.jsonl"
+    r = invoke("annotate", "casebook", "rq", "--out", str(workspace / "cb.yaml"))
+    assert r.exit_code == 2 and "scores with a rubric" in r.output
     r = invoke("annotate", "export", "rq", "--method", "median", "--out", str(out))
     assert r.exit_code == 0, r.output
     rows = {x["id"]: x for x in map(json.loads, out.read_text(encoding="utf-8").splitlines())}

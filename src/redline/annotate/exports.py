@@ -474,6 +474,11 @@ def casebook_pack(svc: Annotations, project: str, *, name: str | None = None) ->
     import yaml
 
     p = svc.get_project(project)
+    if p.schema.get("kind") == "rubric":  # a rubric cannot be extended; its cases are scores, not nodes
+        raise InputError(f"project {project!r} scores with a rubric", [Problem(
+            project, "the casebook export writes a harm-policy pack that extends the project's policy",
+            f"add worked cases to the rubric pack's `casebook` by hand ({p.policy_ref}), then "
+            "`redline policy lint` it")])
     cases = svc.casebook(project)
     base = p.policy_ref
     if Path(base).exists():
