@@ -119,7 +119,9 @@ class Projects(ServiceBase):
 
     def set_policy(self, project: str, policy: Policy | Rubric, policy_ref: str) -> Project:
         """Make ``policy`` the project's active version; earlier versions stay in the history."""
-        check_task_schema(self.get_project(project).task, schema := annotation_schema(policy))
+        task = self.get_project(project).task
+        schema = annotation_schema(policy)
+        check_task_schema(task, schema)  # a rubric-score project stays on a rubric, the others on a policy
         sj, now = dumps(schema), self.now()
 
         def run(conn: Connection) -> None:
