@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from redline.annotate.service import Annotations
 
 EXPORTS: tuple[str, ...] = ("records", "sft", "dpo", "kto")
-METHODS: tuple[str, ...] = ("majority", "dawid-skene", "model")
+METHODS: tuple[str, ...] = ("majority", "dawid-skene", "model", "median")
 
 __all__ = ["EXPORTS", "METHODS", "Decided", "ExportResult", "casebook_pack", "check_judge", "decide",
            "export_project", "labelled_rows", "resolve_judge"]
@@ -150,6 +150,8 @@ def _field_consensus(method: str, spec: Any, labels: list[Any], model_probs: dic
         return {}
     if method == "model" and not model_probs:
         method = "dawid-skene"  # no judge opinion for this field: annotators only
+    if method == "median" and spec.level == "nominal":
+        method = "majority"  # a median needs ranks
     res = run_consensus(method, ratings, model_probs=model_probs)
     return {str(i): (None if ic.label == NONE_LABEL else ic.label, ic.confidence) for i, ic in res.items.items()}
 
@@ -472,6 +474,11 @@ def casebook_pack(svc: Annotations, project: str, *, name: str | None = None) ->
     import yaml
 
     p = svc.get_project(project)
+    if p.schema.get("kind") == "rubric":  # a rubric cannot be extended; its cases are scores, not nodes
+        raise InputError(f"project {project!r} scores with a rubric", [Problem(
+            project, "the casebook export writes a harm-policy pack that extends the project's policy",
+            f"add worked cases to the rubric pack's `casebook` by hand ({p.policy_ref}), then "
+            "`redline policy lint` it")])
     cases = svc.casebook(project)
     base = p.policy_ref
     if Path(base).exists():

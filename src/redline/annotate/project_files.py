@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from redline.data.formats import Rejected
     from redline.data.records import Record
     from redline.policy.model import Policy
+    from redline.policy.rubric import Rubric
 
 
 def _row_of(pr: Problem) -> tuple[str, int, str] | None:
@@ -91,7 +92,7 @@ class CreatedProject:
 
 
 def create_project_from_files(svc: Annotations, name: str, files: ItemFiles, quarantine: Path, *,
-                              policy: Policy, policy_ref: str, task: str, overlap: int,
+                              policy: Policy | Rubric, policy_ref: str, task: str, overlap: int,
                               gold_rate: dict[str, float], settings: ProjectSettings) -> CreatedProject:
     """Create a project from the items of ``files``; rows the task cannot use are refused like
     unreadable ones, and every refused row is written to a quarantine file (rewritten from scratch).

@@ -24,7 +24,8 @@ user_app = typer.Typer(name="user", no_args_is_help=True, help="Annotators, revi
 annotate_app.add_typer(user_app, name="user")
 
 _PROJECT = Annotated[str, typer.Argument(help="Project name (see `redline annotate status`).")]
-_METHOD = Annotated[str, typer.Option(help="Consensus method: majority | dawid-skene | model.")]
+_METHOD = Annotated[str, typer.Option(help="Consensus method: majority | dawid-skene | model | median "
+                                             "(ordinal fields, e.g. rubric scores; nominal ones use majority).")]
 _JUDGE = Annotated[str | None, typer.Option(help="Judge whose probabilities the model-assisted consensus "
                                                   "uses (e.g. harm, refusal).")]
 
@@ -87,7 +88,8 @@ def _check_judge(name: str) -> None:
 def create_cmd(
     policy: Annotated[str, typer.Option(help="Policy pack: built-in name, YAML file or pack folder.")],
     data: Annotated[Path, typer.Option(help="Items to label, in any supported format (`redline data formats`).")],
-    task: Annotated[str, typer.Option(help="prompt-label | response-label | preference | sft-write.")],
+    task: Annotated[str, typer.Option(help="prompt-label | response-label | preference | sft-write | "
+                                           "rubric-score (with a rubric pack).")],
     name: Annotated[str | None, typer.Option(help="Project name (default: the data file's stem).")] = None,
     overlap: Annotated[int, typer.Option(min=1, max=50, help="Independent labels per item (k).")] = 3,
     gold: Annotated[Path | None, typer.Option(help="Gold items: records whose labels.* hold the answer.")] = None,
@@ -110,11 +112,11 @@ def create_cmd(
     from redline.annotate.rows import ProjectSettings
     from redline.annotate.schema import TASKS
     from redline.data.io import quarantine_path
-    from redline.policy.loader import load_policy
+    from redline.policy.loader import load_pack
 
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}", [Problem("--task", f"{task!r}", f"use one of {', '.join(TASKS)}")])
-    pol = load_policy(policy)
+    pol = load_pack(policy)
     ref = str(Path(policy).resolve()) if Path(policy).exists() else policy
     rates = _rate_map(gold_rate, "--gold-rate", float) or {"*": 0.1}
     budget = _rate_map(exposure_budget, "--exposure-budget", int)
@@ -169,9 +171,9 @@ def set_policy_cmd(project: _PROJECT,
                    policy: Annotated[str, typer.Option(help="The new policy pack (name, YAML or folder).")],
                    db: DbOption = None) -> None:
     """Switch a project to a new policy version; labels made under the old one are kept and shown as such."""
-    from redline.policy.loader import load_policy
+    from redline.policy.loader import load_pack
 
-    pol = load_policy(policy)
+    pol = load_pack(policy)
     ref = str(Path(policy).resolve()) if Path(policy).exists() else policy
     p = _svc(db).set_policy(project, pol, ref)
     _echo(f"project {p.name}: policy {p.policy_name} {p.policy_version} ({p.policy_hash})")

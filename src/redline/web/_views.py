@@ -157,7 +157,9 @@ class Views:
         promoted = [c for c in promoted if ids is None or c.node in ids]
         return {"node": node, "path": path, "cases": cases, "promoted": promoted,
                 "categories": _flat(schema.get("categories") or []),
-                "severity": (node or {}).get("severity_levels") or schema.get("severity_levels") or []}
+                "severity": (node or {}).get("severity_levels") or schema.get("severity_levels") or [],
+                "criteria": schema.get("criteria") or [],  # a rubric-score project's scoring guide
+                "rubric_cases": schema.get("casebook") or [] if schema.get("kind") == "rubric" else []}
 
     def warning(self, proj: Any, category: str | None) -> str | None:
         """The content warning shown before an item of ``category``, if the project sets one."""
