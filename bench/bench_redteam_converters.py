@@ -26,7 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from bench_eval_throughput import start_lean  # noqa: E402
-
 from tests.helpers import make_records, write_policy, write_suite  # noqa: E402
 
 
