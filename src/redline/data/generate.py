@@ -707,10 +707,8 @@ def _filter(drafted: list[dict[str, Any]], refs: _Refs, by_unit: dict[str, Unit]
 def _records(kept: list[dict[str, Any]], by_unit: dict[str, Unit], policy: Any, generator: str,
              opts: GenerateOptions) -> list[Record]:
     """The kept candidates as records, with suggestions and provenance in meta."""
-    from redline.learn.feedback import CategoryClassifier
-
     texts = [d["text"] for d in kept]
-    cats = CategoryClassifier(policy).predict(texts) if texts else []
+    cats = _classifier(policy).predict(texts) if texts else []
     harm = _prompt_harm(texts)
     out: list[Record] = []
     for d, (cat, conf), p_harm in zip(kept, cats, harm[0], strict=True):
@@ -740,6 +738,21 @@ def _records(kept: list[dict[str, Any]], by_unit: dict[str, Unit], policy: Any, 
             "expected": req.get("expected"), "language": req.get("language"),
             "source": f"generated:{generator}", "meta": meta}))
     return out
+
+
+_CLASSIFIERS: dict[str, Any] = {}
+
+
+def _classifier(policy: Any) -> Any:
+    """The category classifier of a policy, trained once per process and policy content (training
+    takes seconds; a resumed or repeated run in the same process reuses it)."""
+    from redline.learn.feedback import CategoryClassifier
+
+    key = f"{policy.name}\x00{policy.content_hash}"
+    if key not in _CLASSIFIERS:
+        _CLASSIFIERS.clear()
+        _CLASSIFIERS[key] = CategoryClassifier(policy)
+    return _CLASSIFIERS[key]
 
 
 def _prompt_harm(texts: list[str]) -> tuple[list[float], str]:
