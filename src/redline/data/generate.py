@@ -397,9 +397,9 @@ async def _draft(units: list[Unit], policy: Any, target: Any, opts: GenerateOpti
                 gen = cache.get(key) if cache is not None and key is not None else None
                 reply, error, cached = None, None, gen is not None
                 if gen is None:
+                    calls[0] += 1
                     try:
                         gen = await generate_with_retries(target, msgs, params, u.id, retry)
-                        calls[0] += 1
                         if cache is not None and key is not None:
                             cache.put(key, target.cache_identity, gen)
                     except SampleError as e:
@@ -471,7 +471,8 @@ class GenerateReport:
         out: The candidates file.
         requests: Requests read.
         units: Generator calls planned.
-        calls: Generator calls made in this invocation (the rest came from the work file or cache).
+        calls: Generator calls made in this invocation, failed ones included (the rest came from the
+            work file or the response cache).
         resumed: Units already finished before this invocation.
         counts: Every drafted row: kept, rejected (quarantined) or skipped (dropped, with reasons).
         dropped: Dropped rows by kind (``leak``, ``duplicate of the dataset``, ``near-duplicate``,
