@@ -322,3 +322,23 @@ def test_the_local_model_as_generator(tmp_path):
     assert c["read"] >= 1  # a reply with no list at all is one rejected row, never nothing
     work = _jsonl(tmp_path / "c.jsonl.drafts.jsonl")
     assert work[0]["reply"] is not None and work[0]["error"] is None
+
+
+def test_a_failed_call_is_quarantined_then_asked_again_on_the_next_run(generator, tmp_path):
+    url, script = generator
+    req = tmp_path / "requests.jsonl"
+    req.write_text(json.dumps({"category": "privacy", "kind": "benign-contrast", "expected": "comply",
+                               "language": "en", "need": 2, "text": "t", "policy": "default"}) + "\n")
+    args = ["data", "generate", "--requests", str(req), "--generator", "openai:gen-model", "--base-url", url,
+            "--out", str(tmp_path / "c.jsonl"), "--batch", "2", "--seed", "7", "--no-progress"]
+    env = {"REDLINE_HOME": str(tmp_path / "home")}
+    r = invoke(*args, "--max-retries", "0", env=env)  # the scripted HTTP 500 is not retried
+    assert r.exit_code == 0, r.output
+    assert "drafts: 1 read = 0 kept + 1 rejected + 0 skipped" in r.output
+    rejected = _jsonl(tmp_path / "c.jsonl.rejected.jsonl")
+    assert "generator call failed" in rejected[0]["reason"] and "500" in rejected[0]["reason"]
+    r = invoke(*args, env=env)
+    assert r.exit_code == 0, r.output
+    assert "1 made now, 0 already done" in r.output
+    assert "drafts: 2 read = 2 kept + 0 rejected + 0 skipped" in r.output
+    assert not (tmp_path / "c.jsonl.rejected.jsonl").exists()

@@ -372,6 +372,14 @@ def _read_done(path: Path) -> dict[str, dict[str, Any]]:
     return done
 
 
+def _finished(d: dict[str, Any] | None, u: Unit, policy: Any) -> bool:
+    """Whether a work-file line finishes unit ``u``: a reply to the same request (size, seed and
+    generator prompt). A failed call, or a unit whose plan changed (``--per-request``, ``--batch``,
+    the policy), is asked again; its new line supersedes the old one."""
+    return (d is not None and d.get("error") is None and d.get("reply") is not None and d.get("n") == u.n
+            and d.get("seed") == u.seed and d.get("prompt_hash") == prompt_hash(generator_messages(policy, u)))
+
+
 async def _draft(units: list[Unit], policy: Any, target: Any, opts: GenerateOptions, work: Path,
                  cache: Any, on_done: Callable[[], None]) -> int:
     """Ask the generator for every unit not yet in the work file; returns the calls made."""
@@ -506,8 +514,12 @@ class GenerateReport:
                 "dropped_file": str(self.dropped_file) if self.dropped_file else None, "work": str(self.work)}
 
 
-def _candidate_id(unit_id: str, k: int) -> str:
-    return "gen-" + hashlib.sha256(f"{unit_id}#{k}".encode()).hexdigest()[:12]
+def _candidate_id(d: dict[str, Any]) -> str:
+    """A drafted item's id: a hash of its unit, the unit's seed, its place in the reply and its text
+    (stable when the command is re-run; different for another --seed or another reply)."""
+    u = d["unit"]
+    key = json.dumps([u["unit"], u["seed"], d["k"], d["text"]], ensure_ascii=False)
+    return "gen-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def generate(requests_path: Path | list[Path], generator: str, out: Path, *, policy: Any,
@@ -549,7 +561,7 @@ def generate(requests_path: Path | list[Path], generator: str, out: Path, *, pol
     work = work_path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     done = _read_done(work)
-    todo = [u for u in units if u.id not in done]
+    todo = [u for u in units if not _finished(done.get(u.id), u, policy)]
     calls = 0
     if todo:
         target = create_target(generator, **(target_options or {}))
@@ -692,7 +704,7 @@ def _filter(drafted: list[dict[str, Any]], refs: _Refs, by_unit: dict[str, Unit]
             else:
                 kind, reason = "near-duplicate", "near-duplicate of another candidate"
                 other = drafted[a - n_ref]
-                coll = {"where": "candidates", "id": _candidate_id(other["unit"]["unit"], other["k"]),
+                coll = {"where": "candidates", "id": _candidate_id(other),
                         "text": other["text"], "similarity": round(s, 3)}
             dropped.append({**base, "kind": kind, "reason": reason, "collided_with": coll})
             continue
@@ -735,7 +747,7 @@ def _records(kept: list[dict[str, Any]], by_unit: dict[str, Unit], policy: Any, 
         if req.get("persona"):
             meta["persona"] = req["persona"]
         out.append(Record.model_validate({
-            "id": _candidate_id(u.id, d["k"]), "prompt": d["text"], "category": req["category"],
+            "id": _candidate_id(d), "prompt": d["text"], "category": req["category"],
             "expected": req.get("expected"), "language": req.get("language"),
             "source": f"generated:{generator}", "meta": meta}))
     return out
