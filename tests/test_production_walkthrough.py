@@ -4,6 +4,7 @@ commands printed; the numbers of its table follow from the files the commands wr
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -12,6 +13,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.helpers import invoke
 
@@ -28,7 +32,10 @@ def _blocks(text: str) -> tuple[list[str], list[str]]:
     return [x for x in commands.group(1).splitlines() if x.strip()], outputs
 
 
-def test_the_walkthrough_runs_and_prints_what_the_page_says(tmp_path):
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The walk-through, run once: its folder, environment, printed lines and the page's quotes."""
+    tmp_path = tmp_path_factory.mktemp("walk")
     text = DOC.read_text(encoding="utf-8")
     commands, quoted = _blocks(text)
     shutil.copytree(ROOT / "docs" / "production", tmp_path / "docs" / "production")
@@ -54,6 +61,11 @@ def test_the_walkthrough_runs_and_prints_what_the_page_says(tmp_path):
             r = invoke(*argv[1:], cwd=tmp_path, env=env)
             assert r.exit_code == 0, f"{line}\n{r.output}"
             printed += r.output.splitlines()
+    return {"tmp": tmp_path, "env": env, "printed": printed, "quoted": quoted, "text": text}
+
+
+def test_the_walkthrough_runs_and_prints_what_the_page_says(walk):
+    tmp_path, env, printed, quoted, text = walk["tmp"], walk["env"], walk["printed"], walk["quoted"], walk["text"]
     missing = [q for q in quoted if q not in printed]
     assert not missing, f"lines docs/production.md quotes that the commands did not print: {missing}"
 
@@ -78,3 +90,45 @@ def test_the_walkthrough_runs_and_prints_what_the_page_says(tmp_path):
     r = invoke("data", "accept", "gap-fill", "--into", "walk/dataset.jsonl", cwd=tmp_path, env=env)
     assert r.exit_code == 0 and "0 row(s) appended" in r.output
     assert len((w / "dataset.jsonl").read_text().splitlines()) == 22
+
+
+def test_people_review_the_candidates_in_the_web_ui(walk, tmp_path):
+    """The same candidates in a second project, labelled through the real web app (login, the
+    annotate page, the label form), then accepted into a copy of the original dataset."""
+    from tests._web import PASSWORD, Client, Server, csrf_of, item_of, workspace
+
+    w = walk["tmp"] / "walk"
+    db = f"sqlite:///{tmp_path / 'web.db'}"
+    r = invoke("annotate", "create", "--policy", "default", "--data", str(w / "candidates.jsonl"), "--task",
+               "prompt-label", "--name", "web-review", "--overlap", "1", "--gold-rate", "0", "--db", db)
+    assert r.exit_code == 0, r.output
+    workspace(db).add_user("alice", PASSWORD, "annotator")
+    cands = {c["id"]: c for c in map(json.loads, (w / "candidates.jsonl").read_text().splitlines())}
+    srv = Server(db, tmp_path / "server.log")
+    try:
+        c = Client(srv.base)
+        assert c.login("alice")[0] == 303
+        seen = []
+        while True:
+            page = c.get("/p/web-review/annotate")[1]
+            item = item_of(page)
+            if item is None:
+                break
+            cand = cands[item]
+            assert cand["messages"][0]["content"] in html.unescape(page)
+            off_topic = "golden retriever" in cand["messages"][0]["content"]
+            st, body, _ = c.post(f"/p/web-review/items/{item}/label", {
+                "csrf": csrf_of(page), "category": "" if off_topic else cand["category"],
+                "intent": cand["meta"]["intent"]})
+            assert st == 303, body
+            seen.append(item)
+    finally:
+        srv.stop()
+    assert sorted(seen) == sorted(cands)
+    into = tmp_path / "dataset.jsonl"
+    shutil.copy(ROOT / "docs" / "production" / "dataset.jsonl", into)
+    r = invoke("data", "accept", "web-review", "--into", str(into), "--db", db)
+    assert r.exit_code == 0, r.output
+    assert f"items: {len(cands)} read = {len(cands) - 1} appended + 0 rejected + 1 skipped" in r.output
+    added = [json.loads(x) for x in into.read_text().splitlines()][6:]
+    assert {a["meta"]["annotation"]["sources"][0] for a in added} == {"web"}
