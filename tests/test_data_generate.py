@@ -260,6 +260,10 @@ def test_a_missing_dataset_or_unknown_category_is_bad_input(first_run, tmp_path)
     bad.write_text(json.dumps({"category": "no_such_node", "kind": "harmful", "need": 3, "text": "x"}) + "\n")
     r = invoke("data", "generate", "--requests", str(bad), "--generator", "openai:m", "--out", str(tmp_path / "c.jsonl"))
     assert r.exit_code == 2 and "no_such_node" in r.output
+    bad.write_text(json.dumps({"category": "self_harm", "kind": "harmful", "need": 3, "text": "x",
+                               "policy": "teen-safety"}) + "\n")
+    r = invoke("data", "generate", "--requests", str(bad), "--generator", "openai:m", "--out", str(tmp_path / "c.jsonl"))
+    assert r.exit_code == 2 and "--policy teen-safety" in r.output
 
 
 @pytest.mark.parametrize(("reply", "items"), [

@@ -145,13 +145,16 @@ def plan_units(requests: list[dict[str, Any]], policy: Any, *, per_request: int 
         The units, request by request.
 
     Raises:
-        InputError: A request names a category the policy lacks.
+        InputError: A request names a category the policy lacks, or was made for another policy.
     """
     problems = [Problem(f"request {r['id']}", f"category {r.get('category')!r} is not a node of policy "
                         f"{policy.name}", "pass the policy the requests were made with (--policy)")
                 for r in requests if r.get("category") not in set(policy.category_ids)]
+    problems += [Problem(f"request {r['id']}", f"made for policy {r['policy']!r}, not {policy.name!r}",
+                         f"pass --policy {r['policy']} (the built-in name or its YAML file)")
+                 for r in requests if r.get("policy") and r["policy"] != policy.name]
     if problems:
-        raise InputError("the requests name categories the policy lacks", problems)
+        raise InputError("the requests do not fit the policy", problems)
     units: list[Unit] = []
     for req in requests:
         total = int(req["need"]) if per_request is None else per_request
