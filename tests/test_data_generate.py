@@ -75,6 +75,8 @@ def _app(script: Scripted):
             await serve_lifespan(receive, send)
             return
         body = json.loads(await read_body(receive))
+        if body.get("model") == "slow-model":  # for the kill test: calls that take a while
+            await asyncio.sleep(0.4)
         status, text = script.reply(body)
         if status != 200:
             await send_json(send, status, {"error": {"message": "scripted failure"}})
@@ -230,6 +232,37 @@ def test_a_killed_run_asks_only_for_the_missing_calls(first_run, tmp_path):
     units = [json.loads(x)["unit"] for x in work.read_text().splitlines()]
     assert len(units) == len(set(units)) == 8
     assert len(_jsonl(tmp_path / "cand.jsonl")) == len(_jsonl(tmp / "cand.jsonl"))
+
+
+def test_sigkill_mid_run_then_rerun_loses_and_duplicates_nothing(generator, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    url, script = generator
+    (tmp_path / "requests.jsonl").write_bytes(_requests(tmp_path).read_bytes())
+    args = ["data", "generate", "--requests", str(tmp_path / "requests.jsonl"), "--generator", "openai:slow-model",
+            "--base-url", url, "--out", str(tmp_path / "cand.jsonl"), "--per-request", "4", "--batch", "2",
+            "--concurrency", "1", "--retry-base", "0.01", "--no-progress"]
+    env = {**os.environ, "REDLINE_HOME": str(tmp_path / "home"), "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-m", "redline", *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    work = tmp_path / "cand.jsonl.drafts.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not work.exists() or len(work.read_text().splitlines()) < 2):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    done_before = len(work.read_text().splitlines())
+    assert 2 <= done_before < 8 and not (tmp_path / "cand.jsonl").exists()
+    r = invoke(*args, env={"REDLINE_HOME": str(tmp_path / "home")})
+    assert r.exit_code == 0, r.output
+    m = re.search(r"(\d+) made now, (\d+) already done", r.output)
+    assert m and int(m.group(1)) + int(m.group(2)) == 8 and int(m.group(2)) >= 2
+    units = [json.loads(x)["unit"] for x in work.read_text().splitlines()]
+    assert sorted(set(units)) == sorted(units) and len(units) == 8
+    assert "drafts: 16 read = 8 kept + 4 rejected + 4 skipped" in r.output  # as an uninterrupted run
 
 
 def test_against_a_dataset_drops_its_duplicates(first_run, tmp_path):
