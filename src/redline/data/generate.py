@@ -690,14 +690,9 @@ def _filter(drafted: list[dict[str, Any]], refs: _Refs, by_unit: dict[str, Unit]
         if t in exemplars:
             dropped.append({**base, "kind": "exemplar copy", "reason": "copy of an exemplar in the generator prompt"})
             continue
-        if hits:
-            # the most telling collision: a leak first, then the dataset, then another candidate
-            def rank(h: tuple[int, float]) -> tuple[int, float]:
-                a, s = h
-                kind = 0 if a < n_ref and refs.where[a].startswith("suite:") else 1 if a < n_ref else 2
-                return kind, -s
-
-            a, s = min(hits, key=rank)
+        if hits:  # the most telling collision: a leak first, then the dataset, then another candidate
+            a, s = min(hits, key=lambda h: (0 if h[0] < n_ref and refs.where[h[0]].startswith("suite:")
+                                            else 1 if h[0] < n_ref else 2, -h[1]))
             if a < n_ref:
                 src = refs.where[a]
                 kind = "leak" if src.startswith("suite:") else "duplicate of the dataset"
