@@ -589,7 +589,7 @@ def accept_cmd(
 
     Re-running appends nothing twice."""
     from redline.annotate.service import Annotations
-    from redline.data.generate import accept
+    from redline.data.accept import accept
     from redline.workspace import Workspace
 
     rep = accept(Annotations(Workspace.default(db).db), project, into, method=method)
