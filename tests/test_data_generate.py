@@ -349,7 +349,7 @@ def test_the_local_model_as_generator(tmp_path):
                                "language": "en", "need": 3, "text": "need 3 benign-contrast prompts",
                                "policy": "default"}) + "\n")
     r = invoke("data", "generate", "--requests", str(req), "--generator", "local", "--out", str(tmp_path / "c.jsonl"),
-               "--batch", "3", "--max-tokens", "160", "--timeout", "600", "--no-progress", "--json",
+               "--batch", "3", "--max-tokens", "64", "--timeout", "600", "--no-progress", "--json",
                env={"REDLINE_HOME": str(tmp_path / "home")})
     assert r.exit_code == 0, r.output
     rep = json.loads(r.output)
