@@ -283,6 +283,47 @@ def _scan_existing(results: Path, agg: MetricsAggregator, retry_errors: bool = F
     return done
 
 
+async def generate_with_retries(target: Any, messages: list[Any], params: GenParams, sample_id: str,
+                                retry: RetryPolicy, on_retry: Any = None) -> Generation:
+    """Ask a target once, retrying transient errors with backoff (the runner's one retry loop).
+
+    Args:
+        target: The target.
+        messages: The conversation.
+        params: The generation parameters.
+        sample_id: The request's id (a replay target looks the answer up by it).
+        retry: How often and how long to retry.
+        on_retry: Called (no arguments) before each retry.
+
+    Returns:
+        The generation.
+
+    Raises:
+        SampleError: This request failed (retries exhausted, a 4xx, or the target raised).
+        FatalTargetError: The target cannot serve any request (unreachable after every retry).
+    """
+    attempt = 0
+    while True:
+        try:
+            return await target.generate(messages, params, sample_id)
+        except TransientError as e:
+            if attempt >= retry.max_retries:
+                if e.unreachable:
+                    raise FatalTargetError(
+                        f"{e} (after {attempt + 1} attempts)\nfix: check that the server is "
+                        "running and --base-url / OPENAI_BASE_URL is right; re-run the same "
+                        "command to resume") from None
+                raise SampleError(f"{e} (gave up after {attempt + 1} attempts)") from None
+            if on_retry is not None:
+                on_retry()
+            await asyncio.sleep(retry.delay(attempt, e.retry_after))
+            attempt += 1
+        except (SampleError, FatalTargetError, asyncio.CancelledError):
+            raise
+        except Exception as e:  # a target bug fails this request, visibly, not the run
+            raise SampleError(f"target raised {type(e).__name__}: {e}") from None
+
+
 class Runner:
     """Runs one evaluation: :meth:`prepare` checks the input and claims the run directory,
     :meth:`run` asks the target, judges the responses and writes the results."""
@@ -410,26 +451,11 @@ class Runner:
                 yield s
 
     async def _generate(self, sample: Sample) -> Generation:
-        retry = self.cfg.retry
-        attempt = 0
-        while True:
-            try:
-                return await self.target.generate(sample.messages, self.cfg.params, sample.id)
-            except TransientError as e:
-                if attempt >= retry.max_retries:
-                    if e.unreachable:
-                        raise FatalTargetError(
-                            f"{e} (after {attempt + 1} attempts)\nfix: check that the server is "
-                            "running and --base-url / OPENAI_BASE_URL is right; re-run the same "
-                            "command to resume") from None
-                    raise SampleError(f"{e} (gave up after {attempt + 1} attempts)") from None
-                self.retries += 1
-                await asyncio.sleep(retry.delay(attempt, e.retry_after))
-                attempt += 1
-            except (SampleError, FatalTargetError, asyncio.CancelledError):
-                raise
-            except Exception as e:  # a target bug fails this sample, visibly, not the run
-                raise SampleError(f"target raised {type(e).__name__}: {e}") from None
+        def count() -> None:
+            self.retries += 1
+
+        return await generate_with_retries(self.target, sample.messages, self.cfg.params, sample.id,
+                                           self.cfg.retry, on_retry=count)
 
     async def _ajudge(self, sample: Sample, response: str | None) -> list[Judgment]:
         if response is None:

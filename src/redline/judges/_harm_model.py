@@ -417,6 +417,17 @@ class HarmModel:
         probs = _softmax(self.category_model.scores(count_terms(cap_text(prompt))))
         return dict(zip(self.categories, probs, strict=True))
 
+    def prompt_probability(self, prompt: str) -> float:
+        """P(the prompt asks for content the policy marks harmful), from the prompt model alone.
+
+        Args:
+            prompt: The prompt.
+
+        Returns:
+            The probability, in [0, 1].
+        """
+        return _sigmoid(self.prompt_model.scores(count_terms(cap_text(prompt)))[0])
+
     def response_features(self, prompt: str, response: str, words: list[str] | None = None,
                           prompt_words: set[str] | None = None
                           ) -> tuple[dict[str, int], list[float], str, list[tuple[str, int]]]:
