@@ -41,6 +41,8 @@ def eval_cmd(
     as_json: JsonSummaryOption = False,
     progress: ProgressOption = True,
     allow_image_root: Annotated[list[Path] | None, typer.Option("--allow-image-root", exists=True, file_okay=False, help="A folder besides the suite's own from which image parts' local files may be read (repeatable).")] = None,
+    max_image_side: Annotated[int | None, typer.Option("--max-image-side", help="openai target: downscale images to this many pixels on their longest side before sending.", show_default=False)] = None,
+    max_image_mb: Annotated[float | None, typer.Option("--max-image-mb", help="openai target: fail a sample (naming it) whose image is larger than this once encoded.", show_default=False)] = None,
     gate: Annotated[Path | None, typer.Option("--gate", help="Gate the finished run against this budgets file (docs/learn/gate.md): exit 1 when it fails.", show_default=False)] = None,
 ) -> None:
     """Run a target over a safety suite, judge the responses and write a report.
@@ -66,7 +68,9 @@ def eval_cmd(
     cfg = EvalConfig(
         suite=suite, target=target, policy=policy, judges=judge or list(DEFAULT_JUDGES), out=out,
         judge_options=judge_options, concurrency=concurrency,
-        target_options={"base_url": base_url, "api_key": api_key, "timeout": timeout},
+        target_options={"base_url": base_url, "api_key": api_key, "timeout": timeout,
+                        **{k: v for k, v in (("max_image_side", max_image_side),
+                                             ("max_image_mb", max_image_mb)) if v is not None}},
         params=GenParams(max_tokens=max_tokens or (200 if target.split(":")[0] == "local" else 512),
                          temperature=temperature, seed=seed),
         retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base, max_delay=retry_max),
@@ -216,15 +220,38 @@ def runs_cmd(
     con.print(t)
 
 
-def suites_cmd(as_json: JsonOption = False) -> None:
-    """List the built-in suites."""
+def suites_cmd(
+    as_json: JsonOption = False,
+    build_images: Annotated[bool, typer.Option("--build-images", help="Draw the image suites into the workspace now (else on first use).")] = False,
+) -> None:
+    """List the built-in suites (the image suites are drawn on first use, or with --build-images)."""
     import collections
 
+    from redline.data.image_suites import IMAGE_SUITES, ensure_built
     from redline.data.jsonl import iter_samples
     from redline.data.suites import builtin_suites
 
+    if build_images:
+        built = ensure_built(IMAGE_SUITES)
+        for name, info in built.suites.items():
+            skipped = "; ".join(f"{k}: {v}" for k, v in info["skipped"].items())
+            typer.echo(f"{name}: {info['samples']} samples, {info['images']} images "
+                       f"({info['image_bytes'] / 1e6:.1f} MB, largest side {info['max_side']} px)"
+                       f"{' · skipped ' + skipped if skipped else ''} → {info['path_obj']}")
+        typer.echo(f"image suites ready in {built.seconds:.1f} s")
     out: list[dict[str, Any]] = []
-    for name, path in builtin_suites().items():
+    paths = dict(builtin_suites())
+    for name in IMAGE_SUITES:  # listed once built; `--suite NAME` builds it
+        if name not in paths:
+            from redline.data.image_suites import find_fonts, suite_key, suites_home
+
+            p = suites_home() / f"{name}-{suite_key(name, find_fonts())}" / "suite.jsonl"
+            if p.is_file():
+                paths[name] = p
+            else:
+                out.append({"name": name, "samples": None, "categories": None, "by_expected": {},
+                            "path": None, "note": "image suite, drawn on first use"})
+    for name, path in paths.items():
         cnt: collections.Counter[str] = collections.Counter()
         cats = set()
         for s in iter_samples(path):
@@ -236,6 +263,9 @@ def suites_cmd(as_json: JsonOption = False) -> None:
         print_json(out)
         return
     for row in out:
+        if row["samples"] is None:
+            typer.echo(f"{row['name']:<8}     – ({row['note']})")
+            continue
         exp = ", ".join(f"{k} {v}" for k, v in sorted(row["by_expected"].items()))
         typer.echo(f"{row['name']:<8} {row['samples']:>5} samples · {row['categories']} categories · {exp}")
 

@@ -61,3 +61,44 @@ def to_openai_messages(messages: Sequence[Message], *,
             d.update(extras[i])
         out.append(d)
     return out
+
+
+def downscale_data_url(url: str, max_side: int) -> str:
+    """A ``data:`` URL image with its longest side at most ``max_side`` pixels.
+
+    Decoded and resized with Pillow (Lanczos); a JPEG stays a JPEG, anything else becomes a PNG.
+    A URL whose image is small enough comes back unchanged.
+
+    Args:
+        url: a ``data:image/…;base64,…`` URL.
+        max_side: the longest side allowed, in pixels.
+
+    Returns:
+        The (possibly new) ``data:`` URL.
+
+    Raises:
+        ValueError: Pillow is missing, or the bytes are not a decodable image (the reason).
+    """
+    import base64
+    import binascii
+    import io
+
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ValueError("downscaling images needs Pillow (pip install pillow)") from None
+    _, _, b64 = url.partition(",")
+    try:
+        img = Image.open(io.BytesIO(base64.b64decode(b64, validate=True)))
+        img.load()
+    except (binascii.Error, ValueError, OSError, Image.DecompressionBombError) as e:
+        raise ValueError(f"image cannot be decoded ({type(e).__name__}: {e})") from None
+    if max(img.size) <= max_side:
+        return url
+    fmt = "JPEG" if img.format == "JPEG" else "PNG"
+    if fmt == "JPEG" and img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")
+    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    return f"data:image/{fmt.lower()};base64,{base64.b64encode(buf.getvalue()).decode()}"

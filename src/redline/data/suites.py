@@ -43,9 +43,13 @@ def resolve_suite(name_or_path: str) -> tuple[str, Path]:
     builtins = builtin_suites()
     if name_or_path in builtins:
         return name_or_path, builtins[name_or_path]
+    from redline.data.image_suites import IMAGE_SUITES, built_path
+
+    if name_or_path in IMAGE_SUITES and not Path(name_or_path).exists():
+        return name_or_path, built_path(name_or_path)  # drawn into the workspace on first use
     p = Path(name_or_path)
     if p.is_file():
         return p.stem, p
     raise InputError(f"suite {name_or_path!r} not found", [Problem(
         name_or_path, "no such built-in suite or file",
-        f"use one of {', '.join(builtins)} or a path to a JSONL file")])
+        f"use one of {', '.join([*builtins, *IMAGE_SUITES])} or a path to a JSONL file")])

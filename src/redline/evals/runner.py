@@ -434,13 +434,13 @@ class Runner:
     async def _ajudge(self, sample: Sample, response: str | None) -> list[Judgment]:
         if response is None:
             return []
-        prompt = sample.prompt_text
+        prompt = sample.judge_prompt  # an image's drawn text included (meta.rendered_text)
         return list(await asyncio.gather(*(ajudge_any(j, sample, prompt, response) for j in self.judges)))
 
     def _judge(self, sample: Sample, response: str | None) -> list[Judgment]:
         if response is None:
             return []
-        prompt = sample.prompt_text
+        prompt = sample.judge_prompt  # an image's drawn text included (meta.rendered_text)
         out = []
         for j in self.judges:
             try:
