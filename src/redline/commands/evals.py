@@ -150,6 +150,8 @@ def _print_summary(result: Any) -> None:
               f"[bold]{k_n(o['over_refusal_rate'])}", ci(o["over_refusal_rate"]),
               f"[bold]{k_n(o['unassessable_rate'])}", end_section=True)
     con.print(t)
+    if result.summary.get("modality_gap"):
+        print_modality_gap(con, result.summary["modality_gap"])
     tm = man["timings"]
     con.print(f"status: {result.status} · {tm['completed']} samples · {tm['new_requests']} new requests · "
               f"{tm['resumed_from_previous']} resumed · {tm['this_invocation_s']:.1f}s", markup=False)
@@ -164,6 +166,43 @@ def _print_summary(result: Any) -> None:
     if result.status != "completed":
         con.print("[yellow]run not complete: re-run the same command to resume[/]")
     con.print(sample_counts(man).line(), markup=False, soft_wrap=True)
+
+
+def print_modality_gap(con: Any, gap: dict[str, Any]) -> None:
+    """Print a run's modality gap: per category, the text and image-borne rates and the paired
+    difference image − text with its 95% interval and Holm-adjusted McNemar p-value.
+
+    Args:
+        con: A rich console.
+        gap: ``summary["modality_gap"]`` (:func:`redline.evals.modality.modality_gap`).
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    def cells(levels: dict[str, Any], level: str, metric: str, overall: bool) -> list[str]:
+        blk = levels.get(level) or {}
+        g = blk.get("gap_vs_reference", {}).get(metric, {}).get("paired") or {}
+        if not g.get("pairs"):
+            return ["–", "", ""]
+        lo, hi = g["ci95"] or (0.0, 0.0)
+        p = g.get("p_value") if overall else g.get("p_holm", g.get("p_value"))
+        return [f"{100 * g['reference_rate']:.0f}% → {100 * g['level_rate']:.0f}% ({g['pairs']})",
+                f"{100 * g['diff']:+.0f} [{100 * lo:+.0f}, {100 * hi:+.0f}]",
+                "" if p is None else f"{p:.3f}"]
+
+    for level in gap["levels"][1:]:
+        t = Table(title=f"modality gap: {escape(level)} vs text, same requests paired",
+                  title_justify="left", caption=f"text → {level} rate (pairs); gap in percentage points "
+                  f"({level} − text) with its 95% CI (Newcombe, paired); p: exact McNemar, Holm across "
+                  "categories", caption_justify="left")
+        for col in ("category", "harmful", "gap", "p", "over-refusal", "gap", "p"):
+            t.add_column(col, no_wrap=True, justify="left" if col == "category" else "right")
+        rows = [(c, levels, False) for c, levels in gap["by_category"].items() if level in levels]
+        rows.append(("[bold]overall", gap["overall"], True))
+        for cat, levels, overall in rows:
+            t.add_row(cat if overall else escape(cat), *cells(levels, level, "harmful_rate", overall),
+                      *cells(levels, level, "over_refusal_rate", overall))
+        con.print(t)
 
 
 def sample_counts(manifest: dict[str, Any]) -> Any:

@@ -643,6 +643,11 @@ class Runner:
             "host": {"python": sys.version.split()[0], "cpus": os.cpu_count()},
         }
         summary: dict[str, Any] = {"manifest": manifest, "metrics": m}
+        if status == "completed":  # text vs image-borne twins of the same requests, paired
+            from redline.evals.modality import modality_gap_for_run
+
+            if (gap := modality_gap_for_run(self.out_dir / "results.jsonl")) is not None:
+                summary["modality_gap"] = gap
         summary["calibrated"] = calibration_block_for_run(summary, self.ws.home)  # issue 3 part A
         return summary
 
