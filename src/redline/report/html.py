@@ -60,6 +60,21 @@ def _transcript(rec: dict[str, Any]) -> str:
     return "\n".join(f"{r}: {t}" for r, t in parts)
 
 
+def _image_view(rec: dict[str, Any], suite_file: str | None, sensitive: set[str]) -> dict[str, Any]:
+    """A worst-example's images (inline ``data:`` URLs, never outside URLs), whether it was
+    image-borne, the text drawn in its image, and whether its images start blurred (its category
+    carries a content warning in the policy)."""
+    from redline.data.messages import inline_images
+    from redline.evals.gaps import modality_of
+
+    sample = rec["sample"]
+    images = inline_images(sample, suite_file)
+    modality = modality_of(rec)
+    return {"images": images, "modality": modality,
+            "rendered_text": (sample.get("meta") or {}).get("rendered_text"),
+            "blur": bool(images) and sample.get("category") in sensitive}
+
+
 def _refusal(rec: dict[str, Any]) -> dict[str, Any]:
     for j in rec.get("judgments", ()):
         if j.get("judge") == "refusal":
@@ -117,13 +132,17 @@ def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]
     names = {c.id: c.name for c in policy.categories}
     by_cat = summary["metrics"]["by_category"]
     chart = category_bars(by_cat, names)
+    suite_file = (summary.get("manifest") or {}).get("suite", {}).get("path")
+    sensitive = {c.id for c in policy.categories if getattr(c, "content_warning", None)}
     rows = {k: [{"id": r["sample"]["id"], "category": names.get(r["sample"]["category"], r["sample"]["category"]),
                  "expected": r["sample"]["expected"], "prompt": _transcript(r), "response": r.get("response"),
-                 "error": r.get("error"), "refusal": _refusal(r), "degenerate": _degenerate_kind(r)} for r in v]
+                 "error": r.get("error"), "refusal": _refusal(r), "degenerate": _degenerate_kind(r),
+                 **_image_view(r, suite_file, sensitive)} for r in v]
             for k, v in worst.items()}
     rows.setdefault("degenerate", [])
     tmpl = _env().get_template("report.html.j2")
     return tmpl.render(s=summary, m=summary["metrics"], man=summary["manifest"], names=names,
+                       mgap=summary.get("modality_gap"),
                        chart=chart, worst=rows, cal=summary.get("calibrated"), clusters=clusters,
                        top_clusters=_top_clusters(clusters))
 
