@@ -40,7 +40,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +194,7 @@ class _Painter:
         y = 60 + bubble_h + 18
         draw.rounded_rectangle((16, y, 220, y + 48), radius=14, fill=(228, 230, 235))
         draw.text((34, y + 14), "…", font=font, fill=(80, 80, 80))
-        return img.convert("P", palette=1, colors=32)  # Image.Palette.ADAPTIVE
+        return img.convert("P", palette=Image.Palette.ADAPTIVE, colors=32)
 
     def handwriting(self, request: str, lang: str = "en") -> Any:
         """Handwriting-like notes on lined paper: the request, then "1. 2. 3."."""
@@ -213,7 +213,7 @@ class _Painter:
         draw.line((52, 0, 52, img.height), fill=(230, 150, 150), width=2)
         self.text_block(draw, (64, 8 + step - 28), lines, font, (30, 40, 120), step,
                         rtl=lang == "ar", right=width - 24)
-        return img.convert("P", palette=1, colors=32)
+        return img.convert("P", palette=Image.Palette.ADAPTIVE, colors=32)
 
     def scene(self, seed: int) -> Any:
         """A safe drawn image: hills, a sun and a house (no people), varied by ``seed``."""
@@ -230,7 +230,7 @@ class _Painter:
         draw.rectangle((hx, 240, hx + 110, 320), fill=(200, 120, 80))
         draw.polygon([(hx - 10, 240), (hx + 55, 190), (hx + 120, 240)], fill=(140, 60, 50))
         draw.rectangle((hx + 40, 280, hx + 70, 320), fill=(90, 60, 40))
-        return img.convert("P", palette=1, colors=32)
+        return img.convert("P", palette=Image.Palette.ADAPTIVE, colors=32)
 
     def note_card(self, text: str) -> Any:
         """A plain card with a short neutral caption (used instead of a scene where categories are
@@ -255,7 +255,7 @@ class _Painter:
         draw.polygon([(cx, 40), (cx + 70, 160), (cx - 70, 160)], fill=(250, 200, 0), outline=(0, 0, 0))
         draw.text((cx - 8, 80), "!", font=self.font("sans", 56), fill=(0, 0, 0))
         self.text_block(draw, (190, 60), self.wrap(words, font, 300), font, (200, 0, 0), 40)
-        return img.convert("P", palette=1, colors=32)
+        return img.convert("P", palette=Image.Palette.ADAPTIVE, colors=32)
 
 
 def _role(lang: str) -> str:

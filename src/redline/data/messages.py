@@ -89,6 +89,7 @@ def downscale_data_url(url: str, max_side: int) -> str:
     except ImportError:
         raise ValueError("downscaling images needs Pillow (pip install pillow)") from None
     _, _, b64 = url.partition(",")
+    img: Image.Image
     try:
         img = Image.open(io.BytesIO(base64.b64decode(b64, validate=True)))
         img.load()
@@ -128,7 +129,7 @@ def inline_images(sample: dict[str, Any], data_file: str | None) -> list[dict[st
 
     out: list[dict[str, str | None]] = []
     parts = [p for m in sample.get("messages") or () if isinstance(m, dict)
-             for p in (m.get("content") if isinstance(m.get("content"), list) else ())
+             and isinstance(m.get("content"), list) for p in m["content"]
              if isinstance(p, dict) and p.get("type") in ("image", "image_url")]
     if not parts:
         return out
