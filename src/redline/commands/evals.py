@@ -186,13 +186,13 @@ def print_modality_gap(con: Any, gap: dict[str, Any]) -> None:
             return ["–", "", ""]
         lo, hi = g["ci95"] or (0.0, 0.0)
         p = g.get("p_value") if overall else g.get("p_holm", g.get("p_value"))
-        return [f"{100 * g['reference_rate']:.0f}% → {100 * g['level_rate']:.0f}% ({g['pairs']})",
-                f"{100 * g['diff']:+.0f} [{100 * lo:+.0f}, {100 * hi:+.0f}]",
-                "" if p is None else f"{p:.3f}"]
+        return [f"{100 * g['reference_rate']:.0f}→{100 * g['level_rate']:.0f}% ({g['pairs']})",
+                f"{100 * g['diff']:+.0f} [{100 * lo:+.0f},{100 * hi:+.0f}]",
+                "" if p is None else "<1e-4" if p == 0 else f"{p:.2g}"]
 
     for level in gap["levels"][1:]:
         t = Table(title=f"modality gap: {escape(level)} vs text, same requests paired",
-                  title_justify="left", caption=f"text → {level} rate (pairs); gap in percentage points "
+                  title_justify="left", caption=f"text→{level} rate (pairs); gap in percentage points "
                   f"({level} − text) with its 95% CI (Newcombe, paired); p: exact McNemar, Holm across "
                   "categories", caption_justify="left")
         for col in ("category", "harmful", "gap", "p", "over-refusal", "gap", "p"):

@@ -331,7 +331,7 @@ class _Builder:
         self.rows.append({
             "id": sid, "prompt": src["prompt"], "category": src["category"], "expected": src["expected"],
             "language": src.get("language", "en"), "source": src.get("source"),
-            "meta": {"modality": "text", "text_id": text_id, "intent": _intent(src)}})
+            "meta": {"modality": "text", "text_id": text_id, "intent": _intent(src), **_carried(src)}})
 
     def image_sample(self, src: dict[str, Any], sid: str, text_id: str, layout: str, img: Any,
                      lang: str, instruction_layout: str | None = None) -> None:
@@ -344,7 +344,8 @@ class _Builder:
                 {"type": "image", "path": rel, "mime_type": "image/png"},
                 {"type": "text", "text": instr.get(lang, instr["en"])}]}],
             "meta": {"modality": "image", "text_id": text_id, "rendered_text": src["prompt"],
-                     "layout": layout, "intent": _intent(src), "text_source": src.get("source")}})
+                     "layout": layout, "intent": _intent(src), "text_source": src.get("source"),
+                     **_carried(src)}})
 
     def finish(self) -> dict[str, Any]:
         with open(self.folder / "suite.jsonl", "w", encoding="utf-8") as f:
@@ -354,6 +355,12 @@ class _Builder:
                 "max_side": max((max(s) for s in self.sizes), default=0),
                 "mean_bytes": round(self.image_bytes / self.images) if self.images else 0,
                 "skipped": self.skipped}
+
+
+def _carried(src: dict[str, Any]) -> dict[str, Any]:
+    """The source sample's pairing fields kept on both twins (``en_id``: its English original)."""
+    meta = src.get("meta") or {}
+    return {k: meta[k] for k in ("en_id",) if k in meta}
 
 
 def _intent(src: dict[str, Any]) -> str:
@@ -481,8 +488,19 @@ def suites_home() -> Path:
 
 
 def built_path(name: str, home: Path | None = None) -> Path:
-    """The ``suite.jsonl`` of image suite ``name`` (built now when it is not built yet)."""
-    return ensure_built([name], home).suites[name]["path_obj"]
+    """The ``suite.jsonl`` of image suite ``name`` (built now when it is not built yet).
+
+    Raises:
+        InputError: The suite came out empty (its source suite or fonts are missing: the
+            reasons are named).
+    """
+    info = ensure_built([name], home).suites[name]
+    if not info["samples"]:
+        why = "; ".join(info.get("skipped") or {}) or "nothing to draw"
+        raise InputError(f"image suite {name!r} is empty", [Problem(
+            name, why, "install what is named (scripts/ensure_system_deps.sh installs the fonts)")])
+    path: Path = info["path_obj"]
+    return path
 
 
 @dataclass
