@@ -281,10 +281,18 @@ def png_bytes(img: Any) -> bytes:
 # suites
 
 
-def _read_suite(name: str) -> list[dict[str, Any]]:
-    from redline.data.suites import builtin_suites
+def _source(name: str) -> Path | None:
+    """The packaged text suite ``name`` (``packs/suites/NAME.jsonl``), or None. Looked up here
+    rather than through :mod:`redline.data.suites`, which resolves image suites through this
+    module (one direction of import)."""
+    from importlib import resources
 
-    path = builtin_suites().get(name)
+    entry = resources.files("redline").joinpath("packs", "suites", f"{name}.jsonl")
+    return Path(str(entry)) if entry.is_file() else None
+
+
+def _read_suite(name: str) -> list[dict[str, Any]]:
+    path = _source(name)
     if path is None:
         return []
     with open(path, encoding="utf-8") as f:
@@ -466,13 +474,12 @@ def _build(name: str, folder: Path, painter: _Painter) -> dict[str, Any]:
 
 def suite_key(name: str, fonts: dict[str, str | None]) -> str:
     """What decides a suite's pixels, hashed: builder version, sources, policy and fonts."""
-    from redline.data.suites import builtin_suites
     from redline.files import file_hash
 
-    src = builtin_suites()
     parts = [BUILDER_VERSION, name, json.dumps(fonts, sort_keys=True)]
     for s in ("core", "core_multilingual"):
-        parts.append(file_hash(src[s]) if s in src else "-")
+        path = _source(s)
+        parts.append(file_hash(path) if path is not None else "-")
     try:
         import PIL
 
