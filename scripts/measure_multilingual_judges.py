@@ -19,7 +19,12 @@ from typing import Any
 from redline.data.schema import Sample
 from redline.judges._refusal_model import RefusalModel
 from redline.judges.harm import HarmJudge
-from redline.judges.language_coverage import COVERAGE_FILE, TEST_FILE, load_test_set, measure_languages
+from redline.judges.language_coverage import (
+    COVERAGE_FILE,
+    TEST_FILE,
+    load_test_set,
+    measure_languages,
+)
 from redline.judges.refusal import RefusalJudge
 from redline.judges.string_match import string_match_refusal
 
