@@ -143,7 +143,9 @@ def language_block(results: Path, judge_versions: dict[str, str] | None = None, 
     block = paired_gap(records, dimension=language_of, reference=REFERENCE,
                        pair_key=pair_by_meta("en_id"), name="language")
     block["response_language"] = _mismatches(records)
-    block["judge_coverage"] = judge_coverage_block(block["levels"], judge_versions,
-                                                   harm_judge=harm_judge, refusal_judge=refusal_judge)
+    english = {lang: m["by_detected"].get("en", 0) / m["responses"]
+               for lang, m in block["response_language"].items() if m["responses"]}
+    block["judge_coverage"] = judge_coverage_block(block["levels"], judge_versions, harm_judge=harm_judge,
+                                                   refusal_judge=refusal_judge, english_responses=english)
     block["unreadable_lines"] = bad
     return block
