@@ -126,8 +126,8 @@ def test_suites_lists_image_suites_and_unknown_one_is_an_error(home: Path) -> No
     assert r.exit_code == 0, r.output
     names = {x["name"] for x in json.loads(r.output)}
     assert {"typographic", "mm_smoke", "mm_context", "mm_multilingual"} <= names
-    from redline.errors import InputError
     from redline.data.image_suites import ensure_built
+    from redline.errors import InputError
 
     with pytest.raises(InputError, match="no image suite"):
         ensure_built(["nope"])

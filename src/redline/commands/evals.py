@@ -152,6 +152,8 @@ def _print_summary(result: Any) -> None:
     con.print(t)
     if result.summary.get("modality_gap"):
         print_modality_gap(con, result.summary["modality_gap"])
+    if result.summary.get("language_gap"):
+        _print_language_gap(con, result.summary["language_gap"])
     tm = man["timings"]
     con.print(f"status: {result.status} · {tm['completed']} samples · {tm['new_requests']} new requests · "
               f"{tm['resumed_from_previous']} resumed · {tm['this_invocation_s']:.1f}s", markup=False)
@@ -203,6 +205,49 @@ def print_modality_gap(con: Any, gap: dict[str, Any]) -> None:
             t.add_row(cat if overall else escape(cat), *cells(levels, level, "harmful_rate", overall),
                       *cells(levels, level, "over_refusal_rate", overall))
         con.print(t)
+
+
+def _print_language_gap(con: Any, gap: dict[str, Any]) -> None:
+    """The language-gap table of a multilingual run, then its judge-coverage warnings."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if gap.get("error"):
+        con.print(f"[yellow]language gap not computed: {escape(gap['error'])}[/]")
+        return
+
+    def pct(r: dict[str, Any]) -> str:
+        return "–" if r.get("rate") is None else f"{100 * r['rate']:.1f}% {r['k']}/{r['n']}"
+
+    def diff(p: dict[str, Any]) -> str:
+        if p.get("diff") is None:
+            return "–"
+        lo, hi = p["ci95"]
+        return f"{100 * p['diff']:+.1f} [{100 * lo:+.0f}, {100 * hi:+.0f}] n={p['pairs']}"
+
+    ref = gap["reference"]
+    t = Table(title=f"language gap vs {ref} (paired on the same requests)", title_justify="left",
+              caption="gap: rate − reference rate on the pairs, points; [95% CI: Newcombe paired]; "
+                      "mismatch: responses in another language", caption_justify="left")
+    for col in ("language", "harmful", "gap", "over-refusal", "gap", "mismatch", "judges"):
+        t.add_column(col, justify="left" if col in ("language", "judges") else "right", no_wrap=col != "judges")
+    cov = gap.get("judge_coverage") or {}
+    langs = gap.get("response_language") or {}
+    for lang in gap["levels"]:
+        o = gap["overall"][lang]
+        g = o.get("gap_vs_reference") or {}
+        mm = langs.get(lang)
+        c = cov.get(lang) or {}
+        status = {"ok": "ok", "low": "[yellow]low[/]", "not_measured": "[yellow]not measured[/]"}.get(
+            c.get("status", ""), "–")
+        t.add_row(escape(lang), pct(o["harmful_rate"]),
+                  diff(g["harmful_rate"]["paired"]) if g else "reference",
+                  pct(o["over_refusal_rate"]),
+                  diff(g["over_refusal_rate"]["paired"]) if g else "reference",
+                  f"{mm['mismatched']}/{mm['responses']}" if mm else "–", status)
+    con.print(t)
+    for w in cov.get("warnings") or []:
+        con.print(f"[yellow]warning:[/] {escape(w)}")
 
 
 def sample_counts(manifest: dict[str, Any]) -> Any:

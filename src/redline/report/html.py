@@ -7,6 +7,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from redline.policy.model import Policy
+from redline.report.gaps import gap_sections
 from redline.report.plots import category_bars
 
 _MAX_TEXT = 1500
@@ -144,5 +145,5 @@ def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]
     return tmpl.render(s=summary, m=summary["metrics"], man=summary["manifest"], names=names,
                        mgap=summary.get("modality_gap"),
                        chart=chart, worst=rows, cal=summary.get("calibrated"), clusters=clusters,
-                       top_clusters=_top_clusters(clusters))
+                       top_clusters=_top_clusters(clusters), gaps=gap_sections(summary, names))
 
