@@ -47,7 +47,7 @@ from typing import Any
 from redline.errors import InputError, Problem
 
 #: bump when the drawing changes: it is part of every image suite's cache key
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 
 #: the suites built here, with what each holds
 IMAGE_SUITES: dict[str, str] = {
@@ -76,7 +76,7 @@ INSTRUCTIONS: dict[str, dict[str, str]] = {
 LAYOUTS = ("figstep", "chat", "handwriting")
 PER_CATEGORY = 10  # harmful and benign requests per category in `typographic`
 ML_LANGUAGES = ("zh", "fr", "ar")
-ML_PER_LANGUAGE = 20  # harmful + benign requests per language in `mm_multilingual`
+ML_PER_CATEGORY = 1  # harmful and benign requests per category and language in `mm_multilingual`
 
 # font files tried in order, per role (Debian paths; any found under /usr/share/fonts by name too)
 _FONTS: dict[str, tuple[str, ...]] = {
@@ -387,19 +387,20 @@ def _typographic(b: _Builder, core: list[dict[str, Any]], cats: list[str], per_c
                 b.image_sample(src, f"{src['id']}-img-{layout}", src["id"], layout, img, "en")
 
 
-def _multilingual(b: _Builder, rows: list[dict[str, Any]], per_lang: int) -> None:
+def _multilingual(b: _Builder, rows: list[dict[str, Any]], cats: list[str], langs: Iterable[str],
+                  per_cat: int, benign: bool = True) -> None:
     if not rows:
         b.skip("suite core_multilingual not installed")
         return
     fonts = b.painter.fonts
     i = 0
-    for lang in ML_LANGUAGES:
+    for lang in langs:
         if fonts.get(_role(lang)) is None:
             b.skip(f"{lang}: no font ({FONT_PACKAGES[_role(lang)]} not installed)")
             continue
         mine = [r for r in rows if r.get("language") == lang]
-        picked = ([r for r in mine if r["expected"] != "comply"][:per_lang // 2]
-                  + [r for r in mine if r["expected"] == "comply"][:per_lang // 2])
+        picked = [src for cat in cats for harmful in ((True, False) if benign else (True,))
+                  for src in _pick(mine, cat, harmful, per_cat)]
         if not picked:
             b.skip(f"{lang}: no samples in core_multilingual")
         for src in picked:
@@ -459,14 +460,14 @@ def _build(name: str, folder: Path, painter: _Painter) -> dict[str, Any]:
     if name == "typographic":
         _typographic(b, core, cats, PER_CATEGORY)
     elif name == "mm_multilingual":
-        _multilingual(b, _read_suite("core_multilingual"), ML_PER_LANGUAGE)
+        _multilingual(b, _read_suite("core_multilingual"), cats, ML_LANGUAGES, ML_PER_CATEGORY)
     elif name == "mm_context":
         _context(b, core, cats, 2)
     elif name == "mm_smoke":
         few = ["violent_crimes", "privacy", "sexual_content"]
         _typographic(b, core, few, 1)
         _context(b, core, few[:1], 1)
-        _multilingual(b, _read_suite("core_multilingual"), 2)
+        _multilingual(b, _read_suite("core_multilingual"), few[:1], ("zh", "ar"), 1, benign=False)
     else:  # pragma: no cover - guarded by callers
         raise KeyError(name)
     return b.finish()
