@@ -290,3 +290,45 @@ def test_report_thumbnails_blur_and_enlarge_in_chromium(home: Path, smoke: Path)
         assert img.bounding_box()["width"] > small
         assert outside == []  # everything inline: nothing loaded from any server
         b.close()
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium not installed")
+def test_annotation_ui_shows_suite_images_blurred_then_enlarged_in_chromium(home: Path, smoke: Path) -> None:
+    """An image suite becomes a labelling project: its local images are embedded at intake, shown
+    as thumbnails inside the blurred item, revealed with the key, enlarged with a click."""
+    pw = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    from redline.annotate.project_files import read_items
+    from tests._web import PASSWORD, Server, browser, seed, workspace
+
+    recs, bad = read_items(smoke)
+    assert not bad and all(p.base64 for r in recs for m in r.messages for p in m.content
+                           if getattr(p, "type", "") == "image")
+    items = [r for r in recs if r.has_images][:1]
+    url = f"sqlite:///{home / 'ann.db'}"
+    seed(workspace(url), recs=items, overlap=1, settings={"blur_categories": [items[0].category]})
+    srv = Server(url, home / "ann-server.log")
+    try:
+        with pw.sync_playwright() as play:
+            b = browser(play)
+            page = b.new_page()
+            outside: list[str] = []
+            page.on("request", lambda req: outside.append(req.url)
+                    if not req.url.startswith((srv.base, "data:")) else None)
+            page.goto(srv.base + "/login")
+            page.fill("#username", "a1")
+            page.fill("#password", PASSWORD)
+            page.click("#login-button")
+            page.wait_for_url(srv.base + "/")
+            page.goto(srv.base + "/p/p1/annotate")
+            assert "blurred" in (page.locator("#content").get_attribute("class") or "")
+            page.keyboard.press("r")
+            img = page.locator("#item img.part-image")
+            assert img.count() == 1 and img.get_attribute("src").startswith("data:image/png;base64,")
+            assert page.evaluate("(i) => i.naturalWidth", img.element_handle()) == 640
+            small = img.bounding_box()["width"]
+            page.locator("#item details.zoom summary").click()
+            assert img.bounding_box()["width"] > small * 2
+            assert outside == []
+            b.close()
+    finally:
+        srv.stop()

@@ -157,3 +157,29 @@ def inline_images(sample: dict[str, Any], data_file: str | None) -> list[dict[st
                 out.append({"src": None, "note": f"image not shown: {e}"})
     return out
 
+
+
+def embed_local_images(messages: Sequence[Message]) -> list[Message]:
+    """``messages`` with every local image file (``path``) replaced by its bytes as a ``data:``
+    URL, read under the rules of :mod:`redline.data.images` (bind the data file's folder with
+    :func:`~redline.data.images.image_access` first); other parts are kept as they are.
+
+    Args:
+        messages: A conversation.
+
+    Returns:
+        The same messages, self-contained (a page can show them without reading files).
+
+    Raises:
+        ValueError: An image that cannot be read (:class:`~redline.data.images.ImageRejected`:
+            outside the allowed folders, missing, not an image, too large).
+    """
+    out = []
+    for m in messages:
+        if not any(isinstance(p, ImagePart) and p.path for p in m.content):
+            out.append(m)
+            continue
+        parts = [ImagePart(base64=p.data_url(), mime_type=p.mime_type) if isinstance(p, ImagePart) and p.path
+                 else p for p in m.content]
+        out.append(m.model_copy(update={"content": parts}))
+    return out
