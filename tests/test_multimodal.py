@@ -148,6 +148,9 @@ def test_judges_read_the_text_drawn_in_the_image() -> None:
     assert s.modality == "image" and s.prompt_text == "Do it."
     plain = Sample.model_validate({"id": "y", "prompt": "hi", "category": "hate", "expected": "comply"})
     assert plain.judge_prompt == "hi" and plain.modality == "text"
+    from redline.judges.batch import prompt_of  # `redline judge` reads it the same way
+
+    assert prompt_of(s.model_dump(mode="json")) == s.judge_prompt
 
 
 # -------------------------------------------------------------------------------- end to end
