@@ -145,9 +145,9 @@ def test_judges_read_the_text_drawn_in_the_image() -> None:
         {"role": "user", "content": [{"type": "image", "base64": "AAAA"}, {"type": "text", "text": "Do it."}]}],
         "meta": {"rendered_text": "the drawn request", "modality": "image"}})
     assert s.judge_prompt.startswith("the drawn request") and s.judge_prompt.endswith("Do it.")
-    assert s.modality == "image" and s.prompt_text == "Do it."
+    assert s.prompt_text == "Do it."
     plain = Sample.model_validate({"id": "y", "prompt": "hi", "category": "hate", "expected": "comply"})
-    assert plain.judge_prompt == "hi" and plain.modality == "text"
+    assert plain.judge_prompt == "hi"
     from redline.judges.batch import prompt_of  # `redline judge` reads it the same way
 
     assert prompt_of(s.model_dump(mode="json")) == s.judge_prompt

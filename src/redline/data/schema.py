@@ -190,17 +190,6 @@ class Sample(BaseModel):
         return last_user_text(self.messages)
 
     @property
-    def modality(self) -> str:
-        """How the request reaches the model: ``meta["modality"]`` when the suite says (``text``,
-        ``image``, ``image_context``), else ``image`` when a message holds an image, else ``text``."""
-        given = self.meta.get("modality")
-        if isinstance(given, str) and given:
-            return given
-        if any(isinstance(p, ImagePart) for m in self.messages for p in m.content):
-            return "image"
-        return "text"
-
-    @property
     def judge_prompt(self) -> str:
         """The request as a text judge should read it: :attr:`prompt_text`, plus the text drawn in
         the sample's images (``meta["rendered_text"]``) when the request is image-borne, so that

@@ -44,25 +44,42 @@ def modality_gap(records: Any) -> dict[str, Any] | None:
 
 
 def modality_gap_for_run(results: Path) -> dict[str, Any] | None:
-    """:func:`modality_gap` of a run's ``results.jsonl`` (torn or bad lines skipped and counted in
-    ``losses["unreadable_lines"]``); None when the file is missing or holds one modality."""
+    """:func:`modality_gap` of a run's ``results.jsonl``; None when the file is missing or holds
+    one modality.
+
+    Only what the gap needs is kept per record (not the conversation), so memory stays small on
+    large runs. As in the runner, the first record of a sample id counts (later ones are counted
+    in ``repeated_samples``); unreadable lines are counted in
+    ``unreadable_lines``.
+    """
     if not results.is_file():
         return None
-    recs, bad = [], 0
+    recs: list[dict[str, Any]] = []
+    bad = repeated = 0
+    seen: set[str] = set()
     with open(results, encoding="utf-8") as f:
         for line in f:
             if not line.strip():
                 continue
             try:
                 rec = json.loads(line)
-                rec["sample"]["category"]  # noqa: B018 - a record without it is not a result
+                sample = rec["sample"]
+                sid, category, expected = str(sample["id"]), sample["category"], sample["expected"]
             except (ValueError, KeyError, TypeError):
                 bad += 1
                 continue
-            recs.append(rec)
+            if sid in seen:
+                repeated += 1
+                continue
+            seen.add(sid)
+            meta = sample.get("meta") if isinstance(sample.get("meta"), dict) else {}
+            recs.append({"sample": {"id": sid, "category": category, "expected": expected,
+                                    "meta": {"modality": modality_of(rec), PAIR_FIELD: meta.get(PAIR_FIELD)}},
+                         "outcome": rec.get("outcome"), "over_refusal": rec.get("over_refusal")})
     gap = modality_gap(recs)
-    if gap is not None and bad:
-        gap["losses"]["unreadable_lines"] = bad
+    if gap is not None:
+        gap["unreadable_lines"] = bad  # as the language gap block
+        gap["repeated_samples"] = repeated
     return gap
 
 
