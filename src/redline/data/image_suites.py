@@ -313,10 +313,12 @@ def _pick(rows: list[dict[str, Any]], category: str, harmful: bool, n: int) -> l
 class _Builder:
     """Writes one suite's ``suite.jsonl`` and PNGs into a folder."""
 
-    def __init__(self, folder: Path, painter: _Painter):
-        self.folder = folder
+    def __init__(self, folder: Path | None, painter: Any, tick: Any = None):
+        self.folder = folder  # None: a dry run that only counts the images it would draw
         self.painter = painter
-        (folder / "images").mkdir(parents=True, exist_ok=True)
+        self.tick = tick
+        if folder is not None:
+            (folder / "images").mkdir(parents=True, exist_ok=True)
         self.rows: list[dict[str, Any]] = []
         self.images = 0
         self.image_bytes = 0
@@ -324,6 +326,11 @@ class _Builder:
         self.skipped: dict[str, int] = {}
 
     def save(self, sample_id: str, img: Any) -> str:
+        if self.folder is None:
+            self.images += 1
+            return ""
+        if self.tick is not None:
+            self.tick()
         data = png_bytes(img)
         rel = f"images/{sample_id}-{hashlib.sha256(data).hexdigest()[:10]}.png"
         (self.folder / rel).write_bytes(data)
@@ -356,6 +363,7 @@ class _Builder:
                      **_carried(src)}})
 
     def finish(self) -> dict[str, Any]:
+        assert self.folder is not None, "a dry run writes nothing"
         with open(self.folder / "suite.jsonl", "w", encoding="utf-8") as f:
             for r in self.rows:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -453,10 +461,32 @@ def _context(b: _Builder, core: list[dict[str, Any]], cats: list[str], per_cat: 
                          "rendered_text": words, "image_role": "risky-looking safe image, benign text"}})
 
 
-def _build(name: str, folder: Path, painter: _Painter) -> dict[str, Any]:
+class _DryPainter:
+    """Draws nothing (for counting what a build would draw)."""
+
+    def __init__(self, fonts: dict[str, str | None]):
+        self.fonts = fonts
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **k: None
+
+
+def _planned(name: str, fonts: dict[str, str | None]) -> int:
+    """How many images building ``name`` draws (a dry run of the same selection)."""
+    b = _Builder(None, _DryPainter(fonts))
+    _fill(name, b)
+    return b.images
+
+
+def _build(name: str, folder: Path, painter: _Painter, tick: Any = None) -> dict[str, Any]:
+    b = _Builder(folder, painter, tick)
+    _fill(name, b)
+    return b.finish()
+
+
+def _fill(name: str, b: _Builder) -> None:
     core = _read_suite("core")
     cats = _policy_categories()
-    b = _Builder(folder, painter)
     if name == "typographic":
         _typographic(b, core, cats, PER_CATEGORY)
     elif name == "mm_multilingual":
@@ -470,7 +500,6 @@ def _build(name: str, folder: Path, painter: _Painter) -> dict[str, Any]:
         _multilingual(b, _read_suite("core_multilingual"), few[:1], ("zh", "ar"), 1, benign=False)
     else:  # pragma: no cover - guarded by callers
         raise KeyError(name)
-    return b.finish()
 
 
 def suite_key(name: str, fonts: dict[str, str | None]) -> str:
@@ -518,7 +547,7 @@ class _Ensured:
     fonts: dict[str, str | None]
 
 
-def ensure_built(names: Iterable[str], home: Path | None = None) -> _Ensured:
+def ensure_built(names: Iterable[str], home: Path | None = None, progress: bool = True) -> _Ensured:
     """Build the image suites ``names`` into ``home`` (default :func:`suites_home`) unless built.
 
     A suite is drawn into a temporary folder beside its final one and renamed into place, so a
@@ -528,6 +557,8 @@ def ensure_built(names: Iterable[str], home: Path | None = None) -> _Ensured:
     Args:
         names: Suites of :data:`IMAGE_SUITES`.
         home: The folder holding built suites.
+        progress: Show a progress bar while drawing (on stderr; a line every 10 s without a
+            terminal).
 
     Returns:
         Per suite: ``path_obj`` (its ``suite.jsonl``), ``built`` (whether drawn now) and the
@@ -559,8 +590,12 @@ def ensure_built(names: Iterable[str], home: Path | None = None) -> _Ensured:
         home.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=home))
         try:
+            from redline.progress import ProgressBar
+
             t1 = time.perf_counter()
-            info = _build(name, tmp, painter)
+            with ProgressBar(progress, _planned(name, fonts), f"drawing image suite {name}",
+                             transient=True) as bar:
+                info = _build(name, tmp, painter, bar.advance)
             info["seconds"] = round(time.perf_counter() - t1, 3)
             info["fonts"] = fonts
             (tmp / "build.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
