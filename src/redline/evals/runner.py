@@ -28,6 +28,7 @@ from redline.data.schema import Judgment, Sample
 from redline.data.suites import resolve_suite
 from redline.errors import InputError, Problem
 from redline.evals.cache import ResponseCache, cache_key
+from redline.evals.languages import detect_response_language, language_block, suite_is_multilingual
 from redline.evals.metrics import MetricsAggregator
 from redline.evals.outcome import DEFAULT_JUDGES as OUTCOME_DEFAULT_JUDGES
 from redline.evals.outcome import RULE_HARM, RULE_REFUSAL, decide, deciding_judges
@@ -352,6 +353,8 @@ class Runner:
             self.n_samples = min(self.n_samples, cfg.limit)
         self.judges: list[Judge] = build_judges(cfg.judges, cfg.judge_options, self.policy,
                                                 cfg.concurrency)
+        # a suite with other languages than English: every response's language is recorded
+        self.detect_all_languages = suite_is_multilingual(self.suite_path)
         self._setup_judging()
         opts = dict(cfg.target_options)
         opts.setdefault("concurrency", cfg.concurrency)
@@ -460,13 +463,13 @@ class Runner:
     async def _ajudge(self, sample: Sample, response: str | None) -> list[Judgment]:
         if response is None:
             return []
-        prompt = sample.prompt_text
+        prompt = sample.judge_prompt  # an image's drawn text included (meta.rendered_text)
         return list(await asyncio.gather(*(ajudge_any(j, sample, prompt, response) for j in self.judges)))
 
     def _judge(self, sample: Sample, response: str | None) -> list[Judgment]:
         if response is None:
             return []
-        prompt = sample.prompt_text
+        prompt = sample.judge_prompt  # an image's drawn text included (meta.rendered_text)
         out = []
         for j in self.judges:
             try:
@@ -523,6 +526,9 @@ class Runner:
             "policy_hash": self.policy_hash,
             "schema_version": "1",
         }
+        response_language = detect_response_language(response, self.detect_all_languages)
+        if response_language is not None:
+            rec["response_language"] = response_language
         sink.write(jsonl_line(rec))
         sink.flush()
         self.agg.add(rec)
@@ -637,6 +643,10 @@ class Runner:
             raise disk_full_error(self.out_dir) from None
         return EvalOutcome(self.out_dir, summary, status, self.new_requests, resumed)
 
+    def _language_block(self) -> dict[str, Any] | None:
+        return _language_block_safe(self.out_dir / "results.jsonl", {j.id: j.version for j in self.judges},
+                                    self.harm_judge, self.refusal_judge)
+
     def _summary(self, status: str, elapsed: float, resumed: int) -> dict[str, Any]:
         m = self.agg.summary()
         completed = self.agg.overall.total
@@ -669,8 +679,25 @@ class Runner:
             "host": {"python": sys.version.split()[0], "cpus": os.cpu_count()},
         }
         summary: dict[str, Any] = {"manifest": manifest, "metrics": m}
+        if status == "completed":  # text vs image-borne twins of the same requests, paired
+            from redline.evals.modality import modality_gap_for_run
+
+            if (gap := modality_gap_for_run(self.out_dir / "results.jsonl")) is not None:
+                summary["modality_gap"] = gap
         summary["calibrated"] = calibration_block_for_run(summary, self.ws.home)  # issue 3 part A
+        languages = self._language_block()  # issue 14: the language gap (runs with >1 language)
+        if languages is not None:
+            summary["language_gap"] = languages
         return summary
+
+
+def _language_block_safe(results: Path, versions: dict[str, str], harm_judge: str | None,
+                         refusal_judge: str | None) -> dict[str, Any] | None:
+    """:func:`redline.evals.languages.language_block`, never raising (the summary is always written)."""
+    try:
+        return language_block(results, versions, harm_judge=harm_judge, refusal_judge=refusal_judge)
+    except Exception as e:  # reported in the summary, never hides the run's own results
+        return {"error": f"{type(e).__name__}: {e}"}
 
 
 def _valid_text(text: str) -> str:

@@ -71,11 +71,11 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
 # -- content ---------------------------------------------------------------------------------
 
 def _image_src(part: Any) -> str | None:
-    """A safe ``src`` for an image part: http(s) URLs and ``data:image/…`` only (never javascript:
-    or a local file path)."""
+    """A safe ``src`` for an image part: ``data:image/…`` only (never an outside URL, which would
+    tell a third party who looks at what and when, nor javascript: or a local file path)."""
     url = getattr(part, "url", None)
     if url:
-        return url if url.lower().startswith(("http://", "https://")) else None
+        return None
     b64 = getattr(part, "base64", None)
     if b64:
         if b64.startswith("data:"):
@@ -95,8 +95,10 @@ def _parts(msg: Any) -> list[dict[str, Any]]:
             if src:
                 out.append({"kind": "image", "src": src})
             else:
-                where = getattr(p, "path", None) or getattr(p, "url", None) or "embedded data"
-                out.append({"kind": "missing", "text": f"[image not shown: {where}]"})
+                url = getattr(p, "url", None)
+                where = getattr(p, "path", None) or url or "embedded data"
+                why = "outside URLs are never loaded" if url and url.lower().startswith(("http://", "https://")) else ""
+                out.append({"kind": "missing", "text": f"[image not shown: {where}]" + (f" ({why})" if why else "")})
     return out
 
 
