@@ -26,6 +26,7 @@ from redline.errors import InputError, Problem
 
 TaskType = Literal["prompt-label", "response-label", "preference", "sft-write"]
 TASKS: tuple[str, ...] = ("prompt-label", "response-label", "preference", "sft-write")
+TASKS += ("revise",)  # revise a model draft (redline.annotate.drafts)
 
 #: form keys that are not label fields (ignored by validate_values)
 IGNORED_KEYS = frozenset({"csrf_token", "csrf", "item_id", "duration_s"})
@@ -229,6 +230,8 @@ def task_fields(task: str, schema: dict[str, Any], record: Record | None = None,
         return fields
     behaviours = [b["id"] for b in schema.get("expected_behaviours") or []] or ["refuse", "safe_complete", "comply"]
     helps = {b["id"]: b.get("description") for b in schema.get("expected_behaviours") or []}
+    revise = [FieldSpec(name="reason", label="Why you changed the draft", type="text", level="none", min_length=1,
+                        help="what was wrong or missing (cite the policy), or why it needed no change")]
     return [
         FieldSpec(name="behaviour", label="Behaviour of your response", type="enum",
                   options=_keyed([(b, b.replace("_", " "), helps.get(b)) for b in behaviours]),
@@ -236,6 +239,7 @@ def task_fields(task: str, schema: dict[str, Any], record: Record | None = None,
                   help="pre-selected: the policy's expected behaviour for this item"),
         FieldSpec(name="response", label="Ideal response", type="text", level="none", min_length=1,
                   help="write (or revise) the response the model should give"),
+        *(revise if task == "revise" else []),
         _note(),
     ]
 
