@@ -187,7 +187,7 @@ def format_report(rep: dict[str, Any]) -> str:
         return f"{d['diff']:+.1%} [{lo:+.1%}, {hi:+.1%}]"
 
     lines = [f"anchoring experiment of {rep['project']}: {rep['suggested_items']} items with a suggestion; labels "
-             + ", ".join(f"{k} {v}" for k, v in sorted(rep["labels"].items())),
+             + (", ".join(f"{k} {v}" for k, v in sorted(rep["labels"].items())) or "none yet"),
              f"accuracy reference: {rep['reference']}"]
     if not rep["fields"]:
         lines.append("no suggestions: run `redline annotate prelabel PROJECT` first")
