@@ -89,6 +89,12 @@ def test_prelabel_with_a_judge(tmp_path: Path):
     res = prelabel(svc, "j", judge="harm")
     assert res.source == "judge:harm" and res.suggested == 3 and res.skipped == {}
     assert set(svc.suggestion("j", "r0")["values"]) >= {"harmful"}  # type: ignore[index]
+    # a vendor batch file shows no suggestion: its labels are left out of the experiment
+    svc.add_user("v1", "pw-v1-secret", "annotator")
+    a = svc.next_item("j", "v1")
+    assert a is not None and a.suggestion_arm in ("shown", "hidden")
+    lab = svc.submit("j", "v1", a.item_id, OK, source="import:batch.csv")
+    assert lab.suggestion_arm is None and lab.suggestion is None
     with pytest.raises(InputError, match="unknown judge"):
         prelabel(svc, "j", judge="no-such-judge")
 

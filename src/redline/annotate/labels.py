@@ -51,7 +51,8 @@ class Labelling(Assigner):
                 raise InputError("cannot submit the label", [Problem(
                     "item_id", f"{item_id!r}: {what}", "label the item you were given (next item)")])
             now = self.now()
-            arm = row.suggestion_arm
+            # a vendor batch file shows no suggestion: its labels are not part of the experiment
+            arm = None if source.startswith("import:") else row.suggestion_arm
             res = conn.execute(ann_labels.insert().values(
                 suggestion_arm=arm, suggestion_json=self._label_suggestion(conn, project, item_id, arm),
                 project=project, item_id=item_id, username=username, vendor=user.vendor,
