@@ -76,6 +76,9 @@ def test_suggestion_shown_in_one_arm_only(tmp_path: Path):
             assert "flagged by the model critique" in page.locator("#critique-open").inner_text()
             page.goto(srv.base + "/p/p1/queue")
             assert "<b>check the intent</b>" in page.locator("#critique-flags").inner_text()
+            page.goto(srv.base + "/p/p1/review/s1")
+            assert "<b>check the intent</b>" in page.locator("#critique").inner_text()  # escaped
+            assert page.locator("#annotations").inner_text().count("shown") == 1
             # a revise item opens with the draft in the response box
             svc.add_user("w", PASSWORD, "annotator")
             page = _login(b.new_context(), srv.base, "w")

@@ -431,6 +431,8 @@ class Views:
                          "is_gold": item.is_gold if in_house else None,
                          "gold": item.gold if in_house else None},
                 "labels": labels, "rows": rows, "adjudication": adj, "can_adjudicate": in_house,
+                "critique": [c for c in self.svc.assists(name, "critique", item_id=item_id)
+                             if c["values"].get("flag")] if in_house else [],
                 "contested": [r["label"] for r in rows if r["disagree"]],
                 "prefilled": sorted(agreed) if adj is None and errors is None else [],
                 "fields": self.fields(proj, item.record, None, values), "errors": errors or [],
