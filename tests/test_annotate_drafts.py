@@ -204,3 +204,6 @@ def test_cli_draft_and_critique(workspace: Path, server: Scripted):
     assert r.exit_code == 2 and "nope" in r.output
     r = invoke("annotate", "critique", "cli-rev", "--critic", "openai:m", "--base-url", server.url)
     assert r.exit_code == 0 and "0 label(s) critiqued" in r.output, r.output
+    svc.set_assists("cli-rev", "critique", [("d0", 0, "openai:m", {"flag": True, "reason": "x"})])
+    r = invoke("annotate", "queue", "cli-rev")
+    assert r.exit_code == 0 and "1 item(s) flagged by the model critique (not adjudicated yet): d0" in r.output

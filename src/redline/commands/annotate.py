@@ -459,6 +459,12 @@ def queue_cmd(project: _PROJECT,
               + ("" if r.get("complete", True) else " · labelling incomplete"))
     if len(rows) > limit:
         _echo(f"  … {len(rows) - limit} more (--limit, or --json for all)")
+    from redline.annotate.critique import critique_flags
+
+    flags = critique_flags(_svc(db), project)
+    if flags:
+        _echo(f"{len(flags)} item(s) flagged by the model critique (not adjudicated yet): "
+              + ", ".join(f["item_id"] for f in flags[:limit]))
 
 
 @annotate_app.command("report")
