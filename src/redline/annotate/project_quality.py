@@ -104,7 +104,7 @@ __all__ = [
 
 METHODS: tuple[str, ...] = ("dawid-skene", "majority", "model", "median")
 _MAIN = {"prompt-label": "intent", "response-label": "harmful", "preference": "choice",
-         "sft-write": "behaviour"}
+         "sft-write": "behaviour", "revise": "behaviour"}
 _JUDGE_FOR = {"harmful": "harm", "refusal": "refusal"}
 
 
@@ -458,7 +458,8 @@ def _consensus_summary(res: ConsensusResult, min_confidence: float) -> dict[str,
 
 #: the fields a gold label is judged on for the headline gold accuracy
 GOLD_PRIMARY = {"response-label": ("harmful",), "prompt-label": ("category", "intent"),
-                "preference": ("choice",), "sft-write": ("behaviour",)}
+                "preference": ("choice",), "sft-write": ("behaviour",),
+                "revise": ("behaviour",)}
 
 
 def _gold_fields(gold: dict[str, Any], values: dict[str, Any], names: list[str]) -> dict[str, bool]:

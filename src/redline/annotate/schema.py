@@ -31,8 +31,9 @@ from pydantic import BaseModel, Field
 from redline.data.records import Record
 from redline.errors import InputError, Problem
 
-TaskType = Literal["prompt-label", "response-label", "preference", "sft-write", "rubric-score"]
-TASKS: tuple[str, ...] = ("prompt-label", "response-label", "preference", "sft-write", "rubric-score")
+TaskType = Literal["prompt-label", "response-label", "preference", "sft-write", "rubric-score", "revise"]
+TASKS: tuple[str, ...] = ("prompt-label", "response-label", "preference", "sft-write", "rubric-score",
+                          "revise")  # revise: a model draft (redline.annotate.drafts)
 
 #: form keys that are not label fields (ignored by validate_values)
 IGNORED_KEYS = frozenset({"csrf_token", "csrf", "item_id", "duration_s"})
@@ -239,6 +240,8 @@ def task_fields(task: str, schema: dict[str, Any], record: Record | None = None,
         return fields
     behaviours = [b["id"] for b in schema.get("expected_behaviours") or []] or ["refuse", "safe_complete", "comply"]
     helps = {b["id"]: b.get("description") for b in schema.get("expected_behaviours") or []}
+    revise = [FieldSpec(name="reason", label="Why you changed the draft", type="text", level="none", min_length=1,
+                        help="what was wrong or missing (cite the policy), or why it needed no change")]
     return [
         FieldSpec(name="behaviour", label="Behaviour of your response", type="enum",
                   options=_keyed([(b, b.replace("_", " "), helps.get(b)) for b in behaviours]),
@@ -246,6 +249,7 @@ def task_fields(task: str, schema: dict[str, Any], record: Record | None = None,
                   help="pre-selected: the policy's expected behaviour for this item"),
         FieldSpec(name="response", label="Ideal response", type="text", level="none", min_length=1,
                   help="write (or revise) the response the model should give"),
+        *(revise if task == "revise" else []),
         _note(),
     ]
 
