@@ -132,3 +132,30 @@ def test_people_review_the_candidates_in_the_web_ui(walk, tmp_path):
     assert f"items: {len(cands)} read = {len(cands) - 1} appended + 0 rejected + 1 skipped" in r.output
     added = [json.loads(x) for x in into.read_text().splitlines()][6:]
     assert {a["meta"]["annotation"]["sources"][0] for a in added} == {"web"}
+
+
+def test_the_generators_suggestions_become_the_projects_prelabels(walk, tmp_path):
+    """`data generate` writes its guesses in the prompt-label form's fields; `annotate prelabel`
+    stores them as the items' suggestions (those the anchoring experiment shows to half the
+    assignments)."""
+    from tests._web import workspace
+
+    w = walk["tmp"] / "walk"
+    cands = [json.loads(x) for x in (w / "candidates.jsonl").read_text().splitlines()]
+    for c in cands:
+        s = c["meta"]["suggestion"]
+        assert s["intent"] == c["meta"]["suggestions"]["intent"]["value"]
+        assert s["category"] == (c["meta"]["suggestions"]["category"]["value"] or "none")
+    db = f"sqlite:///{tmp_path / 'pre.db'}"
+    r = invoke("annotate", "create", "--policy", "default", "--data", str(w / "candidates.jsonl"), "--task",
+               "prompt-label", "--name", "pre", "--overlap", "2", "--gold-rate", "0", "--db", db)
+    assert r.exit_code == 0, r.output
+    r = invoke("annotate", "prelabel", "pre", "--db", db)
+    assert r.exit_code == 0, r.output
+    svc = workspace(db)
+    stored = {s["item_id"]: s["values"] for s in svc.assists("pre", "suggestion")}
+    assert len(stored) == len(cands)
+    by_id = {c["id"]: c["meta"]["suggestion"] for c in cands}
+    for it in svc.items("pre"):
+        want = {k: v for k, v in by_id[it.record.id].items() if not k.startswith("_")}
+        assert stored[it.item_id] == want

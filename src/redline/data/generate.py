@@ -32,7 +32,8 @@ eval suite** (a generated prompt that matches an eval prompt would leak the eval
 data), with the existing datasets (``--against``) and with the candidates kept before it. Each drop
 is written to ``OUT.dropped.jsonl`` with the row it collided with (where, id, text, similarity).
 
-**Suggestions.** Each kept candidate carries model suggestions in ``meta.suggestions`` — the policy
+**Suggestions.** Each kept candidate carries model suggestions in ``meta.suggestions`` (and, in the
+prompt-label form's fields, in ``meta.suggestion``: ``redline annotate prelabel`` stores those) — the policy
 category from :class:`redline.learn.feedback.CategoryClassifier` and the intent from the offline
 ``harm`` judge's prompt model (the prompt-level judgement that exists: the probability that the
 prompt asks for content the policy marks harmful) — and its provenance in ``meta.generation``:
@@ -742,6 +743,10 @@ def _records(kept: list[dict[str, Any]], by_unit: dict[str, Unit], policy: Any, 
                            "by": f"harm:{harm[1]} prompt model"},
             },
         }
+        # the same guesses in the prompt-label form's fields, which `redline annotate prelabel`
+        # stores as the item's suggestion (shown to half the assignments: the anchoring experiment)
+        meta["suggestion"] = {"category": cat or "none",
+                              "intent": meta["suggestions"]["intent"]["value"], "_source": "generate"}
         if req.get("persona"):
             meta["persona"] = req["persona"]
         out.append(Record.model_validate({
