@@ -46,6 +46,11 @@ def test_suite_covers_every_category_in_eight_languages_paired_by_english_id() -
         if r["expected"] != "comply":
             assert r["expected"] == pol.category(r["category"]).expected.harmful
     assert Counter(r["meta"]["translation"] for r in rows)["multijail"] >= 5 * 5 * 10
+    from redline.data.suites import builtin_suites
+    from redline.evals.languages import suite_is_multilingual
+
+    suites = builtin_suites()
+    assert suite_is_multilingual(suites["core_multilingual"]) and not suite_is_multilingual(suites["core"])
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared data not beside the project")

@@ -644,6 +644,8 @@ class Runner:
         return EvalOutcome(self.out_dir, summary, status, self.new_requests, resumed)
 
     def _language_block(self) -> dict[str, Any] | None:
+        if not getattr(self, "detect_all_languages", True):  # an English-only suite: nothing to pair
+            return None
         return _language_block_safe(self.out_dir / "results.jsonl", {j.id: j.version for j in self.judges},
                                     self.harm_judge, self.refusal_judge)
 
