@@ -225,6 +225,17 @@ def recorded_runs(db: str | None = None, limit: int = 50) -> list[dict[str, Any]
     return rows
 
 
+#: Runs with at least this many samples to do import the clustering libraries during the run
+#: (on fewer, the import would take longer than the requests it overlaps).
+PREIMPORT_CLUSTERS_FROM = 2000
+
+
+def _import_cluster_libraries() -> None:
+    from redline.learn.clusters import import_libraries
+
+    import_libraries()
+
+
 class _SamplingAggregator(MetricsAggregator):
     """The run's metrics, also feeding each record to the sample of failures the report clusters."""
 
@@ -540,6 +551,8 @@ class Runner:
                     if not self._recorded:
                         tg.create_task(self._record_start())
                     tg.create_task(self._warm_judges())
+                    if self.n_samples - len(done) >= PREIMPORT_CLUSTERS_FROM:
+                        tg.create_task(self._preimport_clusters())
                     for _ in range(conc):
                         tg.create_task(worker())
             except BaseExceptionGroup as eg:
@@ -565,6 +578,13 @@ class Runner:
                     await asyncio.to_thread(warm)
                 except Exception:  # noqa: S112 - the judge reports it on each judgment
                     continue
+
+    async def _preimport_clusters(self) -> None:
+        """Import the report's clustering libraries (scikit-learn, ~1.3 s) in a thread once the
+        run has a failure, so that a long run's wrap-up does not wait for them."""
+        while not any(r.seen for r in self.failures.kinds.values()):
+            await asyncio.sleep(0.25)
+        await asyncio.to_thread(_import_cluster_libraries)
 
     async def _record_start(self) -> None:
         """Record the run's start in the workspace database, in a thread beside the first requests.

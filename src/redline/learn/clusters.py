@@ -75,6 +75,18 @@ _DIMS = 100
 _MAX_K = 20
 
 
+def import_libraries() -> None:
+    """Import what clustering uses (numpy, scipy, scikit-learn), e.g. in a thread ahead of time."""
+    import numpy  # noqa: F401
+    import scipy.cluster.hierarchy  # noqa: F401
+    import scipy.sparse  # noqa: F401
+    import sklearn.cluster  # noqa: F401
+    import sklearn.decomposition  # noqa: F401
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+
+
 def _embed(texts: list[str], seed: int) -> Any:
     """TF-IDF (word + char n-grams) → TruncatedSVD → L2-normalised dense vectors (n × d)."""
     import numpy as np
