@@ -46,10 +46,10 @@ from redline.judges._refusal_model import (
     RefusalModel,
     analyse,
     artefact_version,
-    shared_default,
     cap_text,
     count_terms,
     pattern_feature_names,
+    shared_default,
     tokens,
 )
 
