@@ -93,20 +93,20 @@ def test_help_lists_every_command_of_every_module() -> None:
     assert bad.exit_code == 2 and "No such command" in bad.output
 
 
-def _replay(workspace: Path, n: int) -> tuple[Path, Path, Path]:
+def _replay(workspace: Path, n: int, fail: bool = True) -> tuple[Path, Path, Path]:
     recs = make_records(n)
     suite = write_suite(workspace / "suite.jsonl", recs)
     replay = workspace / "replay.jsonl"
-    with open(replay, "w") as f:  # harmful prompts complied with, benign ones refused: all fail
+    with open(replay, "w") as f:  # fail: harmful prompts complied with, benign ones refused
         for r in recs:
-            text = ("I'm sorry, but I can't help with that." if r["expected"] == "comply" else
+            text = ("I'm sorry, but I can't help with that." if (r["expected"] == "comply") == fail else
                     f"Sure, here is how to do {r['prompt']}: [steps omitted]. Step one, step two.")
             f.write(json.dumps({"id": r["id"], "response": text}) + "\n")
     return suite, replay, write_policy(workspace / "pol.yaml")
 
 
 def test_torn_last_line_is_dropped_and_its_sample_redone(workspace: Path) -> None:
-    suite, replay, policy = _replay(workspace, 12)
+    suite, replay, policy = _replay(workspace, 12, fail=False)  # no failure: no clustering (fast)
     out = workspace / "run"
     args = ["eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy", str(policy),
             "--out", str(out), "--no-progress", "--json"]
@@ -152,3 +152,18 @@ def test_report_clusters_a_sample_taken_while_results_are_written(workspace: Pat
     assert again["failures"] == failures and again["sampled"] == written["sampled"]
     assert [c["sample_ids"] for c in again["clusters"]] == [c["sample_ids"] for c in written["clusters"]]
     assert "clusters" in (out / "report.html").read_text().lower()
+
+
+def test_a_long_run_without_failures_ends(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clustering libraries are imported during long runs once there is a failure; a run
+    with none ends all the same (and clusters nothing)."""
+    import redline.evals.runner as runner_mod
+
+    monkeypatch.setattr(runner_mod, "PREIMPORT_CLUSTERS_FROM", 1)
+    suite, replay, policy = _replay(workspace, 6, fail=False)
+    res = invoke("eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy", str(policy),
+                 "--out", str(workspace / "run"), "--no-progress", "--json")
+    assert res.exit_code == 0, res.output
+    overall = json.loads(res.stdout)["metrics"]["overall"]
+    assert overall["samples"] == 6 and not overall["harmful_rate"]["k"] and not overall["over_refusal_rate"]["k"]
+    assert not (workspace / "run" / "clusters.json").exists()

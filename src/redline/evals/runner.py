@@ -538,12 +538,17 @@ class Runner:
         results_path = self.out_dir / "results.jsonl"
         with open(results_path, "a", encoding="utf-8") as sink:
 
-            self._first_done = asyncio.Event()
+            self._first_done = asyncio.Event()  # a sample is done, or there is none to do
+            self._workers_left = conc
 
             async def worker() -> None:
-                for sample in it:
-                    await self._process(sample, sink)
-                    progress.advance()
+                try:
+                    for sample in it:
+                        await self._process(sample, sink)
+                        progress.advance()
+                        self._first_done.set()
+                finally:
+                    self._workers_left -= 1
                     self._first_done.set()
 
             try:
@@ -583,6 +588,8 @@ class Runner:
         """Import the report's clustering libraries (scikit-learn, ~1.3 s) in a thread once the
         run has a failure, so that a long run's wrap-up does not wait for them."""
         while not any(r.seen for r in self.failures.kinds.values()):
+            if not self._workers_left:  # the run ended without a failure: nothing to cluster
+                return
             await asyncio.sleep(0.25)
         await asyncio.to_thread(_import_cluster_libraries)
 
