@@ -16,7 +16,6 @@ from redline.commands._common import (
     print_json,
 )
 
-
 #: The default ``--max-tokens`` of local (CPU) models. Measured on the demo (SmolLM2-135M, 85
 #: prompts, greedy): 72 of 85 responses ran to the old 200-token cap; at 96 the demo generates
 #: 7,971 tokens instead of 16,115 (~57 tokens/s on 2 cores: ~2.5 min instead of 4.7), and 6 of
