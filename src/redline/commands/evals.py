@@ -25,7 +25,7 @@ OutOption = Annotated[Path | None, typer.Option(help="Run directory; re-running 
 ConcurrencyOption = Annotated[int, typer.Option(min=1, max=4096, help="Requests in flight at once.")]
 BaseUrlOption = Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")]
 ApiKeyOption = Annotated[str | None, typer.Option(help="API key (prefer the OPENAI_API_KEY variable).", show_default=False)]
-MaxTokensOption = Annotated[int | None, typer.Option(min=1, help="Maximum tokens per response (default: 200 for local models, 512 otherwise).", show_default=False)]
+MaxTokensOption = Annotated[int | None, typer.Option(min=1, help="Maximum tokens per response (default: 96 for local models, 512 otherwise).", show_default=False)]
 TemperatureOption = Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")]
 SeedOption = Annotated[int | None, typer.Option(help="Sampling seed, where the target supports one.")]
 TimeoutOption = Annotated[float, typer.Option(min=0.1, help="Per-request timeout in seconds.")]
@@ -35,6 +35,12 @@ RetryMaxOption = Annotated[float, typer.Option(min=0.0, help="Backoff cap in sec
 LimitOption = Annotated[int | None, typer.Option(min=1, help="Only the first N samples of the suite.")]
 NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Ask the target again even for cached prompts.")]
 RetryErrorsOption = Annotated[bool, typer.Option("--retry-errors", help="When resuming, ask again for samples whose request failed.")]
+
+#: The default ``--max-tokens`` of local (CPU) models. Measured on the demo (SmolLM2-135M, 85
+#: prompts, greedy): 72 of 85 responses ran to the old 200-token cap; at 96 the demo generates
+#: 7,971 tokens instead of 16,115 (~57 tokens/s on 2 cores: ~2.5 min instead of 4.7), and 6 of
+#: 85 outcomes differ from 200 tokens' (responses cut before a late refusal or compliance).
+LOCAL_MAX_TOKENS = 96
 
 
 def eval_cmd(
@@ -125,7 +131,7 @@ def eval_config(*, suite: str, target: str, policy: str, judge: list[str] | None
         concurrency: ``--concurrency``.
         base_url: ``--base-url``.
         api_key: ``--api-key``.
-        max_tokens: ``--max-tokens`` (None: 200 for local models, 512 otherwise).
+        max_tokens: ``--max-tokens`` (None: 96 for local models, 512 otherwise).
         temperature: ``--temperature``.
         seed: ``--seed``.
         timeout: ``--timeout``.
@@ -149,7 +155,7 @@ def eval_config(*, suite: str, target: str, policy: str, judge: list[str] | None
         target_options={"base_url": base_url, "api_key": api_key, "timeout": timeout,
                         **{k: v for k, v in (("max_image_side", max_image_side),
                                              ("max_image_mb", max_image_mb)) if v is not None}},
-        params=GenParams(max_tokens=max_tokens or (200 if target.split(":")[0] == "local" else 512),
+        params=GenParams(max_tokens=max_tokens or (LOCAL_MAX_TOKENS if target.split(":")[0] == "local" else 512),
                          temperature=temperature, seed=seed),
         retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base, max_delay=retry_max),
         use_cache=not no_cache, progress=progress, limit=limit, retry_errors=retry_errors,

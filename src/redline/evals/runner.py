@@ -49,6 +49,7 @@ from redline.judges.base import (
     is_async,
 )
 from redline.judges.calibration import calibration_block_for_run
+from redline.learn.clusters import REPORT_MAX_FAILURES, FailureSampler
 from redline.policy.loader import load_policy
 from redline.progress import ProgressBar
 from redline.redact import redact
@@ -223,6 +224,34 @@ def recorded_runs(db: str | None = None, limit: int = 50) -> list[dict[str, Any]
         except ValueError:
             pass
     return rows
+
+
+#: Runs with at least this many samples to do import the clustering libraries during the run
+#: (on fewer, the import would take longer than the requests it overlaps).
+PREIMPORT_CLUSTERS_FROM = 2000
+
+
+def _import_cluster_libraries() -> None:
+    from redline.learn.clusters import import_libraries
+
+    import_libraries()
+
+
+class _SamplingAggregator(MetricsAggregator):
+    """The run's metrics, also feeding each record to the sample of failures the report clusters."""
+
+    def __init__(self, failures: FailureSampler):
+        super().__init__()
+        self.failures = failures
+
+    def add(self, rec: dict[str, Any]) -> None:
+        """Count one result record and offer it to the failure sample.
+
+        Args:
+            rec: One record of ``results.jsonl``.
+        """
+        super().add(rec)
+        self.failures.add(rec)
 
 
 def _slug(text: str) -> str:
@@ -541,13 +570,26 @@ class Runner:
         results_path = self.out_dir / "results.jsonl"
         with open(results_path, "a", encoding="utf-8") as sink:
 
+            self._first_done = asyncio.Event()  # a sample is done, or there is none to do
+            self._workers_left = conc
+
             async def worker() -> None:
-                for sample in it:
-                    await self._process(sample, sink)
-                    progress.advance()
+                try:
+                    for sample in it:
+                        await self._process(sample, sink)
+                        progress.advance()
+                        self._first_done.set()
+                finally:
+                    self._workers_left -= 1
+                    self._first_done.set()
 
             try:
                 async with asyncio.TaskGroup() as tg:
+                    if not self._recorded:
+                        tg.create_task(self._record_start())
+                    tg.create_task(self._warm_judges())
+                    if self.n_samples - len(done) >= PREIMPORT_CLUSTERS_FROM:
+                        tg.create_task(self._preimport_clusters())
                     for _ in range(conc):
                         tg.create_task(worker())
             except BaseExceptionGroup as eg:
@@ -561,6 +603,48 @@ class Runner:
                 await self.target.aclose()
                 for j in self.judges:
                     await aclose_judge(j)
+
+    async def _warm_judges(self) -> None:
+        """Load the judges' models in a thread once the first requests are out (offline judges
+        load them on first use otherwise); a model that fails to load fails its judgments."""
+        await asyncio.sleep(0)  # the workers send their first requests first
+        for j in self.judges:
+            warm = getattr(j, "warm", None)
+            if callable(warm):
+                try:
+                    await asyncio.to_thread(warm)
+                except Exception:  # noqa: S112 - the judge reports it on each judgment
+                    continue
+
+    async def _preimport_clusters(self) -> None:
+        """Import the report's clustering libraries (scikit-learn, ~1.3 s) in a thread once the
+        run has a failure, so that a long run's wrap-up does not wait for them."""
+        while not any(r.seen for r in self.failures.kinds.values()):
+            if not self._workers_left:  # the run ended without a failure: nothing to cluster
+                return
+            await asyncio.sleep(0.25)
+        await asyncio.to_thread(_import_cluster_libraries)
+
+    async def _record_start(self) -> None:
+        """Record the run's start in the workspace database, in a thread beside the first requests.
+
+        Opening the database imports SQLAlchemy and alembic (~0.4 s) and may migrate it; done
+        here, that overlaps the target's first latencies instead of delaying the first request.
+        A database that cannot be opened stops the run (the samples finished so far are kept).
+        """
+        try:  # after the first sample is done (or half a second), so it never delays the first request
+            await asyncio.wait_for(self._first_done.wait(), 0.5)
+        except TimeoutError:
+            pass
+        try:
+            await asyncio.to_thread(self._record_start_now)
+        except BaseException:
+            self._record_failed = not self._recorded
+            raise
+
+    def _record_start_now(self) -> None:
+        self.ws.db.record_start(self.out_dir, self.identity, self.started)
+        self._recorded = True  # set by the thread itself: true even when the run was cancelled meanwhile
 
     def run(self) -> EvalOutcome:
         """Run (or resume) the prepared evaluation; call :meth:`prepare` first.
@@ -584,7 +668,8 @@ class Runner:
             return self._run_locked()
 
     def _run_locked(self) -> EvalOutcome:
-        self.agg = MetricsAggregator()
+        self.failures = FailureSampler(REPORT_MAX_FAILURES)  # the report's clusters: never read back
+        self.agg = _SamplingAggregator(self.failures)
         done = _scan_existing(self.out_dir / "results.jsonl", self.agg, self.cfg.retry_errors)
         resumed = len(done)
         self.cache = (ResponseCache(self.ws.cache_path)
@@ -592,7 +677,8 @@ class Runner:
         self._open_verdict_cache()
         self.new_requests = 0
         self.retries = 0
-        self.ws.db.record_start(self.out_dir, self.identity, self.started)
+        self._recorded = False  # the workspace database records the start beside the first requests
+        self._record_failed = False
         status = "failed"  # until the loop ends normally
         full: BaseException | None = None  # a full disk: the run stops, exit 2, resumable
 
@@ -637,8 +723,11 @@ class Runner:
 
                 finish(lambda: write_atomic(self.out_dir / "report.html", render_report(
                     summary, self.agg.worst(), self.policy,
-                    clusters_for_report(self.out_dir, summary["metrics"]))))
-            finish(lambda: self.ws.db.record_end(self.out_dir, status, summary))
+                    clusters_for_report(self.out_dir, summary["metrics"], failures=self.failures))))
+            if not self._recorded and not self._record_failed:  # the run ended before it was made
+                finish(self._record_start_now)
+            if self._recorded:
+                finish(lambda: self.ws.db.record_end(self.out_dir, status, summary))
         if full is not None:
             raise disk_full_error(self.out_dir) from None
         return EvalOutcome(self.out_dir, summary, status, self.new_requests, resumed)

@@ -28,8 +28,21 @@ class RefusalJudge:
     id = "refusal"
 
     def __init__(self, model: RefusalModel | None = None):
-        self._model = model or RefusalModel.load()
-        self.version = f"{self._model.version}+{_refusal_multilingual.VERSION}"
+        # the packaged model loads on first use (or :meth:`warm`): a run's first requests need
+        # only the version, which is read without loading it
+        self._loaded = model
+        base = model.version if model is not None else RefusalModel.default_version()
+        self.version = f"{base}+{_refusal_multilingual.VERSION}"
+
+    @property
+    def _model(self) -> RefusalModel:
+        if self._loaded is None:
+            self._loaded = RefusalModel.load()
+        return self._loaded
+
+    def warm(self) -> None:
+        """Load the model now (the runner calls it in a thread while the first requests are out)."""
+        _ = self._model
 
     def judge(self, sample: Sample | None, prompt: str | None, response: str) -> Judgment:
         """Classify ``response`` as a refusal or not.

@@ -245,7 +245,7 @@ class OpenAITarget:
         import aiohttp
 
         url = self.url_for(endpoint)
-        shown = _safe_url(url)
+        shown = self._shown_url if url == self._url else _safe_url(url)  # parsed once, not per request
         session = self._get_session()
         try:
             async with session.post(url, data=json.dumps(body)) as r:
