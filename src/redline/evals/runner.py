@@ -158,6 +158,12 @@ class EvalOutcome:
     resumed: int
 
 
+#: the longest the workspace database write of a run's start waits for its first sample (seconds
+#: after the first request left): long enough that a loaded machine's first request (aiohttp's
+#: import, the connection) is out before SQLAlchemy is imported, short enough for slow targets
+RECORD_START_WAIT_S = 2.0
+
+
 def disk_full_error(where: Path) -> InputError:
     """The error of a run stopped by a full disk (``redline eval`` exits 2 with it).
 
@@ -571,17 +577,21 @@ class Runner:
         with open(results_path, "a", encoding="utf-8") as sink:
 
             self._first_done = asyncio.Event()  # a sample is done, or there is none to do
+            self._first_started = asyncio.Event()  # a sample's request is under way, or none is left
             self._workers_left = conc
 
             async def worker() -> None:
                 try:
                     for sample in it:
+                        self._first_started.set()
                         await self._process(sample, sink)
                         progress.advance()
                         self._first_done.set()
                 finally:
                     self._workers_left -= 1
-                    self._first_done.set()
+                    if not self._workers_left:  # the last worker: no sample is left to wait for
+                        self._first_started.set()
+                        self._first_done.set()
 
             try:
                 async with asyncio.TaskGroup() as tg:
@@ -632,8 +642,12 @@ class Runner:
         here, that overlaps the target's first latencies instead of delaying the first request.
         A database that cannot be opened stops the run (the samples finished so far are kept).
         """
-        try:  # after the first sample is done (or half a second), so it never delays the first request
-            await asyncio.wait_for(self._first_done.wait(), 0.5)
+        # once the first request is under way, and after the first sample is done or
+        # RECORD_START_WAIT_S, so it never delays the first request (a slow first answer, e.g. a
+        # local model's, does not keep the run out of the database for long)
+        await self._first_started.wait()
+        try:
+            await asyncio.wait_for(self._first_done.wait(), RECORD_START_WAIT_S)
         except TimeoutError:
             pass
         try:
