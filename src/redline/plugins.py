@@ -75,7 +75,9 @@ KINDS: dict[str, Kind] = {
                  "parquet", "sharegpt", "trl_dpo", "trl_kto", "trl_sft")),
              "--from/--to"),
         Kind("converter", "redline.converters", (), "--converter"),
-        Kind("attacker", "redline.attackers", (), "--strategy"),
+        Kind("attacker", "redline.attackers",
+             tuple(f"redline.redteam.attackers.{m}" for m in ("pair", "tap", "crescendo")),
+             "--strategy", context=("attack",)),
         Kind("executor", "redline.executors", (), "--executor"),
     )
 }
