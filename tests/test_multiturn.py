@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from redline.data.schema import Message, Sample
+from redline.data.schema import Sample
 from redline.evals.runner import EvalConfig, RetryPolicy
 from redline.redteam.attack_runner import AttackRunner
 from redline.redteam.options import AttackOptions
