@@ -205,9 +205,12 @@ def _shout(suffix: str = "!") -> object:
     """Test converter: upper case plus a suffix."""
 
     class Shout:
-        def convert(self, text: str) -> str:
+        def convert(self, text: str, rng: object = None) -> str:
             _CONVERTED.append(text)
             return text.upper() + suffix
+
+        def close(self) -> None:
+            _CONVERTED.append("closed")
 
     return Shout()
 
@@ -223,6 +226,7 @@ def test_the_converter_chain_is_applied_to_every_attacker_prompt(tmp_path, ws, s
     assert all(t.endswith(" [X]!") and t == t.upper() for t in targets)
     assert a["conversation"][0]["content"].endswith("[X]!")
     assert a["success"] is True  # ATTEMPT 3 is complied with, case-insensitively
+    assert _CONVERTED.count("closed") == 2  # each converter of the chain closed once, at the end
 
 
 def test_direct_items_are_answered_like_eval(tmp_path, ws, server):

@@ -429,6 +429,12 @@ class AttackRunner(Runner):
             self._journal_file.close()
             if self.attacker_target is not self.target:
                 await self.attacker_target.aclose()
+            for conv in self._converters.values():  # a translator holds a target and a cache
+                aclose, close = getattr(conv, "aclose", None), getattr(conv, "close", None)
+                if aclose is not None:
+                    await aclose()
+                elif close is not None:
+                    close()
 
     async def _process(self, sample: Sample, sink: Any) -> None:
         meta = sample.meta.get("redteam") or {}
