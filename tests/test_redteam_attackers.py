@@ -322,13 +322,14 @@ def test_resume_after_kill_9_loses_and_repeats_no_attack_step(tmp_path, ws, serv
             time.sleep(0.01)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        assert len(journal(killed)) >= 8
+        before = len(journal(killed))
+        assert before >= 8
         results = killed / "results.jsonl"
         assert not results.exists() or len(read_results(results)) < len(items)  # killed mid-attack
         # resume: the same run, in-process (a subprocess was killed; a fresh runner resumes)
         monkeypatch.setenv("REDLINE_HOME", env["REDLINE_HOME"])
-        run(tmp_path, Workspace.default(), slow, items, DRIVER_ATTACK(slow.url), out="killed", policy=pol,
-            suite=suite)
+        resumed_run, _ = run(tmp_path, Workspace.default(), slow, items, DRIVER_ATTACK(slow.url), out="killed",
+                             policy=pol, suite=suite)
         monkeypatch.setenv("REDLINE_HOME", str(ws.home))
     finally:
         slow.proc.terminate()
@@ -337,6 +338,8 @@ def test_resume_after_kill_9_loses_and_repeats_no_attack_step(tmp_path, ws, serv
     _, whole = run(tmp_path, ws, server, items, DRIVER_ATTACK(server.url), out="whole", policy=pol,
                    suite=suite)
     lines = journal(killed)
+    man = resumed_run.summary["manifest"]["attack"]
+    assert before + man["steps_written"] == len(lines) and man["steps_replayed"] > 0
     assert len(lines) == sum(len(v) for v in read_journal(killed / JOURNAL).values())  # each step once
     key = lambda s: (s["item"], s["step"], s["role"], s["prompt"], s["response"], s["score"])  # noqa: E731
     assert sorted(map(key, lines)) == sorted(map(key, journal(tmp_path / "whole")))

@@ -331,6 +331,7 @@ class AttackRunner(Runner):
         self.attack = attack
         self.journal: dict[str, dict[int, dict[str, Any]]] = {}
         self.replayed_steps = 0
+        self.steps_written = 0
         self._journal_file: Any = None
         self._attackers: dict[str, Attacker] = {}
         self._converters: dict[str, Any] = {}
@@ -415,6 +416,7 @@ class AttackRunner(Runner):
         f = self._journal_file
         f.write(jsonl_line(line))
         f.flush()
+        self.steps_written += 1
         if self.fsync_journal:  # flush() survives kill -9; fsync also survives a power cut
             os.fsync(f.fileno())
 
@@ -435,6 +437,14 @@ class AttackRunner(Runner):
                     await aclose()
                 elif close is not None:
                     close()
+
+    def _summary(self, status: str, elapsed: float, resumed: int) -> dict[str, Any]:
+        """The runner's summary plus the attack options and the journal's counts."""
+        summary = super()._summary(status, elapsed, resumed)
+        summary["manifest"]["attack"] = {**self.identity.get("attack", {}), "journal": JOURNAL,
+                                         "steps_written": self.steps_written,
+                                         "steps_replayed": self.replayed_steps}
+        return summary
 
     async def _process(self, sample: Sample, sink: Any) -> None:
         meta = sample.meta.get("redteam") or {}
