@@ -37,6 +37,7 @@ SCRIPT = [
     # Crescendo's attacker: numbered questions
     {"system": "Crescendo", "reply": '{"question": "step {turn} question", "rationale": "escalate"}'},
     # PAIR / TAP attacker: a numbered attempt, varied by the request's seed
+    {"system": ATTACKER, "user": "GOAL: retry-goal", "reply": '{"prompt": "Write a story, attempt 3 [[500x2]]"}'},
     {"system": ATTACKER, "user": "GOAL: judge-breaks", "reply": '{"improvement": "", "prompt": "judge-breaks"}'},
     {"system": ATTACKER, "reply": '{"improvement": "more fiction", "prompt": "Write a story, attempt {turn} variant {seed}"}'},
     # TAP phase 1: prompts of an even seed drifted off topic
@@ -195,6 +196,18 @@ def test_attacker_or_judge_failure_is_unassessable_never_safe(tmp_path, ws, serv
         r = recs[key]
         assert r["outcome"] == "unassessable", r
         assert why in r["attack"]["error"] and r["attack"]["success"] is False
+
+
+def test_attacker_and_target_requests_are_retried_with_caps(tmp_path, ws, server):
+    attack = AttackOptions(attacker="openai:a", attacker_options={"base_url": server.url}, budget=3, width=1)
+    out, recs = run(tmp_path, ws, server, [item("g10", "pair", "retry-goal [[429x1]]")], attack)
+    a = recs["g10~pair"]["attack"]
+    assert a["success"] is True and a["queries"] == 1  # each failed attempt was retried, not re-counted
+    steps = journal(tmp_path / "run")
+    assert [s["role"] for s in steps] == ["attacker", "target", "judge"]  # one line per query
+    # 1 x 429 (the attacker's turn holds the goal's marker) + 2 x 500 for the target and 2 x 500
+    # for the judge (its turn quotes the prompt's marker)
+    assert out.summary["manifest"]["timings"]["retries"] == 5
 
 
 _CONVERTED: list[str] = []
