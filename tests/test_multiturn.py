@@ -159,6 +159,9 @@ def test_run_page_and_annotation_ui_show_the_whole_conversation_in_chromium(env)
             _login(page, srv.base, "a1")
             run_id = str((env["tmp"] / "attack").resolve())
             page.goto(srv.base + "/runs/sample?" + urlencode({"run": run_id, "sample": "g1~crescendo"}))
+            attack = page.locator("#sample-attack").inner_text()
+            assert "crescendo" in attack and "of 5 target queries" in attack and "3 turns" in attack
+            assert "no success" in attack
             turns = page.locator(".turn")
             assert turns.count() == 6  # 3 questions, 2 answers, the judged response
             texts = turns.all_inner_texts()
