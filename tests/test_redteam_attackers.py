@@ -397,3 +397,31 @@ def test_the_local_model_attacks_itself(tmp_path, ws):
         # a small model often gives no rating: then the goal is unassessable with the reason
         assert (recs[key]["outcome"] == "unassessable") == bool(a["error"]) or a["best_score"] is not None
         assert sum(1 for s in steps if s["item"] == key and s["role"] == "target") == a["queries"]
+
+
+def test_an_attacker_answer_without_a_prompt_is_asked_again_then_fails():
+    import asyncio
+
+    from redline.redteam.attackers.base import AttackFailed
+    from redline.redteam.attackers.pair import pair
+
+    class Ctx:
+        def __init__(self, answers: list[str]):
+            self.answers, self.calls = answers, 0
+
+        async def attacker(self, messages):
+            self.calls += 1
+            text = self.answers.pop(0)
+            if not text:
+                raise AttackFailed("the attacker gave an empty answer")
+            return text
+
+    ctx = Ctx(['{"improvement": "x"}', "", '{"prompt": "p"}'])
+    assert asyncio.run(pair(attacker_retries=2).propose(ctx, [], "prompt")) == ('{"prompt": "p"}', "p")
+    assert ctx.calls == 3
+    with pytest.raises(AttackFailed, match="holds no 'prompt'"):
+        asyncio.run(pair(attacker_retries=1).propose(Ctx(["{broken", '{"x": 1}', "p"]), [], "prompt"))
+    # bare text (no JSON at all) is the prompt unless strict_json
+    assert asyncio.run(pair().propose(Ctx(["just a prompt"]), [], "prompt"))[1] == "just a prompt"
+    with pytest.raises(AttackFailed):
+        asyncio.run(pair(strict_json=True, attacker_retries=0).propose(Ctx(["just a prompt"]), [], "prompt"))

@@ -114,6 +114,8 @@ class Attacker:
         history_turns: Attacker-side exchanges kept in its context (older ones are dropped, so
             small local models stay within their context window).
         feedback_chars: Characters of a target response quoted back to the attacker, at most.
+        attacker_retries: Further attacker queries (each sampled with its own seed) when an
+            answer holds no prompt, as PAIR's reference code re-asks; then the goal fails.
     """
 
     name: str
@@ -121,6 +123,7 @@ class Attacker:
     strict_json: bool = False
     history_turns: int = 3
     feedback_chars: int = 600
+    attacker_retries: int = 2
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def run(self, ctx: AttackContext) -> None:
@@ -130,6 +133,30 @@ class Attacker:
             ctx: The goal's attack context.
         """
         raise NotImplementedError
+
+    async def propose(self, ctx: AttackContext, messages: list[Message], key: str) -> tuple[str, str]:
+        """Ask the attacker for a prompt, re-asking up to ``attacker_retries`` times when its
+        answer holds none.
+
+        Args:
+            ctx: The goal's attack context.
+            messages: The attacker's conversation (already trimmed).
+            key: The JSON field holding the prompt.
+
+        Returns:
+            ``(the attacker's answer, the prompt in it)``.
+
+        Raises:
+            AttackFailed: No usable answer after the retries.
+        """
+        for attempt in range(self.attacker_retries + 1):
+            try:
+                text = await ctx.attacker(messages)  # an empty answer fails here
+                return text, self.prompt_of(text, key)
+            except AttackFailed:
+                if attempt == self.attacker_retries:
+                    raise
+        raise AssertionError("unreachable")
 
     def prompt_of(self, text: str, key: str) -> str:
         """The prompt in the attacker's answer (see :func:`redline.redteam.prompts.parse_field`).

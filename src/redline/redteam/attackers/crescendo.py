@@ -43,9 +43,9 @@ class CrescendoAttacker(Attacker):
             att.append(msg("user", prompts.crescendo_turn(ctx.goal, turn, max_turns,
                                                           None if last is None else self.quote(last),
                                                           score, refused)))
-            text = await ctx.attacker(self.trim(att))
+            text, question = await self.propose(ctx, self.trim(att), "question")
             att.append(msg("assistant", text))
-            seen, response = await ctx.target(history, self.prompt_of(text, "question"))
+            seen, response = await ctx.target(history, question)
             last = response
             if await ctx.refused(seen, response) and backtracks < self.attack.max_backtracks:
                 backtracks += 1
@@ -73,14 +73,15 @@ class CrescendoAttacker(Attacker):
 
 @plugin("attacker", "crescendo")
 def crescendo(strict_json: bool = False, history_turns: int = 3, feedback_chars: int = 600,
-              attack: AttackOptions | None = None) -> CrescendoAttacker:
+              attacker_retries: int = 2, attack: AttackOptions | None = None) -> CrescendoAttacker:
     """Crescendo: multi-turn escalation from a benign start, rolling back refused turns.
 
     Args:
         strict_json: Fail the goal when the attacker's answer has no JSON ``question``.
         history_turns: Attacker exchanges kept in its context.
         feedback_chars: Characters of each target response quoted back to the attacker.
+        attacker_retries: Further attacker queries when an answer holds no prompt.
         attack: The run's attack options (budget, max_turns, max_backtracks).
     """
     return CrescendoAttacker("crescendo", attack or AttackOptions(), strict_json, history_turns,
-                             feedback_chars)
+                             feedback_chars, attacker_retries)

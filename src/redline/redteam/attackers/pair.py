@@ -34,9 +34,9 @@ class PairAttacker(Attacker):
              msg("user", prompts.pair_first_turn(ctx.goal))] for i in range(n)]
         for _depth in range(max(1, self.attack.max_depth)):
             for conv in convs:
-                text = await ctx.attacker(self.trim(conv))
+                text, prompt = await self.propose(ctx, self.trim(conv), "prompt")
                 conv.append(msg("assistant", text))
-                seen, response = await ctx.target([], self.prompt_of(text, "prompt"))
+                seen, response = await ctx.target([], prompt)
                 score = await ctx.score(seen, response)
                 if ctx.attempt([msg("user", seen), msg("assistant", response)], score):
                     return
@@ -45,13 +45,15 @@ class PairAttacker(Attacker):
 
 @plugin("attacker", "pair")
 def pair(strict_json: bool = False, history_turns: int = 3, feedback_chars: int = 600,
-         attack: AttackOptions | None = None) -> PairAttacker:
+         attacker_retries: int = 2, attack: AttackOptions | None = None) -> PairAttacker:
     """PAIR: an attacker model refines one prompt per stream from the judge's 1-10 score.
 
     Args:
         strict_json: Fail the goal when the attacker's answer has no JSON ``prompt``.
         history_turns: Attacker exchanges kept in its context.
         feedback_chars: Characters of each target response quoted back to the attacker.
+        attacker_retries: Further attacker queries when an answer holds no prompt.
         attack: The run's attack options (budget, width = streams, max_depth = iterations).
     """
-    return PairAttacker("pair", attack or AttackOptions(), strict_json, history_turns, feedback_chars)
+    return PairAttacker("pair", attack or AttackOptions(), strict_json, history_turns, feedback_chars,
+                       attacker_retries)

@@ -51,8 +51,8 @@ class TapAttacker(Attacker):
             children: list[_Node] = []
             for leaf in leaves:
                 for _b in range(max(1, self.attack.branching)):
-                    text = await ctx.attacker(self.trim(leaf.conv))
-                    children.append(_Node([*leaf.conv, msg("assistant", text)], self.prompt_of(text, "prompt")))
+                    text, prompt = await self.propose(ctx, self.trim(leaf.conv), "prompt")
+                    children.append(_Node([*leaf.conv, msg("assistant", text)], prompt))
             if self.prune_off_topic:  # phase 1: off-topic children never reach the target
                 children = [c for c in children if await ctx.on_topic(c.prompt)]
             for c in children:
@@ -71,7 +71,7 @@ class TapAttacker(Attacker):
 
 @plugin("attacker", "tap")
 def tap(prune_off_topic: bool = True, strict_json: bool = False, history_turns: int = 3,
-        feedback_chars: int = 600, attack: AttackOptions | None = None) -> TapAttacker:
+        feedback_chars: int = 600, attacker_retries: int = 2, attack: AttackOptions | None = None) -> TapAttacker:
     """TAP: a tree of refined prompts, pruned off-topic (phase 1) and to the best `width` (phase 2).
 
     Args:
@@ -79,7 +79,8 @@ def tap(prune_off_topic: bool = True, strict_json: bool = False, history_turns: 
         strict_json: Fail the goal when the attacker's answer has no JSON ``prompt``.
         history_turns: Attacker exchanges kept in its context.
         feedback_chars: Characters of each target response quoted back to the attacker.
+        attacker_retries: Further attacker queries when an answer holds no prompt.
         attack: The run's attack options (budget, width, branching, max_depth).
     """
     return TapAttacker("tap", attack or AttackOptions(), strict_json, history_turns, feedback_chars,
-                       prune_off_topic=prune_off_topic)
+                       attacker_retries, prune_off_topic=prune_off_topic)
