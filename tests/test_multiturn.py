@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from redline.data.schema import Sample
 from redline.evals.runner import EvalConfig, RetryPolicy
@@ -121,6 +122,10 @@ def test_the_attack_record_and_the_report_hold_the_whole_conversation_escaped(en
     assert len(rec["sample"]["messages"]) == 5 and rec["response"] == a["conversation"][-1]["content"]
     report = (env["tmp"] / "attack" / "report.html").read_text()
     assert HOSTILE not in report and "<img src=x" not in report
+    # the worst-examples section shows the whole conversation of the (harmful) attack, escaped
+    assert rec["outcome"] == "harmful"
+    for n in (1, 2, 3):
+        assert f"user: step {n} about the novel {escape(HOSTILE)}" in report
 
 
 def _login(page, base: str, user: str) -> None:
