@@ -288,10 +288,14 @@ def test_parsers_are_lenient_but_never_invent_a_score():
 def test_unknown_strategy_option_is_an_error_naming_the_valid_ones(tmp_path, ws, server):
     from redline.errors import InputError
 
-    attack = AttackOptions(budget=2, extra={"pair.bogus": "1"})
+    for extra in ({"pair.bogus": "1"}, {"bogus": "1"}):
+        with pytest.raises(InputError) as e:
+            run(tmp_path, ws, server, [item("g9", "pair", "x")], AttackOptions(budget=2, extra=extra))
+        text = str(e.value) + repr(e.value.problems)
+        assert "bogus" in text and "history_turns" in text and "strict_json" in text
     with pytest.raises(InputError) as e:
-        run(tmp_path, ws, server, [item("g9", "pair", "x")], attack)
-    assert "bogus" in str(e.value) or "bogus" in repr(e.value.problems)
+        run(tmp_path, ws, server, [item("g9", "pairs", "x")], AttackOptions(budget=2))
+    assert "crescendo" in repr(e.value.problems) and "tap" in repr(e.value.problems)
 
 
 DRIVER = """

@@ -356,9 +356,10 @@ class AttackRunner(Runner):
             opts = dict(a.attacker_options)
             opts.setdefault("concurrency", self.cfg.concurrency)
             self.attacker_target = create_target(a.attacker, **opts)
-        for name in self._strategies_in_suite():
-            if name != DIRECT:
-                self._attacker(name)
+        strategies = [n for n in self._strategies_in_suite() if n != DIRECT]
+        for name in strategies:
+            self._attacker(name)
+        self._check_plain_options(strategies)
         self.identity["attack"] = {
             "attacker": self.attacker_target.name,
             "attacker_identity": self.attacker_target.cache_identity,
@@ -394,6 +395,20 @@ class AttackRunner(Runner):
                                                    where="--attack-option {key}={value}",
                                                    attack=self.attack)
         return self._attackers[name]
+
+    def _check_plain_options(self, strategies: list[str]) -> None:
+        """A plain (unscoped) strategy option that no strategy of the run takes is an error."""
+        from redline import plugins
+
+        valid: set[str] = set()
+        for name in strategies:
+            valid |= plugins.lookup("attacker", name)[0].option_names()
+        unknown = sorted(k for k in self._strategy_options if "." not in k and k not in valid)
+        if unknown and strategies:
+            raise InputError(f"no strategy of this run takes {', '.join(map(repr, unknown))}", [Problem(
+                f"attack option {k}", f"not an option of {', '.join(strategies)}",
+                "use one of: attacker_max_tokens, judge, judge_max_tokens, fsync_journal, "
+                + ", ".join(sorted(valid))) for k in unknown])
 
     def _converter_chain(self, meta: dict[str, Any]) -> list[Any]:
         from redline import plugins
