@@ -1,10 +1,11 @@
 """Throughput of the whole `redline eval` command against a loopback OpenAI-compatible server.
 
-5,000 samples, 100 ms server latency, concurrency 64: the limit is
-5000 × 0.1 / 64 = 7.8 s. Prints wall time (median of --runs), the fraction of
-the limit reached, and the client's CPU time per sample. Start-up, judging,
-the report and the database are all included: the timed thing is the CLI
-process. Nothing is asserted.
+1,000 and 5,000 samples (``--samples``, comma-separated), 100 ms server latency, concurrency
+64: the limit is samples × 0.1 / 64 (1.56 s and 7.8 s). Prints, per size, wall time (median of
+--runs), the fraction of the limit reached, and the client's CPU time per sample (which swings
+less than wall time on a shared machine). Start-up, judging, the report (with its failure
+clusters) and the database are all included: the timed thing is the CLI process. Nothing is
+asserted. Compare before/after in the same sitting.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from tests.helpers import make_records, write_policy, write_suite  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--samples", type=int, default=5000)
+    ap.add_argument("--samples", default="1000,5000", help="comma-separated sizes")
     ap.add_argument("--latency", type=float, default=0.1)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--runs", type=int, default=3)
@@ -46,7 +47,14 @@ def main() -> None:
                     help="lean: bench/_lean_server.py (asyncio Protocol, ~1.5 ms own latency); "
                          "uvicorn: the tests' fake server (~3 ms own latency)")
     args = ap.parse_args()
-    limit = args.samples * args.latency / args.concurrency
+    lines = [measure(args, int(n)) for n in args.samples.split(",")]
+    print()
+    for line in lines:
+        print(line)
+
+
+def measure(args: argparse.Namespace, samples: int) -> str:
+    limit = samples * args.latency / args.concurrency
     walls, cpus = [], []
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
@@ -57,7 +65,7 @@ def main() -> None:
         policy = write_policy(tmp / "pol.yaml")
         try:
             for i in range(args.runs):
-                suite = write_suite(tmp / f"suite{i}.jsonl", make_records(args.samples, marker=f"run{i}"))
+                suite = write_suite(tmp / f"suite{i}.jsonl", make_records(samples, marker=f"run{i}"))
                 env = dict(os.environ, REDLINE_HOME=str(tmp / f"home{i}"), REDLINE_RUNS=str(tmp / "runs"))
                 cmd = [sys.executable, "-m", "redline", "eval", "--target", "openai:bench",
                        "--base-url", server.url, "--suite", str(suite), "--policy", str(policy),
@@ -71,20 +79,20 @@ def main() -> None:
                 if p.returncode != 0:
                     sys.exit(f"eval failed: {p.stderr}")
                 s = json.loads(p.stdout)
-                assert s["metrics"]["overall"]["samples"] == args.samples
+                assert s["metrics"]["overall"]["samples"] == samples
                 cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
                 walls.append(wall)
                 cpus.append(cpu)
-                print(f"run {i + 1}: {wall:.2f} s wall, {limit / wall:.2f} of the limit, "
-                      f"client CPU {1000 * cpu / args.samples:.2f} ms/sample, "
+                print(f"{samples} samples, run {i + 1}: {wall:.2f} s wall, {limit / wall:.2f} of the limit, "
+                      f"client CPU {1000 * cpu / samples:.2f} ms/sample, "
                       f"peak RSS {after.ru_maxrss / 1024:.0f} MiB")
         finally:
             server.proc.terminate()
     w = statistics.median(walls)
-    print(f"\nserver={args.server} samples={args.samples} latency={args.latency}s concurrency={args.concurrency} "
-          f"limit={limit:.2f}s")
-    print(f"median wall {w:.2f} s → {limit / w:.2f} of the limit; "
-          f"median client CPU {1000 * statistics.median(cpus) / args.samples:.2f} ms/sample")
+    return (f"server={args.server} samples={samples} latency={args.latency}s concurrency={args.concurrency} "
+            f"limit={limit:.2f}s: median wall {w:.2f} s → {limit / w:.2f} of the limit; "
+            f"median client CPU {1000 * statistics.median(cpus) / samples:.2f} ms/sample "
+            f"(load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

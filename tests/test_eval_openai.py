@@ -187,7 +187,7 @@ def server_key(prompt: str) -> str:
 def test_resume_after_sigkill(workspace: Path, fake_server):
     """Kill `redline eval` with SIGKILL mid-run; the re-run completes every sample exactly once
     and the server never sees a second request for a completed sample."""
-    server = fake_server("--latency", "0.05")
+    server = fake_server("--latency", "0.1")  # ~4 s of requests: the kill lands mid-run, after the DB record
     policy = write_policy(workspace / "pol.yaml")
     recs = make_records(300)
     suite = write_suite(workspace / "suite.jsonl", recs)
@@ -195,9 +195,18 @@ def test_resume_after_sigkill(workspace: Path, fake_server):
     args = eval_args(server, suite, policy, "--out", str(out), "--concurrency", "8")
     proc = subprocess.Popen(redline_cmd() + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     results = out / "results.jsonl"
+    db = workspace / "home" / "redline.db"  # the run is recorded beside its first requests
+
+    def recorded() -> bool:
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+                return bool(con.execute("SELECT count(*) FROM runs").fetchone()[0])
+        except sqlite3.Error:
+            return False
+
     deadline = time.time() + 60
     while time.time() < deadline:
-        if results.exists() and results.read_bytes().count(b"\n") >= 60:
+        if results.exists() and results.read_bytes().count(b"\n") >= 60 and recorded():
             break
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)

@@ -338,7 +338,8 @@ def test_version_matches_content_hash():
 def test_inference_module_is_stdlib_only():
     src = (ROOT / "src" / "redline" / "judges" / "_refusal_model.py").read_text(encoding="utf-8")
     imported = set(re.findall(r"^\s*(?:import|from)\s+([\w.]+)", src, flags=re.M))
-    assert imported <= {"__future__", "hashlib", "json", "math", "re", "collections", "pathlib"}, imported
+    assert imported <= {"__future__", "hashlib", "json", "math", "re", "collections", "collections.abc",
+                        "pathlib", "threading", "typing"}, imported
 
 
 def _load_training_module(name: str):

@@ -20,21 +20,23 @@ from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from redline.annotate.base import Retry, utc
-from redline.annotate.items import ItemRow, Items
+from redline.annotate.items import ItemRow
 from redline.annotate.rows import Assignment, Item, Project
 from redline.annotate.schema import candidates
+from redline.annotate.suggestions import Assists
 from redline.data.records import Record
 from redline.store.annotation import ann_assignments, ann_items, ann_users
 
 
-class Assigner(Items):
+class Assigner(Assists):
     """Assignments, the exposure budget and gold injection."""
 
     def _assignment(self, r: Any, item: Item, *, include_gold: bool = False) -> Assignment:
         return Assignment(project=r.project, item_id=r.item_id, username=r.username, vendor=r.vendor,
                           status=r.status, assigned_at=utc(r.assigned_at), done_at=utc(r.done_at),
                           skip_reason=r.skip_reason, order=json.loads(r.order_json) if r.order_json else None,
-                          item=item, is_gold=bool(r.is_gold) if include_gold else None)
+                          item=item, is_gold=bool(r.is_gold) if include_gold else None,
+                          suggestion_arm=r.suggestion_arm)
 
     @staticmethod
     def _joined() -> Any:
@@ -208,6 +210,7 @@ class Assigner(Items):
         try:
             conn.execute(a.insert().values(project=p.name, item_id=item_id, username=username, vendor=vendor,
                                            status=status, is_gold=gold,
+                                           suggestion_arm=self._suggestion_arm(conn, p, item_id, gold=gold),
                                            order_json=json.dumps(order) if order is not None else None,
                                            assigned_at=now, done_at=now if status != "open" else None))
         except IntegrityError:

@@ -94,7 +94,7 @@ def adjudicated_case(p: Project, item: Item, values: dict[str, Any], reviewer: s
         harmful = values.get("intent") == "harmful" and values.get("category") is not None
     elif p.task == "response-label":
         response, harmful = rec.response, bool(values.get("harmful"))
-    elif p.task == "sft-write":
+    elif p.task in ("sft-write", "revise"):
         response, harmful, expected = values.get("response"), False, values.get("behaviour") or expected
     else:  # preference: the preferred candidate is the worked example
         cands = candidates(rec)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from redline.annotate.service import Annotations
 
 EXPORTS: tuple[str, ...] = ("records", "sft", "dpo", "kto")
-METHODS: tuple[str, ...] = ("majority", "dawid-skene", "model")
+METHODS: tuple[str, ...] = ("majority", "dawid-skene", "model", "median")
 
 __all__ = ["EXPORTS", "METHODS", "Decided", "ExportResult", "casebook_pack", "check_judge", "decide",
            "export_project", "labelled_rows", "resolve_judge"]
@@ -84,6 +84,11 @@ class Decided:
             **({"notes": notes} if (notes := [
                 {"username": lab.username, "note": n.strip()} for lab in self.labels
                 if isinstance(n := lab.values.get("note"), str) and n.strip()]) else {}),
+            # the anchoring experiment: per label, whether a model suggestion was visible, and which
+            **({"suggestions": sug} if (sug := [
+                {"username": lab.username, "shown": lab.suggestion_arm == "shown", "arm": lab.suggestion_arm,
+                 "suggestion": lab.suggestion} for lab in self.labels
+                if getattr(lab, "suggestion_arm", None)]) else {}),
         }
 
 
@@ -150,6 +155,8 @@ def _field_consensus(method: str, spec: Any, labels: list[Any], model_probs: dic
         return {}
     if method == "model" and not model_probs:
         method = "dawid-skene"  # no judge opinion for this field: annotators only
+    if method == "median" and spec.level == "nominal":
+        method = "majority"  # a median needs ranks
     res = run_consensus(method, ratings, model_probs=model_probs)
     return {str(i): (None if ic.label == NONE_LABEL else ic.label, ic.confidence) for i, ic in res.items.items()}
 
@@ -351,6 +358,16 @@ def _sft_response(d: Decided) -> str | None:
     return None
 
 
+def _revision(d: Decided, response: str) -> dict[str, Any]:
+    """A revise item's draft and the edit that made ``response`` (the label that wrote it)."""
+    for lab in sorted(d.labels, key=lambda x: (x.created, x.id)):
+        if lab.values.get("response") == response and "draft" in lab.values:
+            return {"draft": lab.values["draft"], "final": response, "drafter": lab.values.get("drafter"),
+                    "edit_distance": lab.values.get("edit_distance"),
+                    "edit_similarity": lab.values.get("edit_similarity"), "reason": lab.values.get("reason")}
+    return {}
+
+
 def _pairs(d: Decided) -> list[Record]:
     """Preference pairs (chosen = the decided choice, rejected = each other candidate)."""
     from redline.annotate.schema import candidates
@@ -401,7 +418,7 @@ def export_project(svc: Annotations, project: str, kind: str, out: Path, *, meth
     if kind not in EXPORTS:
         raise InputError(f"unknown export {kind!r}", [Problem("--as", f"{kind!r}", f"use one of {', '.join(EXPORTS)}")])
     p = svc.get_project(project)
-    need = {"sft": ("sft-write",), "dpo": ("preference",), "kto": ("preference", "response-label")}
+    need = {"sft": ("sft-write", "revise"), "dpo": ("preference",), "kto": ("preference", "response-label")}
     if kind in need and p.task not in need[kind]:
         raise InputError(f"cannot export a {p.task} project as {kind}", [Problem(
             project, f"{kind} needs a {' or '.join(need[kind])} project",
@@ -427,7 +444,7 @@ def export_project(svc: Annotations, project: str, kind: str, out: Path, *, meth
 
             rec = Record(id=d.item_id, messages=[*d.record.prompt_messages,
                                                  Message(role="assistant", content=[TextPart(text=resp)])])
-            rows.append((rec, {**prov, "behaviour": d.values.get("behaviour")}))
+            rows.append((rec, {**prov, "behaviour": d.values.get("behaviour"), **_revision(d, resp)}))
         elif p.task == "preference":
             pairs = _pairs(d)
             if not pairs:
@@ -472,6 +489,11 @@ def casebook_pack(svc: Annotations, project: str, *, name: str | None = None) ->
     import yaml
 
     p = svc.get_project(project)
+    if p.schema.get("kind") == "rubric":  # a rubric cannot be extended; its cases are scores, not nodes
+        raise InputError(f"project {project!r} scores with a rubric", [Problem(
+            project, "the casebook export writes a harm-policy pack that extends the project's policy",
+            f"add worked cases to the rubric pack's `casebook` by hand ({p.policy_ref}), then "
+            "`redline policy lint` it")])
     cases = svc.casebook(project)
     base = p.policy_ref
     if Path(base).exists():

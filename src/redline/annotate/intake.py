@@ -48,7 +48,7 @@ def item_rows(project: str, task: str, schema: dict[str, Any], records: Iterable
             dups.append(rec.id)
             return
         seen[rec.id] = 1
-        if task == "response-label" and rec.response is None:
+        if task in ("response-label", "rubric-score") and rec.response is None:
             problems.append(Problem(f"{where} ({rec.id})", "no response to label",
                                     "give records that end with an assistant turn (or 'response')", item=item))
         if task == "preference" and len(candidates(rec)) < 2:

@@ -30,6 +30,7 @@ class Labelling(Assigner):
         clean = validate_values(p.task, p.schema, values, item.record)
         if duration_s is not None and (not isinstance(duration_s, int | float) or duration_s < 0):
             raise InputError("bad duration", [Problem("duration_s", f"{duration_s!r}", "give seconds ≥ 0")])
+        extra = self._revision(p, item_id, clean) if p.task == "revise" else {}
 
         def run(conn: Connection) -> int:
             self._check_active(conn, username)
@@ -50,9 +51,12 @@ class Labelling(Assigner):
                 raise InputError("cannot submit the label", [Problem(
                     "item_id", f"{item_id!r}: {what}", "label the item you were given (next item)")])
             now = self.now()
+            # a vendor batch file shows no suggestion: its labels are not part of the experiment
+            arm = None if source.startswith("import:") else row.suggestion_arm
             res = conn.execute(ann_labels.insert().values(
+                suggestion_arm=arm, suggestion_json=self._label_suggestion(conn, project, item_id, arm),
                 project=project, item_id=item_id, username=username, vendor=user.vendor,
-                values_json=dumps(clean), policy_hash=p.policy_hash, policy_version=p.policy_version,
+                values_json=dumps({**clean, **extra}), policy_hash=p.policy_hash, policy_version=p.policy_version,
                 is_gold=bool(row.is_gold), duration_s=duration_s, created=now, source=source))
             conn.execute(a.update().where(key).values(status="submitted", done_at=now))
             pk = res.inserted_primary_key
@@ -122,5 +126,7 @@ class Labelling(Assigner):
         return [Label(id=r.id, project=r.project, item_id=r.item_id, username=r.username, vendor=r.vendor,
                       values=json.loads(r.values_json), policy_hash=r.policy_hash, policy_version=r.policy_version,
                       is_gold=bool(r.is_gold) if include_gold else None, duration_s=r.duration_s,
-                      created=utc(r.created), source=r.source, outdated=r.policy_hash != p.policy_hash)
+                      created=utc(r.created), source=r.source, outdated=r.policy_hash != p.policy_hash,
+                      suggestion_arm=r.suggestion_arm,
+                      suggestion=json.loads(r.suggestion_json) if r.suggestion_json else None)
                 for r in rows]

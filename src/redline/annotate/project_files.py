@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from redline.data.formats import Rejected
     from redline.data.records import Record
     from redline.policy.model import Policy
+    from redline.policy.rubric import Rubric
 
 
 def _row_of(pr: Problem) -> tuple[str, int, str] | None:
@@ -91,7 +92,7 @@ class CreatedProject:
 
 
 def create_project_from_files(svc: Annotations, name: str, files: ItemFiles, quarantine: Path, *,
-                              policy: Policy, policy_ref: str, task: str, overlap: int,
+                              policy: Policy | Rubric, policy_ref: str, task: str, overlap: int,
                               gold_rate: dict[str, float], settings: ProjectSettings) -> CreatedProject:
     """Create a project from the items of ``files``; rows the task cannot use are refused like
     unreadable ones, and every refused row is written to a quarantine file (rewritten from scratch).
@@ -168,15 +169,26 @@ def read_items(path: Path) -> tuple[list[Record], list[Rejected]]:
         RedlineError: The file cannot be read at all.
     """
     from redline.data.formats import Rejected
+    from redline.data.images import image_access
     from redline.data.io import open_input
+    from redline.data.messages import embed_local_images
 
     recs: list[Record] = []
     bad: list[Rejected] = []
-    for item in open_input(path):
-        if isinstance(item, Rejected):
-            bad.append(item)
-        else:
-            recs.append(item)
+    with image_access(path):  # local images are embedded, so the annotation UI can show them
+        for item in open_input(path):
+            if isinstance(item, Rejected):
+                bad.append(item)
+            elif not item.has_images:
+                recs.append(item)
+            else:
+                try:
+                    recs.append(item.model_copy(update={
+                        k: embed_local_images(v) for k in ("messages", "chosen", "rejected")
+                        if (v := getattr(item, k)) is not None}))
+                except ValueError as e:
+                    where, line = item_source(item, path)
+                    bad.append(Rejected(where, line, str(e), path=str(path), row=line, field="messages"))
     return recs, bad
 
 

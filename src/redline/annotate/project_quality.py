@@ -102,9 +102,9 @@ __all__ = [
     "review_queue",
 ]
 
-METHODS: tuple[str, ...] = ("dawid-skene", "majority", "model")
+METHODS: tuple[str, ...] = ("dawid-skene", "majority", "model", "median")
 _MAIN = {"prompt-label": "intent", "response-label": "harmful", "preference": "choice",
-         "sft-write": "behaviour"}
+         "sft-write": "behaviour", "revise": "behaviour"}
 _JUDGE_FOR = {"harmful": "harm", "refusal": "refusal"}
 
 
@@ -114,15 +114,18 @@ def agreement_fields(svc: Annotations, project: str) -> list[FieldSpec]:
     return [f for f in task_fields(p.task, p.schema) if f.level != "none"]
 
 
-def main_field(task: str) -> str:
+def main_field(task: str, schema: dict[str, Any] | None = None) -> str:
     """Name the field that stands for a task's label (e.g. ``"harmful"`` for response-label).
 
     Args:
         task: The project's task name.
+        schema: The project's schema: a rubric-score project's main field is its first criterion.
 
     Returns:
         The main field of a built-in task, else ``"category"``.
     """
+    if task == "rubric-score" and schema and schema.get("criteria"):
+        return str(schema["criteria"][0]["id"])
     return _MAIN.get(task, "category")
 
 
@@ -248,7 +251,7 @@ def project_consensus(svc: Annotations, project: str, method: str = "dawid-skene
         raise InputError(f"unknown consensus method {method!r}", [Problem(
             "--method", f"{method!r} is not a method", f"use one of: {', '.join(METHODS)}")])
     p = svc.get_project(project)
-    field = field or main_field(p.task)
+    field = field or main_field(p.task, p.schema)
     spec = _spec(svc, project, field)
     ratings = project_ratings(svc, project, field, vendor=vendor)
     return _consensus(svc, project, spec, ratings, method, judge)
@@ -257,7 +260,9 @@ def project_consensus(svc: Annotations, project: str, method: str = "dawid-skene
 def _consensus(svc: Annotations, project: str, spec: FieldSpec,
                ratings: list[tuple[str, str, Any]], method: str,
                judge: str | None) -> ConsensusResult:
-    probs = None if method in ("majority", "dawid-skene") else judge_probabilities(
+    if method == "median" and spec.level == "nominal":
+        method = "majority"  # a median needs ranks: nominal fields fall back to the majority vote
+    probs = None if method in ("majority", "dawid-skene", "median") else judge_probabilities(
         svc, project, spec.name, judge, item_ids=sorted({r[0] for r in ratings}))
     return run_consensus("model" if probs is not None else method, ratings,
                          classes=_classes(spec, ratings), model_probs=probs)
@@ -371,7 +376,7 @@ def review_queue(svc: Annotations, project: str, *, vendor: str | None = None,
     :func:`labelling_complete`) unless ``include_incomplete``; adjudicated items are left out
     unless ``include_adjudicated``. Lowest confidence first."""
     p = svc.get_project(project)
-    main = main_field(p.task)
+    main = main_field(p.task, p.schema)
     specs = {s.name: s for s in agreement_fields(svc, project)}
     names = [field] if field else list(specs)
     if field:
@@ -453,7 +458,8 @@ def _consensus_summary(res: ConsensusResult, min_confidence: float) -> dict[str,
 
 #: the fields a gold label is judged on for the headline gold accuracy
 GOLD_PRIMARY = {"response-label": ("harmful",), "prompt-label": ("category", "intent"),
-                "preference": ("choice",), "sft-write": ("behaviour",)}
+                "preference": ("choice",), "sft-write": ("behaviour",),
+                "revise": ("behaviour",)}
 
 
 def _gold_fields(gold: dict[str, Any], values: dict[str, Any], names: list[str]) -> dict[str, bool]:
@@ -487,7 +493,7 @@ def project_quality(svc: Annotations, project: str, vendor: str | None = None, *
     """The quality summary of a project (keys in the module docstring)."""
     p = svc.get_project(project)
     specs = agreement_fields(svc, project)
-    field = field or main_field(p.task)
+    field = field or main_field(p.task, p.schema)
     labels = svc.labels(project, vendor=vendor, include_gold=True)
     normal = [lb for lb in labels if not lb.is_gold]
     items = {it.item_id: it for it in svc.items(project, include_gold=True)}

@@ -12,11 +12,12 @@ from sqlalchemy import Connection, and_, select
 from redline.annotate.base import ServiceBase, dumps, name_problem, utc
 from redline.annotate.intake import item_rows
 from redline.annotate.rows import Project, ProjectSettings
-from redline.annotate.schema import TASKS
+from redline.annotate.schema import TASKS, check_task_schema
 from redline.data.records import Record
 from redline.errors import InputError, Problem
 from redline.policy.compile import annotation_schema
 from redline.policy.model import Policy
+from redline.policy.rubric import Rubric
 from redline.store.annotation import ann_items, ann_policy_versions, ann_projects
 
 
@@ -74,7 +75,7 @@ class Projects(ServiceBase):
         if problems:
             raise InputError("bad project settings", problems)
 
-    def create_project(self, name: str, *, policy: Policy, policy_ref: str, task: str,
+    def create_project(self, name: str, *, policy: Policy | Rubric, policy_ref: str, task: str,
                        records: Iterable[Record], overlap: int = 3,
                        gold: Iterable[tuple[Record, dict[str, Any]]] = (),
                        gold_rate: float | dict[str, float] = 0.1,
@@ -89,6 +90,7 @@ class Projects(ServiceBase):
         if problems:
             raise InputError("cannot create the project", problems)
         schema = annotation_schema(policy)
+        check_task_schema(task, schema)
         rates = self._gold_rates(gold_rate, schema)
         settings = settings or ProjectSettings()
         self._check_settings(settings, schema)
@@ -115,10 +117,11 @@ class Projects(ServiceBase):
         return self.get_project(name)
 
 
-    def set_policy(self, project: str, policy: Policy, policy_ref: str) -> Project:
+    def set_policy(self, project: str, policy: Policy | Rubric, policy_ref: str) -> Project:
         """Make ``policy`` the project's active version; earlier versions stay in the history."""
-        self.get_project(project)
+        task = self.get_project(project).task
         schema = annotation_schema(policy)
+        check_task_schema(task, schema)  # a rubric-score project stays on a rubric, the others on a policy
         sj, now = dumps(schema), self.now()
 
         def run(conn: Connection) -> None:

@@ -141,6 +141,9 @@ class Assignment(BaseModel):
     #: preference tasks: the candidate indices in the order they were presented (A, B, …)
     order: list[int] | None = None
     item: Item
+    #: the anchoring experiment's arm: "shown" / "hidden"; None when the item has no suggestion
+    #: or is gold (suggestions are never shown on gold items)
+    suggestion_arm: str | None = None
     #: only set when asked for with include_gold (never in the annotator flow)
     is_gold: bool | None = None
 
@@ -162,6 +165,9 @@ class Label(BaseModel):
         created: When it was submitted.
         source: Where it came from, e.g. ``"web"`` or ``"import:<file name>"`` (a vendor import).
         outdated: Made under another policy version than the project's current one.
+        suggestion_arm: The anchoring experiment's arm of the assignment (``"shown"`` /
+            ``"hidden"``); None when the item had no suggestion or was gold.
+        suggestion: The model suggestion the annotator saw (None unless shown).
     """
 
     id: int
@@ -177,6 +183,8 @@ class Label(BaseModel):
     created: datetime
     source: str
     outdated: bool = False
+    suggestion_arm: str | None = None
+    suggestion: dict[str, Any] | None = None
 
 
 class Adjudication(BaseModel):

@@ -13,6 +13,13 @@ shown nor required, and its cleaned value is ``None``.
 Preference candidates (``candidates``) are the record's ``meta["responses"]`` (strings or
 message dicts) or, failing that, ``chosen`` (index 0) and ``rejected`` (index 1). The ``choice``
 and ``ranking`` values always name ORIGINAL candidate indices, whatever order they were shown in.
+
+``rubric-score`` projects are made from a rubric pack (``kind: rubric``; their schema is
+:func:`redline.policy.compile.rubric_annotation_schema`): one required ordinal integer field
+per criterion, named by the criterion's id, whose options are the criterion's levels (value,
+label, descriptor as help), and an optional free-text ``reason`` (why these scores; not
+``rationale``, which the review page's adjudication form uses). Agreement on each criterion
+is then ordinal Krippendorff's α, and consensus per criterion works as for any ordinal field.
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ from pydantic import BaseModel, Field
 from redline.data.records import Record
 from redline.errors import InputError, Problem
 
-TaskType = Literal["prompt-label", "response-label", "preference", "sft-write"]
-TASKS: tuple[str, ...] = ("prompt-label", "response-label", "preference", "sft-write")
+TaskType = Literal["prompt-label", "response-label", "preference", "sft-write", "rubric-score", "revise"]
+TASKS: tuple[str, ...] = ("prompt-label", "response-label", "preference", "sft-write", "rubric-score",
+                          "revise")  # revise: a model draft (redline.annotate.drafts)
 
 #: form keys that are not label fields (ignored by validate_values)
 IGNORED_KEYS = frozenset({"csrf_token", "csrf", "item_id", "duration_s"})
@@ -175,6 +183,9 @@ def task_fields(task: str, schema: dict[str, Any], record: Record | None = None,
     if task not in TASKS:
         raise InputError("unknown task type", [Problem("task", f"{task!r} is not a task type",
                                                        f"use one of {', '.join(TASKS)}")])
+    check_task_schema(task, schema)
+    if task == RUBRIC_TASK:
+        return rubric_fields(schema)
     if task == "prompt-label":
         intents = schema.get("intents") or ["harmful", "benign", "ambiguous"]
         return [
@@ -229,6 +240,8 @@ def task_fields(task: str, schema: dict[str, Any], record: Record | None = None,
         return fields
     behaviours = [b["id"] for b in schema.get("expected_behaviours") or []] or ["refuse", "safe_complete", "comply"]
     helps = {b["id"]: b.get("description") for b in schema.get("expected_behaviours") or []}
+    revise = [FieldSpec(name="reason", label="Why you changed the draft", type="text", level="none", min_length=1,
+                        help="what was wrong or missing (cite the policy), or why it needed no change")]
     return [
         FieldSpec(name="behaviour", label="Behaviour of your response", type="enum",
                   options=_keyed([(b, b.replace("_", " "), helps.get(b)) for b in behaviours]),
@@ -236,8 +249,55 @@ def task_fields(task: str, schema: dict[str, Any], record: Record | None = None,
                   help="pre-selected: the policy's expected behaviour for this item"),
         FieldSpec(name="response", label="Ideal response", type="text", level="none", min_length=1,
                   help="write (or revise) the response the model should give"),
+        *(revise if task == "revise" else []),
         _note(),
     ]
+
+
+RUBRIC_TASK = "rubric-score"
+
+
+def check_task_schema(task: str, schema: dict[str, Any]) -> None:
+    """Refuse a task whose pack is of the wrong kind (rubric-score needs a rubric, the others a policy).
+
+    Args:
+        task: The task type.
+        schema: The project's annotation schema.
+
+    Raises:
+        InputError: ``rubric-score`` with a harm policy, or another task with a rubric.
+    """
+    is_rubric = schema.get("kind") == "rubric"
+    if task == RUBRIC_TASK and not is_rubric:
+        raise InputError("rubric-score needs a rubric pack", [Problem(
+            "task", f"the pack {(schema.get('policy') or {}).get('name')!r} is a harm policy, not a rubric",
+            "use --policy with a rubric pack (kind: rubric; `redline policy list`), or another task")])
+    if task != RUBRIC_TASK and is_rubric:
+        raise InputError(f"{task} needs a harm policy", [Problem(
+            "task", f"the pack {(schema.get('policy') or {}).get('name')!r} is a rubric (criteria with "
+            "scoring levels)", f"use --task {RUBRIC_TASK} with a rubric pack, or a harm policy for {task}")])
+
+
+def rubric_fields(schema: dict[str, Any]) -> list[FieldSpec]:
+    """The ``rubric-score`` form: one ordinal score per criterion, then an optional ``reason``.
+
+    Args:
+        schema: A rubric pack's annotation schema.
+
+    Returns:
+        The fields, criteria in the pack's order.
+    """
+    fields = []
+    for c in schema.get("criteria") or []:
+        levels = c.get("levels") or []
+        opts = [Option(value=int(lv["value"]), label=f"{lv['value']} {lv.get('label') or ''}".strip(),
+                       key=str(lv["value"]) if len(str(lv["value"])) == 1 else None,
+                       help=(lv.get("descriptor") or "").strip() or None) for lv in levels]
+        fields.append(FieldSpec(name=c["id"], label=c.get("name") or c["id"], type="integer", options=opts,
+                                level="ordinal", help=(c.get("description") or "").strip()))
+    fields.append(FieldSpec(name="reason", label="Reason", type="text", required=False, level="none",
+                            help="optional: why these scores, citing the level descriptors"))
+    return fields
 
 
 def field_applies(spec: FieldSpec, values: dict[str, Any]) -> bool:

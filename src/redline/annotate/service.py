@@ -11,6 +11,7 @@ through it. It is composed of one part per job, each in its own module:
 :mod:`~redline.annotate.projects`      projects, settings, policy versions
 :mod:`~redline.annotate.intake`        records and gold answers → item rows
 :mod:`~redline.annotate.items`         items, blind views, vendor reservations
+:mod:`~redline.annotate.suggestions`   model suggestions, drafts, critique flags; anchoring arms
 :mod:`~redline.annotate.assignment`    ``next_item``: overlap, gold injection, exposure budget
 :mod:`~redline.annotate.labels`        submit, skip, read labels
 :mod:`~redline.annotate.progress`      progress counts

@@ -28,7 +28,7 @@ import numpy as np
 
 from redline.errors import InputError, Problem
 
-__all__ = ["SimulatedCrowd", "simulate_crowd"]
+__all__ = ["AnchoringSimulation", "SimulatedCrowd", "simulate_anchoring", "simulate_crowd"]
 
 
 @dataclass
@@ -119,3 +119,94 @@ def simulate_crowd(n_items: int = 500, n_annotators: int = 12,
                                for k, cl in enumerate(classes)}
     return SimulatedCrowd(ratings, {items[i]: classes[int(y)] for i, y in enumerate(truth_idx)},
                           model, kind, acc, list(classes))
+
+
+# -- the anchoring experiment -------------------------------------------------------------------
+
+
+@dataclass
+class AnchoringSimulation:
+    """A simulated anchoring experiment run through a real project (see :func:`simulate_anchoring`).
+
+    Attributes:
+        project: The project's name.
+        truth: The true answer of each item (``{"category", "intent"}``).
+        suggestions: The simulated model's suggestion of each item (``{"intent"}``).
+        labels: Labels the simulated annotators submitted.
+    """
+
+    project: str
+    truth: dict[str, dict[str, Any]]
+    suggestions: dict[str, dict[str, Any]]
+    labels: int
+
+
+def simulate_anchoring(svc: Any, project: str, *, anchoring: float, n_items: int = 120, n_annotators: int = 6,
+                       overlap: int = 2, accuracy: float = 0.85, suggestion_accuracy: float = 0.7,
+                       policy: str = "default", seed: int = 0) -> AnchoringSimulation:
+    """Run the anchoring experiment with simulated annotators through the annotation service.
+
+    A ``prompt-label`` project of ``n_items`` prompts is created (true intent harmful or benign,
+    half each; the category is given), each item gets a model suggestion for ``intent`` that is
+    right with probability ``suggestion_accuracy``, and ``n_annotators`` annotators label
+    everything they are served (``next_item`` → ``submit``, round-robin, so assignment puts each
+    label in the shown or hidden arm as it would on the web). An annotator answers right with
+    probability ``accuracy`` (else the other intent); in the shown arm it first copies the
+    suggestion with probability ``anchoring`` (0: independent annotators).
+
+    Args:
+        svc: The annotation service (:class:`redline.annotate.service.Annotations`).
+        project: Name of the project to create.
+        anchoring: Probability of copying a visible suggestion.
+        n_items: Items.
+        n_annotators: Annotators (``sim00``, ``sim01``, …; created when missing).
+        overlap: Labels per item.
+        accuracy: Each annotator's own accuracy.
+        suggestion_accuracy: The simulated model's accuracy.
+        policy: The built-in policy the project follows.
+        seed: Seed of everything random.
+
+    Returns:
+        The project, its truth, the suggestions and the number of labels made.
+    """
+    from redline.data.records import Record
+    from redline.policy.loader import load_policy
+
+    pol = load_policy(policy)
+    cats = pol.top_level_ids
+    rng = np.random.default_rng(seed)
+    intents = ("harmful", "benign")
+    truth: dict[str, dict[str, Any]] = {}
+    records = []
+    for i in range(n_items):
+        iid = f"sim{i:04d}"
+        truth[iid] = {"category": cats[i % len(cats)], "intent": intents[i % 2]}
+        records.append(Record.model_validate({"id": iid, "prompt": f"simulated prompt {i}",
+                                               "category": truth[iid]["category"]}))
+    suggestions = {iid: {"intent": t["intent"] if rng.random() < suggestion_accuracy
+                         else intents[1 - intents.index(t["intent"])]} for iid, t in truth.items()}
+    svc.create_project(project, policy=pol, policy_ref=policy, task="prompt-label", records=records,
+                       overlap=overlap, gold_rate=0.0)
+    svc.set_assists(project, "suggestion", [(iid, 0, "simulated-model", s) for iid, s in suggestions.items()])
+    names = [f"sim{j:02d}" for j in range(n_annotators)]
+    for u in names:
+        if svc.get_user(u) is None:
+            svc.add_user(u, f"simulated-{u}-password", "annotator")
+    made = 0
+    active = list(names)
+    while active:
+        for u in list(active):
+            a = svc.next_item(project, u)
+            if a is None:
+                active.remove(u)
+                continue
+            t = truth[a.item_id]
+            if a.suggestion_arm == "shown" and rng.random() < anchoring:
+                intent = suggestions[a.item_id]["intent"]
+            elif rng.random() < accuracy:
+                intent = t["intent"]
+            else:
+                intent = intents[1 - intents.index(t["intent"])]
+            svc.submit(project, u, a.item_id, {"category": t["category"], "intent": intent}, source="simulation")
+            made += 1
+    return AnchoringSimulation(project, truth, suggestions, made)

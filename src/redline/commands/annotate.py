@@ -24,7 +24,8 @@ user_app = typer.Typer(name="user", no_args_is_help=True, help="Annotators, revi
 annotate_app.add_typer(user_app, name="user")
 
 _PROJECT = Annotated[str, typer.Argument(help="Project name (see `redline annotate status`).")]
-_METHOD = Annotated[str, typer.Option(help="Consensus method: majority | dawid-skene | model.")]
+_METHOD = Annotated[str, typer.Option(help="Consensus method: majority | dawid-skene | model | median "
+                                             "(ordinal fields, e.g. rubric scores; nominal ones use majority).")]
 _JUDGE = Annotated[str | None, typer.Option(help="Judge whose probabilities the model-assisted consensus "
                                                   "uses (e.g. harm, refusal).")]
 
@@ -87,7 +88,8 @@ def _check_judge(name: str) -> None:
 def create_cmd(
     policy: Annotated[str, typer.Option(help="Policy pack: built-in name, YAML file or pack folder.")],
     data: Annotated[Path, typer.Option(help="Items to label, in any supported format (`redline data formats`).")],
-    task: Annotated[str, typer.Option(help="prompt-label | response-label | preference | sft-write.")],
+    task: Annotated[str, typer.Option(help="prompt-label | response-label | preference | sft-write | "
+                                           "revise | rubric-score (with a rubric pack).")],
     name: Annotated[str | None, typer.Option(help="Project name (default: the data file's stem).")] = None,
     overlap: Annotated[int, typer.Option(min=1, max=50, help="Independent labels per item (k).")] = 3,
     gold: Annotated[Path | None, typer.Option(help="Gold items: records whose labels.* hold the answer.")] = None,
@@ -110,11 +112,11 @@ def create_cmd(
     from redline.annotate.rows import ProjectSettings
     from redline.annotate.schema import TASKS
     from redline.data.io import quarantine_path
-    from redline.policy.loader import load_policy
+    from redline.policy.loader import load_pack
 
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}", [Problem("--task", f"{task!r}", f"use one of {', '.join(TASKS)}")])
-    pol = load_policy(policy)
+    pol = load_pack(policy)
     ref = str(Path(policy).resolve()) if Path(policy).exists() else policy
     rates = _rate_map(gold_rate, "--gold-rate", float) or {"*": 0.1}
     budget = _rate_map(exposure_budget, "--exposure-budget", int)
@@ -169,9 +171,9 @@ def set_policy_cmd(project: _PROJECT,
                    policy: Annotated[str, typer.Option(help="The new policy pack (name, YAML or folder).")],
                    db: DbOption = None) -> None:
     """Switch a project to a new policy version; labels made under the old one are kept and shown as such."""
-    from redline.policy.loader import load_policy
+    from redline.policy.loader import load_pack
 
-    pol = load_policy(policy)
+    pol = load_pack(policy)
     ref = str(Path(policy).resolve()) if Path(policy).exists() else policy
     p = _svc(db).set_policy(project, pol, ref)
     _echo(f"project {p.name}: policy {p.policy_name} {p.policy_version} ({p.policy_hash})")
@@ -459,6 +461,12 @@ def queue_cmd(project: _PROJECT,
               + ("" if r.get("complete", True) else " · labelling incomplete"))
     if len(rows) > limit:
         _echo(f"  … {len(rows) - limit} more (--limit, or --json for all)")
+    from redline.annotate.critique import critique_flags
+
+    flags = critique_flags(_svc(db), project)
+    if flags:
+        _echo(f"{len(flags)} item(s) flagged by the model critique (not adjudicated yet): "
+              + ", ".join(f["item_id"] for f in flags[:limit]))
 
 
 @annotate_app.command("report")
@@ -579,3 +587,115 @@ def register(app: typer.Typer) -> None:
     app.add_typer(annotate_app, name="annotate")
     app.command("serve", help="Serve the web app: annotation, and the runs pages (runs list, run "
                 "reports and samples, comparisons, trends, release gates).")(serve_cmd)
+
+
+# -- model assistance: suggestions (anchoring experiment), drafts, critique -------------------
+
+_BASE_URL = Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")]
+_API_KEY = Annotated[str | None, typer.Option(help="API key (prefer the OPENAI_API_KEY variable).",
+                                              show_default=False)]
+
+
+def _cache(db: str | None) -> Path:
+    from redline.workspace import Workspace
+
+    return Workspace.default(db).cache_path
+
+
+def _counts(d: dict[str, int]) -> str:
+    return ", ".join(f"{n} {why}" for why, n in sorted(d.items())) or "none"
+
+
+@annotate_app.command("prelabel")
+def prelabel_cmd(project: _PROJECT,
+                 judge: Annotated[str | None, typer.Option(
+                     help="Judge whose verdict on each item's response becomes the suggestion (e.g. harm, "
+                          "refusal). Without it: the suggestions imported with the items (meta.suggestion).")] = None,
+                 db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Attach model suggestions to items. They are shown to a random half of the assignments (never
+    on gold items): the anchoring experiment (`redline annotate anchoring`)."""
+    from redline.annotate.suggestions import prelabel
+
+    res = prelabel(_svc(db), project, judge=judge)
+    if as_json:
+        print_json(res.to_json())
+        return
+    _echo(f"{project}: {res.suggested} item(s) got a suggestion from {res.source}; "
+          f"without one: {_counts(res.skipped)}")
+
+
+@annotate_app.command("anchoring")
+def anchoring_cmd(project: _PROJECT, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """The anchoring experiment: agreement with the suggestion and accuracy in the shown and hidden
+    arms, and the anchoring effect (shown - hidden) with its confidence intervals."""
+    from redline.annotate.anchoring import anchoring_report, format_report
+
+    rep = anchoring_report(_svc(db), project)
+    if as_json:
+        print_json(rep)
+        return
+    _echo(format_report(rep))
+
+
+@annotate_app.command("draft")
+def draft_cmd(project: _PROJECT,
+              drafter: Annotated[str, typer.Option(help="The drafting model: a target spec (openai:MODEL, local, …).")],
+              n: Annotated[int, typer.Option(min=1, max=8, help="Drafts per item (2+ feed a preference task).")] = 1,
+              temperature: Annotated[float | None, typer.Option(
+                  help="Sampling temperature (default 0, or 0.8 when --n > 1).")] = None,
+              max_tokens: Annotated[int, typer.Option(min=16)] = 512,
+              concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
+              preference_project: Annotated[str | None, typer.Option(
+                  help="Then create this preference project from the items with 2+ drafts.")] = None,
+              overlap: Annotated[int, typer.Option(min=1, max=50, help="k of the preference project.")] = 3,
+              base_url: _BASE_URL = None, api_key: _API_KEY = None,
+              db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Draft the responses of a revise (or sft-write) project from the policy's safe-completion
+    elements; annotators revise the drafts. Resumes: items with their drafts are not asked again."""
+    from redline.annotate.drafts import draft_items, preference_project_from_drafts
+
+    svc = _svc(db)
+    res = draft_items(svc, project, drafter, n=n, cache_path=_cache(db), temperature=temperature,
+                      options={"base_url": base_url, "api_key": api_key}, max_tokens=max_tokens,
+                      concurrency=concurrency)
+    out: dict[str, Any] = res.to_json()
+    if preference_project:
+        made, left = preference_project_from_drafts(svc, project, preference_project, overlap=overlap)
+        out["preference_project"] = {"name": preference_project, "items": made, "left_out": left}
+    if as_json:
+        print_json(out)
+    else:
+        _echo(f"{project}: {res.stored} draft(s) stored ({res.cached} from the cache), {res.already} already there; "
+              f"failed: {_counts(res.failed)}; not drafted: {_counts(res.skipped)}")
+        if preference_project:
+            pp = out["preference_project"]
+            _echo(f"created preference project {preference_project}: {pp['items']} item(s); "
+                  f"left out: {_counts(pp['left_out'])}")
+    if res.failed:
+        raise typer.Exit(1)
+
+
+@annotate_app.command("critique")
+def critique_cmd(project: _PROJECT,
+                 critic: Annotated[str, typer.Option(help="The critic model: a target spec (openai:MODEL, local, …).")],
+                 method: _METHOD = "dawid-skene",
+                 concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
+                 base_url: _BASE_URL = None, api_key: _API_KEY = None,
+                 db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Ask a model to flag likely label errors against the policy, for a reviewer's attention (the
+    queue page and the dashboard). It never changes a label."""
+    from redline.annotate.critique import critique_flags, critique_labels
+
+    svc = _svc(db)
+    res = critique_labels(svc, project, critic, cache_path=_cache(db), method=method,
+                          options={"base_url": base_url, "api_key": api_key}, concurrency=concurrency)
+    flags = critique_flags(svc, project)
+    if as_json:
+        print_json({**res.to_json(), "open_flags": flags})
+    else:
+        _echo(f"{project}: {res.asked} label(s) critiqued, {res.flagged} flagged, {res.not_flagged} fine, "
+              f"{res.already} already critiqued; failed: {_counts(res.failed)}; not critiqued: {_counts(res.skipped)}")
+        for f in flags:
+            _echo(f"  {f['item_id']:<24} {f.get('field') or '?'}: {f.get('reason') or ''}")
+    if res.failed:
+        raise typer.Exit(1)

@@ -1,4 +1,4 @@
-"""``redline data …`` (convert, check, profile, coverage, register, formats) and ``redline sql``."""
+"""``redline data …`` (convert, check, profile, coverage, generate, accept, register, formats) and ``redline sql``."""
 
 from __future__ import annotations
 
@@ -512,6 +512,95 @@ def coverage_cmd(
         raise typer.Exit(2)
     if strict and (rep["gaps"]["count"] or rep["outside_policy"]):
         raise typer.Exit(1)
+
+
+@data_app.command("generate")
+def generate_cmd(
+    requests: Annotated[list[Path], typer.Option("--requests", help=(
+        "Data requests (JSONL from `data coverage --requests` or `redline requests`; repeatable)."))],
+    generator: Annotated[str, typer.Option(help="The generator: openai:MODEL | local | local:PATH.gguf | "
+                                                "replay:FILE.jsonl (any target plug-in).")],
+    out: Annotated[Path, typer.Option("--out", help=(
+        "Candidates (JSONL). OUT.drafts.jsonl (the work file: re-running resumes), OUT.dropped.jsonl "
+        "and OUT.rejected.jsonl are written beside it."))],
+    policy: Annotated[str, typer.Option("--policy", help="Built-in policy name or policy YAML.")] = "default",
+    per_request: Annotated[int | None, typer.Option("--per-request", min=1, help=(
+        "Candidates to draft per request (default: the request's need)."), show_default=False)] = None,
+    batch: Annotated[int, typer.Option(min=1, max=50, help="Prompts asked for per generator call.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of personas, styles, exemplar rotation and sampling.")] = 0,
+    temperature: Annotated[float, typer.Option(min=0.0, help="The generator's temperature.")] = 0.9,
+    max_tokens: Annotated[int, typer.Option(min=16, help="The generator's tokens per call.")] = 512,
+    against: Annotated[list[str] | None, typer.Option("--against", help=(
+        "Existing dataset to drop near-duplicates of (repeatable). Every built-in eval suite is always "
+        "checked (leakage)."))] = None,
+    threshold: Annotated[float, typer.Option(min=0.1, max=1.0, help="Near-duplicate Jaccard threshold.")] = 0.7,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Generator calls in flight at once.")] = 4,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Per-call timeout in seconds.")] = 120.0,
+    max_retries: Annotated[int, typer.Option(min=0, max=20, help="Retries per call (hard cap).")] = 4,
+    retry_base: Annotated[float, typer.Option(min=0.0, help="First backoff delay in seconds.")] = 0.5,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the generator again even when cached.")] = False,
+    quarantine: QuarantineOption = None,
+    as_json: JsonReportOption = False,
+    progress: ProgressOption = True,
+) -> None:
+    """Draft candidate prompts for data requests, drop near-duplicates and eval-suite leaks, pre-label them.
+
+    Next: `redline annotate create --task prompt-label --data OUT …`, review, then `redline data accept`
+    (docs/production.md)."""
+    from redline.data.generate import GenerateOptions, generate
+    from redline.evals.runner import RetryPolicy
+    from redline.policy import load_policy
+    from redline.workspace import Workspace
+
+    with exit_on_interrupt("interrupted: re-run the same command to resume"):
+        opts = GenerateOptions(per_request=per_request, batch=batch, seed=seed, temperature=temperature,
+                               max_tokens=max_tokens, concurrency=concurrency, against=list(against or []),
+                               threshold=threshold, use_cache=not no_cache,
+                               retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base))
+        rep = generate(list(requests), generator, out, policy=load_policy(policy), opts=opts,
+                       target_options={"base_url": base_url, "timeout": timeout, "concurrency": concurrency},
+                       cache_path=Workspace.default().cache_path, progress=progress, quarantine=quarantine)
+    if as_json:
+        print_json(rep.to_json())
+        return
+    typer.echo(f"{rep.requests} request(s), {rep.units} generator call(s): {rep.calls} made now, "
+               f"{rep.resumed} already done ({rep.work})")
+    for kind, n in sorted(rep.dropped.items(), key=lambda kv: -kv[1]):
+        typer.echo(f"dropped: {n} {kind}")
+    typer.echo("checked against: " + ", ".join(f"{k} ({v})" for k, v in rep.references.items()))
+    typer.echo(f"{rep.counts.written} candidate(s) → {rep.out}")
+    if rep.dropped_file:
+        typer.echo(f"dropped rows, each with the row it collided with: {rep.dropped_file}")
+    if rep.quarantine:
+        typer.echo(f"unusable replies and items, with reasons: {rep.quarantine}")
+    typer.echo(rep.counts.line())
+
+
+@data_app.command("accept")
+def accept_cmd(
+    project: Annotated[str, typer.Argument(help="A prompt-label annotation project of generated candidates.")],
+    into: Annotated[Path, typer.Option("--into", help="The dataset (JSONL) the accepted rows are appended to.")],
+    method: Annotated[str, typer.Option(help="Consensus method: majority | dawid-skene | model.")] = "majority",
+    db: DbOption = None,
+    as_json: JsonReportOption = False,
+) -> None:
+    """Append a project's accepted items (a category other than none) to the dataset, with provenance.
+
+    Re-running appends nothing twice."""
+    from redline.annotate.service import Annotations
+    from redline.data.accept import accept
+    from redline.workspace import Workspace
+
+    rep = accept(Annotations(Workspace.default(db).db), project, into, method=method)
+    if as_json:
+        print_json(rep.to_json())
+        return
+    for cell, n in rep.by_cell.items():
+        typer.echo(f"accepted: {n} {cell}")
+    typer.echo(f"{rep.counts.written} row(s) appended to {into} ({rep.matched_request} in the cell their "
+               "request asked for)")
+    typer.echo(rep.counts.line())
 
 
 def _print_coverage(rep: dict[str, Any], pol: Any) -> None:

@@ -16,40 +16,67 @@ from redline.commands._common import (
     print_json,
 )
 
+# The options `eval` shares with other run commands (`redteam`): one definition each.
+TargetOption = Annotated[str, typer.Option(help="local | local:PATH.gguf | openai:MODEL | replay:FILE.jsonl")]
+PolicyOption = Annotated[str, typer.Option(help="Built-in policy name or a policy YAML file.")]
+JudgeOption = Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable) (default: refusal + harm: harm decides harmful prompts, refusal over-refusal); the first harm judge decides harmful prompts.", show_default=False)]
+JudgeOptionsOption = Annotated[list[str] | None, typer.Option("--option", help="Judge option KEY=VALUE (repeatable; NAME.KEY scopes it to one judge). API keys are read from env vars only: api_key_env=VAR.")]
+OutOption = Annotated[Path | None, typer.Option(help="Run directory; re-running with the same --out resumes.")]
+ConcurrencyOption = Annotated[int, typer.Option(min=1, max=4096, help="Requests in flight at once.")]
+BaseUrlOption = Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")]
+ApiKeyOption = Annotated[str | None, typer.Option(help="API key (prefer the OPENAI_API_KEY variable).", show_default=False)]
+MaxTokensOption = Annotated[int | None, typer.Option(min=1, help="Maximum tokens per response (default: 96 for local models, 512 otherwise).", show_default=False)]
+TemperatureOption = Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")]
+SeedOption = Annotated[int | None, typer.Option(help="Sampling seed, where the target supports one.")]
+TimeoutOption = Annotated[float, typer.Option(min=0.1, help="Per-request timeout in seconds.")]
+MaxRetriesOption = Annotated[int, typer.Option(min=0, max=20, help="Retries per request (hard cap).")]
+RetryBaseOption = Annotated[float, typer.Option(min=0.0, help="First backoff delay in seconds (doubles, capped).")]
+RetryMaxOption = Annotated[float, typer.Option(min=0.0, help="Backoff cap in seconds.")]
+LimitOption = Annotated[int | None, typer.Option(min=1, help="Only the first N samples of the suite.")]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Ask the target again even for cached prompts.")]
+RetryErrorsOption = Annotated[bool, typer.Option("--retry-errors", help="When resuming, ask again for samples whose request failed.")]
+
+#: The default ``--max-tokens`` of local (CPU) models. Measured on the demo (SmolLM2-135M, 85
+#: prompts, greedy): 72 of 85 responses ran to the old 200-token cap; at 96 the demo generates
+#: 7,971 tokens instead of 16,115 (~57 tokens/s on 2 cores: ~2.5 min instead of 4.7), and 6 of
+#: 85 outcomes differ from 200 tokens' (responses cut before a late refusal or compliance).
+LOCAL_MAX_TOKENS = 96
+
 
 def eval_cmd(
     suite: Annotated[str | None, typer.Option(help="Built-in suite name (see `redline suites`) or a JSONL file (default: the policy's own suite; `demo` for the default policy).", show_default=False)] = None,
-    target: Annotated[str, typer.Option(help="local | local:PATH.gguf | openai:MODEL | replay:FILE.jsonl")] = "local",
-    policy: Annotated[str, typer.Option(help="Built-in policy name or a policy YAML file.")] = "default",
-    judge: Annotated[list[str] | None, typer.Option("--judge", help="Judge(s) to run (repeatable) (default: refusal + harm: harm decides harmful prompts, refusal over-refusal); the first harm judge decides harmful prompts.", show_default=False)] = None,
-    option: Annotated[list[str] | None, typer.Option("--option", help="Judge option KEY=VALUE (repeatable; NAME.KEY scopes it to one judge). API keys are read from env vars only: api_key_env=VAR.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Run directory; re-running with the same --out resumes.")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Requests in flight at once.")] = 8,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (or OPENAI_BASE_URL).")] = None,
-    api_key: Annotated[str | None, typer.Option(help="API key (prefer the OPENAI_API_KEY variable).", show_default=False)] = None,
-    max_tokens: Annotated[int | None, typer.Option(min=1, help="Maximum tokens per response (default: 200 for local models, 512 otherwise).", show_default=False)] = None,
-    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.0,
-    seed: Annotated[int | None, typer.Option(help="Sampling seed, where the target supports one.")] = 0,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Per-request timeout in seconds.")] = 60.0,
-    max_retries: Annotated[int, typer.Option(min=0, max=20, help="Retries per request (hard cap).")] = 4,
-    retry_base: Annotated[float, typer.Option(min=0.0, help="First backoff delay in seconds (doubles, capped).")] = 0.5,
-    retry_max: Annotated[float, typer.Option(min=0.0, help="Backoff cap in seconds.")] = 20.0,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N samples of the suite.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the target again even for cached prompts.")] = False,
-    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="When resuming, ask again for samples whose request failed.")] = False,
+    target: TargetOption = "local",
+    policy: PolicyOption = "default",
+    judge: JudgeOption = None,
+    option: JudgeOptionsOption = None,
+    out: OutOption = None,
+    concurrency: ConcurrencyOption = 8,
+    base_url: BaseUrlOption = None,
+    api_key: ApiKeyOption = None,
+    max_tokens: MaxTokensOption = None,
+    temperature: TemperatureOption = 0.0,
+    seed: SeedOption = 0,
+    timeout: TimeoutOption = 60.0,
+    max_retries: MaxRetriesOption = 4,
+    retry_base: RetryBaseOption = 0.5,
+    retry_max: RetryMaxOption = 20.0,
+    limit: LimitOption = None,
+    no_cache: NoCacheOption = False,
+    retry_errors: RetryErrorsOption = False,
     db: DbOption = None,
     as_json: JsonSummaryOption = False,
     progress: ProgressOption = True,
     allow_image_root: Annotated[list[Path] | None, typer.Option("--allow-image-root", exists=True, file_okay=False, help="A folder besides the suite's own from which image parts' local files may be read (repeatable).")] = None,
+    max_image_side: Annotated[int | None, typer.Option("--max-image-side", help="openai target: downscale images to this many pixels on their longest side before sending.", show_default=False)] = None,
+    max_image_mb: Annotated[float | None, typer.Option("--max-image-mb", help="openai target: fail a sample (naming it) whose image is larger than this once encoded.", show_default=False)] = None,
     gate: Annotated[Path | None, typer.Option("--gate", help="Gate the finished run against this budgets file (docs/learn/gate.md): exit 1 when it fails.", show_default=False)] = None,
 ) -> None:
     """Run a target over a safety suite, judge the responses and write a report.
 
     With no arguments: the built-in `demo` suite, the built-in local model and the offline judges.
     """
-    from redline.evals.runner import DEFAULT_JUDGES, EvalConfig, RetryPolicy, run_eval
+    from redline.evals.runner import run_eval
     from redline.judges.base import parse_options
-    from redline.targets.base import GenParams
     from redline.workspace import Workspace
 
     judge_options = parse_options(option)
@@ -63,15 +90,13 @@ def eval_cmd(
         from redline.policy.loader import load_policy
 
         suite = load_policy(policy).suite or "demo"
-    cfg = EvalConfig(
-        suite=suite, target=target, policy=policy, judges=judge or list(DEFAULT_JUDGES), out=out,
-        judge_options=judge_options, concurrency=concurrency,
-        target_options={"base_url": base_url, "api_key": api_key, "timeout": timeout},
-        params=GenParams(max_tokens=max_tokens or (200 if target.split(":")[0] == "local" else 512),
-                         temperature=temperature, seed=seed),
-        retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base, max_delay=retry_max),
-        use_cache=not no_cache, progress=progress, limit=limit, retry_errors=retry_errors,
-        image_roots=list(allow_image_root or []),
+    cfg = eval_config(
+        suite=suite, target=target, policy=policy, judge=judge, judge_options=judge_options, out=out,
+        concurrency=concurrency, base_url=base_url, api_key=api_key, max_tokens=max_tokens,
+        temperature=temperature, seed=seed, timeout=timeout, max_retries=max_retries,
+        retry_base=retry_base, retry_max=retry_max, limit=limit, no_cache=no_cache,
+        retry_errors=retry_errors, progress=progress, allow_image_root=allow_image_root,
+        max_image_side=max_image_side, max_image_mb=max_image_mb,
     )
     ws = Workspace.default(db)
     with exit_on_interrupt("interrupted"):  # before the run started: nothing to resume yet
@@ -84,6 +109,58 @@ def eval_cmd(
     show_run(result, as_json, verdict)
     if verdict is not None and not verdict["passed"]:
         raise typer.Exit(1)
+
+
+def eval_config(*, suite: str, target: str, policy: str, judge: list[str] | None,
+                judge_options: dict[str, str], out: Path | None, concurrency: int,
+                base_url: str | None, api_key: str | None, max_tokens: int | None, temperature: float,
+                seed: int | None, timeout: float, max_retries: int, retry_base: float, retry_max: float,
+                limit: int | None, no_cache: bool, retry_errors: bool, progress: bool,
+                allow_image_root: list[Path] | None = None, max_image_side: int | None = None,
+                max_image_mb: float | None = None) -> Any:
+    """The :class:`~redline.evals.runner.EvalConfig` of a run command's options (``eval``,
+    ``redteam``): the same defaults (judges, max tokens per target kind) everywhere.
+
+    Args:
+        suite: The suite (a built-in name or a JSONL path).
+        target: The target spec.
+        policy: The policy.
+        judge: ``--judge`` (None: the default judges).
+        judge_options: The parsed ``--option`` values.
+        out: ``--out``.
+        concurrency: ``--concurrency``.
+        base_url: ``--base-url``.
+        api_key: ``--api-key``.
+        max_tokens: ``--max-tokens`` (None: 96 for local models, 512 otherwise).
+        temperature: ``--temperature``.
+        seed: ``--seed``.
+        timeout: ``--timeout``.
+        max_retries: ``--max-retries``.
+        retry_base: ``--retry-base``.
+        retry_max: ``--retry-max``.
+        limit: ``--limit``.
+        no_cache: ``--no-cache``.
+        retry_errors: ``--retry-errors``.
+        progress: ``--progress/--no-progress``.
+        allow_image_root: ``--allow-image-root``.
+        max_image_side: ``--max-image-side`` (openai target: downscale images).
+        max_image_mb: ``--max-image-mb`` (openai target: the largest image sent).
+    """
+    from redline.evals.runner import DEFAULT_JUDGES, EvalConfig, RetryPolicy
+    from redline.targets.base import GenParams
+
+    return EvalConfig(
+        suite=suite, target=target, policy=policy, judges=judge or list(DEFAULT_JUDGES), out=out,
+        judge_options=judge_options, concurrency=concurrency,
+        target_options={"base_url": base_url, "api_key": api_key, "timeout": timeout,
+                        **{k: v for k, v in (("max_image_side", max_image_side),
+                                             ("max_image_mb", max_image_mb)) if v is not None}},
+        params=GenParams(max_tokens=max_tokens or (LOCAL_MAX_TOKENS if target.split(":")[0] == "local" else 512),
+                         temperature=temperature, seed=seed),
+        retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base, max_delay=retry_max),
+        use_cache=not no_cache, progress=progress, limit=limit, retry_errors=retry_errors,
+        image_roots=list(allow_image_root or []),
+    )
 
 
 def show_run(result: Any, as_json: bool, gate: dict[str, Any] | None = None) -> None:
@@ -146,6 +223,10 @@ def _print_summary(result: Any) -> None:
               f"[bold]{k_n(o['over_refusal_rate'])}", ci(o["over_refusal_rate"]),
               f"[bold]{k_n(o['unassessable_rate'])}", end_section=True)
     con.print(t)
+    if result.summary.get("modality_gap"):
+        print_modality_gap(con, result.summary["modality_gap"])
+    if result.summary.get("language_gap"):
+        _print_language_gap(con, result.summary["language_gap"])
     tm = man["timings"]
     con.print(f"status: {result.status} · {tm['completed']} samples · {tm['new_requests']} new requests · "
               f"{tm['resumed_from_previous']} resumed · {tm['this_invocation_s']:.1f}s", markup=False)
@@ -160,6 +241,86 @@ def _print_summary(result: Any) -> None:
     if result.status != "completed":
         con.print("[yellow]run not complete: re-run the same command to resume[/]")
     con.print(sample_counts(man).line(), markup=False, soft_wrap=True)
+
+
+def print_modality_gap(con: Any, gap: dict[str, Any]) -> None:
+    """Print a run's modality gap: per category, the text and image-borne rates and the paired
+    difference image − text with its 95% interval and Holm-adjusted McNemar p-value.
+
+    Args:
+        con: A rich console.
+        gap: ``summary["modality_gap"]`` (:func:`redline.evals.modality.modality_gap`).
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    def cells(levels: dict[str, Any], level: str, metric: str, overall: bool) -> list[str]:
+        blk = levels.get(level) or {}
+        g = blk.get("gap_vs_reference", {}).get(metric, {}).get("paired") or {}
+        if not g.get("pairs"):
+            return ["–", "", ""]
+        lo, hi = g["ci95"] or (0.0, 0.0)
+        p = g.get("p_value") if overall else g.get("p_holm", g.get("p_value"))
+        return [f"{100 * g['reference_rate']:.0f}→{100 * g['level_rate']:.0f}% ({g['pairs']})",
+                f"{100 * g['diff']:+.0f} [{100 * lo:+.0f},{100 * hi:+.0f}]",
+                "" if p is None else "<1e-4" if p == 0 else f"{p:.2g}"]
+
+    for level in gap["levels"][1:]:
+        t = Table(title=f"modality gap: {escape(level)} vs text, same requests paired",
+                  title_justify="left", caption=f"text→{level} rate (pairs); gap in percentage points "
+                  f"({level} − text) with its 95% CI (Newcombe, paired); p: exact McNemar, Holm across "
+                  "categories", caption_justify="left")
+        for col in ("category", "harmful", "gap", "p", "over-refusal", "gap", "p"):
+            t.add_column(col, no_wrap=True, justify="left" if col == "category" else "right")
+        rows = [(c, levels, False) for c, levels in gap["by_category"].items() if level in levels]
+        rows.append(("[bold]overall", gap["overall"], True))
+        for cat, levels, overall in rows:
+            t.add_row(cat if overall else escape(cat), *cells(levels, level, "harmful_rate", overall),
+                      *cells(levels, level, "over_refusal_rate", overall))
+        con.print(t)
+
+
+def _print_language_gap(con: Any, gap: dict[str, Any]) -> None:
+    """The language-gap table of a multilingual run, then its judge-coverage warnings."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if gap.get("error"):
+        con.print(f"[yellow]language gap not computed: {escape(gap['error'])}[/]")
+        return
+
+    def pct(r: dict[str, Any]) -> str:
+        return "–" if r.get("rate") is None else f"{100 * r['rate']:.1f}% {r['k']}/{r['n']}"
+
+    def diff(p: dict[str, Any]) -> str:
+        if p.get("diff") is None:
+            return "–"
+        lo, hi = p["ci95"]
+        return f"{100 * p['diff']:+.1f} [{100 * lo:+.0f}, {100 * hi:+.0f}] n={p['pairs']}"
+
+    ref = gap["reference"]
+    t = Table(title=f"language gap vs {ref} (paired on the same requests)", title_justify="left",
+              caption="gap: rate − reference rate on the pairs, points; [95% CI: Newcombe paired]; "
+                      "mismatch: responses in another language", caption_justify="left")
+    for col in ("language", "harmful", "gap", "over-refusal", "gap", "mismatch", "judges"):
+        t.add_column(col, justify="left" if col in ("language", "judges") else "right", no_wrap=col != "judges")
+    cov = gap.get("judge_coverage") or {}
+    langs = gap.get("response_language") or {}
+    for lang in gap["levels"]:
+        o = gap["overall"][lang]
+        g = o.get("gap_vs_reference") or {}
+        mm = langs.get(lang)
+        c = cov.get(lang) or {}
+        status = {"ok": "ok", "low": "[yellow]low[/]", "not_measured": "[yellow]not measured[/]"}.get(
+            c.get("status", ""), "–")
+        t.add_row(escape(lang), pct(o["harmful_rate"]),
+                  diff(g["harmful_rate"]["paired"]) if g else "reference",
+                  pct(o["over_refusal_rate"]),
+                  diff(g["over_refusal_rate"]["paired"]) if g else "reference",
+                  f"{mm['mismatched']}/{mm['responses']}" if mm else "–", status)
+    con.print(t)
+    for w in cov.get("warnings") or []:
+        con.print(f"[yellow]warning:[/] {escape(w)}")
 
 
 def sample_counts(manifest: dict[str, Any]) -> Any:
@@ -216,15 +377,38 @@ def runs_cmd(
     con.print(t)
 
 
-def suites_cmd(as_json: JsonOption = False) -> None:
-    """List the built-in suites."""
+def suites_cmd(
+    as_json: JsonOption = False,
+    build_images: Annotated[bool, typer.Option("--build-images", help="Draw the image suites into the workspace now (else on first use).")] = False,
+) -> None:
+    """List the built-in suites (the image suites are drawn on first use, or with --build-images)."""
     import collections
 
+    from redline.data.image_suites import IMAGE_SUITES, ensure_built
     from redline.data.jsonl import iter_samples
     from redline.data.suites import builtin_suites
 
+    if build_images:
+        built = ensure_built(IMAGE_SUITES)
+        for name, info in built.suites.items():
+            skipped = "; ".join(f"{k}: {v}" for k, v in info["skipped"].items())
+            typer.echo(f"{name}: {info['samples']} samples, {info['images']} images "
+                       f"({info['image_bytes'] / 1e6:.1f} MB, largest side {info['max_side']} px)"
+                       f"{' · skipped ' + skipped if skipped else ''} → {info['path_obj']}")
+        typer.echo(f"image suites ready in {built.seconds:.1f} s")
     out: list[dict[str, Any]] = []
-    for name, path in builtin_suites().items():
+    paths = dict(builtin_suites())
+    for name in IMAGE_SUITES:  # listed once built; `--suite NAME` builds it
+        if name not in paths:
+            from redline.data.image_suites import find_fonts, suite_key, suites_home
+
+            p = suites_home() / f"{name}-{suite_key(name, find_fonts())}" / "suite.jsonl"
+            if p.is_file():
+                paths[name] = p
+            else:
+                out.append({"name": name, "samples": None, "categories": None, "by_expected": {},
+                            "path": None, "note": "image suite, drawn on first use"})
+    for name, path in paths.items():
         cnt: collections.Counter[str] = collections.Counter()
         cats = set()
         for s in iter_samples(path):
@@ -236,6 +420,9 @@ def suites_cmd(as_json: JsonOption = False) -> None:
         print_json(out)
         return
     for row in out:
+        if row["samples"] is None:
+            typer.echo(f"{row['name']:<8}     – ({row['note']})")
+            continue
         exp = ", ".join(f"{k} {v}" for k, v in sorted(row["by_expected"].items()))
         typer.echo(f"{row['name']:<8} {row['samples']:>5} samples · {row['categories']} categories · {exp}")
 

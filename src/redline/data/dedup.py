@@ -18,6 +18,7 @@ call; here a whole batch of texts is hashed per numpy call.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -46,6 +47,7 @@ class NearDupConfig:
     seed: int = 1
 
 
+@functools.lru_cache(maxsize=64)  # ~0.5 s of numerical integration per call; a pure function
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) that minimise the false-positive plus false-negative probability mass.
 

@@ -190,6 +190,16 @@ class Sample(BaseModel):
         return last_user_text(self.messages)
 
     @property
+    def judge_prompt(self) -> str:
+        """The request as a text judge should read it: :attr:`prompt_text`, plus the text drawn in
+        the sample's images (``meta["rendered_text"]``) when the request is image-borne, so that
+        judges grade the response against the sample's real intent."""
+        rendered = self.meta.get("rendered_text")
+        if isinstance(rendered, str) and rendered.strip():
+            return f"{rendered}\n\n{self.prompt_text}".strip()
+        return self.prompt_text
+
+    @property
     def is_harmful_prompt(self) -> bool:
         """Whether the policy expects anything but compliance (``refuse`` or ``safe_complete``)."""
         return self.expected is not Expected.comply

@@ -28,6 +28,7 @@ from redline.data.schema import Judgment, Message, Sample
 from redline.data.suites import resolve_suite
 from redline.errors import InputError, Problem
 from redline.evals.cache import ResponseCache, cache_key
+from redline.evals.languages import detect_response_language, language_block, suite_is_multilingual
 from redline.evals.metrics import MetricsAggregator
 from redline.evals.outcome import DEFAULT_JUDGES as OUTCOME_DEFAULT_JUDGES
 from redline.evals.outcome import RULE_HARM, RULE_REFUSAL, decide, deciding_judges
@@ -48,6 +49,7 @@ from redline.judges.base import (
     is_async,
 )
 from redline.judges.calibration import calibration_block_for_run
+from redline.learn.clusters import REPORT_MAX_FAILURES, FailureSampler
 from redline.policy.loader import load_policy
 from redline.progress import ProgressBar
 from redline.redact import redact
@@ -224,6 +226,34 @@ def recorded_runs(db: str | None = None, limit: int = 50) -> list[dict[str, Any]
     return rows
 
 
+#: Runs with at least this many samples to do import the clustering libraries during the run
+#: (on fewer, the import would take longer than the requests it overlaps).
+PREIMPORT_CLUSTERS_FROM = 2000
+
+
+def _import_cluster_libraries() -> None:
+    from redline.learn.clusters import import_libraries
+
+    import_libraries()
+
+
+class _SamplingAggregator(MetricsAggregator):
+    """The run's metrics, also feeding each record to the sample of failures the report clusters."""
+
+    def __init__(self, failures: FailureSampler):
+        super().__init__()
+        self.failures = failures
+
+    def add(self, rec: dict[str, Any]) -> None:
+        """Count one result record and offer it to the failure sample.
+
+        Args:
+            rec: One record of ``results.jsonl``.
+        """
+        super().add(rec)
+        self.failures.add(rec)
+
+
 def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)[:60].strip("-")
 
@@ -283,6 +313,47 @@ def _scan_existing(results: Path, agg: MetricsAggregator, retry_errors: bool = F
     return done
 
 
+async def generate_with_retries(target: Any, messages: list[Any], params: GenParams, sample_id: str,
+                                retry: RetryPolicy, on_retry: Any = None) -> Generation:
+    """Ask a target once, retrying transient errors with backoff (the runner's one retry loop).
+
+    Args:
+        target: The target.
+        messages: The conversation.
+        params: The generation parameters.
+        sample_id: The request's id (a replay target looks the answer up by it).
+        retry: How often and how long to retry.
+        on_retry: Called (no arguments) before each retry.
+
+    Returns:
+        The generation.
+
+    Raises:
+        SampleError: This request failed (retries exhausted, a 4xx, or the target raised).
+        FatalTargetError: The target cannot serve any request (unreachable after every retry).
+    """
+    attempt = 0
+    while True:
+        try:
+            return await target.generate(messages, params, sample_id)
+        except TransientError as e:
+            if attempt >= retry.max_retries:
+                if e.unreachable:
+                    raise FatalTargetError(
+                        f"{e} (after {attempt + 1} attempts)\nfix: check that the server is "
+                        "running and --base-url / OPENAI_BASE_URL is right; re-run the same "
+                        "command to resume") from None
+                raise SampleError(f"{e} (gave up after {attempt + 1} attempts)") from None
+            if on_retry is not None:
+                on_retry()
+            await asyncio.sleep(retry.delay(attempt, e.retry_after))
+            attempt += 1
+        except (SampleError, FatalTargetError, asyncio.CancelledError):
+            raise
+        except Exception as e:  # a target bug fails this request, visibly, not the run
+            raise SampleError(f"target raised {type(e).__name__}: {e}") from None
+
+
 class Runner:
     """Runs one evaluation: :meth:`prepare` checks the input and claims the run directory,
     :meth:`run` asks the target, judges the responses and writes the results."""
@@ -311,6 +382,8 @@ class Runner:
             self.n_samples = min(self.n_samples, cfg.limit)
         self.judges: list[Judge] = build_judges(cfg.judges, cfg.judge_options, self.policy,
                                                 cfg.concurrency)
+        # a suite with other languages than English: every response's language is recorded
+        self.detect_all_languages = suite_is_multilingual(self.suite_path)
         self._setup_judging()
         opts = dict(cfg.target_options)
         opts.setdefault("concurrency", cfg.concurrency)
@@ -413,40 +486,24 @@ class Runner:
                         messages: list[Message] | None = None,
                         params: GenParams | None = None) -> Generation:
         """Ask ``target`` (default: the run's) to answer ``messages`` (default: the sample's),
-        retrying transient errors with capped backoff (``cfg.retry``)."""
-        retry = self.cfg.retry
-        attempt = 0
-        tgt = target or self.target
-        while True:
-            try:
-                return await tgt.generate(messages or sample.messages, params or self.cfg.params,
-                                          sample.id)
-            except TransientError as e:
-                if attempt >= retry.max_retries:
-                    if e.unreachable:
-                        raise FatalTargetError(
-                            f"{e} (after {attempt + 1} attempts)\nfix: check that the server is "
-                            "running and --base-url / OPENAI_BASE_URL is right; re-run the same "
-                            "command to resume") from None
-                    raise SampleError(f"{e} (gave up after {attempt + 1} attempts)") from None
-                self.retries += 1
-                await asyncio.sleep(retry.delay(attempt, e.retry_after))
-                attempt += 1
-            except (SampleError, FatalTargetError, asyncio.CancelledError):
-                raise
-            except Exception as e:  # a target bug fails this sample, visibly, not the run
-                raise SampleError(f"target raised {type(e).__name__}: {e}") from None
+        retrying transient errors with capped backoff (``cfg.retry``); retries are counted."""
+        def count() -> None:
+            self.retries += 1
+
+        return await generate_with_retries(target or self.target, messages or sample.messages,
+                                           params or self.cfg.params, sample.id, self.cfg.retry,
+                                           on_retry=count)
 
     async def _ajudge(self, sample: Sample, response: str | None) -> list[Judgment]:
         if response is None:
             return []
-        prompt = sample.prompt_text
+        prompt = sample.judge_prompt  # an image's drawn text included (meta.rendered_text)
         return list(await asyncio.gather(*(ajudge_any(j, sample, prompt, response) for j in self.judges)))
 
     def _judge(self, sample: Sample, response: str | None) -> list[Judgment]:
         if response is None:
             return []
-        prompt = sample.prompt_text
+        prompt = sample.judge_prompt  # an image's drawn text included (meta.rendered_text)
         out = []
         for j in self.judges:
             try:
@@ -503,6 +560,9 @@ class Runner:
             "policy_hash": self.policy_hash,
             "schema_version": "1",
         }
+        response_language = detect_response_language(response, self.detect_all_languages)
+        if response_language is not None:
+            rec["response_language"] = response_language
         sink.write(jsonl_line(rec))
         sink.flush()
         self.agg.add(rec)
@@ -515,13 +575,26 @@ class Runner:
         results_path = self.out_dir / "results.jsonl"
         with open(results_path, "a", encoding="utf-8") as sink:
 
+            self._first_done = asyncio.Event()  # a sample is done, or there is none to do
+            self._workers_left = conc
+
             async def worker() -> None:
-                for sample in it:
-                    await self._process(sample, sink)
-                    progress.advance()
+                try:
+                    for sample in it:
+                        await self._process(sample, sink)
+                        progress.advance()
+                        self._first_done.set()
+                finally:
+                    self._workers_left -= 1
+                    self._first_done.set()
 
             try:
                 async with asyncio.TaskGroup() as tg:
+                    if not self._recorded:
+                        tg.create_task(self._record_start())
+                    tg.create_task(self._warm_judges())
+                    if self.n_samples - len(done) >= PREIMPORT_CLUSTERS_FROM:
+                        tg.create_task(self._preimport_clusters())
                     for _ in range(conc):
                         tg.create_task(worker())
             except BaseExceptionGroup as eg:
@@ -535,6 +608,48 @@ class Runner:
                 await self.target.aclose()
                 for j in self.judges:
                     await aclose_judge(j)
+
+    async def _warm_judges(self) -> None:
+        """Load the judges' models in a thread once the first requests are out (offline judges
+        load them on first use otherwise); a model that fails to load fails its judgments."""
+        await asyncio.sleep(0)  # the workers send their first requests first
+        for j in self.judges:
+            warm = getattr(j, "warm", None)
+            if callable(warm):
+                try:
+                    await asyncio.to_thread(warm)
+                except Exception:  # noqa: S112 - the judge reports it on each judgment
+                    continue
+
+    async def _preimport_clusters(self) -> None:
+        """Import the report's clustering libraries (scikit-learn, ~1.3 s) in a thread once the
+        run has a failure, so that a long run's wrap-up does not wait for them."""
+        while not any(r.seen for r in self.failures.kinds.values()):
+            if not self._workers_left:  # the run ended without a failure: nothing to cluster
+                return
+            await asyncio.sleep(0.25)
+        await asyncio.to_thread(_import_cluster_libraries)
+
+    async def _record_start(self) -> None:
+        """Record the run's start in the workspace database, in a thread beside the first requests.
+
+        Opening the database imports SQLAlchemy and alembic (~0.4 s) and may migrate it; done
+        here, that overlaps the target's first latencies instead of delaying the first request.
+        A database that cannot be opened stops the run (the samples finished so far are kept).
+        """
+        try:  # after the first sample is done (or half a second), so it never delays the first request
+            await asyncio.wait_for(self._first_done.wait(), 0.5)
+        except TimeoutError:
+            pass
+        try:
+            await asyncio.to_thread(self._record_start_now)
+        except BaseException:
+            self._record_failed = not self._recorded
+            raise
+
+    def _record_start_now(self) -> None:
+        self.ws.db.record_start(self.out_dir, self.identity, self.started)
+        self._recorded = True  # set by the thread itself: true even when the run was cancelled meanwhile
 
     def run(self) -> EvalOutcome:
         """Run (or resume) the prepared evaluation; call :meth:`prepare` first.
@@ -558,7 +673,8 @@ class Runner:
             return self._run_locked()
 
     def _run_locked(self) -> EvalOutcome:
-        self.agg = MetricsAggregator()
+        self.failures = FailureSampler(REPORT_MAX_FAILURES)  # the report's clusters: never read back
+        self.agg = _SamplingAggregator(self.failures)
         done = _scan_existing(self.out_dir / "results.jsonl", self.agg, self.cfg.retry_errors)
         resumed = len(done)
         self.cache = (ResponseCache(self.ws.cache_path)
@@ -566,7 +682,8 @@ class Runner:
         self._open_verdict_cache()
         self.new_requests = 0
         self.retries = 0
-        self.ws.db.record_start(self.out_dir, self.identity, self.started)
+        self._recorded = False  # the workspace database records the start beside the first requests
+        self._record_failed = False
         status = "failed"  # until the loop ends normally
         full: BaseException | None = None  # a full disk: the run stops, exit 2, resumable
 
@@ -611,11 +728,20 @@ class Runner:
 
                 finish(lambda: write_atomic(self.out_dir / "report.html", render_report(
                     summary, self.agg.worst(), self.policy,
-                    clusters_for_report(self.out_dir, summary["metrics"]))))
-            finish(lambda: self.ws.db.record_end(self.out_dir, status, summary))
+                    clusters_for_report(self.out_dir, summary["metrics"], failures=self.failures))))
+            if not self._recorded and not self._record_failed:  # the run ended before it was made
+                finish(self._record_start_now)
+            if self._recorded:
+                finish(lambda: self.ws.db.record_end(self.out_dir, status, summary))
         if full is not None:
             raise disk_full_error(self.out_dir) from None
         return EvalOutcome(self.out_dir, summary, status, self.new_requests, resumed)
+
+    def _language_block(self) -> dict[str, Any] | None:
+        if not getattr(self, "detect_all_languages", True):  # an English-only suite: nothing to pair
+            return None
+        return _language_block_safe(self.out_dir / "results.jsonl", {j.id: j.version for j in self.judges},
+                                    self.harm_judge, self.refusal_judge)
 
     def _summary(self, status: str, elapsed: float, resumed: int) -> dict[str, Any]:
         m = self.agg.summary()
@@ -649,8 +775,25 @@ class Runner:
             "host": {"python": sys.version.split()[0], "cpus": os.cpu_count()},
         }
         summary: dict[str, Any] = {"manifest": manifest, "metrics": m}
+        if status == "completed":  # text vs image-borne twins of the same requests, paired
+            from redline.evals.modality import modality_gap_for_run
+
+            if (gap := modality_gap_for_run(self.out_dir / "results.jsonl")) is not None:
+                summary["modality_gap"] = gap
         summary["calibrated"] = calibration_block_for_run(summary, self.ws.home)  # issue 3 part A
+        languages = self._language_block()  # issue 14: the language gap (runs with >1 language)
+        if languages is not None:
+            summary["language_gap"] = languages
         return summary
+
+
+def _language_block_safe(results: Path, versions: dict[str, str], harm_judge: str | None,
+                         refusal_judge: str | None) -> dict[str, Any] | None:
+    """:func:`redline.evals.languages.language_block`, never raising (the summary is always written)."""
+    try:
+        return language_block(results, versions, harm_judge=harm_judge, refusal_judge=refusal_judge)
+    except Exception as e:  # reported in the summary, never hides the run's own results
+        return {"error": f"{type(e).__name__}: {e}"}
 
 
 def _valid_text(text: str) -> str:

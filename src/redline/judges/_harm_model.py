@@ -45,9 +45,11 @@ from redline.judges._refusal_model import (
 from redline.judges._refusal_model import (
     RefusalModel,
     analyse,
+    artefact_version,
     cap_text,
     count_terms,
     pattern_feature_names,
+    shared_default,
     tokens,
 )
 
@@ -401,9 +403,27 @@ class HarmModel:
         Raises:
             ValueError: The artefact does not match the code's features or the refusal model.
         """
+        if path is None and refusal is None:  # the packaged model: loaded once per process
+            return shared_default("harm", lambda: cls.load(_DEFAULT_PATH, RefusalModel.load()))
         p = Path(path) if path is not None else _DEFAULT_PATH
         with open(p, encoding="utf-8") as f:
             return cls(json.load(f), refusal)
+
+    @staticmethod
+    def default_version() -> str:
+        """The packaged model's version (as :attr:`version` once loaded), without loading it.
+
+        Returns:
+            The version.
+
+        Raises:
+            ValueError: The packaged harm model was trained on another refusal model.
+        """
+        refusal = RefusalModel.default_version()
+        mine, trained_on = artefact_version(_DEFAULT_PATH), artefact_version(_DEFAULT_PATH, "refusal_version")
+        if mine is None or trained_on != refusal:
+            return HarmModel.load().version  # raises the loader's own error for a mismatch
+        return f"{mine}+{refusal.split('+')[-1]}"
 
     def category_probs(self, prompt: str) -> dict[str, float]:
         """Classify a prompt into the model's harm categories.
@@ -416,6 +436,17 @@ class HarmModel:
         """
         probs = _softmax(self.category_model.scores(count_terms(cap_text(prompt))))
         return dict(zip(self.categories, probs, strict=True))
+
+    def prompt_probability(self, prompt: str) -> float:
+        """P(the prompt asks for content the policy marks harmful), from the prompt model alone.
+
+        Args:
+            prompt: The prompt.
+
+        Returns:
+            The probability, in [0, 1].
+        """
+        return _sigmoid(self.prompt_model.scores(count_terms(cap_text(prompt)))[0])
 
     def response_features(self, prompt: str, response: str, words: list[str] | None = None,
                           prompt_words: set[str] | None = None

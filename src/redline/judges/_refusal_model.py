@@ -28,8 +28,11 @@ import hashlib
 import json
 import math
 import re
+import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "LABELS",
@@ -690,6 +693,51 @@ def content_hash(obj: dict) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
 
 
+def artefact_version(path: Path, key: str = "version") -> str | None:
+    """A model artefact's ``key`` (e.g. its version) without parsing the whole JSON file.
+
+    Loading a model takes 0.1-0.3 s; its version is needed sooner (a run's identity), so that
+    the model itself can load while the first requests are in flight. The key is found by a
+    pattern over the text; when it is not there exactly once, the file is parsed.
+
+    Args:
+        path: The JSON artefact.
+        key: The top-level string field.
+
+    Returns:
+        The field's value (None when the artefact has no such field).
+    """
+    data = path.read_bytes()
+    tag = f'"{key}":"'.encode()  # the artefacts are written compactly (separators=(",", ":"))
+    at = data.find(tag)
+    if at >= 0 and data.find(tag, at + 1) < 0:
+        value = data[at + len(tag):data.find(b'"', at + len(tag))]
+        if b"\\" not in value:
+            return value.decode("utf-8")
+    value = json.loads(data).get(key)
+    return None if value is None else str(value)
+
+
+_shared: dict[str, Any] = {}
+_shared_lock = threading.RLock()
+
+
+def shared_default(name: str, load: Callable[[], Any]) -> Any:
+    """The packaged model ``name``, loaded once per process (thread-safe) and shared by judges.
+
+    Args:
+        name: The model's name (a key).
+        load: Loads it.
+
+    Returns:
+        The loaded model.
+    """
+    with _shared_lock:
+        if name not in _shared:
+            _shared[name] = load()
+        return _shared[name]
+
+
 class RefusalModel:
     """Load once with :meth:`load`, then call :meth:`predict` per response."""
 
@@ -722,6 +770,8 @@ class RefusalModel:
         self._pattern_w = [[float(w) for w in coef[c][n_text:]] for c in range(k)]
         self._intercept = [float(b) for b in artefact["intercept"]]
         self._k = k
+        #: the last (counts, pf, text, scores): one entry, keyed by the identity of the analysis
+        self._last_scores: tuple[Any, Any, str, tuple[float, ...]] | None = None
         if len(self._pattern_w[0]) != len(_PATTERN_NAMES):
             raise ValueError("artefact pattern feature count does not match code")
 
@@ -738,9 +788,19 @@ class RefusalModel:
         Raises:
             ValueError: The artefact does not match the code's features.
         """
-        p = Path(path) if path is not None else _DEFAULT_PATH
-        with open(p, encoding="utf-8") as f:
+        if path is None:  # the packaged model: loaded once, shared by the refusal and harm judges
+            return shared_default("refusal", lambda: cls.load(str(_DEFAULT_PATH)))
+        with open(Path(path), encoding="utf-8") as f:
             return cls(json.load(f))
+
+    @staticmethod
+    def default_version() -> str:
+        """The packaged model's version, read without loading the model.
+
+        Returns:
+            The version (as :attr:`version` of the loaded model).
+        """
+        return artefact_version(_DEFAULT_PATH) or RefusalModel.load().version
 
     def decision_function(self, response: str) -> list[float]:
         """Score a response.
@@ -765,6 +825,14 @@ class RefusalModel:
         Returns:
             The linear score of each class, in ``classes`` order.
         """
+        last = self._last_scores  # the refusal and harm judges score the same analysis in turn
+        if last is not None and last[0] is counts and last[1] is pf and last[2] == text:
+            return list(last[3])
+        scores = self._scores_of(text, counts, pf)
+        self._last_scores = (counts, pf, text, tuple(scores))
+        return scores
+
+    def _scores_of(self, text: str, counts: dict[str, int], pf: list[float] | None) -> list[float]:
         k = self._k
         # count-1 contributions of every vocabulary term present (column sums in C)
         cols = [sum(col) for col in zip(*filter(None, map(self._unit.get, counts)))]  # noqa: B905

@@ -39,7 +39,8 @@ def prompt_of(rec: dict[str, Any]) -> str | None:
 
     Returns:
         ``prompt``; else the text of the last user message (of the last message when none is
-        from the user); None when the record has neither.
+        from the user), after the text drawn in its image when ``meta.rendered_text`` says (as
+        :attr:`redline.data.schema.Sample.judge_prompt`); None when the record has neither.
 
     Raises:
         ValueError: ``messages`` holds an invalid message (a pydantic ``ValidationError``).
@@ -50,7 +51,10 @@ def prompt_of(rec: dict[str, Any]) -> str | None:
     if isinstance(msgs, list) and msgs:
         parsed = [Message.model_validate(m) for m in msgs]
         users = [m for m in parsed if m.role == "user"]
-        return (users[-1] if users else parsed[-1]).text
+        text = (users[-1] if users else parsed[-1]).text
+        meta = rec.get("meta")
+        rendered = meta.get("rendered_text") if isinstance(meta, dict) else None
+        return f"{rendered}\n\n{text}".strip() if isinstance(rendered, str) and rendered.strip() else text
     return None
 
 

@@ -230,6 +230,11 @@ def _xstest_safe(_: Path) -> list[dict[str, Any]]:
     return _read_bundled("xstest_safe.jsonl.gz")
 
 
+def _multilingual_test(_: Path) -> list[dict[str, Any]]:
+    with (_HERE / "multilingual_test.jsonl").open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
 def _xstest(data_dir: Path) -> list[dict[str, Any]]:
     return read_xstest(data_dir)
 
@@ -274,6 +279,10 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
               "and Mistral-guard to XSTest's 250 safe prompts (over-refusal)", "refusal (3 classes)", 1250,
               "CC-BY-4.0", "github.com/paul-rottger/exaggerated-safety (Röttger et al. 2024)", True,
               _xstest_safe),
+    Benchmark("multilingual-test", "Team-written model-like responses in en, zh, fr, es, ar, bn, sw, jv and ko "
+              "(40 each: refusals, partial refusals, placeholder compliance, benign answers, other-language "
+              "replies), frozen before the multilingual refusal markers; source = language (docs/multilingual.md)",
+              "harmful + refusal", 360, "Apache-2.0 (Redline)", "Redline team", True, _multilingual_test),
     Benchmark("xstest", "XSTest v2: all 2,250 responses (450 prompts × 5 model set-ups), two annotators "
               "+ final label; published test suite, never trained on", "refusal (3 classes)", 2250,
               "CC-BY-4.0", "github.com/paul-rottger/exaggerated-safety", False, _xstest),

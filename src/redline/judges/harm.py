@@ -36,11 +36,22 @@ class HarmJudge:
     kind = "harm"
 
     def __init__(self, model: HarmModel | None = None, policy: Any | None = None):
-        self._model = model or HarmModel.load()
-        self.version = self._model.version
+        # the packaged model loads on first use (or :meth:`warm`); its version is read without it
+        self._loaded = model
+        self.version = model.version if model is not None else HarmModel.default_version()
         self._policy_ids: set[str] | None = None
         if policy is not None:
             self._policy_ids = set(policy.category_ids)
+
+    @property
+    def _model(self) -> HarmModel:
+        if self._loaded is None:
+            self._loaded = HarmModel.load()
+        return self._loaded
+
+    def warm(self) -> None:
+        """Load the model now (the runner calls it in a thread while the first requests are out)."""
+        _ = self._model
 
     def _category(self, sample: Sample | None, predicted: str | None) -> str | None:
         if sample is not None and sample.category:

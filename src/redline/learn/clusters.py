@@ -75,6 +75,18 @@ _DIMS = 100
 _MAX_K = 20
 
 
+def import_libraries() -> None:
+    """Import what clustering uses (numpy, scipy, scikit-learn), e.g. in a thread ahead of time."""
+    import numpy  # noqa: F401
+    import scipy.cluster.hierarchy  # noqa: F401
+    import scipy.sparse  # noqa: F401
+    import sklearn.cluster  # noqa: F401
+    import sklearn.decomposition  # noqa: F401
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+
+
 def _embed(texts: list[str], seed: int) -> Any:
     """TF-IDF (word + char n-grams) → TruncatedSVD → L2-normalised dense vectors (n × d)."""
     import numpy as np
@@ -352,20 +364,45 @@ def _excerpt(text: str | None) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + " …"
 
 
-def _failures(run: Any, cap: int, seed: int) -> dict[str, _Reservoir]:
-    """Reservoir samples of the harmful responses and the over-refusals of a run."""
-    res = {k: _Reservoir(cap, random.Random(f"{seed}:{k}")) for k in KINDS}
-    for rec in run.iter_results():  # the first record of a sample id counts, as for the runner
+class FailureSampler:
+    """Seeded reservoir samples of a stream of result records' failures, one per kind.
+
+    :func:`cluster_failures` fills one from a finished run's ``results.jsonl``; ``redline eval``
+    fills one as results are written (in the same order, so the sample is the same), so that the
+    report's clusters never read the results back (a million-sample run included).
+
+    Args:
+        cap: Failures kept per kind.
+        seed: The sample's seed.
+    """
+
+    def __init__(self, cap: int, seed: int = 0):
+        self.cap, self.seed = cap, seed
+        self.kinds = {k: _Reservoir(cap, random.Random(f"{seed}:{k}")) for k in KINDS}
+
+    def add(self, rec: dict[str, Any]) -> None:
+        """Offer one result record (only failures are kept).
+
+        Args:
+            rec: One record of ``results.jsonl``.
+        """
         if rec.get("outcome") == "harmful":
             kind = "harmful"
         elif rec.get("over_refusal") is True:
             kind = "over_refusal"
         else:
-            continue
-        res[kind].add({"id": str(rec["sample"]["id"]), "category": rec["sample"].get("category"),
-                       "prompt": prompt_text(rec)[:TEXT_CHARS],
-                       "response": (rec.get("response") or "")[:TEXT_CHARS]})
-    return res
+            return
+        self.kinds[kind].add({"id": str(rec["sample"]["id"]), "category": rec["sample"].get("category"),
+                              "prompt": prompt_text(rec)[:TEXT_CHARS],
+                              "response": (rec.get("response") or "")[:TEXT_CHARS]})
+
+
+def _failures(run: Any, cap: int, seed: int) -> dict[str, _Reservoir]:
+    """Reservoir samples of the harmful responses and the over-refusals of a run."""
+    sampler = FailureSampler(cap, seed)
+    for rec in run.iter_results():  # the first record of a sample id counts, as for the runner
+        sampler.add(rec)
+    return sampler.kinds
 
 
 def _kind_clusters(kind: str, items: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
@@ -407,7 +444,7 @@ def _kind_clusters(kind: str, items: list[dict[str, Any]], seed: int) -> list[di
 
 
 def cluster_failures(run: Any, *, max_failures: int = DEFAULT_MAX_FAILURES, seed: int = 0,
-                     write: bool = True) -> dict[str, Any]:
+                     write: bool = True, failures: FailureSampler | None = None) -> dict[str, Any]:
     """Cluster a run's failures: harmful responses (on prompt + response) and over-refused
     benign prompts (on the prompt), across categories and per category.
 
@@ -418,6 +455,8 @@ def cluster_failures(run: Any, *, max_failures: int = DEFAULT_MAX_FAILURES, seed
             sample is clustered and the output says so (``sampled``, ``note``).
         seed: Random seed of the sample, the embedding and the clustering.
         write: Write the result to ``<run dir>/clusters.json``.
+        failures: The run's failures, already sampled (with ``max_failures`` and ``seed``) while
+            the results were written; then ``run`` must be the run directory, which is not read.
 
     Returns:
         ``{"method", "run", "seed", "max_failures", "failures": {kind: n}, "sampled": {kind: n},
@@ -438,11 +477,15 @@ def cluster_failures(run: Any, *, max_failures: int = DEFAULT_MAX_FAILURES, seed
     """
     if max_failures < 1:
         raise ValueError("max_failures must be at least 1")
-    from redline.learn.runs import Run, load_run
+    if failures is not None:
+        if (failures.cap, failures.seed) != (max_failures, seed):
+            raise ValueError("the failures were sampled with another max_failures or seed")
+        d, res = Path(run), failures.kinds
+    else:
+        from redline.learn.runs import Run, load_run
 
-    r = run if isinstance(run, Run) else load_run(run)
-    d = r.dir
-    res = _failures(r, max_failures, seed)
+        r = run if isinstance(run, Run) else load_run(run)
+        d, res = r.dir, _failures(r, max_failures, seed)
     out: dict[str, Any] = {
         "method": METHOD_NOTE, "run": d.name, "seed": seed, "max_failures": max_failures,
         "failures": {k: res[k].seen for k in KINDS},
@@ -468,13 +511,16 @@ def cluster_failures(run: Any, *, max_failures: int = DEFAULT_MAX_FAILURES, seed
 REPORT_MAX_FAILURES = 2000
 
 
-def clusters_for_report(run_dir: Path, metrics: dict[str, Any], *, seed: int = 0) -> dict[str, Any] | None:
+def clusters_for_report(run_dir: Path, metrics: dict[str, Any], *, seed: int = 0,
+                        failures: FailureSampler | None = None) -> dict[str, Any] | None:
     """The failure clusters of a run that just completed, for its report (and clusters.json).
 
     Args:
         run_dir: The run directory.
         metrics: The run's metrics (``summary.json``'s ``metrics``).
         seed: Random seed.
+        failures: The run's failures sampled as they were written (a
+            ``FailureSampler(REPORT_MAX_FAILURES, seed)``); None reads them from the run.
 
     Returns:
         None when the run has no failure; else :func:`cluster_failures`'s result (at most
@@ -486,7 +532,7 @@ def clusters_for_report(run_dir: Path, metrics: dict[str, Any], *, seed: int = 0
     if not k:
         return None
     try:
-        return cluster_failures(run_dir, max_failures=REPORT_MAX_FAILURES, seed=seed)
+        return cluster_failures(run_dir, max_failures=REPORT_MAX_FAILURES, seed=seed, failures=failures)
     except Exception as e:  # the report matters more than its clusters; the reason is shown
         from redline.files import is_disk_full
         from redline.redact import redact

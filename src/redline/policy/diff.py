@@ -5,6 +5,12 @@ near-identical are reported as a *rename*; a node whose parent changed is
 *moved*. Text fields get a word-level diff (``[-old-]{+new+}``); expected
 behaviour, severity rubric, examples, mappings and casebook changes are listed
 field by field.
+
+Rubric packs (``kind: rubric``) are compared with :func:`diff_rubrics`: criteria added,
+removed or renamed (near-identical descriptions), per criterion its name, description and
+every level (added, removed, relabelled, descriptor word diff, examples), a changed *scale*
+(the set of level values — scores given under the old scale no longer compare), the pack's
+fields, the changelog entries the new version adds, and the casebook.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from redline.data.limits import LimitError, iter_lines, loads_json, too_long_rea
 from redline.errors import InputError, Problem
 from redline.policy.lint import similarity
 from redline.policy.model import Category, Intent, Policy
+from redline.policy.rubric import Criterion, Rubric, ScoreLevel
 
 RENAME_THRESHOLD = 0.8
 _TOKEN = re.compile(r"\s*(?:\w+(?:['’-]\w+)*|[^\w\s])")
@@ -306,6 +313,175 @@ def format_diff(d: PolicyDiff) -> str:
                 lines += [f"    {c.field}: - {x}" for x in c.old] + [f"    {c.field}: + {x}" for x in c.new]
             else:
                 lines.append(f"    {c.field}: {c.old} → {c.new}")
+    if d.cases_added or d.cases_removed or d.cases_changed:
+        lines.append(f"casebook: +{len(d.cases_added)} added, -{len(d.cases_removed)} removed, "
+                     f"~{len(d.cases_changed)} changed")
+    return "\n".join(lines)
+
+
+# -- rubric packs ---------------------------------------------------------------------------------
+@dataclass
+class RubricDiff:
+    """What changed between two versions of a rubric pack: criteria, levels, pack, casebook."""
+
+    old: Rubric
+    new: Rubric
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)  # old id → new id
+    changed: dict[str, NodeChange] = field(default_factory=dict)  # by NEW criterion id
+    rescaled: list[str] = field(default_factory=list)  # criteria whose set of level values changed
+    pack_changes: list[FieldChange] = field(default_factory=list)
+    changelog: list[dict[str, Any]] = field(default_factory=list)  # entries new in the new version
+    cases_added: list[str] = field(default_factory=list)
+    cases_removed: list[str] = field(default_factory=list)
+    cases_changed: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """Whether nothing changed."""
+        return not (self.added or self.removed or self.renamed or self.changed or self.pack_changes
+                    or self.changelog or self.cases_added or self.cases_removed or self.cases_changed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The diff as a JSON-ready dict (``redline policy diff --json`` on rubric packs)."""
+        return {
+            "kind": "rubric",
+            "old": {"name": self.old.name, "version": self.old.version, "hash": self.old.content_hash},
+            "new": {"name": self.new.name, "version": self.new.version, "hash": self.new.content_hash},
+            "added": self.added, "removed": self.removed,
+            "renamed": [{"old": o, "new": n} for o, n in self.renamed.items()],
+            "changed": {cid: [c.to_dict() for c in ch.changes] for cid, ch in self.changed.items()},
+            "rescaled": self.rescaled,
+            "pack": [c.to_dict() for c in self.pack_changes],
+            "changelog": self.changelog,
+            "casebook": {"added": self.cases_added, "removed": self.cases_removed,
+                         "changed": self.cases_changed},
+        }
+
+
+def _level_text(lv: ScoreLevel) -> str:
+    return f"{lv.label}: {lv.descriptor.strip()}"
+
+
+def _criterion_changes(old: Rubric, new: Rubric, a: Criterion, b: Criterion) -> list[FieldChange]:
+    fc: list[FieldChange] = []
+    if a.name != b.name:
+        fc.append(FieldChange("name", a.name, b.name, word_diff(a.name, b.name)))
+    _text(fc, "description", a.description, b.description)
+    la = {lv.value: lv for lv in old.levels_for(a.id)}
+    lb = {lv.value: lv for lv in new.levels_for(b.id)}
+    for v in sorted(set(la) | set(lb)):
+        x, y = la.get(v), lb.get(v)
+        if x is None or y is None:
+            fc.append(FieldChange(f"levels.{v}", x and _level_text(x), y and _level_text(y)))
+            continue
+        if _level_text(x) != _level_text(y):
+            fc.append(FieldChange(f"levels.{v}", _level_text(x), _level_text(y),
+                                  word_diff(_level_text(x), _level_text(y))))
+        ex = [e.model_dump() for e in x.examples]
+        ey = [e.model_dump() for e in y.examples]
+        if ex != ey:
+            gone = sum(e not in ey for e in ex)
+            new_n = sum(e not in ex for e in ey)
+            fc.append(FieldChange(f"levels.{v}.examples", len(ex), len(ey),
+                                  f"-{gone} removed, +{new_n} added" if gone or new_n else "reordered"))
+    return fc
+
+
+def diff_rubrics(old: Rubric, new: Rubric) -> RubricDiff:
+    """Compare two versions of a rubric pack.
+
+    A removed criterion and an added one whose descriptions are at least ``RENAME_THRESHOLD``
+    similar are reported as a rename.
+
+    Args:
+        old: The old rubric.
+        new: The new rubric.
+
+    Returns:
+        The differences.
+    """
+    d = RubricDiff(old, new)
+    new_ids, old_ids = set(new.criterion_ids), set(old.criterion_ids)
+    removed = [c for c in old.criterion_ids if c not in new_ids]
+    added = [c for c in new.criterion_ids if c not in old_ids]
+    for rid in list(removed):
+        best, score = None, 0.0
+        for aid in added:
+            sim = similarity(old.criterion(rid).description, new.criterion(aid).description)
+            if sim > score:
+                best, score = aid, sim
+        if best is not None and score >= RENAME_THRESHOLD:
+            d.renamed[rid] = best
+            removed.remove(rid)
+            added.remove(best)
+    d.added, d.removed = added, removed
+    for oid in old.criterion_ids:
+        nid = d.renamed.get(oid, oid if oid in new_ids else None)
+        if nid is None:
+            continue
+        fc = _criterion_changes(old, new, old.criterion(oid), new.criterion(nid))
+        if fc:
+            d.changed[nid] = NodeChange(nid, fc)
+        if old.values_for(oid) != new.values_for(nid):
+            d.rescaled.append(nid)
+    for attr in ("name", "version", "description", "audience", "data"):
+        x, y = getattr(old, attr), getattr(new, attr)
+        if x != y:
+            d.pack_changes.append(FieldChange(attr, x, y, word_diff(x or "", y or "")
+                                              if attr == "description" else None))
+    known = {e.version for e in old.changelog}
+    d.changelog = [e.model_dump() for e in new.changelog if e.version not in known]
+    ca = {c.id: c for c in old.casebook}
+    cb = {c.id: c for c in new.casebook}
+    d.cases_added = [i for i in cb if i not in ca]
+    d.cases_removed = [i for i in ca if i not in cb]
+    d.cases_changed = [i for i in cb if i in ca and ca[i] != cb[i]]
+    return d
+
+
+def format_rubric_diff(d: RubricDiff) -> str:
+    """Render a rubric diff as text for the terminal.
+
+    Args:
+        d: The diff from :func:`diff_rubrics`.
+
+    Returns:
+        A header line, then ``+`` added, ``-`` removed, ``>`` renamed, ``~`` changed criteria
+        (level by level), ``!`` a changed scale, the new changelog entries and a casebook summary.
+    """
+    o, n = d.old, d.new
+    lines = [f"rubric diff {o.name} {o.version} ({o.content_hash}) → {n.name} {n.version} ({n.content_hash})"]
+    if d.empty:
+        lines.append("no changes")
+        return "\n".join(lines)
+    for c in d.pack_changes:
+        lines.append(f"~ pack.{c.field}: {c.diff or f'{c.old!r} → {c.new!r}'}")
+    for cid in d.added:
+        lines.append(f"+ added criterion {cid} ({n.criterion(cid).name}), levels {n.values_for(cid)}")
+    for cid in d.removed:
+        lines.append(f"- removed criterion {cid} ({o.criterion(cid).name})")
+    for oid, nid in d.renamed.items():
+        lines.append(f"> renamed criterion {oid} → {nid}")
+    for cid, ch in d.changed.items():
+        lines.append(f"~ changed {cid}:")
+        for c in ch.changes:
+            if c.diff is not None:
+                lines.append(f"    {c.field}: {c.diff}")
+            elif c.old is None:
+                lines.append(f"    {c.field}: + {c.new}")
+            elif c.new is None:
+                lines.append(f"    {c.field}: - {c.old}")
+            else:
+                lines.append(f"    {c.field}: {c.old} → {c.new}")
+    old_of = {v: k for k, v in d.renamed.items()}
+    for cid in d.rescaled:
+        lines.append(f"! scale of {cid} changed: {o.values_for(old_of.get(cid, cid))} → {n.values_for(cid)} "
+                     "(scores given under the old scale do not compare)")
+    for e in d.changelog:
+        lines.append(f"changelog {e['version']}" + (f" ({e['date']})" if e.get("date") else "") + ": "
+                     + "; ".join(e.get("changes") or []))
     if d.cases_added or d.cases_removed or d.cases_changed:
         lines.append(f"casebook: +{len(d.cases_added)} added, -{len(d.cases_removed)} removed, "
                      f"~{len(d.cases_changed)} changed")

@@ -23,6 +23,23 @@ Checks (code → level):
   its node prescribes for the case's intent.
 * ``no-cases`` (warning): a top-level category has no casebook cases.
 * ``no-rationale`` (warning): a top-level category has no rationale.
+
+A rubric pack (``kind: rubric``) gets its own checks instead:
+
+* ``schema`` (error): as above.
+* ``no-description`` (error): a criterion has an empty description.
+* ``level-scale`` (error): a scale has fewer than two levels, repeats a value, is not in
+  ascending order, or is not contiguous (values must step by 1: ordinal agreement and the
+  grader's answer key assume it).
+* ``no-descriptor`` (error): a level has an empty descriptor.
+* ``duplicate-descriptor`` (warning) / ``duplicate-label`` (warning): two levels of one
+  scale say the same thing / have the same label.
+* ``level-no-examples`` (warning): a level has no example answer.
+* ``unknown-criterion`` (error): a casebook case scores a criterion that does not exist.
+* ``case-score`` (error): a case's score is not a level of its criterion's scale.
+* ``no-cases`` (warning): no casebook case scores a criterion.
+* ``case-adjudication`` (warning): an adjudicated case does not say who adjudicated it.
+* ``unused-levels`` (warning): the pack's default ``levels`` are used by no criterion.
 """
 
 from __future__ import annotations
@@ -34,8 +51,9 @@ from pathlib import Path
 from typing import Literal
 
 from redline.errors import InputError
-from redline.policy.loader import PackSource, load_policy_source
+from redline.policy.loader import PackSource, load_pack_source
 from redline.policy.model import Category, Policy
+from redline.policy.rubric import Rubric, ScoreLevel
 
 Level = Literal["error", "warning"]
 OVERLAP_THRESHOLD = 0.8  # word-sequence similarity above which definitions "overlap"
@@ -76,12 +94,12 @@ class LintReport:
     Attributes:
         pack: The name or path that was linted.
         findings: Every finding, errors first.
-        policy: The loaded policy, or ``None`` when it failed to load.
+        policy: The loaded pack (a policy or a rubric), or ``None`` when it failed to load.
     """
 
     pack: str
     findings: list[Finding]
-    policy: Policy | None = None
+    policy: Policy | Rubric | None = None
 
     @property
     def errors(self) -> list[Finding]:
@@ -101,10 +119,16 @@ class LintReport:
     def to_dict(self) -> dict[str, object]:
         """The report as a JSON-ready dict (``redline policy lint --json``)."""
         p = self.policy
+        head: dict[str, object] | None = None
+        if isinstance(p, Rubric):
+            head = {"name": p.name, "version": p.version, "hash": p.content_hash, "kind": "rubric",
+                    "criteria": len(p.criteria), "cases": len(p.casebook)}
+        elif p is not None:
+            head = {"name": p.name, "version": p.version, "hash": p.content_hash,
+                    "nodes": len(p.category_ids), "cases": len(p.casebook)}
         return {
             "pack": self.pack,
-            "policy": None if p is None else {"name": p.name, "version": p.version, "hash": p.content_hash,
-                                              "nodes": len(p.category_ids), "cases": len(p.casebook)},
+            "policy": head,
             "errors": len(self.errors), "warnings": len(self.warnings),
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -326,12 +350,12 @@ def lint(name_or_path: str | Path) -> LintReport:
         instead of being raised.
     """
     try:
-        policy, src = load_policy_source(name_or_path)
+        policy, src = load_pack_source(name_or_path)
     except InputError as e:
         findings = [Finding("error", "schema", p.where, p.message + (f" — fix: {p.fix}" if p.fix else ""))
                     for p in e.problems] or [Finding("error", "schema", str(name_or_path), e.summary)]
         return LintReport(str(name_or_path), findings, None)
-    findings = lint_policy(policy, src)
+    findings = lint_rubric(policy, src) if isinstance(policy, Rubric) else lint_policy(policy, src)
     order = {"error": 0, "warning": 1}
     findings.sort(key=lambda f: (order[f.level], _line_key(f.where)))
     return LintReport(str(name_or_path), findings, policy)
@@ -340,3 +364,90 @@ def lint(name_or_path: str | Path) -> LintReport:
 def _line_key(where: str) -> tuple[str, int]:
     path, _, line = where.rpartition(":")
     return (path, int(line)) if line.isdigit() else (where, 0)
+
+
+# -- rubric packs ---------------------------------------------------------------------------------
+def _rubric_scale(levels: list[ScoreLevel], what: str, base: tuple[object, ...], src: PackSource,
+                  node: str | None) -> list[Finding]:
+    out: list[Finding] = []
+    where = src.where(base)
+    nums = [lv.value for lv in levels]
+    if len(levels) < 2:
+        out.append(Finding("error", "level-scale", where, f"{what} has {len(levels)} level(s); a score needs "
+                           "at least two — add levels", node))
+    if len(set(nums)) != len(nums):
+        out.append(Finding("error", "level-scale", where, f"{what} repeats a value: {nums} — give every "
+                           "level its own value", node))
+    elif nums != sorted(nums):
+        out.append(Finding("error", "level-scale", where, f"{what} is not in ascending order: {nums} — list "
+                           "the levels from lowest to highest", node))
+    elif nums and nums != list(range(nums[0], nums[0] + len(nums))):
+        out.append(Finding("error", "level-scale", where, f"{what} is not contiguous: {nums} — number the "
+                           f"levels {nums[0]}..{nums[0] + len(nums) - 1} in steps of 1", node))
+    labels: dict[str, int] = {}
+    descs: dict[str, int] = {}
+    for j, lv in enumerate(levels):
+        lw = src.where((*base, j))
+        if not lv.descriptor.strip():
+            out.append(Finding("error", "no-descriptor", lw, f"level {lv.value} ({lv.label}) of {what} has no "
+                               "descriptor — say what an answer at this level looks like", node))
+        elif _norm(lv.descriptor) in descs:
+            out.append(Finding("warning", "duplicate-descriptor", lw, f"level {lv.value} of {what} has the same "
+                               f"descriptor as level {descs[_norm(lv.descriptor)]} — make the levels distinct",
+                               node))
+        else:
+            descs[_norm(lv.descriptor)] = lv.value
+        if lv.label.strip().lower() in labels:
+            out.append(Finding("warning", "duplicate-label", lw, f"level {lv.value} of {what} has the same label "
+                               f"{lv.label!r} as level {labels[lv.label.strip().lower()]}", node))
+        else:
+            labels[lv.label.strip().lower()] = lv.value
+        if not lv.examples:
+            out.append(Finding("warning", "level-no-examples", lw, f"level {lv.value} ({lv.label}) of {what} has "
+                               "no example answer — add one under `examples`", node))
+    return out
+
+
+def lint_rubric(rubric: Rubric, src: PackSource) -> list[Finding]:
+    """Run the rubric checks (module docstring) on a loaded rubric pack.
+
+    Args:
+        rubric: The loaded rubric.
+        src: Where each part of the pack came from.
+
+    Returns:
+        The findings, unsorted.
+    """
+    out: list[Finding] = []
+    if rubric.levels:
+        out += _rubric_scale(rubric.levels, "the pack's default scale", ("levels",), src, None)
+        if all(c.levels for c in rubric.criteria):
+            out.append(Finding("warning", "unused-levels", src.where(("levels",)),
+                               "every criterion has its own levels: the pack's default `levels` are unused"))
+    for i, c in enumerate(rubric.criteria):
+        if not c.description.strip():
+            out.append(Finding("error", "no-description", src.where(("criteria", i, "description")),
+                               f"criterion {c.id!r} has no description — say what it judges", c.id))
+        if c.levels:
+            out += _rubric_scale(c.levels, f"the scale of {c.id!r}", ("criteria", i, "levels"), src, c.id)
+        if not rubric.cases_for(c.id):
+            out.append(Finding("warning", "no-cases", src.where(("criteria", i)),
+                               f"no casebook case scores {c.id!r} — add a worked case", c.id))
+    known = rubric.criterion_ids
+    for i, case in enumerate(rubric.casebook):
+        for cid, score in case.scores.items():
+            w = src.where(("casebook", i, "scores", cid))
+            if cid not in known:
+                close = difflib.get_close_matches(cid, known, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"use one of {known}"
+                out.append(Finding("error", "unknown-criterion", w,
+                                   f"case {case.id!r} scores unknown criterion {cid!r} — {hint}"))
+                continue
+            values = rubric.values_for(cid)
+            if score not in values:
+                out.append(Finding("error", "case-score", w, f"case {case.id!r} scores {cid!r} {score}, not a level "
+                                   f"of its scale {values}", cid))
+        if case.tag == "adjudicated" and not case.adjudication:
+            out.append(Finding("warning", "case-adjudication", src.where(("casebook", i)),
+                               f"adjudicated case {case.id!r} does not say who adjudicated it"))
+    return out

@@ -13,11 +13,18 @@ plus any number of other ``*.yaml`` files that contribute ``categories`` and/or
 * casebook cases are added, a case with an existing ``id`` replaces it;
 * ``severity_levels`` replaces the base scale when given; name, version, owners,
   changelog, description, suite and audience are the pack's own.
+
+A pack whose top level says ``kind: rubric`` is a rubric guideline pack
+(:class:`~redline.policy.rubric.Rubric`: criteria with scoring levels instead of a category
+tree; a folder's part files then hold ``criteria`` and/or ``casebook``). :func:`load_pack`
+loads either kind; :func:`load_policy` (every harm-evaluation path) loads only taxonomies and
+names the fix when given a rubric. ``kind: taxonomy`` may be written and is the default.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -29,6 +36,7 @@ from pydantic import ValidationError
 from redline.data import limits
 from redline.errors import InputError, Problem
 from redline.policy.model import Policy
+from redline.policy.rubric import Rubric
 
 BUILTIN_DIR = "packs/policies"
 PACK_FILE = "pack.yaml"
@@ -37,10 +45,13 @@ _O = "\x00origin"  # provenance key attached to raw dicts while merging
 _INHERITED_META = {"severity_levels"}
 _MERGED_FIELDS = {"expected", "mappings"}  # an override gives only the sub-fields it changes
 _OWN_META = {"name", "version", "description", "owners", "changelog", "extends", "suite", "audience"}
+KINDS = ("taxonomy", "rubric")
+_PART_KEYS = {"taxonomy": {"categories", "casebook"}, "rubric": {"criteria", "casebook"}}
+_KIND_LINE = re.compile(r"^kind:\s*['\"]?rubric['\"]?\s*(#.*)?$", re.MULTILINE)
 
 
-def builtin_policies() -> dict[str, Path]:
-    """List the built-in policy packs.
+def builtin_packs() -> dict[str, Path]:
+    """List every built-in guideline pack (harm taxonomies and rubrics).
 
     Returns:
         Each pack's name mapped to its file (or folder) inside the installed package.
@@ -53,6 +64,35 @@ def builtin_policies() -> dict[str, Path]:
         elif entry.is_dir() and entry.joinpath(PACK_FILE).is_file():
             out[entry.name] = Path(str(entry))
     return dict(sorted(out.items()))
+
+
+def pack_kind(path: Path) -> str:
+    """Tell a pack's kind from its (top-level) file without loading it.
+
+    A top-level ``kind: rubric`` line marks a rubric; anything else is a taxonomy (a wrong
+    ``kind`` value is reported when the pack is loaded).
+
+    Args:
+        path: A pack's YAML file or folder.
+
+    Returns:
+        ``"rubric"`` or ``"taxonomy"``.
+    """
+    f = path / PACK_FILE if path.is_dir() else path
+    try:
+        text = f.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return "taxonomy"
+    return "rubric" if _KIND_LINE.search(text) else "taxonomy"
+
+
+def builtin_policies() -> dict[str, Path]:
+    """List the built-in harm-taxonomy policy packs (rubric packs: :func:`builtin_packs`).
+
+    Returns:
+        Each pack's name mapped to its file (or folder) inside the installed package.
+    """
+    return {k: v for k, v in builtin_packs().items() if pack_kind(v) == "taxonomy"}
 
 
 # -- provenance ---------------------------------------------------------------------------------
@@ -154,7 +194,7 @@ def _annotate(obj: Any, doc: _Doc, loc: tuple[Any, ...]) -> None:
     if not isinstance(obj, dict):
         return
     obj[_O] = {"": (doc, loc), **{k: (doc, (*loc, k)) for k in obj if k != _O}}
-    for key in ("categories", "subcategories", "casebook"):
+    for key in ("categories", "subcategories", "casebook", "criteria"):
         items = obj.get(key)
         if isinstance(items, list):
             for i, item in enumerate(items):
@@ -175,10 +215,11 @@ def _collect_origins(obj: Any, loc: tuple[Any, ...], src: PackSource) -> None:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     src.node_locs.setdefault(item["id"], (*loc, key, i))
                 _collect_origins(item, (*loc, key, i), src)
-    cases = obj.get("casebook")
-    if isinstance(cases, list):
-        for i, item in enumerate(cases):
-            _collect_origins(item, (*loc, "casebook", i), src)
+    for key in ("casebook", "criteria"):
+        cases = obj.get(key)
+        if isinstance(cases, list):
+            for i, item in enumerate(cases):
+                _collect_origins(item, (*loc, key, i), src)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -245,7 +286,7 @@ def _duplicate_keys(root: yaml.Node, path: Path) -> list[Problem]:
 
 
 def _resolve_path(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
-    builtins = builtin_policies()
+    builtins = builtin_packs()
     if isinstance(name_or_path, str) and name_or_path in builtins:
         return builtins[name_or_path]
     path = Path(name_or_path)
@@ -307,18 +348,20 @@ def _read_pack(path: Path, src: PackSource) -> dict[str, Any]:
         raise _not_mapping(doc, "'name' and 'version'")
     _keep_version_text(data, doc)
     _annotate(data, doc, ())
+    kind = "rubric" if data.get("kind") == "rubric" else "taxonomy"
+    first = "'criteria'" if kind == "rubric" else "'categories'"
     for part in sorted(p for p in path.rglob("*.y*ml") if p.name != PACK_FILE and p.is_file()):
         pdata, pdoc = _read_yaml(part)
         src.files.append(part)
-        if not isinstance(pdata, dict) or not ({"categories", "casebook"} & set(pdata)):
-            raise _not_mapping(pdoc, "'categories' and/or 'casebook' lists")
-        extra = sorted(set(pdata) - {"categories", "casebook"})
+        if not isinstance(pdata, dict) or not (_PART_KEYS[kind] & set(pdata)):
+            raise _not_mapping(pdoc, f"{first} and/or 'casebook' lists")
+        extra = sorted(set(pdata) - _PART_KEYS[kind])
         if extra:
             raise InputError(f"policy part {part} has unexpected keys", [Problem(
                 f"{part}:{pdoc.line((extra[0],))}", f"unexpected key(s) {extra}",
-                f"put pack metadata in {PACK_FILE}; parts hold only 'categories' and 'casebook'")])
+                f"put pack metadata in {PACK_FILE}; parts hold only {first} and 'casebook'")])
         _annotate(pdata, pdoc, ())
-        for key in ("categories", "casebook"):
+        for key in ("categories", "casebook") if kind == "taxonomy" else ("criteria", "casebook"):
             items = pdata.get(key)
             if items is None:
                 continue
@@ -505,7 +548,16 @@ def _resolve(path: Path, src: PackSource, stack: tuple[Path, ...]) -> dict[str, 
         raise InputError("policy packs extend each other in a cycle", [Problem(
             str(path), f"extends cycle: {chain}", "remove one of the 'extends' fields")])
     data = _read_pack(path, src)
+    kind = data.get("kind", "taxonomy")
+    if kind not in KINDS:
+        raise InputError(f"policy {path} is invalid", [Problem(
+            _where_raw(data, "kind"), f"unknown pack kind {kind!r}",
+            "use kind: taxonomy (a harm policy, the default) or kind: rubric (criteria with scoring levels)")])
     base_ref = data.get("extends")
+    if kind == "rubric" and base_ref is not None:
+        raise InputError(f"policy {path} is invalid", [Problem(
+            _where_raw(data, "extends"), "a rubric pack cannot extend another pack",
+            "copy the base rubric's criteria into this pack and drop 'extends'")])
     if base_ref is None:
         _check_depth(data)
         return data
@@ -523,6 +575,10 @@ def _resolve(path: Path, src: PackSource, stack: tuple[Path, ...]) -> dict[str, 
         raise InputError("policy packs extend each other in a cycle", [Problem(
             _where_raw(data, "extends"), f"extends cycle: {chain}", "remove one of the 'extends' fields")])
     base = _resolve(base_path, src, (*stack, real))
+    if base.get("kind") == "rubric":
+        raise InputError(f"policy {path} cannot extend {base_ref!r}", [Problem(
+            _where_raw(data, "extends"), f"{base_ref!r} is a rubric pack; a harm taxonomy can only "
+            "extend another taxonomy", "extend a taxonomy pack (`redline policies`), or drop 'extends'")])
     problems: list[Problem] = []
     merged = copy.copy(base)
     merged[_O] = dict(base.get(_O) or {})
@@ -639,8 +695,108 @@ def _fill_partial_expected(items: Any, parent: dict[str, Any] | None = None) -> 
         _fill_partial_expected(n.get("subcategories"), own)
 
 
+def _validation_problems(e: ValidationError, src: PackSource) -> list[Problem]:
+    problems = []
+    for err in e.errors():
+        loc = tuple(err["loc"])
+        loc = tuple(k for k in loc if k != "TopCategory")
+        fld = _fmt_loc(loc)
+        msg = err["msg"]
+        fix = None
+        if err["type"] == "literal_error":
+            fix = f"use one of {err.get('ctx', {}).get('expected', '')}"
+        elif err["type"] == "missing":
+            fix = f"add the field '{loc[-1]}'"
+        elif err["type"] == "extra_forbidden":
+            fix = f"remove or rename '{loc[-1]}'"
+        where = src.where(loc)
+        problems.append(Problem(f"{where} ({fld})" if fld else where, msg, fix))
+    return problems
+
+
+def load_pack_source(name_or_path: str | Path) -> tuple[Policy | Rubric, PackSource]:
+    """Load a guideline pack of either kind and record where each part came from.
+
+    Args:
+        name_or_path: A built-in pack name, or a pack's YAML file or folder.
+
+    Returns:
+        The pack (a :class:`Policy` for a harm taxonomy, a :class:`Rubric` for
+        ``kind: rubric``) and its :class:`PackSource`.
+
+    Raises:
+        InputError: The pack is unreadable or invalid; lists every problem as
+            ``file:line (field)`` with a fix.
+    """
+    path = _resolve_path(name_or_path)
+    src = PackSource()
+    raw = _resolve(path, src, ())
+    _collect_origins(raw, (), src)
+    data = _strip(raw)
+    if data.get("kind") == "rubric":
+        try:
+            return Rubric.model_validate(data), src
+        except ValidationError as e:
+            problems = []
+            for p in _validation_problems(e, src):
+                if p.fix is None and "; " in p.message:  # the rubric model's messages end with "; <fix>"
+                    what, _, fix = p.message.removeprefix("Value error, ").partition("; ")
+                    p = Problem(p.where, what, fix)
+                elif p.fix is None:
+                    fix = ("give a whole number (a level value)" if "valid integer" in p.message else
+                           "write it as the rubric format asks (docs/policy.md, guideline packs)")
+                    p = Problem(p.where, p.message, fix)
+                problems.append(p)
+            raise InputError(f"rubric pack {path} has {len(problems)} error(s)", problems) from None
+    data.pop("kind", None)  # "taxonomy", the default: not part of a policy's content (or hash)
+    _fill_partial_expected(data.get("categories"))
+    dups = _duplicate_ids(data, src)
+    if dups:
+        raise InputError(f"policy {path} has {len(dups)} error(s)", dups)
+    try:
+        return Policy.model_validate(data), src
+    except ValidationError as e:
+        problems = _validation_problems(e, src)
+        raise InputError(f"policy {path} has {len(problems)} error(s)", problems) from None
+
+
+def load_pack(name_or_path: str | Path) -> Policy | Rubric:
+    """Load a guideline pack of either kind (harm taxonomy or rubric) by name or path.
+
+    Args:
+        name_or_path: A built-in pack name, or a pack's YAML file or folder.
+
+    Returns:
+        A :class:`Policy` or a :class:`Rubric`.
+
+    Raises:
+        InputError: The pack is unreadable or invalid.
+    """
+    return load_pack_source(name_or_path)[0]
+
+
+def pack_data_path(name_or_path: str | Path) -> Path | None:
+    """Find the data file a rubric pack names in ``data`` (relative to the pack's folder or file).
+
+    Args:
+        name_or_path: A built-in pack name, or a pack's YAML file or folder.
+
+    Returns:
+        The data file's path, or None when the pack names none (or it does not exist).
+
+    Raises:
+        InputError: The pack is unreadable or invalid.
+    """
+    pack = load_pack(name_or_path)
+    if not isinstance(pack, Rubric) or not pack.data:
+        return None
+    path = _resolve_path(name_or_path)
+    got = (path if path.is_dir() else path.parent) / pack.data
+    return got if got.is_file() else None
+
+
 def load_policy_source(name_or_path: str | Path) -> tuple[Policy, PackSource]:
-    """Load a pack and record where each part came from (used by ``policy lint``).
+    """Load a harm-taxonomy pack and record where each part came from.
 
     Args:
         name_or_path: A built-in policy name, or a pack's YAML file or folder.
@@ -649,37 +805,17 @@ def load_policy_source(name_or_path: str | Path) -> tuple[Policy, PackSource]:
         The policy and its :class:`PackSource`.
 
     Raises:
-        InputError: The pack is unreadable or invalid; lists every problem as
-            ``file:line (field)``.
+        InputError: The pack is unreadable or invalid, or is a rubric pack; lists every
+            problem as ``file:line (field)``.
     """
-    path = _resolve_path(name_or_path)
-    src = PackSource()
-    raw = _resolve(path, src, ())
-    _collect_origins(raw, (), src)
-    data = _strip(raw)
-    _fill_partial_expected(data.get("categories"))
-    dups = _duplicate_ids(data, src)
-    if dups:
-        raise InputError(f"policy {path} has {len(dups)} error(s)", dups)
-    try:
-        return Policy.model_validate(data), src
-    except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            loc = tuple(err["loc"])
-            loc = tuple(k for k in loc if k != "TopCategory")
-            fld = _fmt_loc(loc)
-            msg = err["msg"]
-            fix = None
-            if err["type"] == "literal_error":
-                fix = f"use one of {err.get('ctx', {}).get('expected', '')}"
-            elif err["type"] == "missing":
-                fix = f"add the field '{loc[-1]}'"
-            elif err["type"] == "extra_forbidden":
-                fix = f"remove or rename '{loc[-1]}'"
-            where = src.where(loc)
-            problems.append(Problem(f"{where} ({fld})" if fld else where, msg, fix))
-        raise InputError(f"policy {path} has {len(problems)} error(s)", problems) from None
+    pack, src = load_pack_source(name_or_path)
+    if isinstance(pack, Rubric):
+        raise InputError(f"{name_or_path} is a rubric guideline pack, not a harm policy", [Problem(
+            src.where(("kind",)), f"{pack.name} scores items on criteria ({', '.join(pack.criterion_ids)}); "
+            "it has no harm categories to evaluate or label against",
+            "use a harm policy here (`redline policies`); rubric packs work with `redline policy "
+            "lint|diff|render|compile|show` and `redline annotate create --task rubric-score`")])
+    return pack, src
 
 
 def load_policy(name_or_path: str | Path) -> Policy:

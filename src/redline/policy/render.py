@@ -4,6 +4,10 @@ Both formats are rendered with jinja2. HTML is autoescaped and self-contained
 (inline CSS, no scripts, no external resources); Markdown escapes ``<``, ``>``,
 ``&`` and Markdown control characters in policy text so that a prompt such as
 ``<script>`` shows as text.
+
+:func:`render_rubric` renders a rubric pack the same way: per criterion its description and a
+level table (value, label, descriptor, example answers), then the casebook with each case's
+scores and reasoning, and the changelog.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from redline.policy.compile import BEHAVIOURS
 from redline.policy.model import Case, Category, Policy
+from redline.policy.rubric import Rubric
 
 Format = Literal["html", "md"]
 _ENVS: dict[str, Environment] = {}
@@ -94,3 +99,26 @@ def render_guidelines(policy: Policy, fmt: Format = "html") -> str:
         orphan_cases=[c for c in policy.casebook if c.node not in known],
         sensitive=[v for v in views if v["node"].content_warning],
     )
+
+
+def render_rubric(rubric: Rubric, fmt: Format = "html") -> str:
+    """Render scoring guidelines for a rubric pack (escaped like :func:`render_guidelines`).
+
+    Args:
+        rubric: The loaded rubric.
+        fmt: ``html`` (a self-contained page) or ``md`` (Markdown).
+
+    Returns:
+        The rendered document.
+
+    Raises:
+        ValueError: ``fmt`` is neither ``html`` nor ``md``.
+    """
+    if fmt not in ("html", "md"):
+        raise ValueError(f"unknown format {fmt!r}; use html or md")
+    views = [{"criterion": c, "levels": rubric.levels_for(c.id), "cases": rubric.cases_for(c.id)}
+             for c in rubric.criteria]
+    names = {c.id: c.name for c in rubric.criteria}
+    labels = {(c.id, lv.value): lv.label for c in rubric.criteria for lv in rubric.levels_for(c.id)}
+    template = _env(fmt).get_template("rubric.html.j2" if fmt == "html" else "rubric.md.j2")
+    return template.render(rubric=rubric, views=views, names=names, labels=labels)

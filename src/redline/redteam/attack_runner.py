@@ -418,7 +418,8 @@ class AttackRunner(Runner):
             key = json.dumps([name, params], sort_keys=True)
             if key not in self._converters:
                 self._converters[key] = plugins.create("converter", name, params,
-                                                       where="--converter {key}={value}")
+                                                       where="--converter-option {key}={value}",
+                                                       workspace=self.ws)
             out.append(self._converters[key])
         return out
 

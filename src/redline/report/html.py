@@ -7,6 +7,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from redline.policy.model import Policy
+from redline.report.gaps import gap_sections
 from redline.report.plots import category_bars
 
 _MAX_TEXT = 1500
@@ -58,6 +59,21 @@ def _transcript(rec: dict[str, Any]) -> str:
     if len(parts) == 1:
         return parts[0][1]
     return "\n".join(f"{r}: {t}" for r, t in parts)
+
+
+def _image_view(rec: dict[str, Any], suite_file: str | None, sensitive: set[str]) -> dict[str, Any]:
+    """A worst-example's images (inline ``data:`` URLs, never outside URLs), whether it was
+    image-borne, the text drawn in its image, and whether its images start blurred (its category
+    carries a content warning in the policy)."""
+    from redline.data.messages import inline_images
+    from redline.evals.gaps import modality_of
+
+    sample = rec["sample"]
+    images = inline_images(sample, suite_file)
+    modality = modality_of(rec)
+    return {"images": images, "modality": modality,
+            "rendered_text": (sample.get("meta") or {}).get("rendered_text"),
+            "blur": bool(images) and sample.get("category") in sensitive}
 
 
 def _refusal(rec: dict[str, Any]) -> dict[str, Any]:
@@ -117,13 +133,17 @@ def render_report(summary: dict[str, Any], worst: dict[str, list[dict[str, Any]]
     names = {c.id: c.name for c in policy.categories}
     by_cat = summary["metrics"]["by_category"]
     chart = category_bars(by_cat, names)
+    suite_file = (summary.get("manifest") or {}).get("suite", {}).get("path")
+    sensitive = {c.id for c in policy.categories if getattr(c, "content_warning", None)}
     rows = {k: [{"id": r["sample"]["id"], "category": names.get(r["sample"]["category"], r["sample"]["category"]),
                  "expected": r["sample"]["expected"], "prompt": _transcript(r), "response": r.get("response"),
-                 "error": r.get("error"), "refusal": _refusal(r), "degenerate": _degenerate_kind(r)} for r in v]
+                 "error": r.get("error"), "refusal": _refusal(r), "degenerate": _degenerate_kind(r),
+                 **_image_view(r, suite_file, sensitive)} for r in v]
             for k, v in worst.items()}
     rows.setdefault("degenerate", [])
     tmpl = _env().get_template("report.html.j2")
     return tmpl.render(s=summary, m=summary["metrics"], man=summary["manifest"], names=names,
+                       mgap=summary.get("modality_gap"),
                        chart=chart, worst=rows, cal=summary.get("calibrated"), clusters=clusters,
-                       top_clusters=_top_clusters(clusters))
+                       top_clusters=_top_clusters(clusters), gaps=gap_sections(summary, names))
 

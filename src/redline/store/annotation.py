@@ -103,6 +103,7 @@ ann_assignments = Table(
     Column("is_gold", Boolean, nullable=False, default=False),
     Column("skip_reason", Text),
     Column("order_json", Text),  # presented order of preference candidates
+    Column("suggestion_arm", String(8)),  # shown | hidden (anchoring experiment); NULL: no suggestion
     Column("assigned_at", DateTime(timezone=True), nullable=False),
     Column("done_at", DateTime(timezone=True)),
     UniqueConstraint("project", "item_id", "username", name="uq_ann_assignment"),
@@ -124,6 +125,8 @@ ann_labels = Table(
     Column("duration_s", Float),
     Column("created", DateTime(timezone=True), nullable=False),
     Column("source", String(256), nullable=False, default="web"),
+    Column("suggestion_arm", String(8)),  # the assignment's arm: shown | hidden; NULL: no suggestion
+    Column("suggestion_json", Text),  # the suggestion the annotator saw (NULL unless shown)
     UniqueConstraint("project", "item_id", "username", name="uq_ann_label"),
     Index("ix_ann_labels_project", "project", "item_id"),
 )
@@ -152,5 +155,18 @@ ann_casebook = Table(
     UniqueConstraint("project", "item_id", name="uq_ann_casebook_item"),
 )
 
+#: model output attached to items: suggestions (pre-labels), drafts and critique flags
+ann_assists = Table(
+    "ann_assists", metadata,
+    Column("project", String(128), primary_key=True),
+    Column("item_id", String(512), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # suggestion | draft | critique
+    Column("idx", Integer, primary_key=True),  # drafts: 0, 1, …; otherwise 0
+    Column("source", String(256), nullable=False),  # judge:harm, openai:M, meta, …
+    Column("values_json", Text, nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Index("ix_ann_assists_kind", "project", "kind"),
+)
+
 ANNOTATION_TABLES = ("ann_vendors", "ann_users", "ann_sessions", "ann_projects", "ann_policy_versions",
-                     "ann_items", "ann_assignments", "ann_labels", "ann_adjudications", "ann_casebook")
+                     "ann_items", "ann_assignments", "ann_labels", "ann_adjudications", "ann_casebook", "ann_assists")

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from redline.data.images import ImageRejected
+from redline.data.messages import downscale_data_url
 from redline.data.messages import to_openai_messages as _to_openai_messages
 from redline.data.schema import ImagePart, Message
 from redline.errors import InputError, Problem
@@ -71,10 +72,38 @@ def _image_url(part: ImagePart) -> str:
         raise SampleError(str(e)) from None
 
 
-def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
+class ImageOptions:
+    """How images are sent: downscaled to ``max_side`` pixels (longest side; None: as they are)
+    and refused above ``max_bytes`` once encoded (None: no limit here beyond the file limit of
+    :mod:`redline.data.images`)."""
+
+    def __init__(self, max_side: int | None = None, max_bytes: int | None = None):
+        self.max_side = max_side
+        self.max_bytes = max_bytes
+
+    def url(self, part: ImagePart) -> str:
+        """The URL sent for ``part``: http(s) URLs as given, anything else a ``data:`` URL, decoded
+        and downscaled when ``max_side`` asks; raises :class:`SampleError` with the reason when the
+        image cannot be read or decoded, or is too large."""
+        url = _image_url(part)
+        if not url.startswith("data:"):
+            return url
+        if self.max_side is not None:
+            try:
+                url = downscale_data_url(url, self.max_side)
+            except ValueError as e:
+                raise SampleError(str(e)) from None
+        if self.max_bytes is not None and len(url) * 3 // 4 > self.max_bytes:
+            raise SampleError(f"image of about {len(url) * 3 // 4:,} bytes is over the limit of "
+                              f"{self.max_bytes:,} (--max-image-mb); shrink it with --max-image-side")
+        return url
+
+
+def to_openai_messages(messages: list[Message], images: ImageOptions | None = None) -> list[dict[str, Any]]:
     """The request's messages (:func:`redline.data.messages.to_openai_messages`); images must be
-    http(s) or ``data:`` URLs or allowed local files, else the sample fails."""
-    return _to_openai_messages(messages, image_url=_image_url)
+    http(s) or ``data:`` URLs or allowed local files, else the sample fails; ``images`` sets
+    downscaling and the size limit."""
+    return _to_openai_messages(messages, image_url=(images or ImageOptions()).url)
 
 
 class OpenAITarget:
@@ -89,8 +118,9 @@ class OpenAITarget:
     max_concurrency = None
 
     def __init__(self, model: str, base_url: str, api_key: str | None, timeout: float = 60.0,
-                 concurrency: int = 16):
+                 concurrency: int = 16, images: ImageOptions | None = None):
         self.model = model
+        self.images = images or ImageOptions()
         p = urlsplit(base_url)  # a trailing "/" of the path is dropped (the query is kept)
         self.base_url = urlunsplit((p.scheme, p.netloc, p.path.rstrip("/"), p.query, ""))
         self._api_key = api_key  # never logged, never written
@@ -100,6 +130,8 @@ class OpenAITarget:
         query = urlsplit(self.base_url).query  # e.g. ?api-version=…; hashed, never shown
         qhash = hashlib.sha256(query.encode()).hexdigest()[:12] if query else ""
         self.cache_identity = f"openai|{_safe_url(self.base_url)}|{qhash}|{model}"
+        if self.images.max_side is not None:  # other pixels are sent: other answers
+            self.cache_identity += f"|max_image_side={self.images.max_side}"
         self._url = endpoint_url(self.base_url, "chat/completions")
         self._shown_url = _safe_url(self._url)
         self._headers = {"Content-Type": "application/json"}
@@ -126,8 +158,11 @@ class OpenAITarget:
 
     def manifest(self) -> dict[str, Any]:
         """The model, the base URL (credentials masked) and whether an API key is set."""
-        return {"type": "openai", "model": self.model, "base_url": _safe_url(self.base_url),
-                "api_key_set": bool(self._api_key)}
+        out = {"type": "openai", "model": self.model, "base_url": _safe_url(self.base_url),
+               "api_key_set": bool(self._api_key)}
+        if self.images.max_side is not None or self.images.max_bytes is not None:
+            out["images"] = {"max_side": self.images.max_side, "max_bytes": self.images.max_bytes}
+        return out
 
     def _redact(self, text: str) -> str:
         """``text`` fit to store or show (:func:`redline.redact.redact` with this target's secrets)."""
@@ -147,7 +182,7 @@ class OpenAITarget:
         Args:
             messages: The conversation to answer.
             params: The generation parameters.
-            sample_id: The sample's id. Unused here.
+            sample_id: The sample's id (named in an image's error).
 
         Returns:
             The response text, the token counts and the finish reason.
@@ -157,9 +192,13 @@ class OpenAITarget:
             FatalTargetError: HTTP 401/403/404.
             SampleError: An image that cannot be sent, another HTTP error, or a malformed answer.
         """
+        try:
+            sent = to_openai_messages(messages, self.images)
+        except SampleError as e:
+            raise SampleError(f"sample {sample_id!r}: {e}") from None
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": to_openai_messages(messages),
+            "messages": sent,
             "max_tokens": params.max_tokens,
             "temperature": params.temperature,
         }
@@ -206,7 +245,7 @@ class OpenAITarget:
         import aiohttp
 
         url = self.url_for(endpoint)
-        shown = _safe_url(url)
+        shown = self._shown_url if url == self._url else _safe_url(url)  # parsed once, not per request
         session = self._get_session()
         try:
             async with session.post(url, data=json.dumps(body)) as r:
@@ -255,7 +294,8 @@ class OpenAITarget:
 
 @plugin("target", "openai", arg="required", arg_help="MODEL")
 def openai_target(model: str, base_url: str | None = None, api_key: str | None = None,
-                  timeout: float = 60.0, concurrency: int = 16) -> OpenAITarget:
+                  timeout: float = 60.0, concurrency: int = 16, max_image_side: int | None = None,
+                  max_image_mb: float | None = None) -> OpenAITarget:
     """Chat completions on any OpenAI-compatible server (OpenAI, vLLM, llama.cpp server, …).
 
     Args:
@@ -265,6 +305,10 @@ def openai_target(model: str, base_url: str | None = None, api_key: str | None =
         api_key: the key (``--api-key``; default the ``OPENAI_API_KEY`` variable); never logged.
         timeout: seconds per request (the run's ``--timeout``).
         concurrency: connections kept open (the run's ``--concurrency``).
+        max_image_side: downscale images to this many pixels on their longest side before
+            sending (``--max-image-side``; default: sent as they are).
+        max_image_mb: refuse (fail the sample, naming it) an image larger than this once encoded
+            (``--max-image-mb``; default: only the local-file limit, ``REDLINE_MAX_IMAGE_MB``).
     """
     if not model:
         raise InputError("the openai target needs a model name", [Problem(
@@ -281,4 +325,11 @@ def openai_target(model: str, base_url: str | None = None, api_key: str | None =
         raise InputError("bad base URL", [Problem("--base-url", f"{_safe_url(base_url)!r} is not a valid "
                                                   "http(s) URL", "e.g. http://127.0.0.1:8000/v1")])
     api_key = api_key or os.environ.get("OPENAI_API_KEY")
-    return OpenAITarget(model, base_url, api_key, timeout=timeout, concurrency=concurrency)
+    if max_image_side is not None and max_image_side < 16:
+        raise InputError("bad image size", [Problem("--max-image-side", f"{max_image_side} pixels",
+                                                     "give at least 16 (e.g. 1024)")])
+    if max_image_mb is not None and not 0 < max_image_mb < float("inf"):
+        raise InputError("bad image limit", [Problem("--max-image-mb", f"{max_image_mb}",
+                                                     "give a positive size in MiB (e.g. 5)")])
+    images = ImageOptions(max_image_side, int(max_image_mb * 1024 * 1024) if max_image_mb else None)
+    return OpenAITarget(model, base_url, api_key, timeout=timeout, concurrency=concurrency, images=images)

@@ -250,8 +250,9 @@ def result_row(rec: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
                        for j in rec.get("judgments") or () if isinstance(j, dict)]}
 
 
-def sample_view(rec: dict[str, Any]) -> dict[str, Any]:
-    """The sample page's content: every message of the conversation and every judge verdict."""
+def sample_view(rec: dict[str, Any], suite_file: str | None = None) -> dict[str, Any]:
+    """The sample page's content: every message of the conversation (its images inline, read from
+    the run's suite folder: :func:`redline.data.messages.inline_images`) and every judge verdict."""
     from pydantic import ValidationError
 
     from redline.data.schema import Sample
@@ -262,6 +263,7 @@ def sample_view(rec: dict[str, Any]) -> dict[str, Any]:
     except ValidationError:  # an older or hand-edited record: show its text parts as they are
         conv = [{"role": str(m.get("role")), "response": False, "parts": [{"kind": "text", "text": _texts(m)}]}
                 for m in rec["sample"].get("messages") or () if isinstance(m, dict)]
+    _inline(conv, rec["sample"], suite_file)
     judgments = []
     for j in rec.get("judgments") or ():
         if isinstance(j, dict):
@@ -271,6 +273,22 @@ def sample_view(rec: dict[str, Any]) -> dict[str, Any]:
                               "other": {k: v for k, v in j.items() if k not in (
                                   "judge", "version", "label", "score", "error", "fields")}})
     return {"conversation": conv, "judgments": judgments}
+
+
+def _inline(conv: list[dict[str, Any]], sample: dict[str, Any], suite_file: str | None) -> None:
+    """Put the sample's images (as ``data:`` URLs, or the reason they are not shown) into the
+    conversation's image parts, in order."""
+    from redline.data.messages import inline_images
+
+    shown = iter(inline_images(sample, suite_file))
+    for m in conv:
+        for i, p in enumerate(m["parts"]):
+            if p.get("kind") in ("image", "missing"):  # _parts makes these of image parts only
+                im = next(shown, None)
+                if im is None:
+                    return
+                m["parts"][i] = ({"kind": "image", "src": im["src"]} if im["src"]
+                                 else {"kind": "missing", "text": f"[{im['note']}]"})
 
 
 # -- charts ----------------------------------------------------------------------------------

@@ -71,11 +71,11 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
 # -- content ---------------------------------------------------------------------------------
 
 def _image_src(part: Any) -> str | None:
-    """A safe ``src`` for an image part: http(s) URLs and ``data:image/…`` only (never javascript:
-    or a local file path)."""
+    """A safe ``src`` for an image part: ``data:image/…`` only (never an outside URL, which would
+    tell a third party who looks at what and when, nor javascript: or a local file path)."""
     url = getattr(part, "url", None)
     if url:
-        return url if url.lower().startswith(("http://", "https://")) else None
+        return None
     b64 = getattr(part, "base64", None)
     if b64:
         if b64.startswith("data:"):
@@ -95,8 +95,10 @@ def _parts(msg: Any) -> list[dict[str, Any]]:
             if src:
                 out.append({"kind": "image", "src": src})
             else:
-                where = getattr(p, "path", None) or getattr(p, "url", None) or "embedded data"
-                out.append({"kind": "missing", "text": f"[image not shown: {where}]"})
+                url = getattr(p, "url", None)
+                where = getattr(p, "path", None) or url or "embedded data"
+                why = "outside URLs are never loaded" if url and url.lower().startswith(("http://", "https://")) else ""
+                out.append({"kind": "missing", "text": f"[image not shown: {where}]" + (f" ({why})" if why else "")})
     return out
 
 
@@ -157,7 +159,9 @@ class Views:
         promoted = [c for c in promoted if ids is None or c.node in ids]
         return {"node": node, "path": path, "cases": cases, "promoted": promoted,
                 "categories": _flat(schema.get("categories") or []),
-                "severity": (node or {}).get("severity_levels") or schema.get("severity_levels") or []}
+                "severity": (node or {}).get("severity_levels") or schema.get("severity_levels") or [],
+                "criteria": schema.get("criteria") or [],  # a rubric-score project's scoring guide
+                "rubric_cases": schema.get("casebook") or [] if schema.get("kind") == "rubric" else []}
 
     def warning(self, proj: Any, category: str | None) -> str | None:
         """The content warning shown before an item of ``category``, if the project sets one."""
@@ -272,6 +276,13 @@ class Views:
             return ctx
         item = a.item
         ctx["assignment"] = a
+        # the anchoring experiment: the model's suggestion in the shown arm only (never on gold)
+        ctx["suggestion"] = self._suggestion(proj, item.item_id, a.suggestion_arm)
+        if values is None and proj.task in ("revise", "sft-write"):
+            drafts = svc.assists(name, "draft", item_id=item.item_id)
+            if drafts:  # the annotator revises the model's draft
+                values = {"response": str(drafts[0]["values"].get("text") or "")}
+                ctx["draft_source"] = drafts[0]["source"]
         ctx["item"] = {"item_id": item.item_id, "category": item.category,
                        "conversation": conversation(item.record, proj.task),
                        "candidates": self._candidates(item.record, a.order)}
@@ -281,6 +292,18 @@ class Views:
         ctx["guide"] = self.guide(proj, item.category)
         ctx["started"] = a.assigned_at
         return ctx
+
+    def _suggestion(self, proj: Any, item_id: str, arm: str | None) -> dict[str, Any] | None:
+        """The suggestion as the page shows it (field label → value text), in the shown arm."""
+        from redline.annotate.schema import task_fields
+
+        got = self.svc.shown_suggestion(proj.name, item_id, arm)
+        if got is None:
+            return None
+        specs = {f.name: f for f in task_fields(proj.task, proj.schema)}
+        return {"source": got["source"],
+                "fields": [{"name": k, "label": specs[k].label if k in specs else k,
+                            "value": _short_label(specs.get(k), v)} for k, v in got["values"].items()]}
 
     def _candidates(self, record: Any, order: list[int] | None) -> list[dict[str, Any]]:
         from redline.annotate.schema import candidates
@@ -365,7 +388,10 @@ class Views:
         for r in rows:
             r["adjudicated"] = r["item_id"] in done
         items = self.svc.items(name, vendor=user.vendor, include_gold=user.vendor is None)
-        return {"queue": rows, "queue_error": queue_error, "all_items": items,
+        from redline.annotate.critique import critique_flags
+
+        flags = [f for f in critique_flags(self.svc, name) if visible is None or f["item_id"] in visible]
+        return {"queue": rows, "queue_error": queue_error, "all_items": items, "critique_flags": flags,
                 "include_incomplete": include_incomplete, "overlap": proj.overlap,
                 "adjudicated_n": len(done)}
 
@@ -409,6 +435,8 @@ class Views:
                          "is_gold": item.is_gold if in_house else None,
                          "gold": item.gold if in_house else None},
                 "labels": labels, "rows": rows, "adjudication": adj, "can_adjudicate": in_house,
+                "critique": [c for c in self.svc.assists(name, "critique", item_id=item_id)
+                             if c["values"].get("flag")] if in_house else [],
                 "contested": [r["label"] for r in rows if r["disagree"]],
                 "prefilled": sorted(agreed) if adj is None and errors is None else [],
                 "fields": self.fields(proj, item.record, None, values), "errors": errors or [],
@@ -476,7 +504,15 @@ class Views:
             by_vendor = {k: v for k, v in by_vendor.items() if k == user.vendor}
         names = {a["username"] for a in annotators}
         drift = {u: s for u, s in (q.get("drift") or {}).items() if user.vendor is None or u in names}
-        return {"q": q, "q_error": q_error, "prog": prog, "annotators": annotators,
+        anchoring = None
+        if user.vendor is None and self.svc.assists(name, "suggestion"):
+            from redline.annotate.anchoring import anchoring_report
+
+            anchoring = anchoring_report(self.svc, name)
+        from redline.annotate.critique import critique_flags
+
+        return {"anchoring": anchoring, "critique_open": len(critique_flags(self.svc, name)) if user.vendor is None else None,
+                "q": q, "q_error": q_error, "prog": prog, "annotators": annotators,
                 "agreement": by_field, "by_vendor": by_vendor,
                 "fields_meta": {f["name"]: f for f in q.get("fields") or []},
                 "charts": drift_charts(drift), "flags": q.get("flags") or [],

@@ -39,7 +39,7 @@ from redline.web.routes.auth import LoginLimiter
 __all__ = ["COOKIE", "LOGIN_CSRF_COOKIE", "LoginLimiter", "create_app"]
 
 _STATIC = Path(__file__).parent / "static"
-_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
+_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 

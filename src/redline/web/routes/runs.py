@@ -63,9 +63,11 @@ def sample_page(request: Request, w: WebDep, sess: SessionDep, run: Text = "", s
     rec = _runs.find_result(Path(row["run_id"]) / "results.jsonl", sample) if sample else None
     if rec is None:
         raise HTTPException(404, "This run has no such sample.")
-    names = _runs.category_names(_runs.summary_of(row).get("manifest") or {})
+    man = _runs.summary_of(row).get("manifest") or {}
+    names = _runs.category_names(man)
     return w.render(request, "run_sample.html", session=sess, run_id=row["run_id"], run_name=_runs.run_label(row),
-                    rec=rec, row=_runs.result_row(rec, names), **_runs.sample_view(rec))
+                    rec=rec, row=_runs.result_row(rec, names),
+                    **_runs.sample_view(rec, (man.get("suite") or {}).get("path")))
 
 
 @router.get("/runs/compare", response_class=HTMLResponse)
