@@ -19,6 +19,12 @@ Without a marker, ``--refuse-if REGEX`` then ``--comply-if REGEX`` (searched in 
 message, case-insensitive; the first that matches wins) choose the answer's style, so two
 servers can play two models that differ by category; otherwise the style follows a hash of the
 messages.
+``--script FILE`` (JSON: a list of rules ``{"system": REGEX, "user": REGEX, "reply": TEXT}``)
+scripts replies by role-play: the first rule whose ``system`` regex matches the request's system
+message ("" when there is none) and whose ``user`` regex matches its last user message (a
+missing regex matches anything) answers with ``reply``, in which ``{turn}`` is the number of user
+messages, ``{seed}`` the request's seed and ``{hash}`` a short hash of the messages. One server
+can so play attacker, judge and target; requests no rule matches get the answers above.
 ``--api-key K`` makes every request without ``Authorization: Bearer K`` a 401.
 ``--fail-rate P`` answers a random fraction P of all requests with 429/500.
 Every request is appended to ``--log`` as ``{"key", "status", "t"}`` where
@@ -55,6 +61,22 @@ def make_app(args: argparse.Namespace):
     rng = random.Random(args.seed)
     comply_if = re.compile(args.comply_if, re.I) if args.comply_if else None
     refuse_if = re.compile(args.refuse_if, re.I) if args.refuse_if else None
+    script = []
+    if args.script:
+        with open(args.script) as f:
+            for rule in json.load(f):
+                script.append((re.compile(rule.get("system", ""), re.I | re.S),
+                               re.compile(rule.get("user", ""), re.I | re.S), rule["reply"]))
+
+    def scripted(msgs: list, last: str, key: str, seed) -> str | None:
+        system = msgs[0]["content"] if msgs and msgs[0]["role"] == "system" else ""
+        system = system if isinstance(system, str) else ""
+        for sys_rx, user_rx, reply in script:
+            if sys_rx.search(system) and user_rx.search(last):
+                turns = sum(1 for m in msgs if m["role"] == "user")
+                return (reply.replace("{turn}", str(turns)).replace("{seed}", str(seed))
+                        .replace("{hash}", key[:6]))
+        return None
 
     async def app(scope, receive, send):
         if scope["type"] == "lifespan":
@@ -104,12 +126,15 @@ def make_app(args: argparse.Namespace):
             resp = None
         if log:
             log.write(json.dumps({"key": key, "status": status, "t": time.time(), "fault": fault,
-                                 "images": images}) + "\n")
+                                 "images": images, "n_messages": len(msgs)}) + "\n")
         if status == 429:
             return await send_json(send, 429, resp, [(b"retry-after", b"0.05")])
         if status != 200:
             return await send_json(send, status, resp)
-        if "[[empty]]" in last:
+        text = scripted(msgs, last, key, req.get("seed")) if script else None
+        if text is not None:
+            pass
+        elif "[[empty]]" in last:
             text = ""
         elif "[[refuse]]" in last:
             text = REFUSAL
@@ -148,6 +173,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--comply-if", default=None, help="comply when this regex is in the last user message")
     ap.add_argument("--refuse-if", default=None, help="refuse when this regex is in the last user message")
+    ap.add_argument("--script", default=None, help="JSON rules of scripted replies by role-play")
     args = ap.parse_args()
     import uvicorn
 

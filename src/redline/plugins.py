@@ -77,7 +77,9 @@ KINDS: dict[str, Kind] = {
         Kind("converter", "redline.converters",
              tuple(f"redline.redteam.converters.{m}" for m in ("encoding", "noise", "framing", "language")),
              "--converter", context=("workspace",)),
-        Kind("attacker", "redline.attackers", (), "--strategy"),
+        Kind("attacker", "redline.attackers",
+             tuple(f"redline.redteam.attackers.{m}" for m in ("pair", "tap", "crescendo")),
+             "--strategy", context=("attack",)),
         Kind("executor", "redline.executors", (), "--executor"),
     )
 }

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from redline import __version__
 from redline.data.images import image_access
 from redline.data.jsonl import iter_samples, validate_samples
-from redline.data.schema import Judgment, Sample
+from redline.data.schema import Judgment, Message, Sample
 from redline.data.suites import resolve_suite
 from redline.errors import InputError, Problem
 from redline.evals.cache import ResponseCache, cache_key
@@ -488,12 +488,17 @@ class Runner:
             if s.id not in done:
                 yield s
 
-    async def _generate(self, sample: Sample) -> Generation:
+    async def _generate(self, sample: Sample, target: Target | None = None,
+                        messages: list[Message] | None = None,
+                        params: GenParams | None = None) -> Generation:
+        """Ask ``target`` (default: the run's) to answer ``messages`` (default: the sample's),
+        retrying transient errors with capped backoff (``cfg.retry``); retries are counted."""
         def count() -> None:
             self.retries += 1
 
-        return await generate_with_retries(self.target, sample.messages, self.cfg.params, sample.id,
-                                           self.cfg.retry, on_retry=count)
+        return await generate_with_retries(target or self.target, messages or sample.messages,
+                                           params or self.cfg.params, sample.id, self.cfg.retry,
+                                           on_retry=count)
 
     async def _ajudge(self, sample: Sample, response: str | None) -> list[Judgment]:
         if response is None:

@@ -105,6 +105,23 @@ def _node_section(policy: Policy, node: Category) -> str:
     return "\n\n".join(parts)
 
 
+def node_text(policy: Policy, category_id: str) -> str:
+    """The policy text of one node, as judges see it: definition, scope, severity rubric, expected
+    behaviour, safe completion, subcategories and worked cases from the casebook.
+
+    Args:
+        policy: The loaded policy.
+        category_id: Any node id of the policy.
+
+    Returns:
+        The node's section (Markdown), the same text :func:`judge_prompt` embeds.
+
+    Raises:
+        KeyError: ``category_id`` is not a node of the policy.
+    """
+    return _node_section(policy, policy.category(category_id))
+
+
 def _behaviour_tag(exp: ExpectedBehaviour) -> str:
     return (f"[harmful → {exp.harmful}; benign → {exp.benign}; "
             f"ambiguous → {exp.for_intent('ambiguous')}]")

@@ -1,0 +1,1 @@
+"""Attacker strategies (``attacker`` plug-ins): PAIR, TAP and Crescendo, on :mod:`.base`."""
