@@ -150,3 +150,26 @@ def test_coverage_by_modality(data: Path) -> None:
     assert cell and cell[0]["count"] == 1
     bad = invoke("data", "coverage", str(data), "--by", "colour", "--no-progress")
     assert bad.exit_code != 0 and "modality" in bad.output
+
+
+def test_strip_applies_orientation_and_strips_png_exif(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from redline.data.image_health import ExifStripper
+    from redline.data.images import image_access
+    from redline.data.records import Record
+
+    ex = Image.Exif()
+    ex[0x0112] = 6  # orientation: rotate 90° clockwise to display
+    ex[0x8825] = {1: "N", 2: (51.0, 30.0, 0.0)}
+    Image.new("RGB", (40, 20), "red").save(tmp_path / "p.png", exif=ex.tobytes())
+    rec = Record.model_validate({"id": "x", "messages": [{"role": "user", "content": [
+        {"type": "image", "path": "p.png"}, {"type": "image", "url": "https://example.invalid/x.png"}]}]})
+    with image_access(tmp_path / "data.jsonl"):
+        st = ExifStripper(tmp_path / "out.jsonl")
+        new = st.strip(rec)
+    part = new.messages[0].content[0]
+    with Image.open(tmp_path / part.path) as img:  # type: ignore[union-attr,operator]
+        assert not img.getexif() and img.size == (20, 40)  # shown as before: the rotation applied
+    assert st.result.images == 1 and st.result.stripped == 1 and st.result.gps == 1  # the URL is not fetched
+    assert rec.messages[0].content[0].path == "p.png"  # the input record is unchanged

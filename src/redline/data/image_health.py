@@ -37,6 +37,8 @@ from redline.data.schema import ImagePart
 DEVICE_TAGS = {0x010F: "Make", 0x0110: "Model", 0xA431: "BodySerialNumber", 0xA435: "LensSerialNumber",
                0xA430: "CameraOwnerName", 0xA420: "ImageUniqueID", 0x013B: "Artist"}
 _GPS_IFD, _EXIF_IFD = 0x8825, 0x8769
+#: images with more pixels than this are not decoded (one decoded image must not take GBs)
+MAX_PIXELS = 64_000_000
 _BLOCK_CELLS = 1 << 21  # pairs compared at a time (2M: ~16 MB of uint64 XORs, whatever N is)
 
 
@@ -189,9 +191,13 @@ class ImageHealth:
         self.bytes.append(len(data))
         try:
             with Image.open(io.BytesIO(data)) as img:
+                w, h = img.size
+                if w * h > MAX_PIXELS:
+                    flags.add("not_read")
+                    self.reasons[f"over {MAX_PIXELS:,} pixels: not decoded"] += 1
+                    return
                 img.load()  # decode the whole image: a truncated body fails here
                 fmt = img.format or "?"
-                w, h = img.size
                 has_exif, gps, device = exif_findings(img)
                 ph = _bits(self._ih.phash(img)) if self.opts.near else 0
                 dh = _bits(self._ih.dhash(img)) if self.opts.near else 0
@@ -328,7 +334,8 @@ class StripResult:
 class ExifStripper:
     """Rewrites a record's images that carry EXIF as copies without it, in a folder beside the output,
     and points the record at the copies (originals untouched). A JPEG is saved with its own
-    quantisation tables (``quality="keep"``); other formats are saved losslessly.
+    quantisation tables (``quality="keep"``; at quality 95 when its EXIF orientation is applied to the
+    pixels first); other formats are saved losslessly.
 
     Args:
         out: The output data file; copies go to ``OUT.images/`` beside it, named by content hash,
@@ -358,6 +365,8 @@ class ExifStripper:
                 try:
                     data = image_bytes(part)
                     with Image.open(io.BytesIO(data)) as img:
+                        if img.size[0] * img.size[1] > MAX_PIXELS:
+                            continue
                         has_exif, gps, device = exif_findings(img)
                         if not has_exif:
                             continue
@@ -375,7 +384,12 @@ class ExifStripper:
         return r
 
     def _save(self, img: Any, data: bytes) -> str:
+        from PIL import ImageOps
+
         fmt = (img.format or "PNG").upper()
+        rotate = img.getexif().get(0x0112, 1) not in (1, None)  # EXIF orientation: apply it, or the
+        if rotate:                                               # copy would show turned
+            img = ImageOps.exif_transpose(img)
         ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}.get(fmt, "png")
         name = f"{hashlib.sha256(data).hexdigest()[:32]}.{ext}"
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -383,7 +397,7 @@ class ExifStripper:
         if not dest.exists():
             buf = io.BytesIO()
             if fmt == "JPEG":
-                img.save(buf, "JPEG", quality="keep")
+                img.save(buf, "JPEG", quality=95 if rotate else "keep")
             elif fmt in ("PNG", "WEBP", "GIF"):
                 img.save(buf, fmt, **({"lossless": True} if fmt == "WEBP" else {}))
             else:
