@@ -229,7 +229,8 @@ def convert_cmd(
         if res.exif is not None:
             x = res.exif
             typer.echo(f"  EXIF stripped from {x['stripped']} of {x['images']} images in {x['rows']} rows "
-                       f"({x['gps']} with GPS, {x['device']} with device ids) → {x['folder']}; originals untouched")
+                       f"({x['gps']} with GPS, {x['device']} with device ids) → {x['folder'] or 'inline in the rows'}; "
+                       "originals untouched")
         if res.rejected:
             for k, v in sorted(res.reasons.items(), key=lambda kv: -kv[1]):
                 typer.echo(f"  {v} × {k}")

@@ -340,12 +340,16 @@ class ExifStripper:
     Args:
         out: The output data file; copies go to ``OUT.images/`` beside it, named by content hash,
             and records point at them by a path relative to the output's folder.
+        inline: Put the stripped images into the records as base64 instead (for output formats
+            that embed images, e.g. ``openai``); no folder is written.
     """
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, inline: bool = False) -> None:
         self.out = out
+        self.inline = inline
         self.folder = out.with_name(out.name + ".images")
-        self.result = StripResult(folder=str(self.folder))
+        self.created = False  # whether this stripper made the folder
+        self.result = StripResult(folder=None if inline else str(self.folder))
 
     def strip(self, r: Record) -> Record:
         """The record with its EXIF-carrying images replaced by stripped copies (the record itself
@@ -370,20 +374,20 @@ class ExifStripper:
                         has_exif, gps, device = exif_findings(img)
                         if not has_exif:
                             continue
-                        path = self._save(img, data)
+                        new_part = self._save(img, data)
                 except (ImageRejected, OSError, ValueError, SyntaxError):
                     continue
                 self.result.stripped += 1
                 self.result.gps += gps
                 self.result.device += bool(device)
-                m.content[i] = ImagePart(path=path)
+                m.content[i] = new_part
                 changed = True
         if changed:
             self.result.rows += 1
             return new
         return r
 
-    def _save(self, img: Any, data: bytes) -> str:
+    def _save(self, img: Any, data: bytes) -> ImagePart:
         from PIL import ImageOps
 
         fmt = (img.format or "PNG").upper()
@@ -392,9 +396,8 @@ class ExifStripper:
             img = ImageOps.exif_transpose(img)
         ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}.get(fmt, "png")
         name = f"{hashlib.sha256(data).hexdigest()[:32]}.{ext}"
-        self.folder.mkdir(parents=True, exist_ok=True)
         dest = self.folder / name
-        if not dest.exists():
+        if self.inline or not dest.exists():
             buf = io.BytesIO()
             if fmt == "JPEG":
                 img.save(buf, "JPEG", quality=95 if rotate else "keep")
@@ -402,7 +405,14 @@ class ExifStripper:
                 img.save(buf, fmt, **({"lossless": True} if fmt == "WEBP" else {}))
             else:
                 img.save(buf, "PNG")
+                fmt, ext = "PNG", "png"
+            if self.inline:
+                mime = "image/" + ("jpeg" if fmt == "JPEG" else fmt.lower())
+                return ImagePart(base64=base64.b64encode(buf.getvalue()).decode(), mime_type=mime)
+            if not self.folder.exists():
+                self.folder.mkdir(parents=True)
+                self.created = True
             tmp = dest.with_name(dest.name + ".tmp")
             tmp.write_bytes(buf.getvalue())
             tmp.replace(dest)
-        return f"{self.folder.name}/{name}"
+        return ImagePart(path=f"{self.folder.name}/{name}")

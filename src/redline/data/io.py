@@ -18,6 +18,9 @@ from redline.data.records import Record, record_json
 from redline.errors import InputError, Problem
 from redline.files import jsonl_line, temp_path
 
+#: output formats whose writers embed image parts as ``data:`` URLs (``--strip-exif`` writes inline)
+EMBEDS_IMAGES = frozenset({"openai"})
+
 
 def quarantine_path(out: Path) -> Path:
     """``OUT.rejected.jsonl`` next to the output."""
@@ -329,7 +332,9 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
     if strip_exif:
         from redline.data.image_health import ExifStripper
 
-        stripper = ExifStripper(out)
+        # a format that embeds images (data URLs) gets the stripped copies inline: a path relative
+        # to the output's folder would not resolve while writing (relative paths are the input's)
+        stripper = ExifStripper(out, inline=to in EMBEDS_IMAGES)
     try:
         writer = writer_fmt.open_writer(tmp)
         for item in items:
@@ -387,6 +392,8 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
     if stripper is not None:
         res.exif = stripper.result.to_json()
     res.content_hash = "sha256:" + h.hexdigest()
+    if res.written == 0 and stripper is not None and stripper.created:
+        shutil.rmtree(stripper.folder, ignore_errors=True)  # no output: no copies beside it
     if res.written == 0:
         # nothing to write: no empty output (an existing OUT is left as it was)
         if tmp.is_dir():
