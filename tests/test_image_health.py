@@ -173,3 +173,21 @@ def test_strip_applies_orientation_and_strips_png_exif(tmp_path: Path) -> None:
         assert not img.getexif() and img.size == (20, 40)  # shown as before: the rotation applied
     assert st.result.images == 1 and st.result.stripped == 1 and st.result.gps == 1  # the URL is not fetched
     assert rec.messages[0].content[0].path == "p.png"  # the input record is unchanged
+
+
+def test_strip_exif_inline_for_embedding_format(data: Path, tmp_path: Path) -> None:
+    row = _row("g", _txt("Where?"), _img(str(data.parent / "gps.jpg")))
+    row["messages"].append({"role": "assistant", "content": "I cannot tell."})
+    src = data.parent / "one.jsonl"
+    src.write_text(json.dumps(row) + "\n")
+    out = tmp_path / "sub" / "train.jsonl"  # another folder: a relative path would not resolve
+    res = invoke("data", "convert", str(src), str(out), "--to", "openai", "--strip-exif", "--no-register",
+                 "--no-progress", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["exif"]["stripped"] == 1
+    url = json.loads(out.read_text())["messages"][0]["content"][1]["image_url"]["url"]
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as img:
+        assert not img.getexif()
+    assert not (tmp_path / "sub" / "train.jsonl.images").exists()
