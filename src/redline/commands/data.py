@@ -193,6 +193,9 @@ def convert_cmd(
     allow_image_root: Annotated[list[Path] | None, typer.Option(
         "--allow-image-root", exists=True, file_okay=False,
         help="A folder besides the input's own from which image parts' local files may be embedded (repeatable).")] = None,
+    strip_exif: Annotated[bool, typer.Option(
+        "--strip-exif", help="Write images that carry EXIF (GPS, camera ids) again without it, into OUT.images/ "
+                             "beside the output, and point the records at the copies (originals untouched).")] = False,
 ) -> None:
     """Convert a data set between formats. Unreadable rows go to OUT.rejected.jsonl (exit 2).
 
@@ -208,7 +211,8 @@ def convert_cmd(
         fmap = inp.field_map()
         to_fmt = to or detect_format(out)
         with _progress(progress, f"converting {src.name}") as tick, image_access(extra_roots=allow_image_root):
-            res = convert(src, out, to=to_fmt, frm=inp.frm, fmap=fmap, on_progress=tick, collect_labels=register)
+            res = convert(src, out, to=to_fmt, frm=inp.frm, fmap=fmap, on_progress=tick, collect_labels=register,
+                          strip_exif=strip_exif)
         if register and res.written:  # a conversion that wrote nothing is not a data set
             register_dataset(db, out, to_fmt, res.written, res.rejected, res.content_hash, res.iter_labels())
     summary = res.to_json()
@@ -222,6 +226,11 @@ def convert_cmd(
                    f"{res.rejected} rejected{detail}")
         for note in res.notes:
             typer.echo(f"  note: {note}")
+        if res.exif is not None:
+            x = res.exif
+            typer.echo(f"  EXIF stripped from {x['stripped']} of {x['images']} images in {x['rows']} rows "
+                       f"({x['gps']} with GPS, {x['device']} with device ids) → {x['folder'] or 'inline in the rows'}; "
+                       "originals untouched")
         if res.rejected:
             for k, v in sorted(res.reasons.items(), key=lambda kv: -kv[1]):
                 typer.echo(f"  {v} × {k}")
@@ -332,11 +341,18 @@ def profile_cmd(
     language: Annotated[bool, typer.Option(help="Language identification.")] = True,
     pii: Annotated[bool, typer.Option(help="PII detection.")] = True,
     phone_region: Annotated[str, typer.Option(help="Region for national phone numbers.")] = "US",
+    images: Annotated[bool, typer.Option(help=(
+        "Image checks: decode errors, formats, sizes, exact and perceptual near duplicates, EXIF, missing files."))] = True,
+    image_threshold: Annotated[int, typer.Option(min=0, max=32, help=(
+        "Near-duplicate images: the largest Hamming distance (of 64 bits) of both pHash and dHash."))] = 6,
+    allow_image_root: Annotated[list[Path] | None, typer.Option(
+        "--allow-image-root", exists=True, file_okay=False,
+        help="A folder besides the data file's own from which image parts' local files may be read (repeatable).")] = None,
     quarantine: QuarantineOption = None,
     as_json: JsonReportOption = False,
     progress: ProgressOption = True,
 ) -> None:
-    """Health checks: duplicates, leakage, PII, language, lengths, encoding, labels."""
+    """Health checks: duplicates, leakage, PII, language, lengths, encoding, labels, images."""
     import json
 
     from redline.data.dedup import NearDupConfig
@@ -347,9 +363,10 @@ def profile_cmd(
         fmap = inp.field_map()
         opts = ProfileOptions(near=NearDupConfig(threshold=threshold, num_perm=num_perm, shingle=shingle),
                               near_dups=near, language=language, pii=pii, pii_region=phone_region,
-                              against=[load_eval_set(a) for a in against or []], redact_to=redact)
+                              against=[load_eval_set(a) for a in against or []], redact_to=redact,
+                              images=images, image_threshold=image_threshold)
         with _progress(progress, f"profiling {path.name}") as tick, _quarantine(path, quarantine) as q:
-            rep = profile_file(path, inp.frm, fmap, opts, tick, q)
+            rep = profile_file(path, inp.frm, fmap, opts, tick, q, image_roots=allow_image_root)
         rep["quarantine"] = str(q.path) if q.count else None
         if html is not None:
             from redline.data.profile_html import write_profile_html
@@ -430,7 +447,35 @@ def _print_profile(rep: dict[str, Any]) -> None:
     for lk in rep.get("leakage", []):
         near = lk.get("near", {}).get("rows", "–")
         t.add_row(f"leakage vs {escape(lk['against'])}", f"exact {lk['exact']['rows']} rows · near {near} rows")
+    im = rep.get("images")
+    if im:
+        t.add_row("images", f"{im['images']:,} in {im['rows']:,} rows · decoded {im['decoded']:,} · "
+                  f"{top(im['formats'])}")
+        if im["width"].get("n"):
+            w, h, b = im["width"], im["height"], im["file_bytes"]
+            t.add_row("image size", f"width {w['min']}–{w['max']} (median {w['p50']:.0f}) · height {h['min']}–"
+                      f"{h['max']} (median {h['p50']:.0f}) · bytes median {b['p50']:,.0f}, max {b['max']:,}")
+        for key, label in (("missing", "images missing"), ("decode_errors", "images not decoding"),
+                           ("not_read", "images not read"), ("remote_not_checked", "image URLs (not fetched)")):
+            if im[key]["count"]:
+                t.add_row(label, f"[red]{im[key]['count']:,} rows[/]: " + escape(", ".join(im[key]["ids"][:8])))
+        x = im["exif"]
+        risk = x["gps"]["count"] + x["device_ids"]["count"]
+        t.add_row("image EXIF", f"{x['rows']['count']:,} rows · " + (
+            f"[red]privacy risk: GPS {x['gps']['count']:,}, device ids {x['device_ids']['count']:,}[/] "
+            f"({escape(', '.join(x['gps']['ids'][:5] or x['device_ids']['ids'][:5]))}; --strip-exif in data convert)"
+            if risk else "no GPS or device ids"))
+        de = im["duplicates"]["exact"]
+        near = im["duplicates"].get("near")
+        t.add_row("image duplicates", f"exact {de['clusters']} clusters ({de['extra_copies']} extra copies)" + (
+            f" · near {near['clusters']} clusters, {near['images']} images (pHash+dHash ≤ {near['threshold']} bits)"
+            if near else ""))
     con.print(t)
+    if im:
+        for kind, node in (("exact", im["duplicates"]["exact"]), ("near", im["duplicates"].get("near"))):
+            if node and node["examples"]:
+                con.print(f"{kind}-duplicate image clusters (first 5): " + escape(
+                    " | ".join(", ".join(cl[:6]) for cl in node["examples"][:5])))
     if d["exact"]["examples"]:
         con.print("exact duplicate clusters (first 5): " + escape(
             " | ".join(", ".join(cl[:6]) for cl in d["exact"]["examples"][:5])))
@@ -462,6 +507,8 @@ def coverage_cmd(
     tree: Annotated[bool, typer.Option(
         "--tree", help="One row per policy node (own count and rolled-up total) instead of per top-level category.")
     ] = False,
+    by: Annotated[list[str] | None, typer.Option(
+        "--by", help="An extra coverage dimension: modality (text / image / text+image) (repeatable).")] = None,
     quarantine: QuarantineOption = None,
     as_json: JsonReportOption = False,
     progress: ProgressOption = True,
@@ -486,7 +533,8 @@ def coverage_cmd(
             q = Quota(min_per_cell=thin)
         fmap = inp.field_map()
         with _progress(progress, f"reading {path.name}") as tick, _quarantine(path, quarantine) as qf:
-            rep = coverage_records(open_input(path, inp.frm, fmap, qf), pol, q, thin, tick, assume_harmful, tree)
+            rep = coverage_records(open_input(path, inp.frm, fmap, qf), pol, q, thin, tick, assume_harmful, tree,
+                                   by=by or ())
     rep = {"file": str(path), **rep, "quarantine": str(qf.path) if qf.count else None}
     if quota is None and requests is not None:
         rep["quota"] = {"default": True, "min_per_cell": thin}
@@ -656,6 +704,28 @@ def _print_coverage(rep: dict[str, Any], pol: Any) -> None:
     for cat, o in rep["outside_policy"].items():
         con.print(f"[red]outside the policy[/]: category {escape(cat)!r} × {o['count']} "
                   f"(e.g. {escape(', '.join(o['ids'][:5]))})")
+    mod = rep.get("by", {}).get("modality")
+    if mod:
+        mt = Table(title="coverage by modality (H = harmful, B = benign-contrast; all languages)",
+                   title_justify="left")
+        mt.add_column("category", no_wrap=True)
+        for m in mod["values"]:
+            for k in ("H", "B"):
+                mt.add_column(f"{escape(m)} {k}", justify="right")
+        sums: dict[tuple[str, str, str], int] = {}
+        for c in mod["cells"]:
+            mk = (c["category"], c["modality"], _COV_KIND[c["kind"]])
+            sums[mk] = sums.get(mk, 0) + c["count"]
+        for node in rep["categories"]:
+            row = ["  " * node["depth"] + escape(node["id"])]
+            for m in mod["values"]:
+                for k in ("H", "B"):
+                    n = sums.get((node["id"], m, k), 0)
+                    row.append(f"[red]{n}[/]" if n == 0 else (f"[yellow]{n}[/]" if n < rep["thin_below"] else str(n)))
+            mt.add_row(*row)
+        con.print(mt)
+        con.print("modality totals: " + ", ".join(f"{escape(k)} {v}" for k, v in mod["totals"].items())
+                  + f" · {mod['empty_cells']} empty and {mod['thin_cells']} thin category × language × modality cells")
     for r in rep["requests"][:30]:
         con.print(f"• {escape(r['text'])}")
     if len(rep["requests"]) > 30:

@@ -164,12 +164,34 @@ def _suggest(name: str, ids: list[str]) -> str:
     return f"did you mean {', '.join(close)}?" if close else "use a node id of the policy (`redline policy render`)"
 
 
+#: the dimensions ``--by`` adds to the matrix
+BY_DIMENSIONS = ("modality",)
+MODALITIES = ("text", "image", "text+image")
+
+
+def record_modality(r: Record) -> str:
+    """``text`` (no image), ``image`` (images and no user text) or ``text+image``."""
+    if not r.has_images:
+        return "text"
+    has_text = any(m.role == "user" and m.text.strip() for m in r.messages)
+    return "text+image" if has_text else "image"
+
+
 def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quota | None = None,
                      thin: int = 5, on_progress: Callable[[int], None] | None = None,
-                     assume_harmful: bool = False, tree: bool = False) -> dict[str, Any]:
+                     assume_harmful: bool = False, tree: bool = False,
+                     by: Iterable[str] = ()) -> dict[str, Any]:
     """The coverage report. ``assume_harmful``: a row without ``expected`` is a harmful prompt and
     gets its node's harmful behaviour from the policy (for prompt sets like AILuminate).
-    ``tree``: one matrix row per node (own count + rolled-up total) instead of per top-level category."""
+    ``tree``: one matrix row per node (own count + rolled-up total) instead of per top-level category.
+    ``by``: extra dimensions (``modality``: text / image / text+image, see :func:`record_modality`),
+    each a matrix of category × language × value × {harmful, benign-contrast} under ``by.<name>``."""
+    by = list(dict.fromkeys(by))
+    for d in by:
+        if d not in BY_DIMENSIONS:
+            raise InputError(f"unknown coverage dimension {d!r}", [Problem(
+                f"--by {d}", "not a coverage dimension", f"use one of: {', '.join(BY_DIMENSIONS)}")])
+    by_mod: Counter[tuple[str, str, str, str]] = Counter()  # (node, lang, key, modality)
     t = _Tree(policy)
     node_set = set(t.ids)
     q = quota or Quota()
@@ -222,6 +244,8 @@ def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quo
         modality = "image" if r.has_images else "text"
         has_images = has_images or modality == "image"
         extra[(cat, lang, key, str(persona or _NONE), modality)] += 1
+        if "modality" in by:
+            by_mod[(cat, lang, key, record_modality(r))] += 1
 
     total: Counter[tuple[str, str, str]] = Counter()  # rolled up: every ancestor gets the row too
     for (node, lang, key), cnt in own.items():
@@ -310,6 +334,29 @@ def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quo
             if has_images:
                 row["modality"] = modality
             breakdown.append(row)
+    by_rep: dict[str, Any] = {}
+    if "modality" in by:
+        mod_total: Counter[tuple[str, str, str, str]] = Counter()
+        for (node, lang, key, mod), cnt in by_mod.items():
+            for anc in (t.path[node] if tree else t.path[node][:1]):
+                mod_total[(anc, lang, key, mod)] += cnt
+        seen_mods = {m for (_, _, _, m) in mod_total}
+        mods = [m for m in MODALITIES if m in seen_mods or m == "text"] if seen_mods <= {"text"} else list(MODALITIES)
+        mcells = []
+        for c in rows:
+            for lang in langs_for(c, total):
+                for key in (_HARMFUL, _BENIGN):
+                    for mod in mods:
+                        have = mod_total[(c, lang, key, mod)]
+                        mcells.append({"category": c, "language": lang, "expected": expected_label(c, key),
+                                       "kind": _kind(key), "modality": mod, "count": have,
+                                       "status": "empty" if have == 0 else ("thin" if have < thin else "ok")})
+        by_rep["modality"] = {
+            "values": mods, "cells": mcells,
+            "totals": {m: sum(v for (c, _, _, mm), v in mod_total.items() if mm == m and c in set(t.top))
+                       for m in mods},
+            "empty_cells": sum(1 for m in mcells if m["status"] == "empty"),
+            "thin_cells": sum(1 for m in mcells if m["status"] == "thin")}
     nodes = [{"id": c, "name": t.name[c], "depth": len(t.path[c]) - 1, "top_level": t.path[c][0],
               "own": sum(v for (cc, _, _), v in own.items() if cc == c),
               "total": sum(v for (cc, _, _), v in total.items() if cc == c)} for c in rows]
@@ -334,6 +381,7 @@ def coverage_records(items: Iterable[Record | Rejected], policy: Any, quota: Quo
         "without_expected": {"count": n_no_expected, "ids": no_expected, "assumed_harmful": assume_harmful},
         "gaps": gaps,
         "breakdown": breakdown,
+        "by": by_rep,
         "requests": requests,
         "rejected": rejected.to_json(),
         "row_counts": _row_counts(n, rejected.count, outside, policy.name).to_json(),

@@ -18,6 +18,9 @@ from redline.data.records import Record, record_json
 from redline.errors import InputError, Problem
 from redline.files import jsonl_line, temp_path
 
+#: output formats whose writers embed image parts as ``data:`` URLs (``--strip-exif`` writes inline)
+EMBEDS_IMAGES = frozenset({"openai"})
+
 
 def quarantine_path(out: Path) -> Path:
     """``OUT.rejected.jsonl`` next to the output."""
@@ -179,6 +182,8 @@ class ConvertResult:
             place for; nothing is lost unsaid.
         dropped: Written records by field the output format has no place for (``labels.X`` and
             ``meta.X`` name one key), e.g. ``{"category": 12}`` for ``openai``.
+        exif: With ``strip_exif``: the images looked at, stripped (with GPS / device ids) and the
+            folder of the stripped copies (:class:`redline.data.image_health.StripResult`).
     """
 
     read: int = 0  # rows parsed into records (written + unwritable)
@@ -192,6 +197,7 @@ class ConvertResult:
     reasons: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
+    exif: dict[str, Any] | None = None
     _labels: Any = None  # a temporary file of label rows (JSON lines), when collected
 
     @property
@@ -222,7 +228,7 @@ class ConvertResult:
                 "unreadable": self.unreadable, "unwritable": self.unwritable,
                 "quarantine": str(self.quarantine) if self.rejected else None,
                 "content_hash": self.content_hash, "rejected_by_reason": self.reasons, "notes": self.notes,
-                "dropped_fields": self.dropped,
+                "dropped_fields": self.dropped, "exif": self.exif,
                 "row_counts": self.counts().to_json()}
 
 
@@ -287,21 +293,25 @@ def _reason_kind(reason: str) -> str:
 
 def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | None = None,
             fmap: FieldMap | None = None, on_progress: Callable[[int], None] | None = None,
-            collect_labels: bool = False) -> ConvertResult:
+            collect_labels: bool = False, strip_exif: bool = False) -> ConvertResult:
     """Convert ``src`` to ``out`` in format ``to``; rows that cannot be read or written go to
     ``OUT.rejected.jsonl``. Writes to a temporary path and renames it on success, so an
     interrupted conversion leaves no half-written output. With ``collect_labels`` the written
     records' labels are spooled to a temporary file (memory stays flat) for ``iter_labels()``.
     Image parts' local files are embedded only from inside ``src``'s folder (and the folders an
-    enclosing :func:`redline.data.images.image_access` allows); others are rejected rows."""
+    enclosing :func:`redline.data.images.image_access` allows); others are rejected rows.
+    With ``strip_exif`` every image that carries EXIF metadata is written again without it to
+    ``OUT.images/`` and the written records point at the copy (the originals are untouched; see
+    :class:`redline.data.image_health.ExifStripper`)."""
     from redline.data.images import image_access
 
     with image_access(src):
-        return _convert(Path(src), Path(out), to, frm, fmap, on_progress, collect_labels)
+        return _convert(Path(src), Path(out), to, frm, fmap, on_progress, collect_labels, strip_exif)
 
 
 def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldMap | None,
-             on_progress: Callable[[int], None] | None, collect_labels: bool) -> ConvertResult:
+             on_progress: Callable[[int], None] | None, collect_labels: bool,
+             strip_exif: bool = False) -> ConvertResult:
     to = to or detect_format(out)
     writer_fmt = get_format(to)
     items = open_input(src, frm, fmap)
@@ -318,6 +328,13 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
     writer = None
     ok = False
     keeps = getattr(writer_fmt, "keeps", None)
+    stripper = None
+    if strip_exif:
+        from redline.data.image_health import ExifStripper
+
+        # a format that embeds images (data URLs) gets the stripped copies inline: a path relative
+        # to the output's folder would not resolve while writing (relative paths are the input's)
+        stripper = ExifStripper(out, inline=to in EMBEDS_IMAGES)
     try:
         writer = writer_fmt.open_writer(tmp)
         for item in items:
@@ -328,6 +345,8 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
                 res.reasons[kind] = res.reasons.get(kind, 0) + 1
             else:
                 res.read += 1
+                if stripper is not None and item.has_images:
+                    item = stripper.strip(item)
                 try:
                     writer.write(item)
                 except ValueError as e:
@@ -370,7 +389,11 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
             else:
                 tmp.unlink(missing_ok=True)
     res.rejected = q.count
+    if stripper is not None:
+        res.exif = stripper.result.to_json()
     res.content_hash = "sha256:" + h.hexdigest()
+    if res.written == 0 and stripper is not None and stripper.created:
+        shutil.rmtree(stripper.folder, ignore_errors=True)  # no output: no copies beside it
     if res.written == 0:
         # nothing to write: no empty output (an existing OUT is left as it was)
         if tmp.is_dir():

@@ -157,6 +157,8 @@ class ProfileOptions:
             (needs ``pii``).
         max_clusters: The most duplicate clusters listed in the report.
         parallel: Run language detection in a worker process.
+        images: Check the records' images (:mod:`redline.data.image_health`).
+        image_threshold: Hamming distance (of 64 bits) of pHash and dHash for near-duplicate images.
     """
 
     near: NearDupConfig = field(default_factory=NearDupConfig)
@@ -168,6 +170,8 @@ class ProfileOptions:
     redact_to: Path | None = None
     max_clusters: int = 100
     parallel: bool = True  # language id in a worker process (the second core)
+    images: bool = True
+    image_threshold: int = 6
 
 
 def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | None = None,
@@ -194,6 +198,7 @@ def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | N
     langs = _Languages(opts.parallel) if opts.language else None
     pii_rows = _Ids()
     pii_kind = {k: _Ids() for k in KINDS}
+    images: Any = None  # an ImageHealth, made at the first record with an image
     redact_f = open(opts.redact_to, "w", encoding="utf-8") if opts.redact_to else None
     try:
         for r in rejected.records(items, on_progress):
@@ -220,6 +225,13 @@ def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | N
             if persona is not None:
                 counts["persona"][str(persona)] += 1
             counts["modality"]["image" if r.has_images else "text"] += 1
+            if opts.images and r.has_images:
+                if images is None:
+                    from redline.data.image_health import ImageHealth, ImageHealthOptions
+
+                    images = ImageHealth(_Ids, _stats, ImageHealthOptions(
+                        threshold=opts.image_threshold, max_clusters=opts.max_clusters))
+                images.add(r)
             for k, v in r.labels.items():
                 labels.setdefault(k, Counter())[str(v).lower() if isinstance(v, bool) else str(v)] += 1
             if not prompt:
@@ -308,6 +320,8 @@ def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | N
         report["pii"] = {"rows": pii_rows.to_json(),
                          "by_kind": {k: v.to_json() for k, v in pii_kind.items() if v.count},
                          "redacted_copy": str(opts.redact_to) if opts.redact_to else None}
+    if images is not None:
+        report["images"] = images.to_json()
     if opts.against:
         report["leakage"] = leakage(dup, ids, opts.against, opts.near if opts.near_dups else None)
     return report
@@ -348,7 +362,8 @@ def leakage(dup: DupIndex, ids: list[str], against: list[tuple[str, Iterable[Rec
 def profile_file(path: str | Path, fmt: str | None = None, fmap: FieldMap | None = None,
                  opts: ProfileOptions | None = None,
                  on_progress: Callable[[int], None] | None = None,
-                 quarantine: Quarantine | None = None) -> dict[str, Any]:
+                 quarantine: Quarantine | None = None,
+                 image_roots: Iterable[str | Path] | None = None) -> dict[str, Any]:
     """Profile a data file in one streaming pass (see :func:`profile_records`).
 
     Args:
@@ -358,6 +373,7 @@ def profile_file(path: str | Path, fmt: str | None = None, fmap: FieldMap | None
         opts: What to check; ``None`` means the defaults.
         on_progress: Called with 1 for every row read.
         quarantine: Where the rows that cannot be read are written, with their reasons.
+        image_roots: Folders besides the data file's own whose local images may be read.
 
     Returns:
         The profile report, with ``file`` and ``format`` added.
@@ -366,8 +382,10 @@ def profile_file(path: str | Path, fmt: str | None = None, fmap: FieldMap | None
         InputError: The file is missing, its format unknown or the file unreadable as a whole.
     """
     from redline.data.formats import detect_format
+    from redline.data.images import image_access
 
     p = Path(path)
     items = open_input(p, fmt, fmap, quarantine)
-    rep = profile_records(items, opts, on_progress)
+    with image_access(p, extra_roots=image_roots):
+        rep = profile_records(items, opts, on_progress)
     return {"file": str(p), "format": fmt or detect_format(p), **rep}

@@ -22,7 +22,7 @@ def _bar(title: str, counts: dict[str, int], top: int = 20) -> dict[str, str] | 
     return _chart(fig, title)
 
 
-def _hist(title: str, hist: dict[str, Any] | None) -> dict[str, str] | None:
+def _hist(title: str, hist: dict[str, Any] | None, xlabel: str = "characters") -> dict[str, str] | None:
     if not hist or not hist.get("counts"):
         return None
     import matplotlib.pyplot as plt
@@ -32,7 +32,7 @@ def _hist(title: str, hist: dict[str, Any] | None) -> dict[str, str] | None:
     ax.bar(edges[:-1], counts, width=[b - a for a, b in zip(edges[:-1], edges[1:], strict=True)], align="edge",
            color="#4063d8", edgecolor="white")
     ax.set_title(title, fontsize=10)
-    ax.set_xlabel("characters", fontsize=8)
+    ax.set_xlabel(xlabel, fontsize=8)
     ax.tick_params(labelsize=8)
     return _chart(fig, title)
 
@@ -62,6 +62,20 @@ def _findings(rep: dict[str, Any]) -> list[dict[str, Any]]:
         add("rows with PII", rep["pii"]["rows"])
         for k, v in rep["pii"]["by_kind"].items():
             add(f"PII: {k}", v)
+    im = rep.get("images")
+    if im:
+        add("images missing", im["missing"])
+        add("images not decoding", im["decode_errors"])
+        add("images not read (not allowed / too large)", im["not_read"])
+        add("image URLs (not fetched)", im["remote_not_checked"])
+        add("images with EXIF GPS position (privacy risk)", im["exif"]["gps"])
+        add("images with EXIF device ids (privacy risk)", im["exif"]["device_ids"])
+        for kind in ("exact", "near"):
+            node = im["duplicates"].get(kind)
+            if node:
+                out.append({"name": f"{kind} duplicate images", "count": node["clusters"],
+                            "result": f"{node['clusters']} clusters",
+                            "ids": " | ".join(", ".join(c) for c in node["examples"][:20])})
     d = rep["duplicates"]
     out.append({"name": "exact duplicates", "count": d["exact"]["extra_copies"],
                 "result": f"{d['exact']['clusters']} clusters", "ids": ""})
@@ -99,6 +113,11 @@ def write_profile_html(rep: dict[str, Any], path: str | Path) -> Path:
             _bar("scripts", rep["scripts"]["main"]),
             _bar("PII rows by kind", {k: v["count"] for k, v in rep.get("pii", {}).get("by_kind", {}).items()}),
         ]
+        if rep.get("images"):
+            im = rep["images"]
+            plots += [_bar("image formats", im["formats"]),
+                      _hist("image width (pixels)", im["width"].get("histogram"), "pixels"),
+                      _hist("image file size (bytes)", im["file_bytes"].get("histogram"), "bytes")]
         plots += [_bar(f"label: {k}", v.get("counts", {})) for k, v in rep["labels"].items()]
     env = Environment(loader=PackageLoader("redline.data", "templates"),
                       autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True))
