@@ -111,6 +111,15 @@ def test_terminal_tables_and_input_errors(workspace: Path, server: FakeServer, m
     assert r.exit_code == 2 and "unknown converter" in r.output and "base64" in r.output
     r = invoke(*args(server, workspace, "--converter-option", "caesar.shift=2"))
     assert r.exit_code == 2 and "not in any chain" in r.output
+    # attack options reach the attack runner, which checks them before any request
+    before = len(server.requests())
+    r = invoke(*args(server, workspace, "--strategy", "pair", "--attack-option", "judge=bogus",
+                     "--out", str(workspace / "bad-attack")))
+    assert r.exit_code == 2 and "judge=offline" in r.output, r.output
+    r = invoke(*args(server, workspace, "--strategy", "pair", "--attack-option", "no_such_option=1",
+                     "--out", str(workspace / "bad-attack2")))
+    assert r.exit_code == 2 and "no_such_option" in r.output, r.output
+    assert len(server.requests()) == before
     import redline.redteam.run as run
 
     monkeypatch.setattr(run, "attack_runner_class", lambda: None)

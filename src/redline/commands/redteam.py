@@ -55,6 +55,9 @@ def redteam_cmd(
     width: Annotated[int, typer.Option(min=1, help="TAP branches kept per level; PAIR parallel streams.")] = 3,
     branching: Annotated[int, typer.Option(min=1, help="TAP children per kept node.")] = 2,
     max_turns: Annotated[int, typer.Option(min=1, help="Crescendo turns, at most.")] = 5,
+    max_backtracks: Annotated[int, typer.Option(min=0, help="Crescendo: refused turns rolled back, at most.")] = 3,
+    success_score: Annotated[int, typer.Option(min=1, max=10, help="The attack judge's score (1-10) that counts as a jailbreak.")] = 10,
+    attack_option: Annotated[list[str] | None, typer.Option("--attack-option", help="Attack option KEY=VALUE (repeatable): judge=llm|offline (who scores attempts: the attacker model 1-10, or the run's offline harm judge), attacker_max_tokens=N, judge_max_tokens=N, fsync_journal=true, or a strategy's own option (see docs/redteam/strategies.md).", show_default=False)] = None,
     export_successes: Annotated[Path | None, typer.Option("--export-successes", help="Write the successful attacks to this file as a suite (`redline eval --suite FILE` replays them).", show_default=False)] = None,
     policy: PolicyOption = "default",
     judge: JudgeOption = None,
@@ -93,7 +96,9 @@ def redteam_cmd(
     attack = AttackOptions(attacker=attacker,
                            attacker_options={"base_url": attacker_base_url} if attacker_base_url else {},
                            budget=budget, max_depth=max_depth, width=width, branching=branching,
-                           max_turns=max_turns, seed=seed or 0)
+                           max_turns=max_turns, max_backtracks=max_backtracks,
+                           success_score=success_score, seed=seed or 0,
+                           extra=parse_options(attack_option))
     plan = RedteamPlan(suite=suite, chains=parse_chains(converter),
                        converter_options=parse_converter_options(converter_option),
                        strategies=strategies, attack=attack, limit=limit, seed=seed or 0)
