@@ -80,7 +80,8 @@ KINDS: dict[str, Kind] = {
         Kind("attacker", "redline.attackers",
              tuple(f"redline.redteam.attackers.{m}" for m in ("pair", "tap", "crescendo")),
              "--strategy", context=("attack",)),
-        Kind("executor", "redline.executors", (), "--executor"),
+        Kind("executor", "redline.executors", ("redline.executors.local", "redline.executors.ray"),
+             "--executor"),
     )
 }
 

@@ -70,6 +70,9 @@ def eval_cmd(
     max_image_side: Annotated[int | None, typer.Option("--max-image-side", help="openai target: downscale images to this many pixels on their longest side before sending.", show_default=False)] = None,
     max_image_mb: Annotated[float | None, typer.Option("--max-image-mb", help="openai target: fail a sample (naming it) whose image is larger than this once encoded.", show_default=False)] = None,
     gate: Annotated[Path | None, typer.Option("--gate", help="Gate the finished run against this budgets file (docs/learn/gate.md): exit 1 when it fails.", show_default=False)] = None,
+    executor: Annotated[str, typer.Option("--executor", help="Where the samples run: local (this process) or ray (a Ray cluster; pip install redline[ray]; docs/deploy.md).")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="--executor ray: the cluster's HOST:PORT (default: RAY_ADDRESS, else a local cluster).", show_default=False)] = None,
+    executor_option: Annotated[list[str] | None, typer.Option("--executor-option", help="Executor option KEY=VALUE (repeatable; ray: workers, shard_size, cpus_per_worker, max_worker_restarts).", show_default=False)] = None,
 ) -> None:
     """Run a target over a safety suite, judge the responses and write a report.
 
@@ -80,6 +83,11 @@ def eval_cmd(
     from redline.workspace import Workspace
 
     judge_options = parse_options(option)
+    executor_options = {**parse_options(executor_option), **({"address": ray_address} if ray_address else {})}
+    if executor != "local" or executor_options:  # a bad executor fails before the run directory is claimed
+        from redline.executors import check_executor
+
+        check_executor(executor, executor_options)
     budgets = None
     if gate is not None:  # a bad budgets file fails before any request is made
         from redline.learn.gate import check_budgets_policy, load_budgets
@@ -97,6 +105,7 @@ def eval_cmd(
         retry_base=retry_base, retry_max=retry_max, limit=limit, no_cache=no_cache,
         retry_errors=retry_errors, progress=progress, allow_image_root=allow_image_root,
         max_image_side=max_image_side, max_image_mb=max_image_mb,
+        executor=executor, executor_options=executor_options,
     )
     ws = Workspace.default(db)
     with exit_on_interrupt("interrupted"):  # before the run started: nothing to resume yet
@@ -117,7 +126,8 @@ def eval_config(*, suite: str, target: str, policy: str, judge: list[str] | None
                 seed: int | None, timeout: float, max_retries: int, retry_base: float, retry_max: float,
                 limit: int | None, no_cache: bool, retry_errors: bool, progress: bool,
                 allow_image_root: list[Path] | None = None, max_image_side: int | None = None,
-                max_image_mb: float | None = None) -> Any:
+                max_image_mb: float | None = None, executor: str = "local",
+                executor_options: dict[str, Any] | None = None) -> Any:
     """The :class:`~redline.evals.runner.EvalConfig` of a run command's options (``eval``,
     ``redteam``): the same defaults (judges, max tokens per target kind) everywhere.
 
@@ -145,6 +155,8 @@ def eval_config(*, suite: str, target: str, policy: str, judge: list[str] | None
         allow_image_root: ``--allow-image-root``.
         max_image_side: ``--max-image-side`` (openai target: downscale images).
         max_image_mb: ``--max-image-mb`` (openai target: the largest image sent).
+        executor: ``--executor`` (``local``, ``ray``).
+        executor_options: ``--ray-address`` and ``--executor-option`` values.
     """
     from redline.evals.runner import DEFAULT_JUDGES, EvalConfig, RetryPolicy
     from redline.targets.base import GenParams
@@ -160,6 +172,7 @@ def eval_config(*, suite: str, target: str, policy: str, judge: list[str] | None
         retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base, max_delay=retry_max),
         use_cache=not no_cache, progress=progress, limit=limit, retry_errors=retry_errors,
         image_roots=list(allow_image_root or []),
+        executor=executor, executor_options=dict(executor_options or {}),
     )
 
 

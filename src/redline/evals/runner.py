@@ -117,6 +117,8 @@ class EvalConfig:
         limit: Only the suite's first ``limit`` samples.
         retry_errors: Ask again the samples whose target request failed in an earlier run.
         image_roots: Folders besides the suite's own from which image files may be read.
+        executor: Where the samples run (``local``, ``ray``); the runner still writes the results.
+        executor_options: The executor's options.
     """
 
     suite: str = "demo"
@@ -137,6 +139,10 @@ class EvalConfig:
     retry_errors: bool = False
     #: folders besides the suite's own from which image parts' local files may be read
     image_roots: list[Path] = field(default_factory=list)
+    #: where the samples run: ``local`` (this process) or ``ray`` (see redline.executors)
+    executor: str = "local"
+    #: the executor's options (``--ray-address``, ``--executor-option``)
+    executor_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -716,7 +722,12 @@ class Runner:
                                done=min(resumed, self.n_samples))
         try:
             with progress:
-                asyncio.run(self._run_async(done, progress))
+                if self.cfg.executor == "local":
+                    asyncio.run(self._run_async(done, progress))
+                else:  # issue 15: another executor does the per-sample work; records are written here
+                    from redline.executors import create_executor
+
+                    create_executor(self.cfg.executor, self.cfg.executor_options).run(self, done, progress)
             status = "completed"
         except KeyboardInterrupt:
             status = "interrupted"
