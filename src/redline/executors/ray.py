@@ -26,9 +26,11 @@ included) travel to the actors through Ray's object store, never through logs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -185,6 +187,17 @@ class RayExecutor:
         """Connect to (or start) the cluster; True when this call connected (so it disconnects)."""
         if ray.is_initialized():
             return False
+        host, colon, port = (self.address or "").rpartition(":")
+        if colon and port.isdigit() and "://" not in self.address:  # fail fast: Ray retries for a minute
+            import socket
+
+            try:
+                socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+            except OSError as e:
+                raise InputError("cannot reach the Ray cluster", [Problem(
+                    "--ray-address", f"{self.address}: {e}",
+                    "start it (`ray start --head`) and pass its HOST:PORT, or leave --ray-address "
+                    "out to start a local one")]) from None
         try:
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.WARNING, configure_logging=True)
@@ -207,6 +220,12 @@ class RayExecutor:
             FatalTargetError: A worker's target (or judge) can answer no request.
             RuntimeError: More actors died than ``max_worker_restarts``, or a worker failed.
         """
+        # Ray prints its workers' deaths ("(raylet) A worker died …") to stdout: to stderr with
+        # them, so that stdout stays the command's own (`--json` output stays JSON)
+        with contextlib.redirect_stdout(sys.stderr):
+            self._run(runner, done, progress)
+
+    def _run(self, runner: Runner, done: set[str], progress: ProgressBar) -> None:
         from redline.executors.base import write_record
         from redline.files import write_atomic
         from redline.targets import FatalTargetError
