@@ -51,7 +51,8 @@ def create_executor(spec: str, options: dict[str, Any] | None = None) -> Executo
     Raises:
         InputError: An unknown executor or option, or one whose package is not installed.
     """
-    return create("executor", spec, options or {}, where="--executor-option {key}={value}")  # type: ignore[no-any-return]
+    executor: Executor = create("executor", spec, options or {}, where="--executor-option {key}={value}")
+    return executor
 
 
 def check_executor(spec: str, options: dict[str, Any] | None = None) -> None:

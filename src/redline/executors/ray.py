@@ -187,8 +187,9 @@ class RayExecutor:
         """Connect to (or start) the cluster; True when this call connected (so it disconnects)."""
         if ray.is_initialized():
             return False
-        host, colon, port = (self.address or "").rpartition(":")
-        if colon and port.isdigit() and "://" not in self.address:  # fail fast: Ray retries for a minute
+        address = self.address or ""
+        host, colon, port = address.rpartition(":")
+        if colon and port.isdigit() and "://" not in address:  # fail fast: Ray retries for a minute
             import socket
 
             try:
@@ -241,7 +242,7 @@ class RayExecutor:
         make = lambda: actor_cls.remote(cfg_ref, policy_ref, runner.detect_all_languages,  # noqa: E731
                                          str(runner.suite_path))
         actors = [make() for _ in range(n)]
-        stats = {"workers": n, "shard_size": self.shard_size, "shards": 0, "shards_resent": 0,
+        stats: dict[str, Any] = {"workers": n, "shard_size": self.shard_size, "shards": 0, "shards_resent": 0,
                  "workers_lost": 0, "duplicates_dropped": 0, "records": 0}
         pending = _shards(runner._samples(done), self.shard_size)
         again: deque[list[Sample]] = deque()
