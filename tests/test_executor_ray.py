@@ -156,7 +156,8 @@ def test_killed_worker_each_sample_exactly_once(workspace: Path, fake_server, ra
     _wait_lines(out / "results.jsonl", 8, proc)
     workers = _shard_workers()
     assert workers, "no ShardWorker process found"
-    os.kill(workers[0], signal.SIGKILL)
+    for pid in workers:  # this run's actors (and any stale one left by an earlier test)
+        os.kill(pid, signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr
     ids = [r["sample"]["id"] for r in read_results(out / "results.jsonl")]
