@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -75,6 +76,9 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pass
         proc.wait(10)
         log.close()
+        current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"  # left by the killed head
+        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
+            current.unlink()
 
 
 def _server_key(prompt: str) -> str:
@@ -216,3 +220,16 @@ def test_unknown_executor_and_option(workspace: Path, fake_server) -> None:
     if HAVE_RAY:
         r = invoke(*eval_args(server, suite, policy, "--executor", "ray", "--executor-option", "nodes=3"))
         assert r.exit_code == 2 and "shard_size" in r.output
+
+
+@needs_ray
+def test_unreachable_target_aborts_like_local(workspace: Path, ray_cluster: str) -> None:
+    policy = write_policy(workspace / "pol.yaml")
+    suite = write_suite(workspace / "suite.jsonl", make_records(8))
+    out = workspace / "run"
+    r = invoke("eval", "--target", "openai:m", "--base-url", "http://127.0.0.1:1/v1", "--suite", str(suite),
+               "--policy", str(policy), "--no-progress", "--max-retries", "0", "--out", str(out),
+               "--executor", "ray", "--ray-address", ray_cluster, *SHARD)
+    assert r.exit_code == 2, r.output
+    assert "cannot reach" in r.output
+    assert json.loads((out / "summary.json").read_text())["manifest"]["status"] == "aborted"

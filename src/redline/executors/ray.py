@@ -138,10 +138,18 @@ class ShardWorker:
             for sample in it:
                 await r._process(sample, sink)
 
+        from redline.targets import FatalTargetError
+
         with image_access(self.suite_path, r.cfg.image_roots):
-            async with asyncio.TaskGroup() as tg:
-                for _ in range(min(self.conc, len(samples))):
-                    tg.create_task(worker())
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    for _ in range(min(self.conc, len(samples))):
+                        tg.create_task(worker())
+            except BaseExceptionGroup as eg:  # the first real error (a fatal one first), as the runner does
+                first = (eg.subgroup(FatalTargetError) or eg).exceptions[0]
+                while isinstance(first, BaseExceptionGroup):
+                    first = first.exceptions[0]
+                raise first from None
         return {"lines": sink.lines, "new_requests": r.new_requests - new0,
                 "retries": r.retries - retries0, "pid": os.getpid()}
 
@@ -199,8 +207,11 @@ class RayExecutor:
                     "--ray-address", f"{self.address}: {e}",
                     "start it (`ray start --head`) and pass its HOST:PORT, or leave --ray-address "
                     "out to start a local one")]) from None
+        # no address: RAY_ADDRESS, else a new local cluster ("local"), never the one a stale
+        # /tmp/ray/ray_current_cluster names (Ray's own default, which hangs when that one is dead)
+        address = self.address or os.environ.get("RAY_ADDRESS") or "local"
         try:
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+            ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.WARNING, configure_logging=True)
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise InputError("cannot reach the Ray cluster", [Problem(
