@@ -81,7 +81,7 @@ def main() -> None:
                 local.append(time.perf_counter() - t)
             print(f"local executor, {args.samples} samples: {statistics.median(local):.2f} s")
             by_shard = {}
-            for shard in (args.samples // 2, 8):
+            for shard in (64, 8):
                 times = []
                 for i in range(args.repeat):
                     t = time.perf_counter()
@@ -93,14 +93,18 @@ def main() -> None:
                 by_shard[shard] = statistics.median(times)
                 print(f"ray executor, shard_size={shard} ({-(-args.samples // shard)} shards): "
                       f"{by_shard[shard]:.2f} s")
-            big, small = args.samples // 2, 8
+            big, small = 64, 8
             extra = -(-args.samples // small) - -(-args.samples // big)
             print(f"ray fixed cost over local (connect, 2 actors, teardown): "
                   f"{by_shard[big] - statistics.median(local):.2f} s")
             print(f"per-shard overhead: {(by_shard[small] - by_shard[big]) / extra * 1000:.1f} ms")
         finally:
             os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
             srv.terminate()
+            current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"  # names the dead head
+            if current.is_file() and current.read_text().strip().endswith(f":{port}"):
+                current.unlink()
 
 
 if __name__ == "__main__":
