@@ -105,7 +105,7 @@ class ShardWorker:
         opts.setdefault("concurrency", cfg.concurrency)
         r.target = create_target(cfg.target, **opts)
         r.cache = None
-        r.agg = MetricsAggregator()
+        r.agg = MetricsAggregator()  # type: ignore[assignment]  # the driver samples failures, not workers
         r.new_requests = 0
         r.retries = 0
         self.runner = r
@@ -245,6 +245,8 @@ class RayExecutor:
         ray = import_ray()
         t0 = time.perf_counter()
         connected_here = self._connect(ray)
+        if not getattr(runner, "_recorded", True):  # `redline runs` shows it running from now on
+            runner._record_start_now()
         actor_cls = ray.remote(ShardWorker).options(num_cpus=self.cpus_per_worker, max_concurrency=1,
                                                     max_restarts=0)
         n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1) // max(self.cpus_per_worker, 1e-3)))
