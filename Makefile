@@ -31,7 +31,7 @@ demo: $(VENV)/.installed-demo
 test: $(VENV)/.installed-dev
 	@bash scripts/ensure_system_deps.sh
 	@bash scripts/ensure_label_studio.sh .venv-ls
-	REDLINE_INSPECT_VENV=$(INSPECT_VENV) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	REDLINE_INSPECT_VENV=$(INSPECT_VENV) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=20
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench training scripts
