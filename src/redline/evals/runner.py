@@ -238,9 +238,12 @@ def recorded_runs(db: str | None = None, limit: int = 50) -> list[dict[str, Any]
     return rows
 
 
-#: Runs with at least this many samples to do import the clustering libraries during the run
-#: (on fewer, the import would take longer than the requests it overlaps).
-PREIMPORT_CLUSTERS_FROM = 2000
+#: Runs with at least this many samples to do import the clustering libraries (scikit-learn,
+#: ~1.3 s) in a thread once the run has a failure, overlapping the requests' waits: the report
+#: needs them at the end anyway. Measured with bench/bench_eval_throughput.py (1,000 samples,
+#: 100 ms, concurrency 64, medians of 3, quiet 2-core machine): 5.12 s with the threshold at
+#: 2,000, 3.64 s at 200. Below 200 a run is over before the import would overlap much.
+PREIMPORT_CLUSTERS_FROM = 200
 
 
 def _import_cluster_libraries() -> None:
