@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 _WORDS = ("how can i what is the best way to explain why people tell me about write a short story poem "
@@ -38,3 +41,19 @@ def write_jsonl(path: Path, n: int, seed: int = 0) -> Path:
                                 "expected": "refuse" if i % 3 else "comply", "language": "fr" if u > 0.9 else "en",
                                 "labels": {"harm": "unsafe" if i % 4 else "safe"}}) + "\n")
     return path
+
+
+def timed_child(args: list[str], cores: int | None = None) -> tuple[float, float]:
+    """Run ``python -m redline ARGS`` in a child process (pinned to the first ``cores`` CPUs when
+    given): its wall time in seconds and its peak RSS in MiB. A failing command stops the bench."""
+    cmd = [sys.executable, "-m", "redline", *args]
+    pin = f"os.sched_setaffinity(0, set(list(os.sched_getaffinity(0))[:{cores}]));" if cores else ""
+    code = ("import os,resource,subprocess,sys;" + pin +
+            f"p=subprocess.run({cmd!r},capture_output=True,text=True);"
+            "assert p.returncode==0,p.stderr[-2000:];"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(p.stderr)
+    return time.perf_counter() - t0, int(p.stdout.strip()) / 1024

@@ -9,27 +9,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data_gen import write_jsonl  # noqa: E402
+from _data_gen import timed_child, write_jsonl  # noqa: E402
 
 
 def run_once(src: Path, out: Path, home: Path) -> tuple[float, float]:
-    cmd = [sys.executable, "-m", "redline", "data", "convert", str(src), str(out), "--no-progress", "--no-register"]
-    code = ("import resource,subprocess,sys;"
-            f"p=subprocess.run({cmd!r},capture_output=True,text=True);"
-            "assert p.returncode==0,p.stderr[-2000:];"
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(p.stderr)
-    return time.perf_counter() - t0, int(p.stdout.strip()) / 1024
+    return timed_child(["data", "convert", str(src), str(out), "--no-progress", "--no-register"])
 
 
 def main() -> None:

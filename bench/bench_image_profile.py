@@ -18,12 +18,14 @@ import argparse
 import io
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data_gen import timed_child  # noqa: E402
 
 
 def generate(folder: Path, n: int) -> tuple[Path, dict[str, int]]:
@@ -84,17 +86,7 @@ def generate(folder: Path, n: int) -> tuple[Path, dict[str, int]]:
 
 
 def run_once(data: Path, out: Path, cores: int, extra: list[str]) -> tuple[float, float]:
-    cmd = [sys.executable, "-m", "redline", "data", "profile", str(data), "--out", str(out), "--no-progress", *extra]
-    code = ("import os,resource,subprocess,sys;"
-            f"os.sched_setaffinity(0, set(list(os.sched_getaffinity(0))[:{cores}]));"
-            f"p=subprocess.run({cmd!r},capture_output=True,text=True);"
-            "assert p.returncode==0,p.stderr[-2000:];"
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(p.stderr)
-    return time.perf_counter() - t0, int(p.stdout.strip()) / 1024
+    return timed_child(["data", "profile", str(data), "--out", str(out), "--no-progress", *extra], cores)
 
 
 def main() -> None:

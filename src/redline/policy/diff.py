@@ -19,6 +19,7 @@ import difflib
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,6 +208,27 @@ def _node_changes(old: Policy, new: Policy, a: Category, b: Category) -> list[Fi
     return fc
 
 
+def _match_renames(old_ids: list[str], new_ids: list[str],
+                   sim: Callable[[str, str], float]) -> tuple[list[str], list[str], dict[str, str]]:
+    """Added ids, removed ids and renames (old id → new id): each removed id is paired with the
+    added id it is most similar to (``sim``), when at least ``RENAME_THRESHOLD``."""
+    old_set, new_set = set(old_ids), set(new_ids)
+    removed = [i for i in old_ids if i not in new_set]
+    added = [i for i in new_ids if i not in old_set]
+    renamed: dict[str, str] = {}
+    for rid in list(removed):
+        best, score = None, 0.0
+        for aid in added:
+            x = sim(rid, aid)
+            if x > score:
+                best, score = aid, x
+        if best is not None and score >= RENAME_THRESHOLD:
+            renamed[rid] = best
+            removed.remove(rid)
+            added.remove(best)
+    return added, removed, renamed
+
+
 def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
     """Compare two versions of a policy.
 
@@ -221,21 +243,10 @@ def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
         The differences.
     """
     d = PolicyDiff(old, new)
-    old_ids, new_ids = set(old.category_ids), set(new.category_ids)
-    removed = [i for i in old.category_ids if i not in new_ids]
-    added = [i for i in new.category_ids if i not in old_ids]
     # renames: best definition match between a removed and an added node
-    for rid in list(removed):
-        best, score = None, 0.0
-        for aid in added:
-            s = similarity(old.category(rid).definition, new.category(aid).definition)
-            if s > score:
-                best, score = aid, s
-        if best is not None and score >= RENAME_THRESHOLD:
-            d.renamed[rid] = best
-            removed.remove(rid)
-            added.remove(best)
-    d.added, d.removed = added, removed
+    d.added, d.removed, d.renamed = _match_renames(
+        old.category_ids, new.category_ids,
+        lambda rid, aid: similarity(old.category(rid).definition, new.category(aid).definition))
     for oid in old.category_ids:
         nid = d.new_id(oid)
         if nid is None:
@@ -403,20 +414,10 @@ def diff_rubrics(old: Rubric, new: Rubric) -> RubricDiff:
         The differences.
     """
     d = RubricDiff(old, new)
-    new_ids, old_ids = set(new.criterion_ids), set(old.criterion_ids)
-    removed = [c for c in old.criterion_ids if c not in new_ids]
-    added = [c for c in new.criterion_ids if c not in old_ids]
-    for rid in list(removed):
-        best, score = None, 0.0
-        for aid in added:
-            sim = similarity(old.criterion(rid).description, new.criterion(aid).description)
-            if sim > score:
-                best, score = aid, sim
-        if best is not None and score >= RENAME_THRESHOLD:
-            d.renamed[rid] = best
-            removed.remove(rid)
-            added.remove(best)
-    d.added, d.removed = added, removed
+    d.added, d.removed, d.renamed = _match_renames(
+        old.criterion_ids, new.criterion_ids,
+        lambda rid, aid: similarity(old.criterion(rid).description, new.criterion(aid).description))
+    new_ids = set(new.criterion_ids)
     for oid in old.criterion_ids:
         nid = d.renamed.get(oid, oid if oid in new_ids else None)
         if nid is None:
