@@ -197,6 +197,13 @@ class ChangelogEntry(BaseModel):
         return str(v) if v is not None and not isinstance(v, str) else v
 
 
+def content_hash_of(pack: BaseModel) -> str:
+    """``sha256:<16 hex>`` over a guideline pack's content (its JSON dump, keys sorted): the
+    identity of a policy or rubric version that runs and labels record."""
+    canon = json.dumps(pack.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+
 class Policy(BaseModel):
     """A policy pack. ``content_hash`` identifies exactly this (resolved) content."""
 
@@ -243,8 +250,7 @@ class Policy(BaseModel):
     def content_hash(self) -> str:
         """``sha256:<16 hex>`` over the resolved content (computed once: treat a loaded policy as read-only)."""
         if self._hash is None:
-            canon = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-            self._hash = "sha256:" + hashlib.sha256(canon.encode()).hexdigest()[:16]
+            self._hash = content_hash_of(self)
         return self._hash
 
     # -- tree access ------------------------------------------------------------------------

@@ -14,13 +14,11 @@ criteria or outside a criterion's scale.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from redline.policy.model import ID_PATTERN, ChangelogEntry
+from redline.policy.model import ID_PATTERN, ChangelogEntry, content_hash_of
 
 CaseTag = Literal["clear", "borderline", "adjudicated"]
 #: names a label form already uses: a criterion cannot have them as its id
@@ -121,8 +119,7 @@ class Rubric(BaseModel):
     def content_hash(self) -> str:
         """``sha256:<16 hex>`` over the content (computed once: treat a loaded pack as read-only)."""
         if self._hash is None:
-            canon = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-            self._hash = "sha256:" + hashlib.sha256(canon.encode()).hexdigest()[:16]
+            self._hash = content_hash_of(self)
         return self._hash
 
     @property
