@@ -190,3 +190,14 @@ def browser(play: Any) -> Any:
     return play.chromium.launch(executable_path="/usr/bin/chromium", args=[
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"])
+
+
+def browser_login(ctx: Any, base: str, user: str) -> Any:
+    """A new page of the browser context ``ctx``, logged in to the app at ``base`` as ``user``."""
+    page = ctx.new_page()
+    page.goto(base + "/login")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("#login-button")
+    page.wait_for_url(base + "/")
+    return page

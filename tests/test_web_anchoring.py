@@ -8,21 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests._web import PASSWORD, Server, browser, seed, workspace
+from tests._web import PASSWORD, Server, browser, browser_login, seed, workspace
 
 pw = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 if not Path("/usr/bin/chromium").exists():
     pytest.skip("Debian chromium not installed at /usr/bin/chromium", allow_module_level=True)
-
-
-def _login(ctx, base: str, user: str):
-    page = ctx.new_page()
-    page.goto(base + "/login")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("#login-button")
-    page.wait_for_url(base + "/")
-    return page
 
 
 def test_suggestion_shown_in_one_arm_only(tmp_path: Path):
@@ -54,7 +44,7 @@ def test_suggestion_shown_in_one_arm_only(tmp_path: Path):
             b = browser(play)
             seen = {}
             for user in ("a1", "b1"):
-                page = _login(b.new_context(), srv.base, user)
+                page = browser_login(b.new_context(), srv.base, user)
                 page.goto(srv.base + "/p/p1/annotate")
                 assert page.locator("#item-id").inner_text() == "s1"
                 seen[user] = page.locator("#suggestion").count()
@@ -70,7 +60,7 @@ def test_suggestion_shown_in_one_arm_only(tmp_path: Path):
             assert {u for u, n in seen.items() if n} == {u for u, a in arms.items() if a == "shown"}
             # (gold items never get an arm: tests/test_annotate_anchoring.py)
             # the dashboard reports the experiment; the queue lists the critique flag, escaped
-            page = _login(b.new_context(), srv.base, "rev")
+            page = browser_login(b.new_context(), srv.base, "rev")
             page.goto(srv.base + "/p/p1/dashboard")
             assert page.locator("#dash-anchoring tr[data-field='intent']").count() == 1
             assert "flagged by the model critique" in page.locator("#critique-open").inner_text()
@@ -81,7 +71,7 @@ def test_suggestion_shown_in_one_arm_only(tmp_path: Path):
             assert page.locator("#annotations").inner_text().count("shown") == 1
             # a revise item opens with the draft in the response box
             svc.add_user("w", PASSWORD, "annotator")
-            page = _login(b.new_context(), srv.base, "w")
+            page = browser_login(b.new_context(), srv.base, "w")
             page.goto(srv.base + "/p/rv/annotate")
             assert page.locator("textarea[name='response']").input_value() == "I'm sorry you're feeling this way."
             assert page.locator("#draft-note").count() == 1

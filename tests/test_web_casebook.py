@@ -9,21 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests._web import PASSWORD, Client, Server, browser, csrf_of, seed, workspace
+from tests._web import Client, Server, browser, browser_login, csrf_of, seed, workspace
 
 pw = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 if not Path("/usr/bin/chromium").exists():
     pytest.skip("Debian chromium not installed at /usr/bin/chromium", allow_module_level=True)
-
-
-def _login(ctx, base: str, user: str):
-    page = ctx.new_page()
-    page.goto(base + "/login")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("#login-button")
-    page.wait_for_url(base + "/")
-    return page
 
 
 def _choose(page, field: str, value: str) -> None:
@@ -57,7 +47,7 @@ def test_promote_to_casebook_asks_node_and_intent(tmp_path, task):
     try:
         with pw.sync_playwright() as play:
             b = browser(play)
-            page = _login(b.new_context(), srv.base, "rev")
+            page = browser_login(b.new_context(), srv.base, "rev")
             page.goto(srv.base + "/p/p1/review/x1")
             assert page.locator("#casebook-fields").is_hidden()  # only when promoting
             page.check("#promote-casebook")
