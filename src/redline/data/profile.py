@@ -7,19 +7,20 @@ empty content, encoding problems, label distributions and class imbalance, unrea
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from redline.data import limits
 from redline.data.dedup import DupIndex, MinHasher, NearDupConfig, near_duplicate_pairs, normalise
 from redline.data.formats import FieldMap, Rejected
-from redline.data.formats.base import RejectedSummary
 from redline.data.io import Quarantine, RowCounts, open_input
 from redline.data.records import Record, record_json
 from redline.data.schema import TextPart
@@ -42,16 +43,42 @@ def base_language(code: str | None) -> str | None:
 
 
 class _Ids:
-    """A count plus the first MAX_IDS ids."""
+    """A count plus the first MAX_IDS ids, in row order.
+
+    ``add`` takes rows in order (``key``: the row's position, any increasing number); :meth:`merge`
+    and :meth:`of` join ids that arrive in any order by key (the Ray profile's partial results,
+    :mod:`redline.data.ray_data`).
+    """
 
     def __init__(self) -> None:
         self.count = 0
         self.ids: list[str] = []
+        self._keys: list[int] = []
 
-    def add(self, rid: str) -> None:
+    def add(self, rid: str, key: int = 0) -> None:
         self.count += 1
         if len(self.ids) < MAX_IDS:
             self.ids.append(rid)
+            self._keys.append(key)
+
+    def merge(self, other: _Ids) -> None:
+        """Add another part's count and ids (the first MAX_IDS of both, by key)."""
+        self.count += other.count
+        if other.ids:
+            first = list(islice(heapq.merge(zip(self._keys, self.ids, strict=True),
+                                            zip(other._keys, other.ids, strict=True)), MAX_IDS))
+            self._keys = [k for k, _ in first]
+            self.ids = [i for _, i in first]
+
+    @classmethod
+    def of(cls, count: int, keyed: Iterable[tuple[int, str]]) -> _Ids:
+        """``count`` rows, of which ``(key, id)`` pairs in any order (the first MAX_IDS by key are kept)."""
+        out = cls()
+        out.count = count
+        first = heapq.nsmallest(MAX_IDS, keyed)
+        out._keys = [k for k, _ in first]
+        out.ids = [i for _, i in first]
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {"count": self.count, "ids": self.ids, "truncated": self.count > len(self.ids)}
@@ -63,11 +90,52 @@ def _stats(values: array) -> dict[str, Any]:
     import numpy as np
 
     a = np.frombuffer(values, dtype=np.int32) if values.typecode == "i" else np.asarray(values)
-    q = np.percentile(a, [50, 90, 99])
-    counts, edges = np.histogram(a, bins=min(30, max(1, int(a.max() - a.min()) + 1)))
-    return {"n": int(a.size), "min": int(a.min()), "mean": round(float(a.mean()), 1), "p50": float(q[0]),
-            "p90": float(q[1]), "p99": float(q[2]), "max": int(a.max()),
-            "histogram": {"edges": [round(float(x), 1) for x in edges], "counts": counts.tolist()}}
+    vals, cnt = np.unique(a, return_counts=True)
+    return stats_of_counts(Counter(dict(zip(vals.tolist(), cnt.tolist(), strict=True))))
+
+
+def _lerp(a: float, b: float, t: float) -> float:
+    """numpy's linear interpolation in ``np.percentile``: ``a + (b-a)·t``, from ``b`` when t ≥ ½."""
+    d = b - a
+    return b - d * (1 - t) if t >= 0.5 else a + d * t
+
+
+def stats_of_counts(counts: Counter) -> dict[str, Any]:
+    """Length statistics (n, min, mean, p50/p90/p99, max, a histogram of up to 30 bins) of integer
+    values given as ``{value: rows}``.
+
+    Equal to numpy's ``percentile`` (linear) and ``histogram`` of the values themselves; memory is
+    bounded by the number of distinct values, and parts of a stream counted apart add up
+    (``Counter`` sums: the Ray profile, :mod:`redline.data.ray_data`).
+
+    Args:
+        counts: How many rows have each value.
+
+    Returns:
+        The statistics as the profile report writes them (``{"n": 0}`` for no values).
+    """
+    if not counts:
+        return {"n": 0}
+    import numpy as np
+
+    vals = np.array(sorted(counts), dtype=np.int64)
+    cnt = np.array([counts[v] for v in vals.tolist()], dtype=np.int64)
+    n = int(cnt.sum())
+    cum = np.cumsum(cnt)
+
+    def at(i: int) -> float:  # the i-th (0-based) smallest value
+        return float(vals[int(np.searchsorted(cum, i, side="right"))])
+
+    def pct(q: float) -> float:
+        virtual = float(np.true_divide(q, 100) * (n - 1))
+        lo = int(np.floor(virtual))
+        return _lerp(at(lo), at(min(lo + 1, n - 1)), virtual - lo)
+
+    lo_v, hi_v = int(vals[0]), int(vals[-1])
+    hist, edges = np.histogram(vals, bins=min(30, max(1, hi_v - lo_v + 1)), weights=cnt)
+    return {"n": n, "min": lo_v, "mean": round(int((vals * cnt).sum()) / n, 1), "p50": pct(50),
+            "p90": pct(90), "p99": pct(99), "max": hi_v,
+            "histogram": {"edges": [round(float(x), 1) for x in edges], "counts": [int(c) for c in hist]}}
 
 
 def _imbalance(counts: Counter) -> dict[str, Any]:
@@ -82,27 +150,26 @@ def _imbalance(counts: Counter) -> dict[str, Any]:
 
 class _Languages:
     """Language id in batches; from the second batch on in a worker process (the second core), so
-    that it runs while the main process parses, scans and hashes the next rows. Results are
-    consumed in order."""
+    that it runs while the main process parses, scans and hashes the next rows. Each result goes to
+    :meth:`ProfileAcc.add_language`."""
 
     BATCH = 4000
 
-    def __init__(self, parallel: bool):
+    def __init__(self, parallel: bool, acc: ProfileAcc):
         from redline.data.langid import detect_many
 
         self._detect = detect_many
         self._parallel = parallel
+        self._acc = acc
         self._texts: list[str] = []
-        self._meta: list[tuple[str, str | None]] = []
-        self._futures: deque[tuple[Any, list[tuple[str, str | None]]]] = deque()
+        self._meta: list[tuple[int, str, str | None]] = []
+        self._futures: deque[tuple[Any, list[tuple[int, str, str | None]]]] = deque()
         self._pool: Any = None
         self._batches = 0
-        self.detected: Counter[str] = Counter()
-        self.mismatch = _Ids()
 
-    def add(self, text: str, rid: str, declared: str | None) -> None:
+    def add(self, text: str, key: int, rid: str, declared: str | None) -> None:
         self._texts.append(text)
-        self._meta.append((rid, declared))
+        self._meta.append((key, rid, declared))
         if len(self._texts) >= self.BATCH:
             self._submit()
 
@@ -122,12 +189,10 @@ class _Languages:
         else:
             self._consume(self._detect(texts), meta)
 
-    def _consume(self, result: Any, meta: list[tuple[str, str | None]]) -> None:
+    def _consume(self, result: Any, meta: list[tuple[int, str, str | None]]) -> None:
         langs = result.result() if hasattr(result, "result") else result
-        for lang, (rid, declared) in zip(langs, meta, strict=True):
-            self.detected[lang] += 1
-            if declared and lang != "und" and lang != declared:
-                self.mismatch.add(rid)
+        for lang, (key, rid, declared) in zip(langs, meta, strict=True):
+            self._acc.add_language(key, rid, lang, declared)
 
     def finish(self) -> None:
         if self._texts:
@@ -174,57 +239,267 @@ class ProfileOptions:
     image_threshold: int = 6
 
 
+_COUNT_KEYS = ("category", "expected", "language_declared", "language_detected", "source", "persona",
+               "modality", "script", "roles_last")
+
+
+class ProfileAcc:
+    """The per-row checks of the profile and their mergeable totals.
+
+    Everything in the report except what needs all rows at once (duplicate ids, exact and near
+    duplicates, leakage, images): counts, labels, lengths (as value counts), empty and encoding
+    problems, scripts, PII, detected languages, unreadable rows. :meth:`add_record` is the one
+    implementation of the per-row checks: the local profile runs it over the stream, the Ray
+    profile (:mod:`redline.data.ray_data`) over each batch on the cluster, and adds the batches'
+    accumulators up with :meth:`merge`. ``key`` orders rows (their position, or line number), so
+    the ids a finding lists are the first ones in the file either way.
+    """
+
+    def __init__(self, opts: ProfileOptions):
+        """Empty totals for ``opts``.
+
+        Args:
+            opts: What to check (``pii`` and ``pii_region``, ``redact_to`` are read here).
+        """
+        from redline.data.pii import KINDS
+
+        self.records = 0
+        self.rejected = 0
+        self.rejected_rows: list[tuple[int, dict[str, Any]]] = []
+        self.counts: dict[str, Counter] = {k: Counter() for k in _COUNT_KEYS}
+        self.labels: dict[str, Counter] = {}
+        self.prompt_len: Counter[int] = Counter()
+        self.resp_len: Counter[int] = Counter()
+        self.turns: Counter[int] = Counter()
+        self.empty, self.whitespace, self.no_response = _Ids(), _Ids(), _Ids()
+        self.enc = {"replacement_char": _Ids(), "mojibake": _Ids(), "control_chars": _Ids()}
+        self.mixed_script = _Ids()
+        self.detected: Counter[str] = Counter()
+        self.mismatch = _Ids()
+        self.pii_rows = _Ids()
+        self.pii_kind = {k: _Ids() for k in KINDS}
+        self._pii = opts.pii
+        self._region = opts.pii_region
+        self._scanner: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_scanner": None}  # rebuilt where needed (it holds a module)
+
+    @property
+    def scanner(self) -> Any:
+        """The PII scanner (None when PII is not checked)."""
+        if self._pii and self._scanner is None:
+            from redline.data.pii import PiiScanner
+
+            self._scanner = PiiScanner(region=self._region)
+        return self._scanner
+
+    def add_rejected(self, key: int, where: str, reason: str) -> None:
+        """Count one unreadable row (the first MAX_IDS are listed)."""
+        self.rejected += 1
+        if len(self.rejected_rows) < MAX_IDS:
+            self.rejected_rows.append((key, {"where": where, "reason": reason}))
+
+    def add_record(self, r: Record, key: int, redact: bool = False) -> tuple[str, str | None]:
+        """Run the per-row checks on one record.
+
+        Args:
+            r: The record.
+            key: Its position in the stream (any number that increases with the position).
+            redact: Also return the record's PII-redacted JSON line.
+
+        Returns:
+            The head of the prompt that language detection reads (the caller batches it, then
+            calls :meth:`add_language`), and the redacted line (None unless ``redact``).
+        """
+        from redline.data.langid import scripts
+
+        self.records += 1
+        prompt = r.prompt
+        response = r.response
+        texts = r.texts()
+        self.prompt_len[len(prompt)] += 1
+        if response is not None:
+            self.resp_len[len(response)] += 1
+        else:
+            self.no_response.add(r.id, key)
+        self.turns[r.turns] += 1
+        counts = self.counts
+        counts["category"][r.category or "(none)"] += 1
+        counts["expected"][r.expected.value if r.expected else "(none)"] += 1
+        counts["language_declared"][r.language or "(none)"] += 1
+        counts["source"][r.source or "(none)"] += 1
+        persona = r.meta.get("persona") or r.meta.get("attack_style")
+        if persona is not None:
+            counts["persona"][str(persona)] += 1
+        counts["modality"]["image" if r.has_images else "text"] += 1
+        for k, v in r.labels.items():
+            self.labels.setdefault(k, Counter())[str(v).lower() if isinstance(v, bool) else str(v)] += 1
+        if not prompt:
+            self.empty.add(r.id, key)
+        elif not prompt.strip():
+            self.whitespace.add(r.id, key)
+        else:
+            for m in r.messages:
+                if m.text and not m.text.strip() and any(isinstance(p, TextPart) for p in m.content):
+                    self.whitespace.add(r.id, key)
+                    break
+        joined = "\n".join(texts)
+        if "\ufffd" in joined:
+            self.enc["replacement_char"].add(r.id, key)
+        if _MOJIBAKE.search(joined):
+            self.enc["mojibake"].add(r.id, key)
+        if _CONTROL.search(joined):
+            self.enc["control_chars"].add(r.id, key)
+        head = prompt[:limits.PROFILE_TEXT_CHARS]  # the heavy checks read a bounded head of the text
+        script, mixed = scripts(head)
+        counts["script"][script] += 1
+        if mixed:
+            self.mixed_script.add(r.id, key)
+        redacted = None
+        scanner = self.scanner
+        if scanner is not None:
+            kinds_here = {f.kind for t in texts for f in scanner.scan(t)}
+            for k in kinds_here:
+                self.pii_kind[k].add(r.id, key)
+            if kinds_here:
+                self.pii_rows.add(r.id, key)
+            if redact:
+                red = r.model_copy(deep=True)
+                for m in [*red.messages, *(red.chosen or []), *(red.rejected or [])]:
+                    for p in m.content:
+                        if isinstance(p, TextPart):
+                            p.text = scanner.redact(p.text)
+                redacted = json.dumps(record_json(red), ensure_ascii=False) + "\n"
+        return head, redacted
+
+    def add_language(self, key: int, rid: str, lang: str, declared: str | None) -> None:
+        """Record one row's detected language (``declared``: its base language code, if any)."""
+        self.detected[lang] += 1
+        if declared and lang != "und" and lang != declared:
+            self.mismatch.add(rid, key)
+
+    def merge(self, other: ProfileAcc) -> None:
+        """Add another part's totals (its rows may come before or after this one's)."""
+        self.records += other.records
+        self.rejected += other.rejected
+        self.rejected_rows = list(islice(heapq.merge(self.rejected_rows, other.rejected_rows,
+                                                     key=lambda kr: kr[0]), MAX_IDS))
+        for k, c in other.counts.items():
+            self.counts[k].update(c)
+        for k, c in other.labels.items():
+            self.labels.setdefault(k, Counter()).update(c)
+        for mine, theirs in ((self.prompt_len, other.prompt_len), (self.resp_len, other.resp_len),
+                             (self.turns, other.turns), (self.detected, other.detected)):
+            mine.update(theirs)
+        for a, b in ((self.empty, other.empty), (self.whitespace, other.whitespace),
+                     (self.no_response, other.no_response), (self.mixed_script, other.mixed_script),
+                     (self.mismatch, other.mismatch), (self.pii_rows, other.pii_rows),
+                     *((self.enc[k], other.enc[k]) for k in self.enc),
+                     *((self.pii_kind[k], other.pii_kind[k]) for k in self.pii_kind)):
+            a.merge(b)
+
+
+def _cluster_node(clusters: Iterable[tuple[int, list[str]]], max_clusters: int) -> dict[str, Any]:
+    """``clusters``/``rows``/``extra_copies`` and the ``max_clusters`` largest clusters' ids (ties:
+    the one whose first row comes first) from ``(first row's key, member ids in row order)``."""
+    n = rows = 0
+    top: list[tuple[int, int, list[str]]] = []  # a min-heap of (size, -first key, ids): the kept ones
+    for first, members in clusters:
+        n += 1
+        rows += len(members)
+        item = (len(members), -first, members)
+        if len(top) < max_clusters:
+            heapq.heappush(top, item)
+        elif item[:2] > top[0][:2]:
+            heapq.heapreplace(top, item)
+    examples = [m for _, _, m in sorted(top, key=lambda t: (-t[0], -t[1]))]
+    return {"clusters": n, "rows": rows, "extra_copies": rows - n, "examples": examples}
+
+
+def build_report(acc: ProfileAcc, opts: ProfileOptions, dup_ids: _Ids,
+                 exact: Iterable[tuple[int, list[str]]],
+                 near: tuple[Iterable[tuple[int, list[str]]], int] | None) -> dict[str, Any]:
+    """The profile report from the totals and the duplicate findings (the local and the Ray
+    profile's one report builder).
+
+    Args:
+        acc: The per-row totals.
+        opts: What was checked.
+        dup_ids: Rows whose id an earlier row has.
+        exact: The exact-duplicate clusters: ``(first row's key, ids in row order)``.
+        near: The near-duplicate clusters and the verified pair count (None: not checked).
+
+    Returns:
+        The report (without ``images``, ``leakage``, ``file`` and ``format``).
+    """
+    counts = {k: dict(v.most_common()) for k, v in acc.counts.items() if v and k != "roles_last"}
+    ex = _cluster_node(exact, opts.max_clusters)
+    report: dict[str, Any] = {
+        "records": acc.records,
+        "rejected": {"count": acc.rejected, "rows": [r for _, r in acc.rejected_rows]},
+        "row_counts": RowCounts(read=acc.records + acc.rejected, written=acc.records, rejected=acc.rejected,
+                                verb="profiled").to_json(),
+        "duplicate_ids": dup_ids.to_json(),
+        "counts": counts,
+        "labels": {k: _imbalance(v) for k, v in acc.labels.items()},
+        "category_balance": _imbalance(acc.counts["category"]),
+        "lengths": {"prompt_chars": stats_of_counts(acc.prompt_len), "response_chars": stats_of_counts(acc.resp_len),
+                    "user_turns": stats_of_counts(acc.turns), "without_response": acc.no_response.count},
+        "empty": {"empty_prompt": acc.empty.to_json(), "whitespace_only": acc.whitespace.to_json()},
+        "encoding": {k: v.to_json() for k, v in acc.enc.items()},
+        "scripts": {"main": dict(acc.counts["script"].most_common()), "mixed": acc.mixed_script.to_json()},
+        "duplicates": {"exact": {"clusters": ex["clusters"], "rows": ex["rows"],
+                                 "extra_copies": ex["extra_copies"], "examples": ex["examples"]}},
+    }
+    if opts.language:
+        report["counts"]["language_detected"] = dict(acc.detected.most_common())
+        report["language"] = {"detected": dict(acc.detected.most_common()),
+                              "mismatch_with_declared": acc.mismatch.to_json(), "library": "py3langid"}
+    if near is not None:
+        from redline.data.dedup import lsh_params
+
+        node = _cluster_node(near[0], opts.max_clusters)
+        b, rws = lsh_params(opts.near.threshold, opts.near.num_perm)
+        report["duplicates"]["near"] = {
+            "method": "MinHash LSH over character shingles of normalised text",
+            "threshold": opts.near.threshold, "num_perm": opts.near.num_perm, "shingle": opts.near.shingle,
+            "bands": b, "rows_per_band": rws, "clusters": node["clusters"], "rows": node["rows"],
+            "pairs": int(near[1]), "examples": node["examples"]}
+    if opts.pii:
+        report["pii"] = {"rows": acc.pii_rows.to_json(),
+                         "by_kind": {k: v.to_json() for k, v in acc.pii_kind.items() if v.count},
+                         "redacted_copy": str(opts.redact_to) if opts.redact_to else None}
+    return report
+
+
 def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | None = None,
                     on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The profile report (a JSON-able dict) of a stream of records / rejected rows."""
     opts = opts or ProfileOptions()
-    from redline.data.langid import scripts
-    from redline.data.pii import KINDS, PiiScanner
-
-    scanner = PiiScanner(region=opts.pii_region) if opts.pii else None
+    acc = ProfileAcc(opts)
     dup = DupIndex(cfg=opts.near, near=opts.near_dups)
     ids: list[str] = []
-    rejected = RejectedSummary(MAX_IDS)
     seen_ids: dict[str, int] = {}
     dup_ids = _Ids()
-    counts: dict[str, Counter] = {k: Counter() for k in ("category", "expected", "language_declared",
-                                                         "language_detected", "source", "persona",
-                                                         "modality", "script", "roles_last")}
-    labels: dict[str, Counter] = {}
-    prompt_len, resp_len, turns = array("i"), array("i"), array("i")
-    empty, whitespace, no_response = _Ids(), _Ids(), _Ids()
-    enc = {"replacement_char": _Ids(), "mojibake": _Ids(), "control_chars": _Ids()}
-    mixed_script = _Ids()
-    langs = _Languages(opts.parallel) if opts.language else None
-    pii_rows = _Ids()
-    pii_kind = {k: _Ids() for k in KINDS}
+    langs = _Languages(opts.parallel, acc) if opts.language else None
     images: Any = None  # an ImageHealth, made at the first record with an image
     redact_f = open(opts.redact_to, "w", encoding="utf-8") if opts.redact_to else None
+    redact = redact_f is not None and opts.pii
     try:
-        for r in rejected.records(items, on_progress):
+        for item in items:
+            if on_progress is not None:
+                on_progress(1)
+            if isinstance(item, Rejected):
+                acc.add_rejected(len(ids), item.where, item.reason)
+                continue
+            r = item
             idx = len(ids)
             ids.append(r.id)
             if r.id in seen_ids:
-                dup_ids.add(r.id)
+                dup_ids.add(r.id, idx)
             else:
                 seen_ids[r.id] = idx
-            prompt = r.prompt
-            response = r.response
-            texts = r.texts()
-            prompt_len.append(len(prompt))
-            if response is not None:
-                resp_len.append(len(response))
-            else:
-                no_response.add(r.id)
-            turns.append(r.turns)
-            counts["category"][r.category or "(none)"] += 1
-            counts["expected"][r.expected.value if r.expected else "(none)"] += 1
-            counts["language_declared"][r.language or "(none)"] += 1
-            counts["source"][r.source or "(none)"] += 1
-            persona = r.meta.get("persona") or r.meta.get("attack_style")
-            if persona is not None:
-                counts["persona"][str(persona)] += 1
-            counts["modality"]["image" if r.has_images else "text"] += 1
             if opts.images and r.has_images:
                 if images is None:
                     from redline.data.image_health import ImageHealth, ImageHealthOptions
@@ -232,44 +507,11 @@ def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | N
                     images = ImageHealth(_Ids, _stats, ImageHealthOptions(
                         threshold=opts.image_threshold, max_clusters=opts.max_clusters))
                 images.add(r)
-            for k, v in r.labels.items():
-                labels.setdefault(k, Counter())[str(v).lower() if isinstance(v, bool) else str(v)] += 1
-            if not prompt:
-                empty.add(r.id)
-            elif not prompt.strip():
-                whitespace.add(r.id)
-            else:
-                for m in r.messages:
-                    if m.text and not m.text.strip() and any(isinstance(p, TextPart) for p in m.content):
-                        whitespace.add(r.id)
-                        break
-            joined = "\n".join(texts)
-            if "\ufffd" in joined:
-                enc["replacement_char"].add(r.id)
-            if _MOJIBAKE.search(joined):
-                enc["mojibake"].add(r.id)
-            if _CONTROL.search(joined):
-                enc["control_chars"].add(r.id)
-            head = prompt[:limits.PROFILE_TEXT_CHARS]  # the heavy checks read a bounded head of the text
-            script, mixed = scripts(head)
-            counts["script"][script] += 1
-            if mixed:
-                mixed_script.add(r.id)
+            head, redacted = acc.add_record(r, idx, redact)
             if langs is not None:
-                langs.add(head, r.id, base_language(r.language))
-            if scanner is not None:
-                kinds_here = {f.kind for t in texts for f in scanner.scan(t)}
-                for k in kinds_here:
-                    pii_kind[k].add(r.id)
-                if kinds_here:
-                    pii_rows.add(r.id)
-                if redact_f is not None:
-                    red = r.model_copy(deep=True)
-                    for m in [*red.messages, *(red.chosen or []), *(red.rejected or [])]:
-                        for p in m.content:
-                            if isinstance(p, TextPart):
-                                p.text = scanner.redact(p.text)
-                    redact_f.write(json.dumps(record_json(red), ensure_ascii=False) + "\n")
+                langs.add(head, idx, r.id, base_language(r.language))
+            if redacted is not None and redact_f is not None:
+                redact_f.write(redacted)
             dup.add(dedup_text(r))
         if langs is not None:
             langs.finish()
@@ -279,47 +521,14 @@ def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | N
         if langs is not None:
             langs.close()
 
-    def named(cl: list[list[int]]) -> list[list[str]]:
-        return [[ids[i] for i in c] for c in cl[: opts.max_clusters]]
+    def named(cl: list[list[int]]) -> Iterable[tuple[int, list[str]]]:
+        return ((c[0], [ids[i] for i in c]) for c in cl)
 
-    exact = dup.exact_clusters()
-    report: dict[str, Any] = {
-        "records": len(ids),
-        "rejected": rejected.to_json(),
-        "row_counts": RowCounts(read=len(ids) + rejected.count, written=len(ids), rejected=rejected.count,
-                                verb="profiled").to_json(),
-        "duplicate_ids": dup_ids.to_json(),
-        "counts": {k: dict(v.most_common()) for k, v in counts.items() if v and k != "roles_last"},
-        "labels": {k: _imbalance(v) for k, v in labels.items()},
-        "category_balance": _imbalance(counts["category"]),
-        "lengths": {"prompt_chars": _stats(prompt_len), "response_chars": _stats(resp_len),
-                    "user_turns": _stats(turns), "without_response": no_response.count},
-        "empty": {"empty_prompt": empty.to_json(), "whitespace_only": whitespace.to_json()},
-        "encoding": {k: v.to_json() for k, v in enc.items()},
-        "scripts": {"main": dict(counts["script"].most_common()), "mixed": mixed_script.to_json()},
-        "duplicates": {
-            "exact": {"clusters": len(exact), "rows": sum(len(c) for c in exact),
-                      "extra_copies": sum(len(c) - 1 for c in exact), "examples": named(exact)},
-        },
-    }
-    if langs is not None:
-        report["counts"]["language_detected"] = dict(langs.detected.most_common())
-        report["language"] = {"detected": dict(langs.detected.most_common()),
-                              "mismatch_with_declared": langs.mismatch.to_json(), "library": "py3langid"}
+    near = None
     if opts.near_dups:
-        near, pairs = dup.near_clusters()
-        from redline.data.dedup import lsh_params
-
-        b, rws = lsh_params(opts.near.threshold, opts.near.num_perm)
-        report["duplicates"]["near"] = {
-            "method": "MinHash LSH over character shingles of normalised text",
-            "threshold": opts.near.threshold, "num_perm": opts.near.num_perm, "shingle": opts.near.shingle,
-            "bands": b, "rows_per_band": rws, "clusters": len(near), "rows": sum(len(c) for c in near),
-            "pairs": int(len(pairs)), "examples": named(near)}
-    if scanner is not None:
-        report["pii"] = {"rows": pii_rows.to_json(),
-                         "by_kind": {k: v.to_json() for k, v in pii_kind.items() if v.count},
-                         "redacted_copy": str(opts.redact_to) if opts.redact_to else None}
+        near_cl, pairs = dup.near_clusters()
+        near = (named(near_cl), len(pairs))
+    report = build_report(acc, opts, dup_ids, named(dup.exact_clusters()), near)
     if images is not None:
         report["images"] = images.to_json()
     if opts.against:
