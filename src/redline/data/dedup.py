@@ -176,6 +176,55 @@ class MinHasher:
         return out
 
 
+def band_keys(sig: Any, threshold: float) -> Any:
+    """The LSH bucket key of each row in each band: ``(rows, bands)`` uint64.
+
+    Two rows are candidates in a band when their keys there are equal (the band's ``rows``
+    signature values combined by a fixed random multiply-add).
+    """
+    import numpy as np
+
+    n, num_perm = sig.shape
+    bands, rows = lsh_params(threshold, num_perm)
+    mult = np.random.RandomState(12345).randint(1, 2**62, size=rows, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+    out = np.empty((n, bands), dtype=np.uint64)
+    for b in range(bands):
+        out[:, b] = (sig[:, b * rows:(b + 1) * rows].astype(np.uint64) * mult[None, :]).sum(axis=1, dtype=np.uint64)
+    return out
+
+
+def bucket_candidates(key: Any) -> Any:
+    """Candidate pairs ``(i, j)`` among rows by one band's keys: in each bucket (equal keys, rows in
+    their order) each member is paired with the next one and with the bucket's first member.
+
+    Args:
+        key: One band's keys, one per row in row order.
+
+    Returns:
+        An int64 array of shape (pairs, 2) (unsorted, may repeat).
+    """
+    import numpy as np
+
+    n = len(key)
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    same = ks[1:] == ks[:-1]
+    if not same.any():
+        return np.empty((0, 2), dtype=np.int64)
+    # chain consecutive members, and link each member to its bucket's first member
+    idx = np.nonzero(same)[0]
+    starts = np.r_[0, np.nonzero(~same)[0] + 1]
+    head = np.repeat(starts, np.diff(np.r_[starts, n]))
+    linked = order[head] != order
+    return np.concatenate([np.stack([order[idx], order[idx + 1]], axis=1),
+                           np.stack([order[head][linked], order[linked]], axis=1)]).astype(np.int64)
+
+
+def verified(sig_a: Any, sig_b: Any, threshold: float) -> Any:
+    """Which pairs' estimated Jaccard similarity (equal signature values) reaches ``threshold``."""
+    return (sig_a == sig_b).mean(axis=1) >= threshold
+
+
 def near_duplicate_pairs(sig: Any, threshold: float) -> Any:
     """Verified pairs ``(i, j)`` (int64 array of shape (n, 2)) whose estimated Jaccard ≥ threshold."""
     import numpy as np
@@ -183,23 +232,8 @@ def near_duplicate_pairs(sig: Any, threshold: float) -> Any:
     n, num_perm = sig.shape
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
-    bands, rows = lsh_params(threshold, num_perm)
-    mult = np.random.RandomState(12345).randint(1, 2**62, size=rows, dtype=np.int64).astype(np.uint64) | np.uint64(1)
-    cand: list[Any] = []
-    for b in range(bands):
-        key = (sig[:, b * rows:(b + 1) * rows].astype(np.uint64) * mult[None, :]).sum(axis=1, dtype=np.uint64)
-        order = np.argsort(key, kind="stable")
-        ks = key[order]
-        same = ks[1:] == ks[:-1]
-        if not same.any():
-            continue
-        # chain consecutive members, and link each member to its bucket's first member
-        idx = np.nonzero(same)[0]
-        cand.append(np.stack([order[idx], order[idx + 1]], axis=1))
-        starts = np.r_[0, np.nonzero(~same)[0] + 1]
-        head = np.repeat(starts, np.diff(np.r_[starts, n]))
-        linked = order[head] != order
-        cand.append(np.stack([order[head][linked], order[linked]], axis=1))
+    keys = band_keys(sig, threshold)
+    cand = [c for b in range(keys.shape[1]) if len(c := bucket_candidates(keys[:, b]))]
     if not cand:
         return np.empty((0, 2), dtype=np.int64)
     pairs = np.concatenate(cand).astype(np.int64)
@@ -208,7 +242,7 @@ def near_duplicate_pairs(sig: Any, threshold: float) -> Any:
     keep = np.empty(len(pairs), dtype=bool)
     for s in range(0, len(pairs), 100_000):
         p = pairs[s:s + 100_000]
-        keep[s:s + 100_000] = (sig[p[:, 0]] == sig[p[:, 1]]).mean(axis=1) >= threshold
+        keep[s:s + 100_000] = verified(sig[p[:, 0]], sig[p[:, 1]], threshold)
     return pairs[keep]
 
 

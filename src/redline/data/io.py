@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -291,9 +291,106 @@ def _reason_kind(reason: str) -> str:
     return text.strip()[:200]
 
 
+class ConvertSink:
+    """The per-row part of :func:`convert`: each item written (or quarantined) and counted.
+
+    The local conversion feeds it the whole stream; the Ray conversion
+    (:mod:`redline.data.ray_data`) one per batch on the cluster, writing to a part of the output,
+    and adds the parts up in order with :meth:`add_part`.
+    """
+
+    def __init__(self, to: str, src: Path, writer: Any, res: ConvertResult,
+                 quarantine: Callable[[Rejected], None], digest: Callable[[bytes], None],
+                 keeps: tuple[str, ...] | None = None, stripper: Any = None):
+        """Write to ``writer`` and count into ``res``.
+
+        Args:
+            to: The output format's name (for the reasons).
+            src: The input (where a record without a source row is said to be).
+            writer: The output format's record writer.
+            res: The counts, reasons, dropped fields and the label spool (``res._labels``).
+            quarantine: Takes each rejected row.
+            digest: Takes each written record's canonical JSON line (the content hash).
+            keeps: The fields the output format keeps (None: all).
+            stripper: An :class:`~redline.data.image_health.ExifStripper` (``--strip-exif``).
+        """
+        self.to, self.src, self.writer, self.res = to, src, writer, res
+        self.quarantine, self.digest, self.keeps, self.stripper = quarantine, digest, keeps, stripper
+
+    def add(self, item: Item) -> None:
+        """Write one record (or quarantine a rejected row, or a record the format cannot express)."""
+        res, to = self.res, self.to
+        if isinstance(item, Rejected):
+            self.quarantine(item)
+            res.unreadable += 1
+            kind = _reason_kind(item.reason)
+            res.reasons[kind] = res.reasons.get(kind, 0) + 1
+            return
+        res.read += 1
+        if self.stripper is not None and item.has_images:
+            item = self.stripper.strip(item)
+        try:
+            self.writer.write(item)
+        except ValueError as e:
+            reason = f"cannot be written as {to}: {e}"
+            where, line = record_where(item) or (f"{self.src}", None)
+            self.quarantine(Rejected(f"{where} (id {item.id})", line, reason, item.model_dump(mode="json")))
+            res.unwritable += 1
+            kind = f"cannot be written as {to}: {_reason_kind(str(e))}"
+            res.reasons[kind] = res.reasons.get(kind, 0) + 1
+            return
+        res.written += 1
+        if self.keeps is not None:
+            for f in _dropped_fields(item, self.keeps):
+                res.dropped[f] = res.dropped.get(f, 0) + 1
+        if res._labels is not None and (item.labels or item.meta.get("annotations")):
+            for row in label_rows(item):
+                res._labels.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        self.digest(item.canonical_json().encode() + b"\n")
+
+    def add_part(self, part: ConvertPart) -> None:
+        """Add a part converted elsewhere (its lines appended to the output, in order)."""
+        res = self.res
+        self.writer.write_lines(part.text)
+        for rej in part.rejected:
+            self.quarantine(rej)
+        self.digest(part.canonical.encode())
+        if res._labels is not None:
+            res._labels.write(part.labels)
+        res.read += part.read
+        res.written += part.written
+        res.unreadable += part.unreadable
+        res.unwritable += part.unwritable
+        for d, more in ((res.reasons, part.reasons), (res.dropped, part.dropped)):
+            for k, v in more.items():
+                d[k] = d.get(k, 0) + v
+
+
+@dataclass
+class ConvertPart:
+    """A batch converted on a Ray worker: its output lines, rejected rows and counts, in order."""
+
+    text: str = ""
+    canonical: str = ""
+    labels: str = ""
+    rejected: list[Rejected] = field(default_factory=list)
+    read: int = 0
+    written: int = 0
+    unreadable: int = 0
+    unwritable: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        """Input rows of the part."""
+        return self.read + self.unreadable
+
+
 def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | None = None,
             fmap: FieldMap | None = None, on_progress: Callable[[int], None] | None = None,
-            collect_labels: bool = False, strip_exif: bool = False) -> ConvertResult:
+            collect_labels: bool = False, strip_exif: bool = False, *,
+            parts: Iterable[ConvertPart] | None = None, items: Iterable[Item] | None = None) -> ConvertResult:
     """Convert ``src`` to ``out`` in format ``to``; rows that cannot be read or written go to
     ``OUT.rejected.jsonl``. Writes to a temporary path and renames it on success, so an
     interrupted conversion leaves no half-written output. With ``collect_labels`` the written
@@ -302,19 +399,26 @@ def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | 
     enclosing :func:`redline.data.images.image_access` allows); others are rejected rows.
     With ``strip_exif`` every image that carries EXIF metadata is written again without it to
     ``OUT.images/`` and the written records point at the copy (the originals are untouched; see
-    :class:`redline.data.image_health.ExifStripper`)."""
+    :class:`redline.data.image_health.ExifStripper`).
+
+    ``items`` (the input's records and rejected rows, read elsewhere) or ``parts`` (batches
+    already converted to ``to``'s lines, :class:`ConvertPart`) take the place of reading ``src``:
+    the Ray conversion (:mod:`redline.data.ray_data`) passes them in file order."""
     from redline.data.images import image_access
 
     with image_access(src):
-        return _convert(Path(src), Path(out), to, frm, fmap, on_progress, collect_labels, strip_exif)
+        return _convert(Path(src), Path(out), to, frm, fmap, on_progress, collect_labels, strip_exif,
+                        parts, items)
 
 
 def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldMap | None,
              on_progress: Callable[[int], None] | None, collect_labels: bool,
-             strip_exif: bool = False) -> ConvertResult:
+             strip_exif: bool = False, parts: Iterable[ConvertPart] | None = None,
+             items: Iterable[Item] | None = None) -> ConvertResult:
     to = to or detect_format(out)
     writer_fmt = get_format(to)
-    items = open_input(src, frm, fmap)
+    if items is None:
+        items = open_input(src, frm, fmap) if parts is None else iter(())
     if out.resolve() == src.resolve():
         raise InputError("output would overwrite the input", [Problem(str(out), "same path as the input",
                                                                       "write to another file")])
@@ -337,37 +441,17 @@ def _convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldM
         stripper = ExifStripper(out, inline=to in EMBEDS_IMAGES)
     try:
         writer = writer_fmt.open_writer(tmp)
-        for item in items:
-            if isinstance(item, Rejected):
-                q.add(item)
-                res.unreadable += 1
-                kind = _reason_kind(item.reason)
-                res.reasons[kind] = res.reasons.get(kind, 0) + 1
-            else:
-                res.read += 1
-                if stripper is not None and item.has_images:
-                    item = stripper.strip(item)
-                try:
-                    writer.write(item)
-                except ValueError as e:
-                    reason = f"cannot be written as {to}: {e}"
-                    where, line = record_where(item) or (f"{src}", None)
-                    q.add(Rejected(f"{where} (id {item.id})", line, reason, item.model_dump(mode="json")))
-                    res.unwritable += 1
-                    kind = f"cannot be written as {to}: {_reason_kind(str(e))}"
-                    res.reasons[kind] = res.reasons.get(kind, 0) + 1
-                else:
-                    res.written += 1
-                    if keeps is not None:
-                        for f in _dropped_fields(item, keeps):
-                            res.dropped[f] = res.dropped.get(f, 0) + 1
-                    if res._labels is not None and (item.labels or item.meta.get("annotations")):
-                        for row in label_rows(item):
-                            res._labels.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-                    h.update(item.canonical_json().encode())
-                    h.update(b"\n")
-            if on_progress is not None:
-                on_progress(1)
+        sink = ConvertSink(to, src, writer, res, q.add, h.update, keeps, stripper)
+        if parts is None:
+            for item in items:
+                sink.add(item)
+                if on_progress is not None:
+                    on_progress(1)
+        else:
+            for part in parts:
+                sink.add_part(part)
+                if on_progress is not None:
+                    on_progress(part.rows)
         writer.close()
         res.notes = [str(n) for n in getattr(writer, "notes", None) or []]
         if res.dropped:

@@ -232,6 +232,32 @@ def json_error(e: json.JSONDecodeError) -> str:
     return f"{e.msg.removesuffix(' at')} at column {e.colno}"
 
 
+#: what :func:`parse_json_line` returns for a blank line
+BLANK = object()
+
+
+def parse_json_line(raw: bytes | int) -> Any:
+    """One line of a JSON Lines file as :func:`iter_lines` gives it → its value, a
+    :class:`BadLine`, or :data:`BLANK` for a blank line (skipped). The per-line half of
+    :func:`iter_json_lines` (the Ray profile parses lines with it on the cluster)."""
+    if isinstance(raw, int):
+        return BadLine("long", too_long_reason(raw), None, None)
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return BadLine("utf8", f"not UTF-8 (byte {e.start + 1}: {e.reason})", "re-encode the file as UTF-8",
+                       raw.decode("utf-8", errors="replace").rstrip("\n"))
+    if not line.strip():
+        return BLANK
+    try:
+        return loads_json(line)
+    except LimitError as e:
+        return BadLine("limit", e.reason, e.fix, line.rstrip("\n"))
+    except json.JSONDecodeError as e:
+        return BadLine("json", f"invalid JSON ({json_error(e)})",
+                       "each line must be one complete JSON object", line.rstrip("\n"))
+
+
 def iter_json_lines(path: Path) -> Iterator[tuple[int, Any]]:
     """``(line_no, value | BadLine)`` for every non-blank line of a JSON Lines file — the one JSONL
     reading loop of Redline (data readers, suites, vendor batches). Reads bytes and decodes each
@@ -239,27 +265,9 @@ def iter_json_lines(path: Path) -> Iterator[tuple[int, Any]]:
     a UTF-8 byte-order mark on line 1 is accepted; the limits of :func:`loads_json` apply."""
     with open(path, "rb") as f:
         for lineno, raw in iter_lines(f):
-            if isinstance(raw, int):
-                yield lineno, BadLine("long", too_long_reason(raw), None, None)
-                continue
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                yield lineno, BadLine("utf8", f"not UTF-8 (byte {e.start + 1}: {e.reason})", "re-encode the file as UTF-8",
-                                      raw.decode("utf-8", errors="replace").rstrip("\n"))
-                continue
-            if not line.strip():
-                continue
-            try:
-                obj = loads_json(line)
-            except LimitError as e:
-                yield lineno, BadLine("limit", e.reason, e.fix, line.rstrip("\n"))
-                continue
-            except json.JSONDecodeError as e:
-                yield lineno, BadLine("json", f"invalid JSON ({json_error(e)})",
-                                      "each line must be one complete JSON object", line.rstrip("\n"))
-                continue
-            yield lineno, obj
+            value = parse_json_line(raw)
+            if value is not BLANK:
+                yield lineno, value
 
 
 # -- YAML -----------------------------------------------------------------------------------------

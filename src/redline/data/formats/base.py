@@ -552,10 +552,13 @@ def parse_rows(path: Path, rows: Iterator[tuple[int, dict[str, Any] | Rejected]]
 # -- containers: JSONL and JSON ---------------------------------------------------------------
 
 
-def iter_jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+def iter_jsonl_rows(path: Path, lines: Iterable[tuple[int, Any]] | None = None,
+                    ) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
     """``(line_no, dict | Rejected)`` for every non-blank line; BOM on line 1 accepted; the limits
-    of :mod:`redline.data.limits` (depth, integer digits, lone surrogates, line size) apply."""
-    for lineno, obj in iter_json_lines(path):
+    of :mod:`redline.data.limits` (depth, integer digits, lone surrogates, line size) apply.
+    ``lines``: the ``(line_no, value | BadLine)`` of a part of the file, parsed elsewhere (the
+    Ray profile's byte ranges); default: :func:`~redline.data.limits.iter_json_lines` of ``path``."""
+    for lineno, obj in iter_json_lines(path) if lines is None else lines:
         if isinstance(obj, BadLine):
             reason = obj.reason if obj.kind == "json" or not obj.fix else f"{obj.reason}; {obj.fix}"
             yield lineno, Rejected.at(path, lineno, reason, obj.raw)
@@ -656,6 +659,10 @@ class JsonlWriter:
         more = self.extra(record) if self.extra is not None else None
         for o in obj if isinstance(obj, list) else [obj]:
             self._f.write(json.dumps({**o, **more} if more else o, ensure_ascii=False) + "\n")
+
+    def write_lines(self, text: str) -> None:
+        """Append lines this writer's ``write`` made elsewhere (a Ray worker's part of the output)."""
+        self._f.write(text)
 
     def close(self) -> None:
         """Close the file."""
