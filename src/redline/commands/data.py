@@ -132,6 +132,13 @@ def _progress(enabled: bool, what: str) -> Iterator[Callable[[int], None] | None
         yield tick
 
 
+ExecutorOption = Annotated[str, typer.Option(
+    "--executor", help="Where the rows are processed: local (this process) or ray (a Ray cluster with Ray Data, "
+                       "for inputs larger than memory; pip install redline[ray]; docs/data.md).")]
+RayAddressOption = Annotated[str | None, typer.Option(
+    "--ray-address", help="--executor ray: the cluster's HOST:PORT (default: RAY_ADDRESS, else a local cluster).",
+    show_default=False)]
+
 QuarantineOption = Annotated[Path | None, typer.Option(
     "--quarantine", help="Where rows that cannot be read go, with their reasons (default: INPUT.rejected.jsonl; "
                          "written only when a row is rejected).")]
@@ -196,6 +203,8 @@ def convert_cmd(
     strip_exif: Annotated[bool, typer.Option(
         "--strip-exif", help="Write images that carry EXIF (GPS, camera ids) again without it, into OUT.images/ "
                              "beside the output, and point the records at the copies (originals untouched).")] = False,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Convert a data set between formats. Unreadable rows go to OUT.rejected.jsonl (exit 2).
 
@@ -212,7 +221,7 @@ def convert_cmd(
         to_fmt = to or detect_format(out)
         with _progress(progress, f"converting {src.name}") as tick, image_access(extra_roots=allow_image_root):
             res = convert(src, out, to=to_fmt, frm=inp.frm, fmap=fmap, on_progress=tick, collect_labels=register,
-                          strip_exif=strip_exif)
+                          strip_exif=strip_exif, executor=executor, ray_address=ray_address)
         if register and res.written:  # a conversion that wrote nothing is not a data set
             register_dataset(db, out, to_fmt, res.written, res.rejected, res.content_hash, res.iter_labels())
     summary = res.to_json()
@@ -351,6 +360,8 @@ def profile_cmd(
     quarantine: QuarantineOption = None,
     as_json: JsonReportOption = False,
     progress: ProgressOption = True,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Health checks: duplicates, leakage, PII, language, lengths, encoding, labels, images."""
     import json
@@ -366,7 +377,8 @@ def profile_cmd(
                               against=[load_eval_set(a) for a in against or []], redact_to=redact,
                               images=images, image_threshold=image_threshold)
         with _progress(progress, f"profiling {path.name}") as tick, _quarantine(path, quarantine) as q:
-            rep = profile_file(path, inp.frm, fmap, opts, tick, q, image_roots=allow_image_root)
+            rep = profile_file(path, inp.frm, fmap, opts, tick, q, image_roots=allow_image_root,
+                               executor=executor, ray_address=ray_address)
         rep["quarantine"] = str(q.path) if q.count else None
         if html is not None:
             from redline.data.profile_html import write_profile_html

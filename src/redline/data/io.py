@@ -327,26 +327,27 @@ class ConvertSink:
             res.reasons[kind] = res.reasons.get(kind, 0) + 1
             return
         res.read += 1
-        if self.stripper is not None and item.has_images:
-            item = self.stripper.strip(item)
+        rec: Record = item
+        if self.stripper is not None and rec.has_images:
+            rec = self.stripper.strip(rec)
         try:
-            self.writer.write(item)
+            self.writer.write(rec)
         except ValueError as e:
             reason = f"cannot be written as {to}: {e}"
-            where, line = record_where(item) or (f"{self.src}", None)
-            self.quarantine(Rejected(f"{where} (id {item.id})", line, reason, item.model_dump(mode="json")))
+            where, line = record_where(rec) or (f"{self.src}", None)
+            self.quarantine(Rejected(f"{where} (id {rec.id})", line, reason, rec.model_dump(mode="json")))
             res.unwritable += 1
             kind = f"cannot be written as {to}: {_reason_kind(str(e))}"
             res.reasons[kind] = res.reasons.get(kind, 0) + 1
             return
         res.written += 1
         if self.keeps is not None:
-            for f in _dropped_fields(item, self.keeps):
+            for f in _dropped_fields(rec, self.keeps):
                 res.dropped[f] = res.dropped.get(f, 0) + 1
-        if res._labels is not None and (item.labels or item.meta.get("annotations")):
-            for row in label_rows(item):
+        if res._labels is not None and (rec.labels or rec.meta.get("annotations")):
+            for row in label_rows(rec):
                 res._labels.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-        self.digest(item.canonical_json().encode() + b"\n")
+        self.digest(rec.canonical_json().encode() + b"\n")
 
     def add_part(self, part: ConvertPart) -> None:
         """Add a part converted elsewhere (its lines appended to the output, in order)."""
@@ -390,7 +391,8 @@ class ConvertPart:
 def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | None = None,
             fmap: FieldMap | None = None, on_progress: Callable[[int], None] | None = None,
             collect_labels: bool = False, strip_exif: bool = False, *,
-            parts: Iterable[ConvertPart] | None = None, items: Iterable[Item] | None = None) -> ConvertResult:
+            parts: Iterable[ConvertPart] | None = None, items: Iterable[Item] | None = None,
+            executor: str = "local", ray_address: str | None = None) -> ConvertResult:
     """Convert ``src`` to ``out`` in format ``to``; rows that cannot be read or written go to
     ``OUT.rejected.jsonl``. Writes to a temporary path and renames it on success, so an
     interrupted conversion leaves no half-written output. With ``collect_labels`` the written
@@ -403,8 +405,20 @@ def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | 
 
     ``items`` (the input's records and rejected rows, read elsewhere) or ``parts`` (batches
     already converted to ``to``'s lines, :class:`ConvertPart`) take the place of reading ``src``:
-    the Ray conversion (:mod:`redline.data.ray_data`) passes them in file order."""
+    the Ray conversion (:mod:`redline.data.ray_data`) passes them in file order.
+    ``executor="ray"`` converts on a Ray cluster (``ray_address``; :func:`redline.data.ray_data.convert_on_ray`)."""
     from redline.data.images import image_access
+
+    if executor != "local" and parts is None and items is None:
+        from redline.data.ray_data import check_data_executor, convert_on_ray
+
+        check_data_executor(executor, ray_address)
+        if strip_exif:
+            raise InputError("--strip-exif does not run on Ray", [Problem(
+                "--executor ray", "EXIF stripping writes image copies beside the output on this machine",
+                "convert without --executor ray")])
+        return convert_on_ray(Path(src), Path(out), to, frm, fmap or FieldMap(), ray_address, on_progress,
+                              collect_labels)
 
     with image_access(src):
         return _convert(Path(src), Path(out), to, frm, fmap, on_progress, collect_labels, strip_exif,

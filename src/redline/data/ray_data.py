@@ -1,0 +1,705 @@
+"""``redline data profile|convert --executor ray``: the data commands on a Ray cluster, with Ray Data.
+
+- **Reading.** JSON Lines inputs (``jsonl`` and every JSON-row format reading JSON Lines) are
+  read in parallel: the driver splits the file into byte ranges at line starts (one pass that
+  counts newlines, memory flat), and each Ray Data read task reads its range's raw lines with their
+  line numbers. Other formats (CSV, Parquet, Excel, JSON arrays, HF folders, …) are read by
+  their own reader in one read task on the cluster, which streams their rows into blocks.
+  The input path must be readable at the same path on the cluster's nodes (a shared file system),
+  as for any Ray Data file read.
+- **Per-row work** runs in ``map_batches`` on the cluster with the local commands' own code: the
+  format's row parsing (:func:`~redline.data.formats.base.parse_rows`), the profile's per-row
+  checks (:class:`~redline.data.profile.ProfileAcc`: schema, PII, scripts, lengths, encoding,
+  language), MinHash signatures (:class:`~redline.data.dedup.MinHasher`), and for ``convert``
+  the output format's writer (:class:`~redline.data.io.ConvertSink`).
+- **Back to the driver** come small things: one accumulator per batch (counts, value counts of
+  lengths, the first 1,000 ids of each finding), the rejected rows (written to the quarantine file
+  in file order, as a local run writes them), and the duplicate findings. Duplicate ids, exact
+  duplicates and near duplicates are found with ``groupby`` on the cluster: on the id, on a hash
+  of the normalised text, and on each LSH band's bucket key (``(band, key)``, the same buckets and
+  candidate pairs as the local :func:`~redline.data.dedup.near_duplicate_pairs`, verified with the
+  signatures in the bucket) — so the driver's memory does not grow with the rows, only with the
+  duplicates found.
+
+The report is the local run's (:func:`~redline.data.profile.build_report`); a test compares them.
+Not on Ray (an error says so): image checks (``--no-images`` skips them) and ``--against``
+leakage checks; ``convert --strip-exif``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import pickle
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from redline.data.formats import FieldMap, Item, Rejected
+from redline.errors import InputError, Problem
+
+#: bytes of a JSON Lines file per read task (a Ray Data block is about this size)
+CHUNK_BYTES = 16 << 20
+#: rows per block a read task yields, and per map_batches call
+BATCH_ROWS = 2048
+
+
+def check_data_executor(name: str, address: str | None = None) -> None:
+    """Fail early on a bad ``--executor`` for a data command (the eval command's checks and
+    messages: an unknown name lists the valid ones; ``ray`` without Ray names the install).
+
+    Args:
+        name: The executor's name (``local`` or ``ray``).
+        address: ``--ray-address``.
+
+    Raises:
+        InputError: An unknown executor, or Ray not installed.
+    """
+    from redline.executors import check_executor
+
+    check_executor(name, {"address": address} if address else {})
+
+
+@contextlib.contextmanager
+def ray_data(address: str | None) -> Iterator[Any]:
+    """Connect to (or start) the Ray cluster for a data command, Ray Data set up for it.
+
+    Rows keep their order through every stage (``preserve_order``), Ray Data's progress bars and
+    log lines stay off the terminal, and Ray's own output goes to stderr (stdout stays the
+    command's, so ``--json`` stays JSON).
+
+    Args:
+        address: The cluster (``HOST:PORT``); None starts a local one (or joins ``RAY_ADDRESS``).
+
+    Yields:
+        The ``ray`` module.
+
+    Raises:
+        InputError: Ray (with Ray Data) is not installed, or the cluster cannot be reached.
+    """
+    from redline.executors.ray import RayExecutor, import_ray
+
+    ray = import_ray()
+    try:
+        import ray.data  # noqa: F401 - needs pyarrow, pandas (the redline[ray] extra)
+    except ImportError as e:
+        raise InputError("--executor ray needs Ray Data, which cannot be imported", [Problem(
+            "--executor ray", f"import ray.data: {e}", "install it with `pip install redline[ray]` "
+            "(ray[data]), or drop --executor ray to run locally")]) from None
+    with contextlib.redirect_stdout(sys.stderr):
+        connected = RayExecutor(address)._connect(ray)
+        ctx = ray.data.DataContext.get_current()
+        ctx.execution_options.preserve_order = True
+        ctx.enable_progress_bars = False
+        ctx.print_on_execution_start = False
+        # the sort shuffle (tasks) for the groupbys: the hash shuffle's aggregator actors took ~7 s a
+        # groupby to start on a 2-CPU machine (measured), whatever the data size
+        ctx.shuffle_strategy = ray.data.context.ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+        for name in ("ray.data", "ray"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        try:
+            yield ray
+        finally:
+            if connected:
+                ray.shutdown()
+
+
+def _cluster_cpus(ray: Any) -> int:
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def _jsonl_parser(fmt: Any, path: Path) -> bool:
+    """Whether ``fmt`` reads ``path`` as JSON Lines with the shared row parser (then byte ranges
+    of it can be read and parsed apart)."""
+    from redline.data.formats.base import JsonRowFormat, RowFormat, sniff_json_array
+    from redline.data.formats.jsonl import JsonlFormat
+
+    cls = type(fmt)
+    if getattr(cls, "read", None) is not RowFormat.read or not path.is_file():
+        return False
+    if cls.rows is JsonlFormat.rows:
+        return True
+    return cls.rows is JsonRowFormat.rows and not sniff_json_array(path)
+
+
+def line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> list[tuple[int, int, int]]:
+    """``(start, end, first line number)`` byte ranges of a JSON Lines file, each starting at a line.
+
+    One pass over the file counting newlines (memory flat). A range never starts at a line that
+    begins with a byte-order mark (only line 1 may drop one, as the local reader does).
+    """
+    size = path.stat().st_size
+    bounds = [(0, 1)]
+    target, pos, lines = chunk_bytes, 0, 0
+    with open(path, "rb") as f:
+        while True:
+            buf = f.read(1 << 22)
+            if not buf:
+                break
+            off = 0
+            while True:
+                t = max(target - pos, off)
+                if t >= len(buf):
+                    break
+                i = buf.find(b"\n", t)
+                if i < 0:
+                    break
+                lines += buf.count(b"\n", off, i + 1)
+                off = i + 1
+                if pos + off < size:
+                    bounds.append((pos + off, lines + 1))
+                target = pos + off + chunk_bytes
+            lines += buf.count(b"\n", off)
+            pos += len(buf)
+        keep = [bounds[0]]
+        for start, line in bounds[1:]:
+            f.seek(start)
+            if not f.read(3).startswith(b"\xef\xbb\xbf"):
+                keep.append((start, line))
+    ends = [s for s, _ in keep[1:]] + [size]
+    return [(s, e, ln) for (s, ln), e in zip(keep, ends, strict=True)]
+
+
+class _Range:
+    """A binary file read only from ``start`` up to ``end`` (what :func:`iter_lines` reads)."""
+
+    def __init__(self, f: Any, start: int, end: int):
+        f.seek(start)
+        self._f, self._left = f, end - start
+
+    def readline(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        n = self._left if size < 0 else min(size, self._left)
+        raw = self._f.readline(n)
+        self._left -= len(raw)
+        return bytes(raw)
+
+
+def _read_lines(path: str, start: int, end: int, first_line: int) -> Iterator[Any]:
+    """A read task: the raw lines of one byte range in blocks (``key``: line number; a line over
+    the size limit is ``long``: its length, with no bytes)."""
+    import pyarrow as pa
+
+    from redline.data.limits import iter_lines
+
+    keys: list[int] = []
+    raws: list[bytes | None] = []
+    longs: list[int] = []
+    with open(path, "rb") as f:
+        rng = _Range(f, start, end)
+        if start == 0:
+            lines: Iterable[tuple[int, bytes | int]] = iter_lines(rng)  # type: ignore[arg-type]
+        else:  # not line 1: no byte-order mark to drop (line_chunks never starts a range at one)
+            lines = ((n, raw) for n, raw in iter_lines(rng))  # type: ignore[arg-type]
+        for n, raw in lines:
+            keys.append(first_line + n - 1)
+            raws.append(None if isinstance(raw, int) else raw)
+            longs.append(raw if isinstance(raw, int) else -1)
+            if len(keys) >= BATCH_ROWS:
+                yield pa.table({"key": pa.array(keys, pa.int64()), "raw": pa.array(raws, pa.binary()),
+                                "long": pa.array(longs, pa.int64())})
+                keys, raws, longs = [], [], []
+    if keys:
+        yield pa.table({"key": pa.array(keys, pa.int64()), "raw": pa.array(raws, pa.binary()),
+                        "long": pa.array(longs, pa.int64())})
+
+
+def _read_items(path: str, fmt: str, fmap: FieldMap) -> Iterator[Any]:
+    """A read task: a file in any format through its own reader, the items pickled in blocks
+    (``key``: the item's position)."""
+    import pyarrow as pa
+
+    from redline.data.io import open_input
+
+    keys: list[int] = []
+    items: list[bytes] = []
+    for n, item in enumerate(open_input(path, fmt, fmap)):
+        keys.append(n)
+        items.append(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+        if len(keys) >= BATCH_ROWS:
+            yield pa.table({"key": pa.array(keys, pa.int64()), "item": pa.array(items, pa.binary())})
+            keys, items = [], []
+    if keys:
+        yield pa.table({"key": pa.array(keys, pa.int64()), "item": pa.array(items, pa.binary())})
+
+
+def read_dataset(ray: Any, path: Path, fmt: str, fmap: FieldMap) -> Any:
+    """The input as a Ray Dataset of raw lines (JSON Lines) or pickled items (other formats).
+
+    Args:
+        ray: The connected ``ray`` module.
+        path: The input file (or folder).
+        fmt: Its format's name.
+        fmap: The field map.
+
+    Returns:
+        A ``ray.data.Dataset``; :func:`items_of` turns one of its batches into items.
+    """
+    from ray.data import Datasource, ReadTask
+    from ray.data.block import BlockMetadata
+
+    from redline.data.formats import get_format
+
+    jsonl = _jsonl_parser(get_format(fmt), path)
+    spath = str(path.resolve())
+
+    class _Source(Datasource):
+        def get_name(self) -> str:
+            return "RedlineLines" if jsonl else "RedlineReader"
+
+        def estimate_inmemory_data_size(self) -> int:
+            return path.stat().st_size if path.is_file() else 0
+
+        def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
+                           data_context: Any = None) -> list[Any]:
+            def meta(size: int | None) -> Any:
+                return BlockMetadata(num_rows=None, size_bytes=size, exec_stats=None, input_files=(spath,))
+
+            if not jsonl:
+                return [ReadTask(functools.partial(_read_items, spath, fmt, fmap), meta(None))]
+            return [ReadTask(functools.partial(_read_lines, spath, s, e, ln), meta(e - s))
+                    for s, e, ln in line_chunks(path)]
+
+    return ray.data.read_datasource(_Source(), override_num_blocks=None)
+
+
+def items_of(batch: Any, path: str, fmt: str, fmap: FieldMap) -> Iterator[tuple[int, Item]]:
+    """``(key, record | Rejected)`` of one batch of :func:`read_dataset`, in order: JSON Lines
+    parsed with the format's own row code, as the local reader parses them."""
+    keys = batch.column("key").to_pylist()
+    if "item" in batch.column_names:
+        for k, raw in zip(keys, batch.column("item").to_pylist(), strict=True):
+            yield k, pickle.loads(raw)
+        return
+    from redline.data.formats import get_format
+    from redline.data.formats.base import iter_jsonl_rows, parse_rows
+    from redline.data.limits import BLANK, parse_json_line
+
+    f = get_format(fmt)
+    raws = batch.column("raw").to_pylist()
+    longs = batch.column("long").to_pylist()
+    lines = ((k, v) for k, raw, long in zip(keys, raws, longs, strict=True)
+             if (v := parse_json_line(long if raw is None else raw)) is not BLANK)
+    p = Path(path)
+    for item in parse_rows(p, iter_jsonl_rows(p, lines), fmap, f.to_record, f.unit):  # type: ignore[attr-defined]
+        yield (item.row or 0) if isinstance(item, Rejected) else item._source[2], item  # type: ignore[index]
+
+
+# -- profile --------------------------------------------------------------------------------------
+
+
+def _text_hash(text: str) -> bytes:
+    """A stable 16-byte hash of a normalised text (the exact-duplicate groupby key)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class _ProfileBatch:
+    """``map_batches`` on the cluster: a batch of input rows → their per-row checks.
+
+    Returns one row per input item: ``key``, ``id``, the exact-duplicate hash ``h``, the MinHash
+    signature ``sig`` (bytes), the pickled :class:`Rejected` ``rej``, the redacted line ``red``,
+    and, on the batch's first row, its pickled :class:`~redline.data.profile.ProfileAcc` ``acc``.
+    """
+
+    def __init__(self, path: str, fmt: str, fmap: FieldMap, opts: Any, redact: bool):
+        self.path, self.fmt, self.fmap, self.opts, self.redact = path, fmt, fmap, opts, redact
+        self.__name__ = type(self).__name__  # Ray Data names its stages after it
+
+    def __call__(self, batch: Any) -> Any:
+        import numpy as np
+        import pyarrow as pa
+
+        from redline.data.dedup import MinHasher, normalise
+        from redline.data.langid import detect_many
+        from redline.data.profile import ProfileAcc, base_language, dedup_text
+
+        opts = self.opts
+        acc = ProfileAcc(opts)
+        keys: list[int] = []
+        ids: list[str | None] = []
+        hashes: list[bytes | None] = []
+        rej: list[bytes | None] = []
+        red: list[str | None] = []
+        norm: list[str] = []
+        heads: list[tuple[str, int, str, str | None]] = []
+        images = 0
+        for key, item in items_of(batch, self.path, self.fmt, self.fmap):
+            keys.append(key)
+            if isinstance(item, Rejected):
+                acc.add_rejected(key, item.where, item.reason)
+                ids.append(None)
+                hashes.append(None)
+                rej.append(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+                red.append(None)
+                continue
+            images += bool(opts.images and item.has_images)
+            head, redacted = acc.add_record(item, key, self.redact)
+            if opts.language:
+                heads.append((head, key, item.id, base_language(item.language)))
+            t = normalise(dedup_text(item))
+            norm.append(t)
+            ids.append(item.id)
+            hashes.append(_text_hash(t))
+            rej.append(None)
+            red.append(redacted)
+        if images:
+            raise InputError("image checks do not run on Ray", [Problem(
+                "--executor ray", f"{images} record(s) in a batch have images",
+                "pass --no-images, or profile without --executor ray")])
+        if heads:
+            for lang, (_, key, rid, declared) in zip(detect_many([h[0] for h in heads]), heads, strict=True):
+                acc.add_language(key, rid, lang, declared)
+        sig_col: list[bytes | None] = [None] * len(keys)
+        if opts.near_dups and norm:
+            from redline.data import limits
+
+            sigs = MinHasher(opts.near).signatures([t[:limits.PROFILE_TEXT_CHARS] for t in norm])
+            rows = iter(np.ascontiguousarray(sigs))
+            sig_col = [None if h is None else next(rows).tobytes() for h in hashes]
+        accs: list[bytes | None] = [pickle.dumps(acc, protocol=pickle.HIGHEST_PROTOCOL)] + [None] * (len(keys) - 1)
+        return pa.table({"key": pa.array(keys, pa.int64()), "id": pa.array(ids, pa.string()),
+                         "h": pa.array(hashes, pa.binary()), "sig": pa.array(sig_col, pa.binary()),
+                         "rej": pa.array(rej, pa.binary()), "red": pa.array(red, pa.string()),
+                         "acc": pa.array(accs, pa.binary())})
+
+
+def _driver_rows(batch: Any) -> Any:
+    """What the driver reads in order: the rows with an accumulator, a rejected row or a redacted line."""
+    import pyarrow.compute as pc
+
+    keep = pc.or_(pc.or_(pc.is_valid(batch["acc"]), pc.is_valid(batch["rej"])), pc.is_valid(batch["red"]))
+    return batch.filter(keep).select(["key", "acc", "rej", "red"])
+
+
+def _records_only(batch: Any) -> Any:
+    """The rows that are records (they have an id; rejected rows have none)."""
+    import pyarrow.compute as pc
+
+    return batch.filter(pc.is_valid(batch["id"]))
+
+
+def _dup_id_groups(batch: Any) -> Any:
+    """``map_groups`` on ``id``: each repeated id's later rows (``key``, ``id``)."""
+    import pyarrow as pa
+
+    keys = sorted(batch.column("key").to_pylist())
+    rid = batch.column("id")[0].as_py()
+    return pa.table({"key": pa.array(keys[1:], pa.int64()), "id": pa.array([rid] * (len(keys) - 1), pa.string())})
+
+
+def _exact_groups(batch: Any) -> Any:
+    """``map_groups`` on the text hash: a group of two or more rows → its first key and ids in order."""
+    import pyarrow as pa
+
+    rows = sorted(zip(batch.column("key").to_pylist(), batch.column("id").to_pylist(), strict=True))
+    if len(rows) < 2:
+        return pa.table({"first": pa.array([], pa.int64()), "ids": pa.array([], pa.list_(pa.string()))})
+    return pa.table({"first": pa.array([rows[0][0]], pa.int64()),
+                     "ids": pa.array([[i for _, i in rows]], pa.list_(pa.string()))})
+
+
+class _BandRows:
+    """``map_batches``: each row with a signature → one row per LSH band (``band``, ``bkey``)."""
+
+    def __init__(self, threshold: float):
+        self.threshold = threshold
+        self.__name__ = type(self).__name__  # Ray Data names its stages after it
+
+    def __call__(self, batch: Any) -> Any:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from redline.data.dedup import band_keys
+
+        batch = batch.filter(pc.is_valid(batch["sig"]))
+        sig_bytes = batch.column("sig").to_pylist()
+        if not sig_bytes:
+            return pa.table({"band": pa.array([], pa.int32()), "bkey": pa.array([], pa.uint64()),
+                             "key": pa.array([], pa.int64()), "id": pa.array([], pa.string()),
+                             "sig": pa.array([], pa.binary())})
+        sig = np.frombuffer(b"".join(sig_bytes), dtype=np.uint32).reshape(len(sig_bytes), -1)
+        keys = band_keys(sig, self.threshold)
+        n, bands = keys.shape
+        return pa.table({"band": pa.array(np.repeat(np.arange(bands, dtype=np.int32)[None, :], n, 0).ravel()),
+                         "bkey": pa.array(keys.ravel()),
+                         "key": pa.array(np.repeat(batch.column("key").to_numpy(), bands)),
+                         "id": pa.array(np.repeat(np.array(batch.column("id").to_pylist(), dtype=object), bands),
+                                        pa.string()),
+                         "sig": pa.array([s for s in sig_bytes for _ in range(bands)], pa.binary())})
+
+
+class _NearBucket:
+    """``map_groups`` on ``(band, bkey)``: a bucket's candidate pairs (as the local
+    :func:`~redline.data.dedup.bucket_candidates` makes them), verified with the signatures."""
+
+    def __init__(self, threshold: float):
+        self.threshold = threshold
+        self.__name__ = type(self).__name__  # Ray Data names its stages after it
+
+    def __call__(self, batch: Any) -> Any:
+        import numpy as np
+        import pyarrow as pa
+
+        from redline.data.dedup import bucket_candidates, verified
+
+        empty = pa.table({"a": pa.array([], pa.int64()), "b": pa.array([], pa.int64()),
+                          "ida": pa.array([], pa.string()), "idb": pa.array([], pa.string())})
+        if batch.num_rows < 2:
+            return empty
+        batch = batch.sort_by("key")
+        keys = batch.column("key").to_numpy()
+        ids = batch.column("id").to_pylist()
+        sig = np.frombuffer(b"".join(batch.column("sig").to_pylist()), dtype=np.uint32).reshape(batch.num_rows, -1)
+        pairs = bucket_candidates(np.zeros(batch.num_rows, dtype=np.uint64))
+        pairs.sort(axis=1)
+        pairs = pairs[verified(sig[pairs[:, 0]], sig[pairs[:, 1]], self.threshold)]
+        if not len(pairs):
+            return empty
+        return pa.table({"a": pa.array(keys[pairs[:, 0]]), "b": pa.array(keys[pairs[:, 1]]),
+                         "ida": pa.array([ids[i] for i in pairs[:, 0].tolist()], pa.string()),
+                         "idb": pa.array([ids[i] for i in pairs[:, 1].tolist()], pa.string())})
+
+
+def _near_clusters(pairs: Iterable[tuple[int, int, str, str]]) -> tuple[list[tuple[int, list[str]]], int]:
+    """Connected components of the verified pairs (by row key), and the number of distinct pairs."""
+    seen: set[tuple[int, int]] = set()
+    parent: dict[int, int] = {}
+    name: dict[int, str] = {}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b, ia, ib in pairs:
+        if (a, b) in seen:
+            continue
+        seen.add((a, b))
+        for k, i in ((a, ia), (b, ib)):
+            if k not in parent:
+                parent[k] = k
+                name[k] = i
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for k in sorted(parent):
+        groups.setdefault(find(k), []).append(k)
+    return [(g[0], [name[k] for k in g]) for g in groups.values()], len(seen)
+
+
+def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, address: str | None,
+                   on_progress: Callable[[int], None] | None = None, quarantine: Any = None) -> dict[str, Any]:
+    """:func:`redline.data.profile.profile_file` on a Ray cluster: the same report.
+
+    Args:
+        path: The data file.
+        fmt: Its format (None: by extension).
+        fmap: The field map.
+        opts: The :class:`~redline.data.profile.ProfileOptions`.
+        address: The Ray cluster (None: a local one, or ``RAY_ADDRESS``).
+        on_progress: Called with the number of rows of each batch as it is counted.
+        quarantine: The :class:`~redline.data.io.Quarantine` rejected rows are written to, in order.
+
+    Returns:
+        The profile report, with ``file``, ``format`` and ``executor`` (what ran where).
+
+    Raises:
+        InputError: Bad input, Ray missing or unreachable, or a check that does not run on Ray.
+    """
+    from redline.data.formats import detect_format, get_format
+    from redline.data.profile import ProfileAcc, _Ids, build_report
+
+    if opts.against:
+        raise InputError("--against does not run on Ray yet", [Problem(
+            "--against", "leakage checks against eval sets are local only", "profile without --executor ray")])
+    if not path.exists():
+        from redline.data.io import open_input
+
+        open_input(path, fmt, fmap)  # the local command's error for a missing file
+    fmt = fmt or detect_format(path)
+    get_format(fmt)  # an unknown format: the local error
+    with ray_data(address) as ray:
+        parts = _cluster_cpus(ray)
+        ds = read_dataset(ray, path, fmt, fmap)
+        redact = opts.redact_to is not None and opts.pii
+        facts = ds.map_batches(_ProfileBatch(str(path), fmt, fmap, opts, redact), batch_format="pyarrow",
+                               batch_size=BATCH_ROWS, zero_copy_batch=True).materialize()
+        acc = ProfileAcc(opts)
+        red_f = open(opts.redact_to, "w", encoding="utf-8") if opts.redact_to else None  # noqa: SIM115
+        try:
+            for b in facts.map_batches(_driver_rows, batch_format="pyarrow").iter_batches(
+                    batch_format="pyarrow", batch_size=None):
+                for a, r, line in zip(b.column("acc").to_pylist(), b.column("rej").to_pylist(),
+                                      b.column("red").to_pylist(), strict=True):
+                    if a is not None:
+                        part = pickle.loads(a)
+                        acc.merge(part)
+                        if on_progress is not None:
+                            on_progress(part.records + part.rejected)
+                    if r is not None and quarantine is not None:
+                        quarantine.add(pickle.loads(r))
+                    if line is not None and red_f is not None:
+                        red_f.write(line)
+        finally:
+            if red_f is not None:
+                red_f.close()
+        with_id = facts.select_columns(["key", "id", "h"]).map_batches(_records_only, batch_format="pyarrow")
+        extra = [0]
+
+        def dup_rows() -> Iterator[tuple[int, str]]:
+            for b in with_id.select_columns(["key", "id"]).groupby("id", num_partitions=parts).map_groups(
+                    _dup_id_groups, batch_format="pyarrow").iter_batches(batch_format="pyarrow", batch_size=None):
+                extra[0] += b.num_rows
+                yield from zip(b.column("key").to_pylist(), b.column("id").to_pylist(), strict=True)
+
+        firsts = list(dup_rows())
+        dup_ids = _Ids.of(extra[0], firsts)
+        del firsts
+        exact = [(r["first"], list(r["ids"])) for r in with_id.groupby("h", num_partitions=parts).map_groups(
+            _exact_groups, batch_format="pyarrow").iter_rows()]
+        near = None
+        if opts.near_dups:
+            bands = facts.select_columns(["key", "id", "sig"]).map_batches(
+                _BandRows(opts.near.threshold), batch_format="pyarrow")
+            pairs = (tuple(r.values()) for r in bands.groupby(["band", "bkey"], num_partitions=parts).map_groups(
+                _NearBucket(opts.near.threshold), batch_format="pyarrow").iter_rows())
+            near = _near_clusters(pairs)
+    if opts.images and acc.counts["modality"].get("image"):
+        raise InputError("image checks do not run on Ray", [Problem(
+            "--executor ray", "the data has images", "pass --no-images, or profile without --executor ray")])
+    report = build_report(acc, opts, dup_ids, exact, near)
+    return {"file": str(path), "format": fmt, **report}
+
+
+# -- convert --------------------------------------------------------------------------------------
+
+
+def _line_writer(fmt: Any) -> bool:
+    """Whether ``fmt`` writes one independent group of JSON lines per record (its parts join)."""
+    from redline.data.formats.base import JsonlWriter
+
+    with tempfile.TemporaryDirectory() as d:
+        w = fmt.open_writer(Path(d) / "probe")
+        try:
+            return type(w) is JsonlWriter and getattr(w, "extra", None) is None and not hasattr(fmt, "finish")
+        finally:
+            w.close()
+
+
+class _ConvertBatch:
+    """``map_batches`` on the cluster: a batch of input rows → its part of the output
+    (:class:`~redline.data.io.ConvertPart`, pickled, one row per batch), written by the output
+    format's own writer through :class:`~redline.data.io.ConvertSink`."""
+
+    def __init__(self, path: str, fmt: str, fmap: FieldMap, to: str, labels: bool):
+        self.path, self.fmt, self.fmap, self.to, self.labels = path, fmt, fmap, to, labels
+        self.__name__ = type(self).__name__  # Ray Data names its stages after it
+
+    def __call__(self, batch: Any) -> Any:
+        import io as _io
+
+        import pyarrow as pa
+
+        from redline.data.formats import get_format
+        from redline.data.io import ConvertPart, ConvertResult, ConvertSink
+
+        out_fmt = get_format(self.to)
+        part = ConvertPart()
+        res = ConvertResult()
+        if self.labels:
+            res._labels = _io.StringIO()
+        canon: list[bytes] = []
+        with tempfile.TemporaryDirectory() as d:
+            tmp = Path(d) / "part"
+            writer = out_fmt.open_writer(tmp)
+            sink = ConvertSink(self.to, Path(self.path), writer, res, part.rejected.append, canon.append,
+                               getattr(out_fmt, "keeps", None))
+            try:
+                for _, item in items_of(batch, self.path, self.fmt, self.fmap):
+                    sink.add(item)
+            finally:
+                writer.close()
+            part.text = tmp.read_text(encoding="utf-8")
+        part.canonical = b"".join(canon).decode()
+        part.labels = res._labels.getvalue() if res._labels is not None else ""
+        part.read, part.written, part.unreadable, part.unwritable = res.read, res.written, res.unreadable, res.unwritable
+        part.reasons, part.dropped = res.reasons, res.dropped
+        return pa.table({"part": pa.array([pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)], pa.binary())})
+
+
+def _parse_batch(path: str, fmt: str, fmap: FieldMap) -> Callable[[Any], Any]:
+    """``map_batches``: a batch of input rows → its items, parsed and pickled (``key``, ``item``)."""
+    def parse(batch: Any) -> Any:
+        import pyarrow as pa
+
+        keys, items = [], []
+        for k, item in items_of(batch, path, fmt, fmap):
+            keys.append(k)
+            items.append(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+        return pa.table({"key": pa.array(keys, pa.int64()), "item": pa.array(items, pa.binary())})
+    return parse
+
+
+def convert_on_ray(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldMap,
+                   address: str | None, on_progress: Callable[[int], None] | None = None,
+                   collect_labels: bool = False) -> Any:
+    """:func:`redline.data.io.convert` on a Ray cluster: the same output, counts and quarantine.
+
+    The input is read and parsed on the cluster. An output format that writes JSON lines per
+    record (``jsonl``, ``openai``, ``sharegpt``, ``alpaca``, ``trl-sft`` …) is also written there,
+    batch by batch, and the driver appends the batches' lines to the one output file in order
+    (byte for byte the local output); other formats (CSV, Parquet, HF, JSON arrays, TRL DPO/KTO,
+    Label Studio …) are written by the driver from the parsed records as they stream back.
+
+    Args:
+        src: The input.
+        out: The output file.
+        to: The output format (None: by extension).
+        frm: The input format (None: by extension).
+        fmap: The field map.
+        address: The Ray cluster (None: a local one, or ``RAY_ADDRESS``).
+        on_progress: Called with the number of rows of each batch written.
+        collect_labels: Spool the written records' labels (to register the output).
+
+    Returns:
+        The :class:`~redline.data.io.ConvertResult`.
+
+    Raises:
+        InputError: Bad input, or Ray missing or unreachable.
+    """
+    from redline.data.formats import detect_format, get_format
+    from redline.data.io import convert, open_input
+
+    if not src.exists():
+        open_input(src, frm, fmap)  # the local command's error
+    to = to or detect_format(out)
+    frm = frm or detect_format(src)
+    out_fmt = get_format(to)
+    get_format(frm)
+    if out.resolve() == src.resolve():
+        raise InputError("output would overwrite the input", [Problem(str(out), "same path as the input",
+                                                                      "write to another file")])
+    with ray_data(address) as ray:
+        ds = read_dataset(ray, src, frm, fmap)
+        if _line_writer(out_fmt):
+            conv = ds.map_batches(_ConvertBatch(str(src), frm, fmap, to, collect_labels), batch_format="pyarrow",
+                                  batch_size=BATCH_ROWS, zero_copy_batch=True)
+            parts = (pickle.loads(b) for batch in conv.iter_batches(batch_format="pyarrow", batch_size=None)
+                     for b in batch.column("part").to_pylist())
+            return convert(src, out, to, frm, fmap, on_progress, collect_labels, parts=parts)
+        parsed = ds.map_batches(_parse_batch(str(src), frm, fmap), batch_format="pyarrow",
+                                batch_size=BATCH_ROWS, zero_copy_batch=True)
+        items = (pickle.loads(b) for batch in parsed.iter_batches(batch_format="pyarrow", batch_size=None)
+                 for b in batch.column("item").to_pylist())
+        return convert(src, out, to, frm, fmap, on_progress, collect_labels, items=items)
