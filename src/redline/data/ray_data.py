@@ -101,6 +101,10 @@ def ray_data(address: str | None) -> Iterator[Any]:
         ctx.shuffle_strategy = ray.data.context.ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
         for name in ("ray.data", "ray"):
             logging.getLogger(name).setLevel(logging.WARNING)
+        with contextlib.suppress(ImportError):  # Ray Data's "Progress bars disabled" note, said once: now
+            from ray.util.debug import log_once
+
+            log_once("ray_data_progress_manager_disabled")
         try:
             yield ray
         finally:
@@ -129,12 +133,17 @@ def _jsonl_parser(fmt: Any, path: Path) -> bool:
     return cls.rows is JsonRowFormat.rows and not sniff_json_array(path)
 
 
-def line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> list[tuple[int, int, int]]:
+def line_chunks(path: Path, chunk_bytes: int | None = None) -> list[tuple[int, int, int]]:
     """``(start, end, first line number)`` byte ranges of a JSON Lines file, each starting at a line.
 
     One pass over the file counting newlines (memory flat). A range never starts at a line that
     begins with a byte-order mark (only line 1 may drop one, as the local reader does).
+
+    Args:
+        path: The file.
+        chunk_bytes: About how many bytes a range holds (default :data:`CHUNK_BYTES`).
     """
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     size = path.stat().st_size
     bounds = [(0, 1)]
     target, pos, lines = chunk_bytes, 0, 0
@@ -194,12 +203,9 @@ def _read_lines(path: str, start: int, end: int, first_line: int) -> Iterator[An
     raws: list[bytes | None] = []
     longs: list[int] = []
     with open(path, "rb") as f:
-        rng = _Range(f, start, end)
-        if start == 0:
-            lines: Iterable[tuple[int, bytes | int]] = iter_lines(rng)  # type: ignore[arg-type]
-        else:  # not line 1: no byte-order mark to drop (line_chunks never starts a range at one)
-            lines = ((n, raw) for n, raw in iter_lines(rng))  # type: ignore[arg-type]
-        for n, raw in lines:
+        # a range's first line is line 1 to iter_lines, which drops a byte-order mark there: only
+        # the file's own line 1 may have one (line_chunks never starts a later range at one)
+        for n, raw in iter_lines(_Range(f, start, end)):  # type: ignore[arg-type]
             keys.append(first_line + n - 1)
             raws.append(None if isinstance(raw, int) else raw)
             longs.append(raw if isinstance(raw, int) else -1)
