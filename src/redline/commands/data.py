@@ -211,17 +211,16 @@ def convert_cmd(
     Image parts given by local path are embedded (formats without paths, e.g. openai) only from
     inside the input's folder or an --allow-image-root folder, and only real PNG/JPEG/GIF/WebP
     images within the size limit (REDLINE_MAX_IMAGE_MB, default 20); other rows are rejected."""
+    from redline.data.executor import convert
     from redline.data.formats import detect_format
     from redline.data.images import image_access
-    from redline.data.io import convert
     from redline.data.register import register_dataset
 
     with exit_on_interrupt("interrupted (no output written)"):
         fmap = inp.field_map()
         to_fmt = to or detect_format(out)
         with _progress(progress, f"converting {src.name}") as tick, image_access(extra_roots=allow_image_root):
-            res = convert(src, out, to=to_fmt, frm=inp.frm, fmap=fmap, on_progress=tick, collect_labels=register,
-                          strip_exif=strip_exif, executor=executor, ray_address=ray_address)
+            res = convert(src, out, to_fmt, inp.frm, fmap, tick, register, strip_exif, executor, ray_address)
         if register and res.written:  # a conversion that wrote nothing is not a data set
             register_dataset(db, out, to_fmt, res.written, res.rejected, res.content_hash, res.iter_labels())
     summary = res.to_json()
@@ -367,7 +366,8 @@ def profile_cmd(
     import json
 
     from redline.data.dedup import NearDupConfig
-    from redline.data.profile import ProfileOptions, profile_file
+    from redline.data.executor import profile
+    from redline.data.profile import ProfileOptions
     from redline.data.standards import load_eval_set
 
     with exit_on_interrupt("interrupted"):
@@ -377,8 +377,7 @@ def profile_cmd(
                               against=[load_eval_set(a) for a in against or []], redact_to=redact,
                               images=images, image_threshold=image_threshold)
         with _progress(progress, f"profiling {path.name}") as tick, _quarantine(path, quarantine) as q:
-            rep = profile_file(path, inp.frm, fmap, opts, tick, q, image_roots=allow_image_root,
-                               executor=executor, ray_address=ray_address)
+            rep = profile(path, inp.frm, fmap, opts, tick, q, allow_image_root, executor, ray_address)
         rep["quarantine"] = str(q.path) if q.count else None
         if html is not None:
             from redline.data.profile_html import write_profile_html

@@ -391,8 +391,7 @@ class ConvertPart:
 def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | None = None,
             fmap: FieldMap | None = None, on_progress: Callable[[int], None] | None = None,
             collect_labels: bool = False, strip_exif: bool = False, *,
-            parts: Iterable[ConvertPart] | None = None, items: Iterable[Item] | None = None,
-            executor: str = "local", ray_address: str | None = None) -> ConvertResult:
+            parts: Iterable[ConvertPart] | None = None, items: Iterable[Item] | None = None) -> ConvertResult:
     """Convert ``src`` to ``out`` in format ``to``; rows that cannot be read or written go to
     ``OUT.rejected.jsonl``. Writes to a temporary path and renames it on success, so an
     interrupted conversion leaves no half-written output. With ``collect_labels`` the written
@@ -405,20 +404,8 @@ def convert(src: str | Path, out: str | Path, to: str | None = None, frm: str | 
 
     ``items`` (the input's records and rejected rows, read elsewhere) or ``parts`` (batches
     already converted to ``to``'s lines, :class:`ConvertPart`) take the place of reading ``src``:
-    the Ray conversion (:mod:`redline.data.ray_data`) passes them in file order.
-    ``executor="ray"`` converts on a Ray cluster (``ray_address``; :func:`redline.data.ray_data.convert_on_ray`)."""
+    the Ray conversion (:mod:`redline.data.ray_data`) passes them in file order."""
     from redline.data.images import image_access
-
-    if executor != "local" and parts is None and items is None:
-        from redline.data.ray_data import check_data_executor, convert_on_ray
-
-        check_data_executor(executor, ray_address)
-        if strip_exif:
-            raise InputError("--strip-exif does not run on Ray", [Problem(
-                "--executor ray", "EXIF stripping writes image copies beside the output on this machine",
-                "convert without --executor ray")])
-        return convert_on_ray(Path(src), Path(out), to, frm, fmap or FieldMap(), ray_address, on_progress,
-                              collect_labels)
 
     with image_access(src):
         return _convert(Path(src), Path(out), to, frm, fmap, on_progress, collect_labels, strip_exif,

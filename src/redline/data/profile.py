@@ -573,8 +573,7 @@ def profile_file(path: str | Path, fmt: str | None = None, fmap: FieldMap | None
                  opts: ProfileOptions | None = None,
                  on_progress: Callable[[int], None] | None = None,
                  quarantine: Quarantine | None = None,
-                 image_roots: Iterable[str | Path] | None = None, executor: str = "local",
-                 ray_address: str | None = None) -> dict[str, Any]:
+                 image_roots: Iterable[str | Path] | None = None) -> dict[str, Any]:
     """Profile a data file in one streaming pass (see :func:`profile_records`).
 
     Args:
@@ -585,9 +584,6 @@ def profile_file(path: str | Path, fmt: str | None = None, fmap: FieldMap | None
         on_progress: Called with 1 for every row read.
         quarantine: Where the rows that cannot be read are written, with their reasons.
         image_roots: Folders besides the data file's own whose local images may be read.
-        executor: ``local``, or ``ray`` to profile on a Ray cluster with Ray Data
-            (:func:`redline.data.ray_data.profile_on_ray`: the same report).
-        ray_address: The Ray cluster's ``HOST:PORT`` (None: ``RAY_ADDRESS``, else a local one).
 
     Returns:
         The profile report, with ``file`` and ``format`` added.
@@ -599,12 +595,6 @@ def profile_file(path: str | Path, fmt: str | None = None, fmap: FieldMap | None
     from redline.data.images import image_access
 
     p = Path(path)
-    if executor != "local":
-        from redline.data.ray_data import check_data_executor, profile_on_ray
-
-        check_data_executor(executor, ray_address)
-        return profile_on_ray(p, fmt, fmap or FieldMap(), opts or ProfileOptions(), ray_address, on_progress,
-                              quarantine)
     items = open_input(p, fmt, fmap, quarantine)
     with image_access(p, extra_roots=image_roots):
         rep = profile_records(items, opts, on_progress)
