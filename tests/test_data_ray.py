@@ -123,7 +123,7 @@ def test_near_duplicate_pairs_equal_the_local_ones(data: Path, ray_cluster: str,
     from redline.data.formats import FieldMap
     from redline.data.io import open_input
     from redline.data.profile import ProfileOptions, dedup_text
-    from redline.data.ray_data import _BandRows, _NearBucket, _ProfileBatch, ray_data, read_dataset
+    from redline.data.ray_data import _ProfileBatch, near_pairs, ray_data, read_dataset
 
     dup = DupIndex()
     lines: list[int] = []
@@ -136,10 +136,9 @@ def test_near_duplicate_pairs_equal_the_local_ones(data: Path, ray_cluster: str,
     opts = ProfileOptions(language=False, pii=False)
     with ray_data(ray_cluster) as ray:
         facts = read_dataset(ray, data, "jsonl", FieldMap()).map_batches(
-            _ProfileBatch(str(data), "jsonl", FieldMap(), opts, False), batch_format="pyarrow")
-        pairs = facts.select_columns(["key", "id", "sig"]).map_batches(_BandRows(0.7), batch_format="pyarrow") \
-            .groupby(["band", "bkey"], num_partitions=2).map_groups(_NearBucket(0.7), batch_format="pyarrow")
-        onray = {(r["a"], r["b"]) for r in pairs.iter_rows()}
+            _ProfileBatch(str(data), "jsonl", FieldMap(), opts, False), batch_format="pyarrow").materialize()
+        keys, _, pairs = near_pairs(ray, facts, 0.7, 2)
+        onray = {(keys[a], keys[b]) for a, b in pairs.tolist()}
     assert onray == local
 
 

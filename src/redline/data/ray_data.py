@@ -15,11 +15,13 @@
 - **Back to the driver** come small things: one accumulator per batch (counts, value counts of
   lengths, the first 1,000 ids of each finding), the rejected rows (written to the quarantine file
   in file order, as a local run writes them), and the duplicate findings. Duplicate ids, exact
-  duplicates and near duplicates are found with ``groupby`` on the cluster: on the id, on a hash
-  of the normalised text, and on each LSH band's bucket key (``(band, key)``, the same buckets and
-  candidate pairs as the local :func:`~redline.data.dedup.near_duplicate_pairs`, verified with the
-  signatures in the bucket) — so the driver's memory does not grow with the rows, only with the
-  duplicates found.
+  duplicates and near duplicates are counted with a ``groupby`` on the cluster — on the id, on a
+  hash of the normalised text, and on each LSH band's bucket key ``(band, key)`` — and only the
+  values two or more rows share come back; then only the rows that have one (their ids, and for
+  near duplicates their signatures), on which the local
+  :func:`~redline.data.dedup.near_duplicate_pairs` runs in row order (every member of a shared
+  bucket is there, so the candidate and verified pairs are the local ones). The driver's memory
+  grows with the duplicates found, not with the rows.
 
 The report is the local run's (:func:`~redline.data.profile.build_report`); a test compares them.
 Not on Ray (an error says so): image checks (``--no-images`` skips them) and ``--against``
@@ -35,7 +37,7 @@ import logging
 import pickle
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -392,28 +394,53 @@ def _records_only(batch: Any) -> Any:
     return batch.filter(pc.is_valid(batch["id"]))
 
 
-def _dup_id_groups(batch: Any) -> Any:
-    """``map_groups`` on ``id``: each repeated id's later rows (``key``, ``id``)."""
+def _hot_values(ray: Any, ds: Any, cols: list[str], parts: int) -> Any:
+    """The values of ``cols`` that two or more rows share (a pyarrow table of them): counted with a
+    ``groupby`` on the cluster; only the shared ones come back."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    keys = sorted(batch.column("key").to_pylist())
-    rid = batch.column("id")[0].as_py()
-    return pa.table({"key": pa.array(keys[1:], pa.int64()), "id": pa.array([rid] * (len(keys) - 1), pa.string())})
+    def shared(b: Any) -> Any:
+        return b.filter(pc.greater_equal(b["count()"], 2)).select(cols)
+
+    tables = list(ds.select_columns(cols).groupby(cols, num_partitions=parts).count().map_batches(
+        shared, batch_format="pyarrow").iter_batches(batch_format="pyarrow", batch_size=None))
+    tables = [t for t in tables if t.num_rows]
+    return pa.concat_tables(tables) if tables else None
 
 
-def _exact_groups(batch: Any) -> Any:
-    """``map_groups`` on the text hash: a group of two or more rows → its first key and ids in order."""
+def _rows_with(ray: Any, ds: Any, col: str, values: Any, keep: list[str]) -> Any:
+    """The rows of ``ds`` whose ``col`` is one of ``values`` (columns ``keep``), on the driver."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    rows = sorted(zip(batch.column("key").to_pylist(), batch.column("id").to_pylist(), strict=True))
-    if len(rows) < 2:
-        return pa.table({"first": pa.array([], pa.int64()), "ids": pa.array([], pa.list_(pa.string()))})
-    return pa.table({"first": pa.array([rows[0][0]], pa.int64()),
-                     "ids": pa.array([[i for _, i in rows]], pa.list_(pa.string()))})
+    ref = ray.put(values)
+
+    def having(b: Any) -> Any:
+        return b.filter(pc.is_in(b[col], value_set=ray.get(ref))).select(keep)
+
+    tables = [t for t in ds.map_batches(having, batch_format="pyarrow").iter_batches(
+        batch_format="pyarrow", batch_size=None) if t.num_rows]
+    return pa.concat_tables(tables) if tables else None
 
 
-class _BandRows:
-    """``map_batches``: each row with a signature → one row per LSH band (``band``, ``bkey``)."""
+def _groups(table: Any, col: str) -> Iterator[tuple[list[int], list[str]]]:
+    """``(keys, ids)`` of each group of equal ``col`` in ``table``, rows in key order."""
+    import pyarrow.compute as pc
+
+    table = table.take(pc.sort_indices(table, sort_keys=[(col, "ascending"), ("key", "ascending")]))
+    vals = table.column(col).to_pylist()
+    keys = table.column("key").to_pylist()
+    ids = table.column("id").to_pylist()
+    start = 0
+    for i in range(1, len(vals) + 1):
+        if i == len(vals) or vals[i] != vals[start]:
+            yield keys[start:i], ids[start:i]
+            start = i
+
+
+class _BandKeys:
+    """``map_batches``: each record's LSH bucket key in each band (``band``, ``bkey``)."""
 
     def __init__(self, threshold: float):
         self.threshold = threshold
@@ -422,86 +449,78 @@ class _BandRows:
     def __call__(self, batch: Any) -> Any:
         import numpy as np
         import pyarrow as pa
+
+        from redline.data.dedup import band_keys
+
+        sig = _signatures(batch)
+        keys = band_keys(sig, self.threshold)
+        n, bands = keys.shape
+        return pa.table({"band": pa.array(np.tile(np.arange(bands, dtype=np.int32), n)),
+                         # as int64 (the same bits): Ray's sort shuffle cannot sort uint64 past 2^63
+                         "bkey": pa.array(keys.ravel().view(np.int64))})
+
+
+def _signatures(batch: Any) -> Any:
+    """The batch's records' MinHash signatures as a ``(rows, num_perm)`` uint32 array."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    sig_bytes = batch.filter(pc.is_valid(batch["sig"])).column("sig").to_pylist()
+    if not sig_bytes:
+        return np.empty((0, 1), dtype=np.uint32)
+    return np.frombuffer(b"".join(sig_bytes), dtype=np.uint32).reshape(len(sig_bytes), -1)
+
+
+class _InHotBucket:
+    """``map_batches``: the records that share an LSH bucket with another (``key``, ``id``, ``sig``)."""
+
+    def __init__(self, threshold: float, hot: Any):
+        self.threshold, self.hot = threshold, hot
+        self.__name__ = type(self).__name__  # Ray Data names its stages after it
+
+    def __call__(self, batch: Any) -> Any:
+        import numpy as np
         import pyarrow.compute as pc
+        import ray
 
         from redline.data.dedup import band_keys
 
         batch = batch.filter(pc.is_valid(batch["sig"]))
-        sig_bytes = batch.column("sig").to_pylist()
-        if not sig_bytes:
-            return pa.table({"band": pa.array([], pa.int32()), "bkey": pa.array([], pa.uint64()),
-                             "key": pa.array([], pa.int64()), "id": pa.array([], pa.string()),
-                             "sig": pa.array([], pa.binary())})
-        sig = np.frombuffer(b"".join(sig_bytes), dtype=np.uint32).reshape(len(sig_bytes), -1)
-        keys = band_keys(sig, self.threshold)
-        n, bands = keys.shape
-        return pa.table({"band": pa.array(np.repeat(np.arange(bands, dtype=np.int32)[None, :], n, 0).ravel()),
-                         "bkey": pa.array(keys.ravel()),
-                         "key": pa.array(np.repeat(batch.column("key").to_numpy(), bands)),
-                         "id": pa.array(np.repeat(np.array(batch.column("id").to_pylist(), dtype=object), bands),
-                                        pa.string()),
-                         "sig": pa.array([s for s in sig_bytes for _ in range(bands)], pa.binary())})
+        hot = ray.get(self.hot)  # {band: sorted bucket keys shared by two or more records}
+        keys = band_keys(_signatures(batch), self.threshold) if batch.num_rows else np.empty((0, 0), np.uint64)
+        member = np.zeros(batch.num_rows, dtype=bool)
+        for b, shared in hot.items():
+            member |= np.isin(keys[:, b].view(np.int64), shared)
+        return batch.filter(member).select(["key", "id", "sig"])
 
 
-class _NearBucket:
-    """``map_groups`` on ``(band, bkey)``: a bucket's candidate pairs (as the local
-    :func:`~redline.data.dedup.bucket_candidates` makes them), verified with the signatures."""
+def near_pairs(ray: Any, facts: Any, threshold: float, parts: int) -> tuple[list[int], list[str], Any]:
+    """The near-duplicate pairs of the records in ``facts``: the row keys and ids of the records in
+    a shared LSH bucket, in row order, and the verified pairs (indices into them).
 
-    def __init__(self, threshold: float):
-        self.threshold = threshold
-        self.__name__ = type(self).__name__  # Ray Data names its stages after it
+    The buckets (band, key) that two or more records share are found with a groupby count on the
+    cluster; the records in them come back with their signatures, and the local
+    :func:`~redline.data.dedup.near_duplicate_pairs` runs on them in row order: every member of a
+    shared bucket is there, so the candidates and verified pairs are the local ones.
+    """
+    import numpy as np
+    import pyarrow as pa
 
-    def __call__(self, batch: Any) -> Any:
-        import numpy as np
-        import pyarrow as pa
+    from redline.data.dedup import near_duplicate_pairs
 
-        from redline.data.dedup import bucket_candidates, verified
-
-        empty = pa.table({"a": pa.array([], pa.int64()), "b": pa.array([], pa.int64()),
-                          "ida": pa.array([], pa.string()), "idb": pa.array([], pa.string())})
-        if batch.num_rows < 2:
-            return empty
-        batch = batch.sort_by("key")
-        keys = batch.column("key").to_numpy()
-        ids = batch.column("id").to_pylist()
-        sig = np.frombuffer(b"".join(batch.column("sig").to_pylist()), dtype=np.uint32).reshape(batch.num_rows, -1)
-        pairs = bucket_candidates(np.zeros(batch.num_rows, dtype=np.uint64))
-        pairs.sort(axis=1)
-        pairs = pairs[verified(sig[pairs[:, 0]], sig[pairs[:, 1]], self.threshold)]
-        if not len(pairs):
-            return empty
-        return pa.table({"a": pa.array(keys[pairs[:, 0]]), "b": pa.array(keys[pairs[:, 1]]),
-                         "ida": pa.array([ids[i] for i in pairs[:, 0].tolist()], pa.string()),
-                         "idb": pa.array([ids[i] for i in pairs[:, 1].tolist()], pa.string())})
-
-
-def _near_clusters(pairs: Iterable[tuple[int, int, str, str]]) -> tuple[list[tuple[int, list[str]]], int]:
-    """Connected components of the verified pairs (by row key), and the number of distinct pairs."""
-    seen: set[tuple[int, int]] = set()
-    parent: dict[int, int] = {}
-    name: dict[int, str] = {}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b, ia, ib in pairs:
-        if (a, b) in seen:
-            continue
-        seen.add((a, b))
-        for k, i in ((a, ia), (b, ib)):
-            if k not in parent:
-                parent[k] = k
-                name[k] = i
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[int]] = {}
-    for k in sorted(parent):
-        groups.setdefault(find(k), []).append(k)
-    return [(g[0], [name[k] for k in g]) for g in groups.values()], len(seen)
+    hot = _hot_values(ray, facts.map_batches(_BandKeys(threshold), batch_format="pyarrow"), ["band", "bkey"], parts)
+    if hot is None:
+        return [], [], np.empty((0, 2), dtype=np.int64)
+    bands = hot.column("band").to_numpy()
+    bkeys = hot.column("bkey").to_numpy()
+    by_band = {int(b): np.sort(bkeys[bands == b]) for b in np.unique(bands).tolist()}
+    tables = [t for t in facts.map_batches(_InHotBucket(threshold, ray.put(by_band)), batch_format="pyarrow")
+              .iter_batches(batch_format="pyarrow", batch_size=None) if t.num_rows]
+    if not tables:
+        return [], [], np.empty((0, 2), dtype=np.int64)
+    rows = pa.concat_tables(tables).sort_by("key")
+    return rows.column("key").to_pylist(), rows.column("id").to_pylist(), near_duplicate_pairs(
+        _signatures(rows), threshold)
 
 
 def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, address: str | None,
@@ -561,26 +580,23 @@ def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, addre
             if red_f is not None:
                 red_f.close()
         with_id = facts.select_columns(["key", "id", "h"]).map_batches(_records_only, batch_format="pyarrow")
-        extra = [0]
-
-        def dup_rows() -> Iterator[tuple[int, str]]:
-            for b in with_id.select_columns(["key", "id"]).groupby("id", num_partitions=parts).map_groups(
-                    _dup_id_groups, batch_format="pyarrow").iter_batches(batch_format="pyarrow", batch_size=None):
-                extra[0] += b.num_rows
-                yield from zip(b.column("key").to_pylist(), b.column("id").to_pylist(), strict=True)
-
-        firsts = list(dup_rows())
-        dup_ids = _Ids.of(extra[0], firsts)
-        del firsts
-        exact = [(r["first"], list(r["ids"])) for r in with_id.groupby("h", num_partitions=parts).map_groups(
-            _exact_groups, batch_format="pyarrow").iter_rows()]
+        dup_ids = _Ids()
+        hot = _hot_values(ray, with_id, ["id"], parts)
+        if hot is not None:
+            rows = _rows_with(ray, with_id, "id", hot.column("id"), ["key", "id"])
+            later = [(k, i) for keys, ids in _groups(rows, "id") for k, i in zip(keys[1:], ids[1:], strict=True)]
+            dup_ids = _Ids.of(len(later), later)
+        exact: list[tuple[int, list[str]]] = []
+        hot = _hot_values(ray, with_id, ["h"], parts)
+        if hot is not None:
+            rows = _rows_with(ray, with_id, "h", hot.column("h"), ["key", "id", "h"])
+            exact = [(keys[0], ids) for keys, ids in _groups(rows, "h")]
         near = None
         if opts.near_dups:
-            bands = facts.select_columns(["key", "id", "sig"]).map_batches(
-                _BandRows(opts.near.threshold), batch_format="pyarrow")
-            pairs = (tuple(r.values()) for r in bands.groupby(["band", "bkey"], num_partitions=parts).map_groups(
-                _NearBucket(opts.near.threshold), batch_format="pyarrow").iter_rows())
-            near = _near_clusters(pairs)
+            from redline.data.dedup import clusters
+
+            keys, ids, pairs = near_pairs(ray, facts, opts.near.threshold, parts)
+            near = ([(keys[c[0]], [ids[i] for i in c]) for c in clusters(len(keys), pairs)], len(pairs))
     if opts.images and acc.counts["modality"].get("image"):
         raise InputError("image checks do not run on Ray", [Problem(
             "--executor ray", "the data has images", "pass --no-images, or profile without --executor ray")])
