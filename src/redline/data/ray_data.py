@@ -387,45 +387,132 @@ def _driver_rows(batch: Any) -> Any:
     return batch.filter(keep).select(["key", "acc", "rej", "red"])
 
 
-def _records_only(batch: Any) -> Any:
-    """The rows that are records (they have an id; rejected rows have none)."""
+_BAND_SALT = 0x9E3779B97F4A7C15  # folds the band number into a bucket key (see _values)
+
+
+def _signatures(batch: Any) -> Any:
+    """The MinHash signatures of a batch's rows (all with one) as a ``(rows, num_perm)`` uint32 array."""
+    import numpy as np
+
+    sig_bytes = batch.column("sig").to_pylist()
+    if not sig_bytes:
+        return np.empty((0, 1), dtype=np.uint32)
+    return np.frombuffer(b"".join(sig_bytes), dtype=np.uint32).reshape(len(sig_bytes), -1)
+
+
+def _values(batch: Any, kind: str, threshold: float) -> Any:
+    """The 64-bit values a duplicate search compares, for a batch of records (``(rows, k)`` int64).
+
+    ``id``: a hash of the id; ``h``: the first 8 bytes of the normalised text's hash; ``band``: each
+    LSH band's bucket key with the band folded in. Two rows that are duplicates have an equal value;
+    a hash collision only brings a few more rows back to the driver, which compares the real
+    ids, hashes and bucket keys.
+    """
+    import numpy as np
+
+    if kind == "id":
+        return np.array([int.from_bytes(hashlib.blake2b(i.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                                        "little", signed=True) for i in batch.column("id").to_pylist()],
+                        dtype=np.int64).reshape(-1, 1)
+    if kind == "h":
+        return np.frombuffer(b"".join(h[:8] for h in batch.column("h").to_pylist()), dtype=np.int64).reshape(-1, 1)
+    from redline.data.dedup import band_keys
+
+    sig = _signatures(batch)
+    if not len(sig):
+        return np.empty((0, 1), dtype=np.int64)
+    keys = band_keys(sig, threshold)
+    salt = (np.arange(1, keys.shape[1] + 1, dtype=np.uint64) * np.uint64(_BAND_SALT))[None, :]
+    return (keys ^ salt).view(np.int64)
+
+
+def _with(batch: Any, kind: str) -> Any:
+    """The rows of a batch a duplicate search looks at: records (with a signature, for ``band``)."""
     import pyarrow.compute as pc
 
-    return batch.filter(pc.is_valid(batch["id"]))
+    return batch.filter(pc.is_valid(batch["sig" if kind == "band" else "id"]))
 
 
-def _hot_values(ray: Any, ds: Any, cols: list[str], parts: int) -> Any:
-    """The values of ``cols`` that two or more rows share (a pyarrow table of them): counted with a
-    ``groupby`` on the cluster; only the shared ones come back."""
+class _PartitionValues:
+    """``map_batches``: a batch's values (:func:`_values`) split into ``parts`` partitions by value,
+    one row per partition (``part``, the values as bytes)."""
+
+    def __init__(self, kind: str, parts: int, threshold: float):
+        self.kind, self.parts, self.threshold = kind, parts, threshold
+        self.__name__ = type(self).__name__  # Ray Data names its stages after it
+
+    def __call__(self, batch: Any) -> Any:
+        import numpy as np
+        import pyarrow as pa
+
+        v = _values(_with(batch, self.kind), self.kind, self.threshold).ravel()
+        p = v.view(np.uint64) % np.uint64(self.parts)
+        order = np.argsort(p, kind="stable")
+        v, p = v[order], p[order]
+        bounds = np.searchsorted(p, np.arange(self.parts + 1, dtype=np.uint64))
+        return pa.table({"part": pa.array(np.arange(self.parts, dtype=np.int32)),
+                         "vals": pa.array([v[bounds[i]:bounds[i + 1]].tobytes() for i in range(self.parts)],
+                                          pa.binary())})
+
+
+def _shared_in_part(batch: Any) -> Any:
+    """``map_groups`` on ``part``: the partition's values that occur two or more times."""
+    import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    def shared(b: Any) -> Any:
-        return b.filter(pc.greater_equal(b["count()"], 2)).select(cols)
-
-    tables = list(ds.select_columns(cols).groupby(cols, num_partitions=parts).count().map_batches(
-        shared, batch_format="pyarrow").iter_batches(batch_format="pyarrow", batch_size=None))
-    tables = [t for t in tables if t.num_rows]
-    return pa.concat_tables(tables) if tables else None
+    v = np.frombuffer(b"".join(batch.column("vals").to_pylist()), dtype=np.int64)
+    u, c = np.unique(v, return_counts=True)
+    return pa.table({"vals": pa.array([u[c >= 2].tobytes()], pa.binary())})
 
 
-def _rows_with(ray: Any, ds: Any, col: str, values: Any, keep: list[str]) -> Any:
-    """The rows of ``ds`` whose ``col`` is one of ``values`` (columns ``keep``), on the driver."""
+def shared_values(ds: Any, kind: str, parts: int, threshold: float = 0.7) -> Any:
+    """The values (:func:`_values`) two or more rows of ``ds`` share: a sorted int64 array.
+
+    A shuffle in ``parts`` partitions by value (numpy on each side: a ``groupby`` on the partition
+    number, not on the values, so no Python runs per value); only the shared values come back.
+    """
+    import numpy as np
+
+    found = [np.frombuffer(b, dtype=np.int64)
+             for t in ds.map_batches(_PartitionValues(kind, parts, threshold), batch_format="pyarrow")
+             .groupby("part", num_partitions=parts).map_groups(_shared_in_part, batch_format="pyarrow")
+             .iter_batches(batch_format="pyarrow", batch_size=None) for b in t.column("vals").to_pylist()]
+    return np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+
+
+class _RowsWith:
+    """``map_batches``: the rows that have one of the shared values (columns ``keep``)."""
+
+    def __init__(self, kind: str, shared: Any, keep: list[str], threshold: float):
+        self.kind, self.shared, self.keep, self.threshold = kind, shared, keep, threshold
+        self.__name__ = type(self).__name__  # Ray Data names its stages after it
+
+    def __call__(self, batch: Any) -> Any:
+        import numpy as np
+        import ray
+
+        batch = _with(batch, self.kind)
+        v = _values(batch, self.kind, self.threshold)
+        hit = np.isin(v, ray.get(self.shared)).any(axis=1) if len(v) else np.zeros(0, dtype=bool)
+        return batch.filter(hit).select(self.keep)
+
+
+def rows_sharing(ray: Any, ds: Any, kind: str, keep: list[str], parts: int, threshold: float = 0.7) -> Any:
+    """The rows of ``ds`` that share a value (:func:`_values`) with another row, on the driver
+    (a pyarrow table of columns ``keep``, in row order), or None."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    ref = ray.put(values)
-
-    def having(b: Any) -> Any:
-        return b.filter(pc.is_in(b[col], value_set=ray.get(ref))).select(keep)
-
-    tables = [t for t in ds.map_batches(having, batch_format="pyarrow").iter_batches(
-        batch_format="pyarrow", batch_size=None) if t.num_rows]
-    return pa.concat_tables(tables) if tables else None
+    shared = shared_values(ds, kind, parts, threshold)
+    if not len(shared):
+        return None
+    ref = ray.put(shared)
+    tables = [t for t in ds.map_batches(_RowsWith(kind, ref, keep, threshold), batch_format="pyarrow")
+              .iter_batches(batch_format="pyarrow", batch_size=None) if t.num_rows]
+    return pa.concat_tables(tables).sort_by("key") if tables else None
 
 
 def _groups(table: Any, col: str) -> Iterator[tuple[list[int], list[str]]]:
-    """``(keys, ids)`` of each group of equal ``col`` in ``table``, rows in key order."""
+    """``(keys, ids)`` of each group of two or more rows with equal ``col``, in key order."""
     import pyarrow.compute as pc
 
     table = table.take(pc.sort_indices(table, sort_keys=[(col, "ascending"), ("key", "ascending")]))
@@ -435,90 +522,29 @@ def _groups(table: Any, col: str) -> Iterator[tuple[list[int], list[str]]]:
     start = 0
     for i in range(1, len(vals) + 1):
         if i == len(vals) or vals[i] != vals[start]:
-            yield keys[start:i], ids[start:i]
+            if i - start >= 2:
+                yield keys[start:i], ids[start:i]
             start = i
-
-
-class _BandKeys:
-    """``map_batches``: each record's LSH bucket key in each band (``band``, ``bkey``)."""
-
-    def __init__(self, threshold: float):
-        self.threshold = threshold
-        self.__name__ = type(self).__name__  # Ray Data names its stages after it
-
-    def __call__(self, batch: Any) -> Any:
-        import numpy as np
-        import pyarrow as pa
-
-        from redline.data.dedup import band_keys
-
-        sig = _signatures(batch)
-        keys = band_keys(sig, self.threshold)
-        n, bands = keys.shape
-        return pa.table({"band": pa.array(np.tile(np.arange(bands, dtype=np.int32), n)),
-                         # as int64 (the same bits): Ray's sort shuffle cannot sort uint64 past 2^63
-                         "bkey": pa.array(keys.ravel().view(np.int64))})
-
-
-def _signatures(batch: Any) -> Any:
-    """The batch's records' MinHash signatures as a ``(rows, num_perm)`` uint32 array."""
-    import numpy as np
-    import pyarrow.compute as pc
-
-    sig_bytes = batch.filter(pc.is_valid(batch["sig"])).column("sig").to_pylist()
-    if not sig_bytes:
-        return np.empty((0, 1), dtype=np.uint32)
-    return np.frombuffer(b"".join(sig_bytes), dtype=np.uint32).reshape(len(sig_bytes), -1)
-
-
-class _InHotBucket:
-    """``map_batches``: the records that share an LSH bucket with another (``key``, ``id``, ``sig``)."""
-
-    def __init__(self, threshold: float, hot: Any):
-        self.threshold, self.hot = threshold, hot
-        self.__name__ = type(self).__name__  # Ray Data names its stages after it
-
-    def __call__(self, batch: Any) -> Any:
-        import numpy as np
-        import pyarrow.compute as pc
-        import ray
-
-        from redline.data.dedup import band_keys
-
-        batch = batch.filter(pc.is_valid(batch["sig"]))
-        hot = ray.get(self.hot)  # {band: sorted bucket keys shared by two or more records}
-        keys = band_keys(_signatures(batch), self.threshold) if batch.num_rows else np.empty((0, 0), np.uint64)
-        member = np.zeros(batch.num_rows, dtype=bool)
-        for b, shared in hot.items():
-            member |= np.isin(keys[:, b].view(np.int64), shared)
-        return batch.filter(member).select(["key", "id", "sig"])
 
 
 def near_pairs(ray: Any, facts: Any, threshold: float, parts: int) -> tuple[list[int], list[str], Any]:
     """The near-duplicate pairs of the records in ``facts``: the row keys and ids of the records in
     a shared LSH bucket, in row order, and the verified pairs (indices into them).
 
-    The buckets (band, key) that two or more records share are found with a groupby count on the
-    cluster; the records in them come back with their signatures, and the local
+    The bucket keys two or more records share are found on the cluster (:func:`shared_values`);
+    the records in those buckets come back with their signatures, and the local
     :func:`~redline.data.dedup.near_duplicate_pairs` runs on them in row order: every member of a
-    shared bucket is there, so the candidates and verified pairs are the local ones.
+    shared bucket is there (and a record in none has no candidate), so the candidate and verified
+    pairs are the local ones.
     """
     import numpy as np
-    import pyarrow as pa
 
     from redline.data.dedup import near_duplicate_pairs
 
-    hot = _hot_values(ray, facts.map_batches(_BandKeys(threshold), batch_format="pyarrow"), ["band", "bkey"], parts)
-    if hot is None:
+    rows = rows_sharing(ray, facts.select_columns(["key", "id", "sig"]), "band", ["key", "id", "sig"], parts,
+                        threshold)
+    if rows is None:
         return [], [], np.empty((0, 2), dtype=np.int64)
-    bands = hot.column("band").to_numpy()
-    bkeys = hot.column("bkey").to_numpy()
-    by_band = {int(b): np.sort(bkeys[bands == b]) for b in np.unique(bands).tolist()}
-    tables = [t for t in facts.map_batches(_InHotBucket(threshold, ray.put(by_band)), batch_format="pyarrow")
-              .iter_batches(batch_format="pyarrow", batch_size=None) if t.num_rows]
-    if not tables:
-        return [], [], np.empty((0, 2), dtype=np.int64)
-    rows = pa.concat_tables(tables).sort_by("key")
     return rows.column("key").to_pylist(), rows.column("id").to_pylist(), near_duplicate_pairs(
         _signatures(rows), threshold)
 
@@ -555,7 +581,6 @@ def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, addre
     fmt = fmt or detect_format(path)
     get_format(fmt)  # an unknown format: the local error
     with ray_data(address) as ray:
-        parts = _cluster_cpus(ray)
         ds = read_dataset(ray, path, fmt, fmap)
         redact = opts.redact_to is not None and opts.pii
         facts = ds.map_batches(_ProfileBatch(str(path), fmt, fmap, opts, redact), batch_format="pyarrow",
@@ -579,18 +604,17 @@ def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, addre
         finally:
             if red_f is not None:
                 red_f.close()
-        with_id = facts.select_columns(["key", "id", "h"]).map_batches(_records_only, batch_format="pyarrow")
+        # partitions of the duplicate searches: at least one per CPU, and at most ~16M values each
+        # (128 MiB) — a band search has a value per record and band
+        parts = max(_cluster_cpus(ray), -(-acc.records * 32 // (1 << 24)))
+        with_id = facts.select_columns(["key", "id", "h"])
         dup_ids = _Ids()
-        hot = _hot_values(ray, with_id, ["id"], parts)
-        if hot is not None:
-            rows = _rows_with(ray, with_id, "id", hot.column("id"), ["key", "id"])
+        rows = rows_sharing(ray, with_id, "id", ["key", "id"], parts)
+        if rows is not None:
             later = [(k, i) for keys, ids in _groups(rows, "id") for k, i in zip(keys[1:], ids[1:], strict=True)]
             dup_ids = _Ids.of(len(later), later)
-        exact: list[tuple[int, list[str]]] = []
-        hot = _hot_values(ray, with_id, ["h"], parts)
-        if hot is not None:
-            rows = _rows_with(ray, with_id, "h", hot.column("h"), ["key", "id", "h"])
-            exact = [(keys[0], ids) for keys, ids in _groups(rows, "h")]
+        rows = rows_sharing(ray, with_id, "h", ["key", "id", "h"], parts)
+        exact = [] if rows is None else [(keys[0], ids) for keys, ids in _groups(rows, "h")]
         near = None
         if opts.near_dups:
             from redline.data.dedup import clusters
