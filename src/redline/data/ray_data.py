@@ -338,7 +338,6 @@ class _ProfileBatch:
         red: list[str | None] = []
         norm: list[str] = []
         heads: list[tuple[str, int, str, str | None]] = []
-        images = 0
         for key, item in items_of(batch, self.path, self.fmt, self.fmap):
             keys.append(key)
             if isinstance(item, Rejected):
@@ -348,8 +347,7 @@ class _ProfileBatch:
                 rej.append(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
                 red.append(None)
                 continue
-            images += bool(opts.images and item.has_images)
-            head, redacted = acc.add_record(item, key, self.redact)
+                head, redacted = acc.add_record(item, key, self.redact)
             if opts.language:
                 heads.append((head, key, item.id, base_language(item.language)))
             t = normalise(dedup_text(item))
@@ -358,10 +356,6 @@ class _ProfileBatch:
             hashes.append(_text_hash(t))
             rej.append(None)
             red.append(redacted)
-        if images:
-            raise InputError("image checks do not run on Ray", [Problem(
-                "--executor ray", f"{images} record(s) in a batch have images",
-                "pass --no-images, or profile without --executor ray")])
         if heads:
             for lang, (_, key, rid, declared) in zip(detect_many([h[0] for h in heads]), heads, strict=True):
                 acc.add_language(key, rid, lang, declared)
@@ -559,11 +553,11 @@ def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, addre
         fmap: The field map.
         opts: The :class:`~redline.data.profile.ProfileOptions`.
         address: The Ray cluster (None: a local one, or ``RAY_ADDRESS``).
-        on_progress: Called with the number of rows of each batch as it is counted.
+        on_progress: Called with the number of rows of each block as the cluster finishes it.
         quarantine: The :class:`~redline.data.io.Quarantine` rejected rows are written to, in order.
 
     Returns:
-        The profile report, with ``file``, ``format`` and ``executor`` (what ran where).
+        The profile report, with ``file`` and ``format``.
 
     Raises:
         InputError: Bad input, Ray missing or unreachable, or a check that does not run on Ray.
@@ -583,8 +577,16 @@ def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, addre
     with ray_data(address) as ray:
         ds = read_dataset(ray, path, fmt, fmap)
         redact = opts.redact_to is not None and opts.pii
-        facts = ds.map_batches(_ProfileBatch(str(path), fmt, fmap, opts, redact), batch_format="pyarrow",
-                               batch_size=BATCH_ROWS, zero_copy_batch=True).materialize()
+        # the per-row pass runs once; its blocks stay in the cluster's object store (the driver
+        # holds their references only, and counts their rows for the progress display)
+        refs = []
+        for bundle in ds.map_batches(_ProfileBatch(str(path), fmt, fmap, opts, redact), batch_format="pyarrow",
+                                     batch_size=BATCH_ROWS, zero_copy_batch=True).iter_internal_ref_bundles():
+            for ref, meta in zip(bundle.block_refs, bundle.metadata, strict=True):
+                refs.append(ref)
+                if on_progress is not None:
+                    on_progress(meta.num_rows or 0)
+        facts = ray.data.from_arrow_refs(refs)
         acc = ProfileAcc(opts)
         red_f = open(opts.redact_to, "w", encoding="utf-8") if opts.redact_to else None  # noqa: SIM115
         try:
@@ -593,10 +595,7 @@ def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, addre
                 for a, r, line in zip(b.column("acc").to_pylist(), b.column("rej").to_pylist(),
                                       b.column("red").to_pylist(), strict=True):
                     if a is not None:
-                        part = pickle.loads(a)
-                        acc.merge(part)
-                        if on_progress is not None:
-                            on_progress(part.records + part.rejected)
+                        acc.merge(pickle.loads(a))
                     if r is not None and quarantine is not None:
                         quarantine.add(pickle.loads(r))
                     if line is not None and red_f is not None:
@@ -604,6 +603,10 @@ def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, addre
         finally:
             if red_f is not None:
                 red_f.close()
+        if opts.images and acc.counts["modality"].get("image"):
+            raise InputError("image checks do not run on Ray", [Problem(
+                "--executor ray", f"{acc.counts['modality']['image']} record(s) have images",
+                "pass --no-images, or profile without --executor ray")])
         # partitions of the duplicate searches: at least one per CPU, and at most ~16M values each
         # (128 MiB) — a band search has a value per record and band
         parts = max(_cluster_cpus(ray), -(-acc.records * 32 // (1 << 24)))
@@ -621,9 +624,6 @@ def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, addre
 
             keys, ids, pairs = near_pairs(ray, facts, opts.near.threshold, parts)
             near = ([(keys[c[0]], [ids[i] for i in c]) for c in clusters(len(keys), pairs)], len(pairs))
-    if opts.images and acc.counts["modality"].get("image"):
-        raise InputError("image checks do not run on Ray", [Problem(
-            "--executor ray", "the data has images", "pass --no-images, or profile without --executor ray")])
     report = build_report(acc, opts, dup_ids, exact, near)
     return {"file": str(path), "format": fmt, **report}
 
