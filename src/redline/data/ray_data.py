@@ -347,7 +347,7 @@ class _ProfileBatch:
                 rej.append(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
                 red.append(None)
                 continue
-                head, redacted = acc.add_record(item, key, self.redact)
+            head, redacted = acc.add_record(item, key, self.redact)
             if opts.language:
                 heads.append((head, key, item.id, base_language(item.language)))
             t = normalise(dedup_text(item))
