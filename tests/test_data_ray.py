@@ -177,3 +177,5 @@ def test_without_ray_the_clear_error(data: Path, tmp_path: Path, monkeypatch: py
     assert not (tmp_path / "o.jsonl").exists()
     r = invoke("data", "profile", str(data), "--executor", "spark", "--no-progress")
     assert r.exit_code == 2 and "ray" in r.output and "local" in r.output
+    r = invoke("data", "profile", str(data), "--ray-address", "127.0.0.1:1", "--no-progress")  # without --executor ray
+    assert r.exit_code == 2 and "address" in r.output, r.output

@@ -35,10 +35,10 @@ def profile(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, on_progress:
     Raises:
         InputError: Bad input; an unknown executor; Ray not installed or unreachable.
     """
-    if executor != "local":
+    if executor != "local" or ray_address:
         from redline.data.ray_data import check_data_executor, profile_on_ray
 
-        check_data_executor(executor, ray_address)
+        check_data_executor(executor, ray_address)  # --ray-address without ray: the eval command's error
         return profile_on_ray(path, fmt, fmap, opts, ray_address, on_progress, quarantine)
     from redline.data.profile import profile_file
 
@@ -69,7 +69,7 @@ def convert(src: Path, out: Path, to: str | None, frm: str | None, fmap: FieldMa
         InputError: Bad input; an unknown executor; Ray not installed or unreachable; ``--strip-exif``
             on Ray.
     """
-    if executor != "local":
+    if executor != "local" or ray_address:
         from redline.data.ray_data import check_data_executor, convert_on_ray
         from redline.errors import InputError, Problem
 
