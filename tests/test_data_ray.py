@@ -93,12 +93,20 @@ def test_line_chunks_start_at_lines_with_their_numbers(tmp_path: Path) -> None:
 @needs_ray
 def test_profile_same_report_quarantine_and_redaction(data: Path, tmp_path: Path, workspace: Path,
                                                       ray_cluster: str, small_ranges: None) -> None:  # noqa: F811
+    lines = data.read_text(encoding="utf-8").splitlines()
+    leaked = [json.loads(x) for x in lines[40:400:9] if x.startswith('{"id": "r')]
+    for i, row in enumerate(leaked):  # some copied, some edited a little (near), some new
+        row["id"] = f"e{i}"
+        row["prompt"] = row["prompt"] + (" please" if i % 3 == 1 else "") if i % 3 != 2 else f"an unrelated prompt {i}"
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text("".join(json.dumps(r) + "\n" for r in leaked), encoding="utf-8")
     outs = {}
     for how in ("local", "ray"):
         d = tmp_path / how
         d.mkdir()
         args = ["data", "profile", str(data), "--out", str(d / "rep.json"), "--html", str(d / "rep.html"),
-                "--redact", str(d / "redacted.jsonl"), "--quarantine", str(d / "rejected.jsonl"), "--no-progress"]
+                "--redact", str(d / "redacted.jsonl"), "--quarantine", str(d / "rejected.jsonl"), "--no-progress",
+                "--against", str(heldout)]
         r = invoke(*args, *(["--executor", "ray", "--ray-address", ray_cluster] if how == "ray" else []))
         assert r.exit_code == 2, r.output  # rejected rows: exit 2, as locally
         outs[how] = (d, r.output)
@@ -107,6 +115,8 @@ def test_profile_same_report_quarantine_and_redaction(data: Path, tmp_path: Path
     onray = json.loads((rd / "rep.json").read_text())
     assert local["duplicates"]["near"]["pairs"] > 20 and local["duplicates"]["exact"]["clusters"] > 20
     assert local["rejected"]["count"] == 6 and local["duplicate_ids"]["count"] == 1 and local["pii"]["rows"]["count"]
+    leak = local["leakage"][0]
+    assert leak["exact"]["rows"] >= 10 and leak["near"]["rows"] > leak["exact"]["rows"]
     assert _no_paths(onray, rd, ld) == _no_paths(local, ld, rd)
     assert lout.replace(str(ld), "<path>") == rout.replace(str(rd), "<path>")
     for name in ("rejected.jsonl", "redacted.jsonl"):

@@ -537,35 +537,58 @@ def profile_records(items: Iterable[Record | Rejected], opts: ProfileOptions | N
     return report
 
 
+def eval_set_texts(records: Iterable[Record]) -> tuple[list[str], list[str]]:
+    """An eval set's ids and normalised texts (what leakage compares)."""
+    eval_ids: list[str] = []
+    eval_texts: list[str] = []
+    for r in records:
+        eval_ids.append(r.id)
+        eval_texts.append(normalise(dedup_text(r)))
+    return eval_ids, eval_texts
+
+
+def leakage_entry(name: str, eval_ids: list[str], eval_texts: list[str], exact_pairs: list[tuple[str, str]],
+                  train_ids: list[str], train_sig: Any, near: NearDupConfig | None) -> dict[str, Any]:
+    """One eval set's leakage finding (the local and the Ray profile's one builder).
+
+    Args:
+        name: The eval set.
+        eval_ids: Its ids.
+        eval_texts: Its normalised texts.
+        exact_pairs: ``(row id, eval id)`` of equal texts, by eval row, then row order.
+        train_ids: The ids of the profiled rows ``train_sig`` holds, in row order: all rows, or
+            (on Ray) every row in an LSH bucket with an eval row, which gives the same pairs.
+        train_sig: Their MinHash signatures (None: near duplicates not checked).
+        near: The MinHash settings (None: near duplicates not checked).
+
+    Returns:
+        ``{"against", "eval_records", "exact": {"rows", "pairs"}, "near": {"rows", "pairs"}}``.
+    """
+    import numpy as np
+
+    entry: dict[str, Any] = {"against": name, "eval_records": len(eval_ids),
+                             "exact": {"rows": len({a for a, _ in exact_pairs}),
+                                       "pairs": [list(p) for p in exact_pairs[:MAX_IDS]]}}
+    if near is not None and train_sig is not None and eval_texts:
+        ev_sig = MinHasher(near).signatures(eval_texts)
+        allsig = np.concatenate([train_sig, ev_sig])
+        pairs = near_duplicate_pairs(allsig, near.threshold)
+        n = len(train_ids)
+        cross = pairs[(pairs[:, 0] < n) & (pairs[:, 1] >= n)]
+        entry["near"] = {"rows": int(len(np.unique(cross[:, 0]))) if len(cross) else 0,
+                         "pairs": [[train_ids[int(a)], eval_ids[int(b) - n]] for a, b in cross[:MAX_IDS]]}
+    return entry
+
+
 def leakage(dup: DupIndex, ids: list[str], against: list[tuple[str, Iterable[Record]]],
             near: NearDupConfig | None) -> list[dict[str, Any]]:
     """Rows of the profiled set that also occur (exactly or nearly) in each eval set."""
-    import numpy as np
-
     train_sig = dup.signatures() if near is not None else None
     out = []
     for name, records in against:
-        eval_ids: list[str] = []
-        eval_texts: list[str] = []
-        for r in records:
-            eval_ids.append(r.id)
-            eval_texts.append(normalise(dedup_text(r)))
-        exact_pairs = []
-        for j, t in enumerate(eval_texts):
-            for i in dup.rows_with(t):
-                exact_pairs.append((ids[i], eval_ids[j]))
-        entry: dict[str, Any] = {"against": name, "eval_records": len(eval_ids),
-                                 "exact": {"rows": len({a for a, _ in exact_pairs}),
-                                           "pairs": [list(p) for p in exact_pairs[:MAX_IDS]]}}
-        if near is not None and train_sig is not None and eval_texts:
-            ev_sig = MinHasher(near).signatures(eval_texts)
-            allsig = np.concatenate([train_sig, ev_sig])
-            pairs = near_duplicate_pairs(allsig, near.threshold)
-            n = len(ids)
-            cross = pairs[(pairs[:, 0] < n) & (pairs[:, 1] >= n)]
-            entry["near"] = {"rows": int(len(np.unique(cross[:, 0]))) if len(cross) else 0,
-                             "pairs": [[ids[int(a)], eval_ids[int(b) - n]] for a, b in cross[:MAX_IDS]]}
-        out.append(entry)
+        eval_ids, eval_texts = eval_set_texts(records)
+        exact_pairs = [(ids[i], eval_ids[j]) for j, t in enumerate(eval_texts) for i in dup.rows_with(t)]
+        out.append(leakage_entry(name, eval_ids, eval_texts, exact_pairs, ids, train_sig, near))
     return out
 
 

@@ -24,8 +24,7 @@
   grows with the duplicates found, not with the rows.
 
 The report is the local run's (:func:`~redline.data.profile.build_report`); a test compares them.
-Not on Ray (an error says so): image checks (``--no-images`` skips them) and ``--against``
-leakage checks; ``convert --strip-exif``.
+Not on Ray (an error says so): image checks (``--no-images`` skips them); ``convert --strip-exif``.
 """
 
 from __future__ import annotations
@@ -410,9 +409,15 @@ def _values(batch: Any, kind: str, threshold: float) -> Any:
                         dtype=np.int64).reshape(-1, 1)
     if kind == "h":
         return np.frombuffer(b"".join(h[:8] for h in batch.column("h").to_pylist()), dtype=np.int64).reshape(-1, 1)
+    return band_values(_signatures(batch), threshold)
+
+
+def band_values(sig: Any, threshold: float) -> Any:
+    """Each row's LSH bucket key in each band with the band folded in: ``(rows, bands)`` int64."""
+    import numpy as np
+
     from redline.data.dedup import band_keys
 
-    sig = _signatures(batch)
     if not len(sig):
         return np.empty((0, 1), dtype=np.int64)
     keys = band_keys(sig, threshold)
@@ -494,12 +499,18 @@ class _RowsWith:
 def rows_sharing(ray: Any, ds: Any, kind: str, keep: list[str], parts: int, threshold: float = 0.7) -> Any:
     """The rows of ``ds`` that share a value (:func:`_values`) with another row, on the driver
     (a pyarrow table of columns ``keep``, in row order), or None."""
+
+    return rows_with_values(ray, ds, kind, shared_values(ds, kind, parts, threshold), keep, threshold)
+
+
+def rows_with_values(ray: Any, ds: Any, kind: str, values: Any, keep: list[str], threshold: float = 0.7) -> Any:
+    """The rows of ``ds`` that have one of ``values`` (:func:`_values`; a sorted int64 array), on
+    the driver (a pyarrow table of columns ``keep``, in row order), or None."""
     import pyarrow as pa
 
-    shared = shared_values(ds, kind, parts, threshold)
-    if not len(shared):
+    if not len(values):
         return None
-    ref = ray.put(shared)
+    ref = ray.put(values)
     tables = [t for t in ds.map_batches(_RowsWith(kind, ref, keep, threshold), batch_format="pyarrow")
               .iter_batches(batch_format="pyarrow", batch_size=None) if t.num_rows]
     return pa.concat_tables(tables).sort_by("key") if tables else None
@@ -543,6 +554,44 @@ def near_pairs(ray: Any, facts: Any, threshold: float, parts: int) -> tuple[list
         _signatures(rows), threshold)
 
 
+def leakage_on_ray(ray: Any, facts: Any, against: list[tuple[str, Any]], near: Any) -> list[dict[str, Any]]:
+    """:func:`redline.data.profile.leakage` on the cluster: the same findings.
+
+    Only the rows with an eval row's text hash, and (for near duplicates) the rows in an LSH bucket
+    with an eval row, come back to the driver; :func:`~redline.data.profile.leakage_entry` then runs
+    on them as the local profile runs it on all rows (every row in such a bucket is there, so the
+    candidate and verified pairs are the local ones).
+    """
+    import numpy as np
+
+    from redline.data.dedup import MinHasher
+    from redline.data.profile import eval_set_texts, leakage_entry
+
+    out = []
+    for name, records in against:
+        eval_ids, eval_texts = eval_set_texts(records)
+        ev_h = [_text_hash(t) for t in eval_texts]
+        prefixes = np.unique(np.frombuffer(b"".join(h[:8] for h in ev_h), dtype=np.int64))
+        rows = rows_with_values(ray, facts.select_columns(["key", "id", "h"]), "h", prefixes, ["key", "id", "h"])
+        same: dict[bytes, list[str]] = {}
+        if rows is not None:
+            for h, rid in zip(rows.column("h").to_pylist(), rows.column("id").to_pylist(), strict=True):
+                same.setdefault(h, []).append(rid)
+        exact_pairs = [(rid, eval_ids[j]) for j, h in enumerate(ev_h) for rid in same.get(h, [])]
+        train_ids: list[str] = []
+        train_sig = None
+        if near is not None:
+            train_sig = np.empty((0, near.num_perm), dtype=np.uint32)
+            if eval_texts:
+                values = np.unique(band_values(MinHasher(near).signatures(eval_texts), near.threshold))
+                rows = rows_with_values(ray, facts.select_columns(["key", "id", "sig"]), "band", values,
+                                        ["key", "id", "sig"], near.threshold)
+                if rows is not None:
+                    train_ids, train_sig = rows.column("id").to_pylist(), _signatures(rows)
+        out.append(leakage_entry(name, eval_ids, eval_texts, exact_pairs, train_ids, train_sig, near))
+    return out
+
+
 def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, address: str | None,
                    on_progress: Callable[[int], None] | None = None, quarantine: Any = None) -> dict[str, Any]:
     """:func:`redline.data.profile.profile_file` on a Ray cluster: the same report.
@@ -565,9 +614,6 @@ def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, addre
     from redline.data.formats import detect_format, get_format
     from redline.data.profile import ProfileAcc, _Ids, build_report
 
-    if opts.against:
-        raise InputError("--against does not run on Ray yet", [Problem(
-            "--against", "leakage checks against eval sets are local only", "profile without --executor ray")])
     if not path.exists():
         from redline.data.io import open_input
 
@@ -624,7 +670,11 @@ def profile_on_ray(path: Path, fmt: str | None, fmap: FieldMap, opts: Any, addre
 
             keys, ids, pairs = near_pairs(ray, facts, opts.near.threshold, parts)
             near = ([(keys[c[0]], [ids[i] for i in c]) for c in clusters(len(keys), pairs)], len(pairs))
+        leaks = leakage_on_ray(ray, facts, opts.against, opts.near if opts.near_dups else None) \
+            if opts.against else None
     report = build_report(acc, opts, dup_ids, exact, near)
+    if leaks is not None:
+        report["leakage"] = leaks
     return {"file": str(path), "format": fmt, **report}
 
 
