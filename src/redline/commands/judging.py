@@ -67,6 +67,9 @@ def judge_cmd(
                      f"{stats['rejected']} rejected → {output}\n")
     if stats["rejected"]:
         sys.stderr.write(f"rejected rows with reasons: {stats['quarantine']}\n")
+    if ex := stats.get("executor"):  # every lost shard was graded again: say so
+        sys.stderr.write(f"{ex['name']}: {ex['shards']} shard(s), {ex['shards_resent']} re-sent, "
+                         f"{ex['workers_lost']} worker(s) lost\n")
     # every non-blank line is judged (written, with the verdict or why it is unassessable) or rejected
     sys.stderr.write(RowCounts(read=stats["judged"] + stats["rejected"], written=stats["judged"],
                                rejected=stats["rejected"], verb="judged").line() + "\n")

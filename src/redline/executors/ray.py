@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -633,8 +634,14 @@ class RayExecutor:
         from redline.files import write_atomic
         from redline.targets import FatalTargetError
 
-        ray = import_ray()
         t0 = time.perf_counter()
+        numbered: Iterator[tuple[int, list[Any]]] = enumerate(units)
+        first = next(numbered, None)
+        if first is None:  # nothing pending (a finished run re-run): no cluster needed
+            self.stats = {"workers": 0, "shards": 0, **extra}
+            return self.stats
+        numbered = itertools.chain([first], numbered)
+        ray = import_ray()
         connected_here = self._connect(ray)
         if on_connect is not None:
             on_connect()
@@ -648,7 +655,6 @@ class RayExecutor:
         baseline: dict[int, dict[str, int]] = {}
         stats: dict[str, Any] = {"workers": n, "shard_size": self.shard_size, "shards": 0, "shards_resent": 0,
                                  "workers_lost": 0}
-        numbered = enumerate(units)
         again: deque[tuple[int, list[Any]]] = deque()
         inflight: dict[Any, tuple[int, Any, int, list[Any]]] = {}
         load = [0] * n  # shards in flight per actor

@@ -96,7 +96,7 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
     options = dict(options or {})
     check_options([judge_name], options)
     options.setdefault("concurrency", str(concurrency))  # the judge's own cap on requests in flight
-    pool = None
+    pool: Any = None
     if executor != "local":  # before any output is written
         from redline.executors import create_executor
 
@@ -207,6 +207,7 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
             if pool is not None:
                 _judge_on_pool(pool, records(fin), lambda rec, j: emit(fout, rec, j), judge, vcache,
                                (judge_name, options, pol, vcache is not None))
+                stats["executor"] = {"name": pool.name, **pool.stats}
             elif concurrent:
                 asyncio.run(sliding(fin, fout))
             else:
