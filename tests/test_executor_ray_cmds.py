@@ -106,31 +106,33 @@ def test_rejudge_on_ray_equals_local_and_verdicts_are_cached(workspace: Path, fa
     assert len(target.requests()) == asked_target  # rejudging never asks the target
 
 
-def test_eval_on_ray_repeated_asks_the_target_nothing(workspace: Path, fake_server, ray_cluster: str) -> None:
+def test_eval_on_ray_resumed_asks_the_target_nothing_answered(workspace: Path, fake_server,
+                                                              ray_cluster: str) -> None:
     server = fake_server()
     policy = write_policy(workspace / "pol.yaml")
     suite = write_suite(workspace / "suite.jsonl", make_records(48))
-    args = [*eval_args(server, suite, policy), "--json", "--executor", "ray", "--ray-address", ray_cluster, *SHARD]
-    r = invoke(*args, "--out", str(workspace / "a"))
+    out = workspace / "run"
+    args = [*eval_args(server, suite, policy), "--out", str(out), "--json",
+            "--executor", "ray", "--ray-address", ray_cluster, *SHARD]
+    r = invoke(*args)
     assert r.exit_code == 0, r.output
     assert len(server.requests()) == 48
-    first = _results(workspace / "a" / "results.jsonl")
-    # a repeated run (another run directory): every response comes from the driver's cache
-    r = invoke(*args, "--out", str(workspace / "b"))
+    first = _results(out / "results.jsonl")
+    assert not any(x["cached"] for x in first.values())
+    # the driver lost 28 records (as if killed): the actors' responses are in its cache, so the
+    # resumed Ray run ships them with the shards and asks the target nothing
+    lines = (out / "results.jsonl").read_text().splitlines(keepends=True)
+    (out / "results.jsonl").write_text("".join(lines[:20]))
+    r = invoke(*args)
     assert r.exit_code == 0, r.output
     assert len(server.requests()) == 48
-    assert json.loads(r.stdout)["manifest"]["timings"]["new_requests"] == 0
-    second = _results(workspace / "b" / "results.jsonl")
-    assert all(x["cached"] for x in second.values())
+    timings = json.loads(r.stdout)["manifest"]["timings"]
+    assert timings["new_requests"] == 0 and timings["resumed_from_previous"] == 20
+    again = _results(out / "results.jsonl")
+    assert sum(x["cached"] for x in again.values()) == 28
     drop = ("cached", "usage")
-    assert ({k: {f: v for f, v in x.items() if f not in drop} for k, x in second.items()}
+    assert ({k: {f: v for f, v in x.items() if f not in drop} for k, x in again.items()}
             == {k: {f: v for f, v in x.items() if f not in drop} for k, x in first.items()})
-    # a resumed run: the records lost with a killed driver are answered from the cache
-    lines = (workspace / "b" / "results.jsonl").read_text().splitlines(keepends=True)
-    (workspace / "b" / "results.jsonl").write_text("".join(lines[:20]))
-    r = invoke(*args, "--out", str(workspace / "b"))
-    assert r.exit_code == 0, r.output
-    assert len(server.requests()) == 48 and len(read_results(workspace / "b" / "results.jsonl")) == 48
 
 
 def _judge_input(path: Path, n: int, marker: str = "") -> Path:

@@ -51,10 +51,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redline.errors import InputError, Problem
+from redline.executors.shards import ShippedResponses, ShippedVerdicts, drain, shards, verdicts_for
 from redline.plugins import plugin
 
 if TYPE_CHECKING:
-    from redline.data.schema import Judgment, Sample
     from redline.evals.runner import EvalConfig, Runner
     from redline.progress import ProgressBar
 
@@ -91,134 +91,6 @@ class _Lines:
 
     def flush(self) -> None:
         pass
-
-
-class ShippedResponses:
-    """An actor's response cache: the responses the driver shipped, and the new ones to return.
-
-    It stands in for :class:`~redline.evals.cache.ResponseCache` in the runner's per-sample code.
-    """
-
-    def __init__(self) -> None:
-        self.shipped: dict[str, Any] = {}
-        self.new: list[tuple[str, str, Any]] = []
-        self.errors = 0
-
-    def get(self, key: str) -> Any:
-        """The shipped response under ``key``, or None.
-
-        Args:
-            key: A :func:`~redline.evals.cache.cache_key`.
-
-        Returns:
-            The :class:`~redline.targets.base.Generation`, or None.
-        """
-        return self.shipped.get(key)
-
-    def put(self, key: str, identity: str, gen: Any) -> None:
-        """Keep a new response for the driver to store.
-
-        Args:
-            key: Its cache key.
-            identity: The target's cache identity.
-            gen: The generation.
-        """
-        self.new.append((key, identity, gen))
-
-
-class ShippedVerdicts:
-    """An actor's verdict cache: the verdicts the driver shipped, and the new ones to return.
-
-    It stands in for :class:`~redline.judges.cache.VerdictCache` behind
-    :func:`~redline.judges.cache.with_cache`.
-    """
-
-    def __init__(self) -> None:
-        self.shipped: dict[str, Judgment] = {}
-        self.new: list[tuple[str, Judgment]] = []
-
-    def get(self, key: str) -> Judgment | None:
-        """The shipped verdict under ``key`` (a copy), or None.
-
-        Args:
-            key: A :func:`~redline.judges.cache.verdict_key`.
-
-        Returns:
-            The judgment, or None.
-        """
-        j = self.shipped.get(key)
-        return j.model_copy(deep=True) if j is not None else None
-
-    def put(self, key: str, j: Judgment) -> None:
-        """Keep a new verdict for the driver to store (errors are never stored).
-
-        Args:
-            key: Its key.
-            j: The judgment.
-        """
-        if j.ok:
-            self.new.append((key, j))
-
-
-def drain(store: ShippedResponses | ShippedVerdicts | None) -> list[Any]:
-    """The new entries an actor's stand-in cache collected, emptied.
-
-    Args:
-        store: The stand-in cache, or None.
-
-    Returns:
-        Its new entries (empty without a store).
-    """
-    if store is None:
-        return []
-    out = list(store.new)
-    store.new.clear()
-    return out
-
-
-def cached_judges(judges: list[Any]) -> Iterator[Any]:
-    """The verdict-cached judges among ``judges`` (members of ensembles included).
-
-    Args:
-        judges: Judges after :func:`~redline.judges.cache.with_cache`.
-
-    Yields:
-        Each :class:`~redline.judges.cache.CachedJudge`.
-    """
-    from redline.judges.cache import CachedJudge
-
-    for j in judges:
-        if isinstance(j, CachedJudge):
-            yield j
-        elif isinstance(getattr(j, "members", None), list):
-            yield from cached_judges(j.members)
-
-
-def verdicts_for(judges: list[Any], cache: Any, sample: Sample | None, prompt: str | None,
-                 response: str | None) -> dict[str, Judgment]:
-    """The cached verdicts of one response, by key, for shipping with a shard.
-
-    Args:
-        judges: The driver's judges (wrapped by :func:`~redline.judges.cache.with_cache`).
-        cache: The driver's :class:`~redline.judges.cache.VerdictCache`, or None.
-        sample: The sample graded (None for ``redline judge``'s sync path).
-        prompt: The prompt graded.
-        response: The response (None: nothing to grade, nothing shipped).
-
-    Returns:
-        ``{key: judgment}`` of the verdicts found.
-    """
-    if cache is None or response is None:
-        return {}
-    from redline.judges.cache import verdict_key
-
-    out: dict[str, Judgment] = {}
-    for j in cached_judges(judges):
-        key = verdict_key(j.version, sample, prompt, response or "")
-        got = cache.get(key)
-        if got is not None:
-            out[key] = got
-    return out
 
 
 def worker_runner(r: Runner, policy: Any, detect_all_languages: bool, caches: tuple[bool, bool],
@@ -438,18 +310,6 @@ class ShardWorker:
         return await self.work.run_shard(payload)
 
 
-def _shards(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    """The items in lists of ``size`` (the last one shorter)."""
-    shard: list[Any] = []
-    for s in items:
-        shard.append(s)
-        if len(shard) >= size:
-            yield shard
-            shard = []
-    if shard:
-        yield shard
-
-
 class RayExecutor:
     """Runs work in shards on a pool of Ray actors; the driver writes the output."""
 
@@ -584,7 +444,7 @@ class RayExecutor:
 
         with work.context, open(runner.out_dir / "results.jsonl", "a", encoding="utf-8") as sink:
             self.run_units(RunnerWork, (work.make, *work.args),
-                           _shards(runner._samples(done), work.unit_size or self.shard_size),
+                           shards(runner._samples(done), work.unit_size or self.shard_size),
                            payload=payload, on_result=on_result, is_done=lambda x: item_id(x) in done,
                            per_actor=work.per_actor, out_dir=runner.out_dir, on_connect=connected,
                            extra_stats=stats)

@@ -244,7 +244,7 @@ def _judge_on_pool(pool: Any, records: Any, emit: Any, judge: Any, vcache: Any, 
     Raises:
         InputError: The executor cannot run ``redline judge``.
     """
-    from redline.executors.ray import _shards, verdicts_for
+    from redline.executors.shards import shards, verdicts_for
 
     if not hasattr(pool, "run_units"):
         raise InputError(f"--executor {pool.name} cannot run `redline judge`", [Problem(
@@ -275,7 +275,7 @@ def _judge_on_pool(pool: Any, records: Any, emit: Any, judge: Any, vcache: Any, 
                 emit(rec, j)
             next_seq += 1
 
-    pool.run_units(JudgeWork, work_args, _shards(records, pool.shard_size), payload=payload,
+    pool.run_units(JudgeWork, work_args, shards(records, pool.shard_size), payload=payload,
                    on_result=on_result, hold=lambda: len(waiting) >= MAX_WAITING_SHARDS)
 
 
@@ -292,7 +292,7 @@ class JudgeWork:
             cache_verdicts: Whether the driver keeps a verdict cache (shipped verdicts are used,
                 new ones returned).
         """
-        from redline.executors.ray import ShippedVerdicts
+        from redline.executors.shards import ShippedVerdicts
         from redline.judges.cache import with_cache
 
         self.store = ShippedVerdicts() if cache_verdicts else None
@@ -309,7 +309,7 @@ class JudgeWork:
         Returns:
             ``{"judgments": [...], "verdicts": [(key, judgment), ...]}`` in the shard's order.
         """
-        from redline.executors.ray import drain
+        from redline.executors.shards import drain
 
         items = payload["items"]
         if self.store is not None:
