@@ -3,7 +3,8 @@
 One real local Ray cluster for the module (conftest's `ray_cluster`: a head on 127.0.0.1 with 2
 CPUs, so a pool of 2 actor worker processes); real fake servers on 127.0.0.1 as target and
 judge. Each command's Ray run is compared with its local run; a worker is killed mid-`judge`;
-repeated Ray runs ask neither the target nor the judge again for what the caches hold.
+repeated Ray runs ask neither the target nor the judge again for what the caches hold. Every
+test but the last needs Ray: the `ray_cluster` fixture skips them where it is not installed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,12 +22,10 @@ from typing import Any
 import pytest
 
 from tests import fake_judge_server
-from tests._ray import needs_ray, ray_env, shard_workers
+from tests._ray import ray_env, shard_workers
 from tests.conftest import redline_cmd, start_server
 from tests.helpers import eval_args, invoke, make_records, read_results, write_policy, write_suite
 from tests.test_redteam_attackers import SCRIPT, TARGET_ARGS
-
-pytestmark = needs_ray
 
 SHARD = ["--executor-option", "workers=2", "--executor-option", "shard_size=8"]
 ONE = ["--executor-option", "workers=1", "--executor-option", "shard_size=8"]  # where one actor shows it
@@ -270,3 +270,19 @@ def test_redteam_attackers_on_ray_killed_driver_resumes_per_goal(workspace: Path
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["manifest"]["timings"]["resumed_from_previous"] == 7
     assert (workspace / "ray" / "attack_steps.jsonl").read_text().count("\n") == len(lines)
+
+
+def test_without_ray_each_command_fails_before_writing(workspace: Path, fake_server,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    server = fake_server()
+    inp = _judge_input(workspace / "in.jsonl", 4)
+    for args, out in ((["rejudge", str(workspace / "src"), "--judge", "refusal", "--out", str(workspace / "rj")],
+                       workspace / "rj"),
+                      (["judge", "--input", str(inp), "--output", str(workspace / "o.jsonl")], workspace / "o.jsonl"),
+                      (_redteam_args(server, workspace, "rt"), workspace / "rt")):
+        r = invoke(*args, "--executor", "ray")
+        assert r.exit_code == 2, r.output
+        assert "pip install redline[ray]" in r.output
+        assert not out.exists()
+    assert server.requests() == []
