@@ -174,7 +174,7 @@ def test_judge_on_ray_killed_worker_each_record_once_in_order(workspace: Path, j
     judge = judge_server("--latency", "0.1")
     inp = _judge_input(workspace / "in.jsonl", 64)
     common = ["judge", "--judge", "policy-llm", "--option", "model=openai:judge-model",
-              "--option", f"base_url={judge.url}", "--input", str(inp), "--no-cache", "--no-progress"]
+              "--option", f"base_url={judge.url}", "--input", str(inp), "--no-progress"]
     proc = subprocess.Popen(redline_cmd() + [*common, "--concurrency", "2", "--output", str(workspace / "ray.jsonl"),
                                              "--executor", "ray", "--ray-address", ray_cluster,
                                              "--executor-option", "workers=2", "--executor-option", "shard_size=4"],
@@ -191,8 +191,11 @@ def test_judge_on_ray_killed_worker_each_record_once_in_order(workspace: Path, j
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 2, stderr  # the two rejected rows
     assert "worker(s) lost" in stderr and " 0 worker(s) lost" not in stderr, stderr
+    # the verdicts came back to the driver's cache as shards returned: a local run asks nothing
+    asked = len(judge.requests())
     local = invoke(*common, "--concurrency", "32", "--output", str(workspace / "local.jsonl"))
     assert local.exit_code == 2, local.output
+    assert len(judge.requests()) == asked
     ray_out = read_results(workspace / "ray.jsonl")
     assert [r["id"] for r in ray_out] == [f"r{i:03d}" for i in range(64)]  # each once, input order
     assert ray_out == read_results(workspace / "local.jsonl")
