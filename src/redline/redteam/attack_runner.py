@@ -17,7 +17,8 @@ an interrupted goal from its journal lines (no query is asked again), then conti
 first step without a line; completed goals are skipped as in ``redline eval`` (their result line
 exists). A kill (``kill -9`` included) therefore loses no step and repeats none: a step whose
 line was not written had not been recorded, and is asked again (from the response cache when its
-answer had arrived).
+answer had arrived). Under ``--executor ray`` an actor runs a whole goal and the driver journals
+its steps when the goal comes back, so resume is per goal there (:meth:`AttackRunner.ray_work`).
 
 **Outcome.** The strategy stops at the first attempt whose attack-judge score reaches
 ``success_score``. The best attempt (highest score, earliest on ties) is then judged by the run's
@@ -457,8 +458,8 @@ class AttackRunner(Runner):
     def ray_work(self) -> Any:
         """What ``--executor ray`` runs: one goal per shard, ``--concurrency`` goals at once per
         actor; each goal's journalled steps travel with it, its new steps come back with its
-        record and are journalled by the driver (so under Ray a goal resumes from the last
-        journal of a *finished* goal's steps: a goal cut off with its actor is asked again).
+        record and are journalled by the driver. Under Ray, resume is therefore per goal: a
+        finished goal is skipped, a goal cut off with its actor (or the driver) starts again.
 
         Returns:
             The :class:`~redline.executors.ray.RayWork`.
