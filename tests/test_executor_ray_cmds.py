@@ -171,7 +171,7 @@ def test_judge_on_ray_equals_local(workspace: Path, ray_cluster: str) -> None:
 
 def test_judge_on_ray_killed_worker_each_record_once_in_order(workspace: Path, judge_server,
                                                                ray_cluster: str) -> None:
-    judge = judge_server("--latency", "0.1")
+    judge = judge_server("--latency", "0.05")
     inp = _judge_input(workspace / "in.jsonl", 64)
     common = ["judge", "--judge", "policy-llm", "--option", "model=openai:judge-model",
               "--option", f"base_url={judge.url}", "--input", str(inp), "--no-progress"]
@@ -240,7 +240,7 @@ def test_redteam_attackers_on_ray_killed_driver_resumes_per_goal(workspace: Path
     try:
         r = _redteam(server, workspace, "local", *att)
         assert r.exit_code == 0, r.output
-        on_ray = [*att, "--concurrency", "1", "--executor", "ray", "--ray-address", ray_cluster, *SHARD]
+        on_ray = [*att, "--concurrency", "1", "--executor", "ray", "--ray-address", ray_cluster, *ONE]
         ray_args = _redteam_args(server, workspace, "ray", *on_ray)
         proc = subprocess.Popen(redline_cmd() + ray_args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True, env=ray_env())
