@@ -240,6 +240,12 @@ def recorded_runs(db: str | None = None, limit: int = 50) -> list[dict[str, Any]
     return rows
 
 
+#: Runs with at least this many samples to do start the cluster worker (the report's failure
+#: clusters, in a child process: learn/cluster_worker.py) as soon as the first requests are out;
+#: shorter ones at their first failure. A run that ends without failures stops it unused.
+CLUSTER_WORKER_EARLY_FROM = 200
+
+
 class _SamplingAggregator(MetricsAggregator):
     """The run's metrics, also feeding each record to the sample of failures the report clusters
     (and starting the cluster worker at the first failure, so that it imports its libraries on
@@ -609,6 +615,8 @@ class Runner:
                     if not self._recorded:
                         tg.create_task(self._record_start())
                     tg.create_task(self._warm_judges())
+                    if self.n_samples - len(done) >= CLUSTER_WORKER_EARLY_FROM:
+                        tg.create_task(self._start_cluster_worker())
                     for _ in range(conc):
                         tg.create_task(worker())
             except BaseExceptionGroup as eg:
@@ -634,6 +642,12 @@ class Runner:
                     await asyncio.to_thread(warm)
                 except Exception:  # noqa: S112 - the judge reports it on each judgment
                     continue
+
+    async def _start_cluster_worker(self) -> None:
+        """Start the cluster worker once the first requests are out (long runs: their report
+        will almost surely have failures to cluster, and the child's imports then overlap the run)."""
+        await self._first_started.wait()
+        self.cluster_worker.start()
 
     async def _record_start(self) -> None:
         """Record the run's start in the workspace database, in a thread beside the first requests.
