@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from redline.learn.clusters import FailureSampler
 
 #: The child's niceness: it uses idle CPU and yields to the run (and the target) when busy.
-NICE = 10
+NICE = 5
 
 #: Set to 1 in the child unless the user set them: BLAS's own threads (one per core) fight the
 #: run for the cores. Measured on this 2-core machine, loaded: clustering 500 + 250 failures took
