@@ -67,7 +67,9 @@ def run(n: int, tmp: Path, policy: Path, server_url: str | None = None,
             "assert p.returncode==0,p.stderr;"
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"the {n}-sample run failed:\n{out.stderr[-3000:]}")
     wall = time.perf_counter() - t0
     d = tmp / f"out{n}"
     wrap_up = (d / "report.html").stat().st_mtime - (d / "results.jsonl").stat().st_mtime
