@@ -213,3 +213,33 @@ def test_the_cluster_worker_clusters_as_in_process(workspace: Path) -> None:
     unused.start(even_if_loaded=True)
     unused.close()
     assert unused.proc is not None and unused.proc.returncode is not None
+
+
+def test_the_cluster_worker_stops_when_its_run_is_killed() -> None:
+    """A SIGKILLed run leaves no cluster worker importing scikit-learn for nothing."""
+    import os
+    import time
+
+    code = ("import time; from redline.learn.cluster_worker import ClusterWorker as W; w = W(); "
+            "w.start(even_if_loaded=True); print(w.proc.pid, flush=True); time.sleep(60)")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None
+    child = int(p.stdout.readline())
+    p.kill()
+    p.wait()
+
+    def running() -> bool:
+        try:
+            state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        return state != "Z"
+
+    deadline = time.monotonic() + 30
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running()
+    try:
+        os.waitpid(child, os.WNOHANG)  # not ours to reap: init's
+    except ChildProcessError:
+        pass

@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,6 +152,15 @@ def main() -> int:
         os.nice(NICE)
     except OSError:
         pass
+    parent = os.getppid()
+
+    def orphaned() -> None:  # the run was killed: stop at once instead of importing for nothing
+        while True:
+            time.sleep(0.2)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=orphaned, name="redline-clusters-parent", daemon=True).start()
     try:
         from redline.learn.clusters import cluster_sampled, import_libraries
 
