@@ -2,7 +2,8 @@
 
 ``REDLINE_HOME`` (default ``./.redline``) holds ``cache.sqlite`` and, unless
 ``REDLINE_DB`` gives another SQLAlchemy URL, ``redline.db``. Run directories go
-under ``REDLINE_RUNS`` (default ``./runs``).
+under ``REDLINE_RUNS`` (default ``./runs``). ``REDLINE_HOST`` names this machine in the
+workspace database (default: its host name; see docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -15,6 +16,19 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from redline.store.db import WorkspaceDB
+
+
+def this_host() -> str:
+    """The name this machine records its runs under: ``REDLINE_HOST``, else the host name.
+
+    Set ``REDLINE_HOST`` where host names say nothing (containers get a random one each).
+
+    Returns:
+        The name (``runs.host`` in the workspace database).
+    """
+    import socket
+
+    return os.environ.get("REDLINE_HOST") or socket.gethostname()
 
 
 @dataclass
