@@ -149,8 +149,9 @@ def fill_runs(db: Any, count: int) -> None:
              "policy_hash": "pol123", "judges": '{"refusal": "1"}', "samples": 1000, "harmful_rate": 0.1,
              "over_refusal_rate": 0.05, "unassessable_rate": 0.0, "redline_version": "bench",
              "summary": summary, "host": f"machine-{i % 3}"} for i in range(count)]
-    with db.engine.begin() as conn:
-        conn.execute(runs.insert(), rows)
+    if rows:
+        with db.engine.begin() as conn:
+            conn.execute(runs.insert(), rows)
 
 
 def runs_cmd(url: str, cwd: Path) -> float:
@@ -168,6 +169,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--writer-runs", type=int, default=3, help="runs of 1,000 results per writer process")
+    ap.add_argument("--parts", default="record,writers,runs", help="which measurements (comma-separated)")
     args = ap.parse_args()
     from tests._pg import new_database, start_postgres
 
@@ -179,7 +181,8 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as t:
             tmp = Path(t)
-            sizes = [int(s) for s in args.sizes.split(",")]
+            parts = set(args.parts.split(","))
+            sizes = [int(s) for s in args.sizes.split(",")] if "record" in parts else []
             for n in sizes:
                 run_dir = make_run(tmp / f"run{n}", n)
                 kb = (run_dir / "results.jsonl").stat().st_size / 1024
@@ -203,20 +206,22 @@ def main() -> None:
                           f"database growth: {per10k:5.1f} MB per 10k results")
             print("\nconcurrent writers into one PostgreSQL database (runs of 1,000 results)")
             base = None
-            for procs in (1, 2, 4):
+            for procs in (1, 2, 4) if "writers" in parts else ():
                 rates = [writers(server, tmp, procs, args.writer_runs, 1000) for _ in range(args.reps)]
                 rate = statistics.median(rates)
                 base = base or rate
                 print(f"  {procs} process{'es' if procs > 1 else '  '}: {rate:8,.0f} results/s ({rate / base:.2f}x)")
-            print("\n`redline runs` (a new process) over 1,000 recorded runs")
-            for name in ("sqlite", "postgresql"):
-                url = (f"sqlite:///{tmp / 'runs1000.db'}" if name == "sqlite" else new_database(server, "runs"))
-                db = open_db(url)
-                fill_runs(db, 1000)
-                db.engine.dispose()
-                runs_cmd(url, tmp)  # warm the file cache
-                walls = [runs_cmd(url, tmp) for _ in range(args.reps)]
-                print(f"  {name:10s}: {statistics.median(walls):.2f} s")
+            print("\n`redline runs` (a new process, start-up included) over 0 and 1,000 recorded runs")
+            for name in ("sqlite", "postgresql") if "runs" in parts else ():
+                for count in (0, 1000):
+                    url = (f"sqlite:///{tmp / f'runs{count}.db'}" if name == "sqlite"
+                           else new_database(server, "runs"))
+                    db = open_db(url)
+                    fill_runs(db, count)
+                    db.engine.dispose()
+                    runs_cmd(url, tmp)  # warm the file cache
+                    walls = [runs_cmd(url, tmp) for _ in range(args.reps)]
+                    print(f"  {name:10s} {count:5,} runs: {statistics.median(walls):.2f} s")
     finally:
         stop()
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
