@@ -18,19 +18,6 @@ if TYPE_CHECKING:
     from redline.store.db import WorkspaceDB
 
 
-def this_host() -> str:
-    """The name this machine records its runs under: ``REDLINE_HOST``, else the host name.
-
-    Set ``REDLINE_HOST`` where host names say nothing (containers get a random one each).
-
-    Returns:
-        The name (``runs.host`` in the workspace database).
-    """
-    import socket
-
-    return os.environ.get("REDLINE_HOST") or socket.gethostname()
-
-
 @dataclass
 class Workspace:
     """Where one Redline workspace keeps its state.

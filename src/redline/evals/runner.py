@@ -225,7 +225,8 @@ def recorded_runs(db: str | None = None, limit: int = 50) -> list[dict[str, Any]
     Returns:
         One dict per run (the ``runs`` table's columns without the summary).
     """
-    from redline.workspace import Workspace, this_host
+    from redline.files import this_host
+    from redline.workspace import Workspace
 
     rows = Workspace.default(db).db.list_runs(limit)
     for r in rows:  # another machine's run (runs.host): its lock is on that machine

@@ -112,14 +112,14 @@ class WorkspaceDB:
             identity: the run's ``suite``, ``suite_hash``, ``target``, ``policy``, ``policy_hash``
                 and ``judges``.
             started: when it started (timezone-aware; kept in ``run.json`` across resumes).
-            host: the machine's name (default :func:`redline.workspace.this_host`).
+            host: the machine's name (default :func:`redline.files.this_host`).
 
         Raises:
             InputError: another machine recorded a different run in a directory at this path.
         """
         from sqlalchemy.exc import IntegrityError
 
-        from redline.workspace import this_host
+        from redline.files import this_host
 
         rid = str(Path(out_dir).resolve())
         host = host or this_host()
@@ -636,34 +636,40 @@ def _forget_results(conn: Any, run_id: str) -> None:
     conn.execute(delete(results_loaded).where(results_loaded.c.run_id == run_id))
 
 
-def _insert_new(conn: Any) -> Any:
-    """``INSERT`` into ``results`` that skips a sample already there (its first record counts)."""
+def _upsert(conn: Any) -> Any:
+    """``INSERT`` into ``results`` that replaces a sample already there (its last record counts);
+    None for a database without ``ON CONFLICT`` (only PostgreSQL and SQLite are supported)."""
     name = conn.dialect.name
+    stmt: Any
     if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(results).on_conflict_do_nothing()
-    if name == "sqlite":
+        stmt = pg_insert(results)
+    elif name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        return sqlite_insert(results).on_conflict_do_nothing()
-    return None
+        stmt = sqlite_insert(results)
+    else:
+        return None
+    return stmt.on_conflict_do_update(
+        index_elements=[results.c.run_id, results.c.sample_id],
+        set_={c.name: stmt.excluded[c.name] for c in results.c if c.name not in ("run_id", "sample_id")})
 
 
 def _load_results(conn: Any, run_id: str, path: Path, *, with_record: bool, batch: int = 1000) -> int:
     """Replace a run's rows in ``results`` by its ``results.jsonl``, streamed in batches (the
-    first record of a sample counts, as for the runner); returns how many lines were skipped
-    (a torn last line of a killed run, or a damaged one). No file: the rows are kept."""
+    last line of a sample wins, as docs/data.md says); returns how many lines were skipped (a
+    torn last line of a killed run, or a damaged one). No file: the rows are kept."""
     try:
         st = path.stat()
         f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
     except OSError:
         return 0
     _forget_results(conn, run_id)
-    stmt = _insert_new(conn)
-    seen: set[str] | None = set() if stmt is None else None  # other databases: skip repeats here
-    stmt = stmt if stmt is not None else results.insert()
-    rows: list[dict[str, Any]] = []
+    stmt = _upsert(conn)
+    if stmt is None:
+        raise NotImplementedError(f"results are loaded into PostgreSQL or SQLite, not {conn.dialect.name}")
+    rows: dict[str, dict[str, Any]] = {}  # one row a sample in a statement (ON CONFLICT needs it)
     skipped = 0
     with f:
         for seq, line in enumerate(f):
@@ -671,16 +677,13 @@ def _load_results(conn: Any, run_id: str, path: Path, *, with_record: bool, batc
             if row is None:
                 skipped += 1
                 continue
-            if seen is not None:
-                if row["sample_id"] in seen:
-                    continue
-                seen.add(row["sample_id"])
-            rows.append(row)
+            rows.pop(row["sample_id"], None)
+            rows[row["sample_id"]] = row
             if len(rows) >= batch:
-                conn.execute(stmt, rows)
-                rows = []
+                conn.execute(stmt, list(rows.values()))
+                rows = {}
     if rows:
-        conn.execute(stmt, rows)
+        conn.execute(stmt, list(rows.values()))
     conn.execute(results_loaded.insert().values(run_id=run_id, size=st.st_size, mtime_ns=str(st.st_mtime_ns)))
     return skipped
 

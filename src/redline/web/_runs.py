@@ -411,7 +411,7 @@ def summary_of(row: dict[str, Any]) -> dict[str, Any]:
 def live_status(row: dict[str, Any]) -> str:
     """The run's status; a run recorded as ``running`` that no process writes any more is ``incomplete``."""
     from redline.evals.runner import run_in_progress
-    from redline.workspace import this_host
+    from redline.files import this_host
 
     if row.get("host") not in (None, this_host()):
         return str(row["status"])  # another machine's run: its lock is on that machine
