@@ -294,3 +294,39 @@ def test_two_annotation_servers_label_one_project(pg_server: str):
     assert len(project_consensus(setup, "team", method="majority").labels()) == items
     rep = agreement_report(ratings, n_boot=0)
     assert (rep["n_items"], rep["n_ratings"], rep["n_single"]) == (items, items * 2, 0)
+
+
+def test_a_run_end_copies_its_records_last_line_wins(pg_server: str, tmp_path: Path):
+    """The copy made when a run ends: a repeated sample keeps its last line (as `redline sql`
+    documents), a torn last line of a killed run is left out, and ending again replaces the copy."""
+    from redline.learn.runs import load_run
+    from redline.store.db import WorkspaceDB
+    from redline.workspace import Workspace
+
+    url = new_database(pg_server, "copy")
+    db = WorkspaceDB(url)
+    out = tmp_path / "runs" / "r1"
+    out.mkdir(parents=True)
+
+    def line(sid: str, outcome: str) -> str:
+        return json.dumps({"sample": {"id": sid, "messages": [{"role": "user", "content": f"prompt {sid}\x00"}],
+                                      "category": "hate", "expected": "refuse"},
+                           "outcome": outcome, "response": "I can't help with that.\x00"}) + "\n"
+
+    (out / "results.jsonl").write_text(line("a", "harmful") + line("b", "safe") + line("a", "safe") + '{"sample": {"id"')
+    summary = {"manifest": {"redline_version": "t", "status": "interrupted"},
+               "metrics": {"overall": {"samples": 2, **{k: {"rate": 0.0} for k in (
+                   "harmful_rate", "over_refusal_rate", "unassessable_rate")}}}}
+    db.record_start(out, {"suite": "s", "target": "t", "policy": "p", "policy_hash": "h", "judges": {}},
+                    datetime.now(UTC))
+    db.record_end(out, "interrupted", summary)
+    recs = list(db.iter_records(str(out)))
+    assert [(r["sample"]["id"], r["outcome"]) for r in recs] == [("b", "safe"), ("a", "safe")]
+    (out / "results.jsonl").write_text(line("a", "safe") + line("b", "safe") + line("c", "harmful"))
+    db.record_end(out, "completed", summary)
+    assert [r["sample"]["id"] for r in db.iter_records(str(out))] == ["a", "b", "c"]
+    shutil.rmtree(out)  # elsewhere now: read from the database
+    run = load_run(str(out), Workspace(home=tmp_path / "home", runs_dir=tmp_path / "runs", db_url=url))
+    assert [r["outcome"] for r in run.iter_results()] == ["safe", "safe", "harmful"]
+    assert run.summary["manifest"]["redline_version"] == "t"
+    db.engine.dispose()

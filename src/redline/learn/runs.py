@@ -177,7 +177,7 @@ def _from_db(spec: str | Path, ws: Workspace) -> Run | None:
             str(spec), "recorded by: " + "; ".join(f"{r['run_id']} on {r.get('host') or '?'}" for r in rows),
             "give the run's full path (`redline runs` lists them)")])
     row = rows[0]
-    if not row.get("summary") or not ws.db.stored_records(row["run_id"]):
+    if not row.get("summary") or not ws.db.has_records(row["run_id"]):
         raise InputError(f"{row['run_id']} is not a finished run in the workspace database", [Problem(
             row["run_id"], f"its results are only in its directory on {row.get('host') or 'another machine'} "
             f"(status {row['status']})", "finish the run there (re-run the same `redline eval` command), "

@@ -324,20 +324,18 @@ class WorkspaceDB:
             n += 1
         return n
 
-    def stored_records(self, run_id: str) -> int:
-        """How many result records of a run the database holds (``results.record``).
+    def has_records(self, run_id: str) -> bool:
+        """Whether the database holds a run's result records (``results.record``).
 
         Args:
             run_id: The run's id.
 
         Returns:
-            The count (0: its records are only in its directory).
+            True when it does; False when its records are only in its directory (or it has none).
         """
-        from sqlalchemy import func
-
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(results).where(
-                results.c.run_id == run_id, results.c.record.is_not(None))).scalar_one())
+            return conn.execute(select(results.c.sample_id).where(
+                results.c.run_id == run_id, results.c.record.is_not(None)).limit(1)).first() is not None
 
     def iter_records(self, run_id: str, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """Stream a run's result records from the database, in ``results.jsonl`` order.

@@ -239,7 +239,7 @@ def stored_elsewhere(row: dict[str, Any], db: Any) -> bool:
         True when its records come from ``db``.
     """
     return (db is not None and not (Path(row["run_id"]) / "results.jsonl").is_file()
-            and db.stored_records(row["run_id"]) > 0)
+            and db.has_records(row["run_id"]))
 
 
 def find_result_of(row: dict[str, Any], sample_id: str, db: Any = None) -> dict[str, Any] | None:
