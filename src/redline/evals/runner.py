@@ -227,11 +227,12 @@ def recorded_runs(db: str | None = None, limit: int = 50) -> list[dict[str, Any]
     Returns:
         One dict per run (the ``runs`` table's columns without the summary).
     """
+    from redline.files import this_host
     from redline.workspace import Workspace
 
     rows = Workspace.default(db).db.list_runs(limit)
-    for r in rows:
-        if r["status"] == "running" and not run_in_progress(Path(r["run_id"])):
+    for r in rows:  # another machine's run (runs.host): its lock is on that machine
+        if r["status"] == "running" and r.get("host") in (None, this_host()) and not run_in_progress(Path(r["run_id"])):
             r["status"] = "incomplete"
         try:
             r["judges"] = json.loads(r["judges"]) if r.get("judges") else {}
