@@ -76,6 +76,18 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stop()
 
 
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real local Ray cluster (head on 127.0.0.1, 2 CPUs) for one test module; skips without Ray."""
+    from tests._ray import start_ray_cluster
+
+    address, stop = start_ray_cluster(tmp_path_factory.mktemp("ray"))
+    try:
+        yield address
+    finally:
+        stop()
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An isolated workspace (cache, database, runs) under tmp_path."""

@@ -1,7 +1,7 @@
 """`redline eval --executor ray` on a real local Ray cluster (issue 15, part 1).
 
-One cluster per module (`ray start --head` on 127.0.0.1, 2 CPUs, so a pool of 2 actor worker
-processes), the fake OpenAI-compatible server as the target: the same results and summary as the
+One cluster per module (conftest's `ray_cluster`: `ray start --head` on 127.0.0.1, 2 CPUs, so a
+pool of 2 actor worker processes), the fake OpenAI-compatible server as the target: the same results and summary as the
 local executor, a worker killed mid-run, the driver killed mid-run, and the clear error without Ray.
 """
 
@@ -11,74 +11,22 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, redline_cmd
+from tests._ray import HAVE_RAY, needs_ray, ray_env, shard_workers
+from tests.conftest import redline_cmd
 from tests.helpers import eval_args, invoke, make_records, read_results, write_policy, write_suite
-
-HAVE_RAY = True
-try:
-    import ray  # noqa: F401
-except ImportError:
-    HAVE_RAY = False
-
-needs_ray = pytest.mark.skipif(not HAVE_RAY, reason="ray is not installed (pip install redline[ray])")
 
 N = 144
 SHARD = ["--executor-option", "workers=2", "--executor-option", "shard_size=8"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A head node on 127.0.0.1 with 2 CPUs, started for this module and stopped after it."""
-    if not HAVE_RAY:
-        pytest.skip("ray is not installed (pip install redline[ray])")
-    port = _free_port()
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    log = open(tmp_path_factory.mktemp("ray") / "ray-start.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--num-cpus", "2",
-         "--node-ip-address", "127.0.0.1", "--port", str(port), "--include-dashboard=false",
-         "--disable-usage-stats"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    address = f"127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"ray start exited: {Path(log.name).read_text()[-2000:]}")
-            time.sleep(0.2)
-    os.environ["RAY_AUTH_MODE"] = "disabled"
-    try:
-        yield address
-    finally:
-        try:  # the head and its raylet, GCS and workers: our own process group (SIGTERM is slow)
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(10)
-        log.close()
-        current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"  # left by the killed head
-        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
-            current.unlink()
+_env = ray_env
+_shard_workers = shard_workers
 
 
 def _server_key(prompt: str) -> str:
@@ -98,11 +46,6 @@ def _comparable(path: Path) -> dict[str, dict]:
     return {r["sample"]["id"]: {k: v for k, v in r.items() if k != "latency_s"} for r in read_results(path)}
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "RAY_AUTH_MODE": "disabled",
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-
-
 def _wait_lines(results: Path, at_least: int, proc: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -112,20 +55,6 @@ def _wait_lines(results: Path, at_least: int, proc: subprocess.Popen, timeout: f
             pytest.fail(f"the run ended early: {proc.stderr.read() if proc.stderr else ''}")
         time.sleep(0.02)
     pytest.fail("no results arrived")
-
-
-def _shard_workers() -> list[int]:
-    """Process ids of the Ray actor processes running a ShardWorker (their title names it)."""
-    pids = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                cmd = (d / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if cmd.startswith(b"ray::ShardWorker"):
-                pids.append(int(d.name))
-    return pids
 
 
 @needs_ray

@@ -206,3 +206,16 @@ class DirectoryLock:
             self.release()
             return False
         return True
+
+
+def this_host() -> str:
+    """The name this machine records its runs under: ``REDLINE_HOST``, else the host name.
+
+    Set ``REDLINE_HOST`` where host names say nothing (containers get a random one each).
+
+    Returns:
+        The name (``runs.host`` in the workspace database).
+    """
+    import socket
+
+    return os.environ.get("REDLINE_HOST") or socket.gethostname()

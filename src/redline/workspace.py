@@ -2,7 +2,8 @@
 
 ``REDLINE_HOME`` (default ``./.redline``) holds ``cache.sqlite`` and, unless
 ``REDLINE_DB`` gives another SQLAlchemy URL, ``redline.db``. Run directories go
-under ``REDLINE_RUNS`` (default ``./runs``).
+under ``REDLINE_RUNS`` (default ``./runs``). ``REDLINE_HOST`` names this machine in the
+workspace database (default: its host name; see docs/deploy.md).
 """
 
 from __future__ import annotations

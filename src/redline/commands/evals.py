@@ -35,6 +35,34 @@ RetryMaxOption = Annotated[float, typer.Option(min=0.0, help="Backoff cap in sec
 LimitOption = Annotated[int | None, typer.Option(min=1, help="Only the first N samples of the suite.")]
 NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Ask the target again even for cached prompts.")]
 RetryErrorsOption = Annotated[bool, typer.Option("--retry-errors", help="When resuming, ask again for samples whose request failed.")]
+ExecutorOption = Annotated[str, typer.Option("--executor", help="Where the work runs: local (this process) or ray (a Ray cluster; pip install redline[ray]; docs/deploy.md).")]
+RayAddressOption = Annotated[str | None, typer.Option("--ray-address", help="--executor ray: the cluster's HOST:PORT (default: RAY_ADDRESS, else a local cluster).", show_default=False)]
+ExecutorOptionsOption = Annotated[list[str] | None, typer.Option("--executor-option", help="Executor option KEY=VALUE (repeatable; ray: workers, shard_size, cpus_per_worker, max_worker_restarts).", show_default=False)]
+
+
+def executor_options(executor: str, ray_address: str | None, executor_option: list[str] | None) -> dict[str, Any]:
+    """The executor's options from ``--ray-address`` and ``--executor-option``, checked at once
+    (a bad executor fails before a run directory is claimed or an output is written).
+
+    Args:
+        executor: ``--executor``.
+        ray_address: ``--ray-address``.
+        executor_option: ``--executor-option`` values.
+
+    Returns:
+        The options.
+
+    Raises:
+        InputError: An unknown executor or option, or Ray not installed.
+    """
+    from redline.judges.base import parse_options
+
+    options = {**parse_options(executor_option), **({"address": ray_address} if ray_address else {})}
+    if executor != "local" or options:
+        from redline.executors import check_executor
+
+        check_executor(executor, options)
+    return options
 
 #: The default ``--max-tokens`` of local (CPU) models. Measured on the demo (SmolLM2-135M, 85
 #: prompts, greedy): 72 of 85 responses ran to the old 200-token cap; at 96 the demo generates
@@ -70,9 +98,9 @@ def eval_cmd(
     max_image_side: Annotated[int | None, typer.Option("--max-image-side", help="openai target: downscale images to this many pixels on their longest side before sending.", show_default=False)] = None,
     max_image_mb: Annotated[float | None, typer.Option("--max-image-mb", help="openai target: fail a sample (naming it) whose image is larger than this once encoded.", show_default=False)] = None,
     gate: Annotated[Path | None, typer.Option("--gate", help="Gate the finished run against this budgets file (docs/learn/gate.md): exit 1 when it fails.", show_default=False)] = None,
-    executor: Annotated[str, typer.Option("--executor", help="Where the samples run: local (this process) or ray (a Ray cluster; pip install redline[ray]; docs/deploy.md).")] = "local",
-    ray_address: Annotated[str | None, typer.Option("--ray-address", help="--executor ray: the cluster's HOST:PORT (default: RAY_ADDRESS, else a local cluster).", show_default=False)] = None,
-    executor_option: Annotated[list[str] | None, typer.Option("--executor-option", help="Executor option KEY=VALUE (repeatable; ray: workers, shard_size, cpus_per_worker, max_worker_restarts).", show_default=False)] = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    executor_option: ExecutorOptionsOption = None,
 ) -> None:
     """Run a target over a safety suite, judge the responses and write a report.
 
@@ -83,11 +111,7 @@ def eval_cmd(
     from redline.workspace import Workspace
 
     judge_options = parse_options(option)
-    executor_options = {**parse_options(executor_option), **({"address": ray_address} if ray_address else {})}
-    if executor != "local" or executor_options:  # a bad executor fails before the run directory is claimed
-        from redline.executors import check_executor
-
-        check_executor(executor, executor_options)
+    exec_options = executor_options(executor, ray_address, executor_option)
     budgets = None
     if gate is not None:  # a bad budgets file fails before any request is made
         from redline.learn.gate import check_budgets_policy, load_budgets
@@ -105,7 +129,7 @@ def eval_cmd(
         retry_base=retry_base, retry_max=retry_max, limit=limit, no_cache=no_cache,
         retry_errors=retry_errors, progress=progress, allow_image_root=allow_image_root,
         max_image_side=max_image_side, max_image_mb=max_image_mb,
-        executor=executor, executor_options=executor_options,
+        executor=executor, executor_options=exec_options,
     )
     ws = Workspace.default(db)
     with exit_on_interrupt("interrupted"):  # before the run started: nothing to resume yet

@@ -18,7 +18,13 @@ from redline.commands._common import (
     exit_on_interrupt,
     print_json,
 )
-from redline.commands.evals import show_run
+from redline.commands.evals import (
+    ExecutorOption,
+    ExecutorOptionsOption,
+    RayAddressOption,
+    executor_options,
+    show_run,
+)
 from redline.errors import RedlineError
 
 _OPTION_HELP = ("Judge option KEY=VALUE (repeatable; NAME.KEY scopes it to one judge), e.g. "
@@ -36,6 +42,9 @@ def judge_cmd(
     concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Responses graded at once by network-bound judges.")] = 16,
     no_cache: NoVerdictCacheOption = False,
     progress: ProgressOption = True,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    executor_option: ExecutorOptionsOption = None,
 ) -> None:
     """Judge responses in a JSONL file; writes each record with the judge's fields added.
 
@@ -45,18 +54,22 @@ def judge_cmd(
     from redline.judges.base import parse_options
     from redline.judges.batch import judge_file
 
+    exec_options = executor_options(executor, ray_address, executor_option)
     with exit_on_interrupt(f"interrupted: {output} was not written"
                            + ("" if no_cache else "; verdicts already given are in the verdict "
                               "cache, so re-running the same command asks only for the rest")):
         stats = judge_file(judge, input, output, progress=progress and sys.stderr.isatty(),
                            options=parse_options(option), policy=policy, concurrency=concurrency,
-                           use_cache=not no_cache)
+                           use_cache=not no_cache, executor=executor, executor_options=exec_options)
     from redline.data.io import RowCounts
 
     sys.stderr.write(f"judged {stats['judged']} record(s), {stats['unassessable']} unassessable, "
                      f"{stats['rejected']} rejected → {output}\n")
     if stats["rejected"]:
         sys.stderr.write(f"rejected rows with reasons: {stats['quarantine']}\n")
+    if ex := stats.get("executor"):  # every lost shard was graded again: say so
+        sys.stderr.write(f"{ex['name']}: {ex['shards']} shard(s), {ex['shards_resent']} re-sent, "
+                         f"{ex['workers_lost']} worker(s) lost\n")
     # every non-blank line is judged (written, with the verdict or why it is unassessable) or rejected
     sys.stderr.write(RowCounts(read=stats["judged"] + stats["rejected"], written=stats["judged"],
                                rejected=stats["rejected"], verb="judged").line() + "\n")
@@ -102,6 +115,9 @@ def rejudge_cmd(
     db: DbOption = None,
     as_json: JsonSummaryOption = False,
     progress: ProgressOption = True,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    executor_option: ExecutorOptionsOption = None,
 ) -> None:
     """Grade an existing run's responses with another judge into a NEW run directory.
 
@@ -112,9 +128,10 @@ def rejudge_cmd(
     from redline.judges.base import parse_options
     from redline.workspace import Workspace
 
+    exec_options = executor_options(executor, ray_address, executor_option)
     cfg = RejudgeConfig(source=run_dir, judges=judge, judge_options=parse_options(option),
                         policy=policy, out=out, concurrency=concurrency, use_cache=not no_cache,
-                        progress=progress)
+                        progress=progress, executor=executor, executor_options=exec_options)
     with exit_on_interrupt("interrupted"):
         result = run_rejudge(cfg, Workspace.default(db))
     show_run(result, as_json)

@@ -18,6 +18,8 @@ from redline.commands.evals import (
     ApiKeyOption,
     BaseUrlOption,
     ConcurrencyOption,
+    ExecutorOption,
+    ExecutorOptionsOption,
     JudgeOption,
     JudgeOptionsOption,
     MaxRetriesOption,
@@ -25,6 +27,7 @@ from redline.commands.evals import (
     NoCacheOption,
     OutOption,
     PolicyOption,
+    RayAddressOption,
     RetryBaseOption,
     RetryErrorsOption,
     RetryMaxOption,
@@ -33,6 +36,7 @@ from redline.commands.evals import (
     TemperatureOption,
     TimeoutOption,
     eval_config,
+    executor_options,
     sample_counts,
     show_run,
 )
@@ -79,6 +83,9 @@ def redteam_cmd(
     db: DbOption = None,
     as_json: JsonSummaryOption = False,
     progress: ProgressOption = True,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    executor_option: ExecutorOptionsOption = None,
 ) -> None:
     """Attack a target: converters (base64, role-play, ...) and attacker strategies over a suite's goals.
 
@@ -92,6 +99,7 @@ def redteam_cmd(
     from redline.redteam.run import RedteamPlan, run_redteam
     from redline.workspace import Workspace
 
+    exec_options = executor_options(executor, ray_address, executor_option)
     strategies = _split(strategy)
     attack = AttackOptions(attacker=attacker,
                            attacker_options={"base_url": attacker_base_url} if attacker_base_url else {},
@@ -107,7 +115,7 @@ def redteam_cmd(
         concurrency=concurrency, base_url=base_url, api_key=api_key, max_tokens=max_tokens,
         temperature=temperature, seed=seed, timeout=timeout, max_retries=max_retries,
         retry_base=retry_base, retry_max=retry_max, limit=None, no_cache=no_cache,
-        retry_errors=retry_errors, progress=progress,
+        retry_errors=retry_errors, progress=progress, executor=executor, executor_options=exec_options,
     )
     ws = Workspace.default(db)
     with exit_on_interrupt("interrupted"):

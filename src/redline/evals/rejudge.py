@@ -67,6 +67,8 @@ class RejudgeConfig:
         concurrency: Samples judged at once.
         use_cache: Whether to use the judge-verdict cache.
         progress: Whether to show a progress bar.
+        executor: Where the responses are judged (``local``, ``ray``).
+        executor_options: The executor's options (``--ray-address``, ``--executor-option``).
     """
 
     source: Path
@@ -77,6 +79,8 @@ class RejudgeConfig:
     concurrency: int = 16
     use_cache: bool = True
     progress: bool = True
+    executor: str = "local"
+    executor_options: dict[str, Any] = field(default_factory=dict)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -102,7 +106,8 @@ class Rejudger(Runner):
         if "refusal" not in judges:
             judges.insert(0, "refusal")  # over-refusal on benign prompts is the refusal judge's call
         cfg = EvalConfig(judges=judges, judge_options=rcfg.judge_options, out=rcfg.out,
-                         concurrency=rcfg.concurrency, use_cache=rcfg.use_cache, progress=rcfg.progress)
+                         concurrency=rcfg.concurrency, use_cache=rcfg.use_cache, progress=rcfg.progress,
+                         executor=rcfg.executor, executor_options=dict(rcfg.executor_options))
         super().__init__(cfg, workspace)
         self.rcfg = rcfg
 
@@ -231,6 +236,18 @@ class Rejudger(Runner):
         sink.flush()
         self.agg.add(rec)
 
+    def ray_work(self) -> Any:
+        """What ``--executor ray`` runs: shards of the source run's records (each response travels
+        in its record) on actors that build the judges once.
+
+        Returns:
+            The :class:`~redline.executors.ray.RayWork`.
+        """
+        from redline.executors.ray import RayWork, driver_caches
+
+        return RayWork(rejudge_worker, (self.rcfg, self.cfg, self.policy, self.identity["rejudged_from"],
+                                        driver_caches(self), str(self.suite_path)))
+
     def run(self) -> EvalOutcome:
         """Judge the source run's responses again (or resume doing so); call :meth:`prepare` first.
 
@@ -261,6 +278,31 @@ class Rejudger(Runner):
         man["suite"]["hash"] = self.identity["suite_hash"]
         man["suite"]["skipped_by_reason"] = dict(getattr(self, "skipped_rows", {}))
         return summary
+
+
+def rejudge_worker(rcfg: RejudgeConfig, cfg: EvalConfig, policy: Any, rejudged_from: str,
+                   caches: tuple[bool, bool], suite_path: str) -> Rejudger:
+    """The rejudger an actor builds (``--executor ray``): the judges, no source run, no target.
+
+    Args:
+        rcfg: The rejudge configuration.
+        cfg: The driver's evaluation configuration (judges, options, params).
+        policy: The loaded policy (shipped from the driver).
+        rejudged_from: The source run's path, as recorded in each record.
+        caches: Whether the driver uses the response and verdict caches.
+        suite_path: The source run's suite file.
+
+    Returns:
+        The rejudger, ready to grade shipped records.
+    """
+    from redline.executors.ray import worker_runner
+
+    r = Rejudger(rcfg, None)  # type: ignore[arg-type]  # no workspace: actors write nothing
+    r.cfg = cfg
+    worker_runner(r, policy, False, caches, suite_path, target=_RecordedTarget({}, ""))
+    r._category_ids = set(policy.category_ids)
+    r.identity = {"rejudged_from": rejudged_from}
+    return r
 
 
 def run_rejudge(rcfg: RejudgeConfig, workspace: Workspace | None = None) -> EvalOutcome:

@@ -28,6 +28,7 @@ from redline.data.schema import Judgment, Message, Sample
 from redline.data.suites import resolve_suite
 from redline.errors import InputError, Problem
 from redline.evals.cache import ResponseCache, cache_key
+from redline.evals.gaps import modality_of
 from redline.evals.languages import detect_response_language, language_block, suite_is_multilingual
 from redline.evals.metrics import MetricsAggregator
 from redline.evals.outcome import DEFAULT_JUDGES as OUTCOME_DEFAULT_JUDGES
@@ -49,6 +50,7 @@ from redline.judges.base import (
     is_async,
 )
 from redline.judges.calibration import calibration_block_for_run
+from redline.learn.cluster_worker import ClusterWorker
 from redline.learn.clusters import REPORT_MAX_FAILURES, FailureSampler
 from redline.policy.loader import load_policy
 from redline.progress import ProgressBar
@@ -225,11 +227,12 @@ def recorded_runs(db: str | None = None, limit: int = 50) -> list[dict[str, Any]
     Returns:
         One dict per run (the ``runs`` table's columns without the summary).
     """
+    from redline.files import this_host
     from redline.workspace import Workspace
 
     rows = Workspace.default(db).db.list_runs(limit)
-    for r in rows:
-        if r["status"] == "running" and not run_in_progress(Path(r["run_id"])):
+    for r in rows:  # another machine's run (runs.host): its lock is on that machine
+        if r["status"] == "running" and r.get("host") in (None, this_host()) and not run_in_progress(Path(r["run_id"])):
             r["status"] = "incomplete"
         try:
             r["judges"] = json.loads(r["judges"]) if r.get("judges") else {}
@@ -238,26 +241,22 @@ def recorded_runs(db: str | None = None, limit: int = 50) -> list[dict[str, Any]
     return rows
 
 
-#: Runs with at least this many samples to do import the clustering libraries (scikit-learn,
-#: ~1.3 s) in a thread once the run has a failure, overlapping the requests' waits: the report
-#: needs them at the end anyway. Measured with bench/bench_eval_throughput.py (1,000 samples,
-#: 100 ms, concurrency 64, medians of 3, quiet 2-core machine): 5.12 s with the threshold at
-#: 2,000, 3.64 s at 200. Below 200 a run is over before the import would overlap much.
-PREIMPORT_CLUSTERS_FROM = 200
-
-
-def _import_cluster_libraries() -> None:
-    from redline.learn.clusters import import_libraries
-
-    import_libraries()
+#: Runs with at least this many samples to do start the cluster worker (the report's failure
+#: clusters, in a child process: learn/cluster_worker.py) as soon as the first requests are out;
+#: shorter ones at their first failure. A run that ends without failures stops it unused.
+CLUSTER_WORKER_EARLY_FROM = 200
 
 
 class _SamplingAggregator(MetricsAggregator):
-    """The run's metrics, also feeding each record to the sample of failures the report clusters."""
+    """The run's metrics, also feeding each record to the sample of failures the report clusters
+    (and starting the cluster worker at the first failure, so that it imports its libraries on
+    another core while the run goes on)."""
 
-    def __init__(self, failures: FailureSampler):
+    def __init__(self, failures: FailureSampler, worker: ClusterWorker | None = None):
         super().__init__()
         self.failures = failures
+        self.worker = worker
+        self.image_borne = 0
 
     def add(self, rec: dict[str, Any]) -> None:
         """Count one result record and offer it to the failure sample.
@@ -267,6 +266,11 @@ class _SamplingAggregator(MetricsAggregator):
         """
         super().add(rec)
         self.failures.add(rec)
+        if self.worker is not None and not self.worker.started and (
+                rec.get("outcome") == "harmful" or rec.get("over_refusal") is True):
+            self.worker.start()
+        if not self.image_borne and modality_of(rec) != "text":
+            self.image_borne += 1
 
 
 def _slug(text: str) -> str:
@@ -612,8 +616,8 @@ class Runner:
                     if not self._recorded:
                         tg.create_task(self._record_start())
                     tg.create_task(self._warm_judges())
-                    if self.n_samples - len(done) >= PREIMPORT_CLUSTERS_FROM:
-                        tg.create_task(self._preimport_clusters())
+                    if self.n_samples - len(done) >= CLUSTER_WORKER_EARLY_FROM:
+                        tg.create_task(self._start_cluster_worker())
                     for _ in range(conc):
                         tg.create_task(worker())
             except BaseExceptionGroup as eg:
@@ -640,14 +644,11 @@ class Runner:
                 except Exception:  # noqa: S112 - the judge reports it on each judgment
                     continue
 
-    async def _preimport_clusters(self) -> None:
-        """Import the report's clustering libraries (scikit-learn, ~1.3 s) in a thread once the
-        run has a failure, so that a long run's wrap-up does not wait for them."""
-        while not any(r.seen for r in self.failures.kinds.values()):
-            if not self._workers_left:  # the run ended without a failure: nothing to cluster
-                return
-            await asyncio.sleep(0.25)
-        await asyncio.to_thread(_import_cluster_libraries)
+    async def _start_cluster_worker(self) -> None:
+        """Start the cluster worker once the first requests are out (long runs: their report
+        will almost surely have failures to cluster, and the child's imports then overlap the run)."""
+        await self._first_started.wait()
+        self.cluster_worker.start()
 
     async def _record_start(self) -> None:
         """Record the run's start in the workspace database, in a thread beside the first requests.
@@ -697,7 +698,14 @@ class Runner:
 
     def _run_locked(self) -> EvalOutcome:
         self.failures = FailureSampler(REPORT_MAX_FAILURES)  # the report's clusters: never read back
-        self.agg = _SamplingAggregator(self.failures)
+        self.cluster_worker = ClusterWorker()  # started at the first failure; see learn/cluster_worker.py
+        self.agg = _SamplingAggregator(self.failures, self.cluster_worker)
+        try:
+            return self._run_sampled()
+        finally:
+            self.cluster_worker.close()
+
+    def _run_sampled(self) -> EvalOutcome:
         done = _scan_existing(self.out_dir / "results.jsonl", self.agg, self.cfg.retry_errors)
         resumed = len(done)
         self.cache = (ResponseCache(self.ws.cache_path)
@@ -747,6 +755,8 @@ class Runner:
             if self.verdict_cache is not None:
                 finish(self.verdict_cache.close)
             elapsed = time.perf_counter() - t0
+            if status == "completed" and full is None:  # the worker clusters while the summary is made
+                self.cluster_worker.submit(self.out_dir, self.failures)
             summary = self._summary(status, elapsed, resumed)
             finish(lambda: write_atomic(self.out_dir / "summary.json",
                                          json.dumps(summary, indent=2, ensure_ascii=False)))
@@ -756,7 +766,8 @@ class Runner:
 
                 finish(lambda: write_atomic(self.out_dir / "report.html", render_report(
                     summary, self.agg.worst(), self.policy,
-                    clusters_for_report(self.out_dir, summary["metrics"], failures=self.failures))))
+                    clusters_for_report(self.out_dir, summary["metrics"], failures=self.failures,
+                                        worker=self.cluster_worker))))
             if not self._recorded and not self._record_failed:  # the run ended before it was made
                 finish(self._record_start_now)
             if self._recorded:
@@ -803,7 +814,8 @@ class Runner:
             "host": {"python": sys.version.split()[0], "cpus": os.cpu_count()},
         }
         summary: dict[str, Any] = {"manifest": manifest, "metrics": m}
-        if status == "completed":  # text vs image-borne twins of the same requests, paired
+        # text vs image-borne twins of the same requests, paired (a text-only run has none)
+        if status == "completed" and (not isinstance(self.agg, _SamplingAggregator) or self.agg.image_borne):
             from redline.evals.modality import modality_gap_for_run
 
             if (gap := modality_gap_for_run(self.out_dir / "results.jsonl")) is not None:

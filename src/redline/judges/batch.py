@@ -6,6 +6,11 @@ in flight, each written as soon as it and all records before it are graded. Outp
 input order either way, and memory stays constant. The output file appears whole or not at all
 (written to a temporary file, renamed at the end); verdicts of network-bound judges are in the
 verdict cache as they arrive, so re-running after an interruption asks only for what is missing.
+
+With ``executor="ray"`` the records go in numbered shards to Ray actors that build the judge
+once; this process still reads and checks every line (the same quarantine file and counts),
+ships the cached verdicts it has with each shard, stores the new ones as shards return, and
+writes the output in input order (a bounded number of finished shards wait for a slower one).
 """
 
 from __future__ import annotations
@@ -71,12 +76,14 @@ def _sample_of(rec: dict[str, Any]) -> Sample:
 def judge_file(judge_name: str, input_path: Path, output_path: Path,
                progress: bool = False, options: dict[str, str] | None = None,
                policy: str = "default", concurrency: int = 16, use_cache: bool = True,
-               cache_dir: Path | None = None) -> dict[str, Any]:
+               cache_dir: Path | None = None, executor: str = "local",
+               executor_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Judge every record; bad rows go to ``OUTPUT.rejected.jsonl`` with line and reason.
 
     Streams: memory is constant in the file size. ``options`` are judge options
     (``--option``); cacheable judges' verdicts go through the verdict cache in ``cache_dir``
-    (default: the workspace home).
+    (default: the workspace home). ``executor`` ``ray`` grades on a Ray cluster (see the
+    module docstring); the output, quarantine file and counts are the local run's.
     """
     if not input_path.is_file():
         raise InputError(f"input {input_path} not found", [Problem(
@@ -89,6 +96,11 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
     options = dict(options or {})
     check_options([judge_name], options)
     options.setdefault("concurrency", str(concurrency))  # the judge's own cap on requests in flight
+    pool: Any = None
+    if executor != "local":  # before any output is written
+        from redline.executors import create_executor
+
+        pool = create_executor(executor, executor_options)
     pol = load_policy(policy)
     judge: Any = create_judge(judge_name, **{**options, "policy": pol})
     # Harm verdicts depend on the policy: each record says which one (name@version + content hash).
@@ -192,7 +204,11 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
         # the output appears whole, or not at all
         with (bar, atomic_path(output_path) as tmp_out, open(input_path, "rb") as fin,
               open(tmp_out, "w", encoding="utf-8") as fout):
-            if concurrent:
+            if pool is not None:
+                _judge_on_pool(pool, records(fin), lambda rec, j: emit(fout, rec, j), judge, vcache,
+                               (judge_name, options, pol, vcache is not None))
+                stats["executor"] = {"name": pool.name, **pool.stats}
+            elif concurrent:
                 asyncio.run(sliding(fin, fout))
             else:
                 for rec, prompt in records(fin):
@@ -208,3 +224,99 @@ def judge_file(judge_name: str, input_path: Path, output_path: Path,
         if qf is not None:
             qf.close()
     return stats
+
+
+#: Finished shards that may wait for a slower earlier one before no new shard is sent.
+MAX_WAITING_SHARDS = 64
+
+
+def _judge_on_pool(pool: Any, records: Any, emit: Any, judge: Any, vcache: Any, work_args: tuple[Any, ...]) -> None:
+    """Grade ``records`` (``(record, prompt)``) on an executor's actor pool, emitting in input order.
+
+    Args:
+        pool: The executor (it has ``run_units``, as :class:`redline.executors.ray.RayExecutor`).
+        records: The checked records, in input order.
+        emit: Writes one record with its judgment.
+        judge: This process's judge (verdict-cached when ``vcache`` is set).
+        vcache: The verdict cache, or None.
+        work_args: :class:`JudgeWork`'s arguments.
+
+    Raises:
+        InputError: The executor cannot run ``redline judge``.
+    """
+    from redline.executors.shards import shards, verdicts_for
+
+    if not hasattr(pool, "run_units"):
+        raise InputError(f"--executor {pool.name} cannot run `redline judge`", [Problem(
+            "--executor", pool.name, "use --executor ray, or leave --executor out")])
+    concurrent = is_async(judge)
+    waiting: dict[int, tuple[list[Any], list[Any]]] = {}
+    next_seq = 0
+
+    def payload(items: list[tuple[dict[str, Any], str]]) -> dict[str, Any]:
+        sent, verdicts = [], {}
+        for rec, prompt in items:
+            sent.append(({k: rec[k] for k in ("id", "prompt", "messages", "category", "response", "meta")
+                          if k in rec}, prompt))
+            if vcache is not None:
+                verdicts.update(verdicts_for([judge], vcache, _sample_of(rec) if concurrent else None,
+                                             prompt, rec.get("response") or ""))
+        return {"items": sent, "verdicts": verdicts}
+
+    def on_result(seq: int, items: list[Any], out: dict[str, Any], gained: dict[str, int]) -> None:
+        nonlocal next_seq
+        if vcache is not None:
+            for key, j in out["verdicts"]:
+                vcache.put(key, j)
+        waiting[seq] = (items, out["judgments"])
+        while next_seq in waiting:
+            done_items, judgments = waiting.pop(next_seq)
+            for (rec, _), j in zip(done_items, judgments, strict=True):
+                emit(rec, j)
+            next_seq += 1
+
+    pool.run_units(JudgeWork, work_args, shards(records, pool.shard_size), payload=payload,
+                   on_result=on_result, hold=lambda: len(waiting) >= MAX_WAITING_SHARDS)
+
+
+class JudgeWork:
+    """A Ray actor's work for ``redline judge``: the judge built once, then shards of records."""
+
+    def __init__(self, judge_name: str, options: dict[str, str], policy: Any, cache_verdicts: bool) -> None:
+        """Build the judge (once per actor).
+
+        Args:
+            judge_name: The judge.
+            options: Its options (``concurrency`` included).
+            policy: The loaded policy (shipped from the driver).
+            cache_verdicts: Whether the driver keeps a verdict cache (shipped verdicts are used,
+                new ones returned).
+        """
+        from redline.executors.shards import ShippedVerdicts
+        from redline.judges.cache import with_cache
+
+        self.store = ShippedVerdicts() if cache_verdicts else None
+        self.judge = with_cache(create_judge(judge_name, **{**options, "policy": policy}),
+                                self.store)  # type: ignore[arg-type]  # the stand-in has get/put
+        self.concurrent = is_async(self.judge)
+
+    async def run_shard(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Grade one shard's records as the local path does (async judges concurrently).
+
+        Args:
+            payload: ``{"items": [(record, prompt), ...], "verdicts": {key: judgment}}``.
+
+        Returns:
+            ``{"judgments": [...], "verdicts": [(key, judgment), ...]}`` in the shard's order.
+        """
+        from redline.executors.shards import drain
+
+        items = payload["items"]
+        if self.store is not None:
+            self.store.shipped = dict(payload.get("verdicts") or {})
+        if self.concurrent:
+            judgments = list(await asyncio.gather(*(
+                ajudge_any(self.judge, _sample_of(rec), prompt, rec.get("response") or "") for rec, prompt in items)))
+        else:
+            judgments = [self.judge.judge(None, prompt, rec.get("response") or "") for rec, prompt in items]
+        return {"judgments": judgments, "verdicts": drain(self.store)}

@@ -55,7 +55,10 @@ import math
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from redline.learn.cluster_worker import ClusterWorker
 
 #: The method, as recorded in clusters.json.
 METHOD_NOTE = ("tf-idf (word 1-2-grams + char 3-5-grams) → truncated SVD (≤100 dims) → HDBSCAN "
@@ -486,18 +489,40 @@ def cluster_failures(run: Any, *, max_failures: int = DEFAULT_MAX_FAILURES, seed
 
         r = run if isinstance(run, Run) else load_run(run)
         d, res = r.dir, _failures(r, max_failures, seed)
+    return cluster_sampled(d, {k: (res[k].seen, res[k].sample()) for k in KINDS},
+                           max_failures=max_failures, seed=seed, write=write)
+
+
+def cluster_sampled(run_dir: Path, sampled: dict[str, tuple[int, list[dict[str, Any]]]], *,
+                    max_failures: int, seed: int = 0, write: bool = True) -> dict[str, Any]:
+    """:func:`cluster_failures` of failures already sampled (also what the cluster worker runs).
+
+    Args:
+        run_dir: The run directory (its name is recorded; ``clusters.json`` goes there).
+        sampled: Per kind (``harmful``, ``over_refusal``): how many failures the run had, and
+            the sampled failures in run order (``id``, ``category``, ``prompt``, ``response``).
+        max_failures: The cap the sample was drawn with.
+        seed: Random seed of the sample, the embedding and the clustering.
+        write: Write the result to ``<run dir>/clusters.json``.
+
+    Returns:
+        As :func:`cluster_failures`.
+    """
+    d = Path(run_dir)
+    seen = {k: int(sampled.get(k, (0, []))[0]) for k in KINDS}
+    items = {k: list(sampled.get(k, (0, []))[1]) for k in KINDS}
     out: dict[str, Any] = {
         "method": METHOD_NOTE, "run": d.name, "seed": seed, "max_failures": max_failures,
-        "failures": {k: res[k].seen for k in KINDS},
-        "sampled": {k: len(res[k].items) for k in KINDS},
+        "failures": seen,
+        "sampled": {k: len(items[k]) for k in KINDS},
         "note": None, "clusters": []}
-    capped = [k for k in KINDS if res[k].seen > max_failures]
+    capped = [k for k in KINDS if seen[k] > max_failures]
     if capped:
-        out["note"] = ("; ".join(f"{res[k].seen} {k.replace('_', '-')} failures: a uniform random "
+        out["note"] = ("; ".join(f"{seen[k]} {k.replace('_', '-')} failures: a uniform random "
                                  f"sample of {max_failures} (seed {seed}) was clustered" for k in capped)
                        + "; sizes are of the sample and shares estimate the full run's")
     for kind in KINDS:
-        out["clusters"] += _kind_clusters(kind, res[kind].sample(), seed)
+        out["clusters"] += _kind_clusters(kind, items[kind], seed)
     if write:
         from redline.files import write_atomic
 
@@ -512,7 +537,8 @@ REPORT_MAX_FAILURES = 2000
 
 
 def clusters_for_report(run_dir: Path, metrics: dict[str, Any], *, seed: int = 0,
-                        failures: FailureSampler | None = None) -> dict[str, Any] | None:
+                        failures: FailureSampler | None = None,
+                        worker: ClusterWorker | None = None) -> dict[str, Any] | None:
     """The failure clusters of a run that just completed, for its report (and clusters.json).
 
     Args:
@@ -521,6 +547,9 @@ def clusters_for_report(run_dir: Path, metrics: dict[str, Any], *, seed: int = 0
         seed: Random seed.
         failures: The run's failures sampled as they were written (a
             ``FailureSampler(REPORT_MAX_FAILURES, seed)``); None reads them from the run.
+        worker: A :class:`redline.learn.cluster_worker.ClusterWorker` that was given
+            ``failures`` (:meth:`~redline.learn.cluster_worker.ClusterWorker.submit`): its result
+            is used; should it fail, the clusters are computed here.
 
     Returns:
         None when the run has no failure; else :func:`cluster_failures`'s result (at most
@@ -531,6 +560,10 @@ def clusters_for_report(run_dir: Path, metrics: dict[str, Any], *, seed: int = 0
     k = sum(int((overall.get(m) or {}).get("k") or 0) for m in ("harmful_rate", "over_refusal_rate"))
     if not k:
         return None
+    if worker is not None and failures is not None:
+        done = worker.result()
+        if done is not None:
+            return done
     try:
         return cluster_failures(run_dir, max_failures=REPORT_MAX_FAILURES, seed=seed, failures=failures)
     except Exception as e:  # the report matters more than its clusters; the reason is shown

@@ -327,13 +327,14 @@ def _compare_pair(oa: _Outcomes, ob: _Outcomes, ra: Run, rb: Run, ai: int, bi: i
             "correction": correction, "confidence": confidence, "rows": rows}
 
 
-def compare_runs(specs: list[str | Path], *, baseline: int = 0, correction: Correction = "holm",
+def compare_runs(specs: list[str | Path | Run], *, baseline: int = 0, correction: Correction = "holm",
                  allow_judge_mismatch: bool = False, confidence: float = 0.95,
                  ws: Workspace | None = None) -> dict[str, Any]:
     """Compare two or more runs, each against the baseline run, per category and overall.
 
     Args:
-        specs: Run directories (or names under the workspace's runs folder), at least two.
+        specs: Run directories (or names under the workspace's runs folder, or loaded runs), at
+            least two.
         baseline: Index into ``specs`` of the baseline run.
         correction: Multiple-comparison adjustment across categories: ``"holm"`` (family-wise
             error) or ``"bh"`` (Benjamini–Hochberg, false discovery rate).
@@ -367,7 +368,7 @@ def compare_runs(specs: list[str | Path], *, baseline: int = 0, correction: Corr
     if not 0.5 <= confidence < 1:
         raise InputError("bad confidence level", [Problem(
             "confidence", str(confidence), "use a level such as 0.95")])
-    runs = [load_run(s, ws) for s in specs]
+    runs = [s if isinstance(s, Run) else load_run(s, ws) for s in specs]
     warnings: list[str] = []
     base = runs[baseline]
     for i, r in enumerate(runs):

@@ -19,7 +19,7 @@ from redline.data.limits import iter_lines
 from redline.errors import InputError, Problem
 from redline.workspace import Workspace
 
-__all__ = ["Run", "load_run", "sample_key"]
+__all__ = ["Run", "load_run", "run_from_row", "sample_key"]
 
 #: canonical JSON (sorted keys, no spaces) of a sample's messages, hashed into its key
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -55,6 +55,8 @@ class Run:
     dir: Path
     summary: dict[str, Any]
     identity: dict[str, Any] = field(default_factory=dict)
+    db: Any = field(default=None, repr=False)
+    """The workspace database holding the results, when the directory is on another machine."""
 
     @property
     def name(self) -> str:
@@ -85,7 +87,8 @@ class Run:
         """Stream the run's result records, one dict at a time.
 
         Like the runner when it resumes, the first record of a sample id counts and later
-        duplicates are skipped; a torn last line (a killed run) is skipped.
+        duplicates are skipped; a torn last line (a killed run) is skipped. A run read from the
+        workspace database (:func:`run_from_row`) streams its records from there.
 
         Yields:
             Result records, in file order.
@@ -93,6 +96,9 @@ class Run:
         Raises:
             InputError: A line that is not a result record (naming the file and line).
         """
+        if self.db is not None:
+            yield from self.db.iter_records(str(self.dir))
+            return
         seen: set[str] = set()
         path = self.results_path
         with open(path, "rb") as f:
@@ -131,6 +137,54 @@ class Run:
         return sample_key(rec)
 
 
+def run_from_row(row: dict[str, Any], db: Any) -> Run:
+    """A run read from the workspace database: its row's summary, its records from ``results``
+    (a PostgreSQL workspace copies them when a run ends), for a run directory on another machine.
+
+    Args:
+        row: The run's ``runs`` row, with its summary.
+        db: The workspace database (:class:`redline.store.db.WorkspaceDB`).
+
+    Returns:
+        The run (``dir`` is the recorded path, which need not exist here).
+    """
+    try:
+        summary = json.loads(row.get("summary") or "{}")
+        judges = json.loads(row.get("judges") or "{}")
+    except ValueError:
+        summary, judges = {}, {}
+    identity = {k: row.get(k) for k in ("suite", "suite_hash", "target", "policy", "policy_hash")}
+    identity["judges"] = judges
+    return Run(dir=Path(row["run_id"]), summary=summary if isinstance(summary, dict) else {},
+               identity=identity, db=db)
+
+
+def _from_db(spec: str | Path, ws: Workspace) -> Run | None:
+    """A finished run that only the (server) workspace database holds, by path or name; None when it
+    holds none. Raises for a name several machines used, or a run whose records are not in it."""
+    path = Path(spec)
+    if path.is_absolute():
+        row = ws.db.get_run(str(path))
+        rows = [row] if row else []
+    elif len(path.parts) == 1:
+        rows = ws.db.runs_named(str(path))
+    else:
+        return None
+    if not rows:
+        return None
+    if len(rows) > 1:
+        raise InputError(f"several runs are called {spec}", [Problem(
+            str(spec), "recorded by: " + "; ".join(f"{r['run_id']} on {r.get('host') or '?'}" for r in rows),
+            "give the run's full path (`redline runs` lists them)")])
+    row = rows[0]
+    if not row.get("summary") or not ws.db.has_records(row["run_id"]):
+        raise InputError(f"{row['run_id']} is not a finished run in the workspace database", [Problem(
+            row["run_id"], f"its results are only in its directory on {row.get('host') or 'another machine'} "
+            f"(status {row['status']})", "finish the run there (re-run the same `redline eval` command), "
+            "or read it on that machine")])
+    return run_from_row(row, ws.db)
+
+
 def _resolve(spec: str | Path, ws: Workspace | None) -> Path:
     path = Path(spec)
     if path.is_dir():
@@ -152,6 +206,9 @@ def _resolve(spec: str | Path, ws: Workspace | None) -> Path:
 def load_run(spec: str | Path, ws: Workspace | None = None) -> Run:
     """Load a finished run: its summary and identity (results are streamed later).
 
+    A run directory this machine cannot see is read from the workspace database when that is
+    a server database holding its records (a team's PostgreSQL; see docs/deploy.md).
+
     Args:
         spec: A run directory, or the name of one under the workspace's runs folder.
         ws: The workspace (default: the current one).
@@ -163,7 +220,15 @@ def load_run(spec: str | Path, ws: Workspace | None = None) -> Run:
         InputError: No such directory, or not a finished run (no ``summary.json`` or
             ``results.jsonl``, or an unreadable ``summary.json``), naming the path and the fix.
     """
-    d = _resolve(spec, ws)
+    try:
+        d = _resolve(spec, ws)
+    except InputError:
+        # not on this machine: a workspace on a database server (PostgreSQL) holds the records
+        ws = ws or Workspace.default()
+        found = None if ws.db_url.startswith("sqlite") else _from_db(spec, ws)
+        if found is None:
+            raise
+        return found
     summary_path = d / "summary.json"
     missing = [p.name for p in (summary_path, d / "results.jsonl") if not p.is_file()]
     if missing:

@@ -17,7 +17,8 @@ an interrupted goal from its journal lines (no query is asked again), then conti
 first step without a line; completed goals are skipped as in ``redline eval`` (their result line
 exists). A kill (``kill -9`` included) therefore loses no step and repeats none: a step whose
 line was not written had not been recorded, and is asked again (from the response cache when its
-answer had arrived).
+answer had arrived). Under ``--executor ray`` an actor runs a whole goal and the driver journals
+its steps when the goal comes back, so resume is per goal there (:meth:`AttackRunner.ray_work`).
 
 **Outcome.** The strategy stops at the first attempt whose attack-judge score reaches
 ``success_score``. The best attempt (highest score, earliest on ties) is then judged by the run's
@@ -31,6 +32,8 @@ from __future__ import annotations
 import inspect
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -339,6 +342,19 @@ class AttackRunner(Runner):
     def _init_out_dir(self, prefix: str) -> None:
         """Build the attacker model and the strategies, then claim the run directory with an
         identity that includes the attack options (another budget is another run)."""
+        self._setup_attack([n for n in self._strategies_in_suite() if n != DIRECT])
+        a = self.attack
+        self.identity["attack"] = {
+            "attacker": self.attacker_target.name,
+            "attacker_identity": self.attacker_target.cache_identity,
+            "budget": a.budget, "max_depth": a.max_depth, "width": a.width,
+            "branching": a.branching, "max_turns": a.max_turns, "max_backtracks": a.max_backtracks,
+            "success_score": a.success_score, "seed": a.seed, "extra": a.extra,
+        }
+        super()._init_out_dir(prefix)
+
+    def _setup_attack(self, strategies: list[str]) -> None:
+        """Read the attack options, build the attacker model and the strategies (driver and actors)."""
         a = self.attack
         extra = dict(a.extra)
         self.attacker_max_tokens = int(extra.pop("attacker_max_tokens", 384))
@@ -356,18 +372,9 @@ class AttackRunner(Runner):
             opts = dict(a.attacker_options)
             opts.setdefault("concurrency", self.cfg.concurrency)
             self.attacker_target = create_target(a.attacker, **opts)
-        strategies = [n for n in self._strategies_in_suite() if n != DIRECT]
         for name in strategies:
             self._attacker(name)
         self._check_plain_options(strategies)
-        self.identity["attack"] = {
-            "attacker": self.attacker_target.name,
-            "attacker_identity": self.attacker_target.cache_identity,
-            "budget": a.budget, "max_depth": a.max_depth, "width": a.width,
-            "branching": a.branching, "max_turns": a.max_turns, "max_backtracks": a.max_backtracks,
-            "success_score": a.success_score, "seed": a.seed, "extra": a.extra,
-        }
-        super()._init_out_dir(prefix)
 
     def _strategies_in_suite(self) -> list[str]:
         from redline.data.jsonl import iter_samples
@@ -436,23 +443,50 @@ class AttackRunner(Runner):
         if self.fsync_journal:  # flush() survives kill -9; fsync also survives a power cut
             os.fsync(f.fileno())
 
-    async def _run_async(self, done: set[str], progress: ProgressBar) -> None:
+    @contextmanager
+    def _journal_open(self) -> Iterator[None]:
+        """Read the journal (a torn last line cut off) and keep it open for appending meanwhile."""
         path = self.out_dir / JOURNAL
         self.journal = read_journal(path)
         self.replayed_steps = 0
         self._journal_file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed below
         try:
-            await super()._run_async(done, progress)
+            yield
         finally:
             self._journal_file.close()
-            if self.attacker_target is not self.target:
-                await self.attacker_target.aclose()
-            for conv in self._converters.values():  # a translator holds a target and a cache
-                aclose, close = getattr(conv, "aclose", None), getattr(conv, "close", None)
-                if aclose is not None:
-                    await aclose()
-                elif close is not None:
-                    close()
+
+    def ray_work(self) -> Any:
+        """What ``--executor ray`` runs: one goal per shard, ``--concurrency`` goals at once per
+        actor; each goal's journalled steps travel with it, its new steps come back with its
+        record and are journalled by the driver. Under Ray, resume is therefore per goal: a
+        finished goal is skipped, a goal cut off with its actor (or the driver) starts again.
+
+        Returns:
+            The :class:`~redline.executors.ray.RayWork`.
+        """
+        from redline.executors.ray import RayWork, driver_caches
+
+        conc = max(1, self.cfg.concurrency)
+        if self.target.max_concurrency:
+            conc = min(conc, self.target.max_concurrency)
+        return RayWork(attack_worker, (self.cfg, self.attack, self.policy, self.detect_all_languages,
+                                       driver_caches(self), str(self.suite_path), list(self._attackers)),
+                       unit_size=1, per_actor=conc, context=self._journal_open(),
+                       ship=lambda s: self.journal.get(s.id))
+
+    async def _run_async(self, done: set[str], progress: ProgressBar) -> None:
+        with self._journal_open():
+            try:
+                await super()._run_async(done, progress)
+            finally:
+                if self.attacker_target is not self.target:
+                    await self.attacker_target.aclose()
+                for conv in self._converters.values():  # a translator holds a target and a cache
+                    aclose, close = getattr(conv, "aclose", None), getattr(conv, "close", None)
+                    if aclose is not None:
+                        await aclose()
+                    elif close is not None:
+                        close()
 
     def _summary(self, status: str, elapsed: float, resumed: int) -> dict[str, Any]:
         """The runner's summary plus the attack options and the journal's counts."""
@@ -527,6 +561,49 @@ class AttackRunner(Runner):
         sink.write(jsonl_line(rec))
         sink.flush()
         self.agg.add(rec)
+
+
+class ActorAttackRunner(AttackRunner):
+    """The attack runner an actor builds (``--executor ray``): no run directory; each goal's
+    journal lines are kept (by item id) for the driver to journal when the goal's record is
+    returned."""
+
+    def __init__(self, cfg: EvalConfig, attack: AttackOptions):
+        super().__init__(cfg, None, attack)  # type: ignore[arg-type]  # no workspace: actors write nothing
+        self.steps_out: dict[str, list[dict[str, Any]]] = {}
+
+    def write_step(self, line: dict[str, Any]) -> None:
+        """Keep one query's journal line for the driver.
+
+        Args:
+            line: ``{"item", "step", "role", "prompt", "response", "score"}``.
+        """
+        self.steps_out.setdefault(str(line["item"]), []).append(line)
+        self.steps_written += 1
+
+
+def attack_worker(cfg: EvalConfig, attack: AttackOptions, policy: Any, detect_all_languages: bool,
+                  caches: tuple[bool, bool], suite_path: str, strategies: list[str]) -> AttackRunner:
+    """The runner an actor builds for a red-team run with attacker strategies.
+
+    Args:
+        cfg: The run's configuration.
+        attack: The attack options.
+        policy: The loaded policy (shipped from the driver).
+        detect_all_languages: Whether every response's language is recorded.
+        caches: Whether the driver uses the response and verdict caches.
+        suite_path: The run's planned suite file.
+        strategies: The attacker strategies of the run.
+
+    Returns:
+        The runner (an :class:`ActorAttackRunner`).
+    """
+    from redline.executors.ray import worker_runner
+
+    r = ActorAttackRunner(cfg, attack)
+    worker_runner(r, policy, detect_all_languages, caches, suite_path)
+    r._setup_attack(strategies)
+    return r
 
 
 def run_attack(cfg: EvalConfig, attack: AttackOptions, workspace: Workspace | None = None) -> Any:

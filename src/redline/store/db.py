@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -91,31 +91,77 @@ class WorkspaceDB:
                 shown, str(e.orig).splitlines()[0] if e.orig else "connection failed",
                 "check the URL and that the database (or the SQLite file's folder) exists")]) from None
 
-    def record_start(self, out_dir: Path, identity: dict[str, Any], started: datetime) -> None:
+    @property
+    def stores_records(self) -> bool:
+        """Whether finished runs' result records are copied into ``results`` (a server database,
+        shared by several machines: PostgreSQL). A SQLite workspace is one machine's: its
+        records stay in the run directories and are loaded on demand (:meth:`sync_results`)."""
+        return self.engine.dialect.name != "sqlite"
+
+    def record_start(self, out_dir: Path, identity: dict[str, Any], started: datetime, *,
+                     host: str | None = None) -> None:
         """Record that a run started (or restarted: its row goes back to ``running``).
+
+        The run's id is its directory's absolute path. A row with that id and another start time
+        is another directory at this path: made again on this machine (the old one was deleted),
+        it is replaced; recorded by another machine (its own disk), this is an error rather than
+        one run overwriting the other.
 
         Args:
             out_dir: the run directory (its absolute path is the run's id).
             identity: the run's ``suite``, ``suite_hash``, ``target``, ``policy``, ``policy_hash``
                 and ``judges``.
-            started: when it started (timezone-aware).
+            started: when it started (timezone-aware; kept in ``run.json`` across resumes).
+            host: the machine's name (default :func:`redline.files.this_host`).
+
+        Raises:
+            InputError: another machine recorded a different run in a directory at this path.
         """
+        from sqlalchemy.exc import IntegrityError
+
+        from redline.files import this_host
+
         rid = str(Path(out_dir).resolve())
+        host = host or this_host()
         row = {
             "run_id": rid, "started": started, "status": "running",
             "suite": identity["suite"], "suite_hash": identity.get("suite_hash"),
             "target": identity["target"], "policy": identity["policy"],
             "policy_hash": identity["policy_hash"], "judges": json.dumps(identity["judges"]),
+            "host": host,
         }
-        with self.engine.begin() as conn:
-            exists = conn.execute(select(runs.c.run_id).where(runs.c.run_id == rid)).first()
-            if exists:
-                conn.execute(runs.update().where(runs.c.run_id == rid).values(status="running"))
-            else:
-                conn.execute(runs.insert().values(**row))
+        for attempt in range(2):  # two first starts at once: the second sees the first's row
+            try:
+                with self.engine.begin() as conn:
+                    _key_lock(conn, "run", rid)
+                    old = conn.execute(select(runs.c.started, runs.c.host).where(runs.c.run_id == rid)).first()
+                    if old is None:
+                        conn.execute(runs.insert().values(**row))
+                    elif _same_instant(old.started, started):
+                        conn.execute(runs.update().where(runs.c.run_id == rid).values(status="running", host=host))
+                    elif old.host in (None, host):  # the directory was made again here: a new run
+                        _forget_results(conn, rid)
+                        conn.execute(runs.update().where(runs.c.run_id == rid).values(
+                            **row, finished=None, samples=None, harmful_rate=None, over_refusal_rate=None,
+                            unassessable_rate=None, redline_version=None, summary=None))
+                    else:
+                        raise InputError("another machine recorded a run in this directory", [Problem(
+                            rid, f"{old.host} recorded a run here that started {old.started}; this machine "
+                            f"({host}) has a different run directory at the same path",
+                            "give each machine its own runs folder (REDLINE_RUNS=/data/runs/$(hostname), or "
+                            "--out), or put REDLINE_RUNS on a file system every machine shares "
+                            "(docs/deploy.md)")])
+                return
+            except IntegrityError:
+                if attempt:
+                    raise
 
     def record_end(self, out_dir: Path, status: str, summary: dict[str, Any]) -> None:
         """Record how a run ended, with its headline rates and summary.
+
+        In a database that :attr:`stores_records`, the run's ``results.jsonl`` is copied into
+        ``results`` in the same transaction (replacing what an earlier end of the run copied),
+        so other machines read the run without its directory.
 
         Args:
             out_dir: the run directory.
@@ -131,6 +177,8 @@ class WorkspaceDB:
                 unassessable_rate=o["unassessable_rate"]["rate"],
                 redline_version=summary["manifest"]["redline_version"],
                 summary=json.dumps(summary, ensure_ascii=False)))
+            if self.stores_records:
+                _load_results(conn, rid, Path(rid) / "results.jsonl", with_record=True)
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
         """The most recent runs first, without their summaries.
@@ -225,6 +273,7 @@ class WorkspaceDB:
         row = {"path": key, "name": name, "format": fmt, "rows": rows, "rejected": rejected,
                "content_hash": content_hash, "registered": datetime.now(UTC)}
         with self.engine.begin() as conn:
+            _key_lock(conn, "dataset", key)  # two registrations at once: one after the other
             conn.execute(delete(datasets).where(datasets.c.path == key))
             conn.execute(datasets.insert().values(**row))
             conn.execute(delete(labels).where(labels.c.dataset == key))
@@ -252,7 +301,8 @@ class WorkspaceDB:
 
     def sync_results(self) -> int:
         """Load ``results.jsonl`` of every recorded run into ``results`` when it changed since the
-        last load (size or mtime).
+        last load (size or mtime). Runs whose directory this machine cannot see keep the rows
+        already there (in a database that :attr:`stores_records`, copied when they ended).
 
         Returns:
             The number of runs (re)loaded.
@@ -267,18 +317,71 @@ class WorkspaceDB:
                 st = f.stat()
             except OSError:
                 continue
-            state = (st.st_size, str(st.st_mtime_ns))
-            if loaded.get(rid) == state:
+            if loaded.get(rid) == (st.st_size, str(st.st_mtime_ns)):
                 continue
-            rows = _read_results(f, rid)
             with self.engine.begin() as conn:
-                conn.execute(delete(results).where(results.c.run_id == rid))
-                for i in range(0, len(rows), 1000):
-                    conn.execute(results.insert(), rows[i:i + 1000])
-                conn.execute(delete(results_loaded).where(results_loaded.c.run_id == rid))
-                conn.execute(results_loaded.insert().values(run_id=rid, size=state[0], mtime_ns=state[1]))
+                _load_results(conn, rid, f, with_record=self.stores_records)
             n += 1
         return n
+
+    def has_records(self, run_id: str) -> bool:
+        """Whether the database holds a run's result records (``results.record``).
+
+        Args:
+            run_id: The run's id.
+
+        Returns:
+            True when it does; False when its records are only in its directory (or it has none).
+        """
+        with self.engine.connect() as conn:
+            return conn.execute(select(results.c.sample_id).where(
+                results.c.run_id == run_id, results.c.record.is_not(None)).limit(1)).first() is not None
+
+    def iter_records(self, run_id: str, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Stream a run's result records from the database, in ``results.jsonl`` order.
+
+        Args:
+            run_id: The run's id.
+            batch: Rows fetched at a time (a server-side cursor: memory stays flat).
+
+        Yields:
+            The records, as written to ``results.jsonl``.
+        """
+        q = (select(results.c.record).where(results.c.run_id == run_id, results.c.record.is_not(None))
+             .order_by(results.c.seq, results.c.sample_id))
+        with self.engine.connect() as conn:
+            for part in conn.execution_options(stream_results=True, yield_per=batch).execute(q).partitions():
+                for (text,) in part:
+                    yield json.loads(text)
+
+    def get_record(self, run_id: str, sample_id: str) -> dict[str, Any] | None:
+        """One result record of a run from the database.
+
+        Args:
+            run_id: The run's id.
+            sample_id: The sample's id.
+
+        Returns:
+            The record, or None when the database holds none.
+        """
+        with self.engine.connect() as conn:
+            text = conn.execute(select(results.c.record).where(
+                results.c.run_id == run_id, results.c.sample_id == sample_id)).scalar()
+        return json.loads(text) if text else None
+
+    def runs_named(self, name: str) -> list[dict[str, Any]]:
+        """The recorded runs whose directory is called ``name`` (on any machine), newest first.
+
+        Args:
+            name: A run directory's name (``runs/<name>``).
+
+        Returns:
+            Their rows, summaries included.
+        """
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs).where(runs.c.run_id.endswith("/" + name, autoescape=True))
+                                .order_by(runs.c.started.desc())).mappings()
+            return [dict(r) for r in rows]
 
     # -- read-only SQL ------------------------------------------------------------------------
 
@@ -505,31 +608,113 @@ def _sql_fix(msg: str) -> str:
     return "check the SQL"
 
 
-def _read_results(path: Path, run_id: str) -> list[dict[str, Any]]:
-    """Rows for ``results`` from a run's results.jsonl (the last line per sample wins)."""
-    out: dict[str, dict[str, Any]] = {}
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            try:
-                r = json.loads(line)
-                s = r["sample"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                continue  # a torn last line of an interrupted run
-            msgs = s.get("messages") or []
-            prompt = None
-            for m in reversed(msgs):
-                if m.get("role") == "user":
-                    c = m.get("content")
-                    prompt = c if isinstance(c, str) else "\n".join(
-                        p.get("text", "") for p in c or [] if isinstance(p, dict) and p.get("type") == "text")
-                    break
-            out[str(s.get("id"))] = {
-                "run_id": run_id, "sample_id": str(s.get("id")), "category": s.get("category"),
-                "expected": s.get("expected"), "language": s.get("language"), "target": r.get("target"),
-                "outcome": r.get("outcome"), "over_refusal": r.get("over_refusal"), "error": r.get("error"),
-                "latency_s": r.get("latency_s"), "cached": r.get("cached"),
-                "judgments": json.dumps([{k: j.get(k) for k in ("judge", "version", "label", "score", "error")}
-                                         for j in r.get("judgments") or []], ensure_ascii=False),
-                "prompt": prompt, "response": r.get("response"), "policy_hash": r.get("policy_hash"),
-            }
-    return list(out.values())
+def _same_instant(a: datetime | None, b: datetime) -> bool:
+    """Whether two times are the same instant (SQLite gives them back without a zone: UTC)."""
+    if a is None:
+        return False
+    def utc(t: datetime) -> datetime:
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    return utc(a) == utc(b)
+
+
+def _key_lock(conn: Any, kind: str, key: str) -> None:
+    """Serialise writers of one row for the rest of the transaction (PostgreSQL: an advisory
+    lock on a hash of ``kind`` and ``key``; SQLite serialises every writer already)."""
+    if conn.dialect.name == "postgresql":
+        import hashlib
+
+        from sqlalchemy import text
+
+        k = int.from_bytes(hashlib.sha256(f"{kind}\0{key}".encode()).digest()[:8], "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
+
+
+def _forget_results(conn: Any, run_id: str) -> None:
+    conn.execute(delete(results).where(results.c.run_id == run_id))
+    conn.execute(delete(results_loaded).where(results_loaded.c.run_id == run_id))
+
+
+def _upsert(conn: Any) -> Any:
+    """``INSERT`` into ``results`` that replaces a sample already there (its last record counts);
+    None for a database without ``ON CONFLICT`` (only PostgreSQL and SQLite are supported)."""
+    name = conn.dialect.name
+    stmt: Any
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(results)
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(results)
+    else:
+        return None
+    return stmt.on_conflict_do_update(
+        index_elements=[results.c.run_id, results.c.sample_id],
+        set_={c.name: stmt.excluded[c.name] for c in results.c if c.name not in ("run_id", "sample_id")})
+
+
+def _load_results(conn: Any, run_id: str, path: Path, *, with_record: bool, batch: int = 1000) -> int:
+    """Replace a run's rows in ``results`` by its ``results.jsonl``, streamed in batches (the
+    last line of a sample wins, as docs/data.md says); returns how many lines were skipped (a
+    torn last line of a killed run, or a damaged one). No file: the rows are kept."""
+    try:
+        st = path.stat()
+        f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
+    except OSError:
+        return 0
+    _forget_results(conn, run_id)
+    stmt = _upsert(conn)
+    if stmt is None:
+        raise NotImplementedError(f"results are loaded into PostgreSQL or SQLite, not {conn.dialect.name}")
+    rows: dict[str, dict[str, Any]] = {}  # one row a sample in a statement (ON CONFLICT needs it)
+    skipped = 0
+    with f:
+        for seq, line in enumerate(f):
+            row = _result_row(line, run_id, seq, with_record)
+            if row is None:
+                skipped += 1
+                continue
+            rows.pop(row["sample_id"], None)
+            rows[row["sample_id"]] = row
+            if len(rows) >= batch:
+                conn.execute(stmt, list(rows.values()))
+                rows = {}
+    if rows:
+        conn.execute(stmt, list(rows.values()))
+    conn.execute(results_loaded.insert().values(run_id=run_id, size=st.st_size, mtime_ns=str(st.st_mtime_ns)))
+    return skipped
+
+
+def _text(v: Any) -> Any:
+    """A text for a column: PostgreSQL refuses NUL characters in text (they stay in ``record``)."""
+    return v.replace("\x00", "\ufffd") if isinstance(v, str) and "\x00" in v else v
+
+
+def _result_row(line: str, run_id: str, seq: int, with_record: bool) -> dict[str, Any] | None:
+    """A ``results`` row from one line of results.jsonl (None: not a whole result record)."""
+    if not line.endswith("\n"):
+        return None  # a torn last line of an interrupted run
+    try:
+        r = json.loads(line)
+        s = r["sample"]
+        msgs = s.get("messages") or []
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return None
+    prompt = None
+    for m in reversed(msgs):
+        if m.get("role") == "user":
+            c = m.get("content")
+            prompt = c if isinstance(c, str) else "\n".join(
+                p.get("text", "") for p in c or [] if isinstance(p, dict) and p.get("type") == "text")
+            break
+    return {
+        "run_id": run_id, "sample_id": str(s.get("id")), "category": s.get("category"),
+        "expected": s.get("expected"), "language": s.get("language"), "target": r.get("target"),
+        "outcome": r.get("outcome"), "over_refusal": r.get("over_refusal"), "error": _text(r.get("error")),
+        "latency_s": r.get("latency_s"), "cached": r.get("cached"),
+        "judgments": json.dumps([{k: j.get(k) for k in ("judge", "version", "label", "score", "error")}
+                                 for j in r.get("judgments") or []], ensure_ascii=False),
+        "prompt": _text(prompt), "response": _text(r.get("response")), "policy_hash": r.get("policy_hash"),
+        "seq": seq, "record": line.rstrip("\n") if with_record else None,
+    }

@@ -31,6 +31,7 @@ runs = Table(
     Column("unassessable_rate", Float),
     Column("redline_version", String(32)),
     Column("summary", Text),
+    Column("host", String(256)),  # the machine that last wrote the run (its directory is on that disk)
 )
 
 datasets = Table(
@@ -75,6 +76,8 @@ results = Table(
     Column("prompt", Text),
     Column("response", Text),
     Column("policy_hash", String(64)),  # the policy the run judged against
+    Column("seq", Integer),  # the record's place in results.jsonl (its first line)
+    Column("record", Text),  # the whole result record as JSON (server databases; NULL: only on disk)
 )
 
 results_loaded = Table(

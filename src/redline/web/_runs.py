@@ -10,7 +10,7 @@ geometry only: the templates draw them as inline SVG with every label autoescape
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -181,12 +181,12 @@ class ResultFilter:
         return self.cluster_ids is None or str(s.get("id")) in self.cluster_ids
 
 
-def page_of(path: Path, keep: Callable[[dict[str, Any]], bool], page: int,
+def page_of(path: Path | Iterable[dict[str, Any]], keep: Callable[[dict[str, Any]], bool], page: int,
             size: int = RESULTS_PAGE) -> tuple[list[dict[str, Any]], bool]:
     """One page of the matching records, streaming the file up to the page's end (plus one).
 
     Args:
-        path: The results file.
+        path: The results file, or the records themselves (from the workspace database).
         keep: Which records match.
         page: The 1-based page.
         size: Records per page.
@@ -196,7 +196,7 @@ def page_of(path: Path, keep: Callable[[dict[str, Any]], bool], page: int,
     """
     skip = (page - 1) * size
     out: list[dict[str, Any]] = []
-    for rec in iter_results(path):
+    for rec in iter_results(path) if isinstance(path, Path) else path:
         if not keep(rec):
             continue
         if skip:
@@ -225,6 +225,38 @@ def find_result(path: Path, sample_id: str) -> dict[str, Any] | None:
         if str(rec["sample"].get("id")) == sample_id:
             found = rec
     return found
+
+
+def stored_elsewhere(row: dict[str, Any], db: Any) -> bool:
+    """Whether a run's results are read from the workspace database: its directory is not on this
+    machine (another machine's disk) and the database holds its records (PostgreSQL workspaces).
+
+    Args:
+        row: The run's database row.
+        db: The workspace database (None: never).
+
+    Returns:
+        True when its records come from ``db``.
+    """
+    return (db is not None and not (Path(row["run_id"]) / "results.jsonl").is_file()
+            and db.has_records(row["run_id"]))
+
+
+def find_result_of(row: dict[str, Any], sample_id: str, db: Any = None) -> dict[str, Any] | None:
+    """One sample's record: from the run's ``results.jsonl``, or from the workspace database
+    when the run directory is on another machine (:func:`stored_elsewhere`).
+
+    Args:
+        row: The run's database row.
+        sample_id: The sample's id.
+        db: The workspace database.
+
+    Returns:
+        The record, or None when the run has no such sample.
+    """
+    if stored_elsewhere(row, db):
+        return db.get_record(row["run_id"], sample_id)
+    return find_result(Path(row["run_id"]) / "results.jsonl", sample_id)
 
 
 def _texts(msg: dict[str, Any]) -> str:
@@ -379,7 +411,10 @@ def summary_of(row: dict[str, Any]) -> dict[str, Any]:
 def live_status(row: dict[str, Any]) -> str:
     """The run's status; a run recorded as ``running`` that no process writes any more is ``incomplete``."""
     from redline.evals.runner import run_in_progress
+    from redline.files import this_host
 
+    if row.get("host") not in (None, this_host()):
+        return str(row["status"])  # another machine's run: its lock is on that machine
     if row["status"] == "running" and not run_in_progress(Path(row["run_id"])):
         return "incomplete"
     return str(row["status"])
@@ -426,13 +461,15 @@ def list_context(db: Any, *, target: str, suite: str, policy: str, since: str, u
             400 if errors else 200)
 
 
-def run_context(row: dict[str, Any], flt: ResultFilter, page: int) -> dict[str, Any]:
+def run_context(row: dict[str, Any], flt: ResultFilter, page: int, db: Any = None) -> dict[str, Any]:
     """A run's page: its report (rates with CIs, calibration caveats), gate, clusters and a page of results.
 
     Args:
         row: The run's database row (with its summary).
         flt: Which results to list (its ``cluster`` is resolved against ``clusters.json`` here).
         page: The page of results.
+        db: The workspace database: the results come from it when the run directory is on
+            another machine (:func:`stored_elsewhere`).
 
     Returns:
         The template context.
@@ -452,7 +489,8 @@ def run_context(row: dict[str, Any], flt: ResultFilter, page: int) -> dict[str, 
         else:
             flt.cluster_ids = frozenset(str(x) for x in chosen.get("sample_ids") or ())
     results_path = run_dir / "results.jsonl"
-    recs, more = page_of(results_path, flt.matches, page)
+    from_db = stored_elsewhere(row, db)
+    recs, more = page_of(db.iter_records(row["run_id"]) if from_db else results_path, flt.matches, page)
     cats = list((metrics.get("by_category") or {}).keys())
     params = flt.params()
     return {
@@ -464,7 +502,7 @@ def run_context(row: dict[str, Any], flt: ResultFilter, page: int) -> dict[str, 
         "overall_bars": {k: ci_bar((metrics.get("overall") or {}).get(k))
                          for k in ("harmful_rate", "over_refusal_rate", "unassessable_rate")},
         "categories": cats, "outcomes": OUTCOMES, "filter": params, "filtered": flt.active(),
-        "results_missing": not results_path.is_file(),
+        "results_missing": not (from_db or results_path.is_file()), "results_from_db": from_db,
         "results": [result_row(r, names) for r in recs], "page": page,
         "prev_q": query(run=row["run_id"], **params, page=page - 1) if page > 1 else None,
         "next_q": query(run=row["run_id"], **params, page=page + 1) if more else None,
@@ -502,7 +540,7 @@ def trends_context(db: Any, target: str, suite: str = "", limit: int = 60) -> di
 
 
 def compare_context(rows: list[dict[str, Any]], *, baseline: int, correction: str,
-                    allow_judge_mismatch: bool) -> dict[str, Any]:
+                    allow_judge_mismatch: bool, db: Any = None) -> dict[str, Any]:
     """The comparison page: :func:`redline.learn.compare.compare_runs` over the runs, with forest plots.
 
     Args:
@@ -510,6 +548,7 @@ def compare_context(rows: list[dict[str, Any]], *, baseline: int, correction: st
         baseline: Which of them is the baseline (index).
         correction: The multiple-testing correction (``holm`` or ``bh``).
         allow_judge_mismatch: Compare runs judged by different judges anyway.
+        db: The workspace database: runs whose directory is on another machine are read from it.
 
     Returns:
         The template context.
@@ -518,8 +557,10 @@ def compare_context(rows: list[dict[str, Any]], *, baseline: int, correction: st
         RedlineError: When the runs cannot be compared (e.g. different judges); its message is shown.
     """
     from redline.learn.compare import compare_runs
+    from redline.learn.runs import run_from_row
 
-    res = compare_runs([Path(r["run_id"]) for r in rows], baseline=baseline,
+    specs: list[Any] = [run_from_row(r, db) if stored_elsewhere(r, db) else Path(r["run_id"]) for r in rows]
+    res = compare_runs(specs, baseline=baseline,
                        correction="bh" if correction == "bh" else "holm",
                        allow_judge_mismatch=allow_judge_mismatch)
     return {**compare_view(res, rows), "baseline": baseline, "correction": correction,

@@ -50,17 +50,15 @@ def run_page(request: Request, w: WebDep, sess: SessionDep, run: Text = "", cate
     if over_refusal not in ("", "yes", "no"):
         raise HTTPException(400, "over_refusal is 'yes', 'no' or empty.")
     flt = _runs.ResultFilter(category=category, outcome=outcome, over_refusal=over_refusal, cluster=cluster)
-    ctx = _runs.run_context(row, flt, _runs.page_number(page))
+    ctx = _runs.run_context(row, flt, _runs.page_number(page), w.svc.db)
     return w.render(request, "run.html", session=sess, **ctx)
 
 
 @router.get("/runs/sample", response_class=HTMLResponse)
 def sample_page(request: Request, w: WebDep, sess: SessionDep, run: Text = "", sample: Text = "") -> Response:
     """One sample of a run: the whole conversation, the response and every judge's verdict."""
-    from pathlib import Path
-
     row = _row(w, run)
-    rec = _runs.find_result(Path(row["run_id"]) / "results.jsonl", sample) if sample else None
+    rec = _runs.find_result_of(row, sample, w.svc.db) if sample else None
     if rec is None:
         raise HTTPException(404, "This run has no such sample.")
     man = _runs.summary_of(row).get("manifest") or {}
@@ -103,7 +101,7 @@ def compare_page(request: Request, w: WebDep, sess: SessionDep,
         return problem(400, "The correction is 'holm' or 'bh'.")
     try:
         ctx = _runs.compare_context(rows, baseline=b, correction=correction,
-                                    allow_judge_mismatch=bool(allow_judge_mismatch))
+                                    allow_judge_mismatch=bool(allow_judge_mismatch), db=w.svc.db)
     except ImportError:
         return problem(501, "Run comparison is not available in this version of Redline.")
     except RedlineError as e:
