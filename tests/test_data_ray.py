@@ -1,9 +1,8 @@
 """`redline data profile|convert --executor ray` on a real local Ray cluster (issue 15, part 1).
 
-One cluster per module (the fixture of tests/test_executor_ray.py: `ray start --head` on
-127.0.0.1 with 2 CPUs). The Ray runs must give the local runs' reports, outputs and quarantine
-files; the input is split into several byte ranges (read tasks) so that line numbers across
-ranges are exercised.
+One cluster per module (conftest's `ray_cluster`: `ray start --head` on 127.0.0.1 with 2 CPUs).
+The Ray runs must give the local runs' reports, outputs and quarantine files; the input is split
+into several byte ranges (read tasks) so that line numbers across ranges are exercised.
 """
 
 from __future__ import annotations
@@ -15,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests._ray import needs_ray
 from tests.helpers import invoke
-from tests.test_executor_ray import HAVE_RAY, ray_cluster  # noqa: F401 - the module's cluster fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray Data's own context settings
-needs_ray = pytest.mark.skipif(not HAVE_RAY, reason="ray is not installed (pip install redline[ray])")
 
 _WORDS = ("how can i what is the best way to explain why people tell me about write a short story poem "
           "history of science money home school work city night day friend family doctor law").split()
@@ -92,7 +90,7 @@ def test_line_chunks_start_at_lines_with_their_numbers(tmp_path: Path) -> None:
 
 @needs_ray
 def test_profile_same_report_quarantine_and_redaction(data: Path, tmp_path: Path, workspace: Path,
-                                                      ray_cluster: str, small_ranges: None) -> None:  # noqa: F811
+                                                      ray_cluster: str, small_ranges: None) -> None:
     lines = data.read_text(encoding="utf-8").splitlines()
     leaked = [json.loads(x) for x in lines[40:400:9] if x.startswith('{"id": "r')]
     for i, row in enumerate(leaked):  # some copied, some edited a little (near), some new
@@ -126,7 +124,7 @@ def test_profile_same_report_quarantine_and_redaction(data: Path, tmp_path: Path
 
 
 @needs_ray
-def test_near_duplicate_pairs_equal_the_local_ones(data: Path, ray_cluster: str,  # noqa: F811
+def test_near_duplicate_pairs_equal_the_local_ones(data: Path, ray_cluster: str,
                                                     small_ranges: None) -> None:
     """The groupby on LSH band keys finds exactly the pairs of the local near_duplicate_pairs."""
     from redline.data.dedup import DupIndex, near_duplicate_pairs
@@ -154,7 +152,7 @@ def test_near_duplicate_pairs_equal_the_local_ones(data: Path, ray_cluster: str,
 
 @needs_ray
 def test_convert_same_output_counts_and_quarantine(data: Path, tmp_path: Path, workspace: Path,
-                                                   ray_cluster: str, small_ranges: None) -> None:  # noqa: F811
+                                                   ray_cluster: str, small_ranges: None) -> None:
     for to in ("jsonl", "csv"):  # jsonl: written on the cluster in parts; csv: by the driver
         res = {}
         for how in ("local", "ray"):
