@@ -22,7 +22,12 @@ _SERVER = r"""
 import json, sys
 from datetime import timedelta
 import uvicorn
+from argon2 import PasswordHasher
+from redline.annotate import auth
 from redline.web.app import create_app
+# the tests' cheap Argon2id parameters (tests/conftest.py FAST_ARGON2: why)
+auth._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+auth._DUMMY_HASH = auth._HASHER.hash("redline-dummy-password")
 kw = json.loads(sys.argv[3])
 for k in ("session_ttl", "session_idle"):
     if k in kw:

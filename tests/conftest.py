@@ -21,6 +21,29 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+#: Argon2id at its smallest cost for the users that tests create and log in (production: RFC 9106's
+#: t=3, m=64 MiB, p=4, ~0.2-0.8 s a hash on the 2-core CI machine, and the web tests create and log in
+#: hundreds of users). Hashes stay real Argon2id PHC strings; the production parameters and
+#: rehash-on-login are checked by the tests marked ``production_argon2``, and by every test that
+#: runs the real ``redline annotate serve`` in its own process.
+FAST_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("production_argon2") is not None:
+        return
+    if "redline.annotate" not in sys.modules:  # the test module does not use annotation at all
+        return
+    from argon2 import PasswordHasher
+
+    from redline.annotate import auth
+
+    hasher = PasswordHasher(**FAST_ARGON2)
+    monkeypatch.setattr(auth, "_HASHER", hasher)
+    monkeypatch.setattr(auth, "_DUMMY_HASH", hasher.hash("redline-dummy-password"))
+
+
 @dataclass
 class FakeServer:
     url: str
