@@ -23,9 +23,9 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 #: Argon2id at its smallest cost for the users that tests create and log in (production: RFC 9106's
 #: t=3, m=64 MiB, p=4, ~0.2-0.8 s a hash on the 2-core CI machine, and the web tests create and log in
-#: hundreds of users). Hashes stay real Argon2id PHC strings; the production parameters and
-#: rehash-on-login are checked by the tests marked ``production_argon2``, and by every test that
-#: runs the real ``redline annotate serve`` in its own process.
+#: hundreds of users; tests/_web.py gives its server processes the same). Hashes stay real Argon2id
+#: PHC strings; the production parameters and rehash-on-login are checked by the tests marked
+#: ``production_argon2``.
 FAST_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 
 

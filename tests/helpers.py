@@ -61,7 +61,10 @@ def read_results(path: Path) -> list[dict]:
 
 
 def cli(*args: str, env_extra: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the `redline` command in a subprocess (the real CLI, as a user runs it)."""
+    """Run the `redline` command in a subprocess (the real CLI, as a user runs it).
+
+    For signals, process death and the entry point; ``run_cli`` answers the same in-process.
+    """
     env = dict(os.environ)
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "redline", *args], capture_output=True, text=True,
@@ -93,8 +96,8 @@ def invoke(*args: str, cwd: Path | None = None, env: dict[str, str] | None = Non
         os.chdir(old)
 
 
-def run_cli(*args: str, env_extra: dict[str, str] | None = None, input: str | None = None
-        ) -> subprocess.CompletedProcess:
+def run_cli(*args: str, env_extra: dict[str, str] | None = None,
+            input: str | None = None) -> subprocess.CompletedProcess:
     """`redline …` in-process (``invoke``), answered in ``cli``'s shape (returncode, stdout, stderr).
 
     For tests of exit codes and output that need no process of their own (no signals, no kill,
