@@ -44,6 +44,30 @@ def _fast_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.M
     monkeypatch.setattr(auth, "_DUMMY_HASH", hasher.hash("redline-dummy-password"))
 
 
+@pytest.fixture(autouse=True)
+def _one_local_model_at_a_time(request: pytest.FixtureRequest,
+                               tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests marked ``slow`` (the local llama.cpp model) run one at a time across xdist workers.
+
+    llama.cpp takes every core and its threads wait on each other by spinning: two models
+    generating at once on the 2-core CI machine each run several times slower than one after the
+    other (and fail their per-sample timeouts on a loaded machine).
+    """
+    if request.node.get_closest_marker("slow") is None:
+        yield
+        return
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()  # under xdist: one folder per worker, in the run's own
+    lock = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "local-model.lock"
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 @dataclass
 class FakeServer:
     url: str
