@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import cli, write_policy
+from tests.helpers import run_cli, write_policy
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -44,7 +44,7 @@ def create(ws: Path, *, task: str = "response-label", n: int = 8, gold: int = 0,
     args = ["annotate", "create", "--policy", str(pol), "--data", str(data), "--task", task, "--name", name, *extra]
     if gold:
         args += ["--gold", str(write_jsonl(ws / f"{name}-gold.jsonl", gold_rows(gold)))]
-    return cli(*args)
+    return run_cli(*args)
 
 
 def add_users(vendor: str | None, *names: str, role: str = "annotator") -> None:
@@ -52,17 +52,8 @@ def add_users(vendor: str | None, *names: str, role: str = "annotator") -> None:
         args = ["annotate", "user", "add", u, "--role", role, "--password-stdin"]
         if vendor:
             args += ["--vendor", vendor]
-        r = _cli_stdin(args, "a-long-password\n")
+        r = run_cli(*args, input="a-long-password\n")
         assert r.returncode == 0, r.stderr
-
-
-def _cli_stdin(args: list[str], stdin: str) -> Any:
-    import os
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "redline", *args], input=stdin, capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ))
 
 
 def service() -> Any:

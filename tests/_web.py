@@ -18,7 +18,22 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
-_SERVER = r"""
+# the tests' cheap Argon2id parameters (tests/conftest.py FAST_ARGON2 says why), in a server process
+_FAST_ARGON2 = r"""
+from argon2 import PasswordHasher
+from redline.annotate import auth
+auth._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+auth._DUMMY_HASH = auth._HASHER.hash("redline-dummy-password")
+"""
+
+# the real `redline annotate serve …` command (what `python -m redline` runs), with cheap hashing
+_SERVE_CLI = _FAST_ARGON2 + r"""
+import sys
+from redline.cli import app
+app(sys.argv[1:], prog_name="redline")
+"""
+
+_SERVER = _FAST_ARGON2 + r"""
 import json, sys
 from datetime import timedelta
 import uvicorn
@@ -42,14 +57,16 @@ def free_port() -> int:
 
 class Server:
     """``redline.web.app.create_app(db_url, **kw)`` served by uvicorn in a child process; with
-    ``cli_args``, the real ``redline annotate serve`` command with those extra arguments."""
+    ``cli_args``, the real ``redline annotate serve`` command with those extra arguments (both with
+    the tests' cheap Argon2id; tests/test_annotate_cli.py starts ``python -m redline annotate serve``
+    as it ships)."""
 
     def __init__(self, db_url: str, log: Path, *, cli_args: list[str] | None = None, **kw: Any):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self._log = open(log, "w")  # noqa: SIM115 - closed in stop()
         cmd = ([sys.executable, "-c", _SERVER, db_url, str(self.port), json.dumps(kw)] if cli_args is None else
-               [sys.executable, "-m", "redline", "annotate", "serve", "--db", db_url, "--port", str(self.port),
+               [sys.executable, "-c", _SERVE_CLI, "annotate", "serve", "--db", db_url, "--port", str(self.port),
                 *cli_args])
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
         self.log = log

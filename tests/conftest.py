@@ -21,6 +21,53 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+#: Argon2id at its smallest cost for the users that tests create and log in (production: RFC 9106's
+#: t=3, m=64 MiB, p=4, ~0.2-0.8 s a hash on the 2-core CI machine, and the web tests create and log in
+#: hundreds of users; tests/_web.py gives its server processes the same). Hashes stay real Argon2id
+#: PHC strings; the production parameters and rehash-on-login are checked by the tests marked
+#: ``production_argon2``.
+FAST_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("production_argon2") is not None:
+        return
+    if "redline.annotate" not in sys.modules:  # the test module does not use annotation at all
+        return
+    from argon2 import PasswordHasher
+
+    from redline.annotate import auth
+
+    hasher = PasswordHasher(**FAST_ARGON2)
+    monkeypatch.setattr(auth, "_HASHER", hasher)
+    monkeypatch.setattr(auth, "_DUMMY_HASH", hasher.hash("redline-dummy-password"))
+
+
+@pytest.fixture(autouse=True)
+def _one_local_model_at_a_time(request: pytest.FixtureRequest,
+                               tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests marked ``slow`` (the local llama.cpp model) run one at a time across xdist workers.
+
+    llama.cpp takes every core and its threads wait on each other by spinning: two models
+    generating at once on the 2-core CI machine each run several times slower than one after the
+    other (and fail their per-sample timeouts on a loaded machine).
+    """
+    if request.node.get_closest_marker("slow") is None:
+        yield
+        return
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()  # under xdist: one folder per worker, in the run's own
+    lock = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "local-model.lock"
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 @dataclass
 class FakeServer:
     url: str

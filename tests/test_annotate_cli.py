@@ -14,7 +14,6 @@ import urllib.request
 from pathlib import Path
 
 from tests._annotate_helpers import (
-    _cli_stdin,
     add_users,
     create,
     label_all,
@@ -24,7 +23,7 @@ from tests._annotate_helpers import (
     truth,
     write_jsonl,
 )
-from tests.helpers import cli, write_policy
+from tests.helpers import run_cli, write_policy
 
 
 def test_create_reads_any_format_quarantines_and_exits_2(workspace: Path) -> None:
@@ -34,7 +33,7 @@ def test_create_reads_any_format_quarantines_and_exits_2(workspace: Path) -> Non
                     "a1,test prompt one,model response one,violent_crimes\n"
                     "a2,,model response two,self_harm\n"  # no prompt: nothing to label
                     "a3,test prompt three,model response three,self_harm\n", encoding="utf-8")
-    r = cli("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", "response-label",
+    r = run_cli("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", "response-label",
             "--overlap", "2", "--gold-rate", "0.05", "--gold-rate", "self_harm=0.5", "--blur", "self_harm",
             "--exposure-budget", "100", "--exposure-budget", "self_harm=10", "--json")
     assert r.returncode == 2, r.stderr
@@ -51,13 +50,13 @@ def test_create_reads_any_format_quarantines_and_exits_2(workspace: Path) -> Non
     assert sorted(i.item_id for i in service().items("items")) == ["a1", "a3"]
     # a clean file: exit 0, a human summary
     ok = write_jsonl(workspace / "ok.jsonl", response_rows(3))
-    r = cli("annotate", "create", "--policy", str(pol), "--data", str(ok), "--task", "response-label", "--name", "ok")
+    r = run_cli("annotate", "create", "--policy", str(pol), "--data", str(ok), "--task", "response-label", "--name", "ok")
     assert r.returncode == 0, r.stderr
     assert "project ok: response-label, 3 items + 0 gold, k=3" in r.stdout
     # an unreadable line: quarantined with file:line, the human summary says so
     with open(ok, "a") as f:
         f.write("{not json\n")
-    r = cli("annotate", "create", "--policy", str(pol), "--data", str(ok), "--task", "response-label", "--name", "ok2")
+    r = run_cli("annotate", "create", "--policy", str(pol), "--data", str(ok), "--task", "response-label", "--name", "ok2")
     assert r.returncode == 2
     assert "1 row(s) rejected" in r.stdout
     assert json.loads((workspace / "ok.jsonl.rejected.jsonl").read_text())["where"] == f"{ok}:4"
@@ -67,21 +66,21 @@ def test_create_rejects_bad_options(workspace: Path) -> None:
     pol = write_policy(workspace / "pol.yaml")
     data = write_jsonl(workspace / "d.jsonl", response_rows(2))
     base = ["annotate", "create", "--policy", str(pol), "--data", str(data)]
-    r = cli(*base, "--task", "labelling")
+    r = run_cli(*base, "--task", "labelling")
     assert r.returncode == 2 and "prompt-label" in r.stderr
-    r = cli(*base, "--task", "response-label", "--gold-rate", "lots")
+    r = run_cli(*base, "--task", "response-label", "--gold-rate", "lots")
     assert r.returncode == 2 and "--gold-rate" in r.stderr and "0.1" in r.stderr
-    r = cli(*base, "--task", "response-label", "--gold-rate", "weapons=0.2")
+    r = run_cli(*base, "--task", "response-label", "--gold-rate", "weapons=0.2")
     assert r.returncode == 2 and "weapons" in r.stderr and "violent_crimes" in r.stderr
-    r = cli(*base, "--task", "response-label", "--gold-rate", "1.5")
+    r = run_cli(*base, "--task", "response-label", "--gold-rate", "1.5")
     assert r.returncode == 2 and "out of range" in r.stderr
-    r = cli(*base, "--task", "response-label", "--exposure-budget", "self_harm=many")
+    r = run_cli(*base, "--task", "response-label", "--exposure-budget", "self_harm=many")
     assert r.returncode == 2 and "--exposure-budget" in r.stderr
     # gold answers are checked against the schema
     gold = write_jsonl(workspace / "g.jsonl", [{"id": "g1", "prompt": "test prompt g", "response": "model response g",
                                                 "labels": {"harmful": "perhaps", "refusal": "full_refusal"}}])
     assert service().list_projects() == []
-    r = cli(*base, "--task", "response-label", "--gold", str(gold), "--json")
+    r = run_cli(*base, "--task", "response-label", "--gold", str(gold), "--json")
     assert r.returncode == 2, r.stderr
     res = json.loads(r.stdout)
     assert res["gold"] == 0 and res["items"] == 2 and res["rejected"] == 1
@@ -90,35 +89,35 @@ def test_create_rejects_bad_options(workspace: Path) -> None:
 
 
 def test_users_add_list_pause_resume(workspace: Path) -> None:
-    r = cli("annotate", "user", "add", "boss", "--role", "admin")
+    r = run_cli("annotate", "user", "add", "boss", "--role", "admin")
     assert r.returncode == 0, r.stderr
     password = r.stdout.split("password: ")[1].split()[0]
     assert len(password) >= 12 and "only once" in r.stderr
     svc = service()
     assert svc.authenticate("boss", password) is not None
     assert svc.authenticate("boss", "wrong-password") is None
-    r = _cli_stdin(["annotate", "user", "add", "ann", "--role", "annotator", "--vendor", "acme", "--password-stdin"],
-                   "a-long-password\n")
+    r = run_cli("annotate", "user", "add", "ann", "--role", "annotator", "--vendor", "acme", "--password-stdin",
+                input="a-long-password\n")
     assert r.returncode == 0 and "password:" not in r.stdout
     assert svc.authenticate("ann", "a-long-password").vendor == "acme"  # type: ignore[union-attr]
-    r = _cli_stdin(["annotate", "user", "add", "short", "--password-stdin"], "abc\n")
+    r = run_cli("annotate", "user", "add", "short", "--password-stdin", input="abc\n")
     assert r.returncode == 2 and "too short" in r.stderr
-    r = cli("annotate", "user", "add", "boss", "--role", "admin")
+    r = run_cli("annotate", "user", "add", "boss", "--role", "admin")
     assert r.returncode == 2  # exists already
-    r = cli("annotate", "user", "add", "x", "--role", "overlord")
+    r = run_cli("annotate", "user", "add", "x", "--role", "overlord")
     assert r.returncode == 2
-    r = cli("annotate", "user", "pause", "ann", "--reason", "gold accuracy below threshold")
+    r = run_cli("annotate", "user", "pause", "ann", "--reason", "gold accuracy below threshold")
     assert r.returncode == 0
-    users = {u["username"]: u for u in json.loads(cli("annotate", "user", "list", "--json").stdout)}
+    users = {u["username"]: u for u in json.loads(run_cli("annotate", "user", "list", "--json").stdout)}
     assert users["ann"]["active"] is False and users["ann"]["paused_reason"] == "gold accuracy below threshold"
     assert "password" not in json.dumps(users) and "hash" not in json.dumps(users)
-    assert cli("annotate", "user", "resume", "ann").returncode == 0
-    listing = cli("annotate", "user", "list", "--vendor", "acme").stdout
+    assert run_cli("annotate", "user", "resume", "ann").returncode == 0
+    listing = run_cli("annotate", "user", "list", "--vendor", "acme").stdout
     assert "ann" in listing and "boss" not in listing and "active" in listing
     # Regression (audit #10): an unknown vendor printed nothing with exit 0
-    r = cli("annotate", "user", "list", "--vendor", "acmee")
+    r = run_cli("annotate", "user", "list", "--vendor", "acmee")
     assert r.returncode == 2 and "unknown vendor 'acmee'" in r.stderr and "did you mean acme" in r.stderr, r.stderr
-    assert cli("annotate", "user", "pause", "nobody").returncode == 2
+    assert run_cli("annotate", "user", "pause", "nobody").returncode == 2
 
 
 def _labelled(ws: Path) -> None:
@@ -132,50 +131,50 @@ def _labelled(ws: Path) -> None:
 
 def test_status_agreement_consensus_queue(workspace: Path) -> None:
     _labelled(workspace)
-    st = json.loads(cli("annotate", "status", "p1", "--json").stdout)
+    st = json.loads(run_cli("annotate", "status", "p1", "--json").stdout)
     assert st["items"] == 8 and st["target_labels"] == 24 and st["done_items"] == 8
     assert set(st["per_user"]) == {"a1", "a2", "b1"}
-    assert "p1" in cli("annotate", "status").stdout
-    ag = json.loads(cli("annotate", "agreement", "p1", "--json").stdout)
+    assert "p1" in run_cli("annotate", "status").stdout
+    ag = json.loads(run_cli("annotate", "agreement", "p1", "--json").stdout)
     assert {"harmful", "refusal"} <= set(ag)
     h = ag["harmful"]
     assert h["n_items"] == 8 and h["n_raters"] == 3 and h["level"] == "nominal"
     assert -1 <= h["alpha"]["value"] < 1 and h["alpha"]["ci"][0] <= h["alpha"]["value"] <= h["alpha"]["ci"][1]
-    by = json.loads(cli("annotate", "agreement", "p1", "--by", "vendor", "--field", "harmful", "--json").stdout)
+    by = json.loads(run_cli("annotate", "agreement", "p1", "--by", "vendor", "--field", "harmful", "--json").stdout)
     assert set(by) == {"acme", "globex"} and list(by["acme"]) == ["harmful"]
     assert by["acme"]["harmful"]["percent_agreement"]["value"] == 1.0  # a1 and a2 always agree
-    r = cli("annotate", "agreement", "p1", "--by", "planet")
+    r = run_cli("annotate", "agreement", "p1", "--by", "planet")
     assert r.returncode == 2 and "policy-version" in r.stderr
-    r = cli("annotate", "agreement", "p1", "--field", "colour")
+    r = run_cli("annotate", "agreement", "p1", "--field", "colour")
     assert r.returncode == 2 and "harmful" in r.stderr
-    human = cli("annotate", "agreement", "p1", "--by", "category")
+    human = run_cli("annotate", "agreement", "p1", "--by", "category")
     assert human.returncode == 0 and "violent_crimes" in human.stdout
-    c = json.loads(cli("annotate", "consensus", "p1", "--method", "majority", "--json").stdout)
+    c = json.loads(run_cli("annotate", "consensus", "p1", "--method", "majority", "--json").stdout)
     assert c["items"] == 10 and c["decided_by"] == {"majority": 8, "gold": 2}
     assert c["label_counts"]["harmful"] == {"True": 5, "False": 5}
-    m = json.loads(cli("annotate", "consensus", "p1", "--method", "model", "--judge", "harm", "--json").stdout)
+    m = json.loads(run_cli("annotate", "consensus", "p1", "--method", "model", "--judge", "harm", "--json").stdout)
     assert m["decided_by"] == {"model": 8, "gold": 2}
-    r = cli("annotate", "consensus", "p1", "--method", "oracle")
+    r = run_cli("annotate", "consensus", "p1", "--method", "oracle")
     assert r.returncode == 2 and "dawid-skene" in r.stderr
-    q = json.loads(cli("annotate", "queue", "p1", "--json").stdout)
+    q = json.loads(run_cli("annotate", "queue", "p1", "--json").stdout)
     disagreed = {i.item_id for i in service().items("p1") if i.seq % 3 == 0}
     assert {e["item_id"] for e in q if "disagreement" in e["reasons"]} == disagreed
-    assert "to adjudicate" in cli("annotate", "queue", "p1").stdout
+    assert "to adjudicate" in run_cli("annotate", "queue", "p1").stdout
 
 
 def test_set_policy_marks_old_labels_outdated(workspace: Path) -> None:
     _labelled(workspace)
     pol2 = workspace / "pol2.yaml"
     pol2.write_text((workspace / "pol.yaml").read_text().replace('version: "0.1"', 'version: "0.2"'))
-    r = cli("annotate", "set-policy", "p1", "--policy", str(pol2))
+    r = run_cli("annotate", "set-policy", "p1", "--policy", str(pol2))
     assert r.returncode == 0, r.stderr
     assert "testpol 0.2" in r.stdout
     svc = service()
     assert svc.get_project("p1").policy_version == "0.2"
     assert all(lab.outdated for lab in svc.labels("p1"))
-    by = json.loads(cli("annotate", "agreement", "p1", "--by", "policy-version", "--json").stdout)
+    by = json.loads(run_cli("annotate", "agreement", "p1", "--by", "policy-version", "--json").stdout)
     assert list(by) == ["0.1"]
-    assert cli("annotate", "set-policy", "nope", "--policy", str(pol2)).returncode == 2
+    assert run_cli("annotate", "set-policy", "nope", "--policy", str(pol2)).returncode == 2
 
 
 def _free_port() -> int:
@@ -216,13 +215,13 @@ def test_queue_include_incomplete(workspace: Path) -> None:
         a = svc.next_item("p1", u)
         assert a is not None and a.item_id == "r0"
         svc.submit("p1", u, "r0", response_values(harmful))
-    assert json.loads(cli("annotate", "queue", "p1", "--json").stdout) == []
-    r = cli("annotate", "queue", "p1", "--include-incomplete", "--json")
+    assert json.loads(run_cli("annotate", "queue", "p1", "--json").stdout) == []
+    r = run_cli("annotate", "queue", "p1", "--include-incomplete", "--json")
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)
     assert [e["item_id"] for e in got] == ["r0"] and got[0]["complete"] is False
     assert "disagreement" in got[0]["reasons"] and "harmful" in got[0]["fields"]
-    human = cli("annotate", "queue", "p1", "--include-incomplete").stdout
+    human = run_cli("annotate", "queue", "p1", "--include-incomplete").stdout
     assert "disagreement on harmful" in human and "labelling incomplete" in human
 
 
@@ -250,7 +249,7 @@ def test_unwritable_outputs_exit_2_without_traceback(workspace: Path) -> None:
     for args in (("report", "p1", "--out", f"{bad}.html"), ("export", "p1", "--out", f"{bad}.jsonl"),
                  ("consensus", "p1", "--out", f"{bad}.jsonl"),
                  ("export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--out", f"{bad}.csv")):
-        r = cli("annotate", *args)
+        r = run_cli("annotate", *args)
         assert r.returncode == 2 and "Traceback" not in r.stderr, (args, r.stderr)
         assert str(bad.parent) in r.stderr and "writable" in r.stderr, r.stderr
     assert service().assignments("p1") == []
@@ -263,12 +262,12 @@ def test_model_consensus_needs_a_real_judge(workspace: Path) -> None:
     for cmd in (("consensus", "p1"), ("export", "p1", "--out", str(workspace / "x.jsonl")),
                 ("report", "p1", "--out", str(workspace / "r.html"))):
         extra = () if cmd[0] == "report" else ("--method", "model")
-        r = cli("annotate", *cmd, *extra, "--judge", "hram")
+        r = run_cli("annotate", *cmd, *extra, "--judge", "hram")
         assert r.returncode == 2 and "unknown judge 'hram'" in r.stderr, (cmd, r.stderr)
         assert "did you mean harm" in r.stderr and "refusal" in r.stderr and "Traceback" not in r.stderr
     assert not (workspace / "x.jsonl").exists() and not (workspace / "r.html").exists()
     # no --judge and no project judge: a clear error, not a silent Dawid–Skene
-    r = cli("annotate", "consensus", "p1", "--method", "model")
+    r = run_cli("annotate", "consensus", "p1", "--method", "model")
     assert r.returncode == 2 and "needs a judge" in r.stderr and "--judge" in r.stderr, r.stderr
     # the project's judge is used when there is one; provenance names the judges that ran
     from redline.annotate.exports import decide
@@ -277,7 +276,7 @@ def test_model_consensus_needs_a_real_judge(workspace: Path) -> None:
     assert with_judge.returncode == 0, with_judge.stderr
     add_users(None, "h1")
     label_all(service(), "pj", ["h1"], lambda u, it: response_values(truth(it)))
-    m = json.loads(cli("annotate", "consensus", "pj", "--method", "model", "--json").stdout)
+    m = json.loads(run_cli("annotate", "consensus", "pj", "--method", "model", "--json").stdout)
     assert m["decided_by"] == {"model": 2} and m["judges"] == ["harm", "refusal"]
     decided, _ = decide(service(), "pj", method="model")
     assert all(d.provenance(service().get_project("pj"))["judges"] == {"harmful": "harm", "refusal": "refusal"}
@@ -286,7 +285,7 @@ def test_model_consensus_needs_a_real_judge(workspace: Path) -> None:
     rows = [{"id": f"q{i}", "prompt": f"test prompt {i}"} for i in range(2)]
     assert create(workspace, task="prompt-label", rows=rows, name="pp", extra=("--overlap", "1")).returncode == 0
     label_all(service(), "pp", ["h1"], lambda u, it: {"category": "self_harm", "intent": "benign"})
-    r = cli("annotate", "consensus", "pp", "--method", "model", "--judge", "harm")
+    r = run_cli("annotate", "consensus", "pp", "--method", "model", "--judge", "harm")
     assert r.returncode == 2 and "no such field" in r.stderr and "dawid-skene" in r.stderr, r.stderr
 
 
@@ -300,7 +299,7 @@ def test_create_refuses_when_no_good_row_remains(workspace: Path) -> None:
     onecand = write_jsonl(workspace / "onecand.jsonl", [{"id": "o1", "prompt": "test prompt",
                                                          "meta": {"responses": ["only one"]}}])
     for data, task in ((bad, "response-label"), (noresp, "response-label"), (onecand, "preference")):
-        r = cli("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", task, "--name", "x")
+        r = run_cli("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", task, "--name", "x")
         assert r.returncode == 2 and "no project created" in r.stderr, (data, r.stdout, r.stderr)
         assert "Traceback" not in r.stderr
         q = [json.loads(x) for x in data.with_name(data.name + ".rejected.jsonl").read_text().splitlines()]
@@ -309,7 +308,7 @@ def test_create_refuses_when_no_good_row_remains(workspace: Path) -> None:
     assert json.loads(bad.with_name("bad.csv.rejected.jsonl").read_text())["line"] == 2
     # the name is still free
     ok = write_jsonl(workspace / "ok.jsonl", response_rows(2))
-    r = cli("annotate", "create", "--policy", str(pol), "--data", str(ok), "--task", "response-label", "--name", "x")
+    r = run_cli("annotate", "create", "--policy", str(pol), "--data", str(ok), "--task", "response-label", "--name", "x")
     assert r.returncode == 0, r.stderr
 
 
@@ -329,7 +328,7 @@ def test_create_quarantines_duplicate_ids_with_file_and_line(workspace: Path) ->
          "labels": {"harmful": False, "refusal": "full_refusal", "completion_quality": "n/a"}},
         {"id": "g4", "prompt": "test prompt g4", "response": "model response g4",
          "labels": {"harmful": "perhaps", "refusal": "full_refusal"}}])
-    r = cli("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", "response-label",
+    r = run_cli("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", "response-label",
             "--gold", str(gold), "--json")
     assert r.returncode == 2, r.stderr
     res = json.loads(r.stdout)
@@ -348,8 +347,8 @@ def test_create_quarantines_duplicate_ids_with_file_and_line(workspace: Path) ->
 def test_export_unknown_extension_names_export_options(workspace: Path) -> None:
     """Regression (audit #10): `export --out x.weird` said "pass --from/--to" (export has no --from)."""
     _labelled(workspace)
-    r = cli("annotate", "export", "p1", "--out", str(workspace / "x.weird"))
+    r = run_cli("annotate", "export", "p1", "--out", str(workspace / "x.weird"))
     assert r.returncode == 2 and "--to FORMAT" in r.stderr and "--from" not in r.stderr, r.stderr
     assert "jsonl" in r.stderr and not (workspace / "x.weird").exists()
-    r = cli("annotate", "export", "p1", "--out", str(workspace / "x.weird"), "--to", "jsonl")
+    r = run_cli("annotate", "export", "p1", "--out", str(workspace / "x.weird"), "--to", "jsonl")
     assert r.returncode == 0, r.stderr

@@ -177,6 +177,7 @@ def test_sft_write_suggests_the_policys_behaviour():
 # -- users, passwords, sessions -----------------------------------------------------------------
 
 
+@pytest.mark.production_argon2
 def test_passwords_are_argon2id_and_rehashed_when_outdated(svc: Annotations):
     from argon2 import PasswordHasher
 

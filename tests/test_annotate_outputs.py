@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests._annotate_helpers import add_users, create, label_all, response_values, service, truth
-from tests.helpers import cli, read_results
+from tests.helpers import read_results, run_cli
 
 COMPLY = ("Sure, here is an overview. First, understand the background. Then consider the main points in "
           "order: 1. the context, 2. the options, 3. the trade-offs.")
@@ -34,7 +34,7 @@ def _labelled_response_project(ws: Path) -> dict[str, bool]:
 def test_export_records_with_provenance(workspace: Path) -> None:
     t = _labelled_response_project(workspace)
     out = workspace / "labelled.jsonl"
-    r = cli("annotate", "export", "p1", "--as", "records", "--out", str(out), "--method", "majority", "--json")
+    r = run_cli("annotate", "export", "p1", "--as", "records", "--out", str(out), "--method", "majority", "--json")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     recs = {x["id"]: x for x in read_results(out)}
@@ -60,17 +60,17 @@ def test_export_records_with_provenance(workspace: Path) -> None:
     assert len(gold) == 2
     # any data format: CSV through the existing writer
     out_csv = workspace / "labelled.csv"
-    r = cli("annotate", "export", "p1", "--as", "records", "--out", str(out_csv))
+    r = run_cli("annotate", "export", "p1", "--as", "records", "--out", str(out_csv))
     assert r.returncode == 0, r.stderr
     assert out_csv.read_text().count("\n") >= 9
     # KTO from response labels: a harmless response is desirable
     kto = workspace / "kto.jsonl"
-    r = cli("annotate", "export", "p1", "--as", "kto", "--out", str(kto), "--method", "majority")
+    r = run_cli("annotate", "export", "p1", "--as", "kto", "--out", str(kto), "--method", "majority")
     assert r.returncode == 0, r.stderr
     k = {x["metadata"]["item_id"]: x for x in read_results(kto)}
     assert len(k) == 8
     assert k["r1"]["label"] is False and k["r3"]["label"] is True and k["r3"]["completion"] == "model response 3"
-    r = cli("annotate", "export", "p1", "--as", "sft", "--out", str(workspace / "sft.jsonl"))
+    r = run_cli("annotate", "export", "p1", "--as", "sft", "--out", str(workspace / "sft.jsonl"))
     assert r.returncode == 2 and "sft-write" in r.stderr
 
 
@@ -87,25 +87,25 @@ def test_calibrate_against_a_project(workspace: Path) -> None:
         return response_values(harmful)
 
     label_all(svc, "p1", ["a1", "a2"], answer)
-    r = cli("calibrate", "--judge", "refusal", "--project", "p1", "--json", "--no-progress", "--no-save")
+    r = run_cli("calibrate", "--judge", "refusal", "--project", "p1", "--json", "--no-progress", "--no-save")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["labels"]["rows"] == 6
     assert res["policy"]["name"] == "testpol"  # the project's policy
     assert res["harm"]["overall"]["confusion"] == {"tp": 3, "fn": 0, "fp": 0, "tn": 3}
-    r = cli("calibrate", "--judge", "refusal", "--no-progress", "--no-save")
+    r = run_cli("calibrate", "--judge", "refusal", "--no-progress", "--no-save")
     assert r.returncode == 2 and "--labels" in r.stderr
     # Regression (audit #3): measuring against a project silently became the workspace calibration
     # every later eval uses. By default it is only measured; --save stores it.
     cal_dir = workspace / "home" / "calibrations"
-    r = cli("calibrate", "--judge", "refusal", "--project", "p1", "--json", "--no-progress")
+    r = run_cli("calibrate", "--judge", "refusal", "--project", "p1", "--json", "--no-progress")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     assert "saved" not in res and "--save" in res["not_saved"]
     assert not cal_dir.exists() or not any(cal_dir.iterdir())
-    human = cli("calibrate", "--judge", "refusal", "--project", "p1", "--no-progress")
+    human = run_cli("calibrate", "--judge", "refusal", "--project", "p1", "--no-progress")
     assert human.returncode == 0 and "pass --save" in human.stderr and "saved:" not in human.stdout
-    r = cli("calibrate", "--judge", "refusal", "--project", "p1", "--json", "--no-progress", "--save")
+    r = run_cli("calibrate", "--judge", "refusal", "--project", "p1", "--json", "--no-progress", "--save")
     assert r.returncode == 0 and "saved" in json.loads(r.stdout), r.stderr
     assert len(list(cal_dir.iterdir())) == 1
 
@@ -121,7 +121,7 @@ def test_sft_export(workspace: Path) -> None:
                                                      "response": f"{u} writes a caring answer to {it.item_id}"})
     svc.adjudicate("p1", "s2", "rev", {"behaviour": "safe_complete", "response": "the reviewer's answer"}, "better")
     out = workspace / "sft.jsonl"
-    r = cli("annotate", "export", "p1", "--as", "sft", "--out", str(out), "--json")
+    r = run_cli("annotate", "export", "p1", "--as", "sft", "--out", str(out), "--json")
     assert r.returncode == 0, r.stderr
     rows_out = {x["metadata"]["item_id"]: x for x in read_results(out)}
     assert set(rows_out) == {"s0", "s1", "s2"}
@@ -131,7 +131,7 @@ def test_sft_export(workspace: Path) -> None:
     assert rows_out["s2"]["metadata"]["method"] == "adjudicated"
     assert rows_out["s0"]["metadata"]["behaviour"] == "safe_complete"
     # an sft-write project has no preference pairs
-    r = cli("annotate", "export", "p1", "--as", "dpo", "--out", str(workspace / "x.jsonl"))
+    r = run_cli("annotate", "export", "p1", "--as", "dpo", "--out", str(workspace / "x.jsonl"))
     assert r.returncode == 2 and "preference" in r.stderr
 
 
@@ -153,7 +153,7 @@ def test_dpo_and_kto_exports_undo_presentation_order(workspace: Path) -> None:
     label_all(svc, "p1", ["a1", "a2"], answer)
     assert {a.order is not None for a in svc.assignments("p1")} == {True}
     out = workspace / "dpo.jsonl"
-    r = cli("annotate", "export", "p1", "--as", "dpo", "--out", str(out), "--json")
+    r = run_cli("annotate", "export", "p1", "--as", "dpo", "--out", str(out), "--json")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["not_exportable"] == {"tie or no choice": 1}
@@ -166,7 +166,7 @@ def test_dpo_and_kto_exports_undo_presentation_order(workspace: Path) -> None:
     meta = got[0]["metadata"]
     assert meta["annotators"] == ["a1", "a2"] and meta["margin"] == "clear" and meta["confidence"]["choice"] > 0.9
     kto = workspace / "kto.jsonl"
-    r = cli("annotate", "export", "p1", "--as", "kto", "--out", str(kto))
+    r = run_cli("annotate", "export", "p1", "--as", "kto", "--out", str(kto))
     assert r.returncode == 0, r.stderr
     k = read_results(kto)
     assert len(k) == 10
@@ -181,7 +181,7 @@ def test_casebook_pack_extends_the_policy_and_lints_clean(workspace: Path) -> No
     svc.adjudicate("p1", "r3", "rev", response_values(False), "a refusal <b>is</b> not a violation",
                    promote_casebook=True)
     out = workspace / "casebook.yaml"
-    r = cli("annotate", "casebook", "p1", "--out", str(out))
+    r = run_cli("annotate", "casebook", "p1", "--out", str(out))
     assert r.returncode == 0, r.stderr
     from redline.policy.lint import lint
     from redline.policy.loader import load_policy
@@ -195,7 +195,7 @@ def test_casebook_pack_extends_the_policy_and_lints_clean(workspace: Path) -> No
     assert case.harmful is False and case.response == "model response 3"
     rep = lint(str(out))
     assert rep.loaded and rep.errors == [], [str(f) for f in rep.errors]
-    r = cli("policy", "lint", str(out))
+    r = run_cli("policy", "lint", str(out))
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -209,7 +209,7 @@ def test_casebook_from_a_prompt_label_project_lints_clean(workspace: Path) -> No
     svc.adjudicate("p1", "q1", "rev", {"category": None, "intent": "benign"}, "a history question",
                    promote_casebook=True)
     out = workspace / "cb.yaml"
-    r = cli("annotate", "casebook", "p1", "--out", str(out))
+    r = run_cli("annotate", "casebook", "p1", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert "2 adjudicated case(s)" in r.stdout
     from redline.policy.lint import lint
@@ -252,10 +252,10 @@ def test_calibrate_project_refuses_model_consensus_and_ambiguous_sources(workspa
     judges' probabilities, then measured a judge against them (circular); both/neither of
     --labels/--project gave a bare message without the fix."""
     assert create(workspace, n=2).returncode == 0
-    r = cli("calibrate", "--judge", "harm", "--project", "p1", "--method", "model", "--no-save")
+    r = run_cli("calibrate", "--judge", "harm", "--project", "p1", "--method", "model", "--no-save")
     assert r.returncode == 2 and "--method" in r.stderr and "dawid-skene" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
-    r = cli("calibrate", "--judge", "harm", "--no-save")
+    r = run_cli("calibrate", "--judge", "harm", "--no-save")
     assert r.returncode == 2 and "--project NAME" in r.stderr and "neither" in r.stderr, r.stderr
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests._annotate_helpers import add_users, create, label_all, response_values, service, truth
-from tests.helpers import cli
+from tests.helpers import run_cli
 
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -37,7 +37,7 @@ def _project(ws: Path) -> None:
 def test_report_is_self_contained_and_escapes(workspace: Path) -> None:
     _project(workspace)
     out = workspace / "report.html"
-    r = cli("annotate", "report", "p1", "--out", str(out))
+    r = run_cli("annotate", "report", "p1", "--out", str(out))
     assert r.returncode == 0, r.stderr
     html = out.read_text()
     assert HOSTILE not in html and "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
@@ -56,7 +56,7 @@ def test_report_is_self_contained_and_escapes(workspace: Path) -> None:
     assert "gold per field" in html and "all fields" in html and "<code>harmful</code>" in html
     assert re.search(r"refusal \d+\.\d% \(\d+/\d+\)", html), "per-field gold accuracy in the annotator table"
     # with a judge, the model-assisted consensus joins the comparison
-    r = cli("annotate", "report", "p1", "--out", str(out), "--judge", "harm")
+    r = run_cli("annotate", "report", "p1", "--out", str(out), "--judge", "harm")
     assert r.returncode == 0, r.stderr
     html = out.read_text()
     assert "<td>model</td>" in html and "majority vs model" in html and "not run: pass" not in html
@@ -68,7 +68,7 @@ def test_report_in_a_real_browser(workspace: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     _project(workspace)
     out = workspace / "report.html"
-    r = cli("annotate", "report", "p1", "--out", str(out))
+    r = run_cli("annotate", "report", "p1", "--out", str(out))
     assert r.returncode == 0, r.stderr
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
@@ -107,7 +107,7 @@ def test_report_in_a_real_browser(workspace: Path) -> None:
 
 
 def test_report_unknown_project(workspace: Path) -> None:
-    r = cli("annotate", "report", "nope", "--out", str(workspace / "r.html"))
+    r = run_cli("annotate", "report", "nope", "--out", str(workspace / "r.html"))
     assert r.returncode == 2 and "nope" in r.stderr
     assert not (workspace / "r.html").exists()
 
@@ -135,7 +135,7 @@ def test_report_is_readable_with_little_data(workspace: Path, state: str) -> Non
         add_users("acme", "solo")
         label_all(service(), "p1", ["solo"], lambda u, it: response_values(truth(it)))
     out = workspace / "r.html"
-    r = cli("annotate", "report", "p1", "--out", str(out))
+    r = run_cli("annotate", "report", "p1", "--out", str(out))
     assert r.returncode == 0, r.stderr
     html = out.read_text()
     for section in ("Progress", "Agreement", "Annotators", "Consensus methods compared", "Review queue"):

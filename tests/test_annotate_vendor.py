@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from tests._annotate_helpers import add_users, create, response_values, service, write_jsonl
-from tests.helpers import cli
+from tests.helpers import run_cli
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -34,7 +34,7 @@ def test_export_batch_assigns_by_the_rules_and_hides_gold(workspace: Path) -> No
     add_users("acme", "a1", "a2", "a3")
     add_users("globex", "g1")
     out = workspace / "b1.csv"
-    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1,a2,a3", "--format", "csv",
+    r = run_cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1,a2,a3", "--format", "csv",
             "--out", str(out), "--per-annotator", "20", "--json")
     assert r.returncode == 0, r.stderr
     rows = _csv(out)
@@ -62,12 +62,12 @@ def test_export_batch_assigns_by_the_rules_and_hides_gold(workspace: Path) -> No
     assert all(r["harmful"] == "" for r in rows)
     # exporting again re-sends the open work (same keys), adds nothing new
     out2 = workspace / "b1-again.csv"
-    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1,a2,a3", "--format", "csv",
+    r = run_cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1,a2,a3", "--format", "csv",
             "--out", str(out2), "--per-annotator", "20")
     assert r.returncode == 0, r.stderr
     assert sorted(x["task_id"] for x in _csv(out2)) == sorted(x["task_id"] for x in rows)
     # another vendor's annotator cannot be named in acme's batch
-    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1,g1", "--out",
+    r = run_cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1,g1", "--out",
             str(workspace / "bad.csv"))
     assert r.returncode == 2
     assert "g1" in r.stderr and "globex" in r.stderr
@@ -79,7 +79,7 @@ def test_import_batch_validates_quarantines_attributes_and_is_idempotent(workspa
     add_users("acme", "a1", "a2")
     add_users("globex", "g1")
     out = workspace / "batch.csv"
-    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1,a2", "--format", "csv",
+    r = run_cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1,a2", "--format", "csv",
             "--out", str(out), "--per-annotator", "4")
     assert r.returncode == 0, r.stderr
     rows = _csv(out)
@@ -95,7 +95,7 @@ def test_import_batch_validates_quarantines_attributes_and_is_idempotent(workspa
     rows[6]["task_id"] = "not-a-task"
     good -= 4
     _write_csv(out, rows)
-    r = cli("annotate", "import-batch", "p1", str(out), "--json")
+    r = run_cli("annotate", "import-batch", "p1", str(out), "--json")
     assert r.returncode == 2, r.stderr
     res = json.loads(r.stdout)
     assert res["rows"] == 8 and res["imported"] == good and res["rejected"] == 4
@@ -114,7 +114,7 @@ def test_import_batch_validates_quarantines_attributes_and_is_idempotent(workspa
     by_key = {(a.item_id, a.username) for a in svc.assignments("p1")}
     assert all((lb.item_id, lb.username) in by_key and lb.vendor == "acme" for lb in labels)
     # the same file again: nothing new, nothing duplicated
-    r = cli("annotate", "import-batch", "p1", str(out), "--json")
+    r = run_cli("annotate", "import-batch", "p1", str(out), "--json")
     res2 = json.loads(r.stdout)
     assert res2["imported"] == 0 and res2["already"] == good and res2["rejected"] == 4
     assert len(service().labels("p1")) == good
@@ -125,7 +125,7 @@ def test_import_batch_validates_quarantines_attributes_and_is_idempotent(workspa
     rows[0]["harmful"] = "false" if rows[0]["harmful"] == "true" else "true"
     rows[0]["category"] = rows[0]["severity"] = ""
     _write_csv(out, rows)
-    r = cli("annotate", "import-batch", "p1", str(out), "--json")
+    r = run_cli("annotate", "import-batch", "p1", str(out), "--json")
     res3 = json.loads(r.stdout)
     assert res3["imported"] == 2 and res3["rejected"] == 3
     assert any("different values" in json.loads(line)["reason"]
@@ -137,7 +137,7 @@ def test_label_studio_round_trip(workspace: Path) -> None:
     assert create(workspace, n=3, extra=("--overlap", "1", "--gold-rate", "0")).returncode == 0
     add_users("acme", "a1")
     out = workspace / "tasks.json"
-    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "label-studio",
+    r = run_cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "label-studio",
             "--out", str(out), "--per-annotator", "3")
     assert r.returncode == 0, r.stderr
     tasks = json.loads(out.read_text())
@@ -162,7 +162,7 @@ def test_label_studio_round_trip(workspace: Path) -> None:
         export.append({"id": 100 + i, "data": t["data"], "annotations": [ann]})
     ls = workspace / "ls-export.json"
     ls.write_text(json.dumps(export))
-    r = cli("annotate", "import-batch", "p1", str(ls), "--json")
+    r = run_cli("annotate", "import-batch", "p1", str(ls), "--json")
     assert r.returncode == 2
     res = json.loads(r.stdout)
     assert (res["imported"], res["skipped"], res["rejected"]) == (1, 1, 1)
@@ -181,7 +181,7 @@ def test_label_studio_every_annotation_of_a_task_is_counted(workspace: Path) -> 
     assert create(workspace, n=2, extra=("--overlap", "1", "--gold-rate", "0")).returncode == 0
     add_users("acme", "a1")
     out = workspace / "tasks.json"
-    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "label-studio",
+    r = run_cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "label-studio",
             "--out", str(out), "--per-annotator", "2")
     assert r.returncode == 0, r.stderr
     tasks = json.loads(out.read_text())
@@ -198,7 +198,7 @@ def test_label_studio_every_annotation_of_a_task_is_counted(workspace: Path) -> 
                   {"completed_by": 7, "result": [], "was_cancelled": True}]}]
     ls = workspace / "ls-export.json"
     ls.write_text(json.dumps(export))
-    r = cli("annotate", "import-batch", "p1", str(ls), "--json")
+    r = run_cli("annotate", "import-batch", "p1", str(ls), "--json")
     res = json.loads(r.stdout)
     assert res["rows"] == 5, res
     assert (res["imported"], res["already"], res["skipped"], res["rejected"]) == (2, 1, 0, 2)
@@ -213,7 +213,7 @@ def test_preference_letters_map_back_to_original_candidates(workspace: Path) -> 
     assert create(workspace, task="preference", rows=rows, extra=("--overlap", "1", "--gold-rate", "0")).returncode == 0
     add_users("acme", "a1")
     out = workspace / "pref.jsonl"
-    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "jsonl",
+    r = run_cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "jsonl",
             "--out", str(out), "--per-annotator", "6")
     assert r.returncode == 0, r.stderr
     batch = [json.loads(line) for line in out.read_text().splitlines()]
@@ -226,19 +226,19 @@ def test_preference_letters_map_back_to_original_candidates(workspace: Path) -> 
     shown_first = {row["candidate_A"].startswith("good") for row in batch}
     assert shown_first == {True, False}, "the presentation order is randomised per item"
     write_jsonl(out, batch)
-    r = cli("annotate", "import-batch", "p1", str(out), "--json")
+    r = run_cli("annotate", "import-batch", "p1", str(out), "--json")
     assert r.returncode == 0, r.stdout + r.stderr
     assert {lab.values["choice"] for lab in service().labels("p1")} == {"0"}  # chosen = original index 0
     # end to end: the DPO export has the good answer as chosen for every item, whatever was shown first
     dpo = workspace / "dpo.jsonl"
-    assert cli("annotate", "export", "p1", "--as", "dpo", "--out", str(dpo)).returncode == 0
+    assert run_cli("annotate", "export", "p1", "--as", "dpo", "--out", str(dpo)).returncode == 0
     got = [json.loads(line) for line in dpo.read_text().splitlines()]
     assert len(got) == 6 and all(x["chosen"].startswith("good") and x["rejected"].startswith("bad") for x in got)
     # a digit is not one of the letters shown: rejected with the reason
     batch2 = [dict(batch[0], choice="1")]
     bad = workspace / "pref-bad.jsonl"
     write_jsonl(bad, batch2)
-    r = cli("annotate", "import-batch", "p1", str(bad), "--json")
+    r = run_cli("annotate", "import-batch", "p1", str(bad), "--json")
     assert r.returncode == 2
     q = json.loads(Path(json.loads(r.stdout)["quarantine"]).read_text().splitlines()[0])
     assert "letter" in q["reason"] and q["line"] == 1
@@ -301,7 +301,7 @@ def test_import_messages_name_field_and_fix_and_keep_raw_row(workspace: Path) ->
     assert create(workspace, n=4, extra=("--overlap", "1", "--gold-rate", "0")).returncode == 0
     add_users("acme", "a1")
     out = workspace / "batch.csv"
-    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "csv",
+    r = run_cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "csv",
             "--out", str(out), "--per-annotator", "4")
     assert r.returncode == 0, r.stderr
     rows = _csv(out)
@@ -312,7 +312,7 @@ def test_import_messages_name_field_and_fix_and_keep_raw_row(workspace: Path) ->
     rows[1]["harmful"] = ""
     rows[2]["annotator"] = "someone-with-a-rather-long-name-that-goes-on"
     _write_csv(out, rows)
-    r = cli("annotate", "import-batch", "p1", str(out))
+    r = run_cli("annotate", "import-batch", "p1", str(out))
     assert r.returncode == 2
     text = r.stdout + r.stderr
     assert "could not convert" not in text and "True, False" not in text
@@ -340,7 +340,7 @@ def test_csv_preference_batch_columns_in_order(workspace: Path) -> None:
     assert create(workspace, task="preference", rows=rows, extra=("--overlap", "1", "--gold-rate", "0")).returncode == 0
     add_users("acme", "a1")
     out = workspace / "pref.csv"
-    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "csv",
+    r = run_cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "csv",
             "--out", str(out), "--per-annotator", "2")
     assert r.returncode == 0, r.stderr
     with open(out, newline="", encoding="utf-8") as f:

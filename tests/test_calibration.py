@@ -24,7 +24,7 @@ from redline.judges.calibration import (
 )
 from redline.plugins import plugin
 from redline.report.html import render_report
-from tests.helpers import cli, eval_args, fake_run_setup, write_policy
+from tests.helpers import eval_args, fake_run_setup, run_cli, write_policy
 
 REFUSE = "I'm sorry, but I can't help with that request."
 COMPLY = ("Sure, here is an overview. First, understand the background. Then consider the main points in "
@@ -167,7 +167,7 @@ def _labelled_refusal_file(tmp_path: Path) -> Path:
 def test_cli_calibrate_refusal_json_and_store(workspace: Path) -> None:
     pol = write_policy(workspace / "pol.yaml")
     labels = _labelled_refusal_file(workspace)
-    r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--policy", str(pol), "--json",
+    r = run_cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--policy", str(pol), "--json",
             "--no-progress")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
@@ -189,7 +189,7 @@ def test_cli_calibrate_refusal_json_and_store(workspace: Path) -> None:
     assert found is not None and found["policy_match"] is True and found["source"] == str(saved)
     # --no-save stores nothing new
     saved.unlink()
-    r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--policy", str(pol), "--no-save",
+    r = run_cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--policy", str(pol), "--no-save",
             "--no-progress")
     assert r.returncode == 0, r.stderr
     assert "sensitivity" in r.stdout and not saved.exists()
@@ -200,7 +200,7 @@ def test_cli_calibrate_quarantines_bad_rows_exit_2(workspace: Path) -> None:
         {"prompt": "p", "response": REFUSE, "refusal": "full_refusal"},
         {"prompt": "p", "response": "", "refusal": "full_refusal"},
     ])
-    r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress")
+    r = run_cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress")
     assert r.returncode == 2
     q = workspace / "l.jsonl.rejected.jsonl"
     bad = [json.loads(x) for x in q.read_text().splitlines()]
@@ -213,22 +213,22 @@ def test_cli_calibrate_with_rejected_rows_does_not_replace_a_stored_calibration(
     good = [json.loads(x) for x in _labelled_refusal_file(workspace).read_text().splitlines()]
     labels = _write(workspace / "partial.jsonl", [*good, {"prompt": "p", "response": "", "harmful": True}])
     store = workspace / "home" / "calibrations"
-    r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress")
+    r = run_cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress")
     assert r.returncode == 2
     assert "not saved" in r.stderr and "--allow-rejected" in r.stderr
     assert not store.exists() or not list(store.iterdir())
     # saved on request, with a warning that this small file now overrides the shipped calibration
-    r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress", "--allow-rejected")
+    r = run_cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress", "--allow-rejected")
     assert r.returncode == 2  # rows were still rejected
     assert len(list(store.iterdir())) == 1
     assert "takes precedence over" in r.stderr and "calibrations/" in r.stderr
 
 
 def test_cli_calibrate_errors(workspace: Path) -> None:
-    r = cli("calibrate", "--judge", "refusal", "--labels", str(workspace / "missing.jsonl"))
+    r = run_cli("calibrate", "--judge", "refusal", "--labels", str(workspace / "missing.jsonl"))
     assert r.returncode == 2 and "not found" in r.stderr
     labels = _write(workspace / "l.jsonl", [{"prompt": "p", "response": REFUSE, "refusal": "full_refusal"}])
-    r = cli("calibrate", "--judge", "no-such-judge", "--labels", str(labels))
+    r = run_cli("calibrate", "--judge", "no-such-judge", "--labels", str(labels))
     assert r.returncode == 2 and "unknown judge" in r.stderr
 
 
@@ -270,11 +270,11 @@ def test_eval_summary_and_report_show_calibrated_rates(workspace: Path, fake_ser
                      "harmful": comply if i != 4 else False, "refusal": None, "category": "violent_crimes",
                      "prompt_harmful": True})
     labels = _write(workspace / "labels.jsonl", [{k: v for k, v in r.items() if v is not None} for r in rows])
-    r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--policy", str(policy), "--json",
+    r = run_cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--policy", str(policy), "--json",
             "--no-progress")
     assert r.returncode == 0, r.stderr
     # the refusal rule decides (it is the judge calibrated above; the default would be harm)
-    r = cli(*eval_args(server, suite, policy, "--out", str(workspace / "run"), "--judge", "refusal"))
+    r = run_cli(*eval_args(server, suite, policy, "--out", str(workspace / "run"), "--judge", "refusal"))
     assert r.returncode == 0, r.stderr
     summary = json.loads((workspace / "run" / "summary.json").read_text())
     cal = summary["calibrated"]
@@ -350,7 +350,7 @@ def test_cli_calibrate_an_llm_judge_over_http(workspace: Path, tmp_path: Path) -
                 {"prompt": "harmful request", "response": "boom [[500]]", "harmful": False,
                  "category": "self_harm"}]
         labels = _write(workspace / "llm.jsonl", rows)
-        r = cli("calibrate", "--judge", "policy-llm", "--labels", str(labels), "--policy", str(pol), "--json",
+        r = run_cli("calibrate", "--judge", "policy-llm", "--labels", str(labels), "--policy", str(pol), "--json",
                 "--no-progress", "--option", "model=openai:judge-model", "--option", f"base_url={server.url}",
                 "--option", "retry_base=0.01", "--option", "max_retries=1", "--option", "timeout=5",
                 "--option", "api_key_env=RL_TEST_JUDGE_KEY", env_extra={"RL_TEST_JUDGE_KEY": "sk-test-secret-4242"})
@@ -420,14 +420,14 @@ def test_labels_the_judge_cannot_answer_exit_2_and_keep_the_stored_calibration(w
     harmful = _write(workspace / "harmful.jsonl", [
         {"prompt": "harmful request", "response": REFUSE if i % 2 else COMPLY, "harmful": not i % 2,
          "category": "violent_crimes"} for i in range(6)])
-    r = cli("calibrate", "--judge", "harm", "--labels", str(harmful), "--json", "--no-progress")
+    r = run_cli("calibrate", "--judge", "harm", "--labels", str(harmful), "--json", "--no-progress")
     assert r.returncode == 0, r.stderr
     saved = Path(json.loads(r.stdout)["saved"])
     before = saved.read_text()
     # refusal-only labels: the harm judge answers "harmful", not refusal classes
     refusal_only = _write(workspace / "refusal.jsonl", [
         {"prompt": "harmful request", "response": REFUSE, "refusal": "full_refusal"}])
-    r = cli("calibrate", "--judge", "harm", "--labels", str(refusal_only), "--no-progress")
+    r = run_cli("calibrate", "--judge", "harm", "--labels", str(refusal_only), "--no-progress")
     assert r.returncode == 2
     assert "no verdict comparable" in r.stderr and "'refusal'" in r.stderr and "nothing was saved" in r.stderr
     assert saved.read_text() == before  # the good calibration was not overwritten with an empty one
@@ -526,7 +526,7 @@ def test_cli_calibrate_prints_names_with_brackets_verbatim(workspace: Path) -> N
 
     pol = write_policy(workspace / "pol.yaml", POLICY_YAML.replace("name: testpol", 'name: "tp[/]x[bold]"'))
     labels = _write(workspace / "l.jsonl", [{"prompt": "p", "response": REFUSE, "refusal": "full_refusal"}])
-    r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--policy", str(pol), "--no-progress",
+    r = run_cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--policy", str(pol), "--no-progress",
             "--no-save")
     assert r.returncode == 0, r.stderr
     assert "tp[/]x[bold]" in r.stdout
@@ -535,12 +535,12 @@ def test_cli_calibrate_prints_names_with_brackets_verbatim(workspace: Path) -> N
 def test_cli_calibrate_removes_a_stale_quarantine(workspace: Path) -> None:
     labels = workspace / "l.jsonl"
     _write(labels, [{"prompt": "p", "response": REFUSE, "refusal": "full_refusal"}, "{bad"])
-    assert cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress",
+    assert run_cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress",
                "--no-save").returncode == 2
     q = workspace / "l.jsonl.rejected.jsonl"
     assert q.is_file()
     _write(labels, [{"prompt": "p", "response": REFUSE, "refusal": "full_refusal"}])
-    r = cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress", "--no-save")
+    r = run_cli("calibrate", "--judge", "refusal", "--labels", str(labels), "--no-progress", "--no-save")
     assert r.returncode == 0, r.stderr
     assert not q.exists()
 

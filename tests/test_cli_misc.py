@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, make_records, read_results, write_policy, write_suite
+from tests.helpers import make_records, read_results, run_cli, write_policy, write_suite
 
 
 def test_judge_command_adds_refusal_fields_and_quarantines_bad_rows(tmp_path: Path):
@@ -25,7 +25,7 @@ def test_judge_command_adds_refusal_fields_and_quarantines_bad_rows(tmp_path: Pa
     ]
     inp.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n")
     out = tmp_path / "out.jsonl"
-    p = cli("judge", "--judge", "refusal", "--input", str(inp), "--output", str(out), "--no-progress")
+    p = run_cli("judge", "--judge", "refusal", "--input", str(inp), "--output", str(out), "--no-progress")
     assert p.returncode == 2, p.stderr  # rejected rows make the exit code say so
     res = read_results(out)
     assert [r["id"] for r in res] == [1, 2, 3]
@@ -39,19 +39,19 @@ def test_judge_command_adds_refusal_fields_and_quarantines_bad_rows(tmp_path: Pa
 
 
 def test_judge_missing_input(tmp_path: Path):
-    p = cli("judge", "--input", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "o.jsonl"))
+    p = run_cli("judge", "--input", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "o.jsonl"))
     assert p.returncode == 2 and "nope.jsonl" in p.stderr
 
 
 def test_listing_commands_json():
-    suites = json.loads(cli("suites", "--json").stdout)
+    suites = json.loads(run_cli("suites", "--json").stdout)
     names = {s["name"]: s for s in suites}
     assert {"smoke", "demo", "core"} <= set(names)
     core = names["core"]
     assert core["categories"] >= 15 and core["by_expected"]["comply"] >= 10 * 15
-    pols = json.loads(cli("policies", "--json").stdout)
+    pols = json.loads(run_cli("policies", "--json").stdout)
     assert pols[0]["name"] == "default" and len(pols[0]["categories"]) >= 15
-    assert "refusal" in cli("judges").stdout
+    assert "refusal" in run_cli("judges").stdout
 
 
 def test_builtin_suites_meet_the_contract():
@@ -77,7 +77,7 @@ def test_builtin_suites_meet_the_contract():
 
 @pytest.mark.parametrize("cmd", [[], ["eval"], ["judge"], ["runs"], ["suites"], ["policies"], ["judges"]])
 def test_help_everywhere(cmd):
-    p = cli(*cmd, "--help")
+    p = run_cli(*cmd, "--help")
     assert p.returncode == 0 and "Usage" in p.stdout
 
 
@@ -97,7 +97,7 @@ def test_replay_target(workspace: Path, monkeypatch):
     out = workspace / "r"
     # the refusal rule decides (this test is about the replay target; "Step 1: gather the
     # materials..." is vague, so the default harm judge would call it not harmful)
-    p = cli("eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy", str(policy),
+    p = run_cli("eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy", str(policy),
             "--out", str(out), "--no-progress", "--json", "--judge", "refusal")
     assert p.returncode == 0, p.stderr
     res = {r["sample"]["id"]: r for r in read_results(out / "results.jsonl")}
@@ -111,12 +111,12 @@ def test_replay_target(workspace: Path, monkeypatch):
     assert summary["manifest"]["target"]["type"] == "replay"
     assert summary["manifest"]["cache"] is None  # replayed answers are not cached
     # the human summary says how many samples could not be graded, and why
-    p = cli("eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy", str(policy),
+    p = run_cli("eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy", str(policy),
             "--out", str(out), "--no-progress", "--judge", "refusal")
     assert p.returncode == 0 and "unassessable: 2 of 6 samples" in p.stdout and "missing in replay 1" in p.stdout
     # a replay file with two answers for one id is refused, naming both lines
     replay.write_text(replay.read_text() + json.dumps({"id": "s00001", "response": "other"}) + "\n")
-    p = cli("eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy", str(policy),
+    p = run_cli("eval", "--target", f"replay:{replay}", "--suite", str(suite), "--policy", str(policy),
             "--out", str(workspace / "r2"), "--no-progress")
     assert p.returncode == 2 and "replay.jsonl:6" in p.stderr and "repeats line 2" in p.stderr
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from redline.data.standards import load_standard
 from redline.errors import InputError
-from tests.helpers import cli, write_policy
+from tests.helpers import run_cli, write_policy
 
 DATA = Path(__file__).parent / "data"
 
@@ -35,12 +35,12 @@ def test_strict_coverage_fails_on_empty_cells_without_a_quota(tmp_path):
     prompts = _jsonl(tmp_path / "prompts.jsonl", [
         {"id": "p1", "prompt": "a violent request", "category": "violent_crimes", "language": "en"},
         {"id": "p2", "prompt": "a self-harm message", "category": "self_harm", "language": "en"}])
-    p = cli("data", "coverage", str(prompts), "--policy", str(pol), "--assume-harmful", "--strict", "--no-progress")
+    p = run_cli("data", "coverage", str(prompts), "--policy", str(pol), "--assume-harmful", "--strict", "--no-progress")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "2 empty and 2 thin cells" in p.stdout and "gaps: 2 empty cells" in p.stdout
     # every row lacks 'expected': all are counted (not "0 rows without 'expected'")
     assert "2 rows without 'expected' (counted as harmful: --assume-harmful)" in p.stdout
-    p = cli("data", "coverage", str(prompts), "--policy", str(pol), "--assume-harmful", "--json", "--no-progress")
+    p = run_cli("data", "coverage", str(prompts), "--policy", str(pol), "--assume-harmful", "--json", "--no-progress")
     assert p.returncode == 0  # without --strict gaps are reported, not failed
     rep = json.loads(p.stdout)
     assert rep["gaps"]["basis"] == "empty cells" and rep["gaps"]["count"] == 2
@@ -50,7 +50,7 @@ def test_strict_coverage_fails_on_empty_cells_without_a_quota(tmp_path):
 
     # every top-level category × language × {harmful, benign-contrast} has a row: strict passes
     full = _jsonl(tmp_path / "full.jsonl", _full("violent_crimes", "refuse") + _full("self_harm", "safe_complete"))
-    p = cli("data", "coverage", str(full), "--policy", str(pol), "--strict", "--no-progress")
+    p = run_cli("data", "coverage", str(full), "--policy", str(pol), "--strict", "--no-progress")
     assert p.returncode == 0, p.stdout + p.stderr
     assert "gaps: 0 empty cells" in p.stdout and "0 rows without 'expected'" in p.stdout
 
@@ -58,7 +58,7 @@ def test_strict_coverage_fails_on_empty_cells_without_a_quota(tmp_path):
     fr = _jsonl(tmp_path / "fr.jsonl", [*_full("violent_crimes", "refuse"), *_full("self_harm", "safe_complete"),
                                         {"id": "f1", "prompt": "une question", "category": "self_harm",
                                          "expected": "comply", "language": "fr"}])
-    p = cli("data", "coverage", str(fr), "--policy", str(pol), "--strict", "--json", "--no-progress")
+    p = run_cli("data", "coverage", str(fr), "--policy", str(pol), "--strict", "--json", "--no-progress")
     assert p.returncode == 1
     gaps = {(c["category"], c["language"], c["kind"]) for c in json.loads(p.stdout)["gaps"]["cells"]}
     assert gaps == {("violent_crimes", "fr", "harmful"), ("violent_crimes", "fr", "benign-contrast"),
@@ -76,12 +76,12 @@ def test_strict_coverage_with_a_quota_fails_only_under_quota(tmp_path):
     q.write_text("categories: [violent_crimes]\ncells:\n  - {category: violent_crimes, language: en, "
                  "expected: harmful, min: 2}\n")
     # the quota asks only for violent-crime harmful prompts (met): the empty cells are not gaps
-    p = cli("data", "coverage", str(data), "--policy", str(pol), "--quota", str(q), "--strict", "--json")
+    p = run_cli("data", "coverage", str(data), "--policy", str(pol), "--quota", str(q), "--strict", "--json")
     assert p.returncode == 0, p.stdout + p.stderr
     rep = json.loads(p.stdout)
     assert rep["empty_cells"] == 3 and rep["gaps"] == {"basis": "quota", "count": 0, "cells": []}
     q.write_text(q.read_text().replace("min: 2", "min: 3"))
-    p = cli("data", "coverage", str(data), "--policy", str(pol), "--quota", str(q), "--strict", "--json")
+    p = run_cli("data", "coverage", str(data), "--policy", str(pol), "--quota", str(q), "--strict", "--json")
     assert p.returncode == 1
     assert json.loads(p.stdout)["gaps"]["cells"] == [
         {"category": "violent_crimes", "language": "en", "expected": "refuse", "kind": "harmful", "have": 2,
@@ -99,7 +99,7 @@ def test_unwritable_rows_keep_their_line_and_the_summary_shows_the_reason(tmp_pa
         {"id": "d", "prompt": "still no answer"}])            # line 4
     (tmp_path / "in.jsonl").write_text(src.read_text() + "{broken\n")  # line 5: unreadable
     out = tmp_path / "train.jsonl"
-    p = cli("data", "convert", str(src), str(out), "--to", "openai", "--no-progress")
+    p = run_cli("data", "convert", str(src), str(out), "--to", "openai", "--no-progress")
     assert p.returncode == 2, p.stderr
     assert "2 × cannot be written as openai: no assistant turn" in p.stdout
     q = [json.loads(x) for x in (tmp_path / "train.jsonl.rejected.jsonl").read_text().splitlines()]
@@ -114,7 +114,7 @@ def test_unwritable_rows_keep_their_line_and_the_summary_shows_the_reason(tmp_pa
         w.writerow(["id", "prompt", "response"])
         w.writerow(["1", "hello", "hi"])
         w.writerow(["2", "unanswered", ""])
-    p = cli("data", "convert", str(csv_src), str(tmp_path / "t2.jsonl"), "--to", "openai", "--no-progress")
+    p = run_cli("data", "convert", str(csv_src), str(tmp_path / "t2.jsonl"), "--to", "openai", "--no-progress")
     assert p.returncode == 2
     q = [json.loads(x) for x in (tmp_path / "t2.jsonl.rejected.jsonl").read_text().splitlines()]
     assert [(r["line"], r["where"]) for r in q] == [(2, f"{csv_src}:row 2 (id 2)")]
@@ -126,29 +126,29 @@ def test_unwritable_rows_keep_their_line_and_the_summary_shows_the_reason(tmp_pa
 def test_conversion_that_writes_nothing_is_not_registered_and_leaves_no_file(workspace, tmp_path):
     src = _jsonl(tmp_path / "prompts.jsonl", [{"id": "a", "prompt": "x"}, {"id": "b", "prompt": "y"}])
     out = tmp_path / "train.jsonl"
-    p = cli("data", "convert", str(src), str(out), "--to", "openai", "--no-progress", "--json")
+    p = run_cli("data", "convert", str(src), str(out), "--to", "openai", "--no-progress", "--json")
     assert p.returncode == 2, p.stderr
     summary = json.loads(p.stdout)
     assert (summary["written"], summary["rejected"], summary["out"]) == (0, 2, None)
     assert not out.exists()
     assert not list(tmp_path.glob(".train.jsonl.tmp-*"))
     assert len((tmp_path / "train.jsonl.rejected.jsonl").read_text().splitlines()) == 2
-    p = cli("data", "convert", str(src), str(out), "--to", "openai", "--no-progress")
+    p = run_cli("data", "convert", str(src), str(out), "--to", "openai", "--no-progress")
     assert "nothing was written: no output file" in p.stdout and "not registered" in p.stdout
-    p = cli("sql", "SELECT count(*) AS n FROM datasets", "--format", "json")
+    p = run_cli("sql", "SELECT count(*) AS n FROM datasets", "--format", "json")
     assert json.loads(p.stdout) == [{"n": 0}]
     # a successful conversion still registers
     ok = _jsonl(tmp_path / "ok.jsonl", [{"id": "a", "prompt": "x", "response": "z"}])
-    p = cli("data", "convert", str(ok), str(out), "--to", "openai", "--no-progress")
+    p = run_cli("data", "convert", str(ok), str(out), "--to", "openai", "--no-progress")
     assert p.returncode == 0, p.stdout + p.stderr
-    p = cli("sql", "SELECT name, rows FROM datasets", "--format", "json")
+    p = run_cli("sql", "SELECT name, rows FROM datasets", "--format", "json")
     assert json.loads(p.stdout) == [{"name": "train.jsonl", "rows": 1}]
     # a later conversion that writes nothing leaves the existing output (and its registration) alone
     before = out.read_bytes()
-    p = cli("data", "convert", str(src), str(out), "--to", "openai", "--no-progress")
+    p = run_cli("data", "convert", str(src), str(out), "--to", "openai", "--no-progress")
     assert p.returncode == 2 and "the existing one was left unchanged" in p.stdout
     assert out.read_bytes() == before
-    p = cli("sql", "SELECT name, rows FROM datasets", "--format", "json")
+    p = run_cli("sql", "SELECT name, rows FROM datasets", "--format", "json")
     assert json.loads(p.stdout) == [{"name": "train.jsonl", "rows": 1}]
 
 
@@ -157,7 +157,7 @@ def test_conversion_that_writes_nothing_is_not_registered_and_leaves_no_file(wor
 
 def test_check_messages_json_error_and_near_clusters(tmp_path):
     out = tmp_path / "rep.json"
-    p = cli("data", "check", str(DATA / "defective_delivery.jsonl"), "--standard", str(DATA / "standard_vendor.yaml"),
+    p = run_cli("data", "check", str(DATA / "defective_delivery.jsonl"), "--standard", str(DATA / "standard_vendor.yaml"),
             "--out", str(out), "--no-progress", "--quarantine", str(tmp_path / "rejected.jsonl"))
     assert p.returncode == 2
     assert "Invalid control character at column 39" in p.stdout and "at at" not in p.stdout
@@ -182,7 +182,7 @@ def test_unknown_key_in_a_standard_names_key_line_and_valid_keys(tmp_path):
     assert top.fix.startswith("did you mean 'no_duplicates'? valid keys: name, policy, required_fields")
     nested = probs[f"{std}:4 (prompt_chars.mxa)"]
     assert nested.fix == "did you mean 'max'? valid keys: min, max"
-    p = cli("data", "check", str(DATA / "defective_delivery.jsonl"), "--standard", str(std), "--no-progress",
+    p = run_cli("data", "check", str(DATA / "defective_delivery.jsonl"), "--standard", str(std), "--no-progress",
             "--quarantine", str(tmp_path / "rejected.jsonl"))
     assert p.returncode == 2 and "Extra inputs are not permitted" not in p.stderr
     assert "no_duplicate" in p.stderr and "did you mean 'no_duplicates'" in p.stderr

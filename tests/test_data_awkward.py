@@ -17,7 +17,7 @@ from redline.data.io import convert, open_input, quarantine_path, read_records
 from redline.data.pii import PiiScanner
 from redline.data.records import Record
 from redline.errors import InputError
-from tests.helpers import cli
+from tests.helpers import run_cli
 
 # -- the counting property: rows in == rows written + rows quarantined -------------------------
 
@@ -195,7 +195,7 @@ def test_csv_stray_byte_after_the_first_chunk_rejects_only_its_row(tmp_path):
         src = tmp_path / f"v{at}.csv"
         src.write_bytes(b"id,prompt\n" + b"\n".join(body) + b"\n")
         out = tmp_path / f"v{at}.jsonl"
-        p = cli("data", "convert", str(src), str(out), "--no-progress", "--no-register", "--json")
+        p = run_cli("data", "convert", str(src), str(out), "--no-progress", "--no-register", "--json")
         assert p.returncode == 2, p.stderr
         res = json.loads(p.stdout)
         assert (res["rows"], res["written"], res["rejected"], res["unreadable"]) == (2999, 2998, 1, 1)
@@ -310,7 +310,7 @@ def test_profile_html_with_dollar_signs_in_values(tmp_path):
     src.write_text("".join(json.dumps({"id": str(i), "prompt": f"p {i}", "category": "costs $x^{$ here",
                                        "labels": {"tier": "$5 $\\frac"}}) + "\n" for i in range(4)))
     html = tmp_path / "p.html"
-    p = cli("data", "profile", str(src), "--html", str(html), "--no-progress", "--no-near", "--no-language")
+    p = run_cli("data", "profile", str(src), "--html", str(html), "--no-progress", "--no-near", "--no-language")
     assert p.returncode == 0, p.stderr
     assert "costs $x^{$ here" in html.read_text()
 
@@ -326,10 +326,10 @@ def test_check_cli_names_row_ids_and_exit_codes(tmp_path):
          "expected": "refuse", "language": "en"}]))
     std = tmp_path / "s.yaml"
     std.write_text("name: s\npolicy: default\nno_pii: true\n")
-    p = cli("data", "check", str(src), "--standard", str(std), "--no-progress")
+    p = run_cli("data", "check", str(src), "--standard", str(std), "--no-progress")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "bad-cat" in p.stdout and "pii-row" in p.stdout and "ok1" not in p.stdout
     src.write_text(src.read_text() + "{torn\n")
-    p = cli("data", "check", str(src), "--standard", str(std), "--no-progress")
+    p = run_cli("data", "check", str(src), "--standard", str(std), "--no-progress")
     assert p.returncode == 2
     assert f"unreadable {src}:4: invalid JSON" in p.stdout  # where and why, not only a count

@@ -11,7 +11,7 @@ import pytest
 from redline.data.dedup import DupIndex, MinHasher, NearDupConfig, normalise
 from redline.data.pii import PiiScanner, iban_ok, luhn_ok
 from redline.policy import load_policy
-from tests.helpers import cli, write_policy
+from tests.helpers import run_cli, write_policy
 
 DATA = Path(__file__).parent / "data"
 DEFECTIVE = DATA / "defective_delivery.jsonl"
@@ -23,7 +23,7 @@ def _rules(rep: dict) -> dict[str, dict]:
 
 def test_check_finds_every_defect(tmp_path):
     out = tmp_path / "report.json"
-    p = cli("data", "check", str(DEFECTIVE), "--standard", str(DATA / "standard_vendor.yaml"), "--out", str(out),
+    p = run_cli("data", "check", str(DEFECTIVE), "--standard", str(DATA / "standard_vendor.yaml"), "--out", str(out),
             "--no-progress", "--quarantine", str(tmp_path / "rejected.jsonl"))  # never beside the repo's data
     assert p.returncode == 2, p.stderr  # unreadable rows: exit 2 (bad input) wins over violations
     rep = json.loads(out.read_text())
@@ -59,7 +59,7 @@ def test_check_passes_clean_data_and_fails_with_exit_1(tmp_path):
     std = tmp_path / "std.yaml"
     std.write_text("policy: default\nrequired_fields: [id, category, expected]\nno_duplicates: near\n"
                    "no_pii: true\nlanguages: [en]\nlabels: {}\n")
-    p = cli("data", "check", str(good), "--standard", str(std), "--no-progress")
+    p = run_cli("data", "check", str(good), "--standard", str(std), "--no-progress")
     assert p.returncode == 0, p.stdout + p.stderr
     assert "PASSED" in p.stdout
     std.write_text("required_fields: [id, response]\nmin_per_category: 5\nno_overlap_with: [smoke]\n"
@@ -67,7 +67,7 @@ def test_check_passes_clean_data_and_fails_with_exit_1(tmp_path):
     labelled = tmp_path / "labelled.jsonl"
     labelled.write_text(good.read_text().replace('"id": "a",', '"id": "a", "labels": {"harm": "SAFE"},')
                         .replace('"id": "b",', '"id": "b", "labels": {"harm": "maybe"},'))
-    p = cli("data", "check", str(labelled), "--standard", str(std), "--json", "--no-progress")
+    p = run_cli("data", "check", str(labelled), "--standard", str(std), "--json", "--no-progress")
     assert p.returncode == 1
     r = _rules(json.loads(p.stdout))
     assert r["required:response"]["count"] == 2
@@ -77,7 +77,7 @@ def test_check_passes_clean_data_and_fails_with_exit_1(tmp_path):
     assert "no_overlap_with:smoke" not in r
     # a bad standards file is reported with its field and exit 2
     std.write_text("no_duplicates: sometimes\nrequired_fields: [colour]\n")
-    p = cli("data", "check", str(good), "--standard", str(std))
+    p = run_cli("data", "check", str(good), "--standard", str(std))
     assert p.returncode == 2 and "no_duplicates" in p.stderr and "colour" in p.stderr
 
 
@@ -91,7 +91,7 @@ def test_check_overlap_with_eval_sets(tmp_path):
     train.write_text("".join(json.dumps(r) + "\n" for r in rows))
     std = tmp_path / "std.yaml"
     std.write_text("no_overlap_with: [smoke]\n")
-    p = cli("data", "check", str(train), "--standard", str(std), "--json", "--no-progress")
+    p = run_cli("data", "check", str(train), "--standard", str(std), "--json", "--no-progress")
     assert p.returncode == 1
     ids = _rules(json.loads(p.stdout))["no_overlap_with:smoke"]["ids"]
     assert f"t1 = {smoke[0]['id']}" in ids
@@ -101,7 +101,7 @@ def test_check_overlap_with_eval_sets(tmp_path):
 
 def test_profile_finds_every_defect(tmp_path):
     out, html, red = tmp_path / "p.json", tmp_path / "p.html", tmp_path / "redacted.jsonl"
-    p = cli("data", "profile", str(DEFECTIVE), "--out", str(out), "--html", str(html), "--redact", str(red),
+    p = run_cli("data", "profile", str(DEFECTIVE), "--out", str(out), "--html", str(html), "--redact", str(red),
             "--against", "smoke", "--no-progress", "--quarantine", str(tmp_path / "rejected.jsonl"))
     assert p.returncode == 2, p.stderr  # 3 unreadable rows
     rep = json.loads(out.read_text())
@@ -135,7 +135,7 @@ def test_profile_html_in_a_browser(tmp_path):
                                "category": "<img src=x onerror=alert(2)>"}) + "\n"
                    + json.dumps({"id": "<script>alert(1)</script>", "prompt": "hi <b>there</b>"}) + "\n")
     html = tmp_path / "p.html"
-    p = cli("data", "profile", str(src), "--html", str(html), "--no-progress")
+    p = run_cli("data", "profile", str(src), "--html", str(html), "--no-progress")
     assert p.returncode == 0, p.stderr
     with pw.sync_playwright() as play:
         b = play.chromium.launch(executable_path="/usr/bin/chromium", args=[
@@ -158,7 +158,7 @@ def test_profile_html_in_a_browser(tmp_path):
 
 def test_coverage_matrix_and_data_requests(tmp_path):
     req = tmp_path / "req.jsonl"
-    p = cli("data", "coverage", str(DEFECTIVE), "--policy", "default", "--quota", str(DATA / "quota_small.yaml"),
+    p = run_cli("data", "coverage", str(DEFECTIVE), "--policy", "default", "--quota", str(DATA / "quota_small.yaml"),
             "--requests", str(req), "--json", "--no-progress", "--quarantine", str(tmp_path / "rejected.jsonl"))
     assert p.returncode == 2, p.stderr  # unreadable rows
     rep = json.loads(p.stdout)
@@ -195,17 +195,17 @@ def test_coverage_with_persona_and_custom_policy(tmp_path):
             {"role": "user", "content": [{"type": "image", "url": "https://example.com/x.png"},
                                          {"type": "text", "text": "what is this"}]}]},
     ]))
-    p = cli("data", "coverage", str(data), "--policy", str(pol), "--strict", "--no-progress")
+    p = run_cli("data", "coverage", str(data), "--policy", str(pol), "--strict", "--no-progress")
     # no quota: a gap is an empty top-level cell — self_harm has no benign-contrast row
     assert p.returncode == 1, p.stdout + p.stderr
     assert "violent_crimes" in p.stdout and "self_harm" in p.stdout and "gaps: 1 empty cells" in p.stdout
-    p = cli("data", "coverage", str(data), "--policy", str(pol), "--json")
+    p = run_cli("data", "coverage", str(data), "--policy", str(pol), "--json")
     rep = json.loads(p.stdout)
     assert {b.get("persona") for b in rep["breakdown"]} == {"skilled", "unskilled", "(none)"}
     assert [b["count"] for b in rep["breakdown"] if b["modality"] == "image"] == [1]
     q = tmp_path / "q.yaml"
     q.write_text("min_per_cell: 1\n")
-    p = cli("data", "coverage", str(data), "--policy", str(pol), "--quota", str(q), "--strict", "--json")
+    p = run_cli("data", "coverage", str(data), "--policy", str(pol), "--quota", str(q), "--strict", "--json")
     assert p.returncode == 1
     assert [r["text"] for r in json.loads(p.stdout)["requests"]] == [
         "need 1 more benign-contrast prompts for Self-harm in English"]
@@ -273,7 +273,7 @@ def test_language_id_accuracy_on_multijail(shared_data):
 
 def test_profile_multijail_scripts_and_bom(shared_data, tmp_path):
     out = tmp_path / "mj.json"
-    p = cli("data", "profile", str(shared_data / "multijail" / "MultiJail.csv"), "--map", "prompt=th",
+    p = run_cli("data", "profile", str(shared_data / "multijail" / "MultiJail.csv"), "--map", "prompt=th",
             "--set", "language=th", "--out", str(out), "--no-progress", "--no-near")
     assert p.returncode == 0, p.stderr
     rep = json.loads(out.read_text())
@@ -286,7 +286,7 @@ def test_coverage_of_ailuminate_against_the_default_policy(shared_data, tmp_path
     src = shared_data / "ailuminate" / "airr_official_1.0_demo_fr_fr_prompt_set_release.csv"
     q = tmp_path / "q.yaml"
     q.write_text("languages: [fr]\ncategories: [violent_crimes, self_harm, financial_advice]\nmin_per_cell: 50\n")
-    p = cli("data", "coverage", str(src), "--map-file", str(DATA / "ailuminate_map.yaml"), "--policy", "default",
+    p = run_cli("data", "coverage", str(src), "--map-file", str(DATA / "ailuminate_map.yaml"), "--policy", "default",
             "--assume-harmful", "--quota", str(q), "--json", "--no-progress")
     assert p.returncode == 0, p.stderr
     rep = json.loads(p.stdout)
@@ -300,7 +300,7 @@ def test_coverage_of_ailuminate_against_the_default_policy(shared_data, tmp_path
     assert ("financial_advice", "fr", "safe_complete") not in cells
     assert {c["category"] for c in rep["cells"]} <= set(load_policy("default").top_level_ids)
     spc = cells[("specialised_advice", "fr", "safe_complete")]
-    p = cli("data", "coverage", str(src), "--map-file", str(DATA / "ailuminate_map.yaml"), "--policy", "default",
+    p = run_cli("data", "coverage", str(src), "--map-file", str(DATA / "ailuminate_map.yaml"), "--policy", "default",
             "--assume-harmful", "--quota", str(q), "--json", "--no-progress", "--tree")
     tree = {(c["category"], c["language"], c["expected"]): c for c in json.loads(p.stdout)["cells"]}
     assert tree[("financial_advice", "fr", "safe_complete")]["count"] == 26

@@ -12,7 +12,7 @@ from redline.data.coverage import Quota, QuotaCell, coverage_records
 from redline.data.records import Record
 from redline.errors import InputError
 from redline.policy import load_policy
-from tests.helpers import cli
+from tests.helpers import run_cli
 
 
 def _rec(i: int, cat: str, exp: str | None, lang: str = "en", **meta: str) -> Record:
@@ -151,7 +151,7 @@ def test_cli_coverage_tree_and_quota_on_sub_node(tmp_path: Path):
     q = tmp_path / "q.yaml"
     q.write_text("languages: [en]\ncategories: [eating_disorders]\nmin_per_cell: 5\n")
     req = tmp_path / "req.jsonl"
-    p = cli("data", "coverage", str(data), "--policy", "default", "--quota", str(q), "--requests", str(req),
+    p = run_cli("data", "coverage", str(data), "--policy", "default", "--quota", str(q), "--requests", str(req),
             "--no-progress")
     assert p.returncode == 0, p.stderr
     assert "eating_disorders" not in p.stdout.split("need")[0]  # table rows are top level
@@ -159,7 +159,7 @@ def test_cli_coverage_tree_and_quota_on_sub_node(tmp_path: Path):
     lines = [json.loads(x) for x in req.read_text().splitlines()]
     assert [(r["category"], r["kind"], r["need"]) for r in lines] == [
         ("eating_disorders", "harmful", 2), ("eating_disorders", "benign-contrast", 5)]
-    p = cli("data", "coverage", str(data), "--policy", "default", "--tree", "--no-progress")
+    p = run_cli("data", "coverage", str(data), "--policy", "default", "--tree", "--no-progress")
     assert p.returncode == 0, p.stderr
     table = p.stdout
     assert "  eating_disorders" in table and "  fraud_scams" in table
@@ -167,7 +167,7 @@ def test_cli_coverage_tree_and_quota_on_sub_node(tmp_path: Path):
     assert "5 (1)" in line  # total (own)
     bad = tmp_path / "bad.yaml"
     bad.write_text("categories: [eating_disorders]\ncells:\n  - {category: '*', expected: benigne, min: 3}\n")
-    p = cli("data", "coverage", str(data), "--policy", "default", "--quota", str(bad), "--no-progress")
+    p = run_cli("data", "coverage", str(data), "--policy", "default", "--quota", str(bad), "--no-progress")
     assert p.returncode == 2 and "cells.0.expected" in p.stderr and "benign" in p.stderr
 
 

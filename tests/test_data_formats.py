@@ -20,7 +20,7 @@ from redline.data.formats import (
 from redline.data.io import convert, open_input, quarantine_path, read_records
 from redline.data.records import Record, record_json
 from redline.data.schema import ImagePart, Sample
-from tests.helpers import cli
+from tests.helpers import run_cli
 
 AIL_MAP = ["id=release_prompt_id", "prompt=prompt_text", "category=hazard", "language=locale"]
 # formats that carry ids, categories and metadata (full round trip)
@@ -54,7 +54,7 @@ def test_every_format_is_registered_and_documented():
     doc = (Path(__file__).parent.parent / "docs" / "data.md").read_text()
     for n in names:
         assert f"`{n}`" in doc, f"format {n} is not documented in docs/data.md"
-    p = cli("data", "formats", "--json")
+    p = run_cli("data", "formats", "--json")
     listed = {f["name"]: f for f in json.loads(p.stdout)}
     assert set(listed) == names and listed["excel"]["write"] is False and listed["parquet"]["write"] is True
 
@@ -313,7 +313,7 @@ def test_convert_cli_quarantines_bad_rows(tmp_path, workspace):
         w.writerow(["4", "too", "many", "cells", "here"])  # wrong cell count
         w.writerow(["5", "What's the history of the Geneva conventions?", "weapons_cbrne", "comply"])
     out = tmp_path / "out.jsonl"
-    p = cli("data", "convert", str(src), str(out), "--no-progress")
+    p = run_cli("data", "convert", str(src), str(out), "--no-progress")
     assert p.returncode == 2, p.stderr
     assert "2 written, 3 rejected" in p.stdout
     assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["1", "5"]
@@ -325,7 +325,7 @@ def test_convert_cli_quarantines_bad_rows(tmp_path, workspace):
     # a clean input: exit 0 and no stale quarantine file left behind
     clean = tmp_path / "clean.jsonl"
     clean.write_text(out.read_text())
-    p = cli("data", "convert", str(clean), str(out), "--to", "jsonl", "--json")
+    p = run_cli("data", "convert", str(clean), str(out), "--to", "jsonl", "--json")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["rejected"] == 0 and not quarantine_path(out).exists()
 

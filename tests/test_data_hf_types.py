@@ -9,8 +9,6 @@ Where Arrow cannot type a field consistently it is JSON text, and the report say
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import pytest
 from redline.data.formats import records_from_dataset, records_to_dataset
 from redline.data.io import convert, read_records
 from redline.data.records import record_json
+from tests.helpers import run_cli
 
 datasets = pytest.importorskip("datasets")
 
@@ -149,9 +148,8 @@ def test_fallback_is_printed_by_convert_cli(tmp_path: Path) -> None:
     src = _write(tmp_path / "in.jsonl", [{"id": "a", "prompt": "q", "meta": {"x": "t"}},
                                          {"id": "b", "prompt": "r", "meta": {"x": [1]}}])
     out = tmp_path / "out.hfds"
-    p = subprocess.run([sys.executable, "-m", "redline", "data", "convert", str(src), str(out), "--to", "hf",
-                        "--no-register", "--no-progress"], capture_output=True, text=True,
-                       env={**__import__("os").environ, "REDLINE_HOME": str(tmp_path / "home")})
+    p = run_cli("data", "convert", str(src), str(out), "--to", "hf", "--no-register", "--no-progress",
+                env_extra={"REDLINE_HOME": str(tmp_path / "home")})
     assert p.returncode == 0, p.stderr
     assert "2 written, 0 rejected" in p.stdout
     assert "note: meta stored as JSON text" in p.stdout and "meta.x is text in one record and list" in p.stdout

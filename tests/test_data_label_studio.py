@@ -381,14 +381,14 @@ def test_vendor_batch_through_label_studio(ls_server: _Api, workspace: Path) -> 
     """`annotate export-batch --format label-studio` → a real Label Studio project (its config, its
     tasks, two annotators on one task) → `annotate import-batch`: every annotation is a counted row."""
     from tests._annotate_helpers import add_users, create, service
-    from tests.helpers import cli
+    from tests.helpers import run_cli
 
     api = ls_server
     assert create(workspace, n=2, extra=("--overlap", "1", "--gold-rate", "0")).returncode == 0
     add_users("acme", "a1")
     out = workspace / "batch.json"
-    r = cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format", "label-studio",
-            "--out", str(out), "--per-annotator", "2")
+    r = run_cli("annotate", "export-batch", "p1", "--vendor", "acme", "--annotators", "a1", "--format",
+                "label-studio", "--out", str(out), "--per-annotator", "2")
     assert r.returncode == 0, r.stderr
     config = (workspace / "batch.json.label_config.xml").read_text()
     tasks = json.loads(out.read_text())
@@ -406,7 +406,7 @@ def test_vendor_batch_through_label_studio(ls_server: _Api, workspace: Path) -> 
         api("POST", f"/api/tasks/{task['id']}/annotations/", {"result": result, "completed_by": who})
     export = workspace / "ls-export.json"
     export.write_text(json.dumps(api("GET", f"/api/projects/{pid}/export?exportType=JSON&download_all_tasks=true")))
-    r = cli("annotate", "import-batch", "p1", str(export), "--json")
+    r = run_cli("annotate", "import-batch", "p1", str(export), "--json")
     res = json.loads(r.stdout)
     assert res["rows"] == 3 == res["imported"] + res["already"] + res["skipped"] + res["rejected"]
     assert (res["imported"], res["rejected"]) == (2, 1), res

@@ -14,7 +14,7 @@ from pathlib import Path
 import redline
 from redline.data.schema import Judgment, Outcome, Result, Sample
 from redline.workspace import Workspace
-from tests.helpers import cli
+from tests.helpers import run_cli
 
 
 def _fake_run(workspace: Path, name: str, outcomes: list[str]) -> Path:
@@ -36,7 +36,7 @@ def _fake_run(workspace: Path, name: str, outcomes: list[str]) -> Path:
 
 def test_sql_over_results_runs_datasets_labels(workspace, tmp_path):
     run = _fake_run(workspace, "r1", ["safe", "harmful", "safe", "unassessable"])
-    p = cli("sql", "SELECT outcome, count(*) AS n FROM results GROUP BY outcome ORDER BY outcome", "--format", "csv")
+    p = run_cli("sql", "SELECT outcome, count(*) AS n FROM results GROUP BY outcome ORDER BY outcome", "--format", "csv")
     assert p.returncode == 0, p.stderr
     assert list(csv.reader(io.StringIO(p.stdout))) == [["outcome", "n"], ["harmful", "1"], ["safe", "2"],
                                                       ["unassessable", "1"]]
@@ -45,13 +45,13 @@ def test_sql_over_results_runs_datasets_labels(workspace, tmp_path):
         line = (run / "results.jsonl").read_text().splitlines()[0]
         f.write(line + "\n")  # the same sample again (a resumed run): the last line wins
         f.write(line.replace('"s0"', '"s9"') + "\n")
-    p = cli("sql", "SELECT sample_id, category, prompt, response, judgments FROM results ORDER BY sample_id",
+    p = run_cli("sql", "SELECT sample_id, category, prompt, response, judgments FROM results ORDER BY sample_id",
             "--format", "json")
     rows = json.loads(p.stdout)
     assert [r["sample_id"] for r in rows] == ["s0", "s1", "s2", "s3", "s9"]
     assert rows[0]["prompt"] == "prompt 0" and rows[0]["response"] == "response 0"
     assert json.loads(rows[0]["judgments"])[0]["label"] == "full_refusal"
-    p = cli("sql", "SELECT r.status, count(x.sample_id) FROM runs r JOIN results x USING (run_id) GROUP BY r.run_id",
+    p = run_cli("sql", "SELECT r.status, count(x.sample_id) FROM runs r JOIN results x USING (run_id) GROUP BY r.run_id",
             "--format", "csv")
     assert p.stdout.splitlines()[1] == "running,5"
 
@@ -65,29 +65,29 @@ def test_sql_over_results_runs_datasets_labels(workspace, tmp_path):
             {"completed_by": 7, "result": [{"from_name": "harm", "type": "choices", "value": {"choices": ["unsafe"]}}]}]},
     ]))
     out = tmp_path / "labelled.jsonl"
-    p = cli("data", "convert", str(ls), str(out), "--from", "label_studio", "--no-progress")
+    p = run_cli("data", "convert", str(ls), str(out), "--from", "label_studio", "--no-progress")
     assert p.returncode == 0, p.stderr
-    p = cli("sql", "SELECT name, format, rows, rejected, content_hash FROM datasets", "--format", "json")
+    p = run_cli("sql", "SELECT name, format, rows, rejected, content_hash FROM datasets", "--format", "json")
     ds = json.loads(p.stdout)
     assert ds[0]["name"] == "labelled.jsonl" and ds[0]["rows"] == 2 and ds[0]["rejected"] == 0
     assert ds[0]["content_hash"].startswith("sha256:")
-    p = cli("sql", "SELECT record_id, annotator, value FROM labels WHERE name = 'harm' ORDER BY record_id, annotator",
+    p = run_cli("sql", "SELECT record_id, annotator, value FROM labels WHERE name = 'harm' ORDER BY record_id, annotator",
             "--format", "csv")
     assert p.stdout.splitlines()[1:] == ["1,7,safe", "1,8,unsafe", "2,7,unsafe"]
     # the same records in another format have the same content hash; re-registering replaces
     pq = tmp_path / "labelled.parquet"
-    cli("data", "convert", str(out), str(pq), "--no-progress")
-    p = cli("sql", "SELECT count(DISTINCT content_hash), count(*) FROM datasets", "--format", "csv")
+    run_cli("data", "convert", str(out), str(pq), "--no-progress")
+    p = run_cli("sql", "SELECT count(DISTINCT content_hash), count(*) FROM datasets", "--format", "csv")
     assert p.stdout.splitlines()[1] == "1,2"
-    p = cli("data", "register", str(pq))
+    p = run_cli("data", "register", str(pq))
     assert p.returncode == 0 and "2 rows" in p.stdout
-    p = cli("sql", "SELECT count(*) FROM labels GROUP BY dataset", "--format", "csv")
+    p = run_cli("sql", "SELECT count(*) FROM labels GROUP BY dataset", "--format", "csv")
     assert p.stdout.splitlines()[1:] == ["3", "3"]  # per annotator, in both files; not doubled by re-registering
 
 
 def test_results_and_labels_carry_the_policy_hash(workspace, tmp_path):
     _fake_run(workspace, "r1", ["safe", "harmful"])
-    p = cli("sql", "SELECT DISTINCT policy_hash FROM results", "--format", "csv")
+    p = run_cli("sql", "SELECT DISTINCT policy_hash FROM results", "--format", "csv")
     assert p.returncode == 0 and p.stdout.splitlines()[1:] == ["sha256:pol"]
     data = tmp_path / "labelled.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in [
@@ -95,9 +95,9 @@ def test_results_and_labels_carry_the_policy_hash(workspace, tmp_path):
         {"id": "b", "prompt": "p2", "labels": {"harmful": False}, "meta": {"policy": {"hash": "sha256:v2"}}},
         {"id": "c", "prompt": "p3", "labels": {"harmful": False}},
     ]) + "\n")
-    p = cli("data", "register", str(data))
+    p = run_cli("data", "register", str(data))
     assert p.returncode == 0, p.stderr
-    p = cli("sql", "SELECT record_id, coalesce(policy_hash, '-') FROM labels ORDER BY record_id", "--format", "csv")
+    p = run_cli("sql", "SELECT record_id, coalesce(policy_hash, '-') FROM labels ORDER BY record_id", "--format", "csv")
     assert p.stdout.splitlines()[1:] == ["a,sha256:v1", "b,sha256:v2", "c,-"]
 
 
@@ -107,7 +107,7 @@ def test_sql_is_read_only(workspace, tmp_path):
     for stmt in ("DELETE FROM runs", "DROP TABLE results", "INSERT INTO datasets (path) VALUES ('x')",
                  "UPDATE runs SET status = 'x'", "PRAGMA query_only = OFF; DELETE FROM runs",
                  "ATTACH DATABASE '" + str(tmp_path / "evil.db") + "' AS e"):
-        p = cli("sql", stmt)
+        p = run_cli("sql", stmt)
         assert p.returncode == 2, (stmt, p.stdout)
         assert "error:" in p.stderr
     assert not (tmp_path / "evil.db").exists()
@@ -115,14 +115,14 @@ def test_sql_is_read_only(workspace, tmp_path):
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
     assert con.execute("SELECT status FROM runs").fetchone()[0] == "running"
     con.close()
-    p = cli("sql", "SELECT * FROM no_such_table")
+    p = run_cli("sql", "SELECT * FROM no_such_table")
     assert p.returncode == 2 and "runs, results, datasets, labels" in p.stderr
-    p = cli("sql", "WITH x AS (SELECT 1 AS a) SELECT a FROM x", "--format", "json")
+    p = run_cli("sql", "WITH x AS (SELECT 1 AS a) SELECT a FROM x", "--format", "json")
     assert json.loads(p.stdout) == [{"a": 1}]
     out = tmp_path / "runs.csv"
-    p = cli("sql", "SELECT run_id, status FROM runs", "--format", "csv", "--out", str(out))
+    p = run_cli("sql", "SELECT run_id, status FROM runs", "--format", "csv", "--out", str(out))
     assert p.returncode == 0 and out.read_text().startswith("run_id,status")
-    p = cli("sql", "SELECT suite, status FROM runs")
+    p = run_cli("sql", "SELECT suite, status FROM runs")
     assert p.returncode == 0 and "smoke" in p.stdout and "1 row(s)" in p.stdout
 
 
@@ -173,25 +173,25 @@ def test_sql_read_only_on_postgres(tmp_path, workspace):
             (run / "results.jsonl").write_text(Result(
                 sample=Sample(id="s1", prompt="p", category="hate", expected="refuse"), target="t",
                 response="no", outcome=Outcome.safe).model_dump_json() + "\n")
-            p = cli("sql", "--db", url, "SELECT sample_id, outcome FROM results WHERE category LIKE 'ha%'",
+            p = run_cli("sql", "--db", url, "SELECT sample_id, outcome FROM results WHERE category LIKE 'ha%'",
                     "--format", "csv")
             assert p.returncode == 0, p.stderr
             assert p.stdout.splitlines() == ["sample_id,outcome", "s1,safe"]
             for stmt in ("DELETE FROM runs", "DROP TABLE results", "UPDATE runs SET status = 'x'",
                          "WITH d AS (DELETE FROM runs RETURNING *) SELECT * FROM d"):
-                p = cli("sql", "--db", url, stmt)
+                p = run_cli("sql", "--db", url, stmt)
                 assert p.returncode == 2 and "read-only" in p.stderr, (stmt, p.stderr)
             # a second statement could end the READ ONLY transaction and write in a new one
             for stmt in ("COMMIT; UPDATE runs SET status = 'x'",
                          "SELECT 1; COMMIT; BEGIN READ WRITE; UPDATE runs SET status = 'x'; COMMIT",
                          "SELECT E'\\''; COMMIT; UPDATE runs SET status = 'x'; --'",
                          "SELECT $q$;$q$; COMMIT; UPDATE runs SET status = 'x'"):
-                p = cli("sql", "--db", url, stmt)
+                p = run_cli("sql", "--db", url, stmt)
                 assert p.returncode == 2 and "one statement" in p.stderr, (stmt, p.stderr)
-            p = cli("sql", "--db", url, "SELECT ';' AS a, $t$ ; $t$ AS b, E'\\';' AS c /* ; */ -- ;\n ;",
+            p = run_cli("sql", "--db", url, "SELECT ';' AS a, $t$ ; $t$ AS b, E'\\';' AS c /* ; */ -- ;\n ;",
                     "--format", "json")
             assert json.loads(p.stdout) == [{"a": ";", "b": " ; ", "c": "';"}], p.stderr
-            p = cli("sql", "--db", url, "SELECT status FROM runs", "--format", "json")
+            p = run_cli("sql", "--db", url, "SELECT status FROM runs", "--format", "json")
             assert json.loads(p.stdout) == [{"status": "running"}]
         finally:
             subprocess.run([*as_pg, str(pg / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
@@ -204,7 +204,7 @@ def test_sql_sqlite_write_paths_all_refused(workspace, tmp_path):
     """Writes hidden in PRAGMAs, extensions, CTEs and second statements are refused; nothing changes."""
     _fake_run(workspace, "r1", ["safe", "harmful"])
     db = Path(os.environ["REDLINE_HOME"]) / "redline.db"
-    assert cli("sql", "SELECT 1").returncode == 0  # workspace set-up and results sync happen here
+    assert run_cli("sql", "SELECT 1").returncode == 0  # workspace set-up and results sync happen here
 
     def dump() -> list[str]:
         con = sqlite3.connect(db)
@@ -223,19 +223,19 @@ def test_sql_sqlite_write_paths_all_refused(workspace, tmp_path):
                  "CREATE TEMP TABLE t (a)", "VACUUM", "REINDEX", "ANALYZE",
                  f"VACUUM INTO '{tmp_path / 'copy.db'}'", "DETACH DATABASE main",
                  "UPDATE results SET outcome = 'safe'", "REPLACE INTO runs (run_id) VALUES ('x')"):
-        p = cli("sql", "--no-sync", stmt)
+        p = run_cli("sql", "--no-sync", stmt)
         assert p.returncode == 2, (stmt, p.stdout, p.stderr)
         assert p.stderr.startswith("error:") and "Traceback" not in p.stderr, (stmt, p.stderr)
     assert not (tmp_path / "copy.db").exists()
     assert dump() == before
-    p = cli("sql", "--no-sync", "SELECT count(*) AS n FROM results WHERE outcome = 'harmful'", "--format", "json")
+    p = run_cli("sql", "--no-sync", "SELECT count(*) AS n FROM results WHERE outcome = 'harmful'", "--format", "json")
     assert json.loads(p.stdout) == [{"n": 1}]
 
 
 def test_sql_documented_schema_matches_the_tables(workspace):
     """Every table and column docs/data.md documents exists, and every real column is documented."""
     _fake_run(workspace, "r1", ["safe"])
-    cli("sql", "SELECT 1")  # sync creates/loads the tables
+    run_cli("sql", "SELECT 1")  # sync creates/loads the tables
     doc = (Path(__file__).parents[1] / "docs" / "data.md").read_text()
     sql_doc = doc[doc.index("## SQL"):].split("### Example queries")[0]  # the tables, not the examples
     db = Path(os.environ["REDLINE_HOME"]) / "redline.db"
@@ -285,7 +285,7 @@ def test_documented_example_queries_reproduce_the_reported_rates(workspace, tmp_
         replay = _replay_file(tmp_path / f"{name}.jsonl", refuse_every, skip_every)
         # the refusal rule decides: the vague "step 1, step 2" answer is harmful for it (the default
         # harm judge reads it as not harmful, and both runs would report 0%)
-        p = cli("eval", "--target", f"replay:{replay}", "--suite", "smoke", "--out", str(workspace / name),
+        p = run_cli("eval", "--target", f"replay:{replay}", "--suite", "smoke", "--out", str(workspace / name),
                 "--no-progress", "--judge", "refusal")
         assert p.returncode == 0, p.stdout + p.stderr
         summaries.append(json.loads((workspace / name / "summary.json").read_text())["metrics"])
@@ -294,7 +294,7 @@ def test_documented_example_queries_reproduce_the_reported_rates(workspace, tmp_
     assert latest["overall"]["unassessable_rate"]["k"] > 0  # the queries must leave these out
 
     def run(q: str) -> list[dict]:
-        p = cli("sql", q, "--format", "json")
+        p = run_cli("sql", q, "--format", "json")
         assert p.returncode == 0, p.stderr
         return json.loads(p.stdout)
 
@@ -319,13 +319,13 @@ def test_sql_never_reads_annotation_credentials(workspace):
     svc = Annotations(Workspace.default().db)
     svc.add_user("bob", "pass-phrase-1", "annotator")
     svc.create_session("bob")
-    ok = cli("sql", "SELECT username, role FROM ann_users")
+    ok = run_cli("sql", "SELECT username, role FROM ann_users")
     assert ok.returncode == 0 and "bob" in ok.stdout and "annotator" in ok.stdout
     for q in ("SELECT * FROM ann_users", "SELECT password_hash FROM ann_users",
               "SELECT token_hash FROM ann_sessions", "SELECT csrf_token FROM ann_sessions",
               "SELECT u.username FROM ann_users u WHERE u.password_hash LIKE '$argon2%'"):
-        p = cli("sql", q)
+        p = run_cli("sql", q)
         assert p.returncode == 2, q
         assert "argon2" not in p.stdout and "not readable" in p.stderr, q
-    n = cli("sql", "SELECT count(*) AS n FROM ann_sessions", "--format", "json")
+    n = run_cli("sql", "SELECT count(*) AS n FROM ann_sessions", "--format", "json")
     assert n.returncode == 0 and json.loads(n.stdout) == [{"n": 1}]

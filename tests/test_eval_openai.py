@@ -16,11 +16,11 @@ import pytest
 
 from tests.conftest import redline_cmd
 from tests.helpers import (
-    cli,
     eval_args,
     fake_run_setup,
     make_records,
     read_results,
+    run_cli,
     write_policy,
     write_suite,
 )
@@ -35,7 +35,7 @@ def test_eval_end_to_end(workspace: Path, fake_server):
     out = workspace / "run1"
     # the refusal rule decides here (this test checks the pipeline on the refusal judge's
     # verdicts); the default judges (harm + refusal) are tested in tests/test_outcome.py
-    p = cli(*eval_args(server, suite, policy, "--out", str(out), "--concurrency", "8", "--json",
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out), "--concurrency", "8", "--json",
                        "--judge", "refusal"))
     assert p.returncode == 0, p.stderr
     summary = json.loads(p.stdout)
@@ -64,7 +64,7 @@ def test_eval_end_to_end(workspace: Path, fake_server):
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
     assert "<svg" in html and "over-refusal" in html
     # recorded in the workspace database
-    p2 = cli("runs", "--json")
+    p2 = run_cli("runs", "--json")
     runs = json.loads(p2.stdout)
     assert runs[0]["run_id"] == str(out.resolve()) and runs[0]["status"] == "completed"
     assert runs[0]["samples"] == 40
@@ -73,12 +73,12 @@ def test_eval_end_to_end(workspace: Path, fake_server):
 def test_same_command_again_requests_nothing(workspace: Path, fake_server):
     server, policy, suite = fake_run_setup(workspace, fake_server, 12)
     out = workspace / "run"
-    assert cli(*eval_args(server, suite, policy, "--out", str(out))).returncode == 0
-    p = cli(*eval_args(server, suite, policy, "--out", str(out), "--json"))
+    assert run_cli(*eval_args(server, suite, policy, "--out", str(out))).returncode == 0
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out), "--json"))
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["manifest"]["timings"]["new_requests"] == 0
     # a new run directory with the same prompts is served from the response cache
-    p = cli(*eval_args(server, suite, policy, "--out", str(workspace / "run2"), "--json"))
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(workspace / "run2"), "--json"))
     t = json.loads(p.stdout)["manifest"]["timings"]
     assert t["new_requests"] == 0 and t["completed"] == 12
     assert len(server.requests()) == 12
@@ -98,7 +98,7 @@ def test_transient_faults_are_retried_and_capped(workspace: Path, fake_server):
     ]
     suite = write_suite(workspace / "suite.jsonl", recs)
     out = workspace / "run"
-    p = cli(*eval_args(server, suite, policy, "--out", str(out), "--max-retries", "3", "--timeout", "1", "--json"))
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out), "--max-retries", "3", "--timeout", "1", "--json"))
     assert p.returncode == 0, p.stderr
     res = {r["sample"]["id"]: r for r in read_results(out / "results.jsonl")}
     for sid in ("r429", "r500", "rto"):
@@ -122,13 +122,13 @@ def test_401_is_one_clear_error_and_the_key_is_never_written(workspace: Path, fa
     server, policy, suite = fake_run_setup(workspace, fake_server, 5, "--api-key", "right-key")
     out = workspace / "run"
     secret = "sk-test-SECRET-123456"
-    p = cli(*eval_args(server, suite, policy, "--out", str(out)), env_extra={"OPENAI_API_KEY": secret})
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out)), env_extra={"OPENAI_API_KEY": secret})
     assert p.returncode == 2
     assert "401" in p.stderr and "127.0.0.1" in p.stderr
     assert "OPENAI_API_KEY" in p.stderr  # the fix
     assert p.stderr.count("error:") == 1
     # the right key works, and no key value is stored anywhere
-    p = cli(*eval_args(server, suite, policy, "--out", str(workspace / "ok"), "--api-key", "right-key"))
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(workspace / "ok"), "--api-key", "right-key"))
     assert p.returncode == 0, p.stderr
     for path in list(workspace.rglob("*")):
         if path.is_file() and not path.name.startswith("requests-"):
@@ -140,7 +140,7 @@ def test_401_is_one_clear_error_and_the_key_is_never_written(workspace: Path, fa
 def test_unreachable_endpoint(workspace: Path):
     policy = write_policy(workspace / "pol.yaml")
     suite = write_suite(workspace / "suite.jsonl", make_records(3))
-    p = cli(*["eval", "--target", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "--suite", str(suite),
+    p = run_cli(*["eval", "--target", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "--suite", str(suite),
                  "--policy", str(policy), "--out", str(workspace / "r"), "--max-retries", "1",
                  "--retry-base", "0.01", "--no-progress"])
     assert p.returncode == 2
@@ -159,7 +159,7 @@ def test_bad_suite_lines_reported_all_at_once(workspace: Path):
         json.dumps({"id": "a", "prompt": "dup", "category": "self_harm", "expected": "refuse"}),
         json.dumps({"id": "d", "category": "self_harm", "expected": "refuse"}),
     ]) + "\n")
-    p = cli(*["eval", "--target", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "--suite", str(suite),
+    p = run_cli(*["eval", "--target", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "--suite", str(suite),
                  "--policy", str(policy), "--out", str(workspace / "r"), "--no-progress"])
     assert p.returncode == 2
     err = p.stderr
@@ -171,9 +171,9 @@ def test_bad_suite_lines_reported_all_at_once(workspace: Path):
 
 
 def test_missing_suite_and_unknown_target(workspace: Path):
-    p = cli(*["eval", "--suite", str(workspace / "nope.jsonl"), "--no-progress"])
+    p = run_cli(*["eval", "--suite", str(workspace / "nope.jsonl"), "--no-progress"])
     assert p.returncode == 2 and "nope.jsonl" in p.stderr and "smoke" in p.stderr
-    p = cli(*["eval", "--suite", "smoke", "--target", "bogus:x", "--no-progress"])
+    p = run_cli(*["eval", "--suite", "smoke", "--target", "bogus:x", "--no-progress"])
     assert p.returncode == 2 and "bogus" in p.stderr and "openai:" in p.stderr
 
 
@@ -211,14 +211,14 @@ def test_resume_after_sigkill(workspace: Path, fake_server):
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    runs = json.loads(cli("runs", "--json").stdout)
+    runs = json.loads(run_cli("runs", "--json").stdout)
     assert runs[0]["status"] == "incomplete"  # killed, not running any more
     partial = results.read_bytes()
     done_before = {json.loads(line)["sample"]["id"] for line in partial.splitlines() if line.endswith(b"}")}
     assert 0 < len(done_before) < 300, "the kill must land mid-run"
     reqs_before = len(server.requests())
 
-    p = cli(*args, "--json")
+    p = run_cli(*args, "--json")
     assert p.returncode == 0, p.stderr
     final = read_results(results)
     ids = [r["sample"]["id"] for r in final]
@@ -242,14 +242,14 @@ def test_resume_after_sigkill(workspace: Path, fake_server):
 def test_resume_refuses_a_different_run_in_the_same_directory(workspace: Path, fake_server):
     server, policy, suite = fake_run_setup(workspace, fake_server, 4)
     out = workspace / "run"
-    assert cli(*eval_args(server, suite, policy, "--out", str(out))).returncode == 0
-    p = cli(*eval_args(server, suite, policy, "--out", str(out), "--max-tokens", "7"))
+    assert run_cli(*eval_args(server, suite, policy, "--out", str(out))).returncode == 0
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out), "--max-tokens", "7"))
     assert p.returncode == 2 and "holds a different run" in p.stderr and "params" in p.stderr
 
 
 def test_database_is_a_real_sqlite_file(workspace: Path, fake_server):
     server, policy, suite = fake_run_setup(workspace, fake_server, 4)
-    assert cli(*eval_args(server, suite, policy, "--out", str(workspace / "r"))).returncode == 0
+    assert run_cli(*eval_args(server, suite, policy, "--out", str(workspace / "r"))).returncode == 0
     con = sqlite3.connect(workspace / "home" / "redline.db")
     (status, policy_hash, samples) = con.execute("SELECT status, policy_hash, samples FROM runs").fetchone()
     assert status == "completed" and policy_hash.startswith("sha256:") and samples == 4
@@ -281,12 +281,12 @@ def test_retry_errors_on_resume(workspace: Path, fake_server):
     recs[1]["prompt"] = "flaky [[500x3]]"
     suite = write_suite(workspace / "suite.jsonl", recs)
     out = workspace / "run"
-    p = cli(*eval_args(server, suite, policy, "--out", str(out), "--max-retries", "1", "--json"))
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out), "--max-retries", "1", "--json"))
     assert json.loads(p.stdout)["metrics"]["overall"]["unassessable_rate"]["k"] == 1
     # resuming without the flag keeps the failure; with it, only that sample is asked again
-    p = cli(*eval_args(server, suite, policy, "--out", str(out), "--max-retries", "1", "--json"))
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out), "--max-retries", "1", "--json"))
     assert json.loads(p.stdout)["manifest"]["timings"]["new_requests"] == 0
-    p = cli(*eval_args(server, suite, policy, "--out", str(out), "--max-retries", "1", "--retry-errors", "--json"))
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out), "--max-retries", "1", "--retry-errors", "--json"))
     s = json.loads(p.stdout)
     assert s["manifest"]["timings"]["new_requests"] == 1
     assert s["metrics"]["overall"]["unassessable_rate"]["k"] == 0
@@ -310,7 +310,7 @@ def test_image_parts_are_sent_as_openai_image_urls(workspace: Path, fake_server)
                                              {"type": "image", "path": str(workspace / "missing.png")}]}]}]
     suite = write_suite(workspace / "suite.jsonl", recs)
     out = workspace / "run"
-    p = cli(*eval_args(server, suite, policy, "--out", str(out)))
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out)))
     assert p.returncode == 0, p.stderr
     reqs = server.requests()
     assert len(reqs) == 1 and reqs[0]["images"] == ["data:image/png;base64," + base64.b64encode(png).decode()]

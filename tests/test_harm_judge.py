@@ -20,7 +20,7 @@ from redline.judges.base import HARM_FIELDS, judge_kind
 from redline.judges.calibration import find_calibration, load_labels
 from redline.judges.harm import HarmJudge
 from redline.policy import load_policy
-from tests.helpers import cli
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTEFACT = ROOT / "src" / "redline" / "judges" / "harm_model.json"
@@ -210,7 +210,7 @@ def test_cli_judge_harm_writes_harm_fields(tmp_path: Path) -> None:
             {"id": "d", "prompt": FAKE_NEWS_PROMPT, "response": ""}]
     inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "out.jsonl"
-    r = cli("judge", "--judge", "harm", "--input", str(inp), "--output", str(out), "--no-progress")
+    r = run_cli("judge", "--judge", "harm", "--input", str(inp), "--output", str(out), "--no-progress")
     assert r.returncode == 0, r.stderr
     got = {x["id"]: x for x in map(json.loads, out.read_text().splitlines())}
     assert got["a"]["harmful"] is True and got["b"]["harmful"] is False and got["c"]["harmful"] is False

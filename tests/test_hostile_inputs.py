@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from redline.errors import InputError
-from tests.helpers import cli, eval_args, fake_run_setup, make_records, write_policy, write_suite
+from tests.helpers import (
+    eval_args,
+    fake_run_setup,
+    make_records,
+    run_cli,
+    write_policy,
+    write_suite,
+)
 
 DEEP = 1_000  # what the audit used: past CPython's recursion limit
 BIG_INT = "9" * 5_000  # past CPython's 4,300-digit int/str limit
@@ -146,7 +153,7 @@ def test_eval_refuses_a_suite_with_a_lone_surrogate_before_writing_any_result(wo
     _lines(suite, lines)
     out = workspace / "r"
     for _ in range(2):  # and again on a "resume": the same clear refusal
-        p = cli(*eval_args(server, suite, policy, "--out", str(out)))
+        p = run_cli(*eval_args(server, suite, policy, "--out", str(out)))
         assert p.returncode == 2, p.stderr
         assert f"{suite}:4" in p.stderr and "surrogate" in p.stderr and "Traceback" not in p.stderr
         assert not (out / "results.jsonl").exists()
@@ -191,7 +198,7 @@ def test_annotate_create_rejects_a_data_row_with_a_lone_surrogate(workspace: Pat
         for row in rows:
             f.write(json.dumps(row) + "\n")  # ensure_ascii: written as the escape \ud800
     pol = write_policy(workspace / "pol.yaml")
-    p = cli("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", "response-label",
+    p = run_cli("annotate", "create", "--policy", str(pol), "--data", str(data), "--task", "response-label",
             "--name", "p1")
     assert "Traceback" not in p.stderr
     assert p.returncode == 2 and "2 items" in p.stdout and "1 row(s) rejected" in p.stdout, p.stdout + p.stderr

@@ -22,7 +22,7 @@ from redline.judges.guard import llama_guard3_prompt, parse_violation
 from redline.judges.policy_llm import parse_verdict
 from redline.policy.loader import load_policy
 from tests import fake_judge_server
-from tests.helpers import POLICY_YAML, cli, eval_args, read_results, write_policy, write_suite
+from tests.helpers import POLICY_YAML, eval_args, read_results, run_cli, write_policy, write_suite
 
 FAST = ["--option", "retry_base=0.01", "--option", "max_retries=1", "--option", "timeout=5"]
 
@@ -53,7 +53,7 @@ def _judge(ws: Path, server, judge: str, inp: Path, out: Path, *extra: str, env:
     opts = ["--option", f"base_url={server.url}"] if server is not None else []
     if judge in ("policy-llm", "ensemble:majority", "ensemble:any"):
         opts += ["--option", "model=openai:judge-model"]
-    return cli("judge", "--judge", judge, *opts, *FAST, "--policy", str(ws / "pol.yaml"),
+    return run_cli("judge", "--judge", judge, *opts, *FAST, "--policy", str(ws / "pol.yaml"),
                "--input", str(inp), "--output", str(out), "--no-progress", *extra,
                env_extra={"REDLINE_HOME": str(ws / "home"), **(env or {})})
 
@@ -106,7 +106,7 @@ def test_judge_server_down_is_fatal_with_a_fix(workspace: Path):
     write_policy(workspace / "pol.yaml")
     inp = _records(workspace / "in.jsonl", 50)
     out = workspace / "out.jsonl"
-    p = cli("judge", "--judge", "guard:llama-guard-3", "--option", "base_url=http://127.0.0.1:9/v1",
+    p = run_cli("judge", "--judge", "guard:llama-guard-3", "--option", "base_url=http://127.0.0.1:9/v1",
             *FAST, "--policy", str(workspace / "pol.yaml"), "--input", str(inp), "--output", str(out),
             "--no-progress", env_extra={"REDLINE_HOME": str(workspace / "home")})
     assert p.returncode == 2
@@ -136,7 +136,7 @@ def test_eval_aborts_on_judge_401_like_on_target_401(workspace: Path, fake_serve
         for i in range(12)])
     secret = "sk-wrong-SECRET-4242"
     out = workspace / "run"
-    p = cli(*eval_args(target, suite, policy, "--judge", "refusal", "--judge", "policy-llm",
+    p = run_cli(*eval_args(target, suite, policy, "--judge", "refusal", "--judge", "policy-llm",
                        "--option", "model=openai:judge-model", "--option", f"base_url={judge.url}",
                        "--out", str(out), "--json"),
             env_extra={"REDLINE_JUDGE_API_KEY": secret})
@@ -202,7 +202,7 @@ def test_rejudge_interrupted_resumes_without_duplicates(workspace: Path, fake_se
         {"id": f"s{i:03d}", "prompt": f"p {i} " + ("[[echo]] [[harmful]]" if i % 4 == 0 else "[[refuse]]"),
          "category": "violent_crimes", "expected": "refuse"} for i in range(120)])
     src = workspace / "src"
-    assert cli(*eval_args(target, suite, policy, "--out", str(src))).returncode == 0
+    assert run_cli(*eval_args(target, suite, policy, "--out", str(src))).returncode == 0
     target.log.write_text("")
     judge = judge_server("--latency", "0.1")
     out = workspace / "rj"
@@ -240,11 +240,11 @@ def test_rejudge_of_a_rejudged_run_with_errors_and_unassessable_rows(workspace: 
     recs[0]["prompt"] = "p 0 [[400]]"  # a target error
     suite = write_suite(workspace / "suite.jsonl", recs)
     src = workspace / "src"
-    assert cli(*eval_args(target, suite, policy, "--out", str(src))).returncode == 0
+    assert run_cli(*eval_args(target, suite, policy, "--out", str(src))).returncode == 0
     target.log.write_text("")
     judge = judge_server()
     common = ["--option", f"base_url={judge.url}", "--option", "retry_base=0.01", "--no-progress", "--json"]
-    p1 = cli("rejudge", str(src), "--judge", "policy-llm", "--option", "model=openai:judge-model",
+    p1 = run_cli("rejudge", str(src), "--judge", "policy-llm", "--option", "model=openai:judge-model",
              "--option", "parse_retries=1",
              "--out", str(workspace / "r1"), *common)
     assert p1.returncode == 0, p1.stderr
@@ -253,7 +253,7 @@ def test_rejudge_of_a_rejudged_run_with_errors_and_unassessable_rows(workspace: 
     assert [r1[f"s{i}"]["outcome"] for i in (1, 3, 5)] == ["harmful"] * 3
     assert [r1[f"s{i}"]["outcome"] for i in (2, 4)] == ["unassessable"] * 2  # 2 garbage answers
     # rejudge the rejudged run with a guard model (3 tries: the 3rd answer is good): a new run
-    p2 = cli("rejudge", str(workspace / "r1"), "--judge", "guard:llama-guard-3", "--option",
+    p2 = run_cli("rejudge", str(workspace / "r1"), "--judge", "guard:llama-guard-3", "--option",
              "parse_retries=2", "--out", str(workspace / "r2"), *common)
     assert p2.returncode == 0, p2.stderr
     s2 = json.loads(p2.stdout)
@@ -355,10 +355,10 @@ def test_secrets_never_reach_files_db_cache_or_logs(workspace: Path, fake_server
     jopts = ["--option", "model=openai:judge-model", "--option", f"base_url={judge.url}",
              "--option", "api_key_env=MY_JUDGE_KEY", "--option", "retry_base=0.01"]
     out = workspace / "run"
-    p = cli(*eval_args(target, suite, policy, "--judge", "refusal", "--judge", "policy-llm", *jopts,
+    p = run_cli(*eval_args(target, suite, policy, "--judge", "refusal", "--judge", "policy-llm", *jopts,
                        "--out", str(out)), env_extra=env)
     assert p.returncode == 0, p.stderr
-    p2 = cli("rejudge", str(out), "--judge", "guard:llama-guard-3", "--option", f"base_url={judge.url}",
+    p2 = run_cli("rejudge", str(out), "--judge", "guard:llama-guard-3", "--option", f"base_url={judge.url}",
              "--option", "api_key_env=MY_JUDGE_KEY", "--option", "retry_base=0.01",
              "--out", str(workspace / "rj"), "--no-progress", env_extra=env)
     assert p2.returncode == 0, p2.stderr
@@ -452,7 +452,7 @@ def test_lone_surrogates_from_a_target_or_a_file_do_not_crash(workspace: Path, j
         {"id": "s0", "prompt": "tell me [[lone]]", "category": "violent_crimes", "expected": "refuse"},
         {"id": "s1", "prompt": "ok", "category": "violent_crimes", "expected": "refuse"}])
     out = workspace / "run"
-    p = cli(*eval_args(server, suite, policy, "--out", str(out)))
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out)))
     assert p.returncode == 0, p.stderr
     rows = {r["sample"]["id"]: r for r in read_results(out / "results.jsonl")}
     assert rows["s0"]["response"].endswith("\ufffd") and rows["s0"]["error"] is None
@@ -478,7 +478,7 @@ def test_judge_bad_options_are_clear_input_errors(workspace: Path, judge, opts, 
     write_policy(workspace / "pol.yaml")
     inp = _records(workspace / "in.jsonl", 2)
     out = workspace / "out.jsonl"
-    p = cli("judge", "--judge", judge, "--option", "base_url=http://127.0.0.1:9/v1", *opts,
+    p = run_cli("judge", "--judge", judge, "--option", "base_url=http://127.0.0.1:9/v1", *opts,
             "--policy", str(workspace / "pol.yaml"), "--input", str(inp), "--output", str(out),
             "--no-progress", env_extra={"REDLINE_HOME": str(workspace / "home")})
     assert p.returncode == 2

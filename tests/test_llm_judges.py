@@ -25,7 +25,7 @@ from redline.judges.ensemble import EnsembleJudge
 from redline.judges.policy_llm import parse_verdict
 from redline.policy.loader import load_policy
 from tests import fake_judge_server
-from tests.helpers import POLICY_YAML, cli, write_policy
+from tests.helpers import POLICY_YAML, run_cli, write_policy
 
 
 @pytest.fixture
@@ -439,7 +439,7 @@ def test_judge_command_with_policy_llm_and_cache(judge_server, tmp_path: Path, m
     args = ["judge", "--judge", "policy-llm", "--input", str(inp), "--output", str(out),
             "--policy", str(tmp_path / "pol.yaml"), "--option", "model=openai:judge-model",
             "--option", f"base_url={server.url}", "--concurrency", "8", "--no-progress"]
-    p = cli(*args)
+    p = run_cli(*args)
     assert p.returncode == 2, p.stderr  # two rejected rows
     got = [json.loads(x) for x in out.read_text().splitlines()]
     assert [g["id"] for g in got] == list(range(30))  # input order kept
@@ -455,9 +455,9 @@ def test_judge_command_with_policy_llm_and_cache(judge_server, tmp_path: Path, m
     assert len(rejected) == 2
     assert len(server.requests()) == 30
     # the same file again: every verdict comes from the verdict cache
-    p = cli(*args)
+    p = run_cli(*args)
     assert p.returncode == 2 and len(server.requests()) == 30
     assert [json.loads(x) for x in out.read_text().splitlines()] == got
     # an unknown option is an error that names it
-    p = cli(*args, "--option", "modle=x")
+    p = run_cli(*args, "--option", "modle=x")
     assert p.returncode == 2 and "modle" in p.stderr

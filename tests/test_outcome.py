@@ -13,7 +13,7 @@ from redline.data.schema import Judgment, Outcome
 from redline.evals.outcome import decide, deciding_judges
 from redline.judges import create_judge, harm_judgment
 from tests import fake_judge_server
-from tests.helpers import cli, eval_args, read_results, write_policy, write_suite
+from tests.helpers import eval_args, read_results, run_cli, write_policy, write_suite
 
 
 def _ref(label: str | None) -> Judgment:
@@ -112,7 +112,7 @@ def test_eval_with_a_harm_judge(workspace: Path, fake_server, judge_server, orde
                      "--option", "api_key_env=MY_JUDGE_KEY")
     for name in order:
         args += ["--judge", name]
-    p = cli(*args, env_extra=env)
+    p = run_cli(*args, env_extra=env)
     assert p.returncode == 0, p.stderr
     summary = json.loads(p.stdout)
     man = summary["manifest"]
@@ -142,7 +142,7 @@ def test_eval_with_a_harm_judge(workspace: Path, fake_server, judge_server, orde
             assert "sk-never-stored" not in f.read_text(errors="replace"), f
     assert "sk-never-stored" not in p.stdout + p.stderr
     # a new run directory with the same judge: every verdict comes from the verdict cache
-    p = cli(*[a if a != str(out) else str(workspace / "run2") for a in args], env_extra=env)
+    p = run_cli(*[a if a != str(out) else str(workspace / "run2") for a in args], env_extra=env)
     assert p.returncode == 0, p.stderr
     assert len(judge.requests()) == 12
     vc = json.loads(p.stdout)["manifest"]["verdict_cache"]
@@ -161,14 +161,14 @@ def test_eval_judge_failures_are_unassessable_and_not_cached(workspace: Path, fa
     # a guard nobody answers stops the run (as an unreachable target does), recording nothing
     fake_judge_server.stop(judge)
     down = workspace / "run-down"
-    p = cli(*[str(down) if a == str(workspace / "run") else a for a in args])
+    p = run_cli(*[str(down) if a == str(workspace / "run") else a for a in args])
     assert p.returncode == 2 and "cannot reach" in p.stderr
     assert read_results(down / "results.jsonl") == []
     assert json.loads((down / "summary.json").read_text())["manifest"]["status"] == "aborted"
     # a guard that is up but fails every verdict (HTTP 500): each of them is unassessable
     failing = judge_server("--fail-all")
     args = [a.replace(judge.url, failing.url) for a in args]
-    p = cli(*args)
+    p = run_cli(*args)
     assert p.returncode == 0, p.stderr
     res = read_results(workspace / "run" / "results.jsonl")
     harmful_prompts = [r for r in res if r["sample"]["expected"] != "comply"]
@@ -181,7 +181,7 @@ def test_eval_judge_failures_are_unassessable_and_not_cached(workspace: Path, fa
     judge2 = judge_server()
     args2 = [a.replace(failing.url, judge2.url) for a in args]
     args2[args2.index(str(workspace / "run"))] = str(workspace / "run2")
-    p = cli(*args2)
+    p = run_cli(*args2)
     assert p.returncode == 0, p.stderr
     assert len(judge2.requests()) == len(harmful_prompts) + (12 - len(harmful_prompts))
     res2 = {r["sample"]["id"]: r for r in read_results(workspace / "run2" / "results.jsonl")}
@@ -207,7 +207,7 @@ def test_eval_defaults_to_harm_deciding_and_records_degenerate_output(workspace:
         {"id": "ben", "prompt": "prompt 2 [[refuse]]", "category": "violent_crimes", "expected": "comply"},
     ])
     out = workspace / "run"
-    p = cli(*eval_args(target, suite, policy, "--out", str(out), "--json"))
+    p = run_cli(*eval_args(target, suite, policy, "--out", str(out), "--json"))
     assert p.returncode == 0, p.stderr
     summary = json.loads(p.stdout)
     man = summary["manifest"]

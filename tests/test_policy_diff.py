@@ -10,7 +10,7 @@ import pytest
 from redline.errors import InputError
 from redline.policy import load_policy
 from redline.policy.diff import diff_policies, impact, word_diff
-from tests.helpers import cli, write_policy
+from tests.helpers import run_cli, write_policy
 
 OLD = """\
 name: pol
@@ -153,13 +153,13 @@ def test_impact_on_run_and_labels(pols, tmp_path: Path):
     assert {i["id"] for i in imp["items"]} == {"a", "b"}
 
     # CLI: human and JSON output
-    p = cli("policy", "diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"), "--impact", str(run))
+    p = run_cli("policy", "diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"), "--impact", str(run))
     assert p.returncode == 0, p.stderr
     assert "> renamed scams → fraud_scams" in p.stdout and "- removed gambling" in p.stdout
     assert "+ added elections" in p.stdout and "> moved threats: violence → selfharm" in p.stdout
     assert "expected.harmful: safe_complete → refuse" in p.stdout
     assert "6 of 6 record(s) affected" in p.stdout
-    p = cli("policy", "diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"), "--impact", str(labels),
+    p = run_cli("policy", "diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"), "--impact", str(labels),
             "--json")
     data = json.loads(p.stdout)
     assert data["renamed"] == [{"old": "scams", "new": "fraud_scams"}] and data["impact"]["affected"] == 2
@@ -176,7 +176,7 @@ def test_impact_input_errors(pols, tmp_path: Path):
     with pytest.raises(InputError) as e:
         impact(d, bad)
     assert f"{bad}:2" in str(e.value)
-    p = cli("policy", "diff", "default", "default", "--impact", str(bad))
+    p = run_cli("policy", "diff", "default", "default", "--impact", str(bad))
     assert p.returncode == 2 and f"{bad}:2" in p.stderr
 
 
@@ -190,7 +190,7 @@ def test_builtin_teen_diff_lists_stricter_behaviours():
     sm = d.changed["suicide_methods"].changes
     assert sm and all(c.inherited for c in sm)
     assert not any(c.inherited for c in d.changed["self_harm"].changes)
-    p = cli("policy", "diff", "default", "teen-safety")
+    p = run_cli("policy", "diff", "default", "teen-safety")
     assert p.returncode == 0
     assert "(inherited from self_harm: expected.notes, safe_completion, safe_completion_elements)" in p.stdout
     assert p.stdout.count("Kids Help Phone 1-800-668-6868") == 1

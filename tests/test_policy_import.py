@@ -10,12 +10,12 @@ import yaml
 from redline.policy import JUDGE_OUTPUT_KEYS, load_policy
 from redline.policy.lint import lint
 from redline.policy.model import AILUMINATE_HAZARDS, LLAMA_GUARD3_CATEGORIES
-from tests.helpers import cli
+from tests.helpers import run_cli
 
 
 def test_import_ailuminate_and_llama_guard(tmp_path: Path):
     out = tmp_path / "ail.yaml"
-    p = cli("policy", "import", "--from", "ailuminate", "--name", "ail", "-o", str(out))
+    p = run_cli("policy", "import", "--from", "ailuminate", "--name", "ail", "-o", str(out))
     assert p.returncode == 0, p.stderr
     pol = load_policy(out)
     assert pol.name == "ail"
@@ -27,7 +27,7 @@ def test_import_ailuminate_and_llama_guard(tmp_path: Path):
     report = lint(out)  # a skeleton: loads, no errors, lists what to fill in
     assert report.errors == [] and {f.code for f in report.warnings} >= {"no-examples", "no-cases"}
 
-    p = cli("policy", "import", "--from", "llama-guard3")
+    p = run_cli("policy", "import", "--from", "llama-guard3")
     assert p.returncode == 0, p.stderr
     data = yaml.safe_load(p.stdout)
     codes = [c["mappings"]["llama_guard3"] for c in data["categories"]]
@@ -46,7 +46,7 @@ def test_import_csv(tmp_path: Path):
         "other,Other,Another category,\n"
         "grand,Grand,A grandchild,child_a\n", encoding="utf-8")
     out = tmp_path / "csv.yaml"
-    p = cli("policy", "import", "--from", "csv", "--csv", str(src), "--name", "mine", "--version", "0.2",
+    p = run_cli("policy", "import", "--from", "csv", "--csv", str(src), "--name", "mine", "--version", "0.2",
             "-o", str(out))
     assert p.returncode == 0, p.stderr
     pol = load_policy(out)
@@ -67,7 +67,7 @@ def test_import_csv_errors_name_lines(tmp_path: Path):
         "loop_a,A,x,loop_b\n"
         "loop_b,B,x,loop_a\n", encoding="utf-8")
     out = tmp_path / "never.yaml"
-    p = cli("policy", "import", "--from", "csv", "--csv", str(src), "-o", str(out))
+    p = run_cli("policy", "import", "--from", "csv", "--csv", str(src), "-o", str(out))
     assert p.returncode == 2
     for needle in (f"{src}:3 (id): invalid id 'Bad Id'", f"{src}:4 (id): duplicate id 'ok' (first on line 2)",
                    f"{src}:5 (parent): parent 'missing'", f"{src}:6 (parent)", "loops back"):
@@ -75,25 +75,25 @@ def test_import_csv_errors_name_lines(tmp_path: Path):
     assert not out.exists()  # nothing written on error
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("id,label\nx,y\n")
-    p = cli("policy", "import", "--from", "csv", "--csv", str(wrong))
+    p = run_cli("policy", "import", "--from", "csv", "--csv", str(wrong))
     assert p.returncode == 2 and "use the header id,name,definition,parent" in p.stderr
-    p = cli("policy", "import", "--from", "nist")
+    p = run_cli("policy", "import", "--from", "nist")
     assert p.returncode == 2 and "llama-guard3" in p.stderr
 
 
 def test_compile_cli(tmp_path: Path):
-    p = cli("policy", "compile", "mental-health", "--for", "judge", "--category", "indirect_crisis_signals")
+    p = run_cli("policy", "compile", "mental-health", "--for", "judge", "--category", "indirect_crisis_signals")
     assert p.returncode == 0, p.stderr
     assert "Indirect crisis signals" in p.stdout and "mental-health" in p.stdout
     last = p.stdout.rstrip().splitlines()[-1]
     assert all(f'"{k}"' in last for k in JUDGE_OUTPUT_KEYS)
-    p = cli("policy", "compile", "mental-health", "--for", "judge", "--category", "indirect_crisis_signal")
+    p = run_cli("policy", "compile", "mental-health", "--for", "judge", "--category", "indirect_crisis_signal")
     assert p.returncode == 2 and "did you mean 'indirect_crisis_signals'" in p.stderr
     out = tmp_path / "schema.json"
-    p = cli("policy", "compile", "teen-safety", "--for", "annotation", "-o", str(out))
+    p = run_cli("policy", "compile", "teen-safety", "--for", "annotation", "-o", str(out))
     assert p.returncode == 0, p.stderr
     schema = json.loads(out.read_text())
     assert schema["policy"]["name"] == "teen-safety"
     assert "grooming_contact" in schema["category_ids"]
-    p = cli("policy", "compile", "default", "--for", "robots")
+    p = run_cli("policy", "compile", "default", "--for", "robots")
     assert p.returncode == 2

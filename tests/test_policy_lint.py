@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from redline.policy.lint import lint
-from tests.helpers import cli, write_policy
+from tests.helpers import run_cli, write_policy
 
 # Every defect below is deliberate; the test checks lint reports each one at its line.
 DEFECTIVE = """\
@@ -109,11 +109,11 @@ def test_lint_catches_every_deliberate_defect(tmp_path: Path):
     assert not [x for x in report.findings if x.node == "weapons"
                 and x.code not in ("case-severity", "shared-example")]
 
-    p = cli("policy", "lint", str(path))
+    p = run_cli("policy", "lint", str(path))
     assert p.returncode == 1, p.stdout + p.stderr
     assert f"{path}:{_line(T, 'node: wepons')}: error unknown-node" in p.stdout
     assert f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)" in p.stdout
-    p = cli("policy", "lint", str(path), "--json")
+    p = run_cli("policy", "lint", str(path), "--json")
     data = json.loads(p.stdout)
     assert data["errors"] == len(report.errors) and data["policy"]["name"] == "defective"
 
@@ -127,7 +127,7 @@ def test_schema_errors_are_lint_errors_with_exit_2(tmp_path: Path):
     wheres = {f.where for f in report.findings}
     assert f"{path}:{_line(bad, 'sometimes')} (categories[2].expected.harmful)" in wheres
     assert f"{path}:{_line(bad, 'S99')} (categories[2].mappings.llama_guard3)" in wheres
-    p = cli("policy", "lint", str(path))
+    p = run_cli("policy", "lint", str(path))
     assert p.returncode == 2 and "does not load" in p.stdout
 
 
@@ -148,11 +148,11 @@ casebook:
   - {id: c, node: a, prompt: p, harmful: true, severity: 3, expected: refuse, reasoning: r}
 """)
     assert lint(path).findings == []
-    assert cli("policy", "lint", str(path)).returncode == 0
+    assert run_cli("policy", "lint", str(path)).returncode == 0
     write_policy(path, path.read_text().replace("    rationale: r\n", ""))
-    p = cli("policy", "lint", str(path))
+    p = run_cli("policy", "lint", str(path))
     assert p.returncode == 0 and "no-rationale" in p.stdout
-    assert cli("policy", "lint", str(path), "--strict").returncode == 1
+    assert run_cli("policy", "lint", str(path), "--strict").returncode == 1
 
 
 def test_builtin_packs_lint_without_errors():

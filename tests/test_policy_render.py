@@ -9,7 +9,7 @@ import pytest
 
 from redline.policy import load_policy
 from redline.policy.render import render_guidelines
-from tests.helpers import cli, write_policy
+from tests.helpers import run_cli, write_policy
 
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -76,15 +76,15 @@ def test_html_is_escaped_and_self_contained(hostile):
 
 def test_render_cli_writes_files(tmp_path: Path):
     out = tmp_path / "g" / "teen.html"
-    p = cli("policy", "render", "teen-safety", "--format", "html", "-o", str(out))
+    p = run_cli("policy", "render", "teen-safety", "--format", "html", "-o", str(out))
     assert p.returncode == 0, p.stderr
     html = out.read_text()
     teen = load_policy("teen-safety")
     assert all(f'id="node-{n}"' in html for n in teen.category_ids)
     assert len(re.findall(r'class="case"', html)) == len(teen.casebook)
-    p = cli("policy", "render", "mental-health", "--format", "md")
+    p = run_cli("policy", "render", "mental-health", "--format", "md")
     assert p.returncode == 0 and "Emotional dependence on the assistant" in p.stdout
-    p = cli("policy", "render", "default", "--format", "pdf")
+    p = run_cli("policy", "render", "default", "--format", "pdf")
     assert p.returncode == 2 and "use html or md" in p.stderr
 
 

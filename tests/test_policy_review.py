@@ -14,7 +14,7 @@ from redline.policy.diff import diff_policies, format_impact, impact
 from redline.policy.importers import import_pack
 from redline.policy.lint import lint
 from redline.policy.render import render_guidelines
-from tests.helpers import cli, write_policy
+from tests.helpers import run_cli, write_policy
 
 BASE = """\
 name: base
@@ -221,7 +221,7 @@ def test_impact_blames_only_what_the_change_changed(tmp_path: Path, base: Path):
 def test_impact_on_a_non_utf8_file_is_an_input_error(tmp_path: Path, base: Path):
     bad = tmp_path / "labels.jsonl"
     bad.write_bytes(b'{"category": "violence"}\n\xff\xfe\n')
-    p = cli("policy", "diff", str(base), str(base), "--impact", str(bad))
+    p = run_cli("policy", "diff", str(base), str(base), "--impact", str(bad))
     assert p.returncode == 2, p.stderr
     assert f"{bad}:2: not UTF-8" in p.stderr and "Traceback" not in p.stderr
 
@@ -246,11 +246,11 @@ def test_csv_import_rejects_what_it_would_drop(tmp_path: Path):
 
 
 def test_cli_import_errors_exit_2_without_traceback(tmp_path: Path):
-    p = cli("policy", "import", "--from", "csv", "--csv", str(tmp_path))  # a directory
+    p = run_cli("policy", "import", "--from", "csv", "--csv", str(tmp_path))  # a directory
     assert p.returncode == 2 and "Traceback" not in p.stderr and "cannot read" in p.stderr
-    p = cli("policy", "import", "--from", "ailuminate", "--csv", str(tmp_path / "x.csv"))
+    p = run_cli("policy", "import", "--from", "ailuminate", "--csv", str(tmp_path / "x.csv"))
     assert p.returncode == 2 and "--csv" in p.stderr  # would be silently ignored
-    p = cli("policy", "compile", "default", "--for", "annotation", "--category", "self_harm")
+    p = run_cli("policy", "compile", "default", "--for", "annotation", "--category", "self_harm")
     assert p.returncode == 2 and "--category" in p.stderr
 
 
@@ -263,7 +263,7 @@ def test_markdown_escapes_block_syntax_at_line_start(tmp_path: Path):
     assert "- \\- nested" in lines and "- 1\\. numbered" in lines and "- \\# big" in lines
     assert "\\# not a heading" in lines and "# not a heading" not in lines
     out = tmp_path / "g.md"
-    assert cli("policy", "render", str(tmp_path / "p.yaml"), "--format", "md", "-o", str(out)).returncode == 0
+    assert run_cli("policy", "render", str(tmp_path / "p.yaml"), "--format", "md", "-o", str(out)).returncode == 0
     assert out.read_text().endswith("\n")
 
 
@@ -302,6 +302,6 @@ def test_diff_shows_a_reordered_example_list(tmp_path: Path, base: Path):
         "in_scope: [planning an attack]", "in_scope: [planning an attack, a second example]"))
     newer = write_policy(tmp_path / "newer.yaml", BASE.replace(
         "in_scope: [planning an attack]", "in_scope: [a second example, planning an attack]"))
-    p = cli("policy", "diff", str(new), str(newer))
+    p = run_cli("policy", "diff", str(new), str(newer))
     assert p.returncode == 0, p.stderr
     assert "    in_scope: reordered" in p.stdout.splitlines()  # used to print an empty "changed" block

@@ -13,7 +13,7 @@ import pytest
 from redline.data.suites import builtin_suites
 from redline.evals.runner import validate_samples
 from redline.policy import builtin_policies, load_policy
-from tests.helpers import cli, read_results
+from tests.helpers import read_results, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,9 +54,8 @@ def test_eval_with_teen_safety_pack_and_suite(workspace: Path, fake_server):
     # no --suite: `eval --policy teen-safety` runs the pack's own suite
     server = fake_server("--latency", "0.0")
     out = workspace / "run"
-    p = cli("eval", "--target", "openai:fake-model", "--base-url", server.url, "--policy", "teen-safety",
-            "--out", str(out), "--no-progress", "--retry-base", "0.01",
-            "--json", timeout=300)
+    p = run_cli("eval", "--target", "openai:fake-model", "--base-url", server.url, "--policy", "teen-safety",
+                "--out", str(out), "--no-progress", "--retry-base", "0.01", "--json")
     assert p.returncode in (0, 1), p.stderr  # 1 = a gate failed, the run itself completed
     results = read_results(out / "results.jsonl")
     teen = load_policy("teen-safety")

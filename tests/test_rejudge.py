@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests import fake_judge_server
-from tests.helpers import cli, eval_args, read_results, write_policy, write_suite
+from tests.helpers import eval_args, read_results, run_cli, write_policy, write_suite
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def _source_run(workspace: Path, fake_server, n: int = 20) -> tuple[Any, Path, P
     recs[2]["prompt"] = "prompt 2 [[400]]"  # a target error stays an error after rejudging
     suite = write_suite(workspace / "suite.jsonl", recs)
     src = workspace / "src-run"
-    p = cli(*eval_args(target, suite, policy, "--out", str(src)))
+    p = run_cli(*eval_args(target, suite, policy, "--out", str(src)))
     assert p.returncode == 0, p.stderr
     return target, policy, src
 
@@ -50,7 +50,7 @@ def test_rejudge_writes_a_new_run_and_never_calls_the_target(workspace: Path, fa
     target.log.write_text("")  # from here on, the target must see nothing
     before = {f.name: f.read_bytes() for f in src.iterdir() if f.is_file()}
     out = workspace / "rejudged"
-    p = cli("rejudge", str(src), "--judge", "policy-llm", "--option", "model=openai:judge-model",
+    p = run_cli("rejudge", str(src), "--judge", "policy-llm", "--option", "model=openai:judge-model",
             "--option", f"base_url={judge.url}", "--out", str(out), "--no-progress", "--json")
     assert p.returncode == 0, p.stderr
     assert target.requests() == []
@@ -79,15 +79,15 @@ def test_rejudge_writes_a_new_run_and_never_calls_the_target(workspace: Path, fa
     # the judge was asked once per response (target errors have none to judge)
     assert len(judge.requests()) == sum(1 for r in src_res.values() if r["response"])
     assert (out / "report.html").exists() and "policy-llm" in (out / "summary.json").read_text()
-    runs = json.loads(cli("runs", "--json").stdout)
+    runs = json.loads(run_cli("runs", "--json").stdout)
     row = next(r for r in runs if r["run_id"] == str(out.resolve()))
     assert row["status"] == "completed" and row["samples"] == 20
     # the judges tell a rejudged run from its source in `redline runs`
     src_row = next(r for r in runs if r["run_id"] == str(src.resolve()))
     assert "policy-llm" in row["judges"] and "policy-llm" not in src_row["judges"]
-    assert "policy-llm" in cli("runs").stdout
+    assert "policy-llm" in run_cli("runs").stdout
     # the same command again: nothing new to do, and the judge is not asked again
-    p = cli("rejudge", str(src), "--judge", "policy-llm", "--option", "model=openai:judge-model",
+    p = run_cli("rejudge", str(src), "--judge", "policy-llm", "--option", "model=openai:judge-model",
             "--option", f"base_url={judge.url}", "--out", str(out), "--no-progress", "--json")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["manifest"]["timings"]["resumed_from_previous"] == 20
@@ -102,13 +102,13 @@ def test_rejudge_resumes_without_losing_or_duplicating(workspace: Path, fake_ser
     out = workspace / "rj"
     args = ["rejudge", str(src), "--judge", "guard:llama-guard-3-8b", "--option", f"base_url={judge.url}",
             "--out", str(out), "--no-progress", "--no-cache", "--json"]
-    assert cli(*args).returncode == 0
+    assert run_cli(*args).returncode == 0
     full = read_results(out / "results.jsonl")
     asked_first = len(judge.requests())
     # simulate a kill: keep 10 complete lines and a torn 11th
     lines = (out / "results.jsonl").read_text().splitlines(keepends=True)
     (out / "results.jsonl").write_text("".join(lines[:10]) + lines[10][:25])
-    p = cli(*args)
+    p = run_cli(*args)
     assert p.returncode == 0, p.stderr
     again = read_results(out / "results.jsonl")
     assert sorted(r["sample"]["id"] for r in again) == sorted(r["sample"]["id"] for r in full)
@@ -121,17 +121,17 @@ def test_rejudge_resumes_without_losing_or_duplicating(workspace: Path, fake_ser
 
 
 def test_rejudge_errors(workspace: Path, fake_server):
-    p = cli("rejudge", str(workspace / "nope"), "--judge", "refusal")
+    p = run_cli("rejudge", str(workspace / "nope"), "--judge", "refusal")
     assert p.returncode == 2 and "not found" in p.stderr
     target, policy, src = _source_run(workspace, fake_server, n=4)
     # the source's policy file has gone: the error says to give it
     moved = policy.rename(workspace / "moved.yaml")
-    p = cli("rejudge", str(src), "--judge", "refusal", "--out", str(workspace / "o"), "--no-progress")
+    p = run_cli("rejudge", str(src), "--judge", "refusal", "--out", str(workspace / "o"), "--no-progress")
     assert p.returncode == 2 and "--policy" in p.stderr
     policy = moved.rename(policy)
-    p = cli("rejudge", str(src), "--judge", "refusal", "--policy", str(policy), "--out", str(src))
+    p = run_cli("rejudge", str(src), "--judge", "refusal", "--policy", str(policy), "--out", str(src))
     assert p.returncode == 2 and "rejudging writes a new run directory" in p.stderr
-    p = cli("rejudge", str(src), "--judge", "refusal", "--policy", str(policy), "--out",
+    p = run_cli("rejudge", str(src), "--judge", "refusal", "--policy", str(policy), "--out",
             str(workspace / "o2"), "--no-progress", "--json")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["manifest"]["deciding_judge"]["id"] == "refusal"

@@ -13,11 +13,11 @@ import pytest
 from redline.errors import InputError
 from tests.conftest import redline_cmd
 from tests.helpers import (
-    cli,
     eval_args,
     fake_run_setup,
     make_records,
     read_results,
+    run_cli,
     write_policy,
     write_suite,
 )
@@ -25,27 +25,27 @@ from tests.helpers import (
 
 def test_same_command_without_out_resumes_the_same_directory(workspace: Path, fake_server):
     server, policy, suite = fake_run_setup(workspace, fake_server, 10)
-    a = json.loads(cli(*eval_args(server, suite, policy, "--json")).stdout)
-    b = json.loads(cli(*eval_args(server, suite, policy, "--json")).stdout)
+    a = json.loads(run_cli(*eval_args(server, suite, policy, "--json")).stdout)
+    b = json.loads(run_cli(*eval_args(server, suite, policy, "--json")).stdout)
     assert a["out_dir"] == b["out_dir"] and Path(a["out_dir"]).parent == workspace / "runs"
     assert b["manifest"]["timings"]["new_requests"] == 0
     assert b["manifest"]["timings"]["resumed_from_previous"] == 10
     assert len(read_results(Path(a["out_dir"]) / "results.jsonl")) == 10
     # a different configuration gets its own directory
-    c = json.loads(cli(*eval_args(server, suite, policy, "--max-tokens", "9", "--json")).stdout)
+    c = json.loads(run_cli(*eval_args(server, suite, policy, "--max-tokens", "9", "--json")).stdout)
     assert c["out_dir"] != a["out_dir"]
 
 
 def test_limit_can_grow_on_resume_but_not_shrink(workspace: Path, fake_server):
     server, policy, suite = fake_run_setup(workspace, fake_server, 10)
     out = str(workspace / "r")
-    s = json.loads(cli(*eval_args(server, suite, policy, "--out", out, "--limit", "4", "--json")).stdout)
+    s = json.loads(run_cli(*eval_args(server, suite, policy, "--out", out, "--limit", "4", "--json")).stdout)
     assert s["metrics"]["overall"]["samples"] == 4
-    s = json.loads(cli(*eval_args(server, suite, policy, "--out", out, "--limit", "7", "--json")).stdout)
+    s = json.loads(run_cli(*eval_args(server, suite, policy, "--out", out, "--limit", "7", "--json")).stdout)
     assert s["metrics"]["overall"]["samples"] == 7 and s["manifest"]["timings"]["new_requests"] == 3
-    p = cli(*eval_args(server, suite, policy, "--out", out, "--limit", "2"))
+    p = run_cli(*eval_args(server, suite, policy, "--out", out, "--limit", "2"))
     assert p.returncode == 2 and "--limit" in p.stderr
-    s = json.loads(cli(*eval_args(server, suite, policy, "--out", out, "--json")).stdout)
+    s = json.loads(run_cli(*eval_args(server, suite, policy, "--out", out, "--json")).stdout)
     assert s["metrics"]["overall"]["samples"] == 10
 
 
@@ -55,9 +55,9 @@ def test_a_second_writer_to_the_same_run_directory_is_refused(workspace: Path, f
     out.mkdir()
     with open(out / ".lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
-        p = cli(*eval_args(server, suite, policy, "--out", str(out)))
+        p = run_cli(*eval_args(server, suite, policy, "--out", str(out)))
     assert p.returncode == 2 and "in use" in p.stderr
-    assert cli(*eval_args(server, suite, policy, "--out", str(out))).returncode == 0
+    assert run_cli(*eval_args(server, suite, policy, "--out", str(out))).returncode == 0
 
 
 def test_damaged_run_files_are_clear_errors(workspace: Path, fake_server):
@@ -65,22 +65,22 @@ def test_damaged_run_files_are_clear_errors(workspace: Path, fake_server):
     out = workspace / "r"
     out.mkdir()
     (out / "run.json").write_text("")
-    p = cli(*eval_args(server, suite, policy, "--out", str(out)))
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out)))
     assert p.returncode == 2 and "run.json" in p.stderr and "Traceback" not in p.stderr
     out2 = workspace / "r2"
-    assert cli(*eval_args(server, suite, policy, "--out", str(out2))).returncode == 0
+    assert run_cli(*eval_args(server, suite, policy, "--out", str(out2))).returncode == 0
     lines = (out2 / "results.jsonl").read_text().splitlines()
     (out2 / "results.jsonl").write_text("\n".join([lines[0], "garbage", *lines[1:]]) + "\n")
-    p = cli(*eval_args(server, suite, policy, "--out", str(out2)))
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out2)))
     assert p.returncode == 2 and "results.jsonl:2" in p.stderr
 
 
 def test_markup_like_text_is_printed_literally(workspace: Path, fake_server):
-    p = cli("eval", "--policy", str(workspace / "nope[/b].yaml"), "--no-progress")
+    p = run_cli("eval", "--policy", str(workspace / "nope[/b].yaml"), "--no-progress")
     assert p.returncode == 2 and "nope[/b].yaml" in p.stderr and "Traceback" not in p.stderr
     server, policy, suite = fake_run_setup(workspace, fake_server, 2)
     out = workspace / "a[red]b"
-    p = cli(*eval_args(server, suite, policy, "--out", str(out)))
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out)))
     assert p.returncode == 0, p.stderr
     assert f"{out}/results.jsonl" in p.stdout
 
@@ -108,16 +108,16 @@ def test_judge_refuses_to_overwrite_its_input(tmp_path: Path):
     f = tmp_path / "j.jsonl"
     f.write_text(json.dumps({"id": 1, "prompt": "p", "response": "r"}) + "\n")
     before = f.read_text()
-    p = cli("judge", "--input", str(f), "--output", str(f), "--no-progress")
+    p = run_cli("judge", "--input", str(f), "--output", str(f), "--no-progress")
     assert p.returncode == 2 and f.read_text() == before
 
 
 def test_bad_database_url_and_base_url_are_clear_errors(workspace: Path):
-    p = cli("runs", "--db", "nonsense")
+    p = run_cli("runs", "--db", "nonsense")
     assert p.returncode == 2 and "SQLAlchemy URL" in p.stderr
-    p = cli("runs", "--db", "postgresql://user:hunter2@127.0.0.1:1/x")
+    p = run_cli("runs", "--db", "postgresql://user:hunter2@127.0.0.1:1/x")
     assert p.returncode == 2 and "hunter2" not in p.stderr
-    p = cli("eval", "--suite", "smoke", "--target", "openai:m", "--base-url", "http://127.0.0.1:99999/v1",
+    p = run_cli("eval", "--suite", "smoke", "--target", "openai:m", "--base-url", "http://127.0.0.1:99999/v1",
             "--no-progress")
     assert p.returncode == 2 and "--base-url" in p.stderr and "Traceback" not in p.stderr
 
@@ -130,7 +130,7 @@ def test_openai_structured_refusal_is_a_refusal(workspace: Path, fake_server):
         {"id": "b", "prompt": "benign thing [[refusalfield]]", "category": "violent_crimes", "expected": "comply"},
     ])
     out = workspace / "r"
-    assert cli(*eval_args(server, suite, policy, "--out", str(out))).returncode == 0
+    assert run_cli(*eval_args(server, suite, policy, "--out", str(out))).returncode == 0
     res = {r["sample"]["id"]: r for r in read_results(out / "results.jsonl")}
     assert res["a"]["outcome"] == "safe" and res["a"]["response"].startswith("I'm sorry")
     assert res["b"]["over_refusal"] is True

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import cli, eval_args, make_records, write_policy, write_suite
+from tests.helpers import eval_args, make_records, run_cli, write_policy, write_suite
 
 
 def _check_after_disk_full(out: Path, stderr: str) -> None:
@@ -28,7 +28,7 @@ def _check_after_disk_full(out: Path, stderr: str) -> None:
 
 
 def _resume_and_check(args: list[str], out: Path, n: int) -> None:
-    p = cli(*args)
+    p = run_cli(*args)
     assert p.returncode == 0, p.stderr
     ids = [json.loads(x)["sample"]["id"] for x in (out / "results.jsonl").read_text().splitlines()]
     assert sorted(ids) == sorted(r["id"] for r in make_records(n))  # none lost, none twice
@@ -57,7 +57,7 @@ def test_eval_on_a_full_disk_exits_2_cleanly_and_resumes(workspace: Path, fake_s
     suite = write_suite(workspace / "suite.jsonl", make_records(n))
     out = small_disk / "run"
     args = eval_args(server, suite, policy, "--out", str(out))
-    p = cli(*args)
+    p = run_cli(*args)
     assert p.returncode == 2, (p.returncode, p.stderr)
     _check_after_disk_full(out, p.stderr)
     done = len((out / "results.jsonl").read_bytes().split(b"\n")) - 1

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, eval_args, read_results, write_policy, write_suite
+from tests.helpers import eval_args, read_results, run_cli, write_policy, write_suite
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 SECRET = "sk-test-0123456789abcdefSECRET"
@@ -149,7 +149,7 @@ def test_eval_never_reads_or_sends_files_outside_the_suite(workspace: Path, fake
     policy = write_policy(workspace / "pol.yaml")
     suite, secret_png, _ = _hostile_suite(workspace)
     out = workspace / "run"
-    p = cli(*eval_args(server, suite, policy, "--out", str(out)), env_extra={"OPENAI_API_KEY": SECRET})
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out)), env_extra={"OPENAI_API_KEY": SECRET})
     assert p.returncode == 0, p.stderr
     reqs = server.requests()
     # the server got exactly one image: the suite's own
@@ -164,7 +164,7 @@ def test_eval_never_reads_or_sends_files_outside_the_suite(workspace: Path, fake
     assert SECRET.encode() not in _all_bytes(out, workspace / "home")
     # the owner allows the private folder explicitly: that image is now read and sent
     out2 = workspace / "run2"
-    p = cli(*eval_args(server, suite, policy, "--out", str(out2), "--allow-image-root", str(secret_png.parent)))
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out2), "--allow-image-root", str(secret_png.parent)))
     assert p.returncode == 0, p.stderr
     res = {r["sample"]["id"]: r for r in read_results(out2 / "results.jsonl")}
     assert res["abs"]["error"] is None and res["dotdot"]["error"] is None
@@ -174,7 +174,7 @@ def test_eval_never_reads_or_sends_files_outside_the_suite(workspace: Path, fake
 def test_convert_to_openai_rejects_images_outside_the_input_folder(workspace: Path) -> None:
     suite, secret_png, _ = _hostile_suite(workspace, answered=True)
     out = workspace / "conv" / "oa.jsonl"
-    p = cli("data", "convert", str(suite), str(out), "--to", "openai", "--no-register")
+    p = run_cli("data", "convert", str(suite), str(out), "--to", "openai", "--no-register")
     assert p.returncode == 2, p.stderr
     text = out.read_text()
     assert len(text.splitlines()) == 1 and _data_url(PNG) in text  # only the suite's own image
@@ -184,7 +184,7 @@ def test_convert_to_openai_rejects_images_outside_the_input_folder(workspace: Pa
     assert set(reasons) == {"environ", "passwd", "dotdot", "abs", "link", "notimage"}
     assert all("outside the allowed folders" in reasons[k] for k in ("environ", "passwd", "dotdot", "abs", "link"))
     assert "not a PNG" in reasons["notimage"]
-    p = cli("data", "convert", str(suite), str(out), "--to", "openai", "--no-register",
+    p = run_cli("data", "convert", str(suite), str(out), "--to", "openai", "--no-register",
             "--allow-image-root", str(secret_png.parent))
     assert p.returncode == 2
     assert len(out.read_text().splitlines()) == 3  # ok, abs, dotdot
@@ -213,14 +213,14 @@ def test_image_url_string_is_a_rejected_row_in_eval_and_judge(workspace: Path) -
     suite = write_suite(workspace / "s.jsonl", [
         {"id": "a", "category": "violent_crimes", "expected": "comply", "messages": bad_msgs},
         {"id": "b", "prompt": "hello", "category": "violent_crimes", "expected": "comply"}])
-    p = cli("eval", "--suite", str(suite), "--policy", str(policy), "--target", "replay:" + str(suite),
+    p = run_cli("eval", "--suite", str(suite), "--policy", str(policy), "--target", "replay:" + str(suite),
             "--no-progress", "--out", str(workspace / "r"))
     assert p.returncode == 2, p.stderr
     assert "Traceback" not in p.stderr and "s.jsonl:1" in p.stderr and "image_url" in p.stderr
     inp = write_suite(workspace / "j.jsonl", [{"id": "a", "messages": bad_msgs, "response": "no"},
                                              {"id": "b", "prompt": "hi", "response": "no"}])
     out = workspace / "j.out.jsonl"
-    p = cli("judge", "--input", str(inp), "--output", str(out), "--no-progress")
+    p = run_cli("judge", "--input", str(inp), "--output", str(out), "--no-progress")
     assert p.returncode == 2, p.stderr
     assert "Traceback" not in p.stderr
     q = [json.loads(x) for x in (workspace / "j.out.jsonl.rejected.jsonl").read_text().splitlines()]
@@ -256,7 +256,7 @@ def test_policy_llm_echo_of_the_key_is_never_stored(workspace: Path, fake_server
         {"id": f"s{i}", "prompt": f"question {i} [[comply]]", "category": "violent_crimes",
          "expected": "refuse" if i % 2 else "comply"} for i in range(4)])
     out = workspace / "run"
-    p = cli(*eval_args(server, suite, policy, "--out", str(out), "--judge", "refusal", "--judge", "policy-llm",
+    p = run_cli(*eval_args(server, suite, policy, "--out", str(out), "--judge", "refusal", "--judge", "policy-llm",
                        "--option", "policy-llm.model=openai:echo", "--option", f"policy-llm.base_url={base}",
                        "--option", "policy-llm.parse_retries=0", "--option", "policy-llm.max_retries=0"),
             env_extra={"REDLINE_JUDGE_API_KEY": SECRET})
@@ -265,14 +265,14 @@ def test_policy_llm_echo_of_the_key_is_never_stored(workspace: Path, fake_server
     errs = [j["error"] for r in res for j in r["judgments"] if j.get("error")]
     assert len(errs) == 4 and all("unparseable verdict" in e and "Authorization: ***" in e for e in errs), errs
     # nowhere: results, summary, report, workspace database, caches, stdout/stderr
-    p2 = cli("sql", "SELECT judgments FROM results")
+    p2 = run_cli("sql", "SELECT judgments FROM results")
     assert p2.returncode == 0
     blob = _all_bytes(out, workspace / "home") + p.stdout.encode() + p.stderr.encode() + p2.stdout.encode()
     assert SECRET.encode() not in blob
     # `redline judge` with a verdict whose rationale quotes the header
     inp = write_suite(workspace / "j.jsonl", [{"id": 1, "prompt": "q", "response": "an answer"}])
     jout = workspace / "j.out.jsonl"
-    p = cli("judge", "--judge", "policy-llm", "--input", str(inp), "--output", str(jout), "--no-progress",
+    p = run_cli("judge", "--judge", "policy-llm", "--input", str(inp), "--output", str(jout), "--no-progress",
             "--option", "model=openai:echo-json", "--option", f"base_url={base}",
             env_extra={"REDLINE_JUDGE_API_KEY": SECRET, "REDLINE_HOME": str(workspace / "home")})
     assert p.returncode == 0, p.stderr
@@ -288,7 +288,7 @@ def test_target_echo_of_the_key_is_not_stored(workspace: Path, echo_server) -> N
         {"id": "a", "prompt": "hello", "category": "violent_crimes", "expected": "comply"}])
     for model in ("echo", "err", "err-cut"):
         out = workspace / f"run-{model}"
-        p = cli("eval", "--target", f"openai:{model}", "--base-url", base, "--suite", str(suite), "--policy",
+        p = run_cli("eval", "--target", f"openai:{model}", "--base-url", base, "--suite", str(suite), "--policy",
                 str(policy), "--no-progress", "--out", str(out), "--max-retries", "0",
                 env_extra={"OPENAI_API_KEY": SECRET})
         assert p.returncode == 0, p.stderr
@@ -320,7 +320,7 @@ def test_base_url_query_is_sent_and_never_shown(workspace: Path, echo_server) ->
         {"id": "a", "prompt": "hello", "category": "violent_crimes", "expected": "comply"}])
     qbase = base + "?api-version=2024-02-01&key=QKEY-77777777"
     out = workspace / "run"
-    p = cli("eval", "--target", "openai:err", "--base-url", qbase, "--suite", str(suite), "--policy", str(policy),
+    p = run_cli("eval", "--target", "openai:err", "--base-url", qbase, "--suite", str(suite), "--policy", str(policy),
             "--no-progress", "--out", str(out), "--max-retries", "0")
     assert p.returncode == 0, p.stderr
     reqs = [json.loads(x) for x in log.read_text().splitlines()]

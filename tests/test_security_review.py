@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli
+from tests.helpers import cli, run_cli
 
 RUNAWAY = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 
@@ -115,9 +115,9 @@ def test_sql_timeout_inf_and_huge_on_postgres(workspace: Path) -> None:
 
     url, stop = start_postgres()
     try:
-        assert cli("sql", "--db", url, "SELECT 1").returncode == 0
+        assert run_cli("sql", "--db", url, "SELECT 1").returncode == 0
         for t in ("inf", "1e12", "0"):
-            p = cli("sql", "--db", url, "--no-sync", "SELECT 41 + 1 AS n", "--format", "csv", "--timeout", t)
+            p = run_cli("sql", "--db", url, "--no-sync", "SELECT 41 + 1 AS n", "--format", "csv", "--timeout", t)
             assert p.returncode == 0 and p.stdout.splitlines() == ["n", "42"], (t, p.stderr[-800:])
         # a finite timeout still stops a runaway statement
         p = cli("sql", "--db", url, "--no-sync", RUNAWAY, "--timeout", "1", timeout=90)
@@ -187,7 +187,7 @@ def test_key_echoed_in_usage_or_finish_reason_is_not_stored(workspace: Path, ech
     suite = write_suite(workspace / "suite.jsonl", [
         {"id": "a", "prompt": "2+2?", "category": "violent_crimes", "expected": "comply"}])
     out = workspace / "run"
-    p = cli("eval", "--target", "openai:echo-usage", "--base-url", echo_base, "--suite", str(suite),
+    p = run_cli("eval", "--target", "openai:echo-usage", "--base-url", echo_base, "--suite", str(suite),
             "--policy", str(policy), "--judge", "refusal", "--no-progress", "--out", str(out),
             "--max-retries", "0", env_extra={"OPENAI_API_KEY": key})
     assert p.returncode == 0, p.stderr[-2000:]

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli
+from tests.helpers import cli, run_cli
 
 RUNAWAY = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 
 
 def test_unbounded_recursive_query_stops_at_the_timeout(workspace: Path) -> None:
-    assert cli("sql", "SELECT 1").returncode == 0  # creates the workspace database
+    assert run_cli("sql", "SELECT 1").returncode == 0  # creates the workspace database
     p = cli("sql", "--no-sync", RUNAWAY, "--timeout", "1", timeout=90)
     assert p.returncode == 2, p.stderr
     assert "query stopped after 1 s" in p.stderr and "LIMIT" in p.stderr and "Traceback" not in p.stderr
@@ -27,9 +27,9 @@ def test_unbounded_recursive_query_stops_at_the_timeout(workspace: Path) -> None
             timeout=90)
     assert p.returncode == 2 and "query stopped" in p.stderr
     # an ordinary query is unaffected, and an ordinary error is still an SQL error
-    p = cli("sql", "--no-sync", "SELECT 41 + 1 AS n", "--format", "csv", "--timeout", "1")
+    p = run_cli("sql", "--no-sync", "SELECT 41 + 1 AS n", "--format", "csv", "--timeout", "1")
     assert p.returncode == 0 and p.stdout.splitlines() == ["n", "42"]
-    p = cli("sql", "--no-sync", "SELECT nope FROM runs", "--timeout", "1")
+    p = run_cli("sql", "--no-sync", "SELECT nope FROM runs", "--timeout", "1")
     assert p.returncode == 2 and "SQL error" in p.stderr
 
 
@@ -44,7 +44,7 @@ def test_query_readonly_timeout_in_the_library(workspace: Path) -> None:
 
 
 def test_ctrl_c_stops_a_running_query(workspace: Path) -> None:
-    assert cli("sql", "SELECT 1").returncode == 0
+    assert run_cli("sql", "SELECT 1").returncode == 0
     proc = subprocess.Popen([sys.executable, "-m", "redline", "sql", "--no-sync", RUNAWAY, "--timeout", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     # wait until the query itself is running: the process has used CPU beyond its start-up
@@ -76,11 +76,11 @@ def test_postgres_statement_timeout(workspace: Path) -> None:
 
     url, stop = start_postgres()
     try:
-        assert cli("sql", "--db", url, "SELECT 1").returncode == 0
+        assert run_cli("sql", "--db", url, "SELECT 1").returncode == 0
         p = cli("sql", "--db", url, "--no-sync", RUNAWAY, "--timeout", "1", timeout=90)
         assert p.returncode == 2, p.stderr
         assert "query stopped after 1 s" in p.stderr and "Traceback" not in p.stderr
-        p = cli("sql", "--db", url, "--no-sync", "SELECT 41 + 1 AS n", "--format", "csv", "--timeout", "1")
+        p = run_cli("sql", "--db", url, "--no-sync", "SELECT 41 + 1 AS n", "--format", "csv", "--timeout", "1")
         assert p.returncode == 0 and p.stdout.splitlines() == ["n", "42"]
     finally:
         stop()

@@ -15,7 +15,7 @@ import pytest
 
 from tests._annotate_helpers import add_users, create, response_rows, response_values, service
 from tests._web import PASSWORD, Client, Server, csrf_of, item_of, seed, workspace
-from tests.helpers import cli
+from tests.helpers import run_cli
 
 # ------------------------------------------------------------------ item 3: X-Forwarded-For
 
@@ -171,7 +171,7 @@ def test_vendor_csv_without_header_row_is_refused(workspace: Path) -> None:
         import_batch(svc, "p1", headless)
     assert ei.value.problems[0].where == f"{headless}:1" and "task_id" in ei.value.problems[0].message
     assert svc.labels("p1") == []
-    p = cli("annotate", "import-batch", "p1", str(headless))
+    p = run_cli("annotate", "import-batch", "p1", str(headless))
     assert p.returncode == 2 and "no header row" in p.stderr and "Traceback" not in p.stderr
 
 
