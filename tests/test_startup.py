@@ -189,7 +189,7 @@ def test_the_cluster_worker_clusters_as_in_process(workspace: Path) -> None:
     run = workspace / "run"
     run.mkdir()
     worker = ClusterWorker()
-    worker.start(even_if_loaded=True)
+    worker.start(force=True)
     assert worker.started and worker.submit(run, sampler) and not worker.submit(run, sampler)
     got = worker.result()
     worker.close()
@@ -200,7 +200,7 @@ def test_the_cluster_worker_clusters_as_in_process(workspace: Path) -> None:
     assert json.loads((run / "clusters.json").read_text()) == want
 
     killed = ClusterWorker()
-    killed.start(even_if_loaded=True)
+    killed.start(force=True)
     assert killed.proc is not None
     killed.proc.kill()
     killed.submit(run, sampler)
@@ -210,7 +210,7 @@ def test_the_cluster_worker_clusters_as_in_process(workspace: Path) -> None:
     killed.close()
 
     unused = ClusterWorker()
-    unused.start(even_if_loaded=True)
+    unused.start(force=True)
     unused.close()
     assert unused.proc is not None and unused.proc.returncode is not None
 
@@ -221,7 +221,7 @@ def test_the_cluster_worker_stops_when_its_run_is_killed() -> None:
     import time
 
     code = ("import time; from redline.learn.cluster_worker import ClusterWorker as W; w = W(); "
-            "w.start(even_if_loaded=True); print(w.proc.pid, flush=True); time.sleep(60)")
+            "w.start(force=True); print(w.proc.pid, flush=True); time.sleep(60)")
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert p.stdout is not None
     child = int(p.stdout.readline())

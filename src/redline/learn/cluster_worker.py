@@ -16,8 +16,10 @@ the same function as ``redline clusters``, so the clusters are the same as compu
 Anything that goes wrong in the child (it cannot start, crashes, is killed) makes
 :meth:`ClusterWorker.result` return None, and the caller clusters in-process as before.
 
-The worker is not started when scikit-learn is already imported in this process (a second run
-in the same process, e.g. the tests): then clustering here costs no import.
+The worker is used by the ``redline`` command's own process only (:func:`enable`, called by
+:func:`redline.cli.main`): a long-lived Python process that runs evaluations through the library
+(a notebook, the tests' in-process CLI) pays the import once and clusters in-process. Nor is it
+started when scikit-learn is already imported in this process.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from redline.learn.clusters import FailureSampler
+
+#: Whether runs in this process cluster in a child (set by :func:`enable`).
+ENABLED = False
+
+
+def enable() -> None:
+    """Let this process's runs cluster their failures in a child process (the CLI's process)."""
+    global ENABLED
+    ENABLED = True
+
 
 #: The child's niceness: it uses idle CPU and yields to the run (and the target) when busy.
 NICE = 5
@@ -57,13 +69,14 @@ class ClusterWorker:
         """Whether the child was started (it may have died since)."""
         return self.proc is not None
 
-    def start(self, *, even_if_loaded: bool = False) -> None:
-        """Start the child (once) unless scikit-learn is already imported here; never raises.
+    def start(self, *, force: bool = False) -> None:
+        """Start the child (once) in the CLI's process unless scikit-learn is already imported
+        here; never raises.
 
         Args:
-            even_if_loaded: Start it even when scikit-learn is imported in this process.
+            force: Start it in any process, scikit-learn imported or not.
         """
-        if self.proc is not None or ("sklearn" in sys.modules and not even_if_loaded):
+        if self.proc is not None or (not force and (not ENABLED or "sklearn" in sys.modules)):
             return
         import redline
 
