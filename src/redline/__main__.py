@@ -1,3 +1,3 @@
-from redline.cli import app
+from redline.cli import main
 
-app(prog_name="redline")
+main()

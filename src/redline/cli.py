@@ -100,7 +100,7 @@ def main() -> None:  # pragma: no cover
 
     enable()  # a one-shot process: the report's clusters are made in a child (learn/cluster_worker.py)
     try:
-        app()
+        app(prog_name="redline")
     finally:
         # The objects left are freed when the process ends: without this the interpreter's
         # exit-time garbage collection walks them all, ~0.3 s after a 1,000-sample `redline eval`
