@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,6 +110,24 @@ def fake_server(tmp_path: Path) -> Iterator:
             s.proc.wait(5)
         except subprocess.TimeoutExpired:
             s.proc.kill()
+
+
+@pytest.fixture
+def judge_server(tmp_path: Path) -> Iterator[Any]:
+    """A factory of fake judge servers (tests/fake_judge_server.py; its arguments are the
+    server's options), each stopped after the test."""
+    from tests import fake_judge_server
+
+    servers = []
+
+    def factory(*extra: str) -> Any:
+        s = fake_judge_server.start(tmp_path, *extra)
+        servers.append(s)
+        return s
+
+    yield factory
+    for s in servers:
+        fake_judge_server.stop(s)
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests import fake_judge_server
 from tests._ray import ray_env, shard_workers
 from tests.conftest import redline_cmd, start_server
 from tests.helpers import eval_args, invoke, make_records, read_results, write_policy, write_suite
@@ -30,19 +28,6 @@ from tests.test_redteam_attackers import SCRIPT, TARGET_ARGS
 SHARD = ["--executor-option", "workers=2", "--executor-option", "shard_size=8"]
 ONE = ["--executor-option", "workers=1", "--executor-option", "shard_size=8"]  # where one actor shows it
 
-
-@pytest.fixture
-def judge_server(tmp_path: Path) -> Iterator[Any]:
-    servers = []
-
-    def factory(*extra: str):
-        s = fake_judge_server.start(tmp_path, *extra)
-        servers.append(s)
-        return s
-
-    yield factory
-    for s in servers:
-        fake_judge_server.stop(s)
 
 
 def _results(path: Path, drop: tuple[str, ...] = ("latency_s",)) -> dict[str, dict]:

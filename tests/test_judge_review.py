@@ -10,9 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,24 +19,10 @@ from redline.judges._llm import JudgeFatalError, json_objects
 from redline.judges.guard import llama_guard3_prompt, parse_violation
 from redline.judges.policy_llm import parse_verdict
 from redline.policy.loader import load_policy
-from tests import fake_judge_server
 from tests.helpers import POLICY_YAML, eval_args, read_results, run_cli, write_policy, write_suite
 
 FAST = ["--option", "retry_base=0.01", "--option", "max_retries=1", "--option", "timeout=5"]
 
-
-@pytest.fixture
-def judge_server(tmp_path: Path) -> Iterator[Any]:
-    servers = []
-
-    def factory(*extra: str):
-        s = fake_judge_server.start(tmp_path, *extra)
-        servers.append(s)
-        return s
-
-    yield factory
-    for s in servers:
-        fake_judge_server.stop(s)
 
 
 def _records(path: Path, n: int, marker=lambda i: "[[harmful]]" if i % 3 == 0 else "") -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +23,7 @@ from redline.judges.base import (
 from redline.judges.ensemble import EnsembleJudge
 from redline.judges.policy_llm import parse_verdict
 from redline.policy.loader import load_policy
-from tests import fake_judge_server
 from tests.helpers import POLICY_YAML, run_cli, write_policy
-
-
-@pytest.fixture
-def judge_server(tmp_path: Path) -> Iterator[Any]:
-    servers = []
-
-    def factory(*extra: str):
-        s = fake_judge_server.start(tmp_path, *extra)
-        servers.append(s)
-        return s
-
-    yield factory
-    for s in servers:
-        fake_judge_server.stop(s)
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -69,19 +67,6 @@ def test_deciding_judges_in_both_orders():
     assert deciding_judges([refusal, g, llm]) == ("guard:llama-guard-3", "refusal")  # the first harm judge
     assert deciding_judges([refusal]) == (None, "refusal")
 
-
-@pytest.fixture
-def judge_server(tmp_path: Path) -> Iterator[Any]:
-    servers = []
-
-    def factory(*extra: str):
-        s = fake_judge_server.start(tmp_path, *extra)
-        servers.append(s)
-        return s
-
-    yield factory
-    for s in servers:
-        fake_judge_server.stop(s)
 
 
 HARMFUL_REFUSAL = "I'm sorry, but I can't help with that. [[echo]] [[harmful]]"

@@ -3,28 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests import fake_judge_server
 from tests.helpers import eval_args, read_results, run_cli, write_policy, write_suite
-
-
-@pytest.fixture
-def judge_server(tmp_path: Path) -> Iterator[Any]:
-    servers = []
-
-    def factory(*extra: str):
-        s = fake_judge_server.start(tmp_path, *extra)
-        servers.append(s)
-        return s
-
-    yield factory
-    for s in servers:
-        fake_judge_server.stop(s)
 
 
 def _source_run(workspace: Path, fake_server, n: int = 20) -> tuple[Any, Path, Path]:
