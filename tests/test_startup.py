@@ -211,7 +211,11 @@ def test_the_cluster_worker_clusters_as_in_process(workspace: Path) -> None:
 
     unused = ClusterWorker()
     unused.start(force=True)
+    quiet = workspace / "no-failures"
+    quiet.mkdir()
+    assert not unused.submit(quiet, FailureSampler(50))  # nothing to cluster: no clusters.json
     unused.close()
+    assert not (quiet / "clusters.json").exists()
     assert unused.proc is not None and unused.proc.returncode is not None
 
 

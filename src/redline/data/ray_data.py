@@ -82,14 +82,14 @@ def ray_data(address: str | None) -> Iterator[Any]:
     Raises:
         InputError: Ray (with Ray Data) is not installed, or the cluster cannot be reached.
     """
-    from redline.executors.ray import RayExecutor, import_ray
+    from redline.executors.ray import INSTALL_HINT, RayExecutor, import_ray
 
     ray = import_ray()
     try:
         import ray.data  # noqa: F401 - needs pyarrow, pandas (the redline[ray] extra)
     except ImportError as e:
         raise InputError("--executor ray needs Ray Data, which cannot be imported", [Problem(
-            "--executor ray", f"import ray.data: {e}", "install it with `pip install redline[ray]` "
+            "--executor ray", f"import ray.data: {e}", f"install it with `{INSTALL_HINT}` "
             "(ray[data]), or drop --executor ray to run locally")]) from None
     with contextlib.redirect_stdout(sys.stderr):
         connected = RayExecutor(address)._connect(ray)

@@ -256,7 +256,7 @@ class _SamplingAggregator(MetricsAggregator):
         super().__init__()
         self.failures = failures
         self.worker = worker
-        self.image_borne = 0
+        self.saw_image = False  # a text-only run has no modality gap to compute
 
     def add(self, rec: dict[str, Any]) -> None:
         """Count one result record and offer it to the failure sample.
@@ -269,8 +269,8 @@ class _SamplingAggregator(MetricsAggregator):
         if self.worker is not None and not self.worker.started and (
                 rec.get("outcome") == "harmful" or rec.get("over_refusal") is True):
             self.worker.start()
-        if not self.image_borne and modality_of(rec) != "text":
-            self.image_borne += 1
+        if not self.saw_image and modality_of(rec) != "text":
+            self.saw_image = True
 
 
 def _slug(text: str) -> str:
@@ -815,7 +815,7 @@ class Runner:
         }
         summary: dict[str, Any] = {"manifest": manifest, "metrics": m}
         # text vs image-borne twins of the same requests, paired (a text-only run has none)
-        if status == "completed" and (not isinstance(self.agg, _SamplingAggregator) or self.agg.image_borne):
+        if status == "completed" and (not isinstance(self.agg, _SamplingAggregator) or self.agg.saw_image):
             from redline.evals.modality import modality_gap_for_run
 
             if (gap := modality_gap_for_run(self.out_dir / "results.jsonl")) is not None:

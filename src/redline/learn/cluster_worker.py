@@ -100,9 +100,11 @@ class ClusterWorker:
             failures: The run's failures, sampled as its results were written.
 
         Returns:
-            Whether the child took the work (False: not started or already given work).
+            Whether the child took the work (False: not started, already given work, or no
+            failure to cluster; then :meth:`close` stops it and nothing is written).
         """
-        if self.proc is None or self._thread is not None:
+        if self.proc is None or self._thread is not None or not any(
+                r.seen for r in failures.kinds.values()):
             return False
         payload = json.dumps({
             "run_dir": str(run_dir), "max_failures": failures.cap, "seed": failures.seed,
